@@ -1,0 +1,54 @@
+using System;
+using System.Text;
+
+namespace FastRnn.Generators;
+
+/// <summary>Writes indented C#: <see cref="Line"/> for one line, <see cref="Lines"/> for a multi-line template
+/// (re-indented to the current level), <see cref="Block"/> for a braced block closed on dispose.</summary>
+internal sealed class CodeWriter
+{
+    private readonly StringBuilder _text = new();
+    private int _depth;
+
+    public void Line(string line = "")
+    {
+        if (line.Length == 0)
+        {
+            _text.Append('\n');
+            return;
+        }
+        _text.Append(' ', 4 * _depth).Append(line).Append('\n');
+    }
+
+    /// <summary>Writes each line of <paramref name="template"/> at the current indentation (a template is written
+    /// as if at depth 0; blank lines stay blank).</summary>
+    public void Lines(string template)
+    {
+        foreach (var raw in template.Replace("\r\n", "\n").Split('\n'))
+            Line(raw.TrimEnd());
+    }
+
+    public void Indent() => _depth++;
+    public void Outdent() => _depth--;
+
+    /// <summary>Writes <paramref name="header"/> (if any) and an opening brace; the closing brace comes on dispose.</summary>
+    public IDisposable Block(string header)
+    {
+        if (header.Length > 0)
+            Line(header);
+        Line("{");
+        _depth++;
+        return new Closer(this, "}");
+    }
+
+    public override string ToString() => _text.ToString();
+
+    private sealed class Closer(CodeWriter writer, string close) : IDisposable
+    {
+        public void Dispose()
+        {
+            writer._depth--;
+            writer.Line(close);
+        }
+    }
+}

@@ -1,0 +1,76 @@
+using Microsoft.CodeAnalysis;
+
+namespace FastRnn.Generators;
+
+/// <summary>Every diagnostic the generator reports. IDs are stable: never renumber or reuse one.</summary>
+internal static class Diagnostics
+{
+    private const string Category = "FastRnn";
+
+    public static readonly DiagnosticDescriptor NotPartial = Error("FRNN001",
+        "Model class must be partial",
+        "The model class '{0}' must be declared partial so FastRnn can generate its members");
+
+    public static readonly DiagnosticDescriptor InputCount = Error("FRNN002",
+        "Model needs exactly one input",
+        "The model class '{0}' must have exactly one [DenseInput] or [TokenInput] attribute; it has {1}");
+
+    public static readonly DiagnosticDescriptor NoRecurrentLayer = Error("FRNN003",
+        "Model needs a recurrent layer",
+        "The model class '{0}' must have at least one [Lstm] or [Gru] attribute");
+
+    public static readonly DiagnosticDescriptor HeadCount = Error("FRNN004",
+        "Model needs exactly one head",
+        "The model class '{0}' must have exactly one [Head] attribute; it has {1}");
+
+    public static readonly DiagnosticDescriptor LossCount = Error("FRNN005",
+        "Model needs exactly one loss",
+        "The model class '{0}' must have exactly one [Loss] attribute; it has {1}");
+
+    public static readonly DiagnosticDescriptor NonPositiveSize = Error("FRNN006",
+        "Size must be positive",
+        "{0} of [{1}] must be a positive integer; it is {2}");
+
+    public static readonly DiagnosticDescriptor UnsupportedHeadLoss = Error("FRNN007",
+        "Unsupported head and loss combination",
+        "A {0} head cannot be trained with {1}; use a linear or sigmoid head with MeanSquaredError, a sigmoid head with BinaryCrossEntropy, or a softmax head with SoftmaxCrossEntropy");
+
+    public static readonly DiagnosticDescriptor Generic = Error("FRNN008",
+        "Model class must not be generic",
+        "The model class '{0}' must not be generic: every size is fixed when it is compiled");
+
+    public static readonly DiagnosticDescriptor ContainingTypeNotPartial = Error("FRNN009",
+        "Containing type must be partial",
+        "The type '{0}' that contains the model class '{1}' must be declared partial");
+
+    public static readonly DiagnosticDescriptor UnknownValue = Error("FRNN010",
+        "Unknown option value",
+        "{0} of [{1}] has the value {2}, which FastRnn does not know");
+
+    public static readonly DiagnosticDescriptor SizeTooLarge = Error("FRNN011",
+        "Model too large",
+        "The parameters of '{0}' need {1} floats, more than one arena can hold (2^31 − 1)");
+
+    public static readonly DiagnosticDescriptor SoftmaxNeedsClasses = Error("FRNN012",
+        "Softmax head needs two or more outputs",
+        "A softmax head with SoftmaxCrossEntropy needs at least 2 outputs; it has {0}");
+
+    private static DiagnosticDescriptor Error(string id, string title, string message) =>
+        new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static DiagnosticDescriptor ById(string id) => id switch
+    {
+        "FRNN001" => NotPartial,
+        "FRNN002" => InputCount,
+        "FRNN003" => NoRecurrentLayer,
+        "FRNN004" => HeadCount,
+        "FRNN005" => LossCount,
+        "FRNN006" => NonPositiveSize,
+        "FRNN007" => UnsupportedHeadLoss,
+        "FRNN008" => Generic,
+        "FRNN009" => ContainingTypeNotPartial,
+        "FRNN010" => UnknownValue,
+        "FRNN011" => SizeTooLarge,
+        _ => SoftmaxNeedsClasses,
+    };
+}

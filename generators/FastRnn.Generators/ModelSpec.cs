@@ -1,0 +1,86 @@
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Text;
+
+namespace FastRnn.Generators;
+
+// The parser's output: plain values only (no symbols, no syntax), so the incremental pipeline can compare two
+// runs structurally and skip the emitter when nothing the model depends on has changed.
+
+internal enum CellKind
+{
+    Lstm,
+    GruResetAfter,
+    GruResetBefore,
+}
+
+internal enum InputKind
+{
+    Dense,
+    Tokens,
+}
+
+// Values mirror FastRnn.Activation, FastRnn.Readout and FastRnn.LossKind.
+internal enum HeadActivation
+{
+    Linear = 0,
+    Sigmoid = 1,
+    Softmax = 2,
+}
+
+internal enum HeadReadout
+{
+    EveryStep = 0,
+    LastStep = 1,
+}
+
+internal enum LossKind
+{
+    MeanSquaredError = 0,
+    BinaryCrossEntropy = 1,
+    SoftmaxCrossEntropy = 2,
+}
+
+/// <summary>One recurrent layer after stacks are expanded. <see cref="Group"/> is the attribute it came from and
+/// <see cref="IndexInGroup"/> its layer within that attribute's stack (PyTorch's <c>_l{k}</c> suffix).</summary>
+internal sealed record LayerSpec(CellKind Cell, int Inputs, int Hidden, int Group, int IndexInGroup);
+
+/// <summary>A type that encloses the model class: its keyword (<c>class</c>, <c>struct</c>, <c>record</c>) and name.</summary>
+internal sealed record ContainingType(string Keyword, string Name);
+
+internal sealed record ModelSpec(
+    string? Namespace,
+    EquatableArray<ContainingType> ContainingTypes,
+    string Name,
+    string Accessibility,
+    InputKind Input,
+    int InputSize,
+    int Vocabulary,
+    EquatableArray<LayerSpec> Layers,
+    int GroupCount,
+    int Outputs,
+    HeadActivation Activation,
+    HeadReadout Readout,
+    LossKind Loss)
+{
+    public string FullName => (Namespace is null ? "" : Namespace + ".") +
+        string.Concat(ContainingTypes.Select(t => t.Name + ".")) + Name;
+}
+
+/// <summary>A location that can be compared and stored: a file path and spans instead of a syntax tree.</summary>
+internal sealed record LocationInfo(string FilePath, TextSpan Span, LinePositionSpan LineSpan)
+{
+    public Location ToLocation() => Location.Create(FilePath, Span, LineSpan);
+
+    public static LocationInfo? From(Location? location) =>
+        location is null || location.SourceTree is null
+            ? null
+            : new LocationInfo(location.SourceTree.FilePath, location.SourceSpan, location.GetLineSpan().Span);
+}
+
+internal sealed record DiagnosticInfo(string Id, LocationInfo? Location, EquatableArray<StringValue> Arguments);
+
+/// <summary>A string that satisfies <see cref="System.IEquatable{T}"/> for <see cref="EquatableArray{T}"/>.</summary>
+internal readonly record struct StringValue(string Value);
+
+internal sealed record ParseResult(ModelSpec? Model, EquatableArray<DiagnosticInfo> Diagnostics);

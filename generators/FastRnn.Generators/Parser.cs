@@ -1,0 +1,201 @@
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace FastRnn.Generators;
+
+/// <summary>Reads a model class's attributes into a <see cref="ModelSpec"/>, or into diagnostics when the
+/// declaration is invalid. Nothing here survives into the model but plain values.</summary>
+internal static class Parser
+{
+    public const string ModelAttribute = "FastRnn.RnnModelAttribute";
+
+    public static ParseResult Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
+    {
+        var type = (INamedTypeSymbol)context.TargetSymbol;
+        var syntax = (ClassDeclarationSyntax)context.TargetNode;
+        var diagnostics = new List<DiagnosticInfo>();
+        var classLocation = LocationInfo.From(syntax.Identifier.GetLocation());
+
+        void Report(DiagnosticDescriptor descriptor, LocationInfo? location, params object[] arguments) =>
+            diagnostics.Add(new DiagnosticInfo(descriptor.Id, location ?? classLocation,
+                arguments.Select(a => new StringValue(a?.ToString() ?? "")).ToEquatableArray()));
+
+        if (!syntax.Modifiers.Any(SyntaxKind.PartialKeyword))
+            Report(Diagnostics.NotPartial, classLocation, type.Name);
+        if (type.IsGenericType)
+            Report(Diagnostics.Generic, classLocation, type.Name);
+
+        var containing = new List<ContainingType>();
+        for (var parent = syntax.Parent as TypeDeclarationSyntax; parent is not null; parent = parent.Parent as TypeDeclarationSyntax)
+        {
+            if (!parent.Modifiers.Any(SyntaxKind.PartialKeyword))
+                Report(Diagnostics.ContainingTypeNotPartial, LocationInfo.From(parent.Identifier.GetLocation()), parent.Identifier.Text, type.Name);
+            string keyword = parent switch
+            {
+                RecordDeclarationSyntax record => record.ClassOrStructKeyword.IsKind(SyntaxKind.StructKeyword) ? "record struct" : "record",
+                StructDeclarationSyntax => "struct",
+                InterfaceDeclarationSyntax => "interface",
+                _ => "class",
+            };
+            containing.Insert(0, new ContainingType(keyword, parent.Identifier.Text));
+        }
+
+        // Attributes in the order they are written: that order is the order of the layers.
+        var attributes = type.GetAttributes()
+            .Where(a => a.AttributeClass?.ContainingNamespace?.ToDisplayString() == "FastRnn")
+            .OrderBy(a => a.ApplicationSyntaxReference?.SyntaxTree.FilePath, System.StringComparer.Ordinal)
+            .ThenBy(a => a.ApplicationSyntaxReference?.Span.Start ?? 0)
+            .ToList();
+
+        InputKind input = InputKind.Dense;
+        int inputSize = 0, vocabulary = 0, inputCount = 0, headCount = 0, lossCount = 0, groups = 0;
+        int outputs = 0;
+        HeadActivation activation = HeadActivation.Linear;
+        HeadReadout readout = HeadReadout.EveryStep;
+        LossKind loss = LossKind.MeanSquaredError;
+        var layers = new List<LayerSpec>();
+
+        foreach (var attribute in attributes)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            string name = attribute.AttributeClass!.Name;
+            string shortName = name.EndsWith("Attribute") ? name.Substring(0, name.Length - "Attribute".Length) : name;
+            var location = LocationInfo.From(attribute.ApplicationSyntaxReference?.GetSyntax(cancellationToken).GetLocation());
+
+            int Positive(int index, string what)
+            {
+                int value = attribute.ConstructorArguments.Length > index && attribute.ConstructorArguments[index].Value is int v ? v : 0;
+                if (value <= 0)
+                    Report(Diagnostics.NonPositiveSize, location, what, shortName, value);
+                return value;
+            }
+
+            T Named<T>(string property, T fallback)
+            {
+                foreach (var pair in attribute.NamedArguments)
+                    if (pair.Key == property && pair.Value.Value is T value)
+                        return value;
+                return fallback;
+            }
+
+            int Enum(object? raw, string what, int count)
+            {
+                int value = raw is int v ? v : 0;
+                if (value < 0 || value >= count)
+                    Report(Diagnostics.UnknownValue, location, what, shortName, value);
+                return value;
+            }
+
+            switch (name)
+            {
+                case "DenseInputAttribute":
+                    inputCount++;
+                    input = InputKind.Dense;
+                    inputSize = Positive(0, "features");
+                    break;
+                case "TokenInputAttribute":
+                    inputCount++;
+                    input = InputKind.Tokens;
+                    vocabulary = Positive(0, "vocabulary");
+                    inputSize = Positive(1, "embedding");
+                    break;
+                case "LstmAttribute":
+                case "GruAttribute":
+                {
+                    int hidden = Positive(0, "hidden");
+                    int stack = Named("Layers", 1);
+                    if (stack <= 0)
+                        Report(Diagnostics.NonPositiveSize, location, "Layers", shortName, stack);
+                    var cell = CellKind.Lstm;
+                    if (name == "GruAttribute")
+                        cell = Enum(Named<object?>("Variant", 0), "Variant", 2) == 1 ? CellKind.GruResetBefore : CellKind.GruResetAfter;
+                    for (int k = 0; k < stack; k++)
+                        layers.Add(new LayerSpec(cell, 0, hidden, groups, k));
+                    groups++;
+                    break;
+                }
+                case "HeadAttribute":
+                    headCount++;
+                    outputs = Positive(0, "outputs");
+                    activation = (HeadActivation)Enum(attribute.ConstructorArguments.Length > 1 ? attribute.ConstructorArguments[1].Value : 0, "activation", 3);
+                    readout = (HeadReadout)Enum(Named<object?>("Readout", 0), "Readout", 2);
+                    break;
+                case "LossAttribute":
+                    lossCount++;
+                    loss = (LossKind)Enum(attribute.ConstructorArguments.Length > 0 ? attribute.ConstructorArguments[0].Value : 0, "kind", 3);
+                    break;
+            }
+        }
+
+        if (inputCount != 1)
+            Report(Diagnostics.InputCount, classLocation, type.Name, inputCount);
+        if (layers.Count == 0)
+            Report(Diagnostics.NoRecurrentLayer, classLocation, type.Name);
+        if (headCount != 1)
+            Report(Diagnostics.HeadCount, classLocation, type.Name, headCount);
+        if (lossCount != 1)
+            Report(Diagnostics.LossCount, classLocation, type.Name, lossCount);
+        if (headCount == 1 && lossCount == 1)
+        {
+            bool supported = (activation, loss) switch
+            {
+                (HeadActivation.Linear, LossKind.MeanSquaredError) => true,
+                (HeadActivation.Sigmoid, LossKind.MeanSquaredError) => true,
+                (HeadActivation.Sigmoid, LossKind.BinaryCrossEntropy) => true,
+                (HeadActivation.Softmax, LossKind.SoftmaxCrossEntropy) => true,
+                _ => false,
+            };
+            if (!supported)
+                Report(Diagnostics.UnsupportedHeadLoss, classLocation, activation, loss);
+            else if (loss == LossKind.SoftmaxCrossEntropy && outputs == 1)
+                Report(Diagnostics.SoftmaxNeedsClasses, classLocation, outputs);
+        }
+
+        // Each layer reads the one below it; the first reads the input (or the embedding).
+        for (int i = 0; i < layers.Count; i++)
+            layers[i] = layers[i] with { Inputs = i == 0 ? inputSize : layers[i - 1].Hidden };
+
+        if (diagnostics.Count == 0)
+        {
+            long size = EstimateParameters(inputSize, vocabulary, input, layers, outputs);
+            if (size > int.MaxValue)
+                Report(Diagnostics.SizeTooLarge, classLocation, type.Name, size);
+        }
+
+        if (diagnostics.Count > 0)
+            return new ParseResult(null, diagnostics.ToEquatableArray());
+
+        string? ns = type.ContainingNamespace.IsGlobalNamespace ? null : type.ContainingNamespace.ToDisplayString();
+        string accessibility = type.DeclaredAccessibility switch
+        {
+            Accessibility.Public => "public",
+            Accessibility.Internal => "internal",
+            Accessibility.Private => "private",
+            Accessibility.Protected => "protected",
+            Accessibility.ProtectedOrInternal => "protected internal",
+            Accessibility.ProtectedAndInternal => "private protected",
+            _ => "internal",
+        };
+        var model = new ModelSpec(ns, containing.ToEquatableArray(), type.Name, accessibility, input, inputSize, vocabulary,
+            layers.ToEquatableArray(), groups, outputs, activation, readout, loss);
+        return new ParseResult(model, default);
+    }
+
+    private static long EstimateParameters(int inputSize, int vocabulary, InputKind input, List<LayerSpec> layers, int outputs)
+    {
+        long total = input == InputKind.Tokens ? (long)vocabulary * inputSize : 0;
+        int previous = inputSize;
+        foreach (var layer in layers)
+        {
+            int gates = layer.Cell == CellKind.Lstm ? 4 : 3;
+            long padded = (layer.Hidden + 15L) / 16 * 16;
+            total += gates * padded * (previous + layer.Hidden + 2);
+            previous = layer.Hidden;
+        }
+        return total + (outputs + 15L) / 16 * 16 * (previous + 1);
+    }
+}

@@ -1,0 +1,101 @@
+namespace FastRnn;
+
+/// <summary>Marks a <c>partial</c> class as a FastRnn model: the generator emits its parameters, step,
+/// sequence forward, backward through time and the glue an optimizer needs. The other attributes on the
+/// class declare, in order, the input, the recurrent layers, the head and the loss.</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
+public sealed class RnnModelAttribute : Attribute
+{
+}
+
+/// <summary>Dense input: every time step carries <paramref name="features"/> floats per row.</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
+public sealed class DenseInputAttribute(int features) : Attribute
+{
+    public int Features { get; } = features;
+}
+
+/// <summary>Token input: every time step carries one token id per row, looked up in an embedding table of
+/// <paramref name="vocabulary"/> rows of <paramref name="embedding"/> floats (PyTorch <c>nn.Embedding</c>).</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
+public sealed class TokenInputAttribute(int vocabulary, int embedding) : Attribute
+{
+    public int Vocabulary { get; } = vocabulary;
+    public int Embedding { get; } = embedding;
+}
+
+/// <summary>An LSTM layer (PyTorch <c>nn.LSTM</c>, gate order i, f, g, o) of <paramref name="hidden"/> units,
+/// stacked <see cref="Layers"/> times. Layers are applied in the order their attributes are written.</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class LstmAttribute(int hidden) : Attribute
+{
+    public int Hidden { get; } = hidden;
+    public int Layers { get; set; } = 1;
+}
+
+/// <summary>A GRU layer (gate order r, z, n) of <paramref name="hidden"/> units, stacked <see cref="Layers"/> times.</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class GruAttribute(int hidden) : Attribute
+{
+    public int Hidden { get; } = hidden;
+    public int Layers { get; set; } = 1;
+    public GruVariant Variant { get; set; } = GruVariant.ResetAfter;
+}
+
+/// <summary>Where the GRU's reset gate acts on the recurrent candidate.</summary>
+public enum GruVariant
+{
+    /// <summary>PyTorch's GRU (ONNX <c>linear_before_reset=1</c>, Keras <c>reset_after=True</c>):
+    /// <c>n = tanh(W_n·x + b_in + r⊙(U_n·h + b_hn))</c>.</summary>
+    ResetAfter = 0,
+
+    /// <summary>The classic GRU (ONNX <c>linear_before_reset=0</c>, Keras <c>reset_after=False</c>):
+    /// <c>n = tanh(W_n·x + b_in + U_n·(r⊙h) + b_hn)</c>, with PyTorch's tensor names and shapes.</summary>
+    ResetBefore = 1,
+}
+
+/// <summary>A dense head of <paramref name="outputs"/> units on the top layer's hidden state
+/// (PyTorch <c>nn.Linear</c>) followed by <paramref name="activation"/>.</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
+public sealed class HeadAttribute(int outputs, Activation activation = Activation.Linear) : Attribute
+{
+    public int Outputs { get; } = outputs;
+    public Activation Activation { get; } = activation;
+
+    /// <summary>Whether the head reads every time step (a language model, a sequence tagger) or only the last
+    /// (a classifier, a forecaster).</summary>
+    public Readout Readout { get; set; } = Readout.EveryStep;
+}
+
+public enum Activation
+{
+    Linear = 0,
+    Sigmoid = 1,
+    Softmax = 2,
+}
+
+public enum Readout
+{
+    EveryStep = 0,
+    LastStep = 1,
+}
+
+/// <summary>The training loss. Every loss is a mean, as PyTorch's <c>reduction='mean'</c>: MSE and binary
+/// cross-entropy over every output element, softmax cross-entropy over every (step, row) that has a target.</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
+public sealed class LossAttribute(LossKind kind) : Attribute
+{
+    public LossKind Kind { get; } = kind;
+}
+
+public enum LossKind
+{
+    /// <summary>Mean squared error (with a linear or sigmoid head).</summary>
+    MeanSquaredError = 0,
+
+    /// <summary>Binary cross-entropy on a sigmoid head, computed from the logits (PyTorch <c>BCEWithLogitsLoss</c>).</summary>
+    BinaryCrossEntropy = 1,
+
+    /// <summary>Softmax cross-entropy with integer class targets (PyTorch <c>CrossEntropyLoss</c> on the logits).</summary>
+    SoftmaxCrossEntropy = 2,
+}

@@ -1,0 +1,316 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace FastRnn;
+
+/// <summary>
+/// The shape of a gate-interleaved weight matrix: <see cref="Inputs"/> inputs feeding <see cref="Gates"/> gates of
+/// <see cref="Blocks"/>·16 units. Element (unit j = 16·b + u, gate g, input k) is stored at
+/// <c>((b·Inputs + k)·Gates + g)·16 + u</c>, so for one block of units the weights of every gate for one input are
+/// adjacent: one pass over the matrix computes all gates of a block, and a cell update can follow in registers.
+/// An output row (a vector of gate pre-activations) is stored as <c>[block][gate][16]</c>.
+/// Padded units (past the real size) have zero weights and therefore stay zero; their gradients are zero too.
+/// </summary>
+public readonly record struct InterleavedShape(int Inputs, int Gates, int Blocks)
+{
+    public int Length => Blocks * Inputs * Gates * Block.Width;
+
+    /// <summary>Floats in one output row: every gate of every block.</summary>
+    public int RowLength => Blocks * Gates * Block.Width;
+
+    /// <summary>Offset of the weights of (unit <paramref name="unit"/>, gate <paramref name="gate"/>, input <paramref name="input"/>).</summary>
+    public int IndexOf(int unit, int gate, int input) =>
+        ((unit / Block.Width * Inputs + input) * Gates + gate) * Block.Width + unit % Block.Width;
+
+    /// <summary>Offset of (unit, gate) within an output row or a bias vector.</summary>
+    public int RowIndexOf(int unit, int gate) => (unit / Block.Width * Gates + gate) * Block.Width + unit % Block.Width;
+}
+
+/// <summary>
+/// Matrix kernels on the gate-interleaved layout, for many rows at once (a batch, or a whole sequence of batches):
+/// the forward product, the backward product with the transpose, and the weight-gradient outer product. Each is
+/// register-blocked: a tile of rows or inputs shares every weight or gradient vector it loads. A gate range
+/// restricts a kernel to some gates of every block (the classic GRU applies its candidate gate to r⊙h, not h).
+/// </summary>
+public static class InterleavedKernels
+{
+    private const int W = Block.Width;
+
+    // Rows per partial sum in the reductions over batch × time (see AccumulateOuter).
+    private const int SumChunk = 16;
+
+    /// <summary><c>y[r, (b,g)] += Σ_k x[r, k] · w[b, k, g]</c> for gates in [gateStart, gateEnd).</summary>
+    public static void MultiplyAdd<T>(
+        ReadOnlySpan<float> x, int xStride, int rows,
+        ReadOnlySpan<float> w, InterleavedShape shape, int gateStart, int gateEnd,
+        Span<float> y, int yStride)
+        where T : struct, IBlock<T>
+    {
+        CheckOperand(x, xStride, rows, shape.Inputs, "x");
+        CheckOperand(y, yStride, rows, shape.RowLength, "y");
+        CheckWeights(w, shape);
+        int k = shape.Inputs, gates = shape.Gates, kStride = gates * W;
+        ref float x0 = ref MemoryMarshal.GetReference(x);
+        ref float w0 = ref MemoryMarshal.GetReference(w);
+        ref float y0 = ref MemoryMarshal.GetReference(y);
+        for (int b = 0; b < shape.Blocks; b++)
+        {
+            for (int g = gateStart; g < gateEnd; g++)
+            {
+                ref float wColumn = ref Unsafe.Add(ref w0, (b * k * gates + g) * W);
+                int yColumn = (b * gates + g) * W;
+                int r = 0;
+                // Four rows share each weight vector: 8 accumulators at 256 bits, 4 at 512.
+                for (; r + 4 <= rows; r += 4)
+                {
+                    ref float xr = ref Unsafe.Add(ref x0, r * xStride);
+                    ref float yr = ref Unsafe.Add(ref y0, r * yStride + yColumn);
+                    T a0 = T.Zero, a1 = T.Zero, a2 = T.Zero, a3 = T.Zero;
+                    T b0 = T.Zero, b1 = T.Zero, b2 = T.Zero, b3 = T.Zero;
+                    int i = 0;
+                    for (; i + 2 <= k; i += 2)
+                    {
+                        T wv = T.Load(in Unsafe.Add(ref wColumn, i * kStride));
+                        a0 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xr, i)), wv, a0);
+                        a1 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xr, xStride + i)), wv, a1);
+                        a2 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xr, 2 * xStride + i)), wv, a2);
+                        a3 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xr, 3 * xStride + i)), wv, a3);
+                        T wu = T.Load(in Unsafe.Add(ref wColumn, (i + 1) * kStride));
+                        b0 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xr, i + 1)), wu, b0);
+                        b1 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xr, xStride + i + 1)), wu, b1);
+                        b2 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xr, 2 * xStride + i + 1)), wu, b2);
+                        b3 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xr, 3 * xStride + i + 1)), wu, b3);
+                    }
+                    if (i < k)
+                    {
+                        T wv = T.Load(in Unsafe.Add(ref wColumn, i * kStride));
+                        a0 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xr, i)), wv, a0);
+                        a1 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xr, xStride + i)), wv, a1);
+                        a2 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xr, 2 * xStride + i)), wv, a2);
+                        a3 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xr, 3 * xStride + i)), wv, a3);
+                    }
+                    a0 = T.Load(in yr) + (a0 + b0);
+                    a1 = T.Load(in Unsafe.Add(ref yr, yStride)) + (a1 + b1);
+                    a2 = T.Load(in Unsafe.Add(ref yr, 2 * yStride)) + (a2 + b2);
+                    a3 = T.Load(in Unsafe.Add(ref yr, 3 * yStride)) + (a3 + b3);
+                    T.Store(ref yr, a0);
+                    T.Store(ref Unsafe.Add(ref yr, yStride), a1);
+                    T.Store(ref Unsafe.Add(ref yr, 2 * yStride), a2);
+                    T.Store(ref Unsafe.Add(ref yr, 3 * yStride), a3);
+                }
+                for (; r < rows; r++)
+                {
+                    ref float xr = ref Unsafe.Add(ref x0, r * xStride);
+                    ref float yr = ref Unsafe.Add(ref y0, r * yStride + yColumn);
+                    // Four partial sums over interleaved inputs: they hide the FMA latency of a single row, and
+                    // summing four shorter chains loses less precision than one long chain.
+                    T a0 = T.Zero, a1 = T.Zero, a2 = T.Zero, a3 = T.Zero;
+                    int i = 0;
+                    for (; i + 4 <= k; i += 4)
+                    {
+                        ref float wi = ref Unsafe.Add(ref wColumn, i * kStride);
+                        a0 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xr, i)), T.Load(in wi), a0);
+                        a1 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xr, i + 1)), T.Load(in Unsafe.Add(ref wi, kStride)), a1);
+                        a2 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xr, i + 2)), T.Load(in Unsafe.Add(ref wi, 2 * kStride)), a2);
+                        a3 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xr, i + 3)), T.Load(in Unsafe.Add(ref wi, 3 * kStride)), a3);
+                    }
+                    for (; i < k; i++)
+                        a0 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xr, i)), T.Load(in Unsafe.Add(ref wColumn, i * kStride)), a0);
+                    T.Store(ref yr, T.Load(in yr) + ((a0 + a1) + (a2 + a3)));
+                }
+            }
+        }
+    }
+
+    /// <summary><c>dx[r, k] += Σ_(b,g) dy[r, (b,g)] · w[b, k, g]</c> for gates in [gateStart, gateEnd): the product
+    /// with the transpose that carries a gradient from gate pre-activations back to the inputs.</summary>
+    public static void MultiplyTransposedAdd<T>(
+        ReadOnlySpan<float> dy, int dyStride, int rows,
+        ReadOnlySpan<float> w, InterleavedShape shape, int gateStart, int gateEnd,
+        Span<float> dx, int dxStride)
+        where T : struct, IBlock<T>
+    {
+        CheckOperand(dy, dyStride, rows, shape.RowLength, "dy");
+        CheckOperand(dx, dxStride, rows, shape.Inputs, "dx");
+        CheckWeights(w, shape);
+        int k = shape.Inputs, gates = shape.Gates, kStride = gates * W;
+        ref float dy0 = ref MemoryMarshal.GetReference(dy);
+        ref float w0 = ref MemoryMarshal.GetReference(w);
+        ref float dx0 = ref MemoryMarshal.GetReference(dx);
+        for (int r = 0; r < rows; r++)
+        {
+            ref float dyr = ref Unsafe.Add(ref dy0, r * dyStride);
+            ref float dxr = ref Unsafe.Add(ref dx0, r * dxStride);
+            int i = 0;
+            // Four inputs share each gradient vector.
+            for (; i + 4 <= k; i += 4)
+            {
+                T a0 = T.Zero, a1 = T.Zero, a2 = T.Zero, a3 = T.Zero;
+                for (int b = 0; b < shape.Blocks; b++)
+                {
+                    ref float wb = ref Unsafe.Add(ref w0, (b * k + i) * kStride);
+                    for (int g = gateStart; g < gateEnd; g++)
+                    {
+                        T d = T.Load(in Unsafe.Add(ref dyr, (b * gates + g) * W));
+                        a0 = T.MultiplyAdd(d, T.Load(in Unsafe.Add(ref wb, g * W)), a0);
+                        a1 = T.MultiplyAdd(d, T.Load(in Unsafe.Add(ref wb, kStride + g * W)), a1);
+                        a2 = T.MultiplyAdd(d, T.Load(in Unsafe.Add(ref wb, 2 * kStride + g * W)), a2);
+                        a3 = T.MultiplyAdd(d, T.Load(in Unsafe.Add(ref wb, 3 * kStride + g * W)), a3);
+                    }
+                }
+                Unsafe.Add(ref dxr, i) += T.Sum(a0);
+                Unsafe.Add(ref dxr, i + 1) += T.Sum(a1);
+                Unsafe.Add(ref dxr, i + 2) += T.Sum(a2);
+                Unsafe.Add(ref dxr, i + 3) += T.Sum(a3);
+            }
+            for (; i < k; i++)
+            {
+                T a0 = T.Zero;
+                for (int b = 0; b < shape.Blocks; b++)
+                {
+                    ref float wb = ref Unsafe.Add(ref w0, (b * k + i) * kStride);
+                    for (int g = gateStart; g < gateEnd; g++)
+                        a0 = T.MultiplyAdd(T.Load(in Unsafe.Add(ref dyr, (b * gates + g) * W)), T.Load(in Unsafe.Add(ref wb, g * W)), a0);
+                }
+                Unsafe.Add(ref dxr, i) += T.Sum(a0);
+            }
+        }
+    }
+
+    /// <summary><c>dw[b, k, g] += Σ_r x[r, k] · dy[r, (b,g)]</c> for gates in [gateStart, gateEnd): the weight
+    /// gradient, summed over every row (batch × time) in one call.</summary>
+    public static void AccumulateOuter<T>(
+        ReadOnlySpan<float> x, int xStride, int rows,
+        ReadOnlySpan<float> dy, int dyStride,
+        Span<float> dw, InterleavedShape shape, int gateStart, int gateEnd)
+        where T : struct, IBlock<T>
+    {
+        CheckOperand(x, xStride, rows, shape.Inputs, "x");
+        CheckOperand(dy, dyStride, rows, shape.RowLength, "dy");
+        CheckWeights(dw, shape);
+        int k = shape.Inputs, gates = shape.Gates, kStride = gates * W;
+        ref float x0 = ref MemoryMarshal.GetReference(x);
+        ref float dy0 = ref MemoryMarshal.GetReference(dy);
+        ref float dw0 = ref MemoryMarshal.GetReference(dw);
+        for (int b = 0; b < shape.Blocks; b++)
+        {
+            for (int g = gateStart; g < gateEnd; g++)
+            {
+                ref float dwColumn = ref Unsafe.Add(ref dw0, (b * k * gates + g) * W);
+                ref float dyColumn = ref Unsafe.Add(ref dy0, (b * gates + g) * W);
+                int i = 0;
+                // Four inputs share each gradient vector loaded from a row.
+                for (; i + 4 <= k; i += 4)
+                {
+                    ref float dwi = ref Unsafe.Add(ref dwColumn, i * kStride);
+                    T a0 = T.Load(in dwi);
+                    T a1 = T.Load(in Unsafe.Add(ref dwi, kStride));
+                    T a2 = T.Load(in Unsafe.Add(ref dwi, 2 * kStride));
+                    T a3 = T.Load(in Unsafe.Add(ref dwi, 3 * kStride));
+                    // Rows are summed in chunks, each chunk into fresh accumulators: a long sum over batch × time
+                    // then loses about (chunk + rows/chunk)·ε instead of rows·ε, which matters where a gradient
+                    // element is a small difference of large contributions.
+                    for (int r0 = 0; r0 < rows; r0 += SumChunk)
+                    {
+                        int r1 = Math.Min(rows, r0 + SumChunk);
+                        T c0 = T.Zero, c1 = T.Zero, c2 = T.Zero, c3 = T.Zero;
+                        for (int r = r0; r < r1; r++)
+                        {
+                            T d = T.Load(in Unsafe.Add(ref dyColumn, r * dyStride));
+                            ref float xr = ref Unsafe.Add(ref x0, r * xStride + i);
+                            c0 = T.MultiplyAdd(T.Create(xr), d, c0);
+                            c1 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xr, 1)), d, c1);
+                            c2 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xr, 2)), d, c2);
+                            c3 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xr, 3)), d, c3);
+                        }
+                        a0 += c0;
+                        a1 += c1;
+                        a2 += c2;
+                        a3 += c3;
+                    }
+                    T.Store(ref dwi, a0);
+                    T.Store(ref Unsafe.Add(ref dwi, kStride), a1);
+                    T.Store(ref Unsafe.Add(ref dwi, 2 * kStride), a2);
+                    T.Store(ref Unsafe.Add(ref dwi, 3 * kStride), a3);
+                }
+                for (; i < k; i++)
+                {
+                    ref float dwi = ref Unsafe.Add(ref dwColumn, i * kStride);
+                    T a0 = T.Load(in dwi);
+                    for (int r0 = 0; r0 < rows; r0 += SumChunk)
+                    {
+                        int r1 = Math.Min(rows, r0 + SumChunk);
+                        T c0 = T.Zero;
+                        for (int r = r0; r < r1; r++)
+                            c0 = T.MultiplyAdd(T.Create(Unsafe.Add(ref x0, r * xStride + i)), T.Load(in Unsafe.Add(ref dyColumn, r * dyStride)), c0);
+                        a0 += c0;
+                    }
+                    T.Store(ref dwi, a0);
+                }
+            }
+        }
+    }
+
+    /// <summary><c>sum[c] += Σ_r dy[r, c]</c> over a row of <paramref name="width"/> floats (a multiple of 16):
+    /// the bias gradient.</summary>
+    public static void AccumulateRows<T>(ReadOnlySpan<float> dy, int dyStride, int rows, int width, Span<float> sum)
+        where T : struct, IBlock<T>
+    {
+        CheckOperand(dy, dyStride, rows, width, "dy");
+        if (width % W != 0 || sum.Length < width)
+            throw new ArgumentException($"Row width must be a multiple of {W} within the sum's length {sum.Length}; got {width}.");
+        ref float dy0 = ref MemoryMarshal.GetReference(dy);
+        ref float s0 = ref MemoryMarshal.GetReference(sum);
+        for (int c = 0; c < width; c += W)
+        {
+            T a = T.Load(in Unsafe.Add(ref s0, c));
+            for (int r0 = 0; r0 < rows; r0 += SumChunk)
+            {
+                int r1 = Math.Min(rows, r0 + SumChunk);
+                T chunk = T.Zero;
+                for (int r = r0; r < r1; r++)
+                    chunk += T.Load(in Unsafe.Add(ref dy0, r * dyStride + c));
+                a += chunk;
+            }
+            T.Store(ref Unsafe.Add(ref s0, c), a);
+        }
+    }
+
+    /// <summary><c>y[r, c] += row[c]</c> for each of <paramref name="rows"/> rows (a bias added to every row).</summary>
+    public static void AddRows<T>(ReadOnlySpan<float> row, Span<float> y, int yStride, int rows)
+        where T : struct, IBlock<T>
+    {
+        CheckOperand(y, yStride, rows, row.Length, "y");
+        if (row.Length % W != 0)
+            throw new ArgumentException($"Row length must be a multiple of {W}; got {row.Length}.");
+        ref float b0 = ref MemoryMarshal.GetReference(row);
+        ref float y0 = ref MemoryMarshal.GetReference(y);
+        for (int r = 0; r < rows; r++)
+        {
+            ref float yr = ref Unsafe.Add(ref y0, r * yStride);
+            for (int c = 0; c < row.Length; c += W)
+                T.Store(ref Unsafe.Add(ref yr, c), T.Load(in Unsafe.Add(ref yr, c)) + T.Load(in Unsafe.Add(ref b0, c)));
+        }
+    }
+
+    /// <summary>Copies <paramref name="row"/> into each of <paramref name="rows"/> rows of <paramref name="y"/>.</summary>
+    public static void BroadcastRows(ReadOnlySpan<float> row, Span<float> y, int yStride, int rows)
+    {
+        CheckOperand(y, yStride, rows, row.Length, "y");
+        for (int r = 0; r < rows; r++)
+            row.CopyTo(y.Slice(r * yStride, row.Length));
+    }
+
+    private static void CheckOperand(ReadOnlySpan<float> span, int stride, int rows, int width, string name)
+    {
+        if (rows < 0 || stride < width || (rows > 0 && span.Length < (rows - 1) * stride + width))
+            throw new ArgumentException(
+                $"Operand '{name}' needs {rows} rows of {width} floats at stride {stride} ({(rows > 0 ? (rows - 1) * stride + width : 0)} floats); it has {span.Length}.");
+    }
+
+    private static void CheckWeights(ReadOnlySpan<float> w, InterleavedShape shape)
+    {
+        if (w.Length < shape.Length)
+            throw new ArgumentException($"An interleaved matrix of {shape} needs {shape.Length} floats; the span has {w.Length}.");
+    }
+}

@@ -1,0 +1,113 @@
+namespace FastRnn;
+
+/// <summary>
+/// Head activations and losses over rows of logits (rows of <c>stride</c> floats, the first <c>width</c> real).
+/// Each loss returns the mean and writes <c>∂loss/∂logit</c> into <c>dLogits</c>; sums run in double.
+/// Targets are dense: <c>width</c> floats per row, or one class id per row.
+/// </summary>
+public static class Losses
+{
+    public static void Identity(ReadOnlySpan<float> logits, Span<float> outputs, int stride, int rows, int width)
+    {
+        for (int r = 0; r < rows; r++)
+            logits.Slice(r * stride, width).CopyTo(outputs.Slice(r * stride, width));
+    }
+
+    public static void Sigmoid(ReadOnlySpan<float> logits, Span<float> outputs, int stride, int rows, int width)
+    {
+        for (int r = 0; r < rows; r++)
+            for (int j = 0; j < width; j++)
+                outputs[r * stride + j] = 1f / (1f + MathF.Exp(-logits[r * stride + j]));
+    }
+
+    public static void Softmax(ReadOnlySpan<float> logits, Span<float> outputs, int stride, int rows, int width)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            var z = logits.Slice(r * stride, width);
+            var y = outputs.Slice(r * stride, width);
+            float max = float.NegativeInfinity;
+            foreach (float v in z) max = MathF.Max(max, v);
+            float sum = 0;
+            for (int j = 0; j < width; j++)
+            {
+                y[j] = MathF.Exp(z[j] - max);
+                sum += y[j];
+            }
+            float inverse = 1f / sum;
+            for (int j = 0; j < width; j++)
+                y[j] *= inverse;
+        }
+    }
+
+    /// <summary>Mean of <c>(y − t)²</c> over rows × width; <paramref name="sigmoid"/> says y = σ(logit), so the
+    /// gradient carries σ' = y(1 − y).</summary>
+    public static float MeanSquaredError(ReadOnlySpan<float> outputs, int stride, int rows, int width,
+        ReadOnlySpan<float> targets, Span<float> dLogits, bool sigmoid)
+    {
+        CheckTargets(targets.Length, rows * width);
+        double sum = 0;
+        float scale = 2f / (rows * width);
+        for (int r = 0; r < rows; r++)
+            for (int j = 0; j < width; j++)
+            {
+                float y = outputs[r * stride + j];
+                float difference = y - targets[r * width + j];
+                sum += (double)difference * difference;
+                float d = scale * difference;
+                dLogits[r * stride + j] = sigmoid ? d * y * (1 - y) : d;
+            }
+        return (float)(sum / (rows * width));
+    }
+
+    /// <summary>Binary cross-entropy from logits z (PyTorch <c>BCEWithLogitsLoss</c>): per element
+    /// <c>max(z, 0) − z·t + log(1 + e^−|z|)</c>, gradient <c>σ(z) − t</c>, both over rows × width.</summary>
+    public static float BinaryCrossEntropy(ReadOnlySpan<float> logits, ReadOnlySpan<float> outputs, int stride, int rows, int width,
+        ReadOnlySpan<float> targets, Span<float> dLogits)
+    {
+        CheckTargets(targets.Length, rows * width);
+        double sum = 0;
+        float scale = 1f / (rows * width);
+        for (int r = 0; r < rows; r++)
+            for (int j = 0; j < width; j++)
+            {
+                double z = logits[r * stride + j];
+                float t = targets[r * width + j];
+                sum += Math.Max(z, 0) - z * t + Math.Log(1 + Math.Exp(-Math.Abs(z)));
+                dLogits[r * stride + j] = scale * (outputs[r * stride + j] - t);
+            }
+        return (float)(sum / (rows * width));
+    }
+
+    /// <summary>Softmax cross-entropy with class ids (PyTorch <c>CrossEntropyLoss</c> on the logits): per row
+    /// <c>logsumexp(z) − z[t]</c>, gradient <c>softmax(z) − onehot(t)</c>, mean over rows.</summary>
+    public static float SoftmaxCrossEntropy(ReadOnlySpan<float> logits, ReadOnlySpan<float> outputs, int stride, int rows, int width,
+        ReadOnlySpan<int> targets, Span<float> dLogits)
+    {
+        CheckTargets(targets.Length, rows);
+        double sum = 0;
+        float scale = 1f / rows;
+        for (int r = 0; r < rows; r++)
+        {
+            int target = targets[r];
+            if ((uint)target >= (uint)width)
+                throw new ArgumentOutOfRangeException(nameof(targets), target, $"Target {r} is class {target}; classes run from 0 to {width - 1}.");
+            var z = logits.Slice(r * stride, width);
+            double max = double.NegativeInfinity;
+            foreach (float v in z) max = Math.Max(max, v);
+            double total = 0;
+            foreach (float v in z) total += Math.Exp(v - max);
+            sum += max + Math.Log(total) - z[target];
+            for (int j = 0; j < width; j++)
+                dLogits[r * stride + j] = scale * outputs[r * stride + j];
+            dLogits[r * stride + target] -= scale;
+        }
+        return (float)(sum / rows);
+    }
+
+    private static void CheckTargets(int actual, int expected)
+    {
+        if (actual != expected)
+            throw new ArgumentException($"Expected {expected} target values; got {actual}.");
+    }
+}

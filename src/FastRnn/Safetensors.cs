@@ -1,0 +1,164 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+
+namespace FastRnn;
+
+/// <summary>One tensor read from a safetensors file.</summary>
+public sealed record SafetensorsEntry(string Name, string DType, int[] Shape, float[] Data);
+
+/// <summary>
+/// The safetensors format: an 8-byte little-endian header length, a JSON header mapping each name to its dtype,
+/// shape and [begin, end) byte offsets into the data that follows, then the raw little-endian data. FastRnn reads and
+/// writes F32 tensors; the optional <c>__metadata__</c> entry holds string pairs.
+/// </summary>
+public static class Safetensors
+{
+    private const long MaxHeaderBytes = 100_000_000;
+
+    /// <summary>Writes tensors to <paramref name="path"/> atomically: to a temporary file beside it first, then
+    /// renamed over the target, so a crash never leaves a half-written file under the final name.</summary>
+    public static void Write(string path, IEnumerable<(string Name, int[] Shape, float[] Data)> tensors,
+        IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        var list = tensors.OrderBy(t => t.Name, StringComparer.Ordinal).ToList();
+        using var headerStream = new MemoryStream();
+        using (var json = new Utf8JsonWriter(headerStream))
+        {
+            json.WriteStartObject();
+            if (metadata is { Count: > 0 })
+            {
+                json.WriteStartObject("__metadata__");
+                foreach (var (key, value) in metadata.OrderBy(p => p.Key, StringComparer.Ordinal))
+                    json.WriteString(key, value);
+                json.WriteEndObject();
+            }
+            long offset = 0;
+            foreach (var (name, shape, data) in list)
+            {
+                long count = shape.Aggregate(1L, (a, d) => a * d);
+                if (count != data.Length)
+                    throw new ArgumentException($"Tensor '{name}' has shape ({string.Join(", ", shape)}) = {count} elements but {data.Length} values.");
+                json.WriteStartObject(name);
+                json.WriteString("dtype", "F32");
+                json.WriteStartArray("shape");
+                foreach (int d in shape) json.WriteNumberValue(d);
+                json.WriteEndArray();
+                json.WriteStartArray("data_offsets");
+                json.WriteNumberValue(offset);
+                json.WriteNumberValue(offset + 4L * data.Length);
+                json.WriteEndArray();
+                json.WriteEndObject();
+                offset += 4L * data.Length;
+            }
+            json.WriteEndObject();
+        }
+        // The header is padded with spaces to a multiple of 8 bytes so the data stays aligned.
+        int headerLength = (int)((headerStream.Length + 7) / 8 * 8);
+        var header = new byte[headerLength];
+        header.AsSpan().Fill((byte)' ');
+        headerStream.ToArray().CopyTo(header, 0);
+
+        string temporary = path + ".tmp-" + Environment.ProcessId;
+        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            Span<byte> length = stackalloc byte[8];
+            BinaryPrimitives.WriteInt64LittleEndian(length, headerLength);
+            file.Write(length);
+            file.Write(header);
+            foreach (var (_, _, data) in list)
+                WriteFloats(file, data);
+            file.Flush(flushToDisk: true);
+        }
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    /// <summary>Reads every tensor of a safetensors file; F32 only. A malformed file throws
+    /// <see cref="InvalidDataException"/> naming the file and the problem.</summary>
+    public static Dictionary<string, SafetensorsEntry> Read(string path, out Dictionary<string, string> metadata)
+    {
+        byte[] bytes;
+        try { bytes = File.ReadAllBytes(path); }
+        catch (FileNotFoundException) { throw new FileNotFoundException($"Safetensors file '{path}' does not exist.", path); }
+        return Parse(bytes, path, out metadata);
+    }
+
+    public static Dictionary<string, SafetensorsEntry> Read(string path) => Read(path, out _);
+
+    internal static Dictionary<string, SafetensorsEntry> Parse(byte[] bytes, string source, out Dictionary<string, string> metadata)
+    {
+        if (bytes.Length < 8)
+            throw Bad(source, $"it is {bytes.Length} bytes long, shorter than the 8-byte header length");
+        long headerLength = BinaryPrimitives.ReadInt64LittleEndian(bytes);
+        if (headerLength <= 0 || headerLength > MaxHeaderBytes || 8 + headerLength > bytes.Length)
+            throw Bad(source, $"the header length {headerLength} does not fit in the file's {bytes.Length} bytes (truncated?)");
+        long dataStart = 8 + headerLength;
+        long dataLength = bytes.Length - dataStart;
+
+        JsonDocument document;
+        try { document = JsonDocument.Parse(bytes.AsMemory(8, (int)headerLength)); }
+        catch (JsonException e) { throw Bad(source, "its header is not valid JSON: " + e.Message); }
+
+        metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        var result = new Dictionary<string, SafetensorsEntry>(StringComparer.Ordinal);
+        using (document)
+        {
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+                throw Bad(source, "its header is not a JSON object");
+            foreach (var property in document.RootElement.EnumerateObject())
+            {
+                if (property.Name == "__metadata__")
+                {
+                    foreach (var pair in property.Value.EnumerateObject())
+                        metadata[pair.Name] = pair.Value.GetString() ?? "";
+                    continue;
+                }
+                var entry = property.Value;
+                string name = property.Name;
+                if (!entry.TryGetProperty("dtype", out var dtypeElement) || !entry.TryGetProperty("shape", out var shapeElement)
+                    || !entry.TryGetProperty("data_offsets", out var offsetsElement))
+                    throw Bad(source, $"tensor '{name}' lacks dtype, shape or data_offsets");
+                string dtype = dtypeElement.GetString() ?? "";
+                if (dtype != "F32")
+                    throw Bad(source, $"tensor '{name}' has dtype {dtype}; FastRnn reads F32");
+                int[] shape = shapeElement.EnumerateArray().Select(e => e.GetInt32()).ToArray();
+                long[] offsets = offsetsElement.EnumerateArray().Select(e => e.GetInt64()).ToArray();
+                long count = shape.Aggregate(1L, (a, d) => a * d);
+                if (offsets.Length != 2 || offsets[0] < 0 || offsets[1] < offsets[0])
+                    throw Bad(source, $"tensor '{name}' has invalid data_offsets");
+                if (offsets[1] > dataLength)
+                    throw Bad(source, $"tensor '{name}' ends at byte {offsets[1]} of the data but the data has {dataLength} bytes (truncated?)");
+                if (offsets[1] - offsets[0] != 4 * count)
+                    throw Bad(source, $"tensor '{name}' of shape ({string.Join(", ", shape)}) needs {4 * count} bytes but its offsets span {offsets[1] - offsets[0]}");
+                var data = new float[count];
+                var raw = bytes.AsSpan((int)(dataStart + offsets[0]), (int)(4 * count));
+                if (BitConverter.IsLittleEndian)
+                    raw.CopyTo(MemoryMarshal.AsBytes(data.AsSpan()));
+                else
+                    for (int i = 0; i < data.Length; i++)
+                        data[i] = BinaryPrimitives.ReadSingleLittleEndian(raw.Slice(4 * i));
+                result[name] = new SafetensorsEntry(name, dtype, shape, data);
+            }
+        }
+        return result;
+    }
+
+    private static void WriteFloats(Stream stream, float[] data)
+    {
+        if (BitConverter.IsLittleEndian)
+        {
+            stream.Write(MemoryMarshal.AsBytes(data.AsSpan()));
+            return;
+        }
+        var buffer = new byte[4];
+        foreach (float value in data)
+        {
+            BinaryPrimitives.WriteSingleLittleEndian(buffer, value);
+            stream.Write(buffer);
+        }
+    }
+
+    private static InvalidDataException Bad(string source, string problem) =>
+        new($"Safetensors file '{source}' is invalid: {problem}.");
+}

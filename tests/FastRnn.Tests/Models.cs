@@ -1,0 +1,61 @@
+using FastRnn;
+
+namespace FastRnn.Tests;
+
+// The models the tests compile through the generator. Their names and shapes match tools/make_fixtures.py's CASES.
+
+[RnnModel, DenseInput(5), Lstm(8), Head(3), Loss(LossKind.MeanSquaredError)]
+public partial class LstmSmall;
+
+[RnnModel, DenseInput(4), Lstm(37, Layers = 2), Head(1, Activation.Sigmoid, Readout = Readout.LastStep), Loss(LossKind.BinaryCrossEntropy)]
+public partial class Lstm37x2;
+
+[RnnModel, TokenInput(20, 16), Lstm(64), Lstm(37), Lstm(8), Head(20, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)]
+public partial class LstmStack3;
+
+[RnnModel, DenseInput(16), Lstm(256), Head(4), Loss(LossKind.MeanSquaredError)]
+public partial class Lstm256;
+
+[RnnModel, DenseInput(5), Gru(8), Head(3), Loss(LossKind.MeanSquaredError)]
+public partial class GruSmall;
+
+[RnnModel, DenseInput(4), Gru(37, Layers = 2), Head(1, Activation.Sigmoid, Readout = Readout.LastStep), Loss(LossKind.BinaryCrossEntropy)]
+public partial class Gru37x2;
+
+[RnnModel, TokenInput(20, 16), Gru(64), Head(20, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)]
+public partial class GruTokens;
+
+[RnnModel, DenseInput(16), Gru(256), Head(4, Activation.Sigmoid, Readout = Readout.LastStep), Loss(LossKind.MeanSquaredError)]
+public partial class Gru256;
+
+[RnnModel, DenseInput(5), Gru(8, Variant = GruVariant.ResetBefore), Head(3), Loss(LossKind.MeanSquaredError)]
+public partial class GruClassicSmall;
+
+[RnnModel, DenseInput(4), Gru(37, Layers = 3, Variant = GruVariant.ResetBefore), Head(2, Activation.Softmax, Readout = Readout.LastStep), Loss(LossKind.SoftmaxCrossEntropy)]
+public partial class GruClassic37x3;
+
+[RnnModel, DenseInput(16), Gru(256, Variant = GruVariant.ResetBefore), Head(4), Loss(LossKind.MeanSquaredError)]
+public partial class GruClassic256;
+
+[RnnModel, DenseInput(6), Lstm(37), Gru(64), Gru(8, Variant = GruVariant.ResetBefore), Head(3), Loss(LossKind.MeanSquaredError)]
+public partial class Mixed;
+
+public static class TestModels
+{
+    public static ISequenceModel Create(string name, int batch, int steps, ulong seed = 0) => name switch
+    {
+        nameof(LstmSmall) => new LstmSmall(batch, steps, seed),
+        nameof(Lstm37x2) => new Lstm37x2(batch, steps, seed),
+        nameof(LstmStack3) => new LstmStack3(batch, steps, seed),
+        nameof(Lstm256) => new Lstm256(batch, steps, seed),
+        nameof(GruSmall) => new GruSmall(batch, steps, seed),
+        nameof(Gru37x2) => new Gru37x2(batch, steps, seed),
+        nameof(GruTokens) => new GruTokens(batch, steps, seed),
+        nameof(Gru256) => new Gru256(batch, steps, seed),
+        nameof(GruClassicSmall) => new GruClassicSmall(batch, steps, seed),
+        nameof(GruClassic37x3) => new GruClassic37x3(batch, steps, seed),
+        nameof(GruClassic256) => new GruClassic256(batch, steps, seed),
+        nameof(Mixed) => new Mixed(batch, steps, seed),
+        _ => throw new ArgumentException($"No test model named {name}."),
+    };
+}

@@ -1,0 +1,183 @@
+using Xunit;
+
+namespace FastRnn.Tests;
+
+/// <summary>Every model case made by tools/make_fixtures.py (PyTorch, float64 reference), on both vector widths:
+/// outputs, final states, loss and every parameter gradient, from PyTorch's weights loaded through safetensors.</summary>
+public class PyTorchFixtureTests
+{
+    public static TheoryData<string, bool> Cases()
+    {
+        var data = new TheoryData<string, bool>();
+        foreach (var path in Directory.GetFiles(FixtureFiles.Directory, "*_b*_t*.safetensors").OrderBy(p => p, StringComparer.Ordinal))
+            foreach (bool wide in new[] { false, true })
+                data.Add(Path.GetFileName(path), wide);
+        return data;
+    }
+
+    [Fact]
+    public void EveryModelShapeHasFixtures()
+    {
+        // The covering set: LSTM and both GRU variants, 1–3 layers, hidden 8/37/64/256, batch 1/3/16, sequence 1/5/50.
+        var names = Cases().Select(c => (string)c[0]).Distinct().ToList();
+        Assert.True(names.Count >= 20, $"only {names.Count} fixture files");
+        foreach (string batch in new[] { "_b1_", "_b3_", "_b16_" })
+            Assert.Contains(names, n => n.Contains(batch));
+        foreach (string steps in new[] { "_t1.", "_t5.", "_t50." })
+            Assert.Contains(names, n => n.Contains(steps));
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void MatchesPyTorch(string file, bool wide)
+    {
+        var entries = Safetensors.Read(FixtureFiles.PathOf(file), out var meta);
+        string name = meta["model"];
+        int batch = int.Parse(meta["batch"]), steps = int.Parse(meta["steps"]);
+
+        ISequenceModel model;
+        using (VectorPath.Override(wide))
+            model = TestModels.Create(name, batch, steps, seed: 12345);
+        Assert.Equal(wide, ((dynamic)model).UsesVector512);
+
+        // Weights through the safetensors loader (a file holding just the model's tensors).
+        string weights = Path.Combine(Path.GetTempPath(), $"fastrnn-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            Safetensors.Write(weights, model.Tensors.Select(t => (t.Name, entries[t.Name].Shape, entries[t.Name].Data)));
+            model.LoadSafetensors(weights);
+        }
+        finally { File.Delete(weights); }
+
+        var state = model.NewState(batch);
+        var layers = LayerGroups(entries, model);
+        foreach (var (group, k, layer) in layers)
+            for (int r = 0; r < batch; r++)
+            {
+                int h = model.HiddenSizeOf(layer);
+                entries[$"state.h.{group}"].Data.AsSpan((k * batch + r) * h, h).CopyTo(state.Hidden(layer, r));
+                if (entries.TryGetValue($"state.c.{group}", out var c))
+                    c.Data.AsSpan((k * batch + r) * h, h).CopyTo(state.Cell(layer, r));
+            }
+        var initial = Snapshot(model, state, layers, batch);
+
+        var input = entries["input"].Data;
+        if (model.TakesTokens)
+            model.ForwardTokens(input.Select(v => (int)v).ToArray(), batch, steps, state);
+        else
+            model.ForwardDense(input, batch, steps, state);
+
+        var outputs = new float[entries["output"].Data.Length];
+        Assert.Equal(outputs.Length, model.CopyOutputs(outputs));
+        Close.Assert(entries["output"].Data, outputs, $"{file}: outputs");
+
+        foreach (var (group, k, layer) in layers)
+        {
+            int h = model.HiddenSizeOf(layer);
+            var final = new float[batch * h];
+            for (int r = 0; r < batch; r++)
+                state.Hidden(layer, r).CopyTo(final.AsSpan(r * h, h));
+            Close.Assert(entries[$"final.h.{group}"].Data.AsSpan(k * batch * h, batch * h), final, $"{file}: final h of layer {layer}");
+            if (entries.TryGetValue($"final.c.{group}", out var c))
+            {
+                for (int r = 0; r < batch; r++)
+                    state.Cell(layer, r).CopyTo(final.AsSpan(r * h, h));
+                Close.Assert(c.Data.AsSpan(k * batch * h, batch * h), final, $"{file}: final c of layer {layer}");
+            }
+        }
+
+        var target = entries["target"].Data;
+        float loss = model.ClassTargets
+            ? model.LossClasses(target.Select(v => (int)v).ToArray())
+            : model.LossDense(target);
+        Close.Assert(entries["loss"].Data, new[] { loss }, $"{file}: loss");
+
+        model.ZeroGrad();
+        model.Backward();
+        foreach (var tensor in model.Tensors)
+        {
+            var gradient = new float[tensor.Count];
+            tensor.Export(model.Gradients, gradient);
+            Close.Assert(entries["grad." + tensor.Name].Data, gradient, $"{file}: gradient of {tensor.Name}");
+        }
+        // Padding stays exactly zero in the gradient arena.
+        AssertPaddingZero(model, model.Gradients);
+
+        // The streaming step from the same initial state reproduces PyTorch's outputs step by step.
+        var stepState = model.NewState(batch);
+        Restore(stepState, initial, layers, batch, model);
+        var stepOut = new float[batch * model.OutputWidth];
+        int outputWidth = model.OutputWidth;
+        for (int t = 0; t < steps; t++)
+        {
+            if (model.TakesTokens)
+                model.StepTokens(input.AsSpan(t * batch, batch).ToArray().Select(v => (int)v).ToArray(), stepState, stepOut);
+            else
+                model.StepDense(input.AsSpan(t * batch * model.InputWidth, batch * model.InputWidth), stepState, stepOut);
+            if (model.EveryStep)
+                Close.Assert(entries["output"].Data.AsSpan(t * batch * outputWidth, batch * outputWidth), stepOut, $"{file}: Step output at t={t}");
+        }
+        if (!model.EveryStep)
+            Close.Assert(entries["output"].Data, stepOut, $"{file}: Step output at the last step");
+    }
+
+    internal static void AssertPaddingZero(IRnnModel model, Span<float> arena)
+    {
+        var used = new bool[arena.Length];
+        foreach (var tensor in model.Tensors)
+            for (int i = 0; i < tensor.Count; i++)
+                used[tensor.ArenaIndexOf(i)] = true;
+        for (int i = 0; i < arena.Length; i++)
+            if (!used[i] && arena[i] != 0)
+                throw new Xunit.Sdk.XunitException($"Padding element {i} of the arena is {arena[i]}, not 0.");
+    }
+
+    /// <summary>(fixture group, layer within the group, model layer) for every layer.</summary>
+    private static List<(int Group, int K, int Layer)> LayerGroups(Dictionary<string, SafetensorsEntry> entries, ISequenceModel model)
+    {
+        var result = new List<(int, int, int)>();
+        int layer = 0;
+        for (int g = 0; entries.ContainsKey($"state.h.{g}"); g++)
+            for (int k = 0; k < entries[$"state.h.{g}"].Shape[0]; k++)
+                result.Add((g, k, layer++));
+        Assert.Equal(model.LayerCount, layer);
+        return result;
+    }
+
+    private static List<(float[] H, float[]? C)> Snapshot(ISequenceModel model, IRnnState state, List<(int, int, int Layer)> layers, int batch)
+    {
+        var list = new List<(float[], float[]?)>();
+        foreach (var (_, _, layer) in layers)
+        {
+            int h = model.HiddenSizeOf(layer);
+            var hs = new float[batch * h];
+            float[]? cs = null;
+            for (int r = 0; r < batch; r++)
+                state.Hidden(layer, r).CopyTo(hs.AsSpan(r * h, h));
+            try
+            {
+                var c = new float[batch * h];
+                for (int r = 0; r < batch; r++)
+                    state.Cell(layer, r).CopyTo(c.AsSpan(r * h, h));
+                cs = c;
+            }
+            catch (ArgumentOutOfRangeException) { }
+            list.Add((hs, cs));
+        }
+        return list;
+    }
+
+    private static void Restore(IRnnState state, List<(float[] H, float[]? C)> snapshot, List<(int, int, int Layer)> layers, int batch, ISequenceModel model)
+    {
+        for (int i = 0; i < layers.Count; i++)
+        {
+            int layer = layers[i].Layer, h = model.HiddenSizeOf(layer);
+            for (int r = 0; r < batch; r++)
+            {
+                snapshot[i].H.AsSpan(r * h, h).CopyTo(state.Hidden(layer, r));
+                if (snapshot[i].C is { } c)
+                    c.AsSpan(r * h, h).CopyTo(state.Cell(layer, r));
+            }
+        }
+    }
+}

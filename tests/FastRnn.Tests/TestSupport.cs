@@ -1,0 +1,58 @@
+using Xunit;
+
+namespace FastRnn.Tests;
+
+internal static class Close
+{
+    /// <summary>The error metric of the PyTorch comparisons, per element: |a − b| / (|b| + 1e-3·max|b|) ≤ 1e-4.</summary>
+    public const double Tolerance = 1e-4;
+
+    public static double WorstError(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, out int worstIndex)
+    {
+        Xunit.Assert.Equal(expected.Length, actual.Length);
+        double max = 0;
+        foreach (float v in expected) max = Math.Max(max, Math.Abs(v));
+        double floor = 1e-3 * max, worst = 0;
+        worstIndex = -1;
+        for (int i = 0; i < expected.Length; i++)
+        {
+            double error = Math.Abs((double)actual[i] - expected[i]) / (Math.Abs(expected[i]) + floor + double.Epsilon);
+            if (double.IsNaN(error) || error > worst)
+            {
+                worst = double.IsNaN(error) ? double.PositiveInfinity : error;
+                worstIndex = i;
+            }
+        }
+        return worst;
+    }
+
+    public static void Assert(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, string what, double tolerance = Tolerance)
+    {
+        double worst = WorstError(expected, actual, out int index);
+        if (worst > tolerance)
+            throw new Xunit.Sdk.XunitException(
+                $"{what}: element {index} is {actual[index]:R}, expected {expected[index]:R} (error {worst:E2} > {tolerance:E0}).");
+    }
+}
+
+internal static class FixtureFiles
+{
+    public static string Directory => Path.Combine(AppContext.BaseDirectory, "Fixtures");
+
+    public static string PathOf(string name) => Path.Combine(Directory, name);
+
+    /// <summary>The shared data folder beside the repository, or null where it is absent.</summary>
+    public static string? SharedData
+    {
+        get
+        {
+            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            {
+                string candidate = Path.Combine(dir.FullName, "shared", "data");
+                if (System.IO.Directory.Exists(candidate))
+                    return candidate;
+            }
+            return null;
+        }
+    }
+}

@@ -1,0 +1,242 @@
+#!/usr/bin/python3
+"""Writes the PyTorch reference fixtures the C# tests compare against.
+
+Run with Debian's python3-torch:  /usr/bin/python3 tools/make_fixtures.py
+Output: tests/FastRnn.Tests/Fixtures/*.safetensors (committed; CI needs no PyTorch).
+
+Each model case is a safetensors file holding, under PyTorch's state-dict names, the float32 weights; and the
+inputs, targets, initial states, the head's outputs, the final states, the loss and every parameter gradient
+("grad." + name). The reference runs in float64 on the float32 weights and inputs, so it is more accurate than
+the float32 engine it checks. The classic GRU (reset gate before the recurrent product), which PyTorch lacks, is
+written out by hand under autograd with PyTorch GRU's tensor names, shapes and gate order (r, z, n).
+"""
+import json
+import os
+import struct
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "FastRnn.Tests", "Fixtures")
+
+
+def write_safetensors(path, tensors, metadata=None):
+    """The safetensors format: u64 little-endian header length, JSON header, raw little-endian data."""
+    header = {}
+    if metadata:
+        header["__metadata__"] = {k: str(v) for k, v in metadata.items()}
+    blobs, offset = [], 0
+    for name in sorted(tensors):
+        array = np.ascontiguousarray(tensors[name], dtype="<f4")
+        data = array.tobytes()
+        header[name] = {"dtype": "F32", "shape": list(array.shape), "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    text += b" " * ((8 - len(text) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for blob in blobs:
+            f.write(blob)
+
+
+class ClassicGRU(nn.Module):
+    """GRU with the reset gate applied before the recurrent product (Keras reset_after=False, ONNX
+    linear_before_reset=0): n = tanh(W_n x + b_in + U_n (r * h) + b_hn). Same names and shapes as nn.GRU."""
+
+    def __init__(self, inputs, hidden, num_layers=1):
+        super().__init__()
+        self.hidden, self.num_layers = hidden, num_layers
+        reference = nn.GRU(inputs, hidden, num_layers=num_layers)  # PyTorch's own init, names and shapes
+        for name, value in reference.named_parameters():
+            self.register_parameter(name, nn.Parameter(value.detach().clone()))
+
+    def forward(self, x, h0):
+        H, finals = self.hidden, []
+        for k in range(self.num_layers):
+            w_ih, w_hh = getattr(self, f"weight_ih_l{k}"), getattr(self, f"weight_hh_l{k}")
+            b_ih, b_hh = getattr(self, f"bias_ih_l{k}"), getattr(self, f"bias_hh_l{k}")
+            h, outputs = h0[k], []
+            for t in range(x.shape[0]):
+                gx = x[t] @ w_ih.T + b_ih
+                r = torch.sigmoid(gx[:, :H] + h @ w_hh[:H].T + b_hh[:H])
+                z = torch.sigmoid(gx[:, H:2 * H] + h @ w_hh[H:2 * H].T + b_hh[H:2 * H])
+                n = torch.tanh(gx[:, 2 * H:] + (r * h) @ w_hh[2 * H:].T + b_hh[2 * H:])
+                h = (1 - z) * n + z * h
+                outputs.append(h)
+            x = torch.stack(outputs)
+            finals.append(h)
+        return x, torch.stack(finals)
+
+
+class Model(nn.Module):
+    """The module whose state-dict names FastRnn uses: embedding, rnn (or rnn.{g} for several attributes), head."""
+
+    def __init__(self, spec):
+        super().__init__()
+        self.spec = spec
+        kind = spec["input"]
+        if kind[0] == "tokens":
+            self.embedding = nn.Embedding(kind[1], kind[2])
+        width = kind[1] if kind[0] == "dense" else kind[2]
+        modules = []
+        for cell, hidden, count in spec["groups"]:
+            if cell == "lstm":
+                modules.append(nn.LSTM(width, hidden, num_layers=count))
+            elif cell == "gru":
+                modules.append(nn.GRU(width, hidden, num_layers=count))
+            else:
+                modules.append(ClassicGRU(width, hidden, num_layers=count))
+            width = hidden
+        self.rnn = modules[0] if len(modules) == 1 else nn.ModuleList(modules)
+        self.head = nn.Linear(width, spec["outputs"])
+
+    def groups(self):
+        return [self.rnn] if not isinstance(self.rnn, nn.ModuleList) else list(self.rnn)
+
+    def forward(self, x, states):
+        if hasattr(self, "embedding"):
+            x = self.embedding(x)
+        finals = []
+        for (cell, _, _), module, state in zip(self.spec["groups"], self.groups(), states):
+            if cell == "lstm":
+                x, (h, c) = module(x, state)
+                finals.append((h, c))
+            else:
+                x, h = module(x, state)
+                finals.append((h,))
+        top = x if self.spec["readout"] == "every" else x[-1]
+        return self.head(top), finals
+
+
+def activate(spec, logits):
+    return {"linear": lambda z: z, "sigmoid": torch.sigmoid, "softmax": lambda z: torch.softmax(z, -1)}[spec["activation"]](logits)
+
+
+def loss_of(spec, logits, outputs, target):
+    if spec["loss"] == "mse":
+        return F.mse_loss(outputs, target)
+    if spec["loss"] == "bce":
+        return F.binary_cross_entropy_with_logits(logits, target)
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1))
+
+
+def make_case(name, spec, batch, steps, seed):
+    torch.manual_seed(seed)
+    model = Model(spec)
+    weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    model = model.double()
+    gen = torch.Generator().manual_seed(seed + 1)
+    kind = spec["input"]
+    if kind[0] == "dense":
+        x = torch.randn(steps, batch, kind[1], generator=gen, dtype=torch.float32)
+        x_model = x.double()
+    else:
+        x = torch.randint(0, kind[1], (steps, batch), generator=gen)
+        x_model = x
+    rows = (steps, batch) if spec["readout"] == "every" else (batch,)
+    if spec["loss"] == "ce":
+        target = torch.randint(0, spec["outputs"], rows, generator=gen)
+        target_model = target
+    elif spec["loss"] == "bce":
+        target = torch.randint(0, 2, rows + (spec["outputs"],), generator=gen).float()
+        target_model = target.double()
+    else:
+        target = torch.randn(rows + (spec["outputs"],), generator=gen)
+        target_model = target.double()
+
+    states, tensors = [], {}
+    for g, (cell, hidden, count) in enumerate(spec["groups"]):
+        h0 = (0.5 * torch.randn(count, batch, hidden, generator=gen)).float()
+        tensors[f"state.h.{g}"] = h0.numpy()
+        if cell == "lstm":
+            c0 = (0.5 * torch.randn(count, batch, hidden, generator=gen)).float()
+            tensors[f"state.c.{g}"] = c0.numpy()
+            states.append((h0.double(), c0.double()))
+        else:
+            states.append(h0.double())
+
+    logits, finals = model(x_model, states)
+    outputs = activate(spec, logits)
+    loss = loss_of(spec, logits, outputs, target_model)
+    loss.backward()
+
+    for k, v in weights.items():
+        tensors[k] = v.numpy()
+    for k, v in model.named_parameters():
+        tensors["grad." + k] = v.grad.float().numpy()
+    tensors["input"] = x.float().numpy()
+    tensors["target"] = target.float().numpy()
+    tensors["output"] = outputs.detach().float().numpy()
+    tensors["loss"] = np.array([loss.item()], dtype=np.float32)
+    for g, final in enumerate(finals):
+        tensors[f"final.h.{g}"] = final[0].detach().float().numpy()
+        if len(final) > 1:
+            tensors[f"final.c.{g}"] = final[1].detach().float().numpy()
+    path = os.path.join(OUT, f"{name}_b{batch}_t{steps}.safetensors")
+    write_safetensors(path, tensors, {"model": name, "batch": batch, "steps": steps, "seed": seed, "torch": torch.__version__})
+    return path
+
+
+def spec(input, groups, outputs, activation="linear", readout="every", loss="mse"):
+    return dict(input=input, groups=groups, outputs=outputs, activation=activation, readout=readout, loss=loss)
+
+
+# Model name (as declared in tests/FastRnn.Tests/Models.cs) → (spec, [(batch, steps)]).
+CASES = {
+    "LstmSmall": (spec(("dense", 5), [("lstm", 8, 1)], 3), [(1, 1), (3, 5), (16, 50)]),
+    "Lstm37x2": (spec(("dense", 4), [("lstm", 37, 2)], 1, "sigmoid", "last", "bce"), [(3, 5), (1, 50)]),
+    "LstmStack3": (spec(("tokens", 20, 16), [("lstm", 64, 1), ("lstm", 37, 1), ("lstm", 8, 1)], 20, "softmax", "every", "ce"),
+                   [(16, 5), (3, 50)]),
+    "Lstm256": (spec(("dense", 16), [("lstm", 256, 1)], 4), [(1, 5), (3, 50)]),
+    "GruSmall": (spec(("dense", 5), [("gru", 8, 1)], 3), [(1, 1), (3, 5), (16, 50)]),
+    "Gru37x2": (spec(("dense", 4), [("gru", 37, 2)], 1, "sigmoid", "last", "bce"), [(3, 5), (16, 1)]),
+    "GruTokens": (spec(("tokens", 20, 16), [("gru", 64, 1)], 20, "softmax", "every", "ce"), [(3, 50)]),
+    "Gru256": (spec(("dense", 16), [("gru", 256, 1)], 4, "sigmoid", "last", "mse"), [(1, 50), (16, 5)]),
+    "GruClassicSmall": (spec(("dense", 5), [("classic", 8, 1)], 3), [(1, 5), (16, 50)]),
+    "GruClassic37x3": (spec(("dense", 4), [("classic", 37, 3)], 2, "softmax", "last", "ce"), [(3, 5), (1, 50)]),
+    "GruClassic256": (spec(("dense", 16), [("classic", 256, 1)], 4), [(3, 5)]),
+    "Mixed": (spec(("dense", 6), [("lstm", 37, 1), ("gru", 64, 1), ("classic", 8, 1)], 3), [(3, 5), (16, 1)]),
+}
+
+
+def make_optimizer_fixture():
+    """Three steps of torch.optim SGD (momentum, Nesterov, weight decay), Adam (coupled weight decay) and AdamW."""
+    gen = torch.Generator().manual_seed(7)
+    p0 = torch.randn(64, generator=gen)
+    grads = [torch.randn(64, generator=gen) for _ in range(3)]
+    tensors = {"p0": p0.numpy()}
+    for i, g in enumerate(grads):
+        tensors[f"grad{i}"] = g.numpy()
+    optimizers = {
+        "sgd": lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
+        "sgd_plain": lambda ps: torch.optim.SGD(ps, lr=0.1),
+        "adam": lambda ps: torch.optim.Adam(ps, lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1),
+        "adamw": lambda ps: torch.optim.AdamW(ps, lr=0.01, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.1),
+    }
+    for name, make in optimizers.items():
+        p = nn.Parameter(p0.double().clone())
+        opt = make([p])
+        for g in grads:
+            p.grad = g.double().clone()
+            opt.step()
+        tensors[name] = p.detach().float().numpy()
+    write_safetensors(os.path.join(OUT, "optimizers.safetensors"), tensors, {"torch": torch.__version__})
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    seed = 100
+    for name, (s, shapes) in CASES.items():
+        for batch, steps in shapes:
+            seed += 1
+            print(make_case(name, s, batch, steps, seed))
+    make_optimizer_fixture()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
