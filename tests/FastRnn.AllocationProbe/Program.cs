@@ -1,0 +1,78 @@
+using FastRnn;
+
+// Usage: FastRnn.AllocationProbe <model> <256|512>
+// Warms up, then runs 1,000 streaming steps (batch 1 and batch 3) and 10 training iterations (forward, loss,
+// backward, Adam; batch 4, 12 steps, state carried), and prints the bytes this thread and the whole process allocated.
+
+const int Batch = 4, Steps = 12;
+string name = args.Length > 0 ? args[0] : "tokens";
+bool wide = args.Length > 1 && args[1] == "512";
+ISequenceModel model;
+Optimizer optimizer;
+using (VectorPath.Override(wide))
+{
+    model = name switch
+    {
+        "tokens" => new TokenStack(Batch, Steps, 3),
+        "mixed" => new MixedStack(Batch, Steps, 3),
+        "classic" => new ClassicLastStep(Batch, Steps, 3),
+        _ => throw new ArgumentException($"unknown model {name}"),
+    };
+    optimizer = new Adam(model, 1e-3f);
+}
+var random = new Random(1);
+int inputCount = Steps * Batch * model.InputWidth;
+var dense = Enumerable.Range(0, inputCount).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
+var tokens = Enumerable.Range(0, inputCount).Select(_ => random.Next(Math.Max(1, model.Vocabulary))).ToArray();
+int targetRows = model.EveryStep ? Steps * Batch : Batch;
+var floatTargets = Enumerable.Range(0, targetRows * model.OutputWidth).Select(_ => (float)random.NextDouble()).ToArray();
+var classTargets = Enumerable.Range(0, targetRows).Select(_ => random.Next(model.OutputWidth)).ToArray();
+var single = model.NewState(1);
+var batched = model.NewState(3);
+var carried = model.NewState(Batch);
+var output1 = new float[model.OutputWidth];
+var output3 = new float[3 * model.OutputWidth];
+
+for (int i = 0; i < 50; i++) { Iteration(); Stream(i); }
+long thread = GC.GetAllocatedBytesForCurrentThread();
+long total = GC.GetTotalAllocatedBytes(precise: true);
+for (int i = 0; i < 1000; i++) Stream(i);
+for (int i = 0; i < 10; i++) Iteration();
+long threadBytes = GC.GetAllocatedBytesForCurrentThread() - thread;
+long totalBytes = GC.GetTotalAllocatedBytes(precise: true) - total;
+Console.WriteLine($"thread={threadBytes} process={totalBytes} wide={model is { } && wide}");
+return 0;
+
+void Iteration()
+{
+    if (model.TakesTokens) model.ForwardTokens(tokens, Batch, Steps, carried);
+    else model.ForwardDense(dense, Batch, Steps, carried);
+    if (model.ClassTargets) model.LossClasses(classTargets);
+    else model.LossDense(floatTargets);
+    model.ZeroGrad();
+    model.Backward();
+    optimizer.Step();
+}
+
+void Stream(int i)
+{
+    if (model.TakesTokens)
+    {
+        model.StepTokens(tokens.AsSpan(i % Steps, 1), single, output1);
+        model.StepTokens(tokens.AsSpan(i % Steps, 3), batched, output3);
+    }
+    else
+    {
+        model.StepDense(dense.AsSpan(i % Steps * model.InputWidth, model.InputWidth), single, output1);
+        model.StepDense(dense.AsSpan(i % Steps * model.InputWidth, 3 * model.InputWidth), batched, output3);
+    }
+}
+
+[RnnModel, TokenInput(20, 16), Lstm(64), Lstm(37), Lstm(8), Head(20, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)]
+internal sealed partial class TokenStack;
+
+[RnnModel, DenseInput(6), Lstm(37), Gru(64), Gru(8, Variant = GruVariant.ResetBefore), Head(3), Loss(LossKind.MeanSquaredError)]
+internal sealed partial class MixedStack;
+
+[RnnModel, DenseInput(4), Gru(37, Layers = 2, Variant = GruVariant.ResetBefore), Head(2, Activation.Softmax, Readout = Readout.LastStep), Loss(LossKind.SoftmaxCrossEntropy)]
+internal sealed partial class ClassicLastStep;

@@ -1,0 +1,96 @@
+using System.Buffers.Binary;
+using System.Text;
+using Xunit;
+
+namespace FastRnn.Tests;
+
+public class SafetensorsTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("fastrnn-st-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private string Save(LstmSmall model, string name = "w.safetensors")
+    {
+        string path = Path.Combine(_dir, name);
+        model.SaveSafetensors(path);
+        return path;
+    }
+
+    [Fact]
+    public void RoundTripsEveryTensorExactly()
+    {
+        var a = new LstmSmall(2, 3, seed: 1);
+        var b = new LstmSmall(2, 3, seed: 2);
+        Assert.NotEqual(a.Parameters.ToArray(), b.Parameters.ToArray());
+        b.LoadSafetensors(Save(a));
+        Assert.Equal(a.Parameters.ToArray(), b.Parameters.ToArray());
+        Assert.DoesNotContain(Directory.GetFiles(_dir), f => f.Contains(".tmp"));
+    }
+
+    [Fact]
+    public void HeaderUsesPyTorchNamesAndShapes()
+    {
+        var entries = Safetensors.Read(Save(new LstmSmall(1, 1)));
+        Assert.Equal(new[] { 32, 5 }, entries["rnn.weight_ih_l0"].Shape);
+        Assert.Equal(new[] { 32, 8 }, entries["rnn.weight_hh_l0"].Shape);
+        Assert.Equal(new[] { 32 }, entries["rnn.bias_hh_l0"].Shape);
+        Assert.Equal(new[] { 3, 8 }, entries["head.weight"].Shape);
+        Assert.Equal(6, entries.Count);
+    }
+
+    private void AssertRejected(byte[] bytes, string expectedFragment)
+    {
+        string path = Path.Combine(_dir, "bad.safetensors");
+        File.WriteAllBytes(path, bytes);
+        var model = new LstmSmall(1, 1, seed: 4);
+        var before = model.Parameters.ToArray();
+        var error = Assert.Throws<InvalidDataException>(() => model.LoadSafetensors(path));
+        Assert.Contains(expectedFragment, error.Message);
+        Assert.Equal(before, model.Parameters.ToArray());
+    }
+
+    private static byte[] Build(string json, int dataBytes)
+    {
+        var header = Encoding.UTF8.GetBytes(json);
+        var bytes = new byte[8 + header.Length + dataBytes];
+        BinaryPrimitives.WriteInt64LittleEndian(bytes, header.Length);
+        header.CopyTo(bytes, 8);
+        return bytes;
+    }
+
+    [Fact]
+    public void TruncatedFileIsRejected()
+    {
+        var bytes = File.ReadAllBytes(Save(new LstmSmall(1, 1)));
+        AssertRejected(bytes[..(bytes.Length - 10)], "truncated");
+        AssertRejected(bytes[..5], "shorter than the 8-byte header length");
+    }
+
+    [Fact]
+    public void MissingExtraAndMisshapenTensorsAreNamed()
+    {
+        var source = new LstmSmall(1, 1, seed: 5);
+        var all = source.Tensors.Select(t => { var v = new float[t.Count]; t.Export(source.Parameters, v); return (t.Name, t.PyTorchShape, v); }).ToList();
+
+        string missing = Path.Combine(_dir, "missing.safetensors");
+        Safetensors.Write(missing, all.Where(t => t.Name != "rnn.bias_hh_l0"));
+        AssertRejected(File.ReadAllBytes(missing), "lacks tensor 'rnn.bias_hh_l0'");
+
+        string extra = Path.Combine(_dir, "extra.safetensors");
+        Safetensors.Write(extra, all.Append(("rnn.weight_ih_l1", new[] { 1 }, new float[1])));
+        AssertRejected(File.ReadAllBytes(extra), "rnn.weight_ih_l1");
+
+        string shape = Path.Combine(_dir, "shape.safetensors");
+        Safetensors.Write(shape, all.Select(t => t.Name == "head.weight" ? (t.Name, new[] { 8, 3 }, t.v) : t));
+        AssertRejected(File.ReadAllBytes(shape), "Tensor 'head.weight'");
+    }
+
+    [Fact]
+    public void WrongDtypeAndBadHeaderAreRejected()
+    {
+        AssertRejected(Build("{\"head.bias\":{\"dtype\":\"F16\",\"shape\":[3],\"data_offsets\":[0,6]}}", 6), "dtype F16");
+        AssertRejected(Build("{not json", 0), "not valid JSON");
+        AssertRejected(Build("{\"head.bias\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", 8), "needs 12 bytes");
+    }
+}
