@@ -133,13 +133,14 @@ internal static class Parser
 
         if (inputCount != 1)
             Report(Diagnostics.InputCount, classLocation, type.Name, inputCount);
-        if (layers.Count == 0)
+        if (groups == 0)
             Report(Diagnostics.NoRecurrentLayer, classLocation, type.Name);
         if (headCount != 1)
             Report(Diagnostics.HeadCount, classLocation, type.Name, headCount);
         if (lossCount != 1)
             Report(Diagnostics.LossCount, classLocation, type.Name, lossCount);
-        if (headCount == 1 && lossCount == 1)
+        // An unknown activation or loss is already reported (FRNN010); pairing it would only repeat that.
+        if (headCount == 1 && lossCount == 1 && (int)activation is >= 0 and < 3 && (int)loss is >= 0 and < 3)
         {
             bool supported = (activation, loss) switch
             {

@@ -1,0 +1,158 @@
+namespace FastRnn.Tests;
+
+/// <summary>The plain oracle: a model spelled out as scalar loops in double precision, reading the weights in
+/// PyTorch's layout (as a model exports them). No vectors, no interleaving, no shared code with the engine.</summary>
+internal sealed class ScalarReference
+{
+    public enum Cell { Lstm, Gru, GruClassic }
+
+    public sealed record Spec(bool Tokens, int Vocabulary, int InputSize, (Cell Cell, int Hidden, int Group, int K)[] Layers,
+        int Outputs, string Activation, bool EveryStep, string Loss)
+    {
+        public int GroupCount => Layers.Max(l => l.Group) + 1;
+        public string Prefix(int layer) => GroupCount == 1 ? "rnn." : $"rnn.{Layers[layer].Group}.";
+    }
+
+    private readonly Spec _spec;
+    private readonly Dictionary<string, double[]> _w;
+
+    public ScalarReference(Spec spec, IRnnModel model)
+    {
+        _spec = spec;
+        _w = new Dictionary<string, double[]>();
+        foreach (var tensor in model.Tensors)
+        {
+            var values = new float[tensor.Count];
+            tensor.Export(model.Parameters, values);
+            _w[tensor.Name] = values.Select(v => (double)v).ToArray();
+        }
+    }
+
+    public double[] this[string name] => _w[name];
+    public IEnumerable<string> Names => _w.Keys;
+
+    /// <summary>Runs the model from zero states; returns the loss and fills <paramref name="outputs"/> ([head rows, O]).</summary>
+    public double Loss(float[] dense, int[] tokens, int batch, int steps, float[] floatTargets, int[] classTargets, out double[] outputs)
+    {
+        int width = _spec.InputSize;
+        var x = new double[steps][][];
+        for (int t = 0; t < steps; t++)
+        {
+            x[t] = new double[batch][];
+            for (int b = 0; b < batch; b++)
+            {
+                x[t][b] = new double[width];
+                for (int i = 0; i < width; i++)
+                    x[t][b][i] = _spec.Tokens ? _w["embedding.weight"][tokens[t * batch + b] * width + i] : dense[(t * batch + b) * width + i];
+            }
+        }
+        for (int l = 0; l < _spec.Layers.Length; l++)
+            x = Layer(l, x, batch, steps);
+
+        int O = _spec.Outputs, H = _spec.Layers[^1].Hidden;
+        var rows = _spec.EveryStep ? Enumerable.Range(0, steps).SelectMany(t => x[t]).ToArray() : x[steps - 1];
+        outputs = new double[rows.Length * O];
+        double loss = 0;
+        for (int r = 0; r < rows.Length; r++)
+        {
+            var z = new double[O];
+            for (int o = 0; o < O; o++)
+            {
+                z[o] = _w["head.bias"][o];
+                for (int k = 0; k < H; k++)
+                    z[o] += _w["head.weight"][o * H + k] * rows[r][k];
+            }
+            var y = _spec.Activation switch
+            {
+                "Sigmoid" => z.Select(Sigmoid).ToArray(),
+                "Softmax" => Softmax(z),
+                _ => z,
+            };
+            y.CopyTo(outputs, r * O);
+            switch (_spec.Loss)
+            {
+                case "MeanSquaredError":
+                    for (int o = 0; o < O; o++) loss += Math.Pow(y[o] - floatTargets[r * O + o], 2) / (rows.Length * O);
+                    break;
+                case "BinaryCrossEntropy":
+                    for (int o = 0; o < O; o++)
+                    {
+                        double t = floatTargets[r * O + o];
+                        loss -= (t * Math.Log(y[o]) + (1 - t) * Math.Log(1 - y[o])) / (rows.Length * O);
+                    }
+                    break;
+                default:
+                    loss -= Math.Log(y[classTargets[r]]) / rows.Length;
+                    break;
+            }
+        }
+        return loss;
+    }
+
+    private double[][][] Layer(int l, double[][][] x, int batch, int steps)
+    {
+        var (cell, H, _, k) = _spec.Layers[l];
+        string p = _spec.Prefix(l);
+        double[] wi = _w[$"{p}weight_ih_l{k}"], wh = _w[$"{p}weight_hh_l{k}"], bi = _w[$"{p}bias_ih_l{k}"], bh = _w[$"{p}bias_hh_l{k}"];
+        int K = x[0][0].Length;
+        var output = new double[steps][][];
+        for (int b = 0; b < batch; b++)
+        {
+            var h = new double[H];
+            var c = new double[H];
+            for (int t = 0; t < steps; t++)
+            {
+                output[t] ??= new double[batch][];
+                double Dot(double[] w, int row, double[] v, int n)
+                {
+                    double s = 0;
+                    for (int i = 0; i < n; i++) s += w[row * n + i] * v[i];
+                    return s;
+                }
+                var hNew = new double[H];
+                if (cell == Cell.Lstm)
+                {
+                    for (int j = 0; j < H; j++)
+                    {
+                        double A(int g) => bi[g * H + j] + bh[g * H + j] + Dot(wi, g * H + j, x[t][b], K) + Dot(wh, g * H + j, h, H);
+                        double i = Sigmoid(A(0)), f = Sigmoid(A(1)), gg = Math.Tanh(A(2)), o = Sigmoid(A(3));
+                        c[j] = f * c[j] + i * gg;
+                        hNew[j] = o * Math.Tanh(c[j]);
+                    }
+                }
+                else
+                {
+                    var r = new double[H];
+                    var z = new double[H];
+                    for (int j = 0; j < H; j++)
+                    {
+                        r[j] = Sigmoid(bi[j] + Dot(wi, j, x[t][b], K) + bh[j] + Dot(wh, j, h, H));
+                        z[j] = Sigmoid(bi[H + j] + Dot(wi, H + j, x[t][b], K) + bh[H + j] + Dot(wh, H + j, h, H));
+                    }
+                    var rh = h.Select((v, j) => r[j] * v).ToArray();
+                    for (int j = 0; j < H; j++)
+                    {
+                        double recurrent = cell == Cell.Gru
+                            ? r[j] * (bh[2 * H + j] + Dot(wh, 2 * H + j, h, H))
+                            : bh[2 * H + j] + Dot(wh, 2 * H + j, rh, H);
+                        double n = Math.Tanh(bi[2 * H + j] + Dot(wi, 2 * H + j, x[t][b], K) + recurrent);
+                        hNew[j] = (1 - z[j]) * n + z[j] * h[j];
+                    }
+                }
+                h = hNew;
+                output[t][b] = h;
+            }
+        }
+        return output;
+    }
+
+    private static double Sigmoid(double v) => 1 / (1 + Math.Exp(-v));
+
+    private static double[] Softmax(double[] z)
+    {
+        double max = z.Max();
+        var e = z.Select(v => Math.Exp(v - max)).ToArray();
+        double sum = e.Sum();
+        return e.Select(v => v / sum).ToArray();
+    }
+}
