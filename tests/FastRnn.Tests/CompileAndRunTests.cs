@@ -1,0 +1,142 @@
+using System.Reflection;
+using Xunit;
+using static FastRnn.Tests.ScalarReference;
+
+namespace FastRnn.Tests;
+
+/// <summary>
+/// Builds many models in memory through the generator (several per assembly; file-scoped, block and nested
+/// namespaces; a model inside another type; the global namespace), loads them, and checks each against the scalar
+/// reference: outputs and loss, and every gradient against central finite differences of the reference in double.
+/// </summary>
+public class CompileAndRunTests
+{
+    private sealed record Case(string Name, string Attributes, Spec Spec, int Batch, int Steps);
+
+    private static (Cell, int, int, int)[] L(params (Cell Cell, int Hidden, int Group, int K)[] layers) => layers;
+
+    private static readonly Case[] Cases =
+    [
+        new("A1", "DenseInput(3), Lstm(5), Head(2), Loss(LossKind.MeanSquaredError)",
+            new(false, 0, 3, L((Cell.Lstm, 5, 0, 0)), 2, "Linear", true, "MeanSquaredError"), 2, 4),
+        new("A2", "DenseInput(7), Lstm(16), Head(1, Activation.Sigmoid, Readout = Readout.LastStep), Loss(LossKind.BinaryCrossEntropy)",
+            new(false, 0, 7, L((Cell.Lstm, 16, 0, 0)), 1, "Sigmoid", false, "BinaryCrossEntropy"), 5, 3),
+        new("A3", "DenseInput(2), Gru(17), Head(4, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)",
+            new(false, 0, 2, L((Cell.Gru, 17, 0, 0)), 4, "Softmax", true, "SoftmaxCrossEntropy"), 3, 6),
+        new("B1", "TokenInput(11, 6), Gru(9, Variant = GruVariant.ResetBefore), Head(11, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)",
+            new(true, 11, 6, L((Cell.GruClassic, 9, 0, 0)), 11, "Softmax", true, "SoftmaxCrossEntropy"), 4, 5),
+        new("B2", "DenseInput(4), Lstm(33), Lstm(3), Head(1, Readout = Readout.LastStep), Loss(LossKind.MeanSquaredError)",
+            new(false, 0, 4, L((Cell.Lstm, 33, 0, 0), (Cell.Lstm, 3, 1, 0)), 1, "Linear", false, "MeanSquaredError"), 1, 7),
+        new("B3", "DenseInput(1), Gru(48, Layers = 2), Head(2, Activation.Sigmoid), Loss(LossKind.MeanSquaredError)",
+            new(false, 0, 1, L((Cell.Gru, 48, 0, 0), (Cell.Gru, 48, 0, 1)), 2, "Sigmoid", true, "MeanSquaredError"), 2, 3),
+        new("C1", "TokenInput(5, 3), Lstm(1), Head(5, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)",
+            new(true, 5, 3, L((Cell.Lstm, 1, 0, 0)), 5, "Softmax", true, "SoftmaxCrossEntropy"), 3, 2),
+        new("C2", "DenseInput(9), Gru(31, Layers = 2, Variant = GruVariant.ResetBefore), Lstm(12), Head(3, Readout = Readout.LastStep), Loss(LossKind.MeanSquaredError)",
+            new(false, 0, 9, L((Cell.GruClassic, 31, 0, 0), (Cell.GruClassic, 31, 0, 1), (Cell.Lstm, 12, 1, 0)), 3, "Linear", false, "MeanSquaredError"), 3, 4),
+        new("D1", "DenseInput(5), Lstm(65), Head(2), Loss(LossKind.MeanSquaredError)",
+            new(false, 0, 5, L((Cell.Lstm, 65, 0, 0)), 2, "Linear", true, "MeanSquaredError"), 1, 2),
+        new("D2", "DenseInput(3), Gru(24), Gru(24, Variant = GruVariant.ResetBefore), Head(2, Activation.Sigmoid), Loss(LossKind.BinaryCrossEntropy)",
+            new(false, 0, 3, L((Cell.Gru, 24, 0, 0), (Cell.GruClassic, 24, 1, 0)), 2, "Sigmoid", true, "BinaryCrossEntropy"), 5, 2),
+    ];
+
+    // A: file-scoped namespace; B: nested block namespaces with the models inside partial types; C: global namespace;
+    // D: a block namespace. Several models per file and four files in one assembly.
+    private static readonly Lazy<Assembly> s_assembly = new(() => GeneratorHarness.CompileAndLoad(
+        "using FastRnn;\nnamespace Shapes.A;\n" + string.Join("\n", Cases.Where(c => c.Name[0] == 'A').Select(c => $"[RnnModel, {c.Attributes}] public partial class {c.Name};")),
+        "using FastRnn;\nnamespace Shapes { namespace B { public static partial class Holder { internal partial record Inner {\n" +
+            string.Join("\n", Cases.Where(c => c.Name[0] == 'B').Select(c => $"[RnnModel, {c.Attributes}] public partial class {c.Name};")) + "\n} } } }",
+        "using FastRnn;\n" + string.Join("\n", Cases.Where(c => c.Name[0] == 'C').Select(c => $"[RnnModel, {c.Attributes}] internal partial class {c.Name};")),
+        "namespace Shapes.D {\n" + string.Join("\n", Cases.Where(c => c.Name[0] == 'D').Select(c => $"[global::FastRnn.RnnModel, global::FastRnn.{c.Attributes.Replace("), ", "), global::FastRnn.").Replace("(LossKind", "(global::FastRnn.LossKind").Replace("Activation.", "global::FastRnn.Activation.").Replace("GruVariant.", "global::FastRnn.GruVariant.").Replace("Readout.", "global::FastRnn.Readout.")}] public partial class {c.Name};")) + "\n}"));
+
+    public static TheoryData<string, bool> Names()
+    {
+        var data = new TheoryData<string, bool>();
+        foreach (var c in Cases)
+        {
+            data.Add(c.Name, false);
+            data.Add(c.Name, true);
+        }
+        return data;
+    }
+
+    private static Type TypeOf(string name)
+    {
+        var type = s_assembly.Value.GetTypes().SingleOrDefault(t => t.Name == name);
+        Assert.True(type is not null, $"model {name} was not generated");
+        return type!;
+    }
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void MatchesScalarReferenceAndFiniteDifferences(string name, bool wide)
+    {
+        var c = Cases.Single(x => x.Name == name);
+        ISequenceModel model;
+        using (VectorPath.Override(wide))
+            model = (ISequenceModel)Activator.CreateInstance(TypeOf(name), c.Batch + 1, c.Steps + 2, 77UL)!;
+
+        var random = new Random(name.GetHashCode() & 0xFFFF);
+        int rows = c.Spec.EveryStep ? c.Batch * c.Steps : c.Batch;
+        var dense = Enumerable.Range(0, c.Steps * c.Batch * c.Spec.InputSize).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+        var tokens = Enumerable.Range(0, c.Steps * c.Batch).Select(_ => random.Next(Math.Max(1, c.Spec.Vocabulary))).ToArray();
+        var floatTargets = Enumerable.Range(0, rows * c.Spec.Outputs)
+            .Select(_ => c.Spec.Loss == "BinaryCrossEntropy" ? random.Next(2) : (float)random.NextDouble()).ToArray();
+        var classTargets = Enumerable.Range(0, rows).Select(_ => random.Next(c.Spec.Outputs)).ToArray();
+
+        if (model.TakesTokens) model.ForwardTokens(tokens, c.Batch, c.Steps);
+        else model.ForwardDense(dense, c.Batch, c.Steps);
+        float loss = model.ClassTargets ? model.LossClasses(classTargets) : model.LossDense(floatTargets);
+        model.ZeroGrad();
+        model.Backward();
+
+        var reference = new ScalarReference(c.Spec, model);
+        double expectedLoss = reference.Loss(dense, tokens, c.Batch, c.Steps, floatTargets, classTargets, out var expectedOutputs);
+        var outputs = new float[expectedOutputs.Length];
+        model.CopyOutputs(outputs);
+        Close.Assert(expectedOutputs.Select(v => (float)v).ToArray(), outputs, $"{name}: outputs");
+        Close.Assert(new[] { (float)expectedLoss }, new[] { loss }, $"{name}: loss");
+
+        // Central differences of the double-precision reference: exact to about 1e-8 here, so the comparison
+        // measures the engine's float32 gradient (tolerance 1e-3 in the same metric).
+        const double H = 1e-4;
+        foreach (var tensor in model.Tensors)
+        {
+            var analytic = new float[tensor.Count];
+            tensor.Export(model.Gradients, analytic);
+            int samples = Math.Min(tensor.Count, 24);
+            var indices = Enumerable.Range(0, samples).Select(i => (int)((long)i * tensor.Count / samples)).ToArray();
+            var numeric = new float[samples];
+            var picked = new float[samples];
+            double[] values = reference[tensor.Name];
+            for (int s = 0; s < samples; s++)
+            {
+                int i = indices[s];
+                double saved = values[i];
+                values[i] = saved + H;
+                double plus = reference.Loss(dense, tokens, c.Batch, c.Steps, floatTargets, classTargets, out _);
+                values[i] = saved - H;
+                double minus = reference.Loss(dense, tokens, c.Batch, c.Steps, floatTargets, classTargets, out _);
+                values[i] = saved;
+                numeric[s] = (float)((plus - minus) / (2 * H));
+                picked[s] = analytic[i];
+            }
+            double scale = analytic.Max(v => Math.Abs(v));
+            for (int s = 0; s < samples; s++)
+            {
+                double error = Math.Abs(picked[s] - numeric[s]) / (Math.Abs(numeric[s]) + 1e-3 * scale + 1e-12);
+                Assert.True(error <= 1e-3, $"{name}: ∂{tensor.Name}[{indices[s]}] is {picked[s]:R}, finite differences give {numeric[s]:R} (error {error:E2})");
+            }
+        }
+        PyTorchFixtureTests.AssertPaddingZero(model, model.Gradients);
+    }
+
+    [Fact]
+    public void EveryCaseCompiledWarningFree()
+    {
+        // CompileAndLoad fails on any warning (as TreatWarningsAsErrors would); here every model must also be present.
+        foreach (var c in Cases)
+            Assert.True(typeof(ISequenceModel).IsAssignableFrom(TypeOf(c.Name)));
+        Assert.Contains(s_assembly.Value.GetTypes(), t => t.Name == "B1" && t.DeclaringType?.Name == "Inner");
+        Assert.Contains(s_assembly.Value.GetTypes(), t => t.Name == "C1" && t.Namespace is null);
+    }
+}
