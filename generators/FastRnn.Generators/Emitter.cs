@@ -855,25 +855,26 @@ internal static class Emitter
                             T af = T.Load(in At(p, {{L}}InputBias + bias + BlockWidth)) + T.Load(in At(p, {{L}}RecurrentBias + bias + BlockWidth));
                             T ag = T.Load(in At(p, {{L}}InputBias + bias + 2 * BlockWidth)) + T.Load(in At(p, {{L}}RecurrentBias + bias + 2 * BlockWidth));
                             T ao = T.Load(in At(p, {{L}}InputBias + bias + 3 * BlockWidth)) + T.Load(in At(p, {{L}}RecurrentBias + bias + 3 * BlockWidth));
-                            ref float wx = ref {{add}}(ref inputWeights, j * {{L}}Inputs * {{L}}Gates * BlockWidth);
+                            // The weights of block j are contiguous: [input][gate][16]; walk them with one pointer.
+                            ref float w = ref {{add}}(ref inputWeights, j * {{L}}Inputs * {{L}}Gates * BlockWidth);
                             for (int k = 0; k < {{L}}Inputs; k++)
                             {
                                 T xk = T.Create({{add}}(ref x0, k));
-                                ref float wk = ref {{add}}(ref wx, k * {{L}}Gates * BlockWidth);
-                                ai = T.MultiplyAdd(xk, T.Load(in wk), ai);
-                                af = T.MultiplyAdd(xk, T.Load(in {{add}}(ref wk, BlockWidth)), af);
-                                ag = T.MultiplyAdd(xk, T.Load(in {{add}}(ref wk, 2 * BlockWidth)), ag);
-                                ao = T.MultiplyAdd(xk, T.Load(in {{add}}(ref wk, 3 * BlockWidth)), ao);
+                                ai = T.MultiplyAdd(in w, xk, ai);
+                                af = T.MultiplyAdd(in {{add}}(ref w, BlockWidth), xk, af);
+                                ag = T.MultiplyAdd(in {{add}}(ref w, 2 * BlockWidth), xk, ag);
+                                ao = T.MultiplyAdd(in {{add}}(ref w, 3 * BlockWidth), xk, ao);
+                                w = ref {{add}}(ref w, {{L}}Gates * BlockWidth);
                             }
-                            ref float wh = ref {{add}}(ref recurrentWeights, j * {{L}}Hidden * {{L}}Gates * BlockWidth);
+                            w = ref {{add}}(ref recurrentWeights, j * {{L}}Hidden * {{L}}Gates * BlockWidth);
                             for (int k = 0; k < {{L}}Hidden; k++)
                             {
                                 T hk = T.Create({{add}}(ref h0, k));
-                                ref float wk = ref {{add}}(ref wh, k * {{L}}Gates * BlockWidth);
-                                ai = T.MultiplyAdd(hk, T.Load(in wk), ai);
-                                af = T.MultiplyAdd(hk, T.Load(in {{add}}(ref wk, BlockWidth)), af);
-                                ag = T.MultiplyAdd(hk, T.Load(in {{add}}(ref wk, 2 * BlockWidth)), ag);
-                                ao = T.MultiplyAdd(hk, T.Load(in {{add}}(ref wk, 3 * BlockWidth)), ao);
+                                ai = T.MultiplyAdd(in w, hk, ai);
+                                af = T.MultiplyAdd(in {{add}}(ref w, BlockWidth), hk, af);
+                                ag = T.MultiplyAdd(in {{add}}(ref w, 2 * BlockWidth), hk, ag);
+                                ao = T.MultiplyAdd(in {{add}}(ref w, 3 * BlockWidth), hk, ao);
+                                w = ref {{add}}(ref w, {{L}}Gates * BlockWidth);
                             }
                             // c(t) = σ(a_f)⊙c(t−1) + σ(a_i)⊙tanh(a_g);  h(t) = σ(a_o)⊙tanh(c(t))
                             ref float cj = ref At(c, j * BlockWidth);

@@ -20,6 +20,10 @@ public interface IBlock<TSelf> where TSelf : struct, IBlock<TSelf>
 
     /// <summary><c>a·b + addend</c>, fused (one rounding).</summary>
     static abstract TSelf MultiplyAdd(TSelf a, TSelf b, TSelf addend);
+
+    /// <summary><c>load(source)·b + addend</c>: the load sits inside the fused multiply-add, so the JIT can take it as
+    /// the instruction's memory operand (no register copy, no separate load).</summary>
+    static abstract TSelf MultiplyAdd(ref readonly float source, TSelf b, TSelf addend);
     static abstract TSelf operator +(TSelf a, TSelf b);
     static abstract TSelf operator -(TSelf a, TSelf b);
     static abstract TSelf operator *(TSelf a, TSelf b);
@@ -121,6 +125,11 @@ public struct Block256 : IBlock<Block256>
         new(Vector256.FusedMultiplyAdd(a.Lo, b.Lo, addend.Lo), Vector256.FusedMultiplyAdd(a.Hi, b.Hi, addend.Hi));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Block256 MultiplyAdd(ref readonly float source, Block256 b, Block256 addend) =>
+        new(Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(in source), b.Lo, addend.Lo),
+            Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(in source, 8), b.Hi, addend.Hi));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Block256 operator +(Block256 a, Block256 b) => new(a.Lo + b.Lo, a.Hi + b.Hi);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -196,6 +205,10 @@ public struct Block512 : IBlock<Block512>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Block512 MultiplyAdd(Block512 a, Block512 b, Block512 addend) =>
         new(Vector512.FusedMultiplyAdd(a.V, b.V, addend.V));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Block512 MultiplyAdd(ref readonly float source, Block512 b, Block512 addend) =>
+        new(Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(in source), b.V, addend.V));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Block512 operator +(Block512 a, Block512 b) => new(a.V + b.V);

@@ -1,0 +1,29 @@
+using FastRnn;
+
+namespace FastRnn.Benchmarks;
+
+// Streaming-step models: I = H, one output.
+[RnnModel, DenseInput(128), Lstm(128), Head(1), Loss(LossKind.MeanSquaredError)] public sealed partial class Lstm128;
+[RnnModel, DenseInput(256), Lstm(256), Head(1), Loss(LossKind.MeanSquaredError)] public sealed partial class Lstm256;
+[RnnModel, DenseInput(512), Lstm(512), Head(1), Loss(LossKind.MeanSquaredError)] public sealed partial class Lstm512;
+[RnnModel, DenseInput(128), Gru(128), Head(1), Loss(LossKind.MeanSquaredError)] public sealed partial class Gru128;
+[RnnModel, DenseInput(256), Gru(256), Head(1), Loss(LossKind.MeanSquaredError)] public sealed partial class Gru256;
+[RnnModel, DenseInput(512), Gru(512), Head(1), Loss(LossKind.MeanSquaredError)] public sealed partial class Gru512;
+
+// The character language model of the training benchmark.
+[RnnModel, TokenInput(96, 64), Lstm(256), Head(96, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)]
+public sealed partial class CharLanguageModel;
+
+public static class StepModels
+{
+    public static ISequenceModel Create(string cell, int hidden) => (cell, hidden) switch
+    {
+        ("LSTM", 128) => new Lstm128(1, 1),
+        ("LSTM", 256) => new Lstm256(1, 1),
+        ("LSTM", 512) => new Lstm512(1, 1),
+        ("GRU", 128) => new Gru128(1, 1),
+        ("GRU", 256) => new Gru256(1, 1),
+        ("GRU", 512) => new Gru512(1, 1),
+        _ => throw new ArgumentException($"no {cell}({hidden}) model"),
+    };
+}
