@@ -93,6 +93,7 @@ internal static class Emitter
             EmitBackward();
             for (int n = 0; n < _m.Layers.Count; n++)
                 EmitBackwardLayer(n);
+            EmitPackTransposes();
             EmitUntyped();
             EmitHelpers();
             EmitState();
@@ -108,6 +109,7 @@ internal static class Emitter
             _w.Line("private const int BlockWidth = global::FastRnn.Block.Width;");
             _w.Line($"/// <summary>Floats per time step and row of input{(Tokens ? " (the embedding width)" : "")}.</summary>");
             _w.Line($"public const int InputSize = {N(_m.InputSize)};");
+            _w.Line($"private const int InputPadded = {N(Pad(_m.InputSize))};");
             if (Tokens)
             {
                 _w.Line("/// <summary>Rows of the embedding table: token ids run from 0 to Vocabulary − 1.</summary>");
@@ -169,6 +171,8 @@ internal static class Emitter
 
         private static string InputStride(int n) => n == 0 ? "InputSize" : $"L{n - 1}Padded";
 
+        private bool NeedsInputGradient(int n) => n > 0 || Tokens;
+
         // ---- fields and construction -----------------------------------------------------------------------
 
         private void EmitFields()
@@ -186,7 +190,7 @@ internal static class Emitter
             if (Tokens)
             {
                 _w.Line("private readonly int[] _tokens;");
-                _w.Line("// ∂L/∂embedding rows of the last backward: [steps·batch, InputSize].");
+                _w.Line("// ∂L/∂embedding rows of the last backward: [steps·batch, InputPadded].");
                 _w.Line("private readonly float[] _inputGradient;");
             }
             for (int n = 0; n < _m.Layers.Count; n++)
@@ -210,7 +214,14 @@ internal static class Emitter
                 if (cell == CellKind.GruResetAfter)
                     _w.Line($"private readonly float[] _l{n}RecurrentGradient;");
                 _w.Line($"private readonly float[] _l{n}HiddenGradient;");
+                _w.Line($"// Transposes packed at the start of each backward pass, so ∂x = ∂a·W runs as a forward-style product.");
+                _w.Line($"private readonly float[] _l{n}RecurrentTransposed = new float[L{n}RecurrentShape.Transposed.Length];");
+                if (cell == CellKind.GruResetBefore)
+                    _w.Line($"private readonly float[] _l{n}CandidateTransposed = new float[L{n}RecurrentShape.Transposed.Length];");
+                if (NeedsInputGradient(n))
+                    _w.Line($"private readonly float[] _l{n}InputTransposed = new float[L{n}InputShape.Transposed.Length];");
             }
+            _w.Line("private readonly float[] _headTransposed = new float[HeadShape.Transposed.Length];");
             _w.Lines("""
                 // Backward carries from step t to t − 1: ∂L/∂h, ∂L/∂c (LSTM) and ∂L/∂(r⊙h) (classic GRU): [batch, MaxPadded].
                 private readonly float[] _hiddenCarry;
@@ -252,7 +263,7 @@ internal static class Emitter
                 if (Tokens)
                 {
                     _w.Line("_tokens = new int[rows];");
-                    _w.Line("_inputGradient = new float[rows * InputSize];");
+                    _w.Line("_inputGradient = new float[rows * InputPadded];");
                 }
                 for (int n = 0; n < _m.Layers.Count; n++)
                 {
@@ -947,12 +958,14 @@ internal static class Emitter
                     int headRows = {{rows}};
                     {{ReadOnlySpan}} top = _l{{Top}}Hidden.AsSpan(({{first}}) * L{{Top}}Padded, headRows * L{{Top}}Padded);
                     {{ReadOnlySpan}} dLogits = _logitGradient.AsSpan(0, headRows * HeadPadded);
+                    // The weights do not change during a backward pass: pack the transposes its products read, once.
+                    PackTransposes();
                     // logits = b + W·h:  ∂W += ∂logitsᵀ·h;  ∂b += Σ ∂logits;  ∂h = Wᵀ·∂logits
                     {{Kernels}}.AccumulateOuter<T>(top, L{{Top}}Padded, headRows, dLogits, HeadPadded, grad.Slice(HeadWeights, HeadShape.Length), HeadShape, 0, 1);
                     {{Kernels}}.AccumulateRows<T>(dLogits, HeadPadded, headRows, HeadPadded, grad.Slice(HeadBias, HeadPadded));
                     {{Span}} dTop = _l{{Top}}HiddenGradient.AsSpan(0, steps * batch * L{{Top}}Padded);
                     dTop.Clear();
-                    {{Kernels}}.MultiplyTransposedAdd<T>(dLogits, HeadPadded, headRows, p.Slice(HeadWeights, HeadShape.Length), HeadShape, 0, 1,
+                    {{Kernels}}.MultiplyAdd<T>(dLogits, HeadPadded, headRows, _headTransposed, HeadShape.Transposed, 0, 1,
                         dTop.Slice({{into}}), L{{Top}}Padded);
                 """);
             for (int n = Top; n >= 0; n--)
@@ -964,7 +977,7 @@ internal static class Emitter
                         for (int i = 0; i < steps * batch; i++)
                         {
                             global::System.Span<float> row = grad.Slice(EmbeddingWeights + _tokens[i] * InputSize, InputSize);
-                            global::System.Numerics.Tensors.TensorPrimitives.Add(row, _inputGradient.AsSpan(i * InputSize, InputSize), row);
+                            global::System.Numerics.Tensors.TensorPrimitives.Add(row, _inputGradient.AsSpan(i * InputPadded, InputSize), row);
                         }
                     """);
             }
@@ -1032,7 +1045,8 @@ internal static class Emitter
                             }
                             // a = … + U·h(t−1):  ∂h(t−1) = Uᵀ·∂a
                             dHidden.Clear();
-                            {{Kernels}}.MultiplyTransposedAdd<T>(dGates.Slice(now * {{L}}Row, batch * {{L}}Row), {{L}}Row, batch, {{recurrent}}, 0, {{L}}Gates, dHidden, {{L}}Padded);
+                            {{Kernels}}.MultiplyAdd<T>(dGates.Slice(now * {{L}}Row, batch * {{L}}Row), {{L}}Row, batch,
+                                _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, dHidden, {{L}}Padded);
                         }
                         // ∂U += Σ_t ∂a(t)ᵀ·h(t−1);  ∂b_hh += Σ_t ∂a(t)
                         {{Kernels}}.AccumulateOuter<T>(hidden, {{L}}Padded, rows, dGates, {{L}}Row, {{recurrentGrad}}, 0, {{L}}Gates);
@@ -1078,7 +1092,8 @@ internal static class Emitter
                                 }
                             }
                             // gh = b_hh + U·h(t−1):  ∂h(t−1) += Uᵀ·∂gh
-                            {{Kernels}}.MultiplyTransposedAdd<T>(dRecurrent.Slice(now * {{L}}Row, batch * {{L}}Row), {{L}}Row, batch, {{recurrent}}, 0, {{L}}Gates, dHidden, {{L}}Padded);
+                            {{Kernels}}.MultiplyAdd<T>(dRecurrent.Slice(now * {{L}}Row, batch * {{L}}Row), {{L}}Row, batch,
+                                _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, dHidden, {{L}}Padded);
                         }
                         // ∂U += Σ_t ∂gh(t)ᵀ·h(t−1);  ∂b_hh += Σ_t ∂gh(t)
                         {{Kernels}}.AccumulateOuter<T>(hidden, {{L}}Padded, rows, dRecurrent, {{L}}Row, {{recurrentGrad}}, 0, {{L}}Gates);
@@ -1116,7 +1131,7 @@ internal static class Emitter
                             // n = tanh(a_n + b_hn + U_n·(r⊙h(t−1))):  ∂(r⊙h(t−1)) = U_nᵀ·∂a_n
                             {{Span}} dStep = dGates.Slice(now * {{L}}Row, batch * {{L}}Row);
                             dResetHidden.Clear();
-                            {{Kernels}}.MultiplyTransposedAdd<T>(dStep, {{L}}Row, batch, {{recurrent}}, 2, 3, dResetHidden, {{L}}Padded);
+                            {{Kernels}}.MultiplyAdd<T>(dStep, {{L}}Row, batch, _l{{n}}CandidateTransposed, {{L}}RecurrentShape.Transposed, 0, 1, dResetHidden, {{L}}Padded);
                             for (int r = 0; r < batch; r++)
                             {
                                 for (int j = 0; j < {{L}}Blocks; j++)
@@ -1132,7 +1147,7 @@ internal static class Emitter
                                 }
                             }
                             // r, z = σ(… + U_r,z·h(t−1)):  ∂h(t−1) += U_r,zᵀ·∂a_r,z
-                            {{Kernels}}.MultiplyTransposedAdd<T>(dStep, {{L}}Row, batch, {{recurrent}}, 0, 2, dHidden, {{L}}Padded);
+                            {{Kernels}}.MultiplyAdd<T>(dStep, {{L}}Row, batch, _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, dHidden, {{L}}Padded);
                         }
                         // ∂U_r,z += Σ_t ∂a_r,zᵀ·h(t−1);  ∂U_n += Σ_t ∂a_nᵀ·(r⊙h(t−1));  ∂b_hh += Σ_t ∂a
                         {{Kernels}}.AccumulateOuter<T>(hidden, {{L}}Padded, rows, dGates, {{L}}Row, {{recurrentGrad}}, 0, 2);
@@ -1156,16 +1171,41 @@ internal static class Emitter
                     grad.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates);
                 {{Kernels}}.AccumulateRows<T>({{dInput}}, {{L}}Row, rows, {{L}}Row, grad.Slice({{L}}InputBias, {{L}}Row));
                 """);
-            string? below = n > 0 ? $"_l{n - 1}HiddenGradient.AsSpan(0, rows * L{n - 1}Padded)" : Tokens ? "_inputGradient.AsSpan(0, rows * InputSize)" : null;
+            string? below = n > 0 ? $"_l{n - 1}HiddenGradient.AsSpan(0, rows * L{n - 1}Padded)" : Tokens ? "_inputGradient.AsSpan(0, rows * InputPadded)" : null;
             if (below is null)
                 return;
             _w.Lines($$"""
                 // ∂x(t) = W_ihᵀ·∂a(t), for the {{(n > 0 ? "layer below" : "embedding")}}
                 {{Span}} dBelow = {{below}};
                 dBelow.Clear();
-                {{Kernels}}.MultiplyTransposedAdd<T>({{dInput}}, {{L}}Row, rows, p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates,
-                    dBelow, {{InputStride(n)}});
+                {{Kernels}}.MultiplyAdd<T>({{dInput}}, {{L}}Row, rows, _l{{n}}InputTransposed, {{L}}InputShape.Transposed, 0, 1,
+                    dBelow, {{(n > 0 ? InputStride(n) : "InputPadded")}});
                 """);
+        }
+
+        private void EmitPackTransposes()
+        {
+            const string Pack = Kernels + ".PackTransposed";
+            _w.Line("private void PackTransposes()");
+            _w.Line("{");
+            _w.Line($"    {ReadOnlySpan} p = _parameters;");
+            _w.Line($"    {Pack}(p.Slice(HeadWeights, HeadShape.Length), HeadShape, 0, 1, _headTransposed);");
+            for (int n = 0; n < _m.Layers.Count; n++)
+            {
+                string L = $"L{n}";
+                string recurrent = $"p.Slice({L}RecurrentWeights, {L}RecurrentShape.Length), {L}RecurrentShape";
+                if (_m.Layers[n].Cell == CellKind.GruResetBefore)
+                {
+                    _w.Line($"    {Pack}({recurrent}, 0, 2, _l{n}RecurrentTransposed);");
+                    _w.Line($"    {Pack}({recurrent}, 2, 3, _l{n}CandidateTransposed);");
+                }
+                else
+                    _w.Line($"    {Pack}({recurrent}, 0, {L}Gates, _l{n}RecurrentTransposed);");
+                if (NeedsInputGradient(n))
+                    _w.Line($"    {Pack}(p.Slice({L}InputWeights, {L}InputShape.Length), {L}InputShape, 0, {L}Gates, _l{n}InputTransposed);");
+            }
+            _w.Line("}");
+            _w.Line();
         }
 
         private void EmitUntyped()

@@ -150,6 +150,13 @@ public class TrainingBenchmarks
         }
     }
 
+    [Benchmark(Description = "FastRnn forward and loss only")]
+    public float ForwardAndLoss()
+    {
+        _model.Forward(_tokens, Batch, Steps);
+        return _model.Loss(_targets);
+    }
+
     [Benchmark(Description = "FastRnn training iteration (forward, loss, backward, Adam)")]
     public float Iteration()
     {

@@ -22,6 +22,10 @@ public readonly record struct InterleavedShape(int Inputs, int Gates, int Blocks
     public int IndexOf(int unit, int gate, int input) =>
         ((unit / Block.Width * Inputs + input) * Gates + gate) * Block.Width + unit % Block.Width;
 
+    /// <summary>The shape of this matrix's transpose as <see cref="InterleavedKernels.PackTransposed"/> packs it: its
+    /// inputs are the positions of an output row (every gate of every block), its outputs the (padded) inputs.</summary>
+    public InterleavedShape Transposed => new(RowLength, 1, Block.Pad(Inputs) / Block.Width);
+
     /// <summary>Offset of (unit, gate) within an output row or a bias vector.</summary>
     public int RowIndexOf(int unit, int gate) => (unit / Block.Width * Gates + gate) * Block.Width + unit % Block.Width;
 }
@@ -38,6 +42,9 @@ public static class InterleavedKernels
 
     // Rows per partial sum in the reductions over batch × time (see AccumulateOuter).
     private const int SumChunk = 16;
+
+    // Rows per slab of the weight-gradient product (see AccumulateOuter).
+    private const int RowSlab = 128;
 
     /// <summary><c>y[r, (b,g)] += Σ_k x[r, k] · w[b, k, g]</c> for gates in [gateStart, gateEnd).</summary>
     public static void MultiplyAdd<T>(
@@ -188,6 +195,19 @@ public static class InterleavedKernels
         CheckOperand(x, xStride, rows, shape.Inputs, "x");
         CheckOperand(dy, dyStride, rows, shape.RowLength, "dy");
         CheckWeights(dw, shape);
+        // Rows are taken a slab at a time so the slab of dy (and of x) stays in cache while every column of the
+        // weight gradient passes over it; the gradient itself is read and written once per slab.
+        for (int slab = 0; slab < rows; slab += RowSlab)
+            AccumulateOuterSlab<T>(x.Slice(slab * xStride), xStride, Math.Min(RowSlab, rows - slab), dy.Slice(slab * dyStride), dyStride,
+                dw, shape, gateStart, gateEnd);
+    }
+
+    private static void AccumulateOuterSlab<T>(
+        ReadOnlySpan<float> x, int xStride, int rows,
+        ReadOnlySpan<float> dy, int dyStride,
+        Span<float> dw, InterleavedShape shape, int gateStart, int gateEnd)
+        where T : struct, IBlock<T>
+    {
         int k = shape.Inputs, gates = shape.Gates, kStride = gates * W;
         ref float x0 = ref MemoryMarshal.GetReference(x);
         ref float dy0 = ref MemoryMarshal.GetReference(dy);
@@ -249,6 +269,31 @@ public static class InterleavedKernels
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Packs the transpose of <paramref name="w"/>, restricted to gates in [gateStart, gateEnd), as a matrix of shape
+    /// <see cref="InterleavedShape.Transposed"/>: then <c>dx += dy·w</c> (the backward product) is the forward kernel
+    /// <see cref="MultiplyAdd{T}"/> over <c>dy</c>'s rows, register-blocked over rows instead of re-reading the weights
+    /// for every row. Gates outside the range, padded units and padded inputs pack as zeros.
+    /// </summary>
+    public static void PackTransposed(ReadOnlySpan<float> w, InterleavedShape shape, int gateStart, int gateEnd, Span<float> transposed)
+    {
+        CheckWeights(w, shape);
+        var t = shape.Transposed;
+        if (transposed.Length < t.Length)
+            throw new ArgumentException($"The transpose of {shape} needs {t.Length} floats; the span has {transposed.Length}.");
+        transposed.Slice(0, t.Length).Clear();
+        int k = shape.Inputs, gates = shape.Gates;
+        for (int b = 0; b < shape.Blocks; b++)
+            for (int g = gateStart; g < gateEnd; g++)
+                for (int u = 0; u < W; u++)
+                {
+                    int j = (b * gates + g) * W + u; // position in an output row
+                    int source = (b * k * gates + g) * W + u;
+                    for (int input = 0; input < k; input++)
+                        transposed[(input / W * t.Inputs + j) * W + input % W] = w[source + input * gates * W];
+                }
     }
 
     /// <summary><c>sum[c] += Σ_r dy[r, c]</c> over a row of <paramref name="width"/> floats (a multiple of 16):

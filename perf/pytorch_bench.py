@@ -1,0 +1,73 @@
+#!/usr/bin/python3
+"""PyTorch peer numbers for perf/README.md, on the same machine and thread count as the BenchmarkDotNet run.
+
+Run: /usr/bin/python3 perf/pytorch_bench.py [threads]      (Debian python3-torch with libopenblas0-openmp)
+Prints: nn.LSTMCell batch-1 step at H = I = 256, and one training iteration of the character language model
+(Embedding(96, 64) -> LSTM(256) -> Linear(96), batch 32, length 64, cross-entropy, Adam, clip_grad_norm_(5)).
+"""
+import sys
+import time
+
+import torch
+import torch.nn as nn
+
+
+def best_of(fn, repeats, rounds=7):
+    fn()
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(repeats):
+            fn()
+        times.append((time.perf_counter() - start) / repeats)
+    times.sort()
+    return times[len(times) // 2]  # the median round
+
+
+def main():
+    threads = int(sys.argv[1]) if len(sys.argv) > 1 else 1
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, config: {torch.__config__.show().splitlines()[0:1]}")
+
+    cell = nn.LSTMCell(256, 256)
+    x = torch.randn(1, 256)
+    h = torch.zeros(1, 256)
+    c = torch.zeros(1, 256)
+    with torch.no_grad():
+        def step():
+            nonlocal h, c
+            h, c = cell(x, (h, c))
+        t = best_of(step, 2000)
+    print(f"LSTMCell step, batch 1, H=I=256: {t * 1e6:.1f} us")
+
+    class CharModel(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embedding = nn.Embedding(96, 64)
+            self.rnn = nn.LSTM(64, 256)
+            self.head = nn.Linear(256, 96)
+
+        def forward(self, tokens):
+            out, _ = self.rnn(self.embedding(tokens))
+            return self.head(out)
+
+    model = CharModel()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    tokens = torch.randint(0, 96, (64, 32))
+    targets = torch.randint(0, 96, (64, 32))
+    loss_fn = nn.CrossEntropyLoss()
+
+    def iteration():
+        opt.zero_grad()
+        loss = loss_fn(model(tokens).reshape(-1, 96), targets.reshape(-1))
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        opt.step()
+
+    t = best_of(iteration, 5)
+    print(f"char LM training iteration (B=32, T=64, Adam, clip_grad_norm_): {t * 1e3:.2f} ms, {32 * 64 / t:,.0f} tokens/s")
+
+
+if __name__ == "__main__":
+    main()
