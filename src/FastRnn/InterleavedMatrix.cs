@@ -47,6 +47,11 @@ public static class InterleavedKernels
     private const int RowSlab = 128;
 
     /// <summary><c>y[r, (b,g)] += Σ_k x[r, k] · w[b, k, g]</c> for gates in [gateStart, gateEnd).</summary>
+    /// <remarks>The columns (block, gate) are taken in tiles that share every broadcast input: four columns by three
+    /// rows (12 accumulators) at 512 bits, two columns by two rows (8 registers of 256 bits) otherwise, so each weight
+    /// vector loaded serves several rows and each broadcast several columns. Inputs are summed in chunks of
+    /// <see cref="InputChunk"/> into fresh accumulators before they are added to y, which keeps float32 rounding
+    /// close to that of a pairwise sum.</remarks>
     public static void MultiplyAdd<T>(
         ReadOnlySpan<float> x, int xStride, int rows,
         ReadOnlySpan<float> w, InterleavedShape shape, int gateStart, int gateEnd,
@@ -56,76 +61,155 @@ public static class InterleavedKernels
         CheckOperand(x, xStride, rows, shape.Inputs, "x");
         CheckOperand(y, yStride, rows, shape.RowLength, "y");
         CheckWeights(w, shape);
-        int k = shape.Inputs, gates = shape.Gates, kStride = gates * W;
+        if ((uint)gateStart > (uint)gateEnd || gateEnd > shape.Gates)
+            throw new ArgumentOutOfRangeException(nameof(gateStart), $"Gate range [{gateStart}, {gateEnd}) is outside the matrix's {shape.Gates} gates.");
+        int k = shape.Inputs, gates = shape.Gates, kStride = gates * W, perBlock = gateEnd - gateStart;
+        int columns = shape.Blocks * perBlock;
+        bool wide = typeof(T) == typeof(Block512);
+        int tile = wide ? 4 : 2;
         ref float x0 = ref MemoryMarshal.GetReference(x);
         ref float w0 = ref MemoryMarshal.GetReference(w);
         ref float y0 = ref MemoryMarshal.GetReference(y);
-        for (int b = 0; b < shape.Blocks; b++)
+        Span<int> weightAt = stackalloc int[4];
+        Span<int> outputAt = stackalloc int[4];
+        int c = 0;
+        for (; c + tile <= columns; c += tile)
         {
-            for (int g = gateStart; g < gateEnd; g++)
+            for (int i = 0; i < tile; i++)
             {
-                ref float wColumn = ref Unsafe.Add(ref w0, (b * k * gates + g) * W);
-                int yColumn = (b * gates + g) * W;
-                int r = 0;
-                // Four rows share each weight vector: 8 accumulators at 256 bits, 4 at 512.
-                for (; r + 4 <= rows; r += 4)
-                {
-                    ref float xr = ref Unsafe.Add(ref x0, r * xStride);
-                    ref float yr = ref Unsafe.Add(ref y0, r * yStride + yColumn);
-                    T a0 = T.Zero, a1 = T.Zero, a2 = T.Zero, a3 = T.Zero;
-                    T b0 = T.Zero, b1 = T.Zero, b2 = T.Zero, b3 = T.Zero;
-                    int i = 0;
-                    for (; i + 2 <= k; i += 2)
-                    {
-                        T wv = T.Load(in Unsafe.Add(ref wColumn, i * kStride));
-                        a0 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xr, i)), wv, a0);
-                        a1 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xr, xStride + i)), wv, a1);
-                        a2 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xr, 2 * xStride + i)), wv, a2);
-                        a3 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xr, 3 * xStride + i)), wv, a3);
-                        T wu = T.Load(in Unsafe.Add(ref wColumn, (i + 1) * kStride));
-                        b0 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xr, i + 1)), wu, b0);
-                        b1 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xr, xStride + i + 1)), wu, b1);
-                        b2 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xr, 2 * xStride + i + 1)), wu, b2);
-                        b3 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xr, 3 * xStride + i + 1)), wu, b3);
-                    }
-                    if (i < k)
-                    {
-                        T wv = T.Load(in Unsafe.Add(ref wColumn, i * kStride));
-                        a0 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xr, i)), wv, a0);
-                        a1 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xr, xStride + i)), wv, a1);
-                        a2 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xr, 2 * xStride + i)), wv, a2);
-                        a3 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xr, 3 * xStride + i)), wv, a3);
-                    }
-                    a0 = T.Load(in yr) + (a0 + b0);
-                    a1 = T.Load(in Unsafe.Add(ref yr, yStride)) + (a1 + b1);
-                    a2 = T.Load(in Unsafe.Add(ref yr, 2 * yStride)) + (a2 + b2);
-                    a3 = T.Load(in Unsafe.Add(ref yr, 3 * yStride)) + (a3 + b3);
-                    T.Store(ref yr, a0);
-                    T.Store(ref Unsafe.Add(ref yr, yStride), a1);
-                    T.Store(ref Unsafe.Add(ref yr, 2 * yStride), a2);
-                    T.Store(ref Unsafe.Add(ref yr, 3 * yStride), a3);
-                }
-                for (; r < rows; r++)
-                {
-                    ref float xr = ref Unsafe.Add(ref x0, r * xStride);
-                    ref float yr = ref Unsafe.Add(ref y0, r * yStride + yColumn);
-                    // Four partial sums over interleaved inputs: they hide the FMA latency of a single row, and
-                    // summing four shorter chains loses less precision than one long chain.
-                    T a0 = T.Zero, a1 = T.Zero, a2 = T.Zero, a3 = T.Zero;
-                    int i = 0;
-                    for (; i + 4 <= k; i += 4)
-                    {
-                        ref float wi = ref Unsafe.Add(ref wColumn, i * kStride);
-                        a0 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xr, i)), T.Load(in wi), a0);
-                        a1 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xr, i + 1)), T.Load(in Unsafe.Add(ref wi, kStride)), a1);
-                        a2 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xr, i + 2)), T.Load(in Unsafe.Add(ref wi, 2 * kStride)), a2);
-                        a3 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xr, i + 3)), T.Load(in Unsafe.Add(ref wi, 3 * kStride)), a3);
-                    }
-                    for (; i < k; i++)
-                        a0 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xr, i)), T.Load(in Unsafe.Add(ref wColumn, i * kStride)), a0);
-                    T.Store(ref yr, T.Load(in yr) + ((a0 + a1) + (a2 + a3)));
-                }
+                int b = (c + i) / perBlock, g = gateStart + (c + i) % perBlock;
+                weightAt[i] = (b * k * gates + g) * W;
+                outputAt[i] = (b * gates + g) * W;
             }
+            int r = wide
+                ? Tile4x3<T>(ref x0, xStride, rows, k, kStride, ref w0, weightAt, ref y0, yStride, outputAt)
+                : Tile2x2<T>(ref x0, xStride, rows, k, kStride, ref w0, weightAt, ref y0, yStride, outputAt);
+            // Rows the tile did not cover, one at a time.
+            for (int i = 0; i < tile; i++)
+                Column<T>(ref Unsafe.Add(ref x0, r * xStride), xStride, rows - r, k, kStride,
+                    ref Unsafe.Add(ref w0, weightAt[i]), ref Unsafe.Add(ref y0, r * yStride + outputAt[i]), yStride);
+        }
+        for (; c < columns; c++)
+        {
+            int b = c / perBlock, g = gateStart + c % perBlock;
+            Column<T>(ref x0, xStride, rows, k, kStride, ref Unsafe.Add(ref w0, (b * k * gates + g) * W),
+                ref Unsafe.Add(ref y0, (b * gates + g) * W), yStride);
+        }
+    }
+
+    // Inputs summed into fresh accumulators before they reach y (see MultiplyAdd).
+    private const int InputChunk = 64;
+
+    /// <summary>Four columns × three rows; returns the first row it did not cover.</summary>
+    private static int Tile4x3<T>(ref float x0, int xStride, int rows, int k, int kStride,
+        ref float w0, ReadOnlySpan<int> weightAt, ref float y0, int yStride, ReadOnlySpan<int> outputAt)
+        where T : struct, IBlock<T>
+    {
+        ref float c0 = ref Unsafe.Add(ref w0, weightAt[0]);
+        ref float c1 = ref Unsafe.Add(ref w0, weightAt[1]);
+        ref float c2 = ref Unsafe.Add(ref w0, weightAt[2]);
+        ref float c3 = ref Unsafe.Add(ref w0, weightAt[3]);
+        int o0 = outputAt[0], o1 = outputAt[1], o2 = outputAt[2], o3 = outputAt[3];
+        int r = 0;
+        for (; r + 3 <= rows; r += 3)
+        {
+            ref float xr = ref Unsafe.Add(ref x0, r * xStride);
+            ref float yr = ref Unsafe.Add(ref y0, r * yStride);
+            for (int i0 = 0; i0 < k; i0 += InputChunk)
+            {
+                int i1 = Math.Min(k, i0 + InputChunk);
+                T a00 = T.Zero, a01 = T.Zero, a02 = T.Zero, a03 = T.Zero;
+                T a10 = T.Zero, a11 = T.Zero, a12 = T.Zero, a13 = T.Zero;
+                T a20 = T.Zero, a21 = T.Zero, a22 = T.Zero, a23 = T.Zero;
+                for (int i = i0; i < i1; i++)
+                {
+                    int at = i * kStride;
+                    T v0 = T.Load(in Unsafe.Add(ref c0, at));
+                    T v1 = T.Load(in Unsafe.Add(ref c1, at));
+                    T v2 = T.Load(in Unsafe.Add(ref c2, at));
+                    T v3 = T.Load(in Unsafe.Add(ref c3, at));
+                    T x_0 = T.Create(Unsafe.Add(ref xr, i));
+                    a00 = T.MultiplyAdd(x_0, v0, a00); a01 = T.MultiplyAdd(x_0, v1, a01);
+                    a02 = T.MultiplyAdd(x_0, v2, a02); a03 = T.MultiplyAdd(x_0, v3, a03);
+                    T x_1 = T.Create(Unsafe.Add(ref xr, xStride + i));
+                    a10 = T.MultiplyAdd(x_1, v0, a10); a11 = T.MultiplyAdd(x_1, v1, a11);
+                    a12 = T.MultiplyAdd(x_1, v2, a12); a13 = T.MultiplyAdd(x_1, v3, a13);
+                    T x_2 = T.Create(Unsafe.Add(ref xr, 2 * xStride + i));
+                    a20 = T.MultiplyAdd(x_2, v0, a20); a21 = T.MultiplyAdd(x_2, v1, a21);
+                    a22 = T.MultiplyAdd(x_2, v2, a22); a23 = T.MultiplyAdd(x_2, v3, a23);
+                }
+                AddTo(ref yr, o0, a00); AddTo(ref yr, o1, a01); AddTo(ref yr, o2, a02); AddTo(ref yr, o3, a03);
+                AddTo(ref yr, yStride + o0, a10); AddTo(ref yr, yStride + o1, a11); AddTo(ref yr, yStride + o2, a12); AddTo(ref yr, yStride + o3, a13);
+                AddTo(ref yr, 2 * yStride + o0, a20); AddTo(ref yr, 2 * yStride + o1, a21); AddTo(ref yr, 2 * yStride + o2, a22); AddTo(ref yr, 2 * yStride + o3, a23);
+            }
+        }
+        return r;
+    }
+
+    /// <summary>Two columns × two rows (8 registers of 256 bits, leaving room for the weights and broadcasts within
+    /// AVX2's 16); returns the first row it did not cover.</summary>
+    private static int Tile2x2<T>(ref float x0, int xStride, int rows, int k, int kStride,
+        ref float w0, ReadOnlySpan<int> weightAt, ref float y0, int yStride, ReadOnlySpan<int> outputAt)
+        where T : struct, IBlock<T>
+    {
+        ref float c0 = ref Unsafe.Add(ref w0, weightAt[0]);
+        ref float c1 = ref Unsafe.Add(ref w0, weightAt[1]);
+        int o0 = outputAt[0], o1 = outputAt[1];
+        int r = 0;
+        for (; r + 2 <= rows; r += 2)
+        {
+            ref float xr = ref Unsafe.Add(ref x0, r * xStride);
+            ref float yr = ref Unsafe.Add(ref y0, r * yStride);
+            for (int i0 = 0; i0 < k; i0 += InputChunk)
+            {
+                int i1 = Math.Min(k, i0 + InputChunk);
+                T a00 = T.Zero, a01 = T.Zero, a10 = T.Zero, a11 = T.Zero;
+                for (int i = i0; i < i1; i++)
+                {
+                    int at = i * kStride;
+                    T v0 = T.Load(in Unsafe.Add(ref c0, at));
+                    T v1 = T.Load(in Unsafe.Add(ref c1, at));
+                    T x_0 = T.Create(Unsafe.Add(ref xr, i));
+                    T x_1 = T.Create(Unsafe.Add(ref xr, xStride + i));
+                    a00 = T.MultiplyAdd(x_0, v0, a00); a01 = T.MultiplyAdd(x_0, v1, a01);
+                    a10 = T.MultiplyAdd(x_1, v0, a10); a11 = T.MultiplyAdd(x_1, v1, a11);
+                }
+                AddTo(ref yr, o0, a00); AddTo(ref yr, o1, a01);
+                AddTo(ref yr, yStride + o0, a10); AddTo(ref yr, yStride + o1, a11);
+            }
+        }
+        return r;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddTo<T>(ref float y, int offset, T value) where T : struct, IBlock<T>
+    {
+        ref float at = ref Unsafe.Add(ref y, offset);
+        T.Store(ref at, T.Load(in at) + value);
+    }
+
+    /// <summary>One column for each of <paramref name="rows"/> rows: four partial sums over interleaved inputs hide
+    /// the FMA latency of a single row and lose less precision than one long chain.</summary>
+    private static void Column<T>(ref float x0, int xStride, int rows, int k, int kStride, ref float wColumn, ref float y0, int yStride)
+        where T : struct, IBlock<T>
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            ref float xr = ref Unsafe.Add(ref x0, r * xStride);
+            ref float yr = ref Unsafe.Add(ref y0, r * yStride);
+            T a0 = T.Zero, a1 = T.Zero, a2 = T.Zero, a3 = T.Zero;
+            int i = 0;
+            for (; i + 4 <= k; i += 4)
+            {
+                ref float wi = ref Unsafe.Add(ref wColumn, i * kStride);
+                a0 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xr, i)), T.Load(in wi), a0);
+                a1 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xr, i + 1)), T.Load(in Unsafe.Add(ref wi, kStride)), a1);
+                a2 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xr, i + 2)), T.Load(in Unsafe.Add(ref wi, 2 * kStride)), a2);
+                a3 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xr, i + 3)), T.Load(in Unsafe.Add(ref wi, 3 * kStride)), a3);
+            }
+            for (; i < k; i++)
+                a0 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xr, i)), T.Load(in Unsafe.Add(ref wColumn, i * kStride)), a0);
+            T.Store(ref yr, T.Load(in yr) + ((a0 + a1) + (a2 + a3)));
         }
     }
 
