@@ -222,6 +222,11 @@ internal static class Emitter
                     _w.Line($"private readonly float[] _l{n}InputTransposed = new float[L{n}InputShape.Transposed.Length];");
             }
             _w.Line("private readonly float[] _headTransposed = new float[HeadShape.Transposed.Length];");
+            _w.Line("// Scratch of the weight-gradient products (a transposed slab of inputs and one packed gradient column).");
+            string scratch = "global::FastRnn.InterleavedKernels.OuterScratchLength(HeadShape)";
+            for (int n = 0; n < _m.Layers.Count; n++)
+                scratch = $"global::System.Math.Max({scratch}, global::System.Math.Max(global::FastRnn.InterleavedKernels.OuterScratchLength(L{n}InputShape), global::FastRnn.InterleavedKernels.OuterScratchLength(L{n}RecurrentShape)))";
+            _w.Line($"private readonly float[] _outerScratch = new float[{scratch}];");
             _w.Lines("""
                 // Backward carries from step t to t − 1: ∂L/∂h, ∂L/∂c (LSTM) and ∂L/∂(r⊙h) (classic GRU): [batch, MaxPadded].
                 private readonly float[] _hiddenCarry;
@@ -961,7 +966,7 @@ internal static class Emitter
                     // The weights do not change during a backward pass: pack the transposes its products read, once.
                     PackTransposes();
                     // logits = b + W·h:  ∂W += ∂logitsᵀ·h;  ∂b += Σ ∂logits;  ∂h = Wᵀ·∂logits
-                    {{Kernels}}.AccumulateOuter<T>(top, L{{Top}}Padded, headRows, dLogits, HeadPadded, grad.Slice(HeadWeights, HeadShape.Length), HeadShape, 0, 1);
+                    {{Kernels}}.AccumulateOuter<T>(top, L{{Top}}Padded, headRows, dLogits, HeadPadded, grad.Slice(HeadWeights, HeadShape.Length), HeadShape, 0, 1, _outerScratch);
                     {{Kernels}}.AccumulateRows<T>(dLogits, HeadPadded, headRows, HeadPadded, grad.Slice(HeadBias, HeadPadded));
                     {{Span}} dTop = _l{{Top}}HiddenGradient.AsSpan(0, steps * batch * L{{Top}}Padded);
                     dTop.Clear();
@@ -1049,7 +1054,7 @@ internal static class Emitter
                                 _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, dHidden, {{L}}Padded);
                         }
                         // ∂U += Σ_t ∂a(t)ᵀ·h(t−1);  ∂b_hh += Σ_t ∂a(t)
-                        {{Kernels}}.AccumulateOuter<T>(hidden, {{L}}Padded, rows, dGates, {{L}}Row, {{recurrentGrad}}, 0, {{L}}Gates);
+                        {{Kernels}}.AccumulateOuter<T>(hidden, {{L}}Padded, rows, dGates, {{L}}Row, {{recurrentGrad}}, 0, {{L}}Gates, _outerScratch);
                         {{Kernels}}.AccumulateRows<T>(dGates, {{L}}Row, rows, {{L}}Row, grad.Slice({{L}}RecurrentBias, {{L}}Row));
                         """);
                     EmitInputSideBackward(n, "dGates");
@@ -1096,7 +1101,7 @@ internal static class Emitter
                                 _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, dHidden, {{L}}Padded);
                         }
                         // ∂U += Σ_t ∂gh(t)ᵀ·h(t−1);  ∂b_hh += Σ_t ∂gh(t)
-                        {{Kernels}}.AccumulateOuter<T>(hidden, {{L}}Padded, rows, dRecurrent, {{L}}Row, {{recurrentGrad}}, 0, {{L}}Gates);
+                        {{Kernels}}.AccumulateOuter<T>(hidden, {{L}}Padded, rows, dRecurrent, {{L}}Row, {{recurrentGrad}}, 0, {{L}}Gates, _outerScratch);
                         {{Kernels}}.AccumulateRows<T>(dRecurrent, {{L}}Row, rows, {{L}}Row, grad.Slice({{L}}RecurrentBias, {{L}}Row));
                         """);
                     EmitInputSideBackward(n, "dGates");
@@ -1150,8 +1155,8 @@ internal static class Emitter
                             {{Kernels}}.MultiplyAdd<T>(dStep, {{L}}Row, batch, _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, dHidden, {{L}}Padded);
                         }
                         // ∂U_r,z += Σ_t ∂a_r,zᵀ·h(t−1);  ∂U_n += Σ_t ∂a_nᵀ·(r⊙h(t−1));  ∂b_hh += Σ_t ∂a
-                        {{Kernels}}.AccumulateOuter<T>(hidden, {{L}}Padded, rows, dGates, {{L}}Row, {{recurrentGrad}}, 0, 2);
-                        {{Kernels}}.AccumulateOuter<T>(resetHidden, {{L}}Padded, rows, dGates, {{L}}Row, {{recurrentGrad}}, 2, 3);
+                        {{Kernels}}.AccumulateOuter<T>(hidden, {{L}}Padded, rows, dGates, {{L}}Row, {{recurrentGrad}}, 0, 2, _outerScratch);
+                        {{Kernels}}.AccumulateOuter<T>(resetHidden, {{L}}Padded, rows, dGates, {{L}}Row, {{recurrentGrad}}, 2, 3, _outerScratch);
                         {{Kernels}}.AccumulateRows<T>(dGates, {{L}}Row, rows, {{L}}Row, grad.Slice({{L}}RecurrentBias, {{L}}Row));
                         """);
                     EmitInputSideBackward(n, "dGates");
@@ -1168,7 +1173,7 @@ internal static class Emitter
             _w.Lines($$"""
                 // a_x = b_ih + W_ih·x(t):  ∂W_ih += Σ_t ∂a(t)ᵀ·x(t);  ∂b_ih += Σ_t ∂a(t)
                 {{Kernels}}.AccumulateOuter<T>({{InputSpan(n, "rows")}}, {{InputStride(n)}}, rows, {{dInput}}, {{L}}Row,
-                    grad.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates);
+                    grad.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, _outerScratch);
                 {{Kernels}}.AccumulateRows<T>({{dInput}}, {{L}}Row, rows, {{L}}Row, grad.Slice({{L}}InputBias, {{L}}Row));
                 """);
             string? below = n > 0 ? $"_l{n - 1}HiddenGradient.AsSpan(0, rows * L{n - 1}Padded)" : Tokens ? "_inputGradient.AsSpan(0, rows * InputPadded)" : null;
