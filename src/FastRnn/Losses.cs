@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+
 namespace FastRnn;
 
 /// <summary>
@@ -16,27 +18,19 @@ public static class Losses
     public static void Sigmoid(ReadOnlySpan<float> logits, Span<float> outputs, int stride, int rows, int width)
     {
         for (int r = 0; r < rows; r++)
-            for (int j = 0; j < width; j++)
-                outputs[r * stride + j] = 1f / (1f + MathF.Exp(-logits[r * stride + j]));
+            TensorPrimitives.Sigmoid(logits.Slice(r * stride, width), outputs.Slice(r * stride, width));
     }
 
+    /// <summary>Row-wise softmax, <c>exp(z − max z) / Σ exp(z − max z)</c>, vectorized.</summary>
     public static void Softmax(ReadOnlySpan<float> logits, Span<float> outputs, int stride, int rows, int width)
     {
         for (int r = 0; r < rows; r++)
         {
             var z = logits.Slice(r * stride, width);
             var y = outputs.Slice(r * stride, width);
-            float max = float.NegativeInfinity;
-            foreach (float v in z) max = MathF.Max(max, v);
-            float sum = 0;
-            for (int j = 0; j < width; j++)
-            {
-                y[j] = MathF.Exp(z[j] - max);
-                sum += y[j];
-            }
-            float inverse = 1f / sum;
-            for (int j = 0; j < width; j++)
-                y[j] *= inverse;
+            TensorPrimitives.Subtract(z, TensorPrimitives.Max(z), y);
+            TensorPrimitives.Exp(y, y);
+            TensorPrimitives.Multiply(y, 1f / TensorPrimitives.Sum(y), y);
         }
     }
 
@@ -80,7 +74,9 @@ public static class Losses
     }
 
     /// <summary>Softmax cross-entropy with class ids (PyTorch <c>CrossEntropyLoss</c> on the logits): per row
-    /// <c>logsumexp(z) − z[t]</c>, gradient <c>softmax(z) − onehot(t)</c>, mean over rows.</summary>
+    /// <c>−log softmax(z)[t]</c>, gradient <c>softmax(z) − onehot(t)</c>, mean over rows. <paramref name="outputs"/> must
+    /// hold the softmax of <paramref name="logits"/>; where the target's probability underflows, the row's loss is
+    /// computed from the logits as <c>logsumexp(z) − z[t]</c>.</summary>
     public static float SoftmaxCrossEntropy(ReadOnlySpan<float> logits, ReadOnlySpan<float> outputs, int stride, int rows, int width,
         ReadOnlySpan<int> targets, Span<float> dLogits)
     {
@@ -92,17 +88,22 @@ public static class Losses
             int target = targets[r];
             if ((uint)target >= (uint)width)
                 throw new ArgumentOutOfRangeException(nameof(targets), target, $"Target {r} is class {target}; classes run from 0 to {width - 1}.");
-            var z = logits.Slice(r * stride, width);
-            double max = double.NegativeInfinity;
-            foreach (float v in z) max = Math.Max(max, v);
-            double total = 0;
-            foreach (float v in z) total += Math.Exp(v - max);
-            sum += max + Math.Log(total) - z[target];
-            for (int j = 0; j < width; j++)
-                dLogits[r * stride + j] = scale * outputs[r * stride + j];
+            var y = outputs.Slice(r * stride, width);
+            float probability = y[target];
+            sum += probability > 1e-30f ? -Math.Log(probability) : LogSumExp(logits.Slice(r * stride, width)) - logits[r * stride + target];
+            TensorPrimitives.Multiply(y, scale, dLogits.Slice(r * stride, width));
             dLogits[r * stride + target] -= scale;
         }
         return (float)(sum / rows);
+    }
+
+    private static double LogSumExp(ReadOnlySpan<float> z)
+    {
+        double max = double.NegativeInfinity;
+        foreach (float v in z) max = Math.Max(max, v);
+        double total = 0;
+        foreach (float v in z) total += Math.Exp(v - max);
+        return max + Math.Log(total);
     }
 
     private static void CheckTargets(int actual, int expected)
