@@ -43,8 +43,9 @@ public static class InterleavedKernels
     // Rows per partial sum in the reductions over batch × time (see AccumulateOuter).
     private const int SumChunk = 16;
 
-    // Rows per slab of the weight-gradient product (see AccumulateOuter).
+    // Rows per slab of the weight-gradient product, and columns it packs at once at 512 bits (see AccumulateOuter).
     private const int RowSlab = 128;
+    private const int OuterColumns = 3;
 
     /// <summary><c>y[r, (b,g)] += Σ_k x[r, k] · w[b, k, g]</c> for gates in [gateStart, gateEnd).</summary>
     /// <remarks>The columns (block, gate) are taken in tiles that share every broadcast input: four columns by three
@@ -269,7 +270,7 @@ public static class InterleavedKernels
     }
 
     /// <summary>Floats of scratch <see cref="AccumulateOuter{T}"/> needs for a matrix of <paramref name="shape"/>.</summary>
-    public static int OuterScratchLength(InterleavedShape shape) => RowSlab * (shape.Inputs + W);
+    public static int OuterScratchLength(InterleavedShape shape) => RowSlab * (shape.Inputs + OuterColumns * W);
 
     /// <summary><c>dw[b, k, g] += Σ_r x[r, k] · dy[r, (b,g)]</c> for gates in [gateStart, gateEnd): the weight
     /// gradient, summed over every row (batch × time) in one call.</summary>
@@ -291,7 +292,7 @@ public static class InterleavedKernels
             throw new ArgumentException($"AccumulateOuter needs {OuterScratchLength(shape)} floats of scratch for {shape}; got {scratch.Length}.");
         int k = shape.Inputs, gates = shape.Gates, kStride = gates * W;
         Span<float> xT = scratch.Slice(0, k * RowSlab);
-        Span<float> column = scratch.Slice(k * RowSlab, RowSlab * W);
+        Span<float> column = scratch.Slice(k * RowSlab, RowSlab * OuterColumns * W);
         ref float xT0 = ref MemoryMarshal.GetReference(xT);
         ref float col0 = ref MemoryMarshal.GetReference(column);
         ref float dw0 = ref MemoryMarshal.GetReference(dw);
@@ -304,10 +305,28 @@ public static class InterleavedKernels
                 for (int i = 0; i < k; i++)
                     xT[i * RowSlab + r] = xr[i];
             }
-            for (int b = 0; b < shape.Blocks; b++)
+            int perBlock = gateEnd - gateStart, columns = shape.Blocks * perBlock, c = 0;
+            if (typeof(T) == typeof(Block512))
             {
-                for (int g = gateStart; g < gateEnd; g++)
+                // Three columns × four inputs: 12 accumulators share each broadcast input and each gradient vector.
+                for (; c + OuterColumns <= columns; c += OuterColumns)
                 {
+                    int w0 = 0, w1 = 0, w2 = 0;
+                    for (int j = 0; j < OuterColumns; j++)
+                    {
+                        int b = (c + j) / perBlock, g = gateStart + (c + j) % perBlock;
+                        for (int r = 0; r < n; r++)
+                            dy.Slice((slab + r) * dyStride + (b * gates + g) * W, W).CopyTo(column.Slice((j * RowSlab + r) * W, W));
+                        int at = (b * k * gates + g) * W;
+                        if (j == 0) w0 = at; else if (j == 1) w1 = at; else w2 = at;
+                    }
+                    OuterTile3x4<T>(ref xT0, ref col0, n, k, kStride, ref Unsafe.Add(ref dw0, w0), ref Unsafe.Add(ref dw0, w1), ref Unsafe.Add(ref dw0, w2));
+                }
+            }
+            for (; c < columns; c++)
+            {
+                {
+                    int b = c / perBlock, g = gateStart + c % perBlock;
                     int yColumn = (b * gates + g) * W;
                     for (int r = 0; r < n; r++)
                         dy.Slice((slab + r) * dyStride + yColumn, W).CopyTo(column.Slice(r * W, W));
@@ -361,6 +380,63 @@ public static class InterleavedKernels
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>Three packed gradient columns × four inputs at a time (12 accumulators), over a slab's rows.</summary>
+    private static void OuterTile3x4<T>(ref float xT0, ref float col0, int n, int k, int kStride,
+        ref float dw0, ref float dw1, ref float dw2)
+        where T : struct, IBlock<T>
+    {
+        ref float d1 = ref Unsafe.Add(ref col0, RowSlab * W);
+        ref float d2 = ref Unsafe.Add(ref col0, 2 * RowSlab * W);
+        int i = 0;
+        for (; i + 4 <= k; i += 4)
+        {
+            ref float xi = ref Unsafe.Add(ref xT0, i * RowSlab);
+            int at = i * kStride;
+            T a00 = T.Zero, a01 = T.Zero, a02 = T.Zero, a03 = T.Zero;
+            T a10 = T.Zero, a11 = T.Zero, a12 = T.Zero, a13 = T.Zero;
+            T a20 = T.Zero, a21 = T.Zero, a22 = T.Zero, a23 = T.Zero;
+            for (int r0 = 0; r0 < n; r0 += SumChunk)
+            {
+                int r1 = Math.Min(n, r0 + SumChunk);
+                T c00 = T.Zero, c01 = T.Zero, c02 = T.Zero, c03 = T.Zero;
+                T c10 = T.Zero, c11 = T.Zero, c12 = T.Zero, c13 = T.Zero;
+                T c20 = T.Zero, c21 = T.Zero, c22 = T.Zero, c23 = T.Zero;
+                for (int r = r0; r < r1; r++)
+                {
+                    T x0 = T.Create(Unsafe.Add(ref xi, r)), x1 = T.Create(Unsafe.Add(ref xi, RowSlab + r));
+                    T x2 = T.Create(Unsafe.Add(ref xi, 2 * RowSlab + r)), x3 = T.Create(Unsafe.Add(ref xi, 3 * RowSlab + r));
+                    T v = T.Load(in Unsafe.Add(ref col0, r * W));
+                    c00 = T.MultiplyAdd(x0, v, c00); c01 = T.MultiplyAdd(x1, v, c01); c02 = T.MultiplyAdd(x2, v, c02); c03 = T.MultiplyAdd(x3, v, c03);
+                    v = T.Load(in Unsafe.Add(ref d1, r * W));
+                    c10 = T.MultiplyAdd(x0, v, c10); c11 = T.MultiplyAdd(x1, v, c11); c12 = T.MultiplyAdd(x2, v, c12); c13 = T.MultiplyAdd(x3, v, c13);
+                    v = T.Load(in Unsafe.Add(ref d2, r * W));
+                    c20 = T.MultiplyAdd(x0, v, c20); c21 = T.MultiplyAdd(x1, v, c21); c22 = T.MultiplyAdd(x2, v, c22); c23 = T.MultiplyAdd(x3, v, c23);
+                }
+                a00 += c00; a01 += c01; a02 += c02; a03 += c03;
+                a10 += c10; a11 += c11; a12 += c12; a13 += c13;
+                a20 += c20; a21 += c21; a22 += c22; a23 += c23;
+            }
+            AddTo(ref dw0, at, a00); AddTo(ref dw0, at + kStride, a01); AddTo(ref dw0, at + 2 * kStride, a02); AddTo(ref dw0, at + 3 * kStride, a03);
+            AddTo(ref dw1, at, a10); AddTo(ref dw1, at + kStride, a11); AddTo(ref dw1, at + 2 * kStride, a12); AddTo(ref dw1, at + 3 * kStride, a13);
+            AddTo(ref dw2, at, a20); AddTo(ref dw2, at + kStride, a21); AddTo(ref dw2, at + 2 * kStride, a22); AddTo(ref dw2, at + 3 * kStride, a23);
+        }
+        for (; i < k; i++)
+        {
+            ref float xi = ref Unsafe.Add(ref xT0, i * RowSlab);
+            T a0 = T.Zero, a1 = T.Zero, a2 = T.Zero;
+            for (int r = 0; r < n; r++)
+            {
+                T xv = T.Create(Unsafe.Add(ref xi, r));
+                a0 = T.MultiplyAdd(xv, T.Load(in Unsafe.Add(ref col0, r * W)), a0);
+                a1 = T.MultiplyAdd(xv, T.Load(in Unsafe.Add(ref d1, r * W)), a1);
+                a2 = T.MultiplyAdd(xv, T.Load(in Unsafe.Add(ref d2, r * W)), a2);
+            }
+            AddTo(ref dw0, i * kStride, a0);
+            AddTo(ref dw1, i * kStride, a1);
+            AddTo(ref dw2, i * kStride, a2);
         }
     }
 
