@@ -97,7 +97,8 @@ public class ForwardBenchmarks
     private Lstm256 _model = null!;
     private readonly float[] _inputs = Enumerable.Range(0, Batch * Steps * H).Select(i => MathF.Sin(i * 0.01f)).ToArray();
     private readonly TensorPrimitivesLstm _tensorPrimitives = new(H, H);
-    private readonly float[] _h = new float[H], _c = new float[H], _hNext = new float[H];
+    private readonly ScalarLstm _scalar = new(H, H);
+    private readonly float[] _h = new float[H], _c = new float[H], _hNext = new float[H], _x = new float[H];
 
     [Params(256, 512)] public int Bits { get; set; }
 
@@ -123,6 +124,18 @@ public class ForwardBenchmarks
         for (int t = 0; t < Steps; t++)
             for (int b = 0; b < Batch; b++)
                 _tensorPrimitives.Step(_inputs.AsSpan((t * Batch + b) * H, H), _h, _c, _hNext);
+        return _hNext[0];
+    }
+
+    [Benchmark(Description = "scalar LSTM, row by row (3.36 GFLOP)")]
+    public float ScalarForward()
+    {
+        for (int t = 0; t < Steps; t++)
+            for (int b = 0; b < Batch; b++)
+            {
+                _inputs.AsSpan((t * Batch + b) * H, H).CopyTo(_x);
+                _scalar.Step(_x, _h, _c, _hNext);
+            }
         return _hNext[0];
     }
 }
