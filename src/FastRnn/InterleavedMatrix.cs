@@ -28,6 +28,9 @@ public readonly record struct InterleavedShape(int Inputs, int Gates, int Blocks
 
     /// <summary>Offset of (unit, gate) within an output row or a bias vector.</summary>
     public int RowIndexOf(int unit, int gate) => (unit / Block.Width * Gates + gate) * Block.Width + unit % Block.Width;
+
+    // Written out: the generated one would print Transposed, whose Transposed prints its own, without end.
+    public override string ToString() => $"{Inputs} inputs → {Gates} gate(s) × {Blocks} block(s) of {Block.Width}";
 }
 
 /// <summary>
@@ -211,61 +214,6 @@ public static class InterleavedKernels
             for (; i < k; i++)
                 a0 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xr, i)), T.Load(in Unsafe.Add(ref wColumn, i * kStride)), a0);
             T.Store(ref yr, T.Load(in yr) + ((a0 + a1) + (a2 + a3)));
-        }
-    }
-
-    /// <summary><c>dx[r, k] += Σ_(b,g) dy[r, (b,g)] · w[b, k, g]</c> for gates in [gateStart, gateEnd): the product
-    /// with the transpose that carries a gradient from gate pre-activations back to the inputs.</summary>
-    public static void MultiplyTransposedAdd<T>(
-        ReadOnlySpan<float> dy, int dyStride, int rows,
-        ReadOnlySpan<float> w, InterleavedShape shape, int gateStart, int gateEnd,
-        Span<float> dx, int dxStride)
-        where T : struct, IBlock<T>
-    {
-        CheckOperand(dy, dyStride, rows, shape.RowLength, "dy");
-        CheckOperand(dx, dxStride, rows, shape.Inputs, "dx");
-        CheckWeights(w, shape);
-        int k = shape.Inputs, gates = shape.Gates, kStride = gates * W;
-        ref float dy0 = ref MemoryMarshal.GetReference(dy);
-        ref float w0 = ref MemoryMarshal.GetReference(w);
-        ref float dx0 = ref MemoryMarshal.GetReference(dx);
-        for (int r = 0; r < rows; r++)
-        {
-            ref float dyr = ref Unsafe.Add(ref dy0, r * dyStride);
-            ref float dxr = ref Unsafe.Add(ref dx0, r * dxStride);
-            int i = 0;
-            // Four inputs share each gradient vector.
-            for (; i + 4 <= k; i += 4)
-            {
-                T a0 = T.Zero, a1 = T.Zero, a2 = T.Zero, a3 = T.Zero;
-                for (int b = 0; b < shape.Blocks; b++)
-                {
-                    ref float wb = ref Unsafe.Add(ref w0, (b * k + i) * kStride);
-                    for (int g = gateStart; g < gateEnd; g++)
-                    {
-                        T d = T.Load(in Unsafe.Add(ref dyr, (b * gates + g) * W));
-                        a0 = T.MultiplyAdd(d, T.Load(in Unsafe.Add(ref wb, g * W)), a0);
-                        a1 = T.MultiplyAdd(d, T.Load(in Unsafe.Add(ref wb, kStride + g * W)), a1);
-                        a2 = T.MultiplyAdd(d, T.Load(in Unsafe.Add(ref wb, 2 * kStride + g * W)), a2);
-                        a3 = T.MultiplyAdd(d, T.Load(in Unsafe.Add(ref wb, 3 * kStride + g * W)), a3);
-                    }
-                }
-                Unsafe.Add(ref dxr, i) += T.Sum(a0);
-                Unsafe.Add(ref dxr, i + 1) += T.Sum(a1);
-                Unsafe.Add(ref dxr, i + 2) += T.Sum(a2);
-                Unsafe.Add(ref dxr, i + 3) += T.Sum(a3);
-            }
-            for (; i < k; i++)
-            {
-                T a0 = T.Zero;
-                for (int b = 0; b < shape.Blocks; b++)
-                {
-                    ref float wb = ref Unsafe.Add(ref w0, (b * k + i) * kStride);
-                    for (int g = gateStart; g < gateEnd; g++)
-                        a0 = T.MultiplyAdd(T.Load(in Unsafe.Add(ref dyr, (b * gates + g) * W)), T.Load(in Unsafe.Add(ref wb, g * W)), a0);
-                }
-                Unsafe.Add(ref dxr, i) += T.Sum(a0);
-            }
         }
     }
 
