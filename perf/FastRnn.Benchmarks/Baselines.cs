@@ -2,15 +2,13 @@ using System.Numerics.Tensors;
 
 namespace FastRnn.Benchmarks;
 
-/// <summary>An LSTM written the straightforward way, without the generator: PyTorch's layout (rows of
-/// <c>weight_ih</c> and <c>weight_hh</c> per gate unit), one TensorPrimitives dot product per gate row, then
-/// TensorPrimitives' vectorized activations. What specialization is measured against.</summary>
-public sealed class TensorPrimitivesLstm
+/// <summary>An LSTM's weights in PyTorch's layout, drawn as PyTorch's default initialization does.</summary>
+public abstract class LstmWeights
 {
-    private readonly int _inputs, _hidden;
-    private readonly float[] _wi, _wh, _b, _gates;
+    protected readonly int _inputs, _hidden;
+    protected readonly float[] _wi, _wh, _b, _gates;
 
-    public TensorPrimitivesLstm(int inputs, int hidden, int seed = 1)
+    protected LstmWeights(int inputs, int hidden, int seed)
     {
         _inputs = inputs;
         _hidden = hidden;
@@ -22,6 +20,13 @@ public sealed class TensorPrimitivesLstm
         _b = Enumerable.Range(0, 4 * hidden).Select(_ => Draw()).ToArray();
         _gates = new float[4 * hidden];
     }
+}
+
+/// <summary>An LSTM written the straightforward way, without the generator: PyTorch's layout (rows of
+/// <c>weight_ih</c> and <c>weight_hh</c> per gate unit), one TensorPrimitives dot product per gate row, then
+/// TensorPrimitives' vectorized activations. What specialization is measured against.</summary>
+public sealed class TensorPrimitivesLstm(int inputs, int hidden, int seed = 1) : LstmWeights(inputs, hidden, seed)
+{
 
     /// <summary>One step for one row: h and c updated in place (h is read whole before it is written).</summary>
     public void Step(ReadOnlySpan<float> x, Span<float> h, Span<float> c, Span<float> hNext)
@@ -42,23 +47,8 @@ public sealed class TensorPrimitivesLstm
 }
 
 /// <summary>The same LSTM step as plain scalar loops (what a compiler makes of the textbook code).</summary>
-public sealed class ScalarLstm
+public sealed class ScalarLstm(int inputs, int hidden, int seed = 1) : LstmWeights(inputs, hidden, seed)
 {
-    private readonly int _inputs, _hidden;
-    private readonly float[] _wi, _wh, _b, _gates;
-
-    public ScalarLstm(int inputs, int hidden, int seed = 1)
-    {
-        _inputs = inputs;
-        _hidden = hidden;
-        var random = new Random(seed);
-        float bound = 1f / MathF.Sqrt(hidden);
-        float Draw() => bound * (2 * random.NextSingle() - 1);
-        _wi = Enumerable.Range(0, 4 * hidden * inputs).Select(_ => Draw()).ToArray();
-        _wh = Enumerable.Range(0, 4 * hidden * hidden).Select(_ => Draw()).ToArray();
-        _b = Enumerable.Range(0, 4 * hidden).Select(_ => Draw()).ToArray();
-        _gates = new float[4 * hidden];
-    }
 
     public void Step(float[] x, float[] h, float[] c, float[] hNext)
     {
