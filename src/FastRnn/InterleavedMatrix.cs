@@ -51,8 +51,8 @@ public static class InterleavedKernels
     private const int OuterColumns = 3;
 
     /// <summary><c>y[r, (b,g)] += Σ_k x[r, k] · w[b, k, g]</c> for gates in [gateStart, gateEnd).</summary>
-    /// <remarks>The columns (block, gate) are taken in tiles that share every broadcast input: four columns by three
-    /// rows (12 accumulators) at 512 bits, two columns by two rows (8 registers of 256 bits) otherwise, so each weight
+    /// <remarks>The columns (block, gate) are taken in tiles that share every broadcast input: four columns by four
+    /// rows (16 accumulators) at 512 bits, two columns by two rows (8 registers of 256 bits) otherwise, so each weight
     /// vector loaded serves several rows and each broadcast several columns. Inputs are summed in chunks of
     /// <see cref="InputChunk"/> into fresh accumulators before they are added to y, which keeps float32 rounding
     /// close to that of a pairwise sum.</remarks>
@@ -86,7 +86,7 @@ public static class InterleavedKernels
                 outputAt[i] = (b * gates + g) * W;
             }
             int r = wide
-                ? Tile4x3<T>(ref x0, xStride, rows, k, kStride, ref w0, weightAt, ref y0, yStride, outputAt)
+                ? Tile4x4<T>(ref x0, xStride, rows, k, kStride, ref w0, weightAt, ref y0, yStride, outputAt)
                 : Tile2x2<T>(ref x0, xStride, rows, k, kStride, ref w0, weightAt, ref y0, yStride, outputAt);
             // Rows the tile did not cover, one at a time.
             for (int i = 0; i < tile; i++)
@@ -102,10 +102,11 @@ public static class InterleavedKernels
     }
 
     // Inputs summed into fresh accumulators before they reach y (see MultiplyAdd).
-    private const int InputChunk = 64;
+    private const int InputChunk = 32;
 
-    /// <summary>Four columns × three rows; returns the first row it did not cover.</summary>
-    private static int Tile4x3<T>(ref float x0, int xStride, int rows, int k, int kStride,
+    /// <summary>Four columns × four rows (16 accumulators of the 32 registers AVX-512 has); returns the first row it
+    /// did not cover.</summary>
+    private static int Tile4x4<T>(ref float x0, int xStride, int rows, int k, int kStride,
         ref float w0, ReadOnlySpan<int> weightAt, ref float y0, int yStride, ReadOnlySpan<int> outputAt)
         where T : struct, IBlock<T>
     {
@@ -115,7 +116,7 @@ public static class InterleavedKernels
         ref float c3 = ref Unsafe.Add(ref w0, weightAt[3]);
         int o0 = outputAt[0], o1 = outputAt[1], o2 = outputAt[2], o3 = outputAt[3];
         int r = 0;
-        for (; r + 3 <= rows; r += 3)
+        for (; r + 4 <= rows; r += 4)
         {
             ref float xr = ref Unsafe.Add(ref x0, r * xStride);
             ref float yr = ref Unsafe.Add(ref y0, r * yStride);
@@ -125,6 +126,7 @@ public static class InterleavedKernels
                 T a00 = T.Zero, a01 = T.Zero, a02 = T.Zero, a03 = T.Zero;
                 T a10 = T.Zero, a11 = T.Zero, a12 = T.Zero, a13 = T.Zero;
                 T a20 = T.Zero, a21 = T.Zero, a22 = T.Zero, a23 = T.Zero;
+                T a30 = T.Zero, a31 = T.Zero, a32 = T.Zero, a33 = T.Zero;
                 for (int i = i0; i < i1; i++)
                 {
                     int at = i * kStride;
@@ -141,10 +143,17 @@ public static class InterleavedKernels
                     T x_2 = T.Create(Unsafe.Add(ref xr, 2 * xStride + i));
                     a20 = T.MultiplyAdd(x_2, v0, a20); a21 = T.MultiplyAdd(x_2, v1, a21);
                     a22 = T.MultiplyAdd(x_2, v2, a22); a23 = T.MultiplyAdd(x_2, v3, a23);
+                    T x_3 = T.Create(Unsafe.Add(ref xr, 3 * xStride + i));
+                    a30 = T.MultiplyAdd(x_3, v0, a30); a31 = T.MultiplyAdd(x_3, v1, a31);
+                    a32 = T.MultiplyAdd(x_3, v2, a32); a33 = T.MultiplyAdd(x_3, v3, a33);
                 }
                 AddTo(ref yr, o0, a00); AddTo(ref yr, o1, a01); AddTo(ref yr, o2, a02); AddTo(ref yr, o3, a03);
-                AddTo(ref yr, yStride + o0, a10); AddTo(ref yr, yStride + o1, a11); AddTo(ref yr, yStride + o2, a12); AddTo(ref yr, yStride + o3, a13);
-                AddTo(ref yr, 2 * yStride + o0, a20); AddTo(ref yr, 2 * yStride + o1, a21); AddTo(ref yr, 2 * yStride + o2, a22); AddTo(ref yr, 2 * yStride + o3, a23);
+                ref float y1 = ref Unsafe.Add(ref yr, yStride);
+                AddTo(ref y1, o0, a10); AddTo(ref y1, o1, a11); AddTo(ref y1, o2, a12); AddTo(ref y1, o3, a13);
+                ref float y2 = ref Unsafe.Add(ref yr, 2 * yStride);
+                AddTo(ref y2, o0, a20); AddTo(ref y2, o1, a21); AddTo(ref y2, o2, a22); AddTo(ref y2, o3, a23);
+                ref float y3 = ref Unsafe.Add(ref yr, 3 * yStride);
+                AddTo(ref y3, o0, a30); AddTo(ref y3, o1, a31); AddTo(ref y3, o2, a32); AddTo(ref y3, o3, a33);
             }
         }
         return r;

@@ -4,7 +4,7 @@ namespace FastRnn.Tests;
 
 /// <summary>Every model case made by tools/make_fixtures.py (PyTorch, float64 reference), on both vector widths:
 /// outputs, final states, loss and every parameter gradient, from PyTorch's weights loaded through safetensors.</summary>
-public class PyTorchFixtureTests
+public class PyTorchFixtureTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     public static TheoryData<string, bool> Cases()
     {
@@ -31,6 +31,7 @@ public class PyTorchFixtureTests
     [MemberData(nameof(Cases))]
     public void MatchesPyTorch(string file, bool wide)
     {
+        Close.ResetWorst();
         var entries = Safetensors.Read(FixtureFiles.PathOf(file), out var meta);
         string name = meta["model"];
         int batch = int.Parse(meta["batch"]), steps = int.Parse(meta["steps"]);
@@ -119,6 +120,7 @@ public class PyTorchFixtureTests
         }
         if (!model.EveryStep)
             Close.Assert(entries["output"].Data, stepOut, $"{file}: Step output at the last step");
+        output.WriteLine($"worst error {Close.WorstSeen:E2} ({Close.WorstWhat})");
     }
 
     internal static void AssertPaddingZero(IRnnModel model, Span<float> arena)

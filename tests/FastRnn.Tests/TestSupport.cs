@@ -26,9 +26,24 @@ internal static class Close
         return worst;
     }
 
+    /// <summary>The largest error any comparison on this thread has seen since <see cref="ResetWorst"/>.</summary>
+    [ThreadStatic] public static double WorstSeen;
+    [ThreadStatic] public static string? WorstWhat;
+
+    public static void ResetWorst()
+    {
+        WorstSeen = 0;
+        WorstWhat = null;
+    }
+
     public static void Assert(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, string what, double tolerance = Tolerance)
     {
         double worst = WorstError(expected, actual, out int index);
+        if (worst > WorstSeen)
+        {
+            WorstSeen = worst;
+            WorstWhat = what;
+        }
         if (worst > tolerance)
             throw new Xunit.Sdk.XunitException(
                 $"{what}: element {index} is {actual[index]:R}, expected {expected[index]:R} (error {worst:E2} > {tolerance:E0}).");
