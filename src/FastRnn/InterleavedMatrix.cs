@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace FastRnn;
 
@@ -87,7 +88,9 @@ public static class InterleavedKernels
             }
             int r = wide
                 ? Tile4x4<T>(ref x0, xStride, rows, k, kStride, ref w0, weightAt, ref y0, yStride, outputAt)
-                : Tile2x2<T>(ref x0, xStride, rows, k, kStride, ref w0, weightAt, ref y0, yStride, outputAt);
+                : Avx512F.VL.IsSupported
+                    ? Tile2x4<T>(ref x0, xStride, rows, k, kStride, ref w0, weightAt, ref y0, yStride, outputAt)
+                    : Tile2x2<T>(ref x0, xStride, rows, k, kStride, ref w0, weightAt, ref y0, yStride, outputAt);
             // Rows the tile did not cover, one at a time.
             for (int i = 0; i < tile; i++)
                 Column<T>(ref Unsafe.Add(ref x0, r * xStride), xStride, rows - r, k, kStride,
@@ -154,6 +157,51 @@ public static class InterleavedKernels
                 AddTo(ref y2, o0, a20); AddTo(ref y2, o1, a21); AddTo(ref y2, o2, a22); AddTo(ref y2, o3, a23);
                 ref float y3 = ref Unsafe.Add(ref yr, 3 * yStride);
                 AddTo(ref y3, o0, a30); AddTo(ref y3, o1, a31); AddTo(ref y3, o2, a32); AddTo(ref y3, o3, a33);
+            }
+        }
+        return r;
+    }
+
+    /// <summary>Two columns × four rows: 16 registers of 256 bits, for machines with AVX-512's 32 vector registers
+    /// (the 256-bit path there); returns the first row it did not cover.</summary>
+    private static int Tile2x4<T>(ref float x0, int xStride, int rows, int k, int kStride,
+        ref float w0, ReadOnlySpan<int> weightAt, ref float y0, int yStride, ReadOnlySpan<int> outputAt)
+        where T : struct, IBlock<T>
+    {
+        ref float c0 = ref Unsafe.Add(ref w0, weightAt[0]);
+        ref float c1 = ref Unsafe.Add(ref w0, weightAt[1]);
+        int o0 = outputAt[0], o1 = outputAt[1];
+        int r = 0;
+        for (; r + 4 <= rows; r += 4)
+        {
+            ref float xr = ref Unsafe.Add(ref x0, r * xStride);
+            ref float yr = ref Unsafe.Add(ref y0, r * yStride);
+            for (int i0 = 0; i0 < k; i0 += InputChunk)
+            {
+                int i1 = Math.Min(k, i0 + InputChunk);
+                T a00 = T.Zero, a01 = T.Zero, a10 = T.Zero, a11 = T.Zero;
+                T a20 = T.Zero, a21 = T.Zero, a30 = T.Zero, a31 = T.Zero;
+                for (int i = i0; i < i1; i++)
+                {
+                    int at = i * kStride;
+                    T v0 = T.Load(in Unsafe.Add(ref c0, at));
+                    T v1 = T.Load(in Unsafe.Add(ref c1, at));
+                    T x_0 = T.Create(Unsafe.Add(ref xr, i));
+                    a00 = T.MultiplyAdd(x_0, v0, a00); a01 = T.MultiplyAdd(x_0, v1, a01);
+                    T x_1 = T.Create(Unsafe.Add(ref xr, xStride + i));
+                    a10 = T.MultiplyAdd(x_1, v0, a10); a11 = T.MultiplyAdd(x_1, v1, a11);
+                    T x_2 = T.Create(Unsafe.Add(ref xr, 2 * xStride + i));
+                    a20 = T.MultiplyAdd(x_2, v0, a20); a21 = T.MultiplyAdd(x_2, v1, a21);
+                    T x_3 = T.Create(Unsafe.Add(ref xr, 3 * xStride + i));
+                    a30 = T.MultiplyAdd(x_3, v0, a30); a31 = T.MultiplyAdd(x_3, v1, a31);
+                }
+                AddTo(ref yr, o0, a00); AddTo(ref yr, o1, a01);
+                ref float y1 = ref Unsafe.Add(ref yr, yStride);
+                AddTo(ref y1, o0, a10); AddTo(ref y1, o1, a11);
+                ref float y2 = ref Unsafe.Add(ref yr, 2 * yStride);
+                AddTo(ref y2, o0, a20); AddTo(ref y2, o1, a21);
+                ref float y3 = ref Unsafe.Add(ref yr, 3 * yStride);
+                AddTo(ref y3, o0, a30); AddTo(ref y3, o1, a31);
             }
         }
         return r;
