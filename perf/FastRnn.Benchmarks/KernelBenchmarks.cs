@@ -15,7 +15,12 @@ public class KernelBenchmarks
     private readonly float[] _dw = new float[Shape.Length];
     private readonly float[] _scratch = new float[InterleavedKernels.OuterScratchLength(Shape)];
 
+    private readonly float[] _transposed = new float[Shape.Transposed.Length];
+
     [Params(256, 512)] public int Bits { get; set; }
+
+    [Benchmark(Description = "PackTransposed (once per backward pass)")]
+    public void PackTransposed() => InterleavedKernels.PackTransposed(_w, Shape, 0, Gates, _transposed);
 
     [Benchmark(Description = "MultiplyAdd y += x·W (1.07 GFLOP)")]
     public void MultiplyAdd()
