@@ -621,16 +621,16 @@ internal static class Emitter
                                 ref float a = ref At(gates, r * {{L}}Row + j * {{L}}Gates * BlockWidth);
                                 int u = r * {{L}}Padded + j * BlockWidth;
                                 T i = T.Sigmoid(T.Load(in a));
-                                T f = T.Sigmoid(T.Load(in {{Unsafe}}.Add(ref a, BlockWidth)));
-                                T g = T.Tanh(T.Load(in {{Unsafe}}.Add(ref a, 2 * BlockWidth)));
-                                T o = T.Sigmoid(T.Load(in {{Unsafe}}.Add(ref a, 3 * BlockWidth)));
+                                T f = T.Sigmoid(T.Load(in At(ref a, BlockWidth)));
+                                T g = T.Tanh(T.Load(in At(ref a, 2 * BlockWidth)));
+                                T o = T.Sigmoid(T.Load(in At(ref a, 3 * BlockWidth)));
                                 T cNew = T.MultiplyAdd(f, T.Load(in At(cPrev, u)), i * g);
                                 T.Store(ref At(c, u), cNew);
                                 T.Store(ref At(h, u), o * T.Tanh(cNew));
                                 T.Store(ref a, i);
-                                T.Store(ref {{Unsafe}}.Add(ref a, BlockWidth), f);
-                                T.Store(ref {{Unsafe}}.Add(ref a, 2 * BlockWidth), g);
-                                T.Store(ref {{Unsafe}}.Add(ref a, 3 * BlockWidth), o);
+                                T.Store(ref At(ref a, BlockWidth), f);
+                                T.Store(ref At(ref a, 2 * BlockWidth), g);
+                                T.Store(ref At(ref a, 3 * BlockWidth), o);
                             }
                         }
                     }
@@ -659,15 +659,15 @@ internal static class Emitter
                                 ref float gh = ref At(recurrent, at);
                                 int u = r * {{L}}Padded + j * BlockWidth;
                                 T reset = T.Sigmoid(T.Load(in a) + T.Load(in gh));
-                                T z = T.Sigmoid(T.Load(in {{Unsafe}}.Add(ref a, BlockWidth)) + T.Load(in {{Unsafe}}.Add(ref gh, BlockWidth)));
-                                T ghn = T.Load(in {{Unsafe}}.Add(ref gh, 2 * BlockWidth));
-                                T candidate = T.Tanh(T.MultiplyAdd(reset, ghn, T.Load(in {{Unsafe}}.Add(ref a, 2 * BlockWidth))));
+                                T z = T.Sigmoid(T.Load(in At(ref a, BlockWidth)) + T.Load(in At(ref gh, BlockWidth)));
+                                T ghn = T.Load(in At(ref gh, 2 * BlockWidth));
+                                T candidate = T.Tanh(T.MultiplyAdd(reset, ghn, T.Load(in At(ref a, 2 * BlockWidth))));
                                 // (1 − z)⊙n + z⊙h = n + z⊙(h − n)
                                 T.Store(ref At(h, u), T.MultiplyAdd(z, T.Load(in At(hPrev, u)) - candidate, candidate));
                                 T.Store(ref At(hiddenCandidate, u), ghn);
                                 T.Store(ref a, reset);
-                                T.Store(ref {{Unsafe}}.Add(ref a, BlockWidth), z);
-                                T.Store(ref {{Unsafe}}.Add(ref a, 2 * BlockWidth), candidate);
+                                T.Store(ref At(ref a, BlockWidth), z);
+                                T.Store(ref At(ref a, 2 * BlockWidth), candidate);
                             }
                         }
                     }
@@ -696,10 +696,10 @@ internal static class Emitter
                                 ref float gh = ref At(recurrent, at);
                                 int u = r * {{L}}Padded + j * BlockWidth;
                                 T reset = T.Sigmoid(T.Load(in a) + T.Load(in gh));
-                                T z = T.Sigmoid(T.Load(in {{Unsafe}}.Add(ref a, BlockWidth)) + T.Load(in {{Unsafe}}.Add(ref gh, BlockWidth)));
+                                T z = T.Sigmoid(T.Load(in At(ref a, BlockWidth)) + T.Load(in At(ref gh, BlockWidth)));
                                 T.Store(ref At(resetHidden, u), reset * T.Load(in At(hPrev, u)));
                                 T.Store(ref a, reset);
-                                T.Store(ref {{Unsafe}}.Add(ref a, BlockWidth), z);
+                                T.Store(ref At(ref a, BlockWidth), z);
                             }
                         }
                         // gh_n = b_hn + U_n·(r⊙h(t−1)): the candidate's product needs every unit's reset gate first.
@@ -711,10 +711,10 @@ internal static class Emitter
                                 int at = r * {{L}}Row + j * {{L}}Gates * BlockWidth;
                                 ref float a = ref At(gates, at);
                                 int u = r * {{L}}Padded + j * BlockWidth;
-                                T z = T.Load(in {{Unsafe}}.Add(ref a, BlockWidth));
-                                T candidate = T.Tanh(T.Load(in {{Unsafe}}.Add(ref a, 2 * BlockWidth)) + T.Load(in At(recurrent, at + 2 * BlockWidth)));
+                                T z = T.Load(in At(ref a, BlockWidth));
+                                T candidate = T.Tanh(T.Load(in At(ref a, 2 * BlockWidth)) + T.Load(in At(recurrent, at + 2 * BlockWidth)));
                                 T.Store(ref At(h, u), T.MultiplyAdd(z, T.Load(in At(hPrev, u)) - candidate, candidate));
-                                T.Store(ref {{Unsafe}}.Add(ref a, 2 * BlockWidth), candidate);
+                                T.Store(ref At(ref a, 2 * BlockWidth), candidate);
                             }
                         }
                     }
@@ -851,7 +851,6 @@ internal static class Emitter
         {
             var cell = _m.Layers[n].Cell;
             string L = $"L{n}";
-            string add = Unsafe + ".Add";
             if (cell == CellKind.Lstm)
             {
                 _w.Lines($$"""
@@ -872,25 +871,25 @@ internal static class Emitter
                             T ag = T.Load(in At(p, {{L}}InputBias + bias + 2 * BlockWidth)) + T.Load(in At(p, {{L}}RecurrentBias + bias + 2 * BlockWidth));
                             T ao = T.Load(in At(p, {{L}}InputBias + bias + 3 * BlockWidth)) + T.Load(in At(p, {{L}}RecurrentBias + bias + 3 * BlockWidth));
                             // The weights of block j are contiguous: [input][gate][16]; walk them with one pointer.
-                            ref float w = ref {{add}}(ref inputWeights, j * {{L}}Inputs * {{L}}Gates * BlockWidth);
+                            ref float w = ref At(ref inputWeights, j * {{L}}Inputs * {{L}}Gates * BlockWidth);
                             for (int k = 0; k < {{L}}Inputs; k++)
                             {
-                                T xk = T.Create({{add}}(ref x0, k));
+                                T xk = T.Create(At(ref x0, k));
                                 ai = T.MultiplyAdd(in w, xk, ai);
-                                af = T.MultiplyAdd(in {{add}}(ref w, BlockWidth), xk, af);
-                                ag = T.MultiplyAdd(in {{add}}(ref w, 2 * BlockWidth), xk, ag);
-                                ao = T.MultiplyAdd(in {{add}}(ref w, 3 * BlockWidth), xk, ao);
-                                w = ref {{add}}(ref w, {{L}}Gates * BlockWidth);
+                                af = T.MultiplyAdd(in At(ref w, BlockWidth), xk, af);
+                                ag = T.MultiplyAdd(in At(ref w, 2 * BlockWidth), xk, ag);
+                                ao = T.MultiplyAdd(in At(ref w, 3 * BlockWidth), xk, ao);
+                                w = ref At(ref w, {{L}}Gates * BlockWidth);
                             }
-                            w = ref {{add}}(ref recurrentWeights, j * {{L}}Hidden * {{L}}Gates * BlockWidth);
+                            w = ref At(ref recurrentWeights, j * {{L}}Hidden * {{L}}Gates * BlockWidth);
                             for (int k = 0; k < {{L}}Hidden; k++)
                             {
-                                T hk = T.Create({{add}}(ref h0, k));
+                                T hk = T.Create(At(ref h0, k));
                                 ai = T.MultiplyAdd(in w, hk, ai);
-                                af = T.MultiplyAdd(in {{add}}(ref w, BlockWidth), hk, af);
-                                ag = T.MultiplyAdd(in {{add}}(ref w, 2 * BlockWidth), hk, ag);
-                                ao = T.MultiplyAdd(in {{add}}(ref w, 3 * BlockWidth), hk, ao);
-                                w = ref {{add}}(ref w, {{L}}Gates * BlockWidth);
+                                af = T.MultiplyAdd(in At(ref w, BlockWidth), hk, af);
+                                ag = T.MultiplyAdd(in At(ref w, 2 * BlockWidth), hk, ag);
+                                ao = T.MultiplyAdd(in At(ref w, 3 * BlockWidth), hk, ao);
+                                w = ref At(ref w, {{L}}Gates * BlockWidth);
                             }
                             // c(t) = σ(a_f)⊙c(t−1) + σ(a_i)⊙tanh(a_g);  h(t) = σ(a_o)⊙tanh(c(t))
                             ref float cj = ref At(c, j * BlockWidth);
@@ -920,23 +919,23 @@ internal static class Emitter
                             T az = T.Load(in At(p, {{L}}InputBias + bias + BlockWidth)) + T.Load(in At(p, {{L}}RecurrentBias + bias + BlockWidth));
                             T anx = T.Load(in At(p, {{L}}InputBias + bias + 2 * BlockWidth));
                             T anh = T.Load(in At(p, {{L}}RecurrentBias + bias + 2 * BlockWidth));
-                            ref float wx = ref {{add}}(ref inputWeights, j * {{L}}Inputs * {{L}}Gates * BlockWidth);
+                            ref float wx = ref At(ref inputWeights, j * {{L}}Inputs * {{L}}Gates * BlockWidth);
                             for (int k = 0; k < {{L}}Inputs; k++)
                             {
-                                T xk = T.Create({{add}}(ref x0, k));
-                                ref float wk = ref {{add}}(ref wx, k * {{L}}Gates * BlockWidth);
+                                T xk = T.Create(At(ref x0, k));
+                                ref float wk = ref At(ref wx, k * {{L}}Gates * BlockWidth);
                                 ar = T.MultiplyAdd(xk, T.Load(in wk), ar);
-                                az = T.MultiplyAdd(xk, T.Load(in {{add}}(ref wk, BlockWidth)), az);
-                                anx = T.MultiplyAdd(xk, T.Load(in {{add}}(ref wk, 2 * BlockWidth)), anx);
+                                az = T.MultiplyAdd(xk, T.Load(in At(ref wk, BlockWidth)), az);
+                                anx = T.MultiplyAdd(xk, T.Load(in At(ref wk, 2 * BlockWidth)), anx);
                             }
-                            ref float wh = ref {{add}}(ref recurrentWeights, j * {{L}}Hidden * {{L}}Gates * BlockWidth);
+                            ref float wh = ref At(ref recurrentWeights, j * {{L}}Hidden * {{L}}Gates * BlockWidth);
                             for (int k = 0; k < {{L}}Hidden; k++)
                             {
-                                T hk = T.Create({{add}}(ref h0, k));
-                                ref float wk = ref {{add}}(ref wh, k * {{L}}Gates * BlockWidth);
+                                T hk = T.Create(At(ref h0, k));
+                                ref float wk = ref At(ref wh, k * {{L}}Gates * BlockWidth);
                                 ar = T.MultiplyAdd(hk, T.Load(in wk), ar);
-                                az = T.MultiplyAdd(hk, T.Load(in {{add}}(ref wk, BlockWidth)), az);
-                                anh = T.MultiplyAdd(hk, T.Load(in {{add}}(ref wk, 2 * BlockWidth)), anh);
+                                az = T.MultiplyAdd(hk, T.Load(in At(ref wk, BlockWidth)), az);
+                                anh = T.MultiplyAdd(hk, T.Load(in At(ref wk, 2 * BlockWidth)), anh);
                             }
                             // n = tanh(a_nx + σ(a_r)⊙a_nh);  h(t) = n + σ(a_z)⊙(h(t−1) − n)
                             T candidate = T.Tanh(T.MultiplyAdd(T.Sigmoid(ar), anh, anx));
@@ -994,7 +993,6 @@ internal static class Emitter
         {
             var cell = _m.Layers[n].Cell;
             string L = $"L{n}";
-            string add = Unsafe + ".Add";
             string recurrent = $"p.Slice({L}RecurrentWeights, {L}RecurrentShape.Length), {L}RecurrentShape";
             string recurrentGrad = $"grad.Slice({L}RecurrentWeights, {L}RecurrentShape.Length), {L}RecurrentShape";
             _w.Lines($$"""
@@ -1031,8 +1029,8 @@ internal static class Emitter
                                     int at = (now + r) * {{L}}Row + j * {{L}}Gates * BlockWidth;
                                     ref float a = ref At(gates, at);
                                     ref float da = ref At(dGates, at);
-                                    T i = T.Load(in a), f = T.Load(in {{add}}(ref a, BlockWidth));
-                                    T g = T.Load(in {{add}}(ref a, 2 * BlockWidth)), o = T.Load(in {{add}}(ref a, 3 * BlockWidth));
+                                    T i = T.Load(in a), f = T.Load(in At(ref a, BlockWidth));
+                                    T g = T.Load(in At(ref a, 2 * BlockWidth)), o = T.Load(in At(ref a, 3 * BlockWidth));
                                     T cPrev = T.Load(in At(cells, now * {{L}}Padded + u));
                                     T tanhC = T.Tanh(T.Load(in At(cells, (now + batch) * {{L}}Padded + u)));
                                     // ∂h(t): from above, and from step t + 1 through U
@@ -1043,9 +1041,9 @@ internal static class Emitter
                                     T.Store(ref At(dCell, u), dc * f);
                                     // i, f, o = σ(a):  ∂a = ∂gate⊙s(1 − s);  g = tanh(a_g):  ∂a_g = ∂g⊙(1 − g²)
                                     T.Store(ref da, dc * g * i * (T.One - i));
-                                    T.Store(ref {{add}}(ref da, BlockWidth), dc * cPrev * f * (T.One - f));
-                                    T.Store(ref {{add}}(ref da, 2 * BlockWidth), dc * i * (T.One - g * g));
-                                    T.Store(ref {{add}}(ref da, 3 * BlockWidth), dh * tanhC * o * (T.One - o));
+                                    T.Store(ref At(ref da, BlockWidth), dc * cPrev * f * (T.One - f));
+                                    T.Store(ref At(ref da, 2 * BlockWidth), dc * i * (T.One - g * g));
+                                    T.Store(ref At(ref da, 3 * BlockWidth), dh * tanhC * o * (T.One - o));
                                 }
                             }
                             // a = … + U·h(t−1):  ∂h(t−1) = Uᵀ·∂a
@@ -1074,7 +1072,7 @@ internal static class Emitter
                                     int u = r * {{L}}Padded + j * BlockWidth;
                                     int at = (now + r) * {{L}}Row + j * {{L}}Gates * BlockWidth;
                                     ref float a = ref At(gates, at);
-                                    T reset = T.Load(in a), z = T.Load(in {{add}}(ref a, BlockWidth)), candidate = T.Load(in {{add}}(ref a, 2 * BlockWidth));
+                                    T reset = T.Load(in a), z = T.Load(in At(ref a, BlockWidth)), candidate = T.Load(in At(ref a, 2 * BlockWidth));
                                     T hPrev = T.Load(in At(hidden, now * {{L}}Padded + u));
                                     T ghn = T.Load(in At(hiddenCandidate, now * {{L}}Padded + u));
                                     T dh = T.Load(in At(dAbove, now * {{L}}Padded + u)) + T.Load(in At(dHidden, u));
@@ -1088,12 +1086,12 @@ internal static class Emitter
                                     T daz = dz * z * (T.One - z);
                                     ref float dx = ref At(dGates, at);
                                     T.Store(ref dx, dar);
-                                    T.Store(ref {{add}}(ref dx, BlockWidth), daz);
-                                    T.Store(ref {{add}}(ref dx, 2 * BlockWidth), dan);
+                                    T.Store(ref At(ref dx, BlockWidth), daz);
+                                    T.Store(ref At(ref dx, 2 * BlockWidth), dan);
                                     ref float dhh = ref At(dRecurrent, at);
                                     T.Store(ref dhh, dar);
-                                    T.Store(ref {{add}}(ref dhh, BlockWidth), daz);
-                                    T.Store(ref {{add}}(ref dhh, 2 * BlockWidth), dan * reset);
+                                    T.Store(ref At(ref dhh, BlockWidth), daz);
+                                    T.Store(ref At(ref dhh, 2 * BlockWidth), dan * reset);
                                 }
                             }
                             // gh = b_hh + U·h(t−1):  ∂h(t−1) += Uᵀ·∂gh
@@ -1121,7 +1119,7 @@ internal static class Emitter
                                     int u = r * {{L}}Padded + j * BlockWidth;
                                     int at = (now + r) * {{L}}Row + j * {{L}}Gates * BlockWidth;
                                     ref float a = ref At(gates, at);
-                                    T z = T.Load(in {{add}}(ref a, BlockWidth)), candidate = T.Load(in {{add}}(ref a, 2 * BlockWidth));
+                                    T z = T.Load(in At(ref a, BlockWidth)), candidate = T.Load(in At(ref a, 2 * BlockWidth));
                                     T hPrev = T.Load(in At(hidden, now * {{L}}Padded + u));
                                     T dh = T.Load(in At(dAbove, now * {{L}}Padded + u)) + T.Load(in At(dHidden, u));
                                     // h(t) = n + z⊙(h(t−1) − n):  ∂n = ∂h⊙(1 − z);  ∂z = ∂h⊙(h(t−1) − n);  ∂h(t−1) = ∂h⊙z + …
@@ -1129,8 +1127,8 @@ internal static class Emitter
                                     T daz = dh * (hPrev - candidate) * z * (T.One - z);
                                     T.Store(ref At(dHidden, u), dh * z);
                                     ref float da = ref At(dGates, at);
-                                    T.Store(ref {{add}}(ref da, BlockWidth), daz);
-                                    T.Store(ref {{add}}(ref da, 2 * BlockWidth), dan);
+                                    T.Store(ref At(ref da, BlockWidth), daz);
+                                    T.Store(ref At(ref da, 2 * BlockWidth), dan);
                                 }
                             }
                             // n = tanh(a_n + b_hn + U_n·(r⊙h(t−1))):  ∂(r⊙h(t−1)) = U_nᵀ·∂a_n
@@ -1278,6 +1276,9 @@ internal static class Emitter
                 [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
                 private static ref float At({{ReadOnlySpan}} span, int index) =>
                     ref {{Unsafe}}.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(span), index);
+
+                [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+                private static ref float At(ref float origin, int offset) => ref {{Unsafe}}.Add(ref origin, offset);
 
                 """);
         }
