@@ -153,6 +153,8 @@ public class TrainingBenchmarks
 
     [Params(256, 512)] public int Bits { get; set; }
 
+    private TensorPrimitivesCharModel _baseline = null!;
+
     [GlobalSetup]
     public void Setup()
     {
@@ -161,7 +163,20 @@ public class TrainingBenchmarks
             _model = new CharLanguageModel(Batch, Steps, seed: 1);
             _adam = new Adam(_model, 1e-3f);
         }
+        _baseline = new TensorPrimitivesCharModel(_model, 96, 64, 256, Batch, Steps);
+        // The baseline must compute the same thing: two iterations from the same weights give the same losses
+        // (the second one also checks its gradients and Adam step).
+        var check = new TensorPrimitivesCharModel(_model, 96, 64, 256, Batch, Steps);
+        for (int i = 0; i < 2; i++)
+        {
+            float expected = Iteration(), actual = check.Iteration(_tokens, _targets);
+            if (Math.Abs(expected - actual) > 1e-4f * Math.Abs(expected))
+                throw new InvalidOperationException($"The TensorPrimitives baseline disagrees with FastRnn at iteration {i}: {actual} vs {expected}.");
+        }
     }
+
+    [Benchmark(Description = "TensorPrimitives straightforward iteration (row by row)")]
+    public float Straightforward() => _baseline.Iteration(_tokens, _targets);
 
     [Benchmark(Description = "FastRnn forward and loss only")]
     public float ForwardAndLoss()
