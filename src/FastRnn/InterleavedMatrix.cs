@@ -311,6 +311,22 @@ public static class InterleavedKernels
                     xT[i * RowSlab + r] = xr[i];
             }
             int perBlock = gateEnd - gateStart, columns = shape.Blocks * perBlock, c = 0;
+            if (typeof(T) != typeof(Block512) && Avx512F.VL.IsSupported)
+            {
+                // 256-bit blocks with AVX-512's 32 registers: two columns × four inputs (16 registers of 256 bits).
+                for (; c + 2 <= columns; c += 2)
+                {
+                    int w0 = 0, w1 = 0;
+                    for (int j = 0; j < 2; j++)
+                    {
+                        int b = (c + j) / perBlock, g = gateStart + (c + j) % perBlock;
+                        for (int r = 0; r < n; r++)
+                            dy.Slice((slab + r) * dyStride + (b * gates + g) * W, W).CopyTo(column.Slice((j * RowSlab + r) * W, W));
+                        if (j == 0) w0 = (b * k * gates + g) * W; else w1 = (b * k * gates + g) * W;
+                    }
+                    OuterTile2x4<T>(ref xT0, ref col0, n, k, kStride, ref Unsafe.Add(ref dw0, w0), ref Unsafe.Add(ref dw0, w1));
+                }
+            }
             if (typeof(T) == typeof(Block512))
             {
                 // Three columns × four inputs: 12 accumulators share each broadcast input and each gradient vector.
@@ -385,6 +401,53 @@ public static class InterleavedKernels
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>Two packed gradient columns × four inputs at a time (8 accumulators), over a slab's rows.</summary>
+    private static void OuterTile2x4<T>(ref float xT0, ref float col0, int n, int k, int kStride, ref float dw0, ref float dw1)
+        where T : struct, IBlock<T>
+    {
+        ref float d1 = ref Unsafe.Add(ref col0, RowSlab * W);
+        int i = 0;
+        for (; i + 4 <= k; i += 4)
+        {
+            ref float xi = ref Unsafe.Add(ref xT0, i * RowSlab);
+            int at = i * kStride;
+            T a00 = T.Zero, a01 = T.Zero, a02 = T.Zero, a03 = T.Zero;
+            T a10 = T.Zero, a11 = T.Zero, a12 = T.Zero, a13 = T.Zero;
+            for (int r0 = 0; r0 < n; r0 += SumChunk)
+            {
+                int r1 = Math.Min(n, r0 + SumChunk);
+                T c00 = T.Zero, c01 = T.Zero, c02 = T.Zero, c03 = T.Zero;
+                T c10 = T.Zero, c11 = T.Zero, c12 = T.Zero, c13 = T.Zero;
+                for (int r = r0; r < r1; r++)
+                {
+                    T x0 = T.Create(Unsafe.Add(ref xi, r)), x1 = T.Create(Unsafe.Add(ref xi, RowSlab + r));
+                    T x2 = T.Create(Unsafe.Add(ref xi, 2 * RowSlab + r)), x3 = T.Create(Unsafe.Add(ref xi, 3 * RowSlab + r));
+                    T v = T.Load(in Unsafe.Add(ref col0, r * W));
+                    c00 = T.MultiplyAdd(x0, v, c00); c01 = T.MultiplyAdd(x1, v, c01); c02 = T.MultiplyAdd(x2, v, c02); c03 = T.MultiplyAdd(x3, v, c03);
+                    v = T.Load(in Unsafe.Add(ref d1, r * W));
+                    c10 = T.MultiplyAdd(x0, v, c10); c11 = T.MultiplyAdd(x1, v, c11); c12 = T.MultiplyAdd(x2, v, c12); c13 = T.MultiplyAdd(x3, v, c13);
+                }
+                a00 += c00; a01 += c01; a02 += c02; a03 += c03;
+                a10 += c10; a11 += c11; a12 += c12; a13 += c13;
+            }
+            AddTo(ref dw0, at, a00); AddTo(ref dw0, at + kStride, a01); AddTo(ref dw0, at + 2 * kStride, a02); AddTo(ref dw0, at + 3 * kStride, a03);
+            AddTo(ref dw1, at, a10); AddTo(ref dw1, at + kStride, a11); AddTo(ref dw1, at + 2 * kStride, a12); AddTo(ref dw1, at + 3 * kStride, a13);
+        }
+        for (; i < k; i++)
+        {
+            ref float xi = ref Unsafe.Add(ref xT0, i * RowSlab);
+            T a0 = T.Zero, a1 = T.Zero;
+            for (int r = 0; r < n; r++)
+            {
+                T xv = T.Create(Unsafe.Add(ref xi, r));
+                a0 = T.MultiplyAdd(xv, T.Load(in Unsafe.Add(ref col0, r * W)), a0);
+                a1 = T.MultiplyAdd(xv, T.Load(in Unsafe.Add(ref d1, r * W)), a1);
+            }
+            AddTo(ref dw0, i * kStride, a0);
+            AddTo(ref dw1, i * kStride, a1);
         }
     }
 
