@@ -399,6 +399,9 @@ internal static class Emitter
                 public void Forward({{inputType}} inputs, int batch, int steps, State? state = null)
                 {
                     CheckSequence(batch, steps, state);
+                    // Whatever happens below, the buffers no longer hold the last pass: Loss and Backward must wait for this one.
+                    _hasForward = false;
+                    _hasLoss = false;
                     if (inputs.Length != steps * batch{{(Tokens ? "" : " * InputSize")}})
                         throw new global::System.ArgumentException(
                             $"Forward expects {steps * batch{{(Tokens ? "" : " * InputSize")}}} input values ({steps} steps × {batch} rows{{(Tokens ? "" : " × {InputSize} features")}}); got {inputs.Length}.", nameof(inputs));
