@@ -316,14 +316,8 @@ public static class InterleavedKernels
                 // 256-bit blocks with AVX-512's 32 registers: two columns × four inputs (16 registers of 256 bits).
                 for (; c + 2 <= columns; c += 2)
                 {
-                    int w0 = 0, w1 = 0;
-                    for (int j = 0; j < 2; j++)
-                    {
-                        int b = (c + j) / perBlock, g = gateStart + (c + j) % perBlock;
-                        for (int r = 0; r < n; r++)
-                            dy.Slice((slab + r) * dyStride + (b * gates + g) * W, W).CopyTo(column.Slice((j * RowSlab + r) * W, W));
-                        if (j == 0) w0 = (b * k * gates + g) * W; else w1 = (b * k * gates + g) * W;
-                    }
+                    int w0 = PackColumn(dy, dyStride, slab, n, shape, gateStart, perBlock, c, column);
+                    int w1 = PackColumn(dy, dyStride, slab, n, shape, gateStart, perBlock, c + 1, column.Slice(RowSlab * W));
                     OuterTile2x4<T>(ref xT0, ref col0, n, k, kStride, ref Unsafe.Add(ref dw0, w0), ref Unsafe.Add(ref dw0, w1));
                 }
             }
@@ -332,26 +326,16 @@ public static class InterleavedKernels
                 // Three columns × four inputs: 12 accumulators share each broadcast input and each gradient vector.
                 for (; c + OuterColumns <= columns; c += OuterColumns)
                 {
-                    int w0 = 0, w1 = 0, w2 = 0;
-                    for (int j = 0; j < OuterColumns; j++)
-                    {
-                        int b = (c + j) / perBlock, g = gateStart + (c + j) % perBlock;
-                        for (int r = 0; r < n; r++)
-                            dy.Slice((slab + r) * dyStride + (b * gates + g) * W, W).CopyTo(column.Slice((j * RowSlab + r) * W, W));
-                        int at = (b * k * gates + g) * W;
-                        if (j == 0) w0 = at; else if (j == 1) w1 = at; else w2 = at;
-                    }
+                    int w0 = PackColumn(dy, dyStride, slab, n, shape, gateStart, perBlock, c, column);
+                    int w1 = PackColumn(dy, dyStride, slab, n, shape, gateStart, perBlock, c + 1, column.Slice(RowSlab * W));
+                    int w2 = PackColumn(dy, dyStride, slab, n, shape, gateStart, perBlock, c + 2, column.Slice(2 * RowSlab * W));
                     OuterTile3x4<T>(ref xT0, ref col0, n, k, kStride, ref Unsafe.Add(ref dw0, w0), ref Unsafe.Add(ref dw0, w1), ref Unsafe.Add(ref dw0, w2));
                 }
             }
             for (; c < columns; c++)
             {
                 {
-                    int b = c / perBlock, g = gateStart + c % perBlock;
-                    int yColumn = (b * gates + g) * W;
-                    for (int r = 0; r < n; r++)
-                        dy.Slice((slab + r) * dyStride + yColumn, W).CopyTo(column.Slice(r * W, W));
-                    ref float dwColumn = ref Unsafe.Add(ref dw0, (b * k * gates + g) * W);
+                    ref float dwColumn = ref Unsafe.Add(ref dw0, PackColumn(dy, dyStride, slab, n, shape, gateStart, perBlock, c, column));
                     int i = 0;
                     // Four inputs share each gradient vector.
                     for (; i + 4 <= k; i += 4)
@@ -402,6 +386,19 @@ public static class InterleavedKernels
                 }
             }
         }
+    }
+
+    /// <summary>Copies column <paramref name="c"/> (the c-th (block, gate) pair in the gate range) of a slab of
+    /// <paramref name="n"/> rows of dy into <paramref name="destination"/>, 16 floats a row; returns the offset of that
+    /// column in the weight matrix.</summary>
+    private static int PackColumn(ReadOnlySpan<float> dy, int dyStride, int slab, int n, InterleavedShape shape,
+        int gateStart, int perBlock, int c, Span<float> destination)
+    {
+        int b = c / perBlock, g = gateStart + c % perBlock;
+        int yColumn = (b * shape.Gates + g) * W;
+        for (int r = 0; r < n; r++)
+            dy.Slice((slab + r) * dyStride + yColumn, W).CopyTo(destination.Slice(r * W, W));
+        return (b * shape.Inputs * shape.Gates + g) * W;
     }
 
     /// <summary>Two packed gradient columns × four inputs at a time (8 accumulators), over a slab's rows.</summary>
