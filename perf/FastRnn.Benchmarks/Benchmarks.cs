@@ -153,7 +153,7 @@ public class TrainingBenchmarks
 
     [Params(256, 512)] public int Bits { get; set; }
 
-    private TensorPrimitivesCharModel _baseline = null!;
+    private TensorPrimitivesCharModel _baseline = null!, _scalarBaseline = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -164,16 +164,25 @@ public class TrainingBenchmarks
             _adam = new Adam(_model, 1e-3f);
         }
         _baseline = new TensorPrimitivesCharModel(_model, 96, 64, 256, Batch, Steps);
-        // The baseline must compute the same thing: two iterations from the same weights give the same losses
-        // (the second one also checks its gradients and Adam step).
-        var check = new TensorPrimitivesCharModel(_model, 96, 64, 256, Batch, Steps);
+        _scalarBaseline = new TensorPrimitivesCharModel(_model, 96, 64, 256, Batch, Steps, scalar: true);
+        // The baselines must compute the same thing: two iterations from the same weights give the same losses
+        // (the second one also checks their gradients and Adam step).
+        var vectorCheck = new TensorPrimitivesCharModel(_model, 96, 64, 256, Batch, Steps);
+        var scalarCheck = new TensorPrimitivesCharModel(_model, 96, 64, 256, Batch, Steps, scalar: true);
         for (int i = 0; i < 2; i++)
         {
-            float expected = Iteration(), actual = check.Iteration(_tokens, _targets);
-            if (Math.Abs(expected - actual) > 1e-4f * Math.Abs(expected))
-                throw new InvalidOperationException($"The TensorPrimitives baseline disagrees with FastRnn at iteration {i}: {actual} vs {expected}.");
+            float expected = Iteration();
+            foreach (var (check, name) in new[] { (vectorCheck, "TensorPrimitives"), (scalarCheck, "scalar") })
+            {
+                float actual = check.Iteration(_tokens, _targets);
+                if (Math.Abs(expected - actual) > 1e-4f * Math.Abs(expected))
+                    throw new InvalidOperationException($"The {name} baseline disagrees with FastRnn at iteration {i}: {actual} vs {expected}.");
+            }
         }
     }
+
+    [Benchmark(Description = "scalar straightforward iteration (row by row)")]
+    public float Scalar() => _scalarBaseline.Iteration(_tokens, _targets);
 
     [Benchmark(Description = "TensorPrimitives straightforward iteration (row by row)")]
     public float Straightforward() => _baseline.Iteration(_tokens, _targets);

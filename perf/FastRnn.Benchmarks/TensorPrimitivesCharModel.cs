@@ -5,12 +5,35 @@ namespace FastRnn.Benchmarks;
 
 /// <summary>
 /// The character language model of the training benchmark — Embedding(V, E) → LSTM(H) → Linear(V), softmax
-/// cross-entropy, Adam — written the straightforward way with TensorPrimitives: PyTorch's layout, one dot product
-/// per gate row and step and row, one axpy per weight row for the gradients. It starts from a FastRnn model's
-/// weights so the two can be checked against each other (<see cref="Iteration"/> returns the loss).
+/// cross-entropy, Adam — written the straightforward way: PyTorch's layout, one dot product per gate row and step
+/// and row, one axpy per weight row for the gradients; with TensorPrimitives for those vector operations, or with
+/// plain scalar loops (<c>scalar: true</c>). It starts from a FastRnn model's weights so the implementations can be
+/// checked against each other (<see cref="Iteration"/> returns the loss).
 /// </summary>
 public sealed class TensorPrimitivesCharModel
 {
+    private readonly bool _scalar;
+
+    // The two vector operations the model is made of, vectorized or as the textbook loops.
+    private float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        if (!_scalar) return TensorPrimitives.Dot(a, b);
+        float sum = 0;
+        for (int i = 0; i < a.Length; i++) sum += a[i] * b[i];
+        return sum;
+    }
+
+    /// <summary><c>y += a·x</c>.</summary>
+    private void Axpy(ReadOnlySpan<float> x, float a, Span<float> y)
+    {
+        if (!_scalar)
+        {
+            TensorPrimitives.MultiplyAdd(x, a, y, y);
+            return;
+        }
+        for (int i = 0; i < x.Length; i++) y[i] += a * x[i];
+    }
+
     private readonly int _vocabulary, _embedding, _hidden, _batch, _steps;
     private readonly float[] _emb, _wi, _wh, _bi, _bh, _wo, _bo;                       // parameters
     private readonly float[] _gEmb, _gWi, _gWh, _gB, _gWo, _gBo;                       // gradients (∂b_ih = ∂b_hh)
@@ -19,8 +42,9 @@ public sealed class TensorPrimitivesCharModel
     private readonly float[] _dh, _dc, _da, _dhNext, _dx;
     private long _step;
 
-    public TensorPrimitivesCharModel(IRnnModel source, int vocabulary, int embedding, int hidden, int batch, int steps)
+    public TensorPrimitivesCharModel(IRnnModel source, int vocabulary, int embedding, int hidden, int batch, int steps, bool scalar = false)
     {
+        _scalar = scalar;
         (_vocabulary, _embedding, _hidden, _batch, _steps) = (vocabulary, embedding, hidden, batch, steps);
         float[] Export(string name)
         {
@@ -73,7 +97,7 @@ public sealed class TensorPrimitivesCharModel
                 var hPrev = _h.AsSpan(row * H, H);
                 var g = _gates.AsSpan(row * 4 * H, 4 * H);
                 for (int j = 0; j < 4 * H; j++)
-                    g[j] = _bi[j] + _bh[j] + TensorPrimitives.Dot(_wi.AsSpan(j * E, E), x) + TensorPrimitives.Dot(_wh.AsSpan(j * H, H), hPrev);
+                    g[j] = _bi[j] + _bh[j] + Dot(_wi.AsSpan(j * E, E), x) + Dot(_wh.AsSpan(j * H, H), hPrev);
                 TensorPrimitives.Sigmoid(g[..(2 * H)], g[..(2 * H)]);
                 TensorPrimitives.Tanh(g.Slice(2 * H, H), g.Slice(2 * H, H));
                 TensorPrimitives.Sigmoid(g.Slice(3 * H, H), g.Slice(3 * H, H));
@@ -90,7 +114,7 @@ public sealed class TensorPrimitivesCharModel
             var p = _p.AsSpan(row * V, V);
             var h = _h.AsSpan((row + B) * H, H);
             for (int o = 0; o < V; o++)
-                p[o] = _bo[o] + TensorPrimitives.Dot(_wo.AsSpan(o * H, H), h);
+                p[o] = _bo[o] + Dot(_wo.AsSpan(o * H, H), h);
             TensorPrimitives.SoftMax(p, p);
             loss -= Math.Log(p[targets[row]]);
         }
@@ -109,8 +133,8 @@ public sealed class TensorPrimitivesCharModel
             var dh = _dh.AsSpan(row * H, H);
             for (int o = 0; o < V; o++)
             {
-                TensorPrimitives.MultiplyAdd(h, dz[o], _gWo.AsSpan(o * H, H), _gWo.AsSpan(o * H, H));
-                TensorPrimitives.MultiplyAdd(_wo.AsSpan(o * H, H), dz[o], dh, dh);
+                Axpy(h, dz[o], _gWo.AsSpan(o * H, H));
+                Axpy(_wo.AsSpan(o * H, H), dz[o], dh);
             }
         }
         // Through time, row by row.
@@ -142,10 +166,10 @@ public sealed class TensorPrimitivesCharModel
                 for (int j = 0; j < 4 * H; j++)
                 {
                     float d = _da[j];
-                    TensorPrimitives.MultiplyAdd(x, d, _gWi.AsSpan(j * E, E), _gWi.AsSpan(j * E, E));
-                    TensorPrimitives.MultiplyAdd(hPrev, d, _gWh.AsSpan(j * H, H), _gWh.AsSpan(j * H, H));
-                    TensorPrimitives.MultiplyAdd(_wi.AsSpan(j * E, E), d, _dx, _dx);
-                    TensorPrimitives.MultiplyAdd(_wh.AsSpan(j * H, H), d, dhNext, dhNext);
+                    Axpy(x, d, _gWi.AsSpan(j * E, E));
+                    Axpy(hPrev, d, _gWh.AsSpan(j * H, H));
+                    Axpy(_wi.AsSpan(j * E, E), d, _dx);
+                    Axpy(_wh.AsSpan(j * H, H), d, dhNext);
                 }
                 TensorPrimitives.Add(_gB, _da, _gB);
                 var embeddingRow = _gEmb.AsSpan(tokens[row] * E, E);
