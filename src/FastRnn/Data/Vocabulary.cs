@@ -1,0 +1,81 @@
+namespace FastRnn.Data;
+
+/// <summary>A token ↔ id map. Ids are dense from 0; <see cref="Id"/> maps unknown tokens to <see cref="UnknownId"/>
+/// (or throws when the vocabulary has no unknown token).</summary>
+public sealed class Vocabulary
+{
+    private readonly Dictionary<string, int> _ids;
+
+    private Vocabulary(IReadOnlyList<string> tokens, string? unknown)
+    {
+        Tokens = tokens;
+        _ids = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < tokens.Count; i++)
+            _ids.Add(tokens[i], i);
+        UnknownId = unknown is null ? -1 : _ids[unknown];
+    }
+
+    public const string Unknown = "<unk>";
+    public const string EndOfSentence = "<eos>";
+
+    public IReadOnlyList<string> Tokens { get; }
+    public int Count => Tokens.Count;
+    public int UnknownId { get; }
+
+    public int Id(string token) => _ids.TryGetValue(token, out int id) ? id
+        : UnknownId >= 0 ? UnknownId
+        : throw new KeyNotFoundException($"Token '{token}' is not in the vocabulary of {Count} tokens.");
+
+    public bool Contains(string token) => _ids.ContainsKey(token);
+
+    /// <summary>Every distinct character of the text, in ordinal order (a character-level model's vocabulary).</summary>
+    public static Vocabulary Characters(IEnumerable<string> texts) =>
+        new(texts.SelectMany(t => t).Append('\n').Distinct().Order().Select(c => c.ToString()).ToList(), null);
+
+    /// <summary>The <paramref name="size"/> − 2 most frequent training words (ties in ordinal order), then
+    /// <c>&lt;unk&gt;</c> and <c>&lt;eos&gt;</c>: <paramref name="size"/> tokens in all, the Penn Treebank convention.</summary>
+    public static Vocabulary Words(IEnumerable<string> trainingWords, int size)
+    {
+        if (size < 3)
+            throw new ArgumentOutOfRangeException(nameof(size), size, "A word vocabulary needs room for <unk>, <eos> and a word.");
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (string word in trainingWords)
+            if (word != EndOfSentence)
+                counts[word] = counts.GetValueOrDefault(word) + 1;
+        var kept = counts.OrderByDescending(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal)
+            .Take(size - 2).Select(p => p.Key).ToList();
+        kept.Add(Unknown);
+        kept.Add(EndOfSentence);
+        return new Vocabulary(kept, Unknown);
+    }
+}
+
+/// <summary>The brief's word-level tokenization: lower-case, each of the punctuation marks <c>!'(),-.:;?</c> a token
+/// of its own, words split at spaces, <c>&lt;eos&gt;</c> after every verse.</summary>
+public static class WordTokenizer
+{
+    private const string Punctuation = "!'(),-.:;?";
+
+    public static IEnumerable<string> Tokens(string verse)
+    {
+        int start = -1;
+        for (int i = 0; i <= verse.Length; i++)
+        {
+            char c = i < verse.Length ? char.ToLowerInvariant(verse[i]) : ' ';
+            bool mark = Punctuation.Contains(c);
+            if (c == ' ' || mark)
+            {
+                if (start >= 0)
+                {
+                    yield return verse.Substring(start, i - start).ToLowerInvariant();
+                    start = -1;
+                }
+                if (mark)
+                    yield return c.ToString();
+            }
+            else if (start < 0)
+                start = i;
+        }
+        yield return Vocabulary.EndOfSentence;
+    }
+}
