@@ -875,25 +875,9 @@ internal static class Emitter
                             T ao = T.Load(in At(p, {{L}}InputBias + bias + 3 * BlockWidth)) + T.Load(in At(p, {{L}}RecurrentBias + bias + 3 * BlockWidth));
                             // The weights of block j are contiguous: [input][gate][16]; walk them with one pointer.
                             ref float w = ref At(ref inputWeights, j * {{L}}Inputs * {{L}}Gates * BlockWidth);
-                            for (int k = 0; k < {{L}}Inputs; k++)
-                            {
-                                T xk = T.Create(At(ref x0, k));
-                                ai = T.MultiplyAdd(in w, xk, ai);
-                                af = T.MultiplyAdd(in At(ref w, BlockWidth), xk, af);
-                                ag = T.MultiplyAdd(in At(ref w, 2 * BlockWidth), xk, ag);
-                                ao = T.MultiplyAdd(in At(ref w, 3 * BlockWidth), xk, ao);
-                                w = ref At(ref w, {{L}}Gates * BlockWidth);
-                            }
+                            {{Accumulate(L, "Inputs", "x", ["ai", "af", "ag", "ao"])}}
                             w = ref At(ref recurrentWeights, j * {{L}}Hidden * {{L}}Gates * BlockWidth);
-                            for (int k = 0; k < {{L}}Hidden; k++)
-                            {
-                                T hk = T.Create(At(ref h0, k));
-                                ai = T.MultiplyAdd(in w, hk, ai);
-                                af = T.MultiplyAdd(in At(ref w, BlockWidth), hk, af);
-                                ag = T.MultiplyAdd(in At(ref w, 2 * BlockWidth), hk, ag);
-                                ao = T.MultiplyAdd(in At(ref w, 3 * BlockWidth), hk, ao);
-                                w = ref At(ref w, {{L}}Gates * BlockWidth);
-                            }
+                            {{Accumulate(L, "Hidden", "h", ["ai", "af", "ag", "ao"])}}
                             // c(t) = σ(a_f)⊙c(t−1) + σ(a_i)⊙tanh(a_g);  h(t) = σ(a_o)⊙tanh(c(t))
                             ref float cj = ref At(c, j * BlockWidth);
                             T cNew = T.MultiplyAdd(T.Sigmoid(af), T.Load(in cj), T.Sigmoid(ai) * T.Tanh(ag));
@@ -922,24 +906,10 @@ internal static class Emitter
                             T az = T.Load(in At(p, {{L}}InputBias + bias + BlockWidth)) + T.Load(in At(p, {{L}}RecurrentBias + bias + BlockWidth));
                             T anx = T.Load(in At(p, {{L}}InputBias + bias + 2 * BlockWidth));
                             T anh = T.Load(in At(p, {{L}}RecurrentBias + bias + 2 * BlockWidth));
-                            ref float wx = ref At(ref inputWeights, j * {{L}}Inputs * {{L}}Gates * BlockWidth);
-                            for (int k = 0; k < {{L}}Inputs; k++)
-                            {
-                                T xk = T.Create(At(ref x0, k));
-                                ref float wk = ref At(ref wx, k * {{L}}Gates * BlockWidth);
-                                ar = T.MultiplyAdd(xk, T.Load(in wk), ar);
-                                az = T.MultiplyAdd(xk, T.Load(in At(ref wk, BlockWidth)), az);
-                                anx = T.MultiplyAdd(xk, T.Load(in At(ref wk, 2 * BlockWidth)), anx);
-                            }
-                            ref float wh = ref At(ref recurrentWeights, j * {{L}}Hidden * {{L}}Gates * BlockWidth);
-                            for (int k = 0; k < {{L}}Hidden; k++)
-                            {
-                                T hk = T.Create(At(ref h0, k));
-                                ref float wk = ref At(ref wh, k * {{L}}Gates * BlockWidth);
-                                ar = T.MultiplyAdd(hk, T.Load(in wk), ar);
-                                az = T.MultiplyAdd(hk, T.Load(in At(ref wk, BlockWidth)), az);
-                                anh = T.MultiplyAdd(hk, T.Load(in At(ref wk, 2 * BlockWidth)), anh);
-                            }
+                            ref float w = ref At(ref inputWeights, j * {{L}}Inputs * {{L}}Gates * BlockWidth);
+                            {{Accumulate(L, "Inputs", "x", ["ar", "az", "anx"])}}
+                            w = ref At(ref recurrentWeights, j * {{L}}Hidden * {{L}}Gates * BlockWidth);
+                            {{Accumulate(L, "Hidden", "h", ["ar", "az", "anh"])}}
                             // n = tanh(a_nx + σ(a_r)⊙a_nh);  h(t) = n + σ(a_z)⊙(h(t−1) − n)
                             T candidate = T.Tanh(T.MultiplyAdd(T.Sigmoid(ar), anh, anx));
                             T.Store(ref At(h, j * BlockWidth), T.MultiplyAdd(T.Sigmoid(az), T.Load(in At(hPrev, j * BlockWidth)) - candidate, candidate));
@@ -948,6 +918,27 @@ internal static class Emitter
 
                     """);
             }
+        }
+
+        /// <summary>The inner loop of a fused step: for each of <c>{L}{count}</c> inputs, broadcast it and add its
+        /// weights (one vector per gate, walked by the pointer <c>w</c>) into the gate accumulators.</summary>
+        private static string Accumulate(string L, string count, string source, string[] accumulators)
+        {
+            var lines = new List<string>
+            {
+                $"for (int k = 0; k < {L}{count}; k++)",
+                "{",
+                $"    T {source}k = T.Create(At(ref {source}0, k));",
+            };
+            for (int g = 0; g < accumulators.Length; g++)
+            {
+                string weights = g == 0 ? "w" : $"At(ref w, {(g == 1 ? "" : $"{g} * ")}BlockWidth)";
+                lines.Add($"    {accumulators[g]} = T.MultiplyAdd(in {weights}, {source}k, {accumulators[g]});");
+            }
+            lines.Add($"    w = ref At(ref w, {L}Gates * BlockWidth);");
+            lines.Add("}");
+            // The template line supplies the first line's indentation (8 spaces inside the method's block loop).
+            return string.Join("\n        ", lines);
         }
 
         // ---- backward through time --------------------------------------------------------------------------

@@ -4,12 +4,8 @@ using Xunit;
 namespace FastRnn.Tests;
 
 /// <summary>Data readers on the real files in ../shared/data (present beside the repository in CI), and on bad input.</summary>
-public class DataTests : IDisposable
+public class DataTests : TemporaryDirectoryTest
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("fastrnn-data-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
     private static string Shared(string relative)
     {
         string? root = FixtureFiles.SharedData;
@@ -98,7 +94,7 @@ public class DataTests : IDisposable
     [InlineData("Genesis 1\nText.\n", 2, "not after a verse of Revelation")]
     public void BadKjvFilesNameTheLine(string text, int line, string problem)
     {
-        string path = Path.Combine(_dir, "kjv.txt");
+        string path = Path.Combine(Directory, "kjv.txt");
         File.WriteAllText(path, text);
         var error = Assert.Throws<InvalidDataException>(() => KjvCorpus.Load(path));
         Assert.Contains($"{path}:{line}:", error.Message);
@@ -153,7 +149,7 @@ public class DataTests : IDisposable
     [InlineData("", "bad.csv:1: the header row is missing")]
     public void BadCsvFilesNameTheLineAndProblem(string text, string expected)
     {
-        string path = Path.Combine(_dir, "bad.csv");
+        string path = Path.Combine(Directory, "bad.csv");
         File.WriteAllText(path, text);
         var error = Assert.Throws<InvalidDataException>(() => CsvTable.Read(path));
         Assert.Contains(expected, error.Message);

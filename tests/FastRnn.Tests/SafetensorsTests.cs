@@ -4,15 +4,11 @@ using Xunit;
 
 namespace FastRnn.Tests;
 
-public class SafetensorsTests : IDisposable
+public class SafetensorsTests : TemporaryDirectoryTest
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("fastrnn-st-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
     private string Save(LstmSmall model, string name = "w.safetensors")
     {
-        string path = Path.Combine(_dir, name);
+        string path = Path.Combine(Directory, name);
         model.SaveSafetensors(path);
         return path;
     }
@@ -25,7 +21,7 @@ public class SafetensorsTests : IDisposable
         Assert.NotEqual(a.Parameters.ToArray(), b.Parameters.ToArray());
         b.LoadSafetensors(Save(a));
         Assert.Equal(a.Parameters.ToArray(), b.Parameters.ToArray());
-        Assert.DoesNotContain(Directory.GetFiles(_dir), f => f.Contains(".tmp"));
+        Assert.DoesNotContain(System.IO.Directory.GetFiles(Directory), f => f.Contains(".tmp"));
     }
 
     [Fact]
@@ -41,7 +37,7 @@ public class SafetensorsTests : IDisposable
 
     private void AssertRejected(byte[] bytes, string expectedFragment)
     {
-        string path = Path.Combine(_dir, "bad.safetensors");
+        string path = Path.Combine(Directory, "bad.safetensors");
         File.WriteAllBytes(path, bytes);
         var model = new LstmSmall(1, 1, seed: 4);
         var before = model.Parameters.ToArray();
@@ -73,15 +69,15 @@ public class SafetensorsTests : IDisposable
         var source = new LstmSmall(1, 1, seed: 5);
         var all = source.Tensors.Select(t => { var v = new float[t.Count]; t.Export(source.Parameters, v); return (t.Name, t.PyTorchShape, v); }).ToList();
 
-        string missing = Path.Combine(_dir, "missing.safetensors");
+        string missing = Path.Combine(Directory, "missing.safetensors");
         Safetensors.Write(missing, all.Where(t => t.Name != "rnn.bias_hh_l0"));
         AssertRejected(File.ReadAllBytes(missing), "lacks tensor 'rnn.bias_hh_l0'");
 
-        string extra = Path.Combine(_dir, "extra.safetensors");
+        string extra = Path.Combine(Directory, "extra.safetensors");
         Safetensors.Write(extra, all.Append(("rnn.weight_ih_l1", new[] { 1 }, new float[1])));
         AssertRejected(File.ReadAllBytes(extra), "rnn.weight_ih_l1");
 
-        string shape = Path.Combine(_dir, "shape.safetensors");
+        string shape = Path.Combine(Directory, "shape.safetensors");
         Safetensors.Write(shape, all.Select(t => t.Name == "head.weight" ? (t.Name, new[] { 8, 3 }, t.v) : t));
         AssertRejected(File.ReadAllBytes(shape), "Tensor 'head.weight'");
     }

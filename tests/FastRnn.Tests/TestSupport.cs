@@ -71,3 +71,15 @@ internal static class FixtureFiles
         }
     }
 }
+
+/// <summary>A test class with its own temporary directory, deleted after each test.</summary>
+public abstract class TemporaryDirectoryTest : IDisposable
+{
+    protected string Directory { get; } = System.IO.Directory.CreateTempSubdirectory("fastrnn-test-").FullName;
+
+    public void Dispose()
+    {
+        System.IO.Directory.Delete(Directory, recursive: true);
+        GC.SuppressFinalize(this);
+    }
+}
