@@ -7,7 +7,8 @@ namespace FastRnn.Tests;
 /// Zero managed allocation after warm-up: 1,000 streaming steps (batch 1 and 3) and 10 training iterations, counted
 /// with GC.GetAllocatedBytesForCurrentThread and GC.GetTotalAllocatedBytes(precise: true). The count runs in a child
 /// process (tests/FastRnn.AllocationProbe): inside the test host, the host's own reporting threads allocate a few
-/// hundred bytes in any window, which would blur the process-wide number.
+/// hundred bytes in any window, which would blur the process-wide number. A window in which the JIT compiled anything
+/// (tier-1 recompilation on the runtime's background thread) is not steady state; the probe measures again.
 /// </summary>
 public class AllocationTests
 {
@@ -31,6 +32,7 @@ public class AllocationTests
         string error = process.StandardError.ReadToEnd();
         Assert.True(process.WaitForExit(120_000), "the probe did not finish");
         Assert.True(process.ExitCode == 0, $"probe failed: {output} {error}");
-        Assert.Equal($"thread=0 process=0 wide={width == "512"}", output.Trim());
+        string expected = $"thread=0 process=0 wide={width == "512"}";
+        Assert.True(output.Trim() == expected, $"expected \"{expected}\", the probe printed \"{output.Trim()}\" {error}");
     }
 }
