@@ -55,6 +55,14 @@ internal static class Diagnostics
         "Softmax head needs two or more outputs",
         "A softmax head with SoftmaxCrossEntropy needs at least 2 outputs; it has {0}");
 
+    public static readonly DiagnosticDescriptor RateOutOfRange = Error("FRNN013",
+        "Rate outside [0, 1)",
+        "{0} of [{1}] is a rate: it must be at least 0 and below 1; it is {2}");
+
+    public static readonly DiagnosticDescriptor TwoDropoutMasks = Error("FRNN014",
+        "Dropout declared twice on one input",
+        "[{0}] declares both Dropout and LockedDropout; an input takes one kind of mask");
+
     private static DiagnosticDescriptor Error(string id, string title, string message) =>
         new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
@@ -71,6 +79,8 @@ internal static class Diagnostics
         "FRNN009" => ContainingTypeNotPartial,
         "FRNN010" => UnknownValue,
         "FRNN011" => SizeTooLarge,
+        "FRNN013" => RateOutOfRange,
+        "FRNN014" => TwoDropoutMasks,
         _ => SoftmaxNeedsClasses,
     };
 }

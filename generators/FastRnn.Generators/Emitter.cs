@@ -10,7 +10,7 @@ namespace FastRnn.Generators;
 /// step and backward methods with the cell equations in comments, and the backward comments quote the forward
 /// line they differentiate.
 /// </summary>
-internal static class Emitter
+internal static partial class Emitter
 {
     private const string Kernels = "global::FastRnn.InterleavedKernels";
     private const string Span = "global::System.Span<float>";
@@ -62,7 +62,7 @@ internal static class Emitter
 
     private static string N(int value) => value.ToString(CultureInfo.InvariantCulture);
 
-    private sealed class ModelEmitter(ModelSpec model, CodeWriter w)
+    private sealed partial class ModelEmitter(ModelSpec model, CodeWriter w)
     {
         private readonly ModelSpec _m = model;
         private readonly CodeWriter _w = w;
@@ -80,6 +80,8 @@ internal static class Emitter
             EmitConstructor();
             EmitTensors();
             EmitPublicApi();
+            EmitOptions();
+            EmitMaskMethods();
             EmitForward();
             for (int n = 0; n < _m.Layers.Count; n++)
                 EmitForwardLayer(n);
@@ -165,7 +167,11 @@ internal static class Emitter
 
         private string Prefix(LayerSpec layer) => _m.GroupCount == 1 ? "rnn." : $"rnn.{N(layer.Group)}.";
 
-        private string InputSpan(int n, string rows) => n == 0
+        /// <summary>What layer n's input products read: the raw input, or a method choosing its dropped copy.</summary>
+        private string InputSpan(int n, string rows) =>
+            _m.Layers[n].InputDropout is null ? RawInputSpan(n, rows) : $"Layer{n}Input(batch, {rows})";
+
+        private string RawInputSpan(int n, string rows) => n == 0
             ? $"_input.AsSpan(0, {rows} * InputSize)"
             : $"_l{n - 1}Hidden.AsSpan(batch * L{n - 1}Padded, {rows} * L{n - 1}Padded)";
 
@@ -186,7 +192,9 @@ internal static class Emitter
                 private readonly bool _wide;
                 // Layer 0's input for every step and row: [steps·batch, InputSize], time-major.
                 private readonly float[] _input;
+                private readonly RunOptions _options;
                 """);
+            EmitMaskFields();
             if (Tokens)
             {
                 _w.Line("private readonly int[] _tokens;");
@@ -262,6 +270,7 @@ internal static class Emitter
                     _wide = global::FastRnn.VectorPath.Use512;
                     int rows = batchCapacity * sequenceCapacity;
                     _input = new float[rows * InputSize];
+                    _options = new RunOptions(seed);
                 """);
             using (Indent())
             {
@@ -290,6 +299,7 @@ internal static class Emitter
                 _w.Line("_hiddenCarry = new float[batchCapacity * MaxPadded];");
                 _w.Line("_cellCarry = new float[batchCapacity * MaxPadded];");
                 _w.Line("_auxGradient = new float[batchCapacity * MaxPadded];");
+                EmitMaskAllocation();
                 string headRows = EveryStep ? "rows" : "batchCapacity";
                 _w.Line($"_logits = new float[{headRows} * HeadPadded];");
                 _w.Line($"_outputs = new float[{headRows} * HeadPadded];");
@@ -304,6 +314,10 @@ internal static class Emitter
 
                 /// <summary>Most time steps a <see cref="Forward"/> call takes (one truncated-BPTT segment).</summary>
                 public int SequenceCapacity { get; }
+
+                /// <summary>Run-time settings: training or inference mode, the mask seed and counter, and the rates of the
+                /// declared techniques (defaults from the attributes).</summary>
+                public RunOptions Options => _options;
 
                 /// <summary>True when this instance runs the 512-bit kernels (fixed at construction).</summary>
                 public bool UsesVector512 => _wide;
@@ -411,19 +425,39 @@ internal static class Emitter
                 if (Tokens)
                 {
                     _w.Lines("""
+                        for (int i = 0; i < inputs.Length; i++)
+                        {
+                            if ((uint)inputs[i] >= Vocabulary)
+                                throw new global::System.ArgumentOutOfRangeException(nameof(inputs), inputs[i], $"Token {i} is {inputs[i]}; ids run from 0 to {Vocabulary - 1}.");
+                        }
+                        BeginMasks();
                         global::System.ReadOnlySpan<float> table = _parameters.AsSpan(EmbeddingWeights, Vocabulary * InputSize);
                         for (int i = 0; i < inputs.Length; i++)
                         {
                             int token = inputs[i];
-                            if ((uint)token >= Vocabulary)
-                                throw new global::System.ArgumentOutOfRangeException(nameof(inputs), token, $"Token {i} is {token}; ids run from 0 to {Vocabulary - 1}.");
                             _tokens[i] = token;
-                            table.Slice(token * InputSize, InputSize).CopyTo(_input.AsSpan(i * InputSize, InputSize));
-                        }
                         """);
+                    if (_m.EmbeddingDropout is not null)
+                        _w.Lines("""
+                                // embedding dropout: row v of the table scaled by m_v/(1 − p), m_v ~ Bernoulli(1 − p), one draw per token type
+                                if (_embeddingMask.Active)
+                                    global::System.Numerics.Tensors.TensorPrimitives.Multiply(table.Slice(token * InputSize, InputSize),
+                                        _embeddingMask.Multiplier((uint)token), _input.AsSpan(i * InputSize, InputSize));
+                                else
+                                    table.Slice(token * InputSize, InputSize).CopyTo(_input.AsSpan(i * InputSize, InputSize));
+                            }
+                            """);
+                    else
+                        _w.Lines("""
+                                table.Slice(token * InputSize, InputSize).CopyTo(_input.AsSpan(i * InputSize, InputSize));
+                            }
+                            """);
                 }
                 else
+                {
+                    _w.Line("BeginMasks();");
                     _w.Line("inputs.CopyTo(_input);");
+                }
                 _w.Lines("""
                     LoadInitialState(batch, state);
                     if (_wide) ForwardCore<global::FastRnn.Block512>(batch, steps);
@@ -577,6 +611,10 @@ internal static class Emitter
                     int rows = steps * batch;
                     {{ReadOnlySpan}} p = _parameters;
                     {{Span}} gates = _l{{n}}Gates.AsSpan(0, rows * {{L}}Row);
+                """);
+            using (Indent())
+                EmitInputDropout(n);
+            _w.Lines($$"""
                     // a_x(t) = b_ih + W_ih·x(t)   [steps·batch, Row]
                     {{Kernels}}.BroadcastRows(p.Slice({{L}}InputBias, {{L}}Row), gates, {{L}}Row, rows);
                     {{Kernels}}.MultiplyAdd<T>({{InputSpan(n, "rows")}}, {{InputStride(n)}}, rows,
@@ -737,8 +775,19 @@ internal static class Emitter
                     int rows = {{rows}};
                     {{ReadOnlySpan}} p = _parameters;
                     {{Span}} logits = _logits.AsSpan(0, rows * HeadPadded);
+                """);
+            if (_m.HeadDropout is { } head)
+                _w.Lines($$"""
+                        if (_headMask.Active)
+                        {
+                            // h̃ = h⊙m/(1 − p){{(head.Locked ? ", one mask for every step of the sequence" : ", drawn afresh for every step")}}
+                            _headMask.Apply(_l{{Top}}Hidden.AsSpan(({{first}}) * L{{Top}}Padded, rows * L{{Top}}Padded), _headDropped, L{{Top}}Padded, L{{Top}}Hidden, rows, {{Period(head)}});
+                        }
+                    """);
+            string headInput = _m.HeadDropout is null ? $"_l{Top}Hidden.AsSpan(({first}) * L{Top}Padded, rows * L{Top}Padded)" : "HeadInput(batch, steps)";
+            _w.Lines($$"""
                     {{Kernels}}.BroadcastRows(p.Slice(HeadBias, HeadPadded), logits, HeadPadded, rows);
-                    {{Kernels}}.MultiplyAdd<T>(_l{{Top}}Hidden.AsSpan(({{first}}) * L{{Top}}Padded, rows * L{{Top}}Padded), L{{Top}}Padded, rows,
+                    {{Kernels}}.MultiplyAdd<T>({{headInput}}, L{{Top}}Padded, rows,
                         p.Slice(HeadWeights, HeadShape.Length), HeadShape, 0, 1, logits, HeadPadded);
                     {{ActivationCall("logits", "_outputs", "rows")}}
                 }
@@ -954,7 +1003,7 @@ internal static class Emitter
                     {{ReadOnlySpan}} p = _parameters;
                     {{Span}} grad = _gradients;
                     int headRows = {{rows}};
-                    {{ReadOnlySpan}} top = _l{{Top}}Hidden.AsSpan(({{first}}) * L{{Top}}Padded, headRows * L{{Top}}Padded);
+                    {{ReadOnlySpan}} top = {{(_m.HeadDropout is null ? $"_l{Top}Hidden.AsSpan(({first}) * L{Top}Padded, headRows * L{Top}Padded)" : "HeadInput(batch, steps)")}};
                     {{ReadOnlySpan}} dLogits = _logitGradient.AsSpan(0, headRows * HeadPadded);
                     // The weights do not change during a backward pass: pack the transposes its products read, once.
                     PackTransposes();
@@ -966,6 +1015,12 @@ internal static class Emitter
                     {{Kernels}}.MultiplyAdd<T>(dLogits, HeadPadded, headRows, _headTransposed, HeadShape.Transposed, 0, 1,
                         dTop.Slice({{into}}), L{{Top}}Padded);
                 """);
+            if (_m.HeadDropout is { } head)
+                _w.Lines($$"""
+                        // h̃ = h⊙m/(1 − p):  ∂h = ∂h̃⊙m/(1 − p), the mask regenerated
+                        if (_headMask.Active)
+                            _headMask.Apply(dTop.Slice({{into}}), dTop.Slice({{into}}), L{{Top}}Padded, L{{Top}}Hidden, headRows, {{Period(head)}});
+                    """);
             for (int n = Top; n >= 0; n--)
                 _w.Line($"    BackwardLayer{n}<T>(batch, steps);");
             if (Tokens)
@@ -975,9 +1030,22 @@ internal static class Emitter
                         for (int i = 0; i < steps * batch; i++)
                         {
                             global::System.Span<float> row = grad.Slice(EmbeddingWeights + _tokens[i] * InputSize, InputSize);
-                            global::System.Numerics.Tensors.TensorPrimitives.Add(row, _inputGradient.AsSpan(i * InputPadded, InputSize), row);
-                        }
                     """);
+                if (_m.EmbeddingDropout is not null)
+                    _w.Lines("""
+                                // x(t) = embedding[token]⊙m/(1 − p):  ∂embedding[token] += ∂x(t)⊙m/(1 − p)
+                                if (_embeddingMask.Active)
+                                    global::System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(_inputGradient.AsSpan(i * InputPadded, InputSize),
+                                        _embeddingMask.Multiplier((uint)_tokens[i]), row, row);
+                                else
+                                    global::System.Numerics.Tensors.TensorPrimitives.Add(row, _inputGradient.AsSpan(i * InputPadded, InputSize), row);
+                            }
+                        """);
+                else
+                    _w.Lines("""
+                                global::System.Numerics.Tensors.TensorPrimitives.Add(row, _inputGradient.AsSpan(i * InputPadded, InputSize), row);
+                            }
+                        """);
             }
             _w.Line("}");
             _w.Line();
@@ -1178,6 +1246,7 @@ internal static class Emitter
                 {{Kernels}}.MultiplyAdd<T>({{dInput}}, {{L}}Row, rows, _l{{n}}InputTransposed, {{L}}InputShape.Transposed, 0, 1,
                     dBelow, {{(n > 0 ? InputStride(n) : "InputPadded")}});
                 """);
+            EmitInputDropoutBackward(n, "dBelow", n > 0 ? InputStride(n) : "InputPadded");
         }
 
         private void EmitPackTransposes()
@@ -1214,6 +1283,8 @@ internal static class Emitter
             _w.Lines($$"""
                 // ---- The untyped view ({{I}}) for trainers, tools and tests ----
 
+                global::FastRnn.IRunOptions {{I}}.Options => _options;
+                global::System.Collections.Generic.IReadOnlyDictionary<string, float[]> {{I}}.ExportMasks() => ExportMasks();
                 int {{I}}.InputWidth => {{(Tokens ? "1" : "InputSize")}};
                 int {{I}}.OutputWidth => OutputSize;
                 int {{I}}.Vocabulary => {{(Tokens ? "Vocabulary" : "0")}};

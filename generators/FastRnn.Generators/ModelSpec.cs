@@ -43,7 +43,11 @@ internal enum LossKind
 
 /// <summary>One recurrent layer after stacks are expanded. <see cref="Group"/> is the attribute it came from and
 /// <see cref="IndexInGroup"/> its layer within that attribute's stack (PyTorch's <c>_l{k}</c> suffix).</summary>
-internal sealed record LayerSpec(CellKind Cell, int Inputs, int Hidden, int Group, int IndexInGroup);
+internal sealed record LayerSpec(CellKind Cell, int Inputs, int Hidden, int Group, int IndexInGroup, DropoutSpec? InputDropout);
+
+/// <summary>A declared dropout site: its default rate and whether its mask is locked (one per sequence) or fresh
+/// at every step.</summary>
+internal sealed record DropoutSpec(double Rate, bool Locked);
 
 /// <summary>A type that encloses the model class: its keyword (<c>class</c>, <c>struct</c>, <c>record</c>) and name.</summary>
 internal sealed record ContainingType(string Keyword, string Name);
@@ -61,8 +65,12 @@ internal sealed record ModelSpec(
     int Outputs,
     HeadActivation Activation,
     HeadReadout Readout,
-    LossKind Loss)
+    LossKind Loss,
+    double? EmbeddingDropout,
+    DropoutSpec? HeadDropout)
 {
+    public bool HasMasks => EmbeddingDropout is not null || HeadDropout is not null || Layers.Any(l => l.InputDropout is not null);
+
     public string FullName => (Namespace is null ? "" : Namespace + ".") +
         string.Concat(ContainingTypes.Select(t => t.Name + ".")) + Name;
 }

@@ -57,6 +57,8 @@ internal static class Parser
         HeadActivation activation = HeadActivation.Linear;
         HeadReadout readout = HeadReadout.EveryStep;
         LossKind loss = LossKind.MeanSquaredError;
+        double? embeddingDropout = null;
+        DropoutSpec? headDropout = null;
         var layers = new List<LayerSpec>();
 
         foreach (var attribute in attributes)
@@ -82,6 +84,28 @@ internal static class Parser
                 return fallback;
             }
 
+            // A rate is declared when its property is set at all (0 included: a run-time default of off).
+            double? Rate(string property)
+            {
+                foreach (var pair in attribute.NamedArguments)
+                {
+                    if (pair.Key != property || pair.Value.Value is not double value)
+                        continue;
+                    if (!(value >= 0 && value < 1))
+                        Report(Diagnostics.RateOutOfRange, location, property, shortName, value.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
+                    return value;
+                }
+                return null;
+            }
+
+            DropoutSpec? Dropout()
+            {
+                double? fresh = Rate("Dropout"), locked = Rate("LockedDropout");
+                if (fresh is not null && locked is not null)
+                    Report(Diagnostics.TwoDropoutMasks, location, shortName);
+                return fresh is { } f ? new DropoutSpec(f, false) : locked is { } l ? new DropoutSpec(l, true) : null;
+            }
+
             int Enum(object? raw, string what, int count)
             {
                 int value = raw is int v ? v : 0;
@@ -102,6 +126,7 @@ internal static class Parser
                     input = InputKind.Tokens;
                     vocabulary = Positive(0, "vocabulary");
                     inputSize = Positive(1, "embedding");
+                    embeddingDropout = Rate("EmbeddingDropout");
                     break;
                 case "LstmAttribute":
                 case "GruAttribute":
@@ -113,8 +138,9 @@ internal static class Parser
                     var cell = CellKind.Lstm;
                     if (name == "GruAttribute")
                         cell = Enum(Named<object?>("Variant", 0), "Variant", 2) == 1 ? CellKind.GruResetBefore : CellKind.GruResetAfter;
+                    var dropout = Dropout();
                     for (int k = 0; k < stack; k++)
-                        layers.Add(new LayerSpec(cell, 0, hidden, groups, k));
+                        layers.Add(new LayerSpec(cell, 0, hidden, groups, k, dropout));
                     groups++;
                     break;
                 }
@@ -123,6 +149,7 @@ internal static class Parser
                     outputs = Positive(0, "outputs");
                     activation = (HeadActivation)Enum(attribute.ConstructorArguments.Length > 1 ? attribute.ConstructorArguments[1].Value : 0, "activation", 3);
                     readout = (HeadReadout)Enum(Named<object?>("Readout", 0), "Readout", 2);
+                    headDropout = Dropout();
                     break;
                 case "LossAttribute":
                     lossCount++;
@@ -182,7 +209,8 @@ internal static class Parser
             _ => "internal",
         };
         var model = new ModelSpec(ns, containing.ToEquatableArray(), type.Name, accessibility, input, inputSize, vocabulary,
-            layers.ToEquatableArray(), groups, outputs, activation, readout, loss);
+            layers.ToEquatableArray(), groups, outputs, activation, readout, loss,
+            embeddingDropout, headDropout);
         return new ParseResult(model, default);
     }
 

@@ -22,6 +22,10 @@ public sealed class TokenInputAttribute(int vocabulary, int embedding) : Attribu
 {
     public int Vocabulary { get; } = vocabulary;
     public int Embedding { get; } = embedding;
+
+    /// <summary>Embedding dropout (AWD-LSTM): whole rows of the table, i.e. word types, dropped for a training pass
+    /// and the rest scaled by 1/(1 − rate). Setting it declares the technique; the value is the run-time default.</summary>
+    public double EmbeddingDropout { get; set; }
 }
 
 /// <summary>An LSTM layer (PyTorch <c>nn.LSTM</c>, gate order i, f, g, o) of <paramref name="hidden"/> units,
@@ -31,6 +35,14 @@ public sealed class LstmAttribute(int hidden) : Attribute
 {
     public int Hidden { get; } = hidden;
     public int Layers { get; set; } = 1;
+
+    /// <summary>Inverted dropout on this layer's input (each layer's, when stacked): a fresh mask at every step.
+    /// Setting it declares the technique; the value is the default of the run-time rate.</summary>
+    public double Dropout { get; set; }
+
+    /// <summary>Locked (variational) dropout on this layer's input: one mask per sequence, shared by every step
+    /// (AWD-LSTM's LockedDropout). Declare this or <see cref="Dropout"/>, not both.</summary>
+    public double LockedDropout { get; set; }
 }
 
 /// <summary>A GRU layer (gate order r, z, n) of <paramref name="hidden"/> units, stacked <see cref="Layers"/> times.</summary>
@@ -40,6 +52,14 @@ public sealed class GruAttribute(int hidden) : Attribute
     public int Hidden { get; } = hidden;
     public int Layers { get; set; } = 1;
     public GruVariant Variant { get; set; } = GruVariant.ResetAfter;
+
+    /// <summary>Inverted dropout on this layer's input (each layer's, when stacked): a fresh mask at every step.
+    /// Setting it declares the technique; the value is the default of the run-time rate.</summary>
+    public double Dropout { get; set; }
+
+    /// <summary>Locked (variational) dropout on this layer's input: one mask per sequence, shared by every step
+    /// (AWD-LSTM's LockedDropout). Declare this or <see cref="Dropout"/>, not both.</summary>
+    public double LockedDropout { get; set; }
 }
 
 /// <summary>Where the GRU's reset gate acts on the recurrent candidate.</summary>
@@ -65,6 +85,12 @@ public sealed class HeadAttribute(int outputs, Activation activation = Activatio
     /// <summary>Whether the head reads every time step (a language model, a sequence tagger) or only the last
     /// (a classifier, a forecaster).</summary>
     public Readout Readout { get; set; } = Readout.EveryStep;
+
+    /// <summary>Inverted dropout on the head's input (the top layer's hidden state), a fresh mask at every step.</summary>
+    public double Dropout { get; set; }
+
+    /// <summary>Locked dropout on the head's input: one mask per sequence. Declare this or <see cref="Dropout"/>.</summary>
+    public double LockedDropout { get; set; }
 }
 
 public enum Activation

@@ -25,6 +25,12 @@ public interface IRnnState
 public interface ISequenceModel : IRnnModel
 {
     int BatchCapacity { get; }
+
+    /// <summary>Run-time settings: mode, mask seed and counter, and every declared technique's rate by name.</summary>
+    IRunOptions Options { get; }
+
+    /// <summary>Debug: the dropout multipliers the last forward pass used, by site (see the model's <c>ExportMasks</c>).</summary>
+    IReadOnlyDictionary<string, float[]> ExportMasks();
     int SequenceCapacity { get; }
 
     /// <summary>Floats per step and row for dense input; 1 (one token id) for token input.</summary>

@@ -37,7 +37,22 @@ public class CompileAndRunTests
             new(false, 0, 5, L((Cell.Lstm, 65, 0, 0)), 2, "Linear", true, "MeanSquaredError"), 1, 2),
         new("D2", "DenseInput(3), Gru(24), Gru(24, Variant = GruVariant.ResetBefore), Head(2, Activation.Sigmoid), Loss(LossKind.BinaryCrossEntropy)",
             new(false, 0, 3, L((Cell.Gru, 24, 0, 0), (Cell.GruClassic, 24, 1, 0)), 2, "Sigmoid", true, "BinaryCrossEntropy"), 5, 2),
+        // E: dropout sites (the masks the pass drew are replayed in the reference and its finite differences)
+        new("E1", "TokenInput(13, 5, EmbeddingDropout = 0.2), Lstm(10, Layers = 2, Dropout = 0.3), Head(13, Activation.Softmax, LockedDropout = 0.4), Loss(LossKind.SoftmaxCrossEntropy)",
+            new(true, 13, 5, L((Cell.Lstm, 10, 0, 0), (Cell.Lstm, 10, 0, 1)), 13, "Softmax", true, "SoftmaxCrossEntropy"), 3, 4),
+        new("E2", "DenseInput(4), Gru(18, LockedDropout = 0.25), Gru(7, Variant = GruVariant.ResetBefore, Dropout = 0.5), Head(2, Readout = Readout.LastStep, Dropout = 0.3), Loss(LossKind.MeanSquaredError)",
+            new(false, 0, 4, L((Cell.Gru, 18, 0, 0), (Cell.GruClassic, 7, 1, 0)), 2, "Linear", false, "MeanSquaredError"), 4, 3),
+        new("E3", "DenseInput(20), Lstm(33, Dropout = 0.1), Head(1, Activation.Sigmoid, Readout = Readout.LastStep), Loss(LossKind.BinaryCrossEntropy)",
+            new(false, 0, 20, L((Cell.Lstm, 33, 0, 0)), 1, "Sigmoid", false, "BinaryCrossEntropy"), 2, 5),
     ];
+
+    /// <summary>The dropout sites each E case must have drawn (each with kept and dropped elements).</summary>
+    private static readonly Dictionary<string, string[]> s_sites = new()
+    {
+        ["E1"] = ["embedding.rows", "layer0.input", "layer1.input", "head.input"],
+        ["E2"] = ["layer0.input", "layer1.input", "head.input"],
+        ["E3"] = ["layer0.input"],
+    };
 
     // A: file-scoped namespace; B: nested block namespaces with the models inside partial types; C: global namespace;
     // D: a block namespace. Several models per file and four files in one assembly.
@@ -46,7 +61,8 @@ public class CompileAndRunTests
         "using FastRnn;\nnamespace Shapes { namespace B { public static partial class Holder { internal partial record Inner {\n" +
             string.Join("\n", Cases.Where(c => c.Name[0] == 'B').Select(c => $"[RnnModel, {c.Attributes}] public partial class {c.Name};")) + "\n} } } }",
         "using FastRnn;\n" + string.Join("\n", Cases.Where(c => c.Name[0] == 'C').Select(c => $"[RnnModel, {c.Attributes}] internal partial class {c.Name};")),
-        "namespace Shapes.D {\n" + string.Join("\n", Cases.Where(c => c.Name[0] == 'D').Select(c => $"[global::FastRnn.RnnModel, global::FastRnn.{c.Attributes.Replace("), ", "), global::FastRnn.").Replace("(LossKind", "(global::FastRnn.LossKind").Replace("Activation.", "global::FastRnn.Activation.").Replace("GruVariant.", "global::FastRnn.GruVariant.").Replace("Readout.", "global::FastRnn.Readout.")}] public partial class {c.Name};")) + "\n}"));
+        "namespace Shapes.D {\n" + string.Join("\n", Cases.Where(c => c.Name[0] == 'D').Select(c => $"[global::FastRnn.RnnModel, global::FastRnn.{c.Attributes.Replace("), ", "), global::FastRnn.").Replace("(LossKind", "(global::FastRnn.LossKind").Replace("Activation.", "global::FastRnn.Activation.").Replace("GruVariant.", "global::FastRnn.GruVariant.").Replace("Readout.", "global::FastRnn.Readout.")}] public partial class {c.Name};")) + "\n}",
+        "using FastRnn;\nnamespace Shapes.E;\n" + string.Join("\n", Cases.Where(c => c.Name[0] == 'E').Select(c => $"[RnnModel, {c.Attributes}] public partial class {c.Name};"))));
 
     public static TheoryData<string, bool> Names()
     {
@@ -89,7 +105,11 @@ public class CompileAndRunTests
         model.ZeroGrad();
         model.Backward();
 
-        var reference = new ScalarReference(c.Spec, model);
+        var masks = model.ExportMasks();
+        Assert.Equal(s_sites.GetValueOrDefault(name, []).Order(), masks.Keys.Order());
+        foreach (var (site, mask) in masks)
+            Assert.True(mask.Contains(0f) && mask.Any(v => v > 1f), $"{name}: the {site} mask should keep some and drop some");
+        var reference = new ScalarReference(c.Spec, model) { Masks = masks };
         double expectedLoss = reference.Loss(dense, tokens, c.Batch, c.Steps, floatTargets, classTargets, out var expectedOutputs);
         var outputs = new float[expectedOutputs.Length];
         model.CopyOutputs(outputs);

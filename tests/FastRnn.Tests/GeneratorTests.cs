@@ -27,6 +27,12 @@ public class GeneratorDiagnosticTests
     [InlineData("FRNN010", "[RnnModel, DenseInput(2), Lstm(4), Head(1, (Activation)9), Loss(LossKind.MeanSquaredError)] public partial class M;")]
     [InlineData("FRNN011", "[RnnModel, DenseInput(50000), Lstm(50000), Head(1), Loss(LossKind.MeanSquaredError)] public partial class M;")]
     [InlineData("FRNN012", "[RnnModel, DenseInput(2), Lstm(4), Head(1, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)] public partial class M;")]
+    [InlineData("FRNN013", "[RnnModel, DenseInput(2), Lstm(4, Dropout = 1.0), Head(1), Loss(LossKind.MeanSquaredError)] public partial class M;")]
+    [InlineData("FRNN013", "[RnnModel, DenseInput(2), Gru(4, LockedDropout = -0.1), Head(1), Loss(LossKind.MeanSquaredError)] public partial class M;")]
+    [InlineData("FRNN013", "[RnnModel, TokenInput(9, 2, EmbeddingDropout = 1.5), Lstm(4), Head(1), Loss(LossKind.MeanSquaredError)] public partial class M;")]
+    [InlineData("FRNN013", "[RnnModel, DenseInput(2), Lstm(4), Head(1, Dropout = double.NaN), Loss(LossKind.MeanSquaredError)] public partial class M;")]
+    [InlineData("FRNN014", "[RnnModel, DenseInput(2), Lstm(4, Dropout = 0.1, LockedDropout = 0.2), Head(1), Loss(LossKind.MeanSquaredError)] public partial class M;")]
+    [InlineData("FRNN014", "[RnnModel, DenseInput(2), Lstm(4), Head(1, Dropout = 0.1, LockedDropout = 0.1), Loss(LossKind.MeanSquaredError)] public partial class M;")]
     public void InvalidDeclarationIsADiagnostic(string id, string declaration)
     {
         var result = GeneratorHarness.Run("using FastRnn;\nnamespace N;\n" + declaration);
@@ -102,6 +108,7 @@ public class GeneratorSnapshotTests
     {
         { "LstmTwoLayers", "[RnnModel, DenseInput(3), Lstm(20, Layers = 2), Head(2, Activation.Sigmoid, Readout = Readout.LastStep), Loss(LossKind.BinaryCrossEntropy)]" },
         { "GruTokens", "[RnnModel, TokenInput(30, 8), Gru(16), Gru(24, Variant = GruVariant.ResetBefore), Head(30, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)]" },
+        { "LstmDropout", "[RnnModel, TokenInput(40, 8, EmbeddingDropout = 0.1), Lstm(16, Layers = 2, Dropout = 0.25), Head(40, Activation.Softmax, LockedDropout = 0.4), Loss(LossKind.SoftmaxCrossEntropy)]" },
     };
 
     [Theory]

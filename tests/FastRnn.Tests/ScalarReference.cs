@@ -31,6 +31,19 @@ internal sealed class ScalarReference
     public double[] this[string name] => _w[name];
     public IEnumerable<string> Names => _w.Keys;
 
+    /// <summary>Dropout multipliers to replay, as a model's ExportMasks gives them ("embedding.rows", "layer{n}.input",
+    /// "head.input"); a site missing here is not dropped.</summary>
+    public IReadOnlyDictionary<string, float[]> Masks { get; set; } = new Dictionary<string, float[]>();
+
+    /// <summary>x⊙m for a [steps][batch][width] sequence and a mask of [steps, batch, width] multipliers.</summary>
+    private double[][][] Drop(double[][][] x, string site, int batch)
+    {
+        if (!Masks.TryGetValue(site, out var mask))
+            return x;
+        return x.Select((rows, t) => rows.Select((row, b) =>
+            row.Select((v, i) => v * mask[(t * batch + b) * row.Length + i]).ToArray()).ToArray()).ToArray();
+    }
+
     /// <summary>Runs the model from zero states; returns the loss and fills <paramref name="outputs"/> ([head rows, O]).</summary>
     public double Loss(float[] dense, int[] tokens, int batch, int steps, float[] floatTargets, int[] classTargets, out double[] outputs)
     {
@@ -43,14 +56,18 @@ internal sealed class ScalarReference
             {
                 x[t][b] = new double[width];
                 for (int i = 0; i < width; i++)
-                    x[t][b][i] = _spec.Tokens ? _w["embedding.weight"][tokens[t * batch + b] * width + i] : dense[(t * batch + b) * width + i];
+                    x[t][b][i] = _spec.Tokens
+                        ? _w["embedding.weight"][tokens[t * batch + b] * width + i] * (Masks.TryGetValue("embedding.rows", out var rowMask) ? rowMask[tokens[t * batch + b]] : 1)
+                        : dense[(t * batch + b) * width + i];
             }
         }
         for (int l = 0; l < _spec.Layers.Length; l++)
-            x = Layer(l, x, batch, steps);
+            x = Layer(l, Drop(x, $"layer{l}.input", batch), batch, steps);
 
         int O = _spec.Outputs, H = _spec.Layers[^1].Hidden;
         var rows = _spec.EveryStep ? Enumerable.Range(0, steps).SelectMany(t => x[t]).ToArray() : x[steps - 1];
+        if (Masks.TryGetValue("head.input", out var headMask))
+            rows = rows.Select((row, r) => row.Select((v, k) => v * headMask[r * H + k]).ToArray()).ToArray();
         outputs = new double[rows.Length * O];
         double loss = 0;
         for (int r = 0; r < rows.Length; r++)
