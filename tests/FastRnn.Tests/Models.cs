@@ -56,6 +56,8 @@ public static class TestModels
         nameof(GruClassic37x3) => new GruClassic37x3(batch, steps, seed),
         nameof(GruClassic256) => new GruClassic256(batch, steps, seed),
         nameof(Mixed) => new Mixed(batch, steps, seed),
+        nameof(DropoutLstm) => new DropoutLstm(batch, steps, seed),
+        nameof(DropoutMixed) => new DropoutMixed(batch, steps, seed),
         _ => throw new ArgumentException($"No test model named {name}."),
     };
 }
@@ -70,3 +72,10 @@ public partial class PlainLm;
 
 [RnnModel, DenseInput(12), Gru(24, LockedDropout = 0.2), Head(2, Readout = Readout.LastStep, Dropout = 0.4), Loss(LossKind.MeanSquaredError)]
 public partial class DropoutGru;
+
+// PyTorch fixtures with dropout (tools/make_fixtures.py replays these models' masks): one layer per attribute.
+[RnnModel, TokenInput(20, 16, EmbeddingDropout = 0.2), Lstm(32, Dropout = 0.3), Lstm(24, LockedDropout = 0.25), Head(20, Activation.Softmax, LockedDropout = 0.4), Loss(LossKind.SoftmaxCrossEntropy)]
+public partial class DropoutLstm;
+
+[RnnModel, DenseInput(6), Gru(16, Dropout = 0.5), Gru(37, Variant = GruVariant.ResetBefore, LockedDropout = 0.3), Head(3, Activation.Sigmoid, Readout = Readout.LastStep, Dropout = 0.2), Loss(LossKind.BinaryCrossEntropy)]
+public partial class DropoutMixed;
