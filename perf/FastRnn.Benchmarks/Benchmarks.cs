@@ -145,11 +145,10 @@ public class ForwardBenchmarks
 [MemoryDiagnoser]
 public class TrainingBenchmarks
 {
-    private const int Batch = 32, Steps = 64;
+    private const int Batch = CharModelBatch.Batch, Steps = CharModelBatch.Steps;
     private CharLanguageModel _model = null!;
     private Adam _adam = null!;
-    private readonly int[] _tokens = Enumerable.Range(0, Batch * Steps).Select(i => (i * 7919) % 96).ToArray();
-    private readonly int[] _targets = Enumerable.Range(0, Batch * Steps).Select(i => (i * 104729 + 3) % 96).ToArray();
+    private readonly int[] _tokens = CharModelBatch.Tokens, _targets = CharModelBatch.Targets;
 
     [Params(256, 512)] public int Bits { get; set; }
 
@@ -195,13 +194,25 @@ public class TrainingBenchmarks
     }
 
     [Benchmark(Description = "FastRnn training iteration (forward, loss, backward, Adam)")]
-    public float Iteration()
+    public float Iteration() => CharModelBatch.Iteration(_model, _adam);
+}
+
+/// <summary>The character language model's benchmark batch (32 rows × 64 steps of fixed pseudo-random tokens and
+/// targets) and one training iteration on it, shared by the training and regularization benchmarks.</summary>
+public static class CharModelBatch
+{
+    public const int Batch = 32, Steps = 64;
+    public static readonly int[] Tokens = Enumerable.Range(0, Batch * Steps).Select(i => (i * 7919) % 96).ToArray();
+    public static readonly int[] Targets = Enumerable.Range(0, Batch * Steps).Select(i => (i * 104729 + 3) % 96).ToArray();
+
+    /// <summary>Forward, loss, backward and the optimizer step; returns the loss.</summary>
+    public static float Iteration(ISequenceModel model, Optimizer optimizer)
     {
-        _model.Forward(_tokens, Batch, Steps);
-        float loss = _model.Loss(_targets);
-        _model.ZeroGrad();
-        _model.Backward();
-        _adam.Step();
+        model.ForwardTokens(Tokens, Batch, Steps);
+        float loss = model.LossClasses(Targets);
+        model.ZeroGrad();
+        model.Backward();
+        optimizer.Step();
         return loss;
     }
 }

@@ -16,6 +16,7 @@ using (VectorPath.Override(wide))
         "tokens" => new TokenStack(Batch, Steps, 3),
         "mixed" => new MixedStack(Batch, Steps, 3),
         "classic" => new ClassicLastStep(Batch, Steps, 3),
+        "dropout" => new DropoutEverywhere(Batch, Steps, 3),
         _ => throw new ArgumentException($"unknown model {name}"),
     };
     optimizer = new Adam(model, 1e-3f);
@@ -94,3 +95,6 @@ internal sealed partial class MixedStack;
 
 [RnnModel, DenseInput(4), Gru(37, Layers = 2, Variant = GruVariant.ResetBefore), Head(2, Activation.Softmax, Readout = Readout.LastStep), Loss(LossKind.SoftmaxCrossEntropy)]
 internal sealed partial class ClassicLastStep;
+
+[RnnModel, TokenInput(20, 16, EmbeddingDropout = 0.1), Lstm(40, Dropout = 0.2), Gru(24, LockedDropout = 0.3), Head(20, Activation.Softmax, Dropout = 0.5), Loss(LossKind.SoftmaxCrossEntropy)]
+internal sealed partial class DropoutEverywhere;

@@ -18,6 +18,8 @@ public class AllocationTests
     [InlineData("mixed", "256")]
     [InlineData("mixed", "512")]
     [InlineData("classic", "256")]
+    [InlineData("dropout", "256")]
+    [InlineData("dropout", "512")]
     public void StepsAndTrainingIterationsAllocateNothing(string model, string width)
     {
         string probe = Path.Combine(AppContext.BaseDirectory, "FastRnn.AllocationProbe.dll");
