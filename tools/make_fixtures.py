@@ -317,6 +317,34 @@ def make_optimizer_fixture():
             p.grad = g.double().clone()
             opt.step()
         tensors[name] = p.detach().float().numpy()
+    # Clipping inside the step (gradients ×10 so every bound bites): torch.nn.utils.clip_grad_value_ and
+    # clip_grad_norm_ (its returned total norms recorded), and per-tensor norms as clip_grad_norm_ on each of two
+    # tensors (elements 0–31 and 32–63).
+    clipped = {
+        "sgd_clipnorm": (lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9), None, 1.0, False),
+        "adam_clipvalue": (lambda ps: torch.optim.Adam(ps, lr=0.01), 0.5, None, False),
+        "adamw_clipboth": (lambda ps: torch.optim.AdamW(ps, lr=0.01, weight_decay=0.1), 0.5, 2.0, False),
+        "sgd_tensornorm": (lambda ps: torch.optim.SGD(ps, lr=0.1), None, 1.0, True),
+    }
+    for name, (make, value, norm, per_tensor) in clipped.items():
+        halves = [nn.Parameter(p0[:32].double().clone()), nn.Parameter(p0[32:].double().clone())]
+        opt = make(halves)
+        norms = []
+        for g in grads:
+            big = 10 * g.double()
+            halves[0].grad, halves[1].grad = big[:32].clone(), big[32:].clone()
+            if value is not None:
+                torch.nn.utils.clip_grad_value_(halves, value)
+            if norm is not None:
+                if per_tensor:
+                    for h in halves:
+                        torch.nn.utils.clip_grad_norm_([h], norm)
+                else:
+                    norms.append(torch.nn.utils.clip_grad_norm_(halves, norm).item())
+            opt.step()
+        tensors[name] = torch.cat([h.detach() for h in halves]).float().numpy()
+        if norms:
+            tensors[name + ".norms"] = np.array(norms, dtype=np.float32)
     write_safetensors(os.path.join(OUT, "optimizers.safetensors"), tensors, {"torch": torch.__version__})
 
 

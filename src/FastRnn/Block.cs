@@ -29,6 +29,8 @@ public interface IBlock<TSelf> where TSelf : struct, IBlock<TSelf>
     static abstract TSelf operator *(TSelf a, TSelf b);
     static abstract TSelf operator /(TSelf a, TSelf b);
     static abstract TSelf Sqrt(TSelf x);
+    static abstract TSelf Min(TSelf a, TSelf b);
+    static abstract TSelf Max(TSelf a, TSelf b);
     static abstract TSelf Sigmoid(TSelf x);
     static abstract TSelf Tanh(TSelf x);
     static abstract float Sum(TSelf x);
@@ -145,6 +147,12 @@ public struct Block256 : IBlock<Block256>
     public static Block256 Sqrt(Block256 x) => new(Vector256.Sqrt(x.Lo), Vector256.Sqrt(x.Hi));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Block256 Min(Block256 a, Block256 b) => new(Vector256.Min(a.Lo, b.Lo), Vector256.Min(a.Hi, b.Hi));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Block256 Max(Block256 a, Block256 b) => new(Vector256.Max(a.Lo, b.Lo), Vector256.Max(a.Hi, b.Hi));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Block256 Sigmoid(Block256 x) => new(Sigmoid(x.Lo), Sigmoid(x.Hi));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -224,6 +232,12 @@ public struct Block512 : IBlock<Block512>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Block512 Sqrt(Block512 x) => new(Vector512.Sqrt(x.V));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Block512 Min(Block512 a, Block512 b) => new(Vector512.Min(a.V, b.V));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Block512 Max(Block512 a, Block512 b) => new(Vector512.Max(a.V, b.V));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Block512 Sigmoid(Block512 x) =>

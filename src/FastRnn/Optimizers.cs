@@ -9,21 +9,124 @@ public abstract class Optimizer
 {
     private protected readonly IRnnModel Model;
     private protected readonly bool Wide = VectorPath.Use512;
+    // The arena as ranges that clipping scales separately: one per named tensor (every tensor starts on a block), or the
+    // whole arena for a model without tensors. Gaps between tensors hold zero padding; they join the range before them.
+    private readonly int[] _rangeStart;
+    private readonly double[] _rangeSquares;
+    private readonly float[] _rangeScale;
 
     protected Optimizer(IRnnModel model)
     {
         Model = model;
         if (model.Parameters.Length % Block.Width != 0)
             throw new ArgumentException($"A parameter arena must be a whole number of {Block.Width}-float blocks; it has {model.Parameters.Length} floats.");
+        var starts = model.Tensors.Select(t => t.Offset).Where(o => o > 0).Prepend(0).Distinct().Order().ToList();
+        if (starts.Any(o => o % Block.Width != 0))
+            throw new ArgumentException("Every tensor of the model must start on a block boundary of the arena.");
+        starts.Add(model.Parameters.Length);
+        _rangeStart = [.. starts];
+        _rangeSquares = new double[starts.Count - 1];
+        _rangeScale = new float[starts.Count - 1];
     }
 
-    /// <summary>Updates done so far.</summary>
+    /// <summary>Updates done so far (skipped steps not counted).</summary>
     public long Steps { get; private protected set; }
 
     public float LearningRate { get; set; }
 
-    /// <summary>Applies one update from the current gradients.</summary>
-    public abstract void Step();
+    /// <summary>Clipping and the non-finite policy, applied inside every <see cref="Step"/>.</summary>
+    public GradientClipping Clipping { get; } = new();
+
+    /// <summary>The global gradient norm the last step saw (after value and per-tensor clipping, before global
+    /// clipping: what PyTorch's <c>clip_grad_norm_</c> returns). Non-finite when that step was refused.</summary>
+    public float LastGradientNorm { get; private set; }
+
+    /// <summary>Steps skipped under <see cref="NonFiniteGradientPolicy.SkipStep"/>.</summary>
+    public long SkippedSteps { get; private set; }
+
+    /// <summary>Applies one update from the current gradients, clipped as <see cref="Clipping"/> says. Returns false
+    /// when a non-finite gradient made it skip the step (see <see cref="GradientClipping.NonFinite"/>).</summary>
+    public bool Step()
+    {
+        // One read pass over the gradients: each range's sum of squares (after value clipping) and a non-finite check.
+        ReadOnlySpan<float> g = Model.Gradients;
+        float bound = Clipping.MaxValue > 0 ? Clipping.MaxValue : float.PositiveInfinity;
+        bool finite = true;
+        for (int r = 0; r < _rangeSquares.Length; r++)
+        {
+            var range = g[_rangeStart[r].._rangeStart[r + 1]];
+            _rangeSquares[r] = SumOfSquares(range, bound, ref finite);
+        }
+        double total = 0;
+        for (int r = 0; r < _rangeSquares.Length; r++)
+        {
+            double norm = Math.Sqrt(_rangeSquares[r]);
+            float scale = Clipping.MaxTensorNorm > 0 && norm > Clipping.MaxTensorNorm ? (float)(Clipping.MaxTensorNorm / (norm + 1e-6)) : 1f;
+            _rangeScale[r] = scale;
+            total += _rangeSquares[r] * scale * scale;
+        }
+        total = Math.Sqrt(total);
+        LastGradientNorm = finite ? (float)total : float.NaN;
+        if (!finite)
+        {
+            if (Clipping.NonFinite == NonFiniteGradientPolicy.Throw)
+                throw new NonFiniteGradientException($"The gradient holds NaN or infinity (step {Steps + 1}); no weight or optimizer state was changed.");
+            SkippedSteps++;
+            return false;
+        }
+        if (Clipping.MaxGlobalNorm > 0 && total > Clipping.MaxGlobalNorm)
+        {
+            float global = (float)(Clipping.MaxGlobalNorm / (total + 1e-6));
+            for (int r = 0; r < _rangeScale.Length; r++)
+                _rangeScale[r] *= global;
+        }
+        for (int r = 0; r < _rangeScale.Length; r++)
+            Update(_rangeStart[r], _rangeStart[r + 1], _rangeScale[r], bound);
+        Steps++;
+        return true;
+    }
+
+    /// <summary>Updates arena elements [start, end) from the gradient <c>clamp(g, ±bound)·scale</c>; <see cref="Steps"/>
+    /// still counts the updates before this one.</summary>
+    private protected abstract void Update(int start, int end, float scale, float bound);
+
+    /// <summary>The clipped gradient block at <paramref name="g"/>: <c>clamp(g, ±bound)·scale</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private protected static T Clipped<T>(in float g, T scale, T bound, T negativeBound) where T : struct, IBlock<T> =>
+        T.Min(T.Max(T.Load(in g), negativeBound), bound) * scale;
+
+    /// <summary>Σ clamp(v, ±bound)² in double (no overflow, little rounding), and whether every v is finite: x − x is 0
+    /// for a finite x and NaN for NaN or ±∞, so a running sum of those stays 0 only if every element is finite.</summary>
+    private static double SumOfSquares(ReadOnlySpan<float> values, float bound, ref bool finite)
+    {
+        ref float v0 = ref MemoryMarshal.GetReference(values);
+        var high = System.Runtime.Intrinsics.Vector256.Create(bound);
+        var low = -high;
+        var probe = System.Runtime.Intrinsics.Vector256<float>.Zero;
+        var sum0 = System.Runtime.Intrinsics.Vector256<double>.Zero;
+        var sum1 = System.Runtime.Intrinsics.Vector256<double>.Zero;
+        int i = 0;
+        for (; i <= values.Length - 8; i += 8)
+        {
+            var v = System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref v0, (nuint)i);
+            probe += v - v;
+            var c = System.Runtime.Intrinsics.Vector256.Min(System.Runtime.Intrinsics.Vector256.Max(v, low), high);
+            var (lo, hi) = System.Runtime.Intrinsics.Vector256.Widen(c);
+            sum0 = System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(lo, lo, sum0);
+            sum1 = System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(hi, hi, sum1);
+        }
+        double sum = System.Runtime.Intrinsics.Vector256.Sum(sum0 + sum1);
+        float tail = System.Runtime.Intrinsics.Vector256.Sum(probe);
+        for (; i < values.Length; i++)
+        {
+            float v = Unsafe.Add(ref v0, i);
+            tail += v - v;
+            double c = Math.Clamp(v, -bound, bound);
+            sum += c * c;
+        }
+        finite &= tail == 0;
+        return sum;
+    }
 
     private protected static void CheckRate(float value, string name)
     {
@@ -60,13 +163,12 @@ public sealed class Sgd : Optimizer
     public float WeightDecay { get; set; }
     public float Dampening { get; }
 
-    public override void Step()
+    private protected override void Update(int start, int end, float scale, float bound)
     {
-        if (Wide) Update<Block512>(); else Update<Block256>();
-        Steps++;
+        if (Wide) Update<Block512>(start, end, scale, bound); else Update<Block256>(start, end, scale, bound);
     }
 
-    private void Update<T>() where T : struct, IBlock<T>
+    private void Update<T>(int start, int end, float scale, float bound) where T : struct, IBlock<T>
     {
         Span<float> p = Model.Parameters;
         Span<float> g = Model.Gradients;
@@ -74,11 +176,12 @@ public sealed class Sgd : Optimizer
         ref float g0 = ref MemoryMarshal.GetReference(g);
         ref float b0 = ref MemoryMarshal.GetArrayDataReference(_momentum);
         T lr = T.Create(LearningRate), wd = T.Create(WeightDecay), mu = T.Create(Momentum), keep = T.Create(1f - Dampening);
+        T s = T.Create(scale), high = T.Create(bound), low = T.Create(-bound);
         bool first = Steps == 0, hasMomentum = Momentum != 0;
-        for (int i = 0; i < p.Length; i += Block.Width)
+        for (int i = start; i < end; i += Block.Width)
         {
             T pv = T.Load(in Unsafe.Add(ref p0, i));
-            T d = T.MultiplyAdd(wd, pv, T.Load(in Unsafe.Add(ref g0, i)));
+            T d = T.MultiplyAdd(wd, pv, Clipped(in Unsafe.Add(ref g0, i), s, high, low));
             if (hasMomentum)
             {
                 T buf = first ? d : T.MultiplyAdd(mu, T.Load(in Unsafe.Add(ref b0, i)), keep * d);
@@ -123,13 +226,12 @@ public sealed class Adam : Optimizer
     public float WeightDecay { get; set; }
     public bool Decoupled { get; }
 
-    public override void Step()
+    private protected override void Update(int start, int end, float scale, float bound)
     {
-        Steps++;
-        if (Wide) Update<Block512>(); else Update<Block256>();
+        if (Wide) Update<Block512>(start, end, scale, bound); else Update<Block256>(start, end, scale, bound);
     }
 
-    private void Update<T>() where T : struct, IBlock<T>
+    private void Update<T>(int start, int end, float scale, float bound) where T : struct, IBlock<T>
     {
         Span<float> p = Model.Parameters;
         Span<float> g = Model.Gradients;
@@ -137,17 +239,19 @@ public sealed class Adam : Optimizer
         ref float g0 = ref MemoryMarshal.GetReference(g);
         ref float m0 = ref MemoryMarshal.GetArrayDataReference(_m);
         ref float v0 = ref MemoryMarshal.GetArrayDataReference(_v);
-        double correction1 = 1 - Math.Pow(Beta1, Steps);
-        double correction2 = 1 - Math.Pow(Beta2, Steps);
+        long step = Steps + 1; // this update's number (Step counts it once every range is done)
+        double correction1 = 1 - Math.Pow(Beta1, step);
+        double correction2 = 1 - Math.Pow(Beta2, step);
         T stepSize = T.Create((float)(LearningRate / correction1));
         T inverseRootCorrection2 = T.Create((float)(1 / Math.Sqrt(correction2)));
         T b1 = T.Create(Beta1), b2 = T.Create(Beta2), c1 = T.Create(1 - Beta1), c2 = T.Create(1 - Beta2), eps = T.Create(Epsilon);
         T coupled = T.Create(Decoupled ? 0f : WeightDecay);
         T shrink = T.Create(Decoupled ? 1f - LearningRate * WeightDecay : 1f);
-        for (int i = 0; i < p.Length; i += Block.Width)
+        T s = T.Create(scale), high = T.Create(bound), low = T.Create(-bound);
+        for (int i = start; i < end; i += Block.Width)
         {
             T pv = T.Load(in Unsafe.Add(ref p0, i));
-            T gv = T.MultiplyAdd(coupled, pv, T.Load(in Unsafe.Add(ref g0, i)));
+            T gv = T.MultiplyAdd(coupled, pv, Clipped(in Unsafe.Add(ref g0, i), s, high, low));
             T m = T.MultiplyAdd(b1, T.Load(in Unsafe.Add(ref m0, i)), c1 * gv);
             T v = T.MultiplyAdd(b2, T.Load(in Unsafe.Add(ref v0, i)), c2 * gv * gv);
             T.Store(ref Unsafe.Add(ref m0, i), m);
