@@ -52,3 +52,33 @@ public class RegularizationBenchmarks
     [Benchmark(Description = "training iteration (forward, loss, backward, Adam)")]
     public float Iteration() => CharModelBatch.Iteration(_model, _adam);
 }
+
+/// <summary>What clipping costs: the same training iteration with Adam clipping the gradient (the clipping itself sits
+/// in the update pass; every step adds one read of the gradient arena for norms and the non-finite check).</summary>
+[MemoryDiagnoser]
+public class ClippingBenchmarks
+{
+    private CharLanguageModel _model = null!;
+    private Adam _adam = null!;
+
+    [Params(256, 512)] public int Bits { get; set; }
+
+    [Params("global norm 1e9 (never clips)", "global norm 0.5", "value 0.01 + global norm 0.5")]
+    public string Clip { get; set; } = "global norm 0.5";
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        using (VectorPath.Override(Bits == 512))
+        {
+            _model = new CharLanguageModel(CharModelBatch.Batch, CharModelBatch.Steps, seed: 1);
+            _adam = new Adam(_model, 1e-3f);
+        }
+        _adam.Clipping.MaxGlobalNorm = Clip.StartsWith("global norm 1e9", StringComparison.Ordinal) ? 1e9f : 0.5f;
+        if (Clip.StartsWith("value", StringComparison.Ordinal))
+            _adam.Clipping.MaxValue = 0.01f;
+    }
+
+    [Benchmark(Description = "training iteration (forward, loss, backward, Adam)")]
+    public float Iteration() => CharModelBatch.Iteration(_model, _adam);
+}
