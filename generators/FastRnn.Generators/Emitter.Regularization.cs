@@ -18,8 +18,13 @@ internal static partial class Emitter
                 yield return new Option("EmbeddingDropout", embedding,
                     "Embedding dropout: the rate at which whole embedding rows (token types) are dropped for a training pass.");
             for (int n = 0; n < _m.Layers.Count; n++)
+            {
                 if (_m.Layers[n].InputDropout is { } dropout)
                     yield return new Option($"Layer{n}Dropout", dropout.Rate, $"{DropoutKind(dropout)} rate on layer {n}'s input.");
+                if (_m.Layers[n].RecurrentDropout is { } recurrent)
+                    yield return new Option($"Layer{n}RecurrentDropout", recurrent,
+                        $"Recurrent dropout rate of layer {n}: h(t−1) masked where it enters the recurrent product, one mask per sequence.");
+            }
             if (_m.HeadDropout is { } head)
                 yield return new Option("HeadDropout", head.Rate, $"{DropoutKind(head)} rate on the head's input.");
         }
@@ -128,6 +133,19 @@ internal static partial class Emitter
                 _w.Line($"private global::FastRnn.DropoutSite _l{n}InputMask;");
                 _w.Line($"private readonly float[] _l{n}Dropped;");
             }
+            for (int n = 0; n < _m.Layers.Count; n++)
+            {
+                if (_m.Layers[n].RecurrentDropout is null)
+                    continue;
+                _w.Line($"// Layer {n}'s h̃(t−1) = h(t−1)⊙m/(1 − p) per step, the recurrent product's input: [steps·batch, Padded].");
+                _w.Line($"private global::FastRnn.DropoutSite _l{n}RecurrentMask;");
+                _w.Line($"private readonly float[] _l{n}RecurrentDropped;");
+            }
+            if (_m.Layers.Any(l => l.RecurrentDropout is not null && l.Cell != CellKind.Lstm))
+            {
+                _w.Line("// ∂L/∂h̃(t−1) of a GRU step with recurrent dropout, before its mask: [batch, MaxPadded].");
+                _w.Line("private readonly float[] _droppedHiddenGradient;");
+            }
             if (_m.HeadDropout is not null)
             {
                 _w.Line("private global::FastRnn.DropoutSite _headMask;");
@@ -138,8 +156,14 @@ internal static partial class Emitter
         private void EmitMaskAllocation()
         {
             for (int n = 0; n < _m.Layers.Count; n++)
+            {
                 if (_m.Layers[n].InputDropout is not null)
                     _w.Line($"_l{n}Dropped = new float[rows * {InputStride(n)}];");
+                if (_m.Layers[n].RecurrentDropout is not null)
+                    _w.Line($"_l{n}RecurrentDropped = new float[rows * L{n}Padded];");
+            }
+            if (_m.Layers.Any(l => l.RecurrentDropout is not null && l.Cell != CellKind.Lstm))
+                _w.Line("_droppedHiddenGradient = new float[batchCapacity * MaxPadded];");
             if (_m.HeadDropout is not null)
                 _w.Line($"_headDropped = new float[{(EveryStep ? "rows" : "batchCapacity")} * L{Top}Padded];");
         }
@@ -158,8 +182,12 @@ internal static partial class Emitter
             if (_m.EmbeddingDropout is not null)
                 _w.Line($"    _embeddingMask.Begin(training, _options.EmbeddingDropout, _options.Seed, pass, {Site}.EmbeddingRows, 0);");
             for (int n = 0; n < _m.Layers.Count; n++)
+            {
                 if (_m.Layers[n].InputDropout is not null)
                     _w.Line($"    _l{n}InputMask.Begin(training, _options.Layer{n}Dropout, _options.Seed, pass, {Site}.LayerInput, {N(n)});");
+                if (_m.Layers[n].RecurrentDropout is not null)
+                    _w.Line($"    _l{n}RecurrentMask.Begin(training, _options.Layer{n}RecurrentDropout, _options.Seed, pass, {Site}.Recurrent, {N(n)});");
+            }
             if (_m.HeadDropout is not null)
                 _w.Line($"    _headMask.Begin(training, _options.HeadDropout, _options.Seed, pass, {Site}.HeadInput, 0);");
             _w.Line("}");
@@ -168,7 +196,7 @@ internal static partial class Emitter
             _w.Lines("""
                 /// <summary>Debug: the dropout multipliers (0, or 1/(1 − rate) for a kept element) the last <see cref="Forward"/>
                 /// used, by site: "embedding.rows" [Vocabulary], "layer{n}.input" [steps, batch, inputs of layer n],
-                /// "head.input" [head rows, hidden]. Only sites that dropped appear. Allocates; for tests and tools.</summary>
+                /// "layer{n}.recurrent" [batch, hidden of layer n] (one mask for every step), "head.input" [head rows, hidden]. Only sites that dropped appear. Allocates; for tests and tools.</summary>
                 public global::System.Collections.Generic.Dictionary<string, float[]> ExportMasks()
                 {
                     if (!_hasForward)
@@ -179,8 +207,12 @@ internal static partial class Emitter
             if (_m.EmbeddingDropout is not null)
                 _w.Line("    if (_embeddingMask.Active) masks.Add(\"embedding.rows\", _embeddingMask.Export(1, Vocabulary, int.MaxValue));");
             for (int n = 0; n < _m.Layers.Count; n++)
+            {
                 if (_m.Layers[n].InputDropout is { } dropout)
                     _w.Line($"    if (_l{n}InputMask.Active) masks.Add(\"layer{n}.input\", _l{n}InputMask.Export({InputWidth(n)}, rows, {Period(dropout)}));");
+                if (_m.Layers[n].RecurrentDropout is not null)
+                    _w.Line($"    if (_l{n}RecurrentMask.Active) masks.Add(\"layer{n}.recurrent\", _l{n}RecurrentMask.Export(L{n}Hidden, batch, batch));");
+            }
             if (_m.HeadDropout is { } head)
                 _w.Line($"    if (_headMask.Active) masks.Add(\"head.input\", _headMask.Export(L{Top}Hidden, {(EveryStep ? "rows" : "batch")}, {Period(head)}));");
             _w.Line("    return masks;");

@@ -614,6 +614,20 @@ internal static partial class Emitter
                 """);
             using (Indent())
                 EmitInputDropout(n);
+            bool recurrentDropout = _m.Layers[n].RecurrentDropout is not null;
+            string hPrev = $"_l{n}Hidden.AsSpan(now * {L}Padded, batch * {L}Padded)";
+            string previous = !recurrentDropout ? hPrev : cell == CellKind.Lstm ? "hRecurrent" : "hPrev, hRecurrent";
+            string maskRecurrent = !recurrentDropout ? "" : $$"""
+
+                        {{ReadOnlySpan}} hPrev = {{hPrev}}, hRecurrent = hPrev;
+                        if (_l{{n}}RecurrentMask.Active)
+                        {
+                            // h̃(t−1) = h(t−1)⊙m/(1 − p): one mask for the whole sequence, shared by every gate
+                            {{Span}} dropped = _l{{n}}RecurrentDropped.AsSpan(now * {{L}}Padded, batch * {{L}}Padded);
+                            _l{{n}}RecurrentMask.Apply(hPrev, dropped, {{L}}Padded, {{L}}Hidden, batch, batch);
+                            hRecurrent = dropped;
+                        }
+                """;
             _w.Lines($$"""
                     // a_x(t) = b_ih + W_ih·x(t)   [steps·batch, Row]
                     {{Kernels}}.BroadcastRows(p.Slice({{L}}InputBias, {{L}}Row), gates, {{L}}Row, rows);
@@ -621,9 +635,9 @@ internal static partial class Emitter
                         p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, gates, {{L}}Row);
                     for (int t = 0; t < steps; t++)
                     {
-                        int now = t * batch; // first row of step t; slot t of the hidden states holds h(t−1)
+                        int now = t * batch; // first row of step t; slot t of the hidden states holds h(t−1){{maskRecurrent}}
                         AdvanceLayer{{n}}<T>(p, gates.Slice(now * {{L}}Row, batch * {{L}}Row),
-                            _l{{n}}Hidden.AsSpan(now * {{L}}Padded, batch * {{L}}Padded), _l{{n}}Hidden.AsSpan((now + batch) * {{L}}Padded, batch * {{L}}Padded),
+                            {{previous}}, _l{{n}}Hidden.AsSpan((now + batch) * {{L}}Padded, batch * {{L}}Padded),
                             {{(cell == CellKind.Lstm
                                 ? $"_l{n}Cell.AsSpan(now * {L}Padded, batch * {L}Padded), _l{n}Cell.AsSpan((now + batch) * {L}Padded, batch * {L}Padded),"
                                 : $"_l{n}Recurrent.AsSpan(0, batch * {L}Row), _l{n}Aux.AsSpan(now * {L}Padded, batch * {L}Padded),")}}
@@ -640,6 +654,11 @@ internal static partial class Emitter
         {
             var cell = _m.Layers[n].Cell;
             string L = $"L{n}";
+            // With recurrent dropout a GRU reads h(t−1) twice: masked (h̃) in its recurrent products, unmasked in z⊙h(t−1).
+            bool masked = _m.Layers[n].RecurrentDropout is not null;
+            string hIn = masked ? "hRecurrent" : "hPrev";
+            string hInParameter = masked ? $" {ReadOnlySpan} hRecurrent," : "";
+            string hInDoc = masked ? " <paramref name=\"hRecurrent\"/> is what the recurrent products read: h(t−1), or h̃(t−1) under recurrent dropout." : "";
             string recurrent = $"p.Slice({L}RecurrentWeights, {L}RecurrentShape.Length), {L}RecurrentShape";
             if (cell == CellKind.Lstm)
             {
@@ -685,12 +704,12 @@ internal static partial class Emitter
                     /// a_x = b_ih + W_ih·x:
                     ///   gh = b_hh + U·h(t−1);  r = σ(a_r + gh_r);  z = σ(a_z + gh_z);  n = tanh(a_n + r⊙gh_n)
                     ///   h(t) = (1 − z)⊙n + z⊙h(t−1)
-                    /// The activated gates (r, z, n) replace the pre-activations; <paramref name="hiddenCandidate"/> keeps gh_n.</summary>
-                    private static void AdvanceLayer{{n}}<T>({{ReadOnlySpan}} p, {{Span}} gates, {{ReadOnlySpan}} hPrev, {{Span}} h,
+                    /// The activated gates (r, z, n) replace the pre-activations; <paramref name="hiddenCandidate"/> keeps gh_n.{{hInDoc}}</summary>
+                    private static void AdvanceLayer{{n}}<T>({{ReadOnlySpan}} p, {{Span}} gates, {{ReadOnlySpan}} hPrev,{{hInParameter}} {{Span}} h,
                         {{Span}} recurrent, {{Span}} hiddenCandidate, int batch) {{BlockConstraint}}
                     {
                         {{Kernels}}.BroadcastRows(p.Slice({{L}}RecurrentBias, {{L}}Row), recurrent, {{L}}Row, batch);
-                        {{Kernels}}.MultiplyAdd<T>(hPrev, {{L}}Padded, batch, {{recurrent}}, 0, {{L}}Gates, recurrent, {{L}}Row);
+                        {{Kernels}}.MultiplyAdd<T>({{hIn}}, {{L}}Padded, batch, {{recurrent}}, 0, {{L}}Gates, recurrent, {{L}}Row);
                         for (int r = 0; r < batch; r++)
                         {
                             for (int j = 0; j < {{L}}Blocks; j++)
@@ -722,12 +741,12 @@ internal static partial class Emitter
                     /// once <paramref name="gates"/> holds a_x = b_ih + W_ih·x:
                     ///   r = σ(a_r + b_hr + U_r·h(t−1));  z = σ(a_z + b_hz + U_z·h(t−1))
                     ///   n = tanh(a_n + b_hn + U_n·(r⊙h(t−1)));  h(t) = (1 − z)⊙n + z⊙h(t−1)
-                    /// The activated gates replace the pre-activations; <paramref name="resetHidden"/> keeps r⊙h(t−1).</summary>
-                    private static void AdvanceLayer{{n}}<T>({{ReadOnlySpan}} p, {{Span}} gates, {{ReadOnlySpan}} hPrev, {{Span}} h,
+                    /// The activated gates replace the pre-activations; <paramref name="resetHidden"/> keeps r⊙h(t−1).{{hInDoc}}</summary>
+                    private static void AdvanceLayer{{n}}<T>({{ReadOnlySpan}} p, {{Span}} gates, {{ReadOnlySpan}} hPrev,{{hInParameter}} {{Span}} h,
                         {{Span}} recurrent, {{Span}} resetHidden, int batch) {{BlockConstraint}}
                     {
                         {{Kernels}}.BroadcastRows(p.Slice({{L}}RecurrentBias, {{L}}Row), recurrent, {{L}}Row, batch);
-                        {{Kernels}}.MultiplyAdd<T>(hPrev, {{L}}Padded, batch, {{recurrent}}, 0, 2, recurrent, {{L}}Row);
+                        {{Kernels}}.MultiplyAdd<T>({{hIn}}, {{L}}Padded, batch, {{recurrent}}, 0, 2, recurrent, {{L}}Row);
                         for (int r = 0; r < batch; r++)
                         {
                             for (int j = 0; j < {{L}}Blocks; j++)
@@ -738,7 +757,7 @@ internal static partial class Emitter
                                 int u = r * {{L}}Padded + j * BlockWidth;
                                 T reset = T.Sigmoid(T.Load(in a) + T.Load(in gh));
                                 T z = T.Sigmoid(T.Load(in At(ref a, BlockWidth)) + T.Load(in At(ref gh, BlockWidth)));
-                                T.Store(ref At(resetHidden, u), reset * T.Load(in At(hPrev, u)));
+                                T.Store(ref At(resetHidden, u), reset * T.Load(in At({{hIn}}, u)));
                                 T.Store(ref a, reset);
                                 T.Store(ref At(ref a, BlockWidth), z);
                             }
@@ -865,7 +884,7 @@ internal static partial class Emitter
                         {{Span}} gates = state.Layer{{n}}Gates;
                         {{Kernels}}.BroadcastRows(p.Slice({{L}}InputBias, {{L}}Row), gates, {{L}}Row, batch);
                         {{Kernels}}.MultiplyAdd<T>(x, {{stride}}, batch, p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, gates, {{L}}Row);
-                        AdvanceLayer{{n}}<T>(p, gates, state.Layer{{n}}Hidden, state.Layer{{n}}HiddenNext, {{(cell == CellKind.Lstm ? $"state.Layer{n}Cell, state.Layer{n}Cell" : $"state.Layer{n}Recurrent, state.Layer{n}Aux")}}, batch);
+                        AdvanceLayer{{n}}<T>(p, gates, state.Layer{{n}}Hidden, {{(_m.Layers[n].RecurrentDropout is not null && cell != CellKind.Lstm ? $"state.Layer{n}Hidden, " : "")}}state.Layer{{n}}HiddenNext, {{(cell == CellKind.Lstm ? $"state.Layer{n}Cell, state.Layer{n}Cell" : $"state.Layer{n}Recurrent, state.Layer{n}Aux")}}, batch);
                         """;
                     _w.Line($"// Layer {n} ({CellName(cell)})");
                     if (cell == CellKind.GruResetBefore)
@@ -1072,6 +1091,23 @@ internal static partial class Emitter
                     {{Span}} dHidden = _hiddenCarry.AsSpan(0, batch * {{L}}Padded);
                     dHidden.Clear();
                 """);
+            // Recurrent dropout: the recurrent products read h̃(t−1) = h(t−1)⊙m, so their weight gradients take h̃ and the
+            // gradient they send back to h(t−1) is masked again.
+            bool masked = _m.Layers[n].RecurrentDropout is not null;
+            string hIn = masked ? "recurrentInput" : "hidden";
+            if (masked)
+            {
+                _w.Line($"    // h̃(t−1) = h(t−1)⊙m/(1 − p) is what the recurrent products read (the mask regenerated for ∂h(t−1))");
+                _w.Line($"    {ReadOnlySpan} recurrentInput = _l{n}RecurrentMask.Active ? _l{n}RecurrentDropped.AsSpan(0, rows * {L}Padded) : hidden;");
+                if (cell != CellKind.Lstm)
+                    _w.Line($"    {Span} dTilde = _droppedHiddenGradient.AsSpan(0, batch * {L}Padded);");
+            }
+            // A GRU's products send ∂h̃(t−1) into dTilde, added to ∂h(t−1) through the mask; an LSTM's carry is all product.
+            string productTarget = masked && cell != CellKind.Lstm ? "dTilde" : "dHidden";
+            string maskCarry = !masked ? "" : cell == CellKind.Lstm
+                ? $"\n    // h̃ = h⊙m/(1 − p):  ∂h(t−1) = ∂h̃⊙m/(1 − p)\n    if (_l{n}RecurrentMask.Active)\n        _l{n}RecurrentMask.Apply(dHidden, dHidden, {L}Padded, {L}Hidden, batch, batch);"
+                : $"\n    // h̃ = h⊙m/(1 − p):  ∂h(t−1) += ∂h̃⊙m/(1 − p)\n    if (_l{n}RecurrentMask.Active)\n        _l{n}RecurrentMask.Apply(dTilde, dTilde, {L}Padded, {L}Hidden, batch, batch);\n    global::System.Numerics.Tensors.TensorPrimitives.Add(dHidden, dTilde, dHidden);";
+            string clearTilde = masked && cell != CellKind.Lstm ? "\n    dTilde.Clear();" : "";
             using (Indent())
             {
                 if (cell == CellKind.Lstm)
@@ -1111,10 +1147,10 @@ internal static partial class Emitter
                             // a = … + U·h(t−1):  ∂h(t−1) = Uᵀ·∂a
                             dHidden.Clear();
                             {{Kernels}}.MultiplyAdd<T>(dGates.Slice(now * {{L}}Row, batch * {{L}}Row), {{L}}Row, batch,
-                                _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, dHidden, {{L}}Padded);
+                                _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, dHidden, {{L}}Padded);{{maskCarry}}
                         }
                         // ∂U += Σ_t ∂a(t)ᵀ·h(t−1);  ∂b_hh += Σ_t ∂a(t)
-                        {{Kernels}}.AccumulateOuter<T>(hidden, {{L}}Padded, rows, dGates, {{L}}Row, {{recurrentGrad}}, 0, {{L}}Gates, _outerScratch);
+                        {{Kernels}}.AccumulateOuter<T>({{hIn}}, {{L}}Padded, rows, dGates, {{L}}Row, {{recurrentGrad}}, 0, {{L}}Gates, _outerScratch);
                         {{Kernels}}.AccumulateRows<T>(dGates, {{L}}Row, rows, {{L}}Row, grad.Slice({{L}}RecurrentBias, {{L}}Row));
                         """);
                     EmitInputSideBackward(n, "dGates");
@@ -1156,12 +1192,12 @@ internal static partial class Emitter
                                     T.Store(ref At(ref dhh, 2 * BlockWidth), dan * reset);
                                 }
                             }
-                            // gh = b_hh + U·h(t−1):  ∂h(t−1) += Uᵀ·∂gh
+                            // gh = b_hh + U·h(t−1):  ∂h(t−1) += Uᵀ·∂gh{{clearTilde}}
                             {{Kernels}}.MultiplyAdd<T>(dRecurrent.Slice(now * {{L}}Row, batch * {{L}}Row), {{L}}Row, batch,
-                                _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, dHidden, {{L}}Padded);
+                                _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, {{productTarget}}, {{L}}Padded);{{maskCarry}}
                         }
                         // ∂U += Σ_t ∂gh(t)ᵀ·h(t−1);  ∂b_hh += Σ_t ∂gh(t)
-                        {{Kernels}}.AccumulateOuter<T>(hidden, {{L}}Padded, rows, dRecurrent, {{L}}Row, {{recurrentGrad}}, 0, {{L}}Gates, _outerScratch);
+                        {{Kernels}}.AccumulateOuter<T>({{hIn}}, {{L}}Padded, rows, dRecurrent, {{L}}Row, {{recurrentGrad}}, 0, {{L}}Gates, _outerScratch);
                         {{Kernels}}.AccumulateRows<T>(dRecurrent, {{L}}Row, rows, {{L}}Row, grad.Slice({{L}}RecurrentBias, {{L}}Row));
                         """);
                     EmitInputSideBackward(n, "dGates");
@@ -1195,7 +1231,7 @@ internal static partial class Emitter
                             }
                             // n = tanh(a_n + b_hn + U_n·(r⊙h(t−1))):  ∂(r⊙h(t−1)) = U_nᵀ·∂a_n
                             {{Span}} dStep = dGates.Slice(now * {{L}}Row, batch * {{L}}Row);
-                            dResetHidden.Clear();
+                            dResetHidden.Clear();{{clearTilde}}
                             {{Kernels}}.MultiplyAdd<T>(dStep, {{L}}Row, batch, _l{{n}}CandidateTransposed, {{L}}RecurrentShape.Transposed, 0, 1, dResetHidden, {{L}}Padded);
                             for (int r = 0; r < batch; r++)
                             {
@@ -1206,16 +1242,16 @@ internal static partial class Emitter
                                     T reset = T.Load(in At(gates, at));
                                     T dProduct = T.Load(in At(dResetHidden, u));
                                     // ∂r = ∂(r⊙h)⊙h(t−1);  ∂h(t−1) += ∂(r⊙h)⊙r;  r = σ(a_r):  ∂a_r = ∂r⊙r(1 − r)
-                                    T dReset = dProduct * T.Load(in At(hidden, now * {{L}}Padded + u));
+                                    T dReset = dProduct * T.Load(in At({{hIn}}, now * {{L}}Padded + u));
                                     T.Store(ref At(dGates, at), dReset * reset * (T.One - reset));
-                                    T.Store(ref At(dHidden, u), T.MultiplyAdd(dProduct, reset, T.Load(in At(dHidden, u))));
+                                    T.Store(ref At({{productTarget}}, u), T.MultiplyAdd(dProduct, reset, T.Load(in At({{productTarget}}, u))));
                                 }
                             }
                             // r, z = σ(… + U_r,z·h(t−1)):  ∂h(t−1) += U_r,zᵀ·∂a_r,z
-                            {{Kernels}}.MultiplyAdd<T>(dStep, {{L}}Row, batch, _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, dHidden, {{L}}Padded);
+                            {{Kernels}}.MultiplyAdd<T>(dStep, {{L}}Row, batch, _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, {{productTarget}}, {{L}}Padded);{{maskCarry}}
                         }
                         // ∂U_r,z += Σ_t ∂a_r,zᵀ·h(t−1);  ∂U_n += Σ_t ∂a_nᵀ·(r⊙h(t−1));  ∂b_hh += Σ_t ∂a
-                        {{Kernels}}.AccumulateOuter<T>(hidden, {{L}}Padded, rows, dGates, {{L}}Row, {{recurrentGrad}}, 0, 2, _outerScratch);
+                        {{Kernels}}.AccumulateOuter<T>({{hIn}}, {{L}}Padded, rows, dGates, {{L}}Row, {{recurrentGrad}}, 0, 2, _outerScratch);
                         {{Kernels}}.AccumulateOuter<T>(resetHidden, {{L}}Padded, rows, dGates, {{L}}Row, {{recurrentGrad}}, 2, 3, _outerScratch);
                         {{Kernels}}.AccumulateRows<T>(dGates, {{L}}Row, rows, {{L}}Row, grad.Slice({{L}}RecurrentBias, {{L}}Row));
                         """);

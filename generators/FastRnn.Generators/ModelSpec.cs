@@ -43,7 +43,8 @@ internal enum LossKind
 
 /// <summary>One recurrent layer after stacks are expanded. <see cref="Group"/> is the attribute it came from and
 /// <see cref="IndexInGroup"/> its layer within that attribute's stack (PyTorch's <c>_l{k}</c> suffix).</summary>
-internal sealed record LayerSpec(CellKind Cell, int Inputs, int Hidden, int Group, int IndexInGroup, DropoutSpec? InputDropout);
+internal sealed record LayerSpec(CellKind Cell, int Inputs, int Hidden, int Group, int IndexInGroup, DropoutSpec? InputDropout,
+    double? RecurrentDropout);
 
 /// <summary>A declared dropout site: its default rate and whether its mask is locked (one per sequence) or fresh
 /// at every step.</summary>
@@ -69,7 +70,10 @@ internal sealed record ModelSpec(
     double? EmbeddingDropout,
     DropoutSpec? HeadDropout)
 {
-    public bool HasMasks => EmbeddingDropout is not null || HeadDropout is not null || Layers.Any(l => l.InputDropout is not null);
+    public bool HasMasks => EmbeddingDropout is not null || HeadDropout is not null ||
+        Layers.Any(l => l.InputDropout is not null || l.RecurrentDropout is not null);
+
+    public bool HasRecurrentDropout => Layers.Any(l => l.RecurrentDropout is not null);
 
     public string FullName => (Namespace is null ? "" : Namespace + ".") +
         string.Concat(ContainingTypes.Select(t => t.Name + ".")) + Name;

@@ -139,8 +139,9 @@ internal static class Parser
                     if (name == "GruAttribute")
                         cell = Enum(Named<object?>("Variant", 0), "Variant", 2) == 1 ? CellKind.GruResetBefore : CellKind.GruResetAfter;
                     var dropout = Dropout();
+                    double? recurrentDropout = Rate("RecurrentDropout");
                     for (int k = 0; k < stack; k++)
-                        layers.Add(new LayerSpec(cell, 0, hidden, groups, k, dropout));
+                        layers.Add(new LayerSpec(cell, 0, hidden, groups, k, dropout, recurrentDropout));
                     groups++;
                     break;
                 }

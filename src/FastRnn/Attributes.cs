@@ -43,6 +43,10 @@ public sealed class LstmAttribute(int hidden) : Attribute
     /// <summary>Locked (variational) dropout on this layer's input: one mask per sequence, shared by every step
     /// (AWD-LSTM's LockedDropout). Declare this or <see cref="Dropout"/>, not both.</summary>
     public double LockedDropout { get; set; }
+
+    /// <summary>Recurrent dropout (Gal and Ghahramani; Keras 3 <c>recurrent_dropout</c>): h(t−1) is masked where it
+    /// enters <c>U·h</c>, one mask per sequence shared by every gate; the cell state is not masked.</summary>
+    public double RecurrentDropout { get; set; }
 }
 
 /// <summary>A GRU layer (gate order r, z, n) of <paramref name="hidden"/> units, stacked <see cref="Layers"/> times.</summary>
@@ -60,6 +64,11 @@ public sealed class GruAttribute(int hidden) : Attribute
     /// <summary>Locked (variational) dropout on this layer's input: one mask per sequence, shared by every step
     /// (AWD-LSTM's LockedDropout). Declare this or <see cref="Dropout"/>, not both.</summary>
     public double LockedDropout { get; set; }
+
+    /// <summary>Recurrent dropout (Gal and Ghahramani; Keras 3 <c>recurrent_dropout</c>): h(t−1) is masked where it
+    /// enters the recurrent products (all three gates; the classic variant's <c>U_n·(r⊙h)</c> too), one mask per
+    /// sequence; the interpolation <c>z⊙h(t−1)</c> uses the unmasked state.</summary>
+    public double RecurrentDropout { get; set; }
 }
 
 /// <summary>Where the GRU's reset gate acts on the recurrent candidate.</summary>

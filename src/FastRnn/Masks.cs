@@ -14,6 +14,9 @@ public enum MaskSite
 
     /// <summary>Dropout on the head's input (the top layer's hidden state).</summary>
     HeadInput = 3,
+
+    /// <summary>Recurrent dropout: h(t−1) where it enters the recurrent product, one mask per sequence.</summary>
+    Recurrent = 4,
 }
 
 /// <summary>

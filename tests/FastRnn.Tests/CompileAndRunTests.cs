@@ -44,6 +44,10 @@ public class CompileAndRunTests
             new(false, 0, 4, L((Cell.Gru, 18, 0, 0), (Cell.GruClassic, 7, 1, 0)), 2, "Linear", false, "MeanSquaredError"), 4, 3),
         new("E3", "DenseInput(20), Lstm(33, Dropout = 0.1), Head(1, Activation.Sigmoid, Readout = Readout.LastStep), Loss(LossKind.BinaryCrossEntropy)",
             new(false, 0, 20, L((Cell.Lstm, 33, 0, 0)), 1, "Sigmoid", false, "BinaryCrossEntropy"), 2, 5),
+        new("E4", "TokenInput(9, 4), Lstm(20, Layers = 2, RecurrentDropout = 0.3), Head(9, Activation.Softmax, Dropout = 0.2), Loss(LossKind.SoftmaxCrossEntropy)",
+            new(true, 9, 4, L((Cell.Lstm, 20, 0, 0), (Cell.Lstm, 20, 0, 1)), 9, "Softmax", true, "SoftmaxCrossEntropy"), 3, 5),
+        new("E5", "DenseInput(3), Gru(17, RecurrentDropout = 0.4, Dropout = 0.1), Gru(12, Variant = GruVariant.ResetBefore, RecurrentDropout = 0.25), Head(2), Loss(LossKind.MeanSquaredError)",
+            new(false, 0, 3, L((Cell.Gru, 17, 0, 0), (Cell.GruClassic, 12, 1, 0)), 2, "Linear", true, "MeanSquaredError"), 4, 6),
     ];
 
     /// <summary>The dropout sites each E case must have drawn (each with kept and dropped elements).</summary>
@@ -52,6 +56,8 @@ public class CompileAndRunTests
         ["E1"] = ["embedding.rows", "layer0.input", "layer1.input", "head.input"],
         ["E2"] = ["layer0.input", "layer1.input", "head.input"],
         ["E3"] = ["layer0.input"],
+        ["E4"] = ["layer0.recurrent", "layer1.recurrent", "head.input"],
+        ["E5"] = ["layer0.input", "layer0.recurrent", "layer1.recurrent"],
     };
 
     // A: file-scoped namespace; B: nested block namespaces with the models inside partial types; C: global namespace;

@@ -113,12 +113,15 @@ internal sealed class ScalarReference
         double[] wi = _w[$"{p}weight_ih_l{k}"], wh = _w[$"{p}weight_hh_l{k}"], bi = _w[$"{p}bias_ih_l{k}"], bh = _w[$"{p}bias_hh_l{k}"];
         int K = x[0][0].Length;
         var output = new double[steps][][];
+        Masks.TryGetValue($"layer{l}.recurrent", out var recurrentMask); // [batch, H], one mask for every step
         for (int b = 0; b < batch; b++)
         {
             var h = new double[H];
             var c = new double[H];
             for (int t = 0; t < steps; t++)
             {
+                // what the recurrent products read: h(t−1), or h̃(t−1) = h(t−1)⊙m under recurrent dropout
+                var hr = recurrentMask is null ? h : h.Select((v, j) => v * recurrentMask[b * H + j]).ToArray();
                 output[t] ??= new double[batch][];
                 double Dot(double[] w, int row, double[] v, int n)
                 {
@@ -131,7 +134,7 @@ internal sealed class ScalarReference
                 {
                     for (int j = 0; j < H; j++)
                     {
-                        double A(int g) => bi[g * H + j] + bh[g * H + j] + Dot(wi, g * H + j, x[t][b], K) + Dot(wh, g * H + j, h, H);
+                        double A(int g) => bi[g * H + j] + bh[g * H + j] + Dot(wi, g * H + j, x[t][b], K) + Dot(wh, g * H + j, hr, H);
                         double i = Sigmoid(A(0)), f = Sigmoid(A(1)), gg = Math.Tanh(A(2)), o = Sigmoid(A(3));
                         c[j] = f * c[j] + i * gg;
                         hNew[j] = o * Math.Tanh(c[j]);
@@ -143,14 +146,14 @@ internal sealed class ScalarReference
                     var z = new double[H];
                     for (int j = 0; j < H; j++)
                     {
-                        r[j] = Sigmoid(bi[j] + Dot(wi, j, x[t][b], K) + bh[j] + Dot(wh, j, h, H));
-                        z[j] = Sigmoid(bi[H + j] + Dot(wi, H + j, x[t][b], K) + bh[H + j] + Dot(wh, H + j, h, H));
+                        r[j] = Sigmoid(bi[j] + Dot(wi, j, x[t][b], K) + bh[j] + Dot(wh, j, hr, H));
+                        z[j] = Sigmoid(bi[H + j] + Dot(wi, H + j, x[t][b], K) + bh[H + j] + Dot(wh, H + j, hr, H));
                     }
-                    var rh = h.Select((v, j) => r[j] * v).ToArray();
+                    var rh = hr.Select((v, j) => r[j] * v).ToArray();
                     for (int j = 0; j < H; j++)
                     {
                         double recurrent = cell == Cell.Gru
-                            ? r[j] * (bh[2 * H + j] + Dot(wh, 2 * H + j, h, H))
+                            ? r[j] * (bh[2 * H + j] + Dot(wh, 2 * H + j, hr, H))
                             : bh[2 * H + j] + Dot(wh, 2 * H + j, rh, H);
                         double n = Math.Tanh(bi[2 * H + j] + Dot(wi, 2 * H + j, x[t][b], K) + recurrent);
                         hNew[j] = (1 - z[j]) * n + z[j] * h[j];
