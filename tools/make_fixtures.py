@@ -79,7 +79,7 @@ class ClassicGRU(nn.Module):
 
 M64 = (1 << 64) - 1
 M32 = (1 << 32) - 1
-SITES = {"embedding": 1, "input": 2, "head": 3}
+SITES = {"embedding": 1, "input": 2, "head": 3, "recurrent": 4}
 
 
 def splitmix(z):
@@ -124,6 +124,47 @@ def row_mask(seed, pass_, site, layer, rate, locked, rows, batch, width):
     return multipliers(seed, pass_, site, layer, rate, (r * width + np.arange(width)[None, :]).reshape(-1)).reshape(rows, width)
 
 
+class MaskedCell(nn.Module):
+    """One LSTM, GRU or classic-GRU layer written out step by step, so a recurrent-dropout mask can act where h(t-1)
+    enters the recurrent products (Keras 3 recurrent_dropout: one mask per sequence shared by every gate; a GRU's
+    z * h(t-1) keeps the unmasked state). Same parameter names, shapes and initialization as nn.LSTM / nn.GRU."""
+
+    def __init__(self, cell, inputs, hidden):
+        super().__init__()
+        self.cell, self.hidden = cell, hidden
+        reference = nn.LSTM(inputs, hidden) if cell == "lstm" else nn.GRU(inputs, hidden)
+        for name, value in reference.named_parameters():
+            self.register_parameter(name, nn.Parameter(value.detach().clone()))
+
+    def forward(self, x, state, recurrent_mask=None):
+        H = self.hidden
+        w_ih, w_hh, b_ih, b_hh = self.weight_ih_l0, self.weight_hh_l0, self.bias_ih_l0, self.bias_hh_l0
+        if self.cell == "lstm":
+            h, c = state[0][0], state[1][0]
+        else:
+            h = state[0]
+        outputs = []
+        for t in range(x.shape[0]):
+            hr = h if recurrent_mask is None else h * recurrent_mask
+            gx = x[t] @ w_ih.T + b_ih
+            if self.cell == "lstm":
+                a = gx + hr @ w_hh.T + b_hh
+                i, f, g, o = torch.sigmoid(a[:, :H]), torch.sigmoid(a[:, H:2 * H]), torch.tanh(a[:, 2 * H:3 * H]), torch.sigmoid(a[:, 3 * H:])
+                c = f * c + i * g
+                h = o * torch.tanh(c)
+            else:
+                r = torch.sigmoid(gx[:, :H] + hr @ w_hh[:H].T + b_hh[:H])
+                z = torch.sigmoid(gx[:, H:2 * H] + hr @ w_hh[H:2 * H].T + b_hh[H:2 * H])
+                if self.cell == "gru":
+                    n = torch.tanh(gx[:, 2 * H:] + r * (hr @ w_hh[2 * H:].T + b_hh[2 * H:]))
+                else:
+                    n = torch.tanh(gx[:, 2 * H:] + (r * hr) @ w_hh[2 * H:].T + b_hh[2 * H:])
+                h = (1 - z) * n + z * h
+            outputs.append(h)
+        finals = (h[None], c[None]) if self.cell == "lstm" else h[None]
+        return torch.stack(outputs), finals
+
+
 class Model(nn.Module):
     """The module whose state-dict names FastRnn uses: embedding, rnn (or rnn.{g} for several attributes), head."""
 
@@ -135,8 +176,12 @@ class Model(nn.Module):
             self.embedding = nn.Embedding(kind[1], kind[2])
         width = kind[1] if kind[0] == "dense" else kind[2]
         modules = []
-        for cell, hidden, count in spec["groups"]:
-            if cell == "lstm":
+        recurrent = {int(k[len("layer"):-len(".recurrent")]) for k in spec.get("dropout", {}) if k.endswith(".recurrent")}
+        for g, (cell, hidden, count) in enumerate(spec["groups"]):
+            if g in recurrent:
+                assert count == 1
+                modules.append(MaskedCell(cell, width, hidden))
+            elif cell == "lstm":
                 modules.append(nn.LSTM(width, hidden, num_layers=count))
             elif cell == "gru":
                 modules.append(nn.GRU(width, hidden, num_layers=count))
@@ -161,7 +206,10 @@ class Model(nn.Module):
             if f"layer{g}.input" in masks:
                 assert count == 1, "dropout cases declare one layer per attribute (layer index = group index)"
                 x = x * masks[f"layer{g}.input"].reshape(x.shape)
-            if cell == "lstm":
+            if isinstance(module, MaskedCell):
+                x, final = module(x, state if cell == "lstm" else (state[0],), masks.get(f"layer{g}.recurrent"))
+                finals.append(final if cell == "lstm" else (final,))
+            elif cell == "lstm":
                 x, (h, c) = module(x, state)
                 finals.append((h, c))
             else:
@@ -229,6 +277,9 @@ def make_case(name, spec, batch, steps, seed):
         for site, (rate, locked) in spec["dropout"].items():
             if site == "embedding.rows":
                 m = multipliers(mask_seed, mask_pass, "embedding", 0, rate, np.arange(kind[1]))
+            elif site.endswith(".recurrent"):  # [batch, hidden], one mask for every step
+                g = int(site[len("layer"):-len(".recurrent")])
+                m = row_mask(mask_seed, mask_pass, "recurrent", g, rate, True, batch, batch, spec["groups"][g][1])
             elif site == "head.input":
                 rows_ = steps * batch if spec["readout"] == "every" else batch
                 m = row_mask(mask_seed, mask_pass, "head", 0, rate, locked, rows_, batch, spec["groups"][-1][1])
@@ -293,6 +344,9 @@ CASES = {
     "DropoutMixed": (spec(("dense", 6), [("gru", 16, 1), ("classic", 37, 1)], 3, "sigmoid", "last", "bce",
                           {"layer0.input": (0.5, False), "layer1.input": (0.3, True), "head.input": (0.2, False)}),
                      [(3, 5), (1, 50)]),
+    "RecurrentDropout": (spec(("dense", 5), [("lstm", 24, 1), ("gru", 20, 1), ("classic", 16, 1)], 2, "linear", "every", "mse",
+                              {"layer0.recurrent": (0.3, True), "layer1.recurrent": (0.25, True), "layer1.input": (0.2, False),
+                               "layer2.recurrent": (0.4, True)}), [(3, 5), (1, 50)]),
 }
 
 

@@ -58,6 +58,7 @@ public static class TestModels
         nameof(Mixed) => new Mixed(batch, steps, seed),
         nameof(DropoutLstm) => new DropoutLstm(batch, steps, seed),
         nameof(DropoutMixed) => new DropoutMixed(batch, steps, seed),
+        nameof(RecurrentDropout) => new RecurrentDropout(batch, steps, seed),
         _ => throw new ArgumentException($"No test model named {name}."),
     };
 }
@@ -79,3 +80,6 @@ public partial class DropoutLstm;
 
 [RnnModel, DenseInput(6), Gru(16, Dropout = 0.5), Gru(37, Variant = GruVariant.ResetBefore, LockedDropout = 0.3), Head(3, Activation.Sigmoid, Readout = Readout.LastStep, Dropout = 0.2), Loss(LossKind.BinaryCrossEntropy)]
 public partial class DropoutMixed;
+
+[RnnModel, DenseInput(5), Lstm(24, RecurrentDropout = 0.3), Gru(20, Dropout = 0.2, RecurrentDropout = 0.25), Gru(16, Variant = GruVariant.ResetBefore, RecurrentDropout = 0.4), Head(2), Loss(LossKind.MeanSquaredError)]
+public partial class RecurrentDropout;
