@@ -30,7 +30,7 @@ public static class StepModels
 
 // The same language model with every feed-forward dropout site declared (fresh masks, and locked ones): the
 // regularization benchmark switches sites on and off at run time.
-[RnnModel, TokenInput(96, 64, EmbeddingDropout = 0.1), Lstm(256, Dropout = 0.25), Head(96, Activation.Softmax, Dropout = 0.4), Loss(LossKind.SoftmaxCrossEntropy)]
+[RnnModel, TokenInput(96, 64, EmbeddingDropout = 0.1), Lstm(256, Dropout = 0.25, RecurrentDropout = 0.25), Head(96, Activation.Softmax, Dropout = 0.4), Loss(LossKind.SoftmaxCrossEntropy)]
 public sealed partial class CharLanguageModelDropout;
 
 [RnnModel, TokenInput(96, 64), Lstm(256, LockedDropout = 0.25), Head(96, Activation.Softmax, LockedDropout = 0.4), Loss(LossKind.SoftmaxCrossEntropy)]

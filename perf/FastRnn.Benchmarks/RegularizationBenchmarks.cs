@@ -17,7 +17,7 @@ public class RegularizationBenchmarks
     [Params(256, 512)] public int Bits { get; set; }
 
     [Params("undeclared", "declared, off", "embedding dropout 0.1", "input dropout 0.25", "head dropout 0.4",
-        "all three", "locked input 0.25", "locked head 0.4")]
+        "recurrent dropout 0.25", "all four", "locked input 0.25", "locked head 0.4")]
     public string Technique { get; set; } = "undeclared";
 
     [GlobalSetup]
@@ -41,9 +41,11 @@ public class RegularizationBenchmarks
             case "embedding dropout 0.1": options["EmbeddingDropout"] = 0.1f; break;
             case "input dropout 0.25" or "locked input 0.25": options["Layer0Dropout"] = 0.25f; break;
             case "head dropout 0.4" or "locked head 0.4": options["HeadDropout"] = 0.4f; break;
-            case "all three":
+            case "recurrent dropout 0.25": options["Layer0RecurrentDropout"] = 0.25f; break;
+            case "all four":
                 options["EmbeddingDropout"] = 0.1f;
                 options["Layer0Dropout"] = 0.25f;
+                options["Layer0RecurrentDropout"] = 0.25f;
                 options["HeadDropout"] = 0.4f;
                 break;
         }

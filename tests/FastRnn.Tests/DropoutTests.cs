@@ -125,7 +125,8 @@ public class DropoutTests
         var (tokens, _) = LmData(Batch, Steps, 1);
         model.Forward(tokens, Batch, Steps);
         var masks = model.ExportMasks();
-        Assert.Equal(["embedding.rows", "head.input", "layer0.input", "layer1.input"], masks.Keys.Order());
+        Assert.Equal(["embedding.rows", "head.input", "layer0.input", "layer0.recurrent", "layer1.input", "layer1.recurrent"], masks.Keys.Order());
+        Assert.Equal(Batch * 16, masks["layer1.recurrent"].Length); // one [batch, hidden] mask for every step
         Assert.Equal(20, masks["embedding.rows"].Length);
         int width = 16 * Batch;
         var head = masks["head.input"];
@@ -242,8 +243,8 @@ public class DropoutTests
         var options = model.Options;
         Assert.True(options.Training);
         Assert.Equal(12UL, options.Seed);
-        Assert.Equal(["EmbeddingDropout", "Layer0Dropout", "Layer1Dropout", "HeadDropout"], options.Names);
-        Assert.Equal([0.1f, 0.3f, 0.3f, 0.5f], options.Names.Select(n => options[n]));
+        Assert.Equal(["EmbeddingDropout", "Layer0Dropout", "Layer0RecurrentDropout", "Layer1Dropout", "Layer1RecurrentDropout", "HeadDropout"], options.Names);
+        Assert.Equal([0.1f, 0.3f, 0.2f, 0.3f, 0.2f, 0.5f], options.Names.Select(n => options[n]));
         options["Layer1Dropout"] = 0.6f;
         Assert.Equal(0.6f, options.Layer1Dropout);
         var error = Assert.Throws<ArgumentOutOfRangeException>(() => options.HeadDropout = 1f);
@@ -252,7 +253,7 @@ public class DropoutTests
         Assert.Throws<ArgumentOutOfRangeException>(() => options["EmbeddingDropout"] = -0.5f);
         Assert.Equal(0.1f, options.EmbeddingDropout);
         var unknown = Assert.Throws<ArgumentException>(() => options["Dropout"] = 0.1f);
-        Assert.Contains("EmbeddingDropout, Layer0Dropout, Layer1Dropout, HeadDropout", unknown.Message);
+        Assert.Contains("EmbeddingDropout, Layer0Dropout, Layer0RecurrentDropout, Layer1Dropout, Layer1RecurrentDropout, HeadDropout", unknown.Message);
         Assert.Empty(((ISequenceModel)new PlainLm(1, 1)).Options.Names);
     }
 

@@ -65,13 +65,13 @@ public static class TestModels
 
 // Dropout at every feed-forward site, and its twin without any: with the same weights, the two must agree whenever
 // no mask is drawn (inference mode, or every rate at 0).
-[RnnModel, TokenInput(20, 8, EmbeddingDropout = 0.1), Lstm(16, Layers = 2, Dropout = 0.3), Head(20, Activation.Softmax, LockedDropout = 0.5), Loss(LossKind.SoftmaxCrossEntropy)]
+[RnnModel, TokenInput(20, 8, EmbeddingDropout = 0.1), Lstm(16, Layers = 2, Dropout = 0.3, RecurrentDropout = 0.2), Head(20, Activation.Softmax, LockedDropout = 0.5), Loss(LossKind.SoftmaxCrossEntropy)]
 public partial class DropoutLm;
 
 [RnnModel, TokenInput(20, 8), Lstm(16, Layers = 2), Head(20, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)]
 public partial class PlainLm;
 
-[RnnModel, DenseInput(12), Gru(24, LockedDropout = 0.2), Head(2, Readout = Readout.LastStep, Dropout = 0.4), Loss(LossKind.MeanSquaredError)]
+[RnnModel, DenseInput(12), Gru(24, LockedDropout = 0.2, RecurrentDropout = 0.3), Head(2, Readout = Readout.LastStep, Dropout = 0.4), Loss(LossKind.MeanSquaredError)]
 public partial class DropoutGru;
 
 // PyTorch fixtures with dropout (tools/make_fixtures.py replays these models' masks): one layer per attribute.
