@@ -63,6 +63,10 @@ internal static class Diagnostics
         "Dropout declared twice on one input",
         "[{0}] declares both Dropout and LockedDropout; an input takes one kind of mask");
 
+    public static readonly DiagnosticDescriptor ZoneoutWithRecurrentDropout = Error("FRNN015",
+        "Zoneout and recurrent dropout on the same state",
+        "[{0}] declares both Zoneout and RecurrentDropout: both act on h(t−1); choose one");
+
     private static DiagnosticDescriptor Error(string id, string title, string message) =>
         new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
@@ -81,6 +85,7 @@ internal static class Diagnostics
         "FRNN011" => SizeTooLarge,
         "FRNN013" => RateOutOfRange,
         "FRNN014" => TwoDropoutMasks,
+        "FRNN015" => ZoneoutWithRecurrentDropout,
         _ => SoftmaxNeedsClasses,
     };
 }

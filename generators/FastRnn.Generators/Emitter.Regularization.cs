@@ -24,6 +24,12 @@ internal static partial class Emitter
                 if (_m.Layers[n].RecurrentDropout is { } recurrent)
                     yield return new Option($"Layer{n}RecurrentDropout", recurrent,
                         $"Recurrent dropout rate of layer {n}: h(t−1) masked where it enters the recurrent product, one mask per sequence.");
+                if (_m.Layers[n].Zoneout is { } zoneout)
+                    yield return new Option($"Layer{n}Zoneout", zoneout,
+                        $"Zoneout rate of layer {n}'s h: the probability that a unit keeps h(t−1) at a step (the weight of h(t−1) at inference).");
+                if (_m.Layers[n].CellZoneout is { } cellZoneout)
+                    yield return new Option($"Layer{n}CellZoneout", cellZoneout,
+                        $"Zoneout rate of layer {n}'s cell state c (the weight of c(t−1) at inference).");
             }
             if (_m.HeadDropout is { } head)
                 yield return new Option("HeadDropout", head.Rate, $"{DropoutKind(head)} rate on the head's input.");
@@ -146,6 +152,28 @@ internal static partial class Emitter
                 _w.Line("// ∂L/∂h̃(t−1) of a GRU step with recurrent dropout, before its mask: [batch, MaxPadded].");
                 _w.Line("private readonly float[] _droppedHiddenGradient;");
             }
+            for (int n = 0; n < _m.Layers.Count; n++)
+            {
+                var layer = _m.Layers[n];
+                if (layer.Zoneout is not null)
+                {
+                    _w.Line($"// Layer {n}'s zoneout of h: κ of the current step, [batch, Padded] (1 keeps h(t−1) in training; the rate at inference).");
+                    _w.Line($"private global::FastRnn.ZoneoutSite _l{n}ZoneoutMask;");
+                    _w.Line($"private readonly float[] _l{n}Zoneout;");
+                }
+                if (layer.CellZoneout is not null)
+                {
+                    _w.Line($"// Layer {n}'s zoneout of c: κ of the current step, and c̃(t) = f⊙c(t−1) + i⊙g before it, [steps·batch, Padded].");
+                    _w.Line($"private global::FastRnn.ZoneoutSite _l{n}CellZoneoutMask;");
+                    _w.Line($"private readonly float[] _l{n}CellZoneout;");
+                    _w.Line($"private readonly float[] _l{n}CellCandidate;");
+                }
+            }
+            if (_m.Layers.Any(l => l.HasZoneout))
+            {
+                _w.Line("// κ = 0 (no zoneout) for a step whose rate is 0: read, never written.");
+                _w.Line("private readonly float[] _noZoneout;");
+            }
             if (_m.HeadDropout is not null)
             {
                 _w.Line("private global::FastRnn.DropoutSite _headMask;");
@@ -164,6 +192,18 @@ internal static partial class Emitter
             }
             if (_m.Layers.Any(l => l.RecurrentDropout is not null && l.Cell != CellKind.Lstm))
                 _w.Line("_droppedHiddenGradient = new float[batchCapacity * MaxPadded];");
+            for (int n = 0; n < _m.Layers.Count; n++)
+            {
+                if (_m.Layers[n].Zoneout is not null)
+                    _w.Line($"_l{n}Zoneout = new float[batchCapacity * L{n}Padded];");
+                if (_m.Layers[n].CellZoneout is not null)
+                {
+                    _w.Line($"_l{n}CellZoneout = new float[batchCapacity * L{n}Padded];");
+                    _w.Line($"_l{n}CellCandidate = new float[rows * L{n}Padded];");
+                }
+            }
+            if (_m.Layers.Any(l => l.HasZoneout))
+                _w.Line("_noZoneout = new float[batchCapacity * MaxPadded];");
             if (_m.HeadDropout is not null)
                 _w.Line($"_headDropped = new float[{(EveryStep ? "rows" : "batchCapacity")} * L{Top}Padded];");
         }
@@ -187,6 +227,10 @@ internal static partial class Emitter
                     _w.Line($"    _l{n}InputMask.Begin(training, _options.Layer{n}Dropout, _options.Seed, pass, {Site}.LayerInput, {N(n)});");
                 if (_m.Layers[n].RecurrentDropout is not null)
                     _w.Line($"    _l{n}RecurrentMask.Begin(training, _options.Layer{n}RecurrentDropout, _options.Seed, pass, {Site}.Recurrent, {N(n)});");
+                if (_m.Layers[n].Zoneout is not null)
+                    _w.Line($"    _l{n}ZoneoutMask.Begin(training, _options.Layer{n}Zoneout, _options.Seed, pass, {Site}.ZoneoutHidden, {N(n)});");
+                if (_m.Layers[n].CellZoneout is not null)
+                    _w.Line($"    _l{n}CellZoneoutMask.Begin(training, _options.Layer{n}CellZoneout, _options.Seed, pass, {Site}.ZoneoutCell, {N(n)});");
             }
             if (_m.HeadDropout is not null)
                 _w.Line($"    _headMask.Begin(training, _options.HeadDropout, _options.Seed, pass, {Site}.HeadInput, 0);");
@@ -196,7 +240,9 @@ internal static partial class Emitter
             _w.Lines("""
                 /// <summary>Debug: the dropout multipliers (0, or 1/(1 − rate) for a kept element) the last <see cref="Forward"/>
                 /// used, by site: "embedding.rows" [Vocabulary], "layer{n}.input" [steps, batch, inputs of layer n],
-                /// "layer{n}.recurrent" [batch, hidden of layer n] (one mask for every step), "head.input" [head rows, hidden]. Only sites that dropped appear. Allocates; for tests and tools.</summary>
+                /// "layer{n}.recurrent" [batch, hidden of layer n] (one mask for every step), "head.input" [head rows, hidden];
+                /// zoneout's κ (1 where a unit kept its previous value) as "layer{n}.zoneout" and "layer{n}.cellzoneout"
+                /// [steps, batch, hidden]. Only sites that dropped appear. Allocates; for tests and tools.</summary>
                 public global::System.Collections.Generic.Dictionary<string, float[]> ExportMasks()
                 {
                     if (!_hasForward)
@@ -212,6 +258,10 @@ internal static partial class Emitter
                     _w.Line($"    if (_l{n}InputMask.Active) masks.Add(\"layer{n}.input\", _l{n}InputMask.Export({InputWidth(n)}, rows, {Period(dropout)}));");
                 if (_m.Layers[n].RecurrentDropout is not null)
                     _w.Line($"    if (_l{n}RecurrentMask.Active) masks.Add(\"layer{n}.recurrent\", _l{n}RecurrentMask.Export(L{n}Hidden, batch, batch));");
+                if (_m.Layers[n].Zoneout is not null)
+                    _w.Line($"    if (_l{n}ZoneoutMask.Random) masks.Add(\"layer{n}.zoneout\", _l{n}ZoneoutMask.Export(L{n}Hidden, rows));");
+                if (_m.Layers[n].CellZoneout is not null)
+                    _w.Line($"    if (_l{n}CellZoneoutMask.Random) masks.Add(\"layer{n}.cellzoneout\", _l{n}CellZoneoutMask.Export(L{n}Hidden, rows));");
             }
             if (_m.HeadDropout is { } head)
                 _w.Line($"    if (_headMask.Active) masks.Add(\"head.input\", _headMask.Export(L{Top}Hidden, {(EveryStep ? "rows" : "batch")}, {Period(head)}));");
@@ -236,6 +286,137 @@ internal static partial class Emitter
                 _w.Line($"private {ReadOnlySpan} HeadInput(int batch, int steps) =>");
                 _w.Line($"    _headMask.Active ? _headDropped.AsSpan(0, ({rows}) * L{Top}Padded) : _l{Top}Hidden.AsSpan(({first}) * L{Top}Padded, ({rows}) * L{Top}Padded);");
                 _w.Line();
+            }
+        }
+
+        // ---- zoneout ------------------------------------------------------------------------------------------
+
+        private static string Lines(int indent, params string[] lines) =>
+            string.Join("\n" + new string(' ', indent), lines.Where(l => l is not null));
+
+        /// <summary>An LSTM's state update for one block: c̃ = f⊙c(t−1) + i⊙g, h̃ = o⊙tanh(c̃), then zoneout where declared.
+        /// Without zoneout it is the plain update. <paramref name="candidate"/> (may be null) receives c̃ for backward.</summary>
+        private static string LstmUpdate(LayerSpec layer, int indent, string f, string ig, string o, string cPrev, string c,
+            string hPrev, string h, string keepHidden, string keepCell, string? candidate)
+        {
+            if (!layer.HasZoneout)
+                return Lines(indent,
+                    $"T cNew = T.MultiplyAdd({f}, T.Load(in {cPrev}), {ig});",
+                    $"T.Store(ref {c}, cNew);",
+                    $"T.Store(ref {h}, {o} * T.Tanh(cNew));");
+            bool zh = layer.Zoneout is not null, zc = layer.CellZoneout is not null;
+            return Lines(indent,
+                $"T cPrevious = T.Load(in {cPrev});",
+                $"T cTilde = T.MultiplyAdd({f}, cPrevious, {ig});",
+                $"T hTilde = {o} * T.Tanh(cTilde);",
+                zc && candidate is not null ? $"T.Store(ref {candidate}, cTilde);" : null!,
+                zc ? "// zoneout: c(t) = c̃ + κ_c⊙(c(t−1) − c̃)" : null!,
+                zc ? $"T.Store(ref {c}, T.MultiplyAdd({keepCell}, cPrevious - cTilde, cTilde));" : $"T.Store(ref {c}, cTilde);",
+                zh ? "// zoneout: h(t) = h̃ + κ_h⊙(h(t−1) − h̃)" : null!,
+                zh ? $"T.Store(ref {h}, T.MultiplyAdd({keepHidden}, T.Load(in {hPrev}) - hTilde, hTilde));" : $"T.Store(ref {h}, hTilde);");
+        }
+
+        /// <summary>A GRU's h(t) = n + z⊙(h(t−1) − n) for one block, then zoneout where declared.</summary>
+        private static string GruUpdate(LayerSpec layer, int indent, string z, string candidate, string hPrev, string h, string keepHidden)
+        {
+            if (layer.Zoneout is null)
+                return $"T.Store(ref {h}, T.MultiplyAdd({z}, T.Load(in {hPrev}) - {candidate}, {candidate}));";
+            return Lines(indent,
+                $"T hPrevious = T.Load(in {hPrev});",
+                $"T hTilde = T.MultiplyAdd({z}, hPrevious - {candidate}, {candidate});",
+                "// zoneout: h(t) = h̃ + κ⊙(h(t−1) − h̃)",
+                $"T.Store(ref {h}, T.MultiplyAdd({keepHidden}, hPrevious - hTilde, hTilde));");
+        }
+
+        /// <summary>The zoneout arguments of AdvanceLayer n in the sequence forward, for the step whose first row is now.</summary>
+        private string ZoneArguments(int n) =>
+            (_m.Layers[n].Zoneout is not null ? $"Layer{n}ZoneHidden(batch, now), " : "") +
+            (_m.Layers[n].CellZoneout is not null ? $"Layer{n}ZoneCell(batch, now), _l{n}CellCandidate.AsSpan(now * L{n}Padded, batch * L{n}Padded), " : "");
+
+        /// <summary>Backward, at the top of step t: κ of the step, regenerated.</summary>
+        private string ZoneStep(int n) =>
+            (_m.Layers[n].Zoneout is not null ? $"\n    {ReadOnlySpan} zoneHidden = Layer{n}ZoneHidden(batch, now);" : "") +
+            (_m.Layers[n].CellZoneout is not null ? $"\n    {ReadOnlySpan} zoneCell = Layer{n}ZoneCell(batch, now);" : "");
+
+        /// <summary>Backward, a GRU block: ∂h of the step's output, split by zoneout into ∂h̃ and the part that reaches
+        /// h(t−1) directly (stored by the caller).</summary>
+        private string GruHiddenGradient(int n, int indent)
+        {
+            string L = $"L{n}";
+            string total = $"T.Load(in At(dAbove, now * {L}Padded + u)) + T.Load(in At(dHidden, u))";
+            if (_m.Layers[n].Zoneout is null)
+                return $"T dh = {total};";
+            return Lines(indent,
+                $"T dhTotal = {total};",
+                "// zoneout h(t) = h̃ + κ⊙(h(t−1) − h̃):  ∂h̃ = (1 − κ)⊙∂h(t);  ∂h(t−1) = κ⊙∂h(t) + …",
+                "T keepHidden = T.Load(in At(zoneHidden, u));",
+                "T dh = dhTotal * (T.One - keepHidden);");
+        }
+
+        /// <summary>Backward, an LSTM block: from ∂h(t) and ∂c(t) to ∂h̃, ∂c̃ (dh, dc) and the carries, through zoneout
+        /// where declared. Without zoneout it is the plain LSTM step.</summary>
+        private string LstmBackwardState(int n, int indent)
+        {
+            string L = $"L{n}";
+            var layer = _m.Layers[n];
+            bool zh = layer.Zoneout is not null, zc = layer.CellZoneout is not null;
+            string total = $"T.Load(in At(dAbove, now * {L}Padded + u)) + T.Load(in At(dHidden, u))";
+            if (!zh && !zc)
+                return Lines(indent,
+                    $"T cPrev = T.Load(in At(cells, now * {L}Padded + u));",
+                    $"T tanhC = T.Tanh(T.Load(in At(cells, (now + batch) * {L}Padded + u)));",
+                    "// ∂h(t): from above, and from step t + 1 through U",
+                    $"T dh = {total};",
+                    "// h(t) = o⊙tanh(c(t)):  ∂c(t) = ∂h⊙o⊙(1 − tanh²c) + ∂c from step t + 1",
+                    "T dc = T.MultiplyAdd(dh * o, T.One - tanhC * tanhC, T.Load(in At(dCell, u)));",
+                    "// c(t) = f⊙c(t−1) + i⊙g:  ∂c(t−1) = ∂c⊙f",
+                    "T.Store(ref At(dCell, u), dc * f);");
+            return Lines(indent,
+                $"T cPrev = T.Load(in At(cells, now * {L}Padded + u));",
+                zc ? $"T tanhC = T.Tanh(T.Load(in At(cellCandidates, now * {L}Padded + u))); // tanh(c̃(t))"
+                   : $"T tanhC = T.Tanh(T.Load(in At(cells, (now + batch) * {L}Padded + u)));",
+                zh ? $"T dhTotal = {total};" : $"T dh = {total};",
+                zh ? "// zoneout h(t) = h̃ + κ_h⊙(h(t−1) − h̃):  ∂h̃ = (1 − κ_h)⊙∂h(t);  ∂h(t−1) = κ_h⊙∂h(t) + Uᵀ·∂a" : null!,
+                zh ? "T keepHidden = T.Load(in At(zoneHidden, u));" : null!,
+                zh ? "T dh = dhTotal * (T.One - keepHidden);" : null!,
+                zh ? "T.Store(ref At(dHidden, u), keepHidden * dhTotal);" : null!,
+                zc ? "// zoneout c(t) = c̃ + κ_c⊙(c(t−1) − c̃), h̃ = o⊙tanh(c̃):  ∂c̃ = ∂h̃⊙o⊙(1 − tanh²c̃) + (1 − κ_c)⊙∂c(t)"
+                   : "// h̃ = o⊙tanh(c(t)):  ∂c(t) = ∂h̃⊙o⊙(1 − tanh²c) + ∂c from step t + 1",
+                zc ? "T dcTotal = T.Load(in At(dCell, u)), keepCell = T.Load(in At(zoneCell, u));" : null!,
+                zc ? "T dc = T.MultiplyAdd(dh * o, T.One - tanhC * tanhC, dcTotal * (T.One - keepCell));"
+                   : "T dc = T.MultiplyAdd(dh * o, T.One - tanhC * tanhC, T.Load(in At(dCell, u)));",
+                zc ? "// c̃ = f⊙c(t−1) + i⊙g:  ∂c(t−1) = ∂c̃⊙f + κ_c⊙∂c(t)" : "// c(t) = f⊙c(t−1) + i⊙g:  ∂c(t−1) = ∂c⊙f",
+                zc ? "T.Store(ref At(dCell, u), T.MultiplyAdd(dc, f, keepCell * dcTotal));" : "T.Store(ref At(dCell, u), dc * f);");
+        }
+
+        /// <summary>Per zoneout site, the κ of one step: drawn in training, the rate at inference, none at rate 0.</summary>
+        private void EmitZoneoutMethods()
+        {
+            for (int n = 0; n < _m.Layers.Count; n++)
+            {
+                foreach (var (declared, name, field, what) in new[]
+                {
+                    (_m.Layers[n].Zoneout is not null, "ZoneHidden", $"_l{n}Zoneout", "h"),
+                    (_m.Layers[n].CellZoneout is not null, "ZoneCell", $"_l{n}CellZoneout", "c"),
+                })
+                {
+                    if (!declared)
+                        continue;
+                    string mask = field + "Mask";
+                    _w.Lines($$"""
+                        /// <summary>κ of layer {{n}}'s {{what}} at the step whose first row is <paramref name="now"/>: 1 where a unit keeps its
+                        /// previous value (training), the rate (inference), or nothing to keep at rate 0. Backward calls it again
+                        /// for the same step and gets the same draws.</summary>
+                        private {{ReadOnlySpan}} Layer{{n}}{{name}}(int batch, int now)
+                        {
+                            if (!{{mask}}.Active)
+                                return _noZoneout.AsSpan(0, batch * L{{n}}Padded);
+                            {{mask}}.Fill({{field}}, L{{n}}Padded, L{{n}}Hidden, batch, now);
+                            return {{field}}.AsSpan(0, batch * L{{n}}Padded);
+                        }
+
+                        """);
+                }
             }
         }
 

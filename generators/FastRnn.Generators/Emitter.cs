@@ -82,6 +82,7 @@ internal static partial class Emitter
             EmitPublicApi();
             EmitOptions();
             EmitMaskMethods();
+            EmitZoneoutMethods();
             EmitForward();
             for (int n = 0; n < _m.Layers.Count; n++)
                 EmitForwardLayer(n);
@@ -641,7 +642,7 @@ internal static partial class Emitter
                             {{(cell == CellKind.Lstm
                                 ? $"_l{n}Cell.AsSpan(now * {L}Padded, batch * {L}Padded), _l{n}Cell.AsSpan((now + batch) * {L}Padded, batch * {L}Padded),"
                                 : $"_l{n}Recurrent.AsSpan(0, batch * {L}Row), _l{n}Aux.AsSpan(now * {L}Padded, batch * {L}Padded),")}}
-                            batch);
+                            {{ZoneArguments(n)}}batch);
                     }
                 }
 
@@ -659,6 +660,13 @@ internal static partial class Emitter
             string hIn = masked ? "hRecurrent" : "hPrev";
             string hInParameter = masked ? $" {ReadOnlySpan} hRecurrent," : "";
             string hInDoc = masked ? " <paramref name=\"hRecurrent\"/> is what the recurrent products read: h(t−1), or h̃(t−1) under recurrent dropout." : "";
+            var layer = _m.Layers[n];
+            string zoneParameters = (layer.Zoneout is not null ? $"{ReadOnlySpan} zoneHidden, " : "") +
+                (layer.CellZoneout is not null ? $"{ReadOnlySpan} zoneCell, {Span} cellCandidate, " : "");
+            string zoneDoc = !layer.HasZoneout ? "" : "\n/// Zoneout: with κ from <paramref name=\"zone" + (layer.Zoneout is not null ? "Hidden" : "Cell") +
+                "\"/> (1 keeps the previous value in training, the rate at inference), " +
+                (layer.Zoneout is not null ? "h(t) = h̃ + κ_h⊙(h(t−1) − h̃)" : "") + (layer.Zoneout is not null && layer.CellZoneout is not null ? " and " : "") +
+                (layer.CellZoneout is not null ? "c(t) = c̃ + κ_c⊙(c(t−1) − c̃), c̃ kept in <paramref name=\"cellCandidate\"/>" : "") + ".";
             string recurrent = $"p.Slice({L}RecurrentWeights, {L}RecurrentShape.Length), {L}RecurrentShape";
             if (cell == CellKind.Lstm)
             {
@@ -668,9 +676,9 @@ internal static partial class Emitter
                     ///   a = a_x + b_hh + U·h(t−1);  i, f, o = σ(a_i, a_f, a_o);  g = tanh(a_g)
                     ///   c(t) = f⊙c(t−1) + i⊙g;  h(t) = o⊙tanh(c(t))
                     /// The activated gates replace the pre-activations (backward reads them). <paramref name="cPrev"/> and
-                    /// <paramref name="c"/> may be the same buffer.</summary>
+                    /// <paramref name="c"/> may be the same buffer.{{zoneDoc}}</summary>
                     private static void AdvanceLayer{{n}}<T>({{ReadOnlySpan}} p, {{Span}} gates, {{ReadOnlySpan}} hPrev, {{Span}} h,
-                        {{ReadOnlySpan}} cPrev, {{Span}} c, int batch) {{BlockConstraint}}
+                        {{ReadOnlySpan}} cPrev, {{Span}} c, {{zoneParameters}}int batch) {{BlockConstraint}}
                     {
                         {{Kernels}}.AddRows<T>(p.Slice({{L}}RecurrentBias, {{L}}Row), gates, {{L}}Row, batch);
                         {{Kernels}}.MultiplyAdd<T>(hPrev, {{L}}Padded, batch, {{recurrent}}, 0, {{L}}Gates, gates, {{L}}Row);
@@ -684,9 +692,7 @@ internal static partial class Emitter
                                 T f = T.Sigmoid(T.Load(in At(ref a, BlockWidth)));
                                 T g = T.Tanh(T.Load(in At(ref a, 2 * BlockWidth)));
                                 T o = T.Sigmoid(T.Load(in At(ref a, 3 * BlockWidth)));
-                                T cNew = T.MultiplyAdd(f, T.Load(in At(cPrev, u)), i * g);
-                                T.Store(ref At(c, u), cNew);
-                                T.Store(ref At(h, u), o * T.Tanh(cNew));
+                                {{LstmUpdate(layer, 12, "f", "i * g", "o", "At(cPrev, u)", "At(c, u)", "At(hPrev, u)", "At(h, u)", "T.Load(in At(zoneHidden, u))", "T.Load(in At(zoneCell, u))", "At(cellCandidate, u)")}}
                                 T.Store(ref a, i);
                                 T.Store(ref At(ref a, BlockWidth), f);
                                 T.Store(ref At(ref a, 2 * BlockWidth), g);
@@ -704,9 +710,9 @@ internal static partial class Emitter
                     /// a_x = b_ih + W_ih·x:
                     ///   gh = b_hh + U·h(t−1);  r = σ(a_r + gh_r);  z = σ(a_z + gh_z);  n = tanh(a_n + r⊙gh_n)
                     ///   h(t) = (1 − z)⊙n + z⊙h(t−1)
-                    /// The activated gates (r, z, n) replace the pre-activations; <paramref name="hiddenCandidate"/> keeps gh_n.{{hInDoc}}</summary>
+                    /// The activated gates (r, z, n) replace the pre-activations; <paramref name="hiddenCandidate"/> keeps gh_n.{{hInDoc}}{{zoneDoc}}</summary>
                     private static void AdvanceLayer{{n}}<T>({{ReadOnlySpan}} p, {{Span}} gates, {{ReadOnlySpan}} hPrev,{{hInParameter}} {{Span}} h,
-                        {{Span}} recurrent, {{Span}} hiddenCandidate, int batch) {{BlockConstraint}}
+                        {{Span}} recurrent, {{Span}} hiddenCandidate, {{zoneParameters}}int batch) {{BlockConstraint}}
                     {
                         {{Kernels}}.BroadcastRows(p.Slice({{L}}RecurrentBias, {{L}}Row), recurrent, {{L}}Row, batch);
                         {{Kernels}}.MultiplyAdd<T>({{hIn}}, {{L}}Padded, batch, {{recurrent}}, 0, {{L}}Gates, recurrent, {{L}}Row);
@@ -723,7 +729,7 @@ internal static partial class Emitter
                                 T ghn = T.Load(in At(ref gh, 2 * BlockWidth));
                                 T candidate = T.Tanh(T.MultiplyAdd(reset, ghn, T.Load(in At(ref a, 2 * BlockWidth))));
                                 // (1 − z)⊙n + z⊙h = n + z⊙(h − n)
-                                T.Store(ref At(h, u), T.MultiplyAdd(z, T.Load(in At(hPrev, u)) - candidate, candidate));
+                                {{GruUpdate(layer, 12, "z", "candidate", "At(hPrev, u)", "At(h, u)", "T.Load(in At(zoneHidden, u))")}}
                                 T.Store(ref At(hiddenCandidate, u), ghn);
                                 T.Store(ref a, reset);
                                 T.Store(ref At(ref a, BlockWidth), z);
@@ -741,9 +747,9 @@ internal static partial class Emitter
                     /// once <paramref name="gates"/> holds a_x = b_ih + W_ih·x:
                     ///   r = σ(a_r + b_hr + U_r·h(t−1));  z = σ(a_z + b_hz + U_z·h(t−1))
                     ///   n = tanh(a_n + b_hn + U_n·(r⊙h(t−1)));  h(t) = (1 − z)⊙n + z⊙h(t−1)
-                    /// The activated gates replace the pre-activations; <paramref name="resetHidden"/> keeps r⊙h(t−1).{{hInDoc}}</summary>
+                    /// The activated gates replace the pre-activations; <paramref name="resetHidden"/> keeps r⊙h(t−1).{{hInDoc}}{{zoneDoc}}</summary>
                     private static void AdvanceLayer{{n}}<T>({{ReadOnlySpan}} p, {{Span}} gates, {{ReadOnlySpan}} hPrev,{{hInParameter}} {{Span}} h,
-                        {{Span}} recurrent, {{Span}} resetHidden, int batch) {{BlockConstraint}}
+                        {{Span}} recurrent, {{Span}} resetHidden, {{zoneParameters}}int batch) {{BlockConstraint}}
                     {
                         {{Kernels}}.BroadcastRows(p.Slice({{L}}RecurrentBias, {{L}}Row), recurrent, {{L}}Row, batch);
                         {{Kernels}}.MultiplyAdd<T>({{hIn}}, {{L}}Padded, batch, {{recurrent}}, 0, 2, recurrent, {{L}}Row);
@@ -773,7 +779,7 @@ internal static partial class Emitter
                                 int u = r * {{L}}Padded + j * BlockWidth;
                                 T z = T.Load(in At(ref a, BlockWidth));
                                 T candidate = T.Tanh(T.Load(in At(ref a, 2 * BlockWidth)) + T.Load(in At(recurrent, at + 2 * BlockWidth)));
-                                T.Store(ref At(h, u), T.MultiplyAdd(z, T.Load(in At(hPrev, u)) - candidate, candidate));
+                                {{GruUpdate(layer, 12, "z", "candidate", "At(hPrev, u)", "At(h, u)", "T.Load(in At(zoneHidden, u))")}}
                                 T.Store(ref At(ref a, 2 * BlockWidth), candidate);
                             }
                         }
@@ -880,11 +886,20 @@ internal static partial class Emitter
                     var cell = _m.Layers[n].Cell;
                     string L = $"L{n}";
                     string stride = InputStride(n);
+                    var layer = _m.Layers[n];
+                    string zoneFill = Lines(0,
+                        layer.Zoneout is not null ? $"global::FastRnn.ZoneoutSite.FillExpected(state.Layer{n}Zoneout, {L}Padded, {L}Hidden, batch, _options.Layer{n}Zoneout);" : null!,
+                        layer.CellZoneout is not null ? $"global::FastRnn.ZoneoutSite.FillExpected(state.Layer{n}CellZoneout, {L}Padded, {L}Hidden, batch, _options.Layer{n}CellZoneout);" : null!);
+                    if (zoneFill.Length > 0)
+                        zoneFill = "// zoneout at inference: κ = the rate\n" + zoneFill + "\n";
+                    string zoneArguments = (layer.Zoneout is not null ? $"state.Layer{n}Zoneout, " : "") +
+                        (layer.CellZoneout is not null ? $"state.Layer{n}CellZoneout, state.Layer{n}CellCandidate, " : "");
+                    string zoneRates = (layer.Zoneout is not null ? $", _options.Layer{n}Zoneout" : "") + (layer.CellZoneout is not null ? $", _options.Layer{n}CellZoneout" : "");
                     string batched = $$"""
-                        {{Span}} gates = state.Layer{{n}}Gates;
+                        {{zoneFill}}{{Span}} gates = state.Layer{{n}}Gates;
                         {{Kernels}}.BroadcastRows(p.Slice({{L}}InputBias, {{L}}Row), gates, {{L}}Row, batch);
                         {{Kernels}}.MultiplyAdd<T>(x, {{stride}}, batch, p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, gates, {{L}}Row);
-                        AdvanceLayer{{n}}<T>(p, gates, state.Layer{{n}}Hidden, {{(_m.Layers[n].RecurrentDropout is not null && cell != CellKind.Lstm ? $"state.Layer{n}Hidden, " : "")}}state.Layer{{n}}HiddenNext, {{(cell == CellKind.Lstm ? $"state.Layer{n}Cell, state.Layer{n}Cell" : $"state.Layer{n}Recurrent, state.Layer{n}Aux")}}, batch);
+                        AdvanceLayer{{n}}<T>(p, gates, state.Layer{{n}}Hidden, {{(_m.Layers[n].RecurrentDropout is not null && cell != CellKind.Lstm ? $"state.Layer{n}Hidden, " : "")}}state.Layer{{n}}HiddenNext, {{(cell == CellKind.Lstm ? $"state.Layer{n}Cell, state.Layer{n}Cell" : $"state.Layer{n}Recurrent, state.Layer{n}Aux")}}, {{zoneArguments}}batch);
                         """;
                     _w.Line($"// Layer {n} ({CellName(cell)})");
                     if (cell == CellKind.GruResetBefore)
@@ -896,7 +911,7 @@ internal static partial class Emitter
                     else
                     {
                         _w.Line("if (batch == 1)");
-                        _w.Line($"    StepLayer{n}Single<T>(p, x, state.Layer{n}Hidden, state.Layer{n}HiddenNext{(cell == CellKind.Lstm ? $", state.Layer{n}Cell" : "")});");
+                        _w.Line($"    StepLayer{n}Single<T>(p, x, state.Layer{n}Hidden, state.Layer{n}HiddenNext{(cell == CellKind.Lstm ? $", state.Layer{n}Cell" : "")}{zoneRates});");
                         using (_w.Block("else"))
                             _w.Lines(batched);
                     }
@@ -922,13 +937,21 @@ internal static partial class Emitter
         {
             var cell = _m.Layers[n].Cell;
             string L = $"L{n}";
+            var layer = _m.Layers[n];
+            // Zoneout at inference: the rates weigh the previous state (the same for every unit).
+            string zoneParameters = (layer.Zoneout is not null ? ", float zoneHidden" : "") + (layer.CellZoneout is not null ? ", float zoneCell" : "");
+            string zoneSetup = Lines(4,
+                layer.Zoneout is not null ? "T keepHidden = T.Create(zoneHidden);" : null!,
+                layer.CellZoneout is not null ? "T keepCell = T.Create(zoneCell);" : null!);
+            if (zoneSetup.Length > 0)
+                zoneSetup = "\n    " + zoneSetup;
             if (cell == CellKind.Lstm)
             {
                 _w.Lines($$"""
                     /// <summary>Layer {{n}}, one row: for each block of 16 units, a_i, a_f, a_g, a_o accumulate in registers over
                     /// x and h(t−1) in one pass over the gate-interleaved weights, then c and h are updated in place.</summary>
-                    private static void StepLayer{{n}}Single<T>({{ReadOnlySpan}} p, {{ReadOnlySpan}} x, {{ReadOnlySpan}} hPrev, {{Span}} h, {{Span}} c) {{BlockConstraint}}
-                    {
+                    private static void StepLayer{{n}}Single<T>({{ReadOnlySpan}} p, {{ReadOnlySpan}} x, {{ReadOnlySpan}} hPrev, {{Span}} h, {{Span}} c{{zoneParameters}}) {{BlockConstraint}}
+                    {{{zoneSetup}}
                         ref float inputWeights = ref At(p, {{L}}InputWeights);
                         ref float recurrentWeights = ref At(p, {{L}}RecurrentWeights);
                         ref float x0 = ref At(x, 0);
@@ -948,9 +971,7 @@ internal static partial class Emitter
                             {{Accumulate(L, "Hidden", "h", ["ai", "af", "ag", "ao"])}}
                             // c(t) = σ(a_f)⊙c(t−1) + σ(a_i)⊙tanh(a_g);  h(t) = σ(a_o)⊙tanh(c(t))
                             ref float cj = ref At(c, j * BlockWidth);
-                            T cNew = T.MultiplyAdd(T.Sigmoid(af), T.Load(in cj), T.Sigmoid(ai) * T.Tanh(ag));
-                            T.Store(ref cj, cNew);
-                            T.Store(ref At(h, j * BlockWidth), T.Sigmoid(ao) * T.Tanh(cNew));
+                            {{LstmUpdate(layer, 8, "T.Sigmoid(af)", "T.Sigmoid(ai) * T.Tanh(ag)", "T.Sigmoid(ao)", "cj", "cj", "At(hPrev, j * BlockWidth)", "At(h, j * BlockWidth)", "keepHidden", "keepCell", null)}}
                         }
                     }
 
@@ -961,8 +982,8 @@ internal static partial class Emitter
                 _w.Lines($$"""
                     /// <summary>Layer {{n}}, one row: for each block of 16 units, a_r, a_z (input and recurrent parts together), the
                     /// candidate's input part and its recurrent part accumulate in registers in one pass over the weights.</summary>
-                    private static void StepLayer{{n}}Single<T>({{ReadOnlySpan}} p, {{ReadOnlySpan}} x, {{ReadOnlySpan}} hPrev, {{Span}} h) {{BlockConstraint}}
-                    {
+                    private static void StepLayer{{n}}Single<T>({{ReadOnlySpan}} p, {{ReadOnlySpan}} x, {{ReadOnlySpan}} hPrev, {{Span}} h{{zoneParameters}}) {{BlockConstraint}}
+                    {{{zoneSetup}}
                         ref float inputWeights = ref At(p, {{L}}InputWeights);
                         ref float recurrentWeights = ref At(p, {{L}}RecurrentWeights);
                         ref float x0 = ref At(x, 0);
@@ -980,7 +1001,7 @@ internal static partial class Emitter
                             {{Accumulate(L, "Hidden", "h", ["ar", "az", "anh"])}}
                             // n = tanh(a_nx + σ(a_r)⊙a_nh);  h(t) = n + σ(a_z)⊙(h(t−1) − n)
                             T candidate = T.Tanh(T.MultiplyAdd(T.Sigmoid(ar), anh, anx));
-                            T.Store(ref At(h, j * BlockWidth), T.MultiplyAdd(T.Sigmoid(az), T.Load(in At(hPrev, j * BlockWidth)) - candidate, candidate));
+                            {{GruUpdate(layer, 8, "T.Sigmoid(az)", "candidate", "At(hPrev, j * BlockWidth)", "At(h, j * BlockWidth)", "keepHidden")}}
                         }
                     }
 
@@ -1113,12 +1134,12 @@ internal static partial class Emitter
                 if (cell == CellKind.Lstm)
                 {
                     _w.Lines($$"""
-                        {{Span}} cells = _l{{n}}Cell.AsSpan(0, (rows + batch) * {{L}}Padded);
+                        {{Span}} cells = _l{{n}}Cell.AsSpan(0, (rows + batch) * {{L}}Padded);{{(_m.Layers[n].CellZoneout is null ? "" : $"\n{ReadOnlySpan} cellCandidates = _l{n}CellCandidate.AsSpan(0, rows * {L}Padded); // c̃(t) before zoneout")}}
                         {{Span}} dCell = _cellCarry.AsSpan(0, batch * {{L}}Padded);
                         dCell.Clear();
                         for (int t = steps - 1; t >= 0; t--)
                         {
-                            int now = t * batch;
+                            int now = t * batch;{{ZoneStep(n)}}
                             for (int r = 0; r < batch; r++)
                             {
                                 for (int j = 0; j < {{L}}Blocks; j++)
@@ -1129,14 +1150,7 @@ internal static partial class Emitter
                                     ref float da = ref At(dGates, at);
                                     T i = T.Load(in a), f = T.Load(in At(ref a, BlockWidth));
                                     T g = T.Load(in At(ref a, 2 * BlockWidth)), o = T.Load(in At(ref a, 3 * BlockWidth));
-                                    T cPrev = T.Load(in At(cells, now * {{L}}Padded + u));
-                                    T tanhC = T.Tanh(T.Load(in At(cells, (now + batch) * {{L}}Padded + u)));
-                                    // ∂h(t): from above, and from step t + 1 through U
-                                    T dh = T.Load(in At(dAbove, now * {{L}}Padded + u)) + T.Load(in At(dHidden, u));
-                                    // h(t) = o⊙tanh(c(t)):  ∂c(t) = ∂h⊙o⊙(1 − tanh²c) + ∂c from step t + 1
-                                    T dc = T.MultiplyAdd(dh * o, T.One - tanhC * tanhC, T.Load(in At(dCell, u)));
-                                    // c(t) = f⊙c(t−1) + i⊙g:  ∂c(t−1) = ∂c⊙f
-                                    T.Store(ref At(dCell, u), dc * f);
+                                    {{LstmBackwardState(n, 12)}}
                                     // i, f, o = σ(a):  ∂a = ∂gate⊙s(1 − s);  g = tanh(a_g):  ∂a_g = ∂g⊙(1 − g²)
                                     T.Store(ref da, dc * g * i * (T.One - i));
                                     T.Store(ref At(ref da, BlockWidth), dc * cPrev * f * (T.One - f));
@@ -1144,8 +1158,7 @@ internal static partial class Emitter
                                     T.Store(ref At(ref da, 3 * BlockWidth), dh * tanhC * o * (T.One - o));
                                 }
                             }
-                            // a = … + U·h(t−1):  ∂h(t−1) = Uᵀ·∂a
-                            dHidden.Clear();
+                            // a = … + U·h(t−1):  ∂h(t−1) = Uᵀ·∂a{{(_m.Layers[n].Zoneout is null ? "\n    dHidden.Clear();" : " (added to κ_h⊙∂h(t), already there)")}}
                             {{Kernels}}.MultiplyAdd<T>(dGates.Slice(now * {{L}}Row, batch * {{L}}Row), {{L}}Row, batch,
                                 _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, dHidden, {{L}}Padded);{{maskCarry}}
                         }
@@ -1162,7 +1175,7 @@ internal static partial class Emitter
                         {{Span}} dRecurrent = _l{{n}}RecurrentGradient.AsSpan(0, rows * {{L}}Row);
                         for (int t = steps - 1; t >= 0; t--)
                         {
-                            int now = t * batch;
+                            int now = t * batch;{{ZoneStep(n)}}
                             for (int r = 0; r < batch; r++)
                             {
                                 for (int j = 0; j < {{L}}Blocks; j++)
@@ -1173,11 +1186,11 @@ internal static partial class Emitter
                                     T reset = T.Load(in a), z = T.Load(in At(ref a, BlockWidth)), candidate = T.Load(in At(ref a, 2 * BlockWidth));
                                     T hPrev = T.Load(in At(hidden, now * {{L}}Padded + u));
                                     T ghn = T.Load(in At(hiddenCandidate, now * {{L}}Padded + u));
-                                    T dh = T.Load(in At(dAbove, now * {{L}}Padded + u)) + T.Load(in At(dHidden, u));
+                                    {{GruHiddenGradient(n, 12)}}
                                     // h(t) = n + z⊙(h(t−1) − n):  ∂n = ∂h⊙(1 − z);  ∂z = ∂h⊙(h(t−1) − n);  ∂h(t−1) = ∂h⊙z + …
                                     T dCandidate = dh * (T.One - z);
                                     T dz = dh * (hPrev - candidate);
-                                    T.Store(ref At(dHidden, u), dh * z);
+                                    {{(_m.Layers[n].Zoneout is null ? "T.Store(ref At(dHidden, u), dh * z);" : "T.Store(ref At(dHidden, u), T.MultiplyAdd(dh, z, keepHidden * dhTotal));")}}
                                     // n = tanh(a_n + r⊙gh_n):  ∂a_n = ∂n⊙(1 − n²);  ∂r = ∂a_n⊙gh_n;  ∂gh_n = ∂a_n⊙r
                                     T dan = dCandidate * (T.One - candidate * candidate);
                                     T dar = dan * ghn * reset * (T.One - reset);
@@ -1209,7 +1222,7 @@ internal static partial class Emitter
                         {{Span}} dResetHidden = _auxGradient.AsSpan(0, batch * {{L}}Padded);
                         for (int t = steps - 1; t >= 0; t--)
                         {
-                            int now = t * batch;
+                            int now = t * batch;{{ZoneStep(n)}}
                             for (int r = 0; r < batch; r++)
                             {
                                 for (int j = 0; j < {{L}}Blocks; j++)
@@ -1219,11 +1232,11 @@ internal static partial class Emitter
                                     ref float a = ref At(gates, at);
                                     T z = T.Load(in At(ref a, BlockWidth)), candidate = T.Load(in At(ref a, 2 * BlockWidth));
                                     T hPrev = T.Load(in At(hidden, now * {{L}}Padded + u));
-                                    T dh = T.Load(in At(dAbove, now * {{L}}Padded + u)) + T.Load(in At(dHidden, u));
+                                    {{GruHiddenGradient(n, 12)}}
                                     // h(t) = n + z⊙(h(t−1) − n):  ∂n = ∂h⊙(1 − z);  ∂z = ∂h⊙(h(t−1) − n);  ∂h(t−1) = ∂h⊙z + …
                                     T dan = dh * (T.One - z) * (T.One - candidate * candidate);
                                     T daz = dh * (hPrev - candidate) * z * (T.One - z);
-                                    T.Store(ref At(dHidden, u), dh * z);
+                                    {{(_m.Layers[n].Zoneout is null ? "T.Store(ref At(dHidden, u), dh * z);" : "T.Store(ref At(dHidden, u), T.MultiplyAdd(dh, z, keepHidden * dhTotal));")}}
                                     ref float da = ref At(dGates, at);
                                     T.Store(ref At(ref da, BlockWidth), daz);
                                     T.Store(ref At(ref da, 2 * BlockWidth), dan);
@@ -1403,6 +1416,13 @@ internal static partial class Emitter
                         _w.Line($"internal readonly float[] Layer{n}Recurrent;");
                         _w.Line($"internal readonly float[] Layer{n}Aux;");
                     }
+                    if (_m.Layers[n].Zoneout is not null)
+                        _w.Line($"internal readonly float[] Layer{n}Zoneout;");
+                    if (_m.Layers[n].CellZoneout is not null)
+                    {
+                        _w.Line($"internal readonly float[] Layer{n}CellZoneout;");
+                        _w.Line($"internal readonly float[] Layer{n}CellCandidate;");
+                    }
                 }
                 _w.Line("internal readonly float[] Input;");
                 _w.Line("internal readonly float[] Logits;");
@@ -1423,6 +1443,13 @@ internal static partial class Emitter
                         {
                             _w.Line($"Layer{n}Recurrent = new float[batch * L{n}Row];");
                             _w.Line($"Layer{n}Aux = new float[batch * L{n}Padded];");
+                        }
+                        if (_m.Layers[n].Zoneout is not null)
+                            _w.Line($"Layer{n}Zoneout = new float[batch * L{n}Padded];");
+                        if (_m.Layers[n].CellZoneout is not null)
+                        {
+                            _w.Line($"Layer{n}CellZoneout = new float[batch * L{n}Padded];");
+                            _w.Line($"Layer{n}CellCandidate = new float[batch * L{n}Padded];");
                         }
                     }
                     _w.Line("Input = new float[batch * InputSize];");

@@ -44,7 +44,10 @@ internal enum LossKind
 /// <summary>One recurrent layer after stacks are expanded. <see cref="Group"/> is the attribute it came from and
 /// <see cref="IndexInGroup"/> its layer within that attribute's stack (PyTorch's <c>_l{k}</c> suffix).</summary>
 internal sealed record LayerSpec(CellKind Cell, int Inputs, int Hidden, int Group, int IndexInGroup, DropoutSpec? InputDropout,
-    double? RecurrentDropout);
+    double? RecurrentDropout, double? Zoneout, double? CellZoneout)
+{
+    public bool HasZoneout => Zoneout is not null || CellZoneout is not null;
+}
 
 /// <summary>A declared dropout site: its default rate and whether its mask is locked (one per sequence) or fresh
 /// at every step.</summary>
@@ -71,7 +74,7 @@ internal sealed record ModelSpec(
     DropoutSpec? HeadDropout)
 {
     public bool HasMasks => EmbeddingDropout is not null || HeadDropout is not null ||
-        Layers.Any(l => l.InputDropout is not null || l.RecurrentDropout is not null);
+        Layers.Any(l => l.InputDropout is not null || l.RecurrentDropout is not null || l.HasZoneout);
 
     public bool HasRecurrentDropout => Layers.Any(l => l.RecurrentDropout is not null);
 

@@ -47,6 +47,15 @@ public sealed class LstmAttribute(int hidden) : Attribute
     /// <summary>Recurrent dropout (Gal and Ghahramani; Keras 3 <c>recurrent_dropout</c>): h(t−1) is masked where it
     /// enters <c>U·h</c>, one mask per sequence shared by every gate; the cell state is not masked.</summary>
     public double RecurrentDropout { get; set; }
+
+    /// <summary>Zoneout of h (Krueger et al. 2016): in training each unit keeps h(t−1) with this probability at each
+    /// step, instead of taking h̃(t) = o⊙tanh(c̃(t)); at inference h(t) = p·h(t−1) + (1 − p)·h̃(t). Not with
+    /// <see cref="RecurrentDropout"/> (both act on h(t−1)).</summary>
+    public double Zoneout { get; set; }
+
+    /// <summary>Zoneout of c: each unit keeps c(t−1) with this probability instead of c̃(t) = f⊙c(t−1) + i⊙g;
+    /// at inference c(t) = p·c(t−1) + (1 − p)·c̃(t).</summary>
+    public double CellZoneout { get; set; }
 }
 
 /// <summary>A GRU layer (gate order r, z, n) of <paramref name="hidden"/> units, stacked <see cref="Layers"/> times.</summary>
@@ -69,6 +78,11 @@ public sealed class GruAttribute(int hidden) : Attribute
     /// enters the recurrent products (all three gates; the classic variant's <c>U_n·(r⊙h)</c> too), one mask per
     /// sequence; the interpolation <c>z⊙h(t−1)</c> uses the unmasked state.</summary>
     public double RecurrentDropout { get; set; }
+
+    /// <summary>Zoneout (Krueger et al. 2016): in training each unit keeps h(t−1) with this probability at each step,
+    /// instead of taking the GRU's h̃(t); at inference h(t) = p·h(t−1) + (1 − p)·h̃(t). Not with
+    /// <see cref="RecurrentDropout"/>.</summary>
+    public double Zoneout { get; set; }
 }
 
 /// <summary>Where the GRU's reset gate acts on the recurrent candidate.</summary>

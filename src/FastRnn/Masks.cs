@@ -17,6 +17,12 @@ public enum MaskSite
 
     /// <summary>Recurrent dropout: h(t−1) where it enters the recurrent product, one mask per sequence.</summary>
     Recurrent = 4,
+
+    /// <summary>Zoneout of the hidden state: which units keep h(t−1) at a step.</summary>
+    ZoneoutHidden = 5,
+
+    /// <summary>Zoneout of an LSTM's cell state: which units keep c(t−1) at a step.</summary>
+    ZoneoutCell = 6,
 }
 
 /// <summary>
@@ -56,6 +62,12 @@ public static class Masks
         return x ^ (x >> 16);
     }
 
+    /// <summary>Eight draws at once: true in a lane whose draw reaches the threshold (a kept element).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Kept(Vector256<uint> index, Vector256<uint> low, Vector256<uint> high, Vector256<int> limit) =>
+        // Draws are below 2²⁴, so a signed comparison is exact (AVX2 has no unsigned one).
+        Vector256.GreaterThanOrEqual(Vector256.ShiftRightLogical(Mix(Mix(index ^ low) + high), 8).AsInt32(), limit).AsSingle();
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<uint> Mix(Vector256<uint> x)
     {
@@ -80,19 +92,41 @@ public static class Masks
             var index = Vector256.Create(first) + Vector256.Create(0u, 1u, 2u, 3u, 4u, 5u, 6u, 7u);
             var low = Vector256.Create((uint)key);
             var high = Vector256.Create((uint)(key >> 32));
-            // Draws are below 2²⁴, so a signed comparison is exact (AVX2 has no unsigned one).
             var limit = Vector256.Create((int)threshold);
             var kept = Vector256.Create(scale);
             for (; k <= x.Length - Vector256<float>.Count; k += Vector256<float>.Count)
             {
-                var draw = Vector256.ShiftRightLogical(Mix(Mix(index ^ low) + high), 8).AsInt32();
-                var multiplier = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(draw, limit).AsSingle(), kept, Vector256<float>.Zero);
+                var multiplier = Vector256.ConditionalSelect(Kept(index, low, high, limit), kept, Vector256<float>.Zero);
                 Vector256.StoreUnsafe(Vector256.LoadUnsafe(ref source, (nuint)k) * multiplier, ref destination, (nuint)k);
                 index += Vector256.Create((uint)Vector256<float>.Count);
             }
         }
         for (; k < x.Length; k++)
             Unsafe.Add(ref destination, k) = Unsafe.Add(ref source, k) * (Draw(key, first + (uint)k) >= threshold ? scale : 0f);
+    }
+
+    /// <summary><c>y[k] = keptValue</c> where element first + k is kept (its draw reaches the threshold) and
+    /// <c>droppedValue</c> where it is not: a mask written out, for zoneout's κ.</summary>
+    public static void Fill(Span<float> y, ulong key, uint first, uint threshold, float keptValue, float droppedValue)
+    {
+        ref float destination = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(y);
+        int k = 0;
+        if (Vector256.IsHardwareAccelerated && y.Length >= Vector256<float>.Count)
+        {
+            var index = Vector256.Create(first) + Vector256.Create(0u, 1u, 2u, 3u, 4u, 5u, 6u, 7u);
+            var low = Vector256.Create((uint)key);
+            var high = Vector256.Create((uint)(key >> 32));
+            var limit = Vector256.Create((int)threshold);
+            var kept = Vector256.Create(keptValue);
+            var dropped = Vector256.Create(droppedValue);
+            for (; k <= y.Length - Vector256<float>.Count; k += Vector256<float>.Count)
+            {
+                Vector256.StoreUnsafe(Vector256.ConditionalSelect(Kept(index, low, high, limit), kept, dropped), ref destination, (nuint)k);
+                index += Vector256.Create((uint)Vector256<float>.Count);
+            }
+        }
+        for (; k < y.Length; k++)
+            Unsafe.Add(ref destination, k) = Draw(key, first + (uint)k) >= threshold ? keptValue : droppedValue;
     }
 
     /// <summary>Throws unless <paramref name="value"/> is a rate in [0, 1).</summary>
@@ -148,6 +182,66 @@ public struct DropoutSite
         var values = new float[rows * width];
         for (int i = 0; i < values.Length; i++)
             values[i] = Multiplier((uint)(i / width % period * width + i % width));
+        return values;
+    }
+}
+
+/// <summary>
+/// One zoneout site of a model for one forward pass (Krueger et al. 2016): <c>h(t) = κ⊙h(t−1) + (1 − κ)⊙h̃(t)</c>,
+/// where in training κ is 1 with probability <c>rate</c> (the unit keeps its previous value) and 0 otherwise, drawn
+/// afresh for every step, and at inference κ = rate everywhere (the expectation). Element (r, k) of step t has index
+/// <c>(t·batch + r)·width + k</c>.
+/// </summary>
+public struct ZoneoutSite
+{
+    private ulong _key;
+    private uint _threshold;
+
+    /// <summary>True when κ is not 0: a rate above 0, in training or at inference.</summary>
+    public bool Active { readonly get; private set; }
+
+    /// <summary>True when κ is random: training with a rate above 0.</summary>
+    public bool Random { readonly get; private set; }
+
+    public float Rate { readonly get; private set; }
+
+    public void Begin(bool training, float rate, ulong seed, ulong pass, MaskSite site, int layer)
+    {
+        Active = rate > 0f;
+        Random = training && Active;
+        Rate = rate;
+        _key = Masks.Key(seed, pass, site, layer);
+        _threshold = Masks.Threshold(rate);
+    }
+
+    /// <summary>Writes κ for <paramref name="rows"/> rows of one step, whose first row is <paramref name="firstRow"/>
+    /// of the sequence: kappa[r·stride + k] for k &lt; width (columns from width to stride are not touched).</summary>
+    public readonly void Fill(Span<float> kappa, int stride, int width, int rows, int firstRow)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            var row = kappa.Slice(r * stride, width);
+            if (Random)
+                // The draws below the threshold zone out: κ = 1 (keep h(t−1)) with probability rate.
+                Masks.Fill(row, _key, (uint)((firstRow + r) * width), _threshold, 0f, 1f);
+            else
+                row.Fill(Rate);
+        }
+    }
+
+    /// <summary>κ at inference for a streaming step: <paramref name="rate"/> in the first width columns of each row.</summary>
+    public static void FillExpected(Span<float> kappa, int stride, int width, int rows, float rate)
+    {
+        for (int r = 0; r < rows; r++)
+            kappa.Slice(r * stride, width).Fill(rate);
+    }
+
+    /// <summary>The κ of rows × width elements (a debug export).</summary>
+    public readonly float[] Export(int width, int rows)
+    {
+        var values = new float[rows * width];
+        for (int r = 0; r < rows; r++)
+            Fill(values.AsSpan(r * width, width), width, width, 1, r);
         return values;
     }
 }

@@ -114,6 +114,9 @@ internal sealed class ScalarReference
         int K = x[0][0].Length;
         var output = new double[steps][][];
         Masks.TryGetValue($"layer{l}.recurrent", out var recurrentMask); // [batch, H], one mask for every step
+        // zoneout κ, [steps, batch, H]: h(t) = κ·h(t−1) + (1 − κ)·h̃(t), likewise c
+        Masks.TryGetValue($"layer{l}.zoneout", out var zoneHidden);
+        Masks.TryGetValue($"layer{l}.cellzoneout", out var zoneCell);
         for (int b = 0; b < batch; b++)
         {
             var h = new double[H];
@@ -136,8 +139,10 @@ internal sealed class ScalarReference
                     {
                         double A(int g) => bi[g * H + j] + bh[g * H + j] + Dot(wi, g * H + j, x[t][b], K) + Dot(wh, g * H + j, hr, H);
                         double i = Sigmoid(A(0)), f = Sigmoid(A(1)), gg = Math.Tanh(A(2)), o = Sigmoid(A(3));
-                        c[j] = f * c[j] + i * gg;
-                        hNew[j] = o * Math.Tanh(c[j]);
+                        double cTilde = f * c[j] + i * gg;
+                        hNew[j] = o * Math.Tanh(cTilde);
+                        double kc = zoneCell is null ? 0 : zoneCell[(t * batch + b) * H + j];
+                        c[j] = kc * c[j] + (1 - kc) * cTilde;
                     }
                 }
                 else
@@ -159,6 +164,12 @@ internal sealed class ScalarReference
                         hNew[j] = (1 - z[j]) * n + z[j] * h[j];
                     }
                 }
+                if (zoneHidden is not null)
+                    for (int j = 0; j < H; j++)
+                    {
+                        double kh = zoneHidden[(t * batch + b) * H + j];
+                        hNew[j] = kh * h[j] + (1 - kh) * hNew[j];
+                    }
                 h = hNew;
                 output[t][b] = h;
             }
