@@ -79,7 +79,7 @@ class ClassicGRU(nn.Module):
 
 M64 = (1 << 64) - 1
 M32 = (1 << 32) - 1
-SITES = {"embedding": 1, "input": 2, "head": 3, "recurrent": 4}
+SITES = {"embedding": 1, "input": 2, "head": 3, "recurrent": 4, "zoneout": 5, "cellzoneout": 6}
 
 
 def splitmix(z):
@@ -136,7 +136,9 @@ class MaskedCell(nn.Module):
         for name, value in reference.named_parameters():
             self.register_parameter(name, nn.Parameter(value.detach().clone()))
 
-    def forward(self, x, state, recurrent_mask=None):
+    def forward(self, x, state, recurrent_mask=None, zone_h=None, zone_c=None):
+        """zone_h, zone_c: zoneout's kappa [steps, batch, H]: h(t) = kappa*h(t-1) + (1 - kappa)*h~(t), likewise c,
+        where h~ = o*tanh(c~) uses the candidate cell c~ = f*c(t-1) + i*g (Krueger et al. 2016)."""
         H = self.hidden
         w_ih, w_hh, b_ih, b_hh = self.weight_ih_l0, self.weight_hh_l0, self.bias_ih_l0, self.bias_hh_l0
         if self.cell == "lstm":
@@ -150,8 +152,14 @@ class MaskedCell(nn.Module):
             if self.cell == "lstm":
                 a = gx + hr @ w_hh.T + b_hh
                 i, f, g, o = torch.sigmoid(a[:, :H]), torch.sigmoid(a[:, H:2 * H]), torch.tanh(a[:, 2 * H:3 * H]), torch.sigmoid(a[:, 3 * H:])
-                c = f * c + i * g
-                h = o * torch.tanh(c)
+                c_new = f * c + i * g
+                h_new = o * torch.tanh(c_new)
+                if zone_c is not None:
+                    c_new = zone_c[t] * c + (1 - zone_c[t]) * c_new
+                c = c_new
+                if zone_h is not None:
+                    h_new = zone_h[t] * h + (1 - zone_h[t]) * h_new
+                h = h_new
             else:
                 r = torch.sigmoid(gx[:, :H] + hr @ w_hh[:H].T + b_hh[:H])
                 z = torch.sigmoid(gx[:, H:2 * H] + hr @ w_hh[H:2 * H].T + b_hh[H:2 * H])
@@ -159,7 +167,10 @@ class MaskedCell(nn.Module):
                     n = torch.tanh(gx[:, 2 * H:] + r * (hr @ w_hh[2 * H:].T + b_hh[2 * H:]))
                 else:
                     n = torch.tanh(gx[:, 2 * H:] + (r * hr) @ w_hh[2 * H:].T + b_hh[2 * H:])
-                h = (1 - z) * n + z * h
+                h_new = (1 - z) * n + z * h
+                if zone_h is not None:
+                    h_new = zone_h[t] * h + (1 - zone_h[t]) * h_new
+                h = h_new
             outputs.append(h)
         finals = (h[None], c[None]) if self.cell == "lstm" else h[None]
         return torch.stack(outputs), finals
@@ -176,7 +187,8 @@ class Model(nn.Module):
             self.embedding = nn.Embedding(kind[1], kind[2])
         width = kind[1] if kind[0] == "dense" else kind[2]
         modules = []
-        recurrent = {int(k[len("layer"):-len(".recurrent")]) for k in spec.get("dropout", {}) if k.endswith(".recurrent")}
+        recurrent = {int(k[len("layer"):k.index(".")]) for k in spec.get("dropout", {})
+                     if k.endswith((".recurrent", ".zoneout", ".cellzoneout"))}
         for g, (cell, hidden, count) in enumerate(spec["groups"]):
             if g in recurrent:
                 assert count == 1
@@ -207,7 +219,8 @@ class Model(nn.Module):
                 assert count == 1, "dropout cases declare one layer per attribute (layer index = group index)"
                 x = x * masks[f"layer{g}.input"].reshape(x.shape)
             if isinstance(module, MaskedCell):
-                x, final = module(x, state if cell == "lstm" else (state[0],), masks.get(f"layer{g}.recurrent"))
+                x, final = module(x, state if cell == "lstm" else (state[0],), masks.get(f"layer{g}.recurrent"),
+                                  masks.get(f"layer{g}.zoneout"), masks.get(f"layer{g}.cellzoneout"))
                 finals.append(final if cell == "lstm" else (final,))
             elif cell == "lstm":
                 x, (h, c) = module(x, state)
@@ -277,6 +290,15 @@ def make_case(name, spec, batch, steps, seed):
         for site, (rate, locked) in spec["dropout"].items():
             if site == "embedding.rows":
                 m = multipliers(mask_seed, mask_pass, "embedding", 0, rate, np.arange(kind[1]))
+            elif site.endswith("zoneout"):  # kappa [steps, batch, hidden]: 1 where a unit keeps its previous value
+                g = int(site[len("layer"):site.index(".")])
+                kind = site[site.index(".") + 1:]
+                hidden = spec["groups"][g][1]
+                kept = row_mask(mask_seed, mask_pass, kind, g, rate, False, steps * batch, batch, hidden)
+                m = (kept == 0).astype(np.float32)
+                tensors["mask." + site] = m.reshape(-1)
+                masks[site] = torch.from_numpy(m.reshape(steps, batch, hidden)).double()
+                continue
             elif site.endswith(".recurrent"):  # [batch, hidden], one mask for every step
                 g = int(site[len("layer"):-len(".recurrent")])
                 m = row_mask(mask_seed, mask_pass, "recurrent", g, rate, True, batch, batch, spec["groups"][g][1])
@@ -344,6 +366,9 @@ CASES = {
     "DropoutMixed": (spec(("dense", 6), [("gru", 16, 1), ("classic", 37, 1)], 3, "sigmoid", "last", "bce",
                           {"layer0.input": (0.5, False), "layer1.input": (0.3, True), "head.input": (0.2, False)}),
                      [(3, 5), (1, 50)]),
+    "ZoneoutFixture": (spec(("dense", 5), [("lstm", 24, 1), ("gru", 20, 1), ("classic", 16, 1)], 3, "sigmoid", "last", "bce",
+                            {"layer0.zoneout": (0.3, False), "layer0.cellzoneout": (0.15, False), "layer1.zoneout": (0.2, False),
+                             "layer2.zoneout": (0.4, False), "head.input": (0.1, False)}), [(3, 5), (1, 50)]),
     "RecurrentDropout": (spec(("dense", 5), [("lstm", 24, 1), ("gru", 20, 1), ("classic", 16, 1)], 2, "linear", "every", "mse",
                               {"layer0.recurrent": (0.3, True), "layer1.recurrent": (0.25, True), "layer1.input": (0.2, False),
                                "layer2.recurrent": (0.4, True)}), [(3, 5), (1, 50)]),

@@ -17,6 +17,7 @@ using (VectorPath.Override(wide))
         "mixed" => new MixedStack(Batch, Steps, 3),
         "classic" => new ClassicLastStep(Batch, Steps, 3),
         "dropout" => new DropoutEverywhere(Batch, Steps, 3),
+        "zoneout" => new ZoneoutEverywhere(Batch, Steps, 3),
         _ => throw new ArgumentException($"unknown model {name}"),
     };
     optimizer = new Adam(model, 1e-3f);
@@ -98,3 +99,6 @@ internal sealed partial class ClassicLastStep;
 
 [RnnModel, TokenInput(20, 16, EmbeddingDropout = 0.1), Lstm(40, Dropout = 0.2, RecurrentDropout = 0.25), Gru(24, LockedDropout = 0.3, RecurrentDropout = 0.1), Head(20, Activation.Softmax, Dropout = 0.5), Loss(LossKind.SoftmaxCrossEntropy)]
 internal sealed partial class DropoutEverywhere;
+
+[RnnModel, DenseInput(6), Lstm(40, Zoneout = 0.2, CellZoneout = 0.1), Gru(24, Zoneout = 0.3), Gru(8, Variant = GruVariant.ResetBefore, Zoneout = 0.1), Head(3), Loss(LossKind.MeanSquaredError)]
+internal sealed partial class ZoneoutEverywhere;

@@ -20,6 +20,8 @@ public class AllocationTests
     [InlineData("classic", "256")]
     [InlineData("dropout", "256")]
     [InlineData("dropout", "512")]
+    [InlineData("zoneout", "256")]
+    [InlineData("zoneout", "512")]
     public void StepsAndTrainingIterationsAllocateNothing(string model, string width)
     {
         string probe = Path.Combine(AppContext.BaseDirectory, "FastRnn.AllocationProbe.dll");

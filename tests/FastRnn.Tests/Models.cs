@@ -59,6 +59,7 @@ public static class TestModels
         nameof(DropoutLstm) => new DropoutLstm(batch, steps, seed),
         nameof(DropoutMixed) => new DropoutMixed(batch, steps, seed),
         nameof(RecurrentDropout) => new RecurrentDropout(batch, steps, seed),
+        nameof(ZoneoutFixture) => new ZoneoutFixture(batch, steps, seed),
         _ => throw new ArgumentException($"No test model named {name}."),
     };
 }
@@ -83,3 +84,13 @@ public partial class DropoutMixed;
 
 [RnnModel, DenseInput(5), Lstm(24, RecurrentDropout = 0.3), Gru(20, Dropout = 0.2, RecurrentDropout = 0.25), Gru(16, Variant = GruVariant.ResetBefore, RecurrentDropout = 0.4), Head(2), Loss(LossKind.MeanSquaredError)]
 public partial class RecurrentDropout;
+
+// Zoneout on h and c (LSTM) and on h (GRU), and the same model without it.
+[RnnModel, DenseInput(6), Lstm(20, Zoneout = 0.3, CellZoneout = 0.2), Gru(16, Zoneout = 0.4), Head(2), Loss(LossKind.MeanSquaredError)]
+public partial class ZoneoutStack;
+
+[RnnModel, DenseInput(6), Lstm(20), Gru(16), Head(2), Loss(LossKind.MeanSquaredError)]
+public partial class ZoneoutTwin;
+
+[RnnModel, DenseInput(5), Lstm(24, Zoneout = 0.3, CellZoneout = 0.15), Gru(20, Zoneout = 0.2), Gru(16, Variant = GruVariant.ResetBefore, Zoneout = 0.4), Head(3, Activation.Sigmoid, Readout = Readout.LastStep, Dropout = 0.1), Loss(LossKind.BinaryCrossEntropy)]
+public partial class ZoneoutFixture;

@@ -83,3 +83,20 @@ public abstract class TemporaryDirectoryTest : IDisposable
         GC.SuppressFinalize(this);
     }
 }
+
+internal static class Twins
+{
+    /// <summary>Runs the same forward pass, loss and backward on two models with the same weights; their losses and
+    /// every gradient must be bit-identical.</summary>
+    public static void AssertSameTraining(ISequenceModel model, ISequenceModel twin, Action<ISequenceModel> forward, Func<ISequenceModel, float> loss)
+    {
+        forward(model);
+        forward(twin);
+        Xunit.Assert.Equal(loss(twin), loss(model));
+        model.ZeroGrad();
+        twin.ZeroGrad();
+        model.Backward();
+        twin.Backward();
+        Xunit.Assert.Equal(twin.Gradients.ToArray(), model.Gradients.ToArray());
+    }
+}
