@@ -30,6 +30,9 @@ internal static partial class Emitter
                 if (_m.Layers[n].CellZoneout is { } cellZoneout)
                     yield return new Option($"Layer{n}CellZoneout", cellZoneout,
                         $"Zoneout rate of layer {n}'s cell state c (the weight of c(t−1) at inference).");
+                if (_m.Layers[n].WeightDrop is { } weightDrop)
+                    yield return new Option($"Layer{n}WeightDrop", weightDrop,
+                        $"Weight drop rate of layer {n}: elements of weight_hh dropped for a training pass (DropConnect).");
             }
             if (_m.HeadDropout is { } head)
                 yield return new Option("HeadDropout", head.Rate, $"{DropoutKind(head)} rate on the head's input.");
@@ -169,6 +172,15 @@ internal static partial class Emitter
                     _w.Line($"private readonly float[] _l{n}CellCandidate;");
                 }
             }
+            for (int n = 0; n < _m.Layers.Count; n++)
+            {
+                if (_m.Layers[n].WeightDrop is null)
+                    continue;
+                _w.Line($"// Layer {n}'s weight drop: weight_hh⊙M/(1 − p) for the current pass (what its products read), and ∂ of it.");
+                _w.Line($"private global::FastRnn.DropoutSite _l{n}WeightMask;");
+                _w.Line($"private readonly float[] _l{n}DroppedWeights = new float[L{n}RecurrentShape.Length];");
+                _w.Line($"private readonly float[] _l{n}DroppedWeightGradient = new float[L{n}RecurrentShape.Length];");
+            }
             if (_m.Layers.Any(l => l.HasZoneout))
             {
                 _w.Line("// κ = 0 (no zoneout) for a step whose rate is 0: read, never written.");
@@ -231,6 +243,12 @@ internal static partial class Emitter
                     _w.Line($"    _l{n}ZoneoutMask.Begin(training, _options.Layer{n}Zoneout, _options.Seed, pass, {Site}.ZoneoutHidden, {N(n)});");
                 if (_m.Layers[n].CellZoneout is not null)
                     _w.Line($"    _l{n}CellZoneoutMask.Begin(training, _options.Layer{n}CellZoneout, _options.Seed, pass, {Site}.ZoneoutCell, {N(n)});");
+                if (_m.Layers[n].WeightDrop is not null)
+                {
+                    _w.Line($"    _l{n}WeightMask.Begin(training, _options.Layer{n}WeightDrop, _options.Seed, pass, {Site}.WeightDrop, {N(n)});");
+                    _w.Line($"    if (_l{n}WeightMask.Active) // one mask over weight_hh for the whole pass (AWD-LSTM's WeightDrop)");
+                    _w.Line($"        _l{n}WeightMask.ApplyInterleaved(_parameters.AsSpan(L{n}RecurrentWeights, L{n}RecurrentShape.Length), _l{n}DroppedWeights, L{n}RecurrentShape, L{n}Hidden);");
+                }
             }
             if (_m.HeadDropout is not null)
                 _w.Line($"    _headMask.Begin(training, _options.HeadDropout, _options.Seed, pass, {Site}.HeadInput, 0);");
@@ -242,7 +260,7 @@ internal static partial class Emitter
                 /// used, by site: "embedding.rows" [Vocabulary], "layer{n}.input" [steps, batch, inputs of layer n],
                 /// "layer{n}.recurrent" [batch, hidden of layer n] (one mask for every step), "head.input" [head rows, hidden];
                 /// zoneout's κ (1 where a unit kept its previous value) as "layer{n}.zoneout" and "layer{n}.cellzoneout"
-                /// [steps, batch, hidden]. Only sites that dropped appear. Allocates; for tests and tools.</summary>
+                /// [steps, batch, hidden]; weight drop's multipliers as "layer{n}.weight_hh" [gates·hidden, hidden] (PyTorch's layout). Only sites that dropped appear. Allocates; for tests and tools.</summary>
                 public global::System.Collections.Generic.Dictionary<string, float[]> ExportMasks()
                 {
                     if (!_hasForward)
@@ -262,6 +280,8 @@ internal static partial class Emitter
                     _w.Line($"    if (_l{n}ZoneoutMask.Random) masks.Add(\"layer{n}.zoneout\", _l{n}ZoneoutMask.Export(L{n}Hidden, rows));");
                 if (_m.Layers[n].CellZoneout is not null)
                     _w.Line($"    if (_l{n}CellZoneoutMask.Random) masks.Add(\"layer{n}.cellzoneout\", _l{n}CellZoneoutMask.Export(L{n}Hidden, rows));");
+                if (_m.Layers[n].WeightDrop is not null)
+                    _w.Line($"    if (_l{n}WeightMask.Active) masks.Add(\"layer{n}.weight_hh\", _l{n}WeightMask.ExportMatrix(L{n}Gates * L{n}Hidden, L{n}Hidden));");
             }
             if (_m.HeadDropout is { } head)
                 _w.Line($"    if (_headMask.Active) masks.Add(\"head.input\", _headMask.Export(L{Top}Hidden, {(EveryStep ? "rows" : "batch")}, {Period(head)}));");
@@ -332,6 +352,42 @@ internal static partial class Emitter
         private string ZoneArguments(int n) =>
             (_m.Layers[n].Zoneout is not null ? $"Layer{n}ZoneHidden(batch, now), " : "") +
             (_m.Layers[n].CellZoneout is not null ? $"Layer{n}ZoneCell(batch, now), _l{n}CellCandidate.AsSpan(now * L{n}Padded, batch * L{n}Padded), " : "");
+
+        // ---- weight drop ---------------------------------------------------------------------------------------
+
+        /// <summary>The recurrent weights layer n's products read in a training pass: weight_hh, or its dropped copy.</summary>
+        private string RecurrentWeights(int n) => _m.Layers[n].WeightDrop is null
+            ? $"p.Slice(L{n}RecurrentWeights, L{n}RecurrentShape.Length)"
+            : $"(_l{n}WeightMask.Active ? _l{n}DroppedWeights : p.Slice(L{n}RecurrentWeights, L{n}RecurrentShape.Length))";
+
+        /// <summary>Backward, before the recurrent weight gradient: where it accumulates (a scratch under weight drop).</summary>
+        private string WeightGradientSetup(int n)
+        {
+            if (_m.Layers[n].WeightDrop is null)
+                return "";
+            string L = $"L{n}";
+            return Lines(0,
+                "",
+                $"// W̃ = W⊙M/(1 − p):  ∂W = ∂W̃⊙M/(1 − p), so this pass's ∂W̃ gathers apart from the gradients already there",
+                $"{Span} dRecurrentWeights = _l{n}WeightMask.Active ? _l{n}DroppedWeightGradient : grad.Slice({L}RecurrentWeights, {L}RecurrentShape.Length);",
+                $"if (_l{n}WeightMask.Active)",
+                $"    dRecurrentWeights.Clear();");
+        }
+
+        private string WeightGradientFinish(int n)
+        {
+            if (_m.Layers[n].WeightDrop is null)
+                return "";
+            string L = $"L{n}";
+            return Lines(0,
+                "",
+                $"if (_l{n}WeightMask.Active)",
+                "{",
+                $"    _l{n}WeightMask.ApplyInterleaved(dRecurrentWeights, dRecurrentWeights, {L}RecurrentShape, {L}Hidden);",
+                $"    {Span} dW = grad.Slice({L}RecurrentWeights, {L}RecurrentShape.Length);",
+                "    global::System.Numerics.Tensors.TensorPrimitives.Add(dW, dRecurrentWeights, dW);",
+                "}");
+        }
 
         /// <summary>Backward, at the top of step t: κ of the step, regenerated.</summary>
         private string ZoneStep(int n) =>

@@ -630,14 +630,14 @@ internal static partial class Emitter
                         }
                 """;
             _w.Lines($$"""
-                    // a_x(t) = b_ih + W_ih·x(t)   [steps·batch, Row]
+                    // a_x(t) = b_ih + W_ih·x(t)   [steps·batch, Row]{{(_m.Layers[n].WeightDrop is null ? "" : $"\n    {ReadOnlySpan} recurrentWeights = {RecurrentWeights(n)};")}}
                     {{Kernels}}.BroadcastRows(p.Slice({{L}}InputBias, {{L}}Row), gates, {{L}}Row, rows);
                     {{Kernels}}.MultiplyAdd<T>({{InputSpan(n, "rows")}}, {{InputStride(n)}}, rows,
                         p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, gates, {{L}}Row);
                     for (int t = 0; t < steps; t++)
                     {
                         int now = t * batch; // first row of step t; slot t of the hidden states holds h(t−1){{maskRecurrent}}
-                        AdvanceLayer{{n}}<T>(p, gates.Slice(now * {{L}}Row, batch * {{L}}Row),
+                        AdvanceLayer{{n}}<T>(p,{{(_m.Layers[n].WeightDrop is null ? "" : $" recurrentWeights,")}} gates.Slice(now * {{L}}Row, batch * {{L}}Row),
                             {{previous}}, _l{{n}}Hidden.AsSpan((now + batch) * {{L}}Padded, batch * {{L}}Padded),
                             {{(cell == CellKind.Lstm
                                 ? $"_l{n}Cell.AsSpan(now * {L}Padded, batch * {L}Padded), _l{n}Cell.AsSpan((now + batch) * {L}Padded, batch * {L}Padded),"
@@ -667,7 +667,11 @@ internal static partial class Emitter
                 "\"/> (1 keeps the previous value in training, the rate at inference), " +
                 (layer.Zoneout is not null ? "h(t) = h̃ + κ_h⊙(h(t−1) − h̃)" : "") + (layer.Zoneout is not null && layer.CellZoneout is not null ? " and " : "") +
                 (layer.CellZoneout is not null ? "c(t) = c̃ + κ_c⊙(c(t−1) − c̃), c̃ kept in <paramref name=\"cellCandidate\"/>" : "") + ".";
-            string recurrent = $"p.Slice({L}RecurrentWeights, {L}RecurrentShape.Length), {L}RecurrentShape";
+            // Under weight drop the recurrent products read the pass's dropped weights, passed in apart from the arena.
+            string recurrent = layer.WeightDrop is null
+                ? $"p.Slice({L}RecurrentWeights, {L}RecurrentShape.Length), {L}RecurrentShape"
+                : $"recurrentWeights, {L}RecurrentShape";
+            string wdParameter = layer.WeightDrop is null ? "" : $" {ReadOnlySpan} recurrentWeights,";
             if (cell == CellKind.Lstm)
             {
                 _w.Lines($$"""
@@ -677,7 +681,7 @@ internal static partial class Emitter
                     ///   c(t) = f⊙c(t−1) + i⊙g;  h(t) = o⊙tanh(c(t))
                     /// The activated gates replace the pre-activations (backward reads them). <paramref name="cPrev"/> and
                     /// <paramref name="c"/> may be the same buffer.{{zoneDoc}}</summary>
-                    private static void AdvanceLayer{{n}}<T>({{ReadOnlySpan}} p, {{Span}} gates, {{ReadOnlySpan}} hPrev, {{Span}} h,
+                    private static void AdvanceLayer{{n}}<T>({{ReadOnlySpan}} p,{{wdParameter}} {{Span}} gates, {{ReadOnlySpan}} hPrev, {{Span}} h,
                         {{ReadOnlySpan}} cPrev, {{Span}} c, {{zoneParameters}}int batch) {{BlockConstraint}}
                     {
                         {{Kernels}}.AddRows<T>(p.Slice({{L}}RecurrentBias, {{L}}Row), gates, {{L}}Row, batch);
@@ -711,7 +715,7 @@ internal static partial class Emitter
                     ///   gh = b_hh + U·h(t−1);  r = σ(a_r + gh_r);  z = σ(a_z + gh_z);  n = tanh(a_n + r⊙gh_n)
                     ///   h(t) = (1 − z)⊙n + z⊙h(t−1)
                     /// The activated gates (r, z, n) replace the pre-activations; <paramref name="hiddenCandidate"/> keeps gh_n.{{hInDoc}}{{zoneDoc}}</summary>
-                    private static void AdvanceLayer{{n}}<T>({{ReadOnlySpan}} p, {{Span}} gates, {{ReadOnlySpan}} hPrev,{{hInParameter}} {{Span}} h,
+                    private static void AdvanceLayer{{n}}<T>({{ReadOnlySpan}} p,{{wdParameter}} {{Span}} gates, {{ReadOnlySpan}} hPrev,{{hInParameter}} {{Span}} h,
                         {{Span}} recurrent, {{Span}} hiddenCandidate, {{zoneParameters}}int batch) {{BlockConstraint}}
                     {
                         {{Kernels}}.BroadcastRows(p.Slice({{L}}RecurrentBias, {{L}}Row), recurrent, {{L}}Row, batch);
@@ -748,7 +752,7 @@ internal static partial class Emitter
                     ///   r = σ(a_r + b_hr + U_r·h(t−1));  z = σ(a_z + b_hz + U_z·h(t−1))
                     ///   n = tanh(a_n + b_hn + U_n·(r⊙h(t−1)));  h(t) = (1 − z)⊙n + z⊙h(t−1)
                     /// The activated gates replace the pre-activations; <paramref name="resetHidden"/> keeps r⊙h(t−1).{{hInDoc}}{{zoneDoc}}</summary>
-                    private static void AdvanceLayer{{n}}<T>({{ReadOnlySpan}} p, {{Span}} gates, {{ReadOnlySpan}} hPrev,{{hInParameter}} {{Span}} h,
+                    private static void AdvanceLayer{{n}}<T>({{ReadOnlySpan}} p,{{wdParameter}} {{Span}} gates, {{ReadOnlySpan}} hPrev,{{hInParameter}} {{Span}} h,
                         {{Span}} recurrent, {{Span}} resetHidden, {{zoneParameters}}int batch) {{BlockConstraint}}
                     {
                         {{Kernels}}.BroadcastRows(p.Slice({{L}}RecurrentBias, {{L}}Row), recurrent, {{L}}Row, batch);
@@ -899,7 +903,7 @@ internal static partial class Emitter
                         {{zoneFill}}{{Span}} gates = state.Layer{{n}}Gates;
                         {{Kernels}}.BroadcastRows(p.Slice({{L}}InputBias, {{L}}Row), gates, {{L}}Row, batch);
                         {{Kernels}}.MultiplyAdd<T>(x, {{stride}}, batch, p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, gates, {{L}}Row);
-                        AdvanceLayer{{n}}<T>(p, gates, state.Layer{{n}}Hidden, {{(_m.Layers[n].RecurrentDropout is not null && cell != CellKind.Lstm ? $"state.Layer{n}Hidden, " : "")}}state.Layer{{n}}HiddenNext, {{(cell == CellKind.Lstm ? $"state.Layer{n}Cell, state.Layer{n}Cell" : $"state.Layer{n}Recurrent, state.Layer{n}Aux")}}, {{zoneArguments}}batch);
+                        AdvanceLayer{{n}}<T>(p,{{(layer.WeightDrop is null ? "" : $" p.Slice({L}RecurrentWeights, {L}RecurrentShape.Length),")}} gates, state.Layer{{n}}Hidden, {{(_m.Layers[n].RecurrentDropout is not null && cell != CellKind.Lstm ? $"state.Layer{n}Hidden, " : "")}}state.Layer{{n}}HiddenNext, {{(cell == CellKind.Lstm ? $"state.Layer{n}Cell, state.Layer{n}Cell" : $"state.Layer{n}Recurrent, state.Layer{n}Aux")}}, {{zoneArguments}}batch);
                         """;
                     _w.Line($"// Layer {n} ({CellName(cell)})");
                     if (cell == CellKind.GruResetBefore)
@@ -1096,7 +1100,9 @@ internal static partial class Emitter
             var cell = _m.Layers[n].Cell;
             string L = $"L{n}";
             string recurrent = $"p.Slice({L}RecurrentWeights, {L}RecurrentShape.Length), {L}RecurrentShape";
-            string recurrentGrad = $"grad.Slice({L}RecurrentWeights, {L}RecurrentShape.Length), {L}RecurrentShape";
+            string recurrentGrad = _m.Layers[n].WeightDrop is null
+                ? $"grad.Slice({L}RecurrentWeights, {L}RecurrentShape.Length), {L}RecurrentShape"
+                : $"dRecurrentWeights, {L}RecurrentShape";
             _w.Lines($$"""
                 /// <summary>Backward through layer {{n}} ({{CellName(cell)}}), last step first. ∂L/∂h(t) from above is in
                 /// _l{{n}}HiddenGradient; the weight gradients are one product each over all steps × rows at the end.</summary>
@@ -1131,6 +1137,8 @@ internal static partial class Emitter
             string clearTilde = masked && cell != CellKind.Lstm ? "\n    dTilde.Clear();" : "";
             using (Indent())
             {
+                if (_m.Layers[n].WeightDrop is not null)
+                    _w.Lines(WeightGradientSetup(n).TrimStart('\n'));
                 if (cell == CellKind.Lstm)
                 {
                     _w.Lines($$"""
@@ -1166,6 +1174,8 @@ internal static partial class Emitter
                         {{Kernels}}.AccumulateOuter<T>({{hIn}}, {{L}}Padded, rows, dGates, {{L}}Row, {{recurrentGrad}}, 0, {{L}}Gates, _outerScratch);
                         {{Kernels}}.AccumulateRows<T>(dGates, {{L}}Row, rows, {{L}}Row, grad.Slice({{L}}RecurrentBias, {{L}}Row));
                         """);
+                    if (_m.Layers[n].WeightDrop is not null)
+                        _w.Lines(WeightGradientFinish(n).TrimStart('\n'));
                     EmitInputSideBackward(n, "dGates");
                 }
                 else if (cell == CellKind.GruResetAfter)
@@ -1213,6 +1223,8 @@ internal static partial class Emitter
                         {{Kernels}}.AccumulateOuter<T>({{hIn}}, {{L}}Padded, rows, dRecurrent, {{L}}Row, {{recurrentGrad}}, 0, {{L}}Gates, _outerScratch);
                         {{Kernels}}.AccumulateRows<T>(dRecurrent, {{L}}Row, rows, {{L}}Row, grad.Slice({{L}}RecurrentBias, {{L}}Row));
                         """);
+                    if (_m.Layers[n].WeightDrop is not null)
+                        _w.Lines(WeightGradientFinish(n).TrimStart('\n'));
                     EmitInputSideBackward(n, "dGates");
                 }
                 else
@@ -1268,6 +1280,8 @@ internal static partial class Emitter
                         {{Kernels}}.AccumulateOuter<T>(resetHidden, {{L}}Padded, rows, dGates, {{L}}Row, {{recurrentGrad}}, 2, 3, _outerScratch);
                         {{Kernels}}.AccumulateRows<T>(dGates, {{L}}Row, rows, {{L}}Row, grad.Slice({{L}}RecurrentBias, {{L}}Row));
                         """);
+                    if (_m.Layers[n].WeightDrop is not null)
+                        _w.Lines(WeightGradientFinish(n).TrimStart('\n'));
                     EmitInputSideBackward(n, "dGates");
                 }
             }
@@ -1308,7 +1322,7 @@ internal static partial class Emitter
             for (int n = 0; n < _m.Layers.Count; n++)
             {
                 string L = $"L{n}";
-                string recurrent = $"p.Slice({L}RecurrentWeights, {L}RecurrentShape.Length), {L}RecurrentShape";
+                string recurrent = $"{RecurrentWeights(n)}, {L}RecurrentShape";
                 if (_m.Layers[n].Cell == CellKind.GruResetBefore)
                 {
                     _w.Line($"    {Pack}({recurrent}, 0, 2, _l{n}RecurrentTransposed);");

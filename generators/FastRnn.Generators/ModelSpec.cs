@@ -44,7 +44,7 @@ internal enum LossKind
 /// <summary>One recurrent layer after stacks are expanded. <see cref="Group"/> is the attribute it came from and
 /// <see cref="IndexInGroup"/> its layer within that attribute's stack (PyTorch's <c>_l{k}</c> suffix).</summary>
 internal sealed record LayerSpec(CellKind Cell, int Inputs, int Hidden, int Group, int IndexInGroup, DropoutSpec? InputDropout,
-    double? RecurrentDropout, double? Zoneout, double? CellZoneout)
+    double? RecurrentDropout, double? Zoneout, double? CellZoneout, double? WeightDrop)
 {
     public bool HasZoneout => Zoneout is not null || CellZoneout is not null;
 }
@@ -74,7 +74,7 @@ internal sealed record ModelSpec(
     DropoutSpec? HeadDropout)
 {
     public bool HasMasks => EmbeddingDropout is not null || HeadDropout is not null ||
-        Layers.Any(l => l.InputDropout is not null || l.RecurrentDropout is not null || l.HasZoneout);
+        Layers.Any(l => l.InputDropout is not null || l.RecurrentDropout is not null || l.HasZoneout || l.WeightDrop is not null);
 
     public bool HasRecurrentDropout => Layers.Any(l => l.RecurrentDropout is not null);
 

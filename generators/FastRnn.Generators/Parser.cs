@@ -140,10 +140,11 @@ internal static class Parser
                         cell = Enum(Named<object?>("Variant", 0), "Variant", 2) == 1 ? CellKind.GruResetBefore : CellKind.GruResetAfter;
                     var dropout = Dropout();
                     double? recurrentDropout = Rate("RecurrentDropout"), zoneout = Rate("Zoneout"), cellZoneout = Rate("CellZoneout");
+                    double? weightDrop = Rate("WeightDrop");
                     if (zoneout is not null && recurrentDropout is not null)
                         Report(Diagnostics.ZoneoutWithRecurrentDropout, location, shortName);
                     for (int k = 0; k < stack; k++)
-                        layers.Add(new LayerSpec(cell, 0, hidden, groups, k, dropout, recurrentDropout, zoneout, cellZoneout));
+                        layers.Add(new LayerSpec(cell, 0, hidden, groups, k, dropout, recurrentDropout, zoneout, cellZoneout, weightDrop));
                     groups++;
                     break;
                 }

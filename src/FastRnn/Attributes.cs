@@ -56,6 +56,11 @@ public sealed class LstmAttribute(int hidden) : Attribute
     /// <summary>Zoneout of c: each unit keeps c(t−1) with this probability instead of c̃(t) = f⊙c(t−1) + i⊙g;
     /// at inference c(t) = p·c(t−1) + (1 − p)·c̃(t).</summary>
     public double CellZoneout { get; set; }
+
+    /// <summary>Weight drop (AWD-LSTM's WeightDrop, DropConnect): each element of weight_hh is dropped with this
+    /// probability, one mask per training pass (minibatch), the rest scaled by 1/(1 − p); the weights are unmasked at
+    /// inference.</summary>
+    public double WeightDrop { get; set; }
 }
 
 /// <summary>A GRU layer (gate order r, z, n) of <paramref name="hidden"/> units, stacked <see cref="Layers"/> times.</summary>
@@ -83,6 +88,11 @@ public sealed class GruAttribute(int hidden) : Attribute
     /// instead of taking the GRU's h̃(t); at inference h(t) = p·h(t−1) + (1 − p)·h̃(t). Not with
     /// <see cref="RecurrentDropout"/>.</summary>
     public double Zoneout { get; set; }
+
+    /// <summary>Weight drop (AWD-LSTM's WeightDrop, DropConnect): each element of weight_hh is dropped with this
+    /// probability, one mask per training pass (minibatch), the rest scaled by 1/(1 − p); the weights are unmasked at
+    /// inference.</summary>
+    public double WeightDrop { get; set; }
 }
 
 /// <summary>Where the GRU's reset gate acts on the recurrent candidate.</summary>

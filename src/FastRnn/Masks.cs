@@ -23,6 +23,9 @@ public enum MaskSite
 
     /// <summary>Zoneout of an LSTM's cell state: which units keep c(t−1) at a step.</summary>
     ZoneoutCell = 6,
+
+    /// <summary>Weight drop (DropConnect on weight_hh): one mask per training pass over the recurrent weights.</summary>
+    WeightDrop = 7,
 }
 
 /// <summary>
@@ -78,9 +81,10 @@ public static class Masks
         return x ^ Vector256.ShiftRightLogical(x, 16);
     }
 
-    /// <summary><c>y[k] = x[k]·m(first + k)</c>, where m is <paramref name="scale"/> for a kept element and 0 for a dropped
-    /// one. <paramref name="x"/> and <paramref name="y"/> may be the same span (backward scales a gradient in place).</summary>
-    public static void Multiply(ReadOnlySpan<float> x, Span<float> y, ulong key, uint first, uint threshold, float scale)
+    /// <summary><c>y[k] = x[k]·m(first + k·stride)</c>, where m is <paramref name="scale"/> for a kept element and 0 for a
+    /// dropped one. <paramref name="x"/> and <paramref name="y"/> may be the same span (backward scales a gradient in
+    /// place). A stride other than 1 walks a column of a row-major matrix (a block of a weight matrix's units).</summary>
+    public static void Multiply(ReadOnlySpan<float> x, Span<float> y, ulong key, uint first, uint threshold, float scale, uint stride = 1)
     {
         if (y.Length < x.Length)
             throw new ArgumentException($"The destination holds {y.Length} floats; the source has {x.Length}.", nameof(y));
@@ -89,20 +93,21 @@ public static class Masks
         int k = 0;
         if (Vector256.IsHardwareAccelerated && x.Length >= Vector256<float>.Count)
         {
-            var index = Vector256.Create(first) + Vector256.Create(0u, 1u, 2u, 3u, 4u, 5u, 6u, 7u);
+            var index = Vector256.Create(first) + Vector256.Create(0u, 1u, 2u, 3u, 4u, 5u, 6u, 7u) * stride;
             var low = Vector256.Create((uint)key);
             var high = Vector256.Create((uint)(key >> 32));
             var limit = Vector256.Create((int)threshold);
             var kept = Vector256.Create(scale);
+            var step = Vector256.Create((uint)Vector256<float>.Count * stride);
             for (; k <= x.Length - Vector256<float>.Count; k += Vector256<float>.Count)
             {
                 var multiplier = Vector256.ConditionalSelect(Kept(index, low, high, limit), kept, Vector256<float>.Zero);
                 Vector256.StoreUnsafe(Vector256.LoadUnsafe(ref source, (nuint)k) * multiplier, ref destination, (nuint)k);
-                index += Vector256.Create((uint)Vector256<float>.Count);
+                index += step;
             }
         }
         for (; k < x.Length; k++)
-            Unsafe.Add(ref destination, k) = Unsafe.Add(ref source, k) * (Draw(key, first + (uint)k) >= threshold ? scale : 0f);
+            Unsafe.Add(ref destination, k) = Unsafe.Add(ref source, k) * (Draw(key, first + (uint)k * stride) >= threshold ? scale : 0f);
     }
 
     /// <summary><c>y[k] = keptValue</c> where element first + k is kept (its draw reaches the threshold) and
@@ -174,6 +179,33 @@ public struct DropoutSite
     {
         for (int r = 0; r < rows; r++)
             Masks.Multiply(x.Slice(r * stride, width), y.Slice(r * stride, width), _key, (uint)(r % period * width), _threshold, _scale);
+    }
+
+    /// <summary>Weight drop: <c>y = w⊙M</c> for a weight matrix in the gate-interleaved layout, where element (row, column)
+    /// of its PyTorch form — row = gate·units + unit, [gates·units, inputs] — has index row·inputs + column. w and y
+    /// may be the same (backward masks a weight gradient in place).</summary>
+    public readonly void ApplyInterleaved(ReadOnlySpan<float> w, Span<float> y, InterleavedShape shape, int units)
+    {
+        int at = 0;
+        for (int b = 0; b < shape.Blocks; b++)
+            for (int k = 0; k < shape.Inputs; k++)
+                for (int g = 0; g < shape.Gates; g++, at += Block.Width)
+                {
+                    // The 16 lanes are units 16b … 16b + 15 of gate g: rows g·units + 16b + lane, so a stride of one row.
+                    // Padding lanes (unit ≥ units) hold zero weights and stay zero whatever their draw.
+                    uint first = (uint)((g * units + b * Block.Width) * shape.Inputs + k);
+                    Masks.Multiply(w.Slice(at, Block.Width), y.Slice(at, Block.Width), _key, first, _threshold, _scale, (uint)shape.Inputs);
+                }
+    }
+
+    /// <summary>The multipliers of a [rows, columns] PyTorch-layout weight matrix, as <see cref="ApplyInterleaved"/> uses
+    /// them (a debug export).</summary>
+    public readonly float[] ExportMatrix(int rows, int columns)
+    {
+        var values = new float[rows * columns];
+        for (int i = 0; i < values.Length; i++)
+            values[i] = Multiplier((uint)i);
+        return values;
     }
 
     /// <summary>The multipliers of rows × width elements, as <see cref="Apply"/> uses them (a debug export).</summary>

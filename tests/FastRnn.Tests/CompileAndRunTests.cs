@@ -52,6 +52,8 @@ public class CompileAndRunTests
             new(false, 0, 4, L((Cell.Lstm, 18, 0, 0), (Cell.Lstm, 9, 1, 0)), 3, "Softmax", false, "SoftmaxCrossEntropy"), 3, 6),
         new("E7", "TokenInput(7, 5), Gru(20, Zoneout = 0.25), Gru(33, Variant = GruVariant.ResetBefore, Zoneout = 0.5, Dropout = 0.2), Lstm(6, Zoneout = 0.1), Head(7, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)",
             new(true, 7, 5, L((Cell.Gru, 20, 0, 0), (Cell.GruClassic, 33, 1, 0), (Cell.Lstm, 6, 2, 0)), 7, "Softmax", true, "SoftmaxCrossEntropy"), 2, 5),
+        new("E8", "DenseInput(3), Lstm(20, WeightDrop = 0.4), Gru(12, WeightDrop = 0.3, RecurrentDropout = 0.2), Gru(9, Variant = GruVariant.ResetBefore, WeightDrop = 0.5, Zoneout = 0.2), Head(2), Loss(LossKind.MeanSquaredError)",
+            new(false, 0, 3, L((Cell.Lstm, 20, 0, 0), (Cell.Gru, 12, 1, 0), (Cell.GruClassic, 9, 2, 0)), 2, "Linear", true, "MeanSquaredError"), 3, 4),
     ];
 
     /// <summary>The dropout sites each E case must have drawn (each with kept and dropped elements).</summary>
@@ -64,6 +66,7 @@ public class CompileAndRunTests
         ["E5"] = ["layer0.input", "layer0.recurrent", "layer1.recurrent"],
         ["E6"] = ["layer0.zoneout", "layer0.cellzoneout", "layer1.cellzoneout", "layer1.recurrent"],
         ["E7"] = ["layer0.zoneout", "layer1.zoneout", "layer1.input", "layer2.zoneout"],
+        ["E8"] = ["layer0.weight_hh", "layer1.weight_hh", "layer1.recurrent", "layer2.weight_hh", "layer2.zoneout"],
     };
 
     // A: file-scoped namespace; B: nested block namespaces with the models inside partial types; C: global namespace;

@@ -102,6 +102,32 @@ public class DropoutTests
     }
 
     [Fact]
+    public void WeightDropMasksTheRecurrentMatrixInPyTorchOrderAtTheRate()
+    {
+        // A weight matrix in the interleaved layout, every element 1: the dropped copy holds the multipliers, which
+        // must equal the exported PyTorch-layout mask element for element.
+        const int Units = 40, Inputs = 40, Gates = 4;
+        var shape = new InterleavedShape(Inputs, Gates, Block.Pad(Units) / Block.Width);
+        var tensor = new ParameterTensor("w", ParameterRole.RecurrentKernel, 0, TensorStorage.InterleavedWeight, 0, Units, Gates, Inputs);
+        var ones = new float[shape.Length];
+        tensor.Import(Enumerable.Repeat(1f, Gates * Units * Inputs).ToArray(), ones);
+        var site = new DropoutSite();
+        site.Begin(true, 0.4f, seed: 3, pass: 1, MaskSite.WeightDrop, 0);
+        var dropped = new float[shape.Length];
+        site.ApplyInterleaved(ones, dropped, shape, Units);
+        var pytorch = new float[Gates * Units * Inputs];
+        tensor.Export(dropped, pytorch);
+        Assert.Equal(site.ExportMatrix(Gates * Units, Inputs), pytorch);
+        double rate = pytorch.Count(v => v == 0f) / (double)pytorch.Length;
+        Assert.InRange(rate, 0.4 - 5 * Math.Sqrt(0.24 / pytorch.Length), 0.4 + 5 * Math.Sqrt(0.24 / pytorch.Length));
+        Assert.All(pytorch.Where(v => v != 0f), v => Assert.Equal(1f / 0.6f, v));
+        // the padding lanes (units 40 … 47) stay zero
+        for (int i = 0; i < shape.Length; i++)
+            if (i % Block.Width + i / (Block.Width * Gates * Inputs) * Block.Width >= Units)
+                Assert.Equal(0f, dropped[i]);
+    }
+
+    [Fact]
     public void RatesOutsideTheUnitIntervalAreRejected()
     {
         Assert.Equal(0f, Masks.CheckRate(0f, "r"));
@@ -125,7 +151,7 @@ public class DropoutTests
         var (tokens, _) = LmData(Batch, Steps, 1);
         model.Forward(tokens, Batch, Steps);
         var masks = model.ExportMasks();
-        Assert.Equal(["embedding.rows", "head.input", "layer0.input", "layer0.recurrent", "layer1.input", "layer1.recurrent"], masks.Keys.Order());
+        Assert.Equal(["embedding.rows", "head.input", "layer0.input", "layer0.recurrent", "layer0.weight_hh", "layer1.input", "layer1.recurrent", "layer1.weight_hh"], masks.Keys.Order());
         Assert.Equal(Batch * 16, masks["layer1.recurrent"].Length); // one [batch, hidden] mask for every step
         Assert.Equal(20, masks["embedding.rows"].Length);
         int width = 16 * Batch;
@@ -236,8 +262,8 @@ public class DropoutTests
         var options = model.Options;
         Assert.True(options.Training);
         Assert.Equal(12UL, options.Seed);
-        Assert.Equal(["EmbeddingDropout", "Layer0Dropout", "Layer0RecurrentDropout", "Layer1Dropout", "Layer1RecurrentDropout", "HeadDropout"], options.Names);
-        Assert.Equal([0.1f, 0.3f, 0.2f, 0.3f, 0.2f, 0.5f], options.Names.Select(n => options[n]));
+        Assert.Equal(["EmbeddingDropout", "Layer0Dropout", "Layer0RecurrentDropout", "Layer0WeightDrop", "Layer1Dropout", "Layer1RecurrentDropout", "Layer1WeightDrop", "HeadDropout"], options.Names);
+        Assert.Equal([0.1f, 0.3f, 0.2f, 0.4f, 0.3f, 0.2f, 0.4f, 0.5f], options.Names.Select(n => options[n]));
         options["Layer1Dropout"] = 0.6f;
         Assert.Equal(0.6f, options.Layer1Dropout);
         var error = Assert.Throws<ArgumentOutOfRangeException>(() => options.HeadDropout = 1f);
@@ -246,7 +272,7 @@ public class DropoutTests
         Assert.Throws<ArgumentOutOfRangeException>(() => options["EmbeddingDropout"] = -0.5f);
         Assert.Equal(0.1f, options.EmbeddingDropout);
         var unknown = Assert.Throws<ArgumentException>(() => options["Dropout"] = 0.1f);
-        Assert.Contains("EmbeddingDropout, Layer0Dropout, Layer0RecurrentDropout, Layer1Dropout, Layer1RecurrentDropout, HeadDropout", unknown.Message);
+        Assert.Contains("EmbeddingDropout, Layer0Dropout, Layer0RecurrentDropout, Layer0WeightDrop, Layer1Dropout, Layer1RecurrentDropout, Layer1WeightDrop, HeadDropout", unknown.Message);
         Assert.Empty(((ISequenceModel)new PlainLm(1, 1)).Options.Names);
     }
 

@@ -60,13 +60,14 @@ public static class TestModels
         nameof(DropoutMixed) => new DropoutMixed(batch, steps, seed),
         nameof(RecurrentDropout) => new RecurrentDropout(batch, steps, seed),
         nameof(ZoneoutFixture) => new ZoneoutFixture(batch, steps, seed),
+        nameof(WeightDropFixture) => new WeightDropFixture(batch, steps, seed),
         _ => throw new ArgumentException($"No test model named {name}."),
     };
 }
 
 // Dropout at every feed-forward site, and its twin without any: with the same weights, the two must agree whenever
 // no mask is drawn (inference mode, or every rate at 0).
-[RnnModel, TokenInput(20, 8, EmbeddingDropout = 0.1), Lstm(16, Layers = 2, Dropout = 0.3, RecurrentDropout = 0.2), Head(20, Activation.Softmax, LockedDropout = 0.5), Loss(LossKind.SoftmaxCrossEntropy)]
+[RnnModel, TokenInput(20, 8, EmbeddingDropout = 0.1), Lstm(16, Layers = 2, Dropout = 0.3, RecurrentDropout = 0.2, WeightDrop = 0.4), Head(20, Activation.Softmax, LockedDropout = 0.5), Loss(LossKind.SoftmaxCrossEntropy)]
 public partial class DropoutLm;
 
 [RnnModel, TokenInput(20, 8), Lstm(16, Layers = 2), Head(20, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)]
@@ -94,3 +95,6 @@ public partial class ZoneoutTwin;
 
 [RnnModel, DenseInput(5), Lstm(24, Zoneout = 0.3, CellZoneout = 0.15), Gru(20, Zoneout = 0.2), Gru(16, Variant = GruVariant.ResetBefore, Zoneout = 0.4), Head(3, Activation.Sigmoid, Readout = Readout.LastStep, Dropout = 0.1), Loss(LossKind.BinaryCrossEntropy)]
 public partial class ZoneoutFixture;
+
+[RnnModel, TokenInput(20, 16), Lstm(32, WeightDrop = 0.5), Gru(24, WeightDrop = 0.3, RecurrentDropout = 0.2), Gru(17, Variant = GruVariant.ResetBefore, WeightDrop = 0.4, Zoneout = 0.25), Head(20, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)]
+public partial class WeightDropFixture;

@@ -111,6 +111,8 @@ internal sealed class ScalarReference
         var (cell, H, _, k) = _spec.Layers[l];
         string p = _spec.Prefix(l);
         double[] wi = _w[$"{p}weight_ih_l{k}"], wh = _w[$"{p}weight_hh_l{k}"], bi = _w[$"{p}bias_ih_l{k}"], bh = _w[$"{p}bias_hh_l{k}"];
+        if (Masks.TryGetValue($"layer{l}.weight_hh", out var weightMask)) // weight drop: weight_hh⊙M for the pass
+            wh = wh.Select((w, i) => w * weightMask[i]).ToArray();
         int K = x[0][0].Length;
         var output = new double[steps][][];
         Masks.TryGetValue($"layer{l}.recurrent", out var recurrentMask); // [batch, H], one mask for every step
