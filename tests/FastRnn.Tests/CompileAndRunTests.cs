@@ -105,28 +105,35 @@ public class CompileAndRunTests
         ISequenceModel model;
         using (VectorPath.Override(wide))
             model = (ISequenceModel)Activator.CreateInstance(TypeOf(name), c.Batch + 1, c.Steps + 2, 77UL)!;
+        var masks = CheckAgainstReference(model, c.Spec, c.Batch, c.Steps, name);
+        Assert.Equal(s_sites.GetValueOrDefault(name, []).Order(), masks.Keys.Order());
+        foreach (var (site, mask) in masks)
+            Assert.True(mask.Contains(0f) && (site.Contains("zoneout") ? mask.Contains(1f) : mask.Any(v => v > 1f)),
+                $"{name}: the {site} mask should keep some and drop some");
+    }
 
+    /// <summary>One training pass of <paramref name="model"/> on random data against the scalar reference (outputs, loss)
+    /// and every gradient against central finite differences of the reference, with the pass's masks replayed.
+    /// Returns the masks.</summary>
+    internal static IReadOnlyDictionary<string, float[]> CheckAgainstReference(ISequenceModel model, Spec spec, int batch, int steps, string name)
+    {
         var random = new Random(name.GetHashCode() & 0xFFFF);
-        int rows = c.Spec.EveryStep ? c.Batch * c.Steps : c.Batch;
-        var dense = Enumerable.Range(0, c.Steps * c.Batch * c.Spec.InputSize).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
-        var tokens = Enumerable.Range(0, c.Steps * c.Batch).Select(_ => random.Next(Math.Max(1, c.Spec.Vocabulary))).ToArray();
-        var floatTargets = Enumerable.Range(0, rows * c.Spec.Outputs)
-            .Select(_ => c.Spec.Loss == "BinaryCrossEntropy" ? random.Next(2) : (float)random.NextDouble()).ToArray();
-        var classTargets = Enumerable.Range(0, rows).Select(_ => random.Next(c.Spec.Outputs)).ToArray();
+        int rows = spec.EveryStep ? batch * steps : batch;
+        var dense = Enumerable.Range(0, steps * batch * spec.InputSize).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+        var tokens = Enumerable.Range(0, steps * batch).Select(_ => random.Next(Math.Max(1, spec.Vocabulary))).ToArray();
+        var floatTargets = Enumerable.Range(0, rows * spec.Outputs)
+            .Select(_ => spec.Loss == "BinaryCrossEntropy" ? random.Next(2) : (float)random.NextDouble()).ToArray();
+        var classTargets = Enumerable.Range(0, rows).Select(_ => random.Next(spec.Outputs)).ToArray();
 
-        if (model.TakesTokens) model.ForwardTokens(tokens, c.Batch, c.Steps);
-        else model.ForwardDense(dense, c.Batch, c.Steps);
+        if (model.TakesTokens) model.ForwardTokens(tokens, batch, steps);
+        else model.ForwardDense(dense, batch, steps);
         float loss = model.ClassTargets ? model.LossClasses(classTargets) : model.LossDense(floatTargets);
         model.ZeroGrad();
         model.Backward();
 
         var masks = model.ExportMasks();
-        Assert.Equal(s_sites.GetValueOrDefault(name, []).Order(), masks.Keys.Order());
-        foreach (var (site, mask) in masks)
-            Assert.True(mask.Contains(0f) && (site.Contains("zoneout") ? mask.Contains(1f) : mask.Any(v => v > 1f)),
-                $"{name}: the {site} mask should keep some and drop some");
-        var reference = new ScalarReference(c.Spec, model) { Masks = masks };
-        double expectedLoss = reference.Loss(dense, tokens, c.Batch, c.Steps, floatTargets, classTargets, out var expectedOutputs);
+        var reference = new ScalarReference(spec, model) { Masks = masks };
+        double expectedLoss = reference.Loss(dense, tokens, batch, steps, floatTargets, classTargets, out var expectedOutputs);
         var outputs = new float[expectedOutputs.Length];
         model.CopyOutputs(outputs);
         Close.Assert(expectedOutputs.Select(v => (float)v).ToArray(), outputs, $"{name}: outputs");
@@ -149,9 +156,9 @@ public class CompileAndRunTests
                 int i = indices[s];
                 double saved = values[i];
                 values[i] = saved + H;
-                double plus = reference.Loss(dense, tokens, c.Batch, c.Steps, floatTargets, classTargets, out _);
+                double plus = reference.Loss(dense, tokens, batch, steps, floatTargets, classTargets, out _);
                 values[i] = saved - H;
-                double minus = reference.Loss(dense, tokens, c.Batch, c.Steps, floatTargets, classTargets, out _);
+                double minus = reference.Loss(dense, tokens, batch, steps, floatTargets, classTargets, out _);
                 values[i] = saved;
                 numeric[s] = (float)((plus - minus) / (2 * H));
                 picked[s] = analytic[i];
@@ -164,6 +171,7 @@ public class CompileAndRunTests
             }
         }
         PyTorchFixtureTests.AssertPaddingZero(model, model.Gradients);
+        return masks;
     }
 
     [Fact]

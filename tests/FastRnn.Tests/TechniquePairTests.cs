@@ -1,0 +1,99 @@
+using System.Reflection;
+using Xunit;
+using static FastRnn.Tests.ScalarReference;
+
+namespace FastRnn.Tests;
+
+/// <summary>
+/// Every pair of declarable regularization techniques, on a two-layer LSTM, GRU and classic GRU with token input:
+/// either the generator rejects the pair with its diagnostic, or the model compiles warning-free and passes the scalar
+/// reference and finite-difference check with the pass's masks replayed (CompileAndRunTests.CheckAgainstReference).
+/// </summary>
+public class TechniquePairTests
+{
+    // Technique → where it goes (embedding, layer or head), its declaration, and the mask sites it draws.
+    private sealed record Technique(string Name, string Place, string Declaration, string[] Sites, bool LstmOnly = false);
+
+    private static readonly Technique[] s_techniques =
+    [
+        new("EmbeddingDropout", "embedding", "EmbeddingDropout = 0.3", ["embedding.rows"]),
+        new("Dropout", "layer", "Dropout = 0.3", ["layer0.input", "layer1.input"]),
+        new("LockedDropout", "layer", "LockedDropout = 0.3", ["layer0.input", "layer1.input"]),
+        new("RecurrentDropout", "layer", "RecurrentDropout = 0.25", ["layer0.recurrent", "layer1.recurrent"]),
+        new("Zoneout", "layer", "Zoneout = 0.3", ["layer0.zoneout", "layer1.zoneout"]),
+        new("CellZoneout", "layer", "CellZoneout = 0.3", ["layer0.cellzoneout", "layer1.cellzoneout"], LstmOnly: true),
+        new("WeightDrop", "layer", "WeightDrop = 0.4", ["layer0.weight_hh", "layer1.weight_hh"]),
+        new("HeadDropout", "head", "Dropout = 0.3", ["head.input"]),
+        new("HeadLockedDropout", "head", "LockedDropout = 0.3", ["head.input"]),
+    ];
+
+    private static readonly (string Cell, string Attribute, Cell Reference)[] s_cells =
+    [
+        ("Lstm", "Lstm(8, Layers = 2{0})", Cell.Lstm),
+        ("Gru", "Gru(8, Layers = 2{0})", Cell.Gru),
+        ("Classic", "Gru(8, Layers = 2, Variant = GruVariant.ResetBefore{0})", Cell.GruClassic),
+    ];
+
+    /// <summary>The diagnostic a pair must raise, or null when the pair is valid.</summary>
+    private static string? Conflict(Technique a, Technique b) => (a.Name, b.Name) switch
+    {
+        ("Dropout", "LockedDropout") or ("HeadDropout", "HeadLockedDropout") => "FRNN014",
+        ("RecurrentDropout", "Zoneout") => "FRNN015",
+        _ => null,
+    };
+
+    private sealed record Pair(string ModelName, string Declaration, Cell Cell, Technique A, Technique B);
+
+    private static IEnumerable<Pair> Pairs()
+    {
+        foreach (var (cellName, attribute, cell) in s_cells)
+        {
+            var techniques = s_techniques.Where(t => !t.LstmOnly || cell == Cell.Lstm).ToArray();
+            for (int i = 0; i < techniques.Length; i++)
+                for (int j = i + 1; j < techniques.Length; j++)
+                {
+                    var (a, b) = (techniques[i], techniques[j]);
+                    string Of(string place) => string.Concat(new[] { a, b }.Where(t => t.Place == place).Select(t => ", " + t.Declaration));
+                    string declaration =
+                        $"[RnnModel, TokenInput(9, 5{Of("embedding")}), {string.Format(attribute, Of("layer"))}, " +
+                        $"Head(9, Activation.Softmax{Of("head")}), Loss(LossKind.SoftmaxCrossEntropy)]";
+                    yield return new Pair($"{cellName}_{a.Name}_{b.Name}", declaration, cell, a, b);
+                }
+        }
+    }
+
+    private static readonly Lazy<Assembly> s_assembly = new(() => GeneratorHarness.CompileAndLoad(
+        "using FastRnn;\nnamespace Pairs;\n" + string.Join("\n",
+            Pairs().Where(p => Conflict(p.A, p.B) is null).Select(p => $"{p.Declaration} public partial class {p.ModelName};"))));
+
+    [Fact]
+    public void EveryPairCompilesAndMatchesTheReferenceOrIsRejected()
+    {
+        var pairs = Pairs().ToList();
+        // 9 techniques on the LSTM (36 pairs), 8 on each GRU (28 pairs each): 92 in all.
+        Assert.Equal(92, pairs.Count);
+        int rejected = 0;
+        foreach (var pair in pairs)
+        {
+            if (Conflict(pair.A, pair.B) is { } id)
+            {
+                var result = GeneratorHarness.Run($"using FastRnn;\nnamespace Pairs;\n{pair.Declaration} public partial class {pair.ModelName};");
+                Assert.Equal(id, Assert.Single(result.GeneratorDiagnostics).Id);
+                rejected++;
+                continue;
+            }
+            var type = s_assembly.Value.GetTypes().Single(t => t.Name == pair.ModelName);
+            var spec = new Spec(true, 9, 5, [(pair.Cell, 8, 0, 0), (pair.Cell, 8, 0, 1)], 9, "Softmax", true, "SoftmaxCrossEntropy");
+            foreach (bool wide in new[] { false, true })
+            {
+                ISequenceModel model;
+                using (VectorPath.Override(wide))
+                    model = (ISequenceModel)Activator.CreateInstance(type, 3, 4, 5UL)!;
+                var masks = CompileAndRunTests.CheckAgainstReference(model, spec, 2, 3, pair.ModelName + (wide ? "/512" : "/256"));
+                Assert.Equal(pair.A.Sites.Concat(pair.B.Sites).Distinct().Order(), masks.Keys.Order());
+            }
+        }
+        // Per cell: Dropout with LockedDropout, HeadDropout with HeadLockedDropout, RecurrentDropout with Zoneout.
+        Assert.Equal(3 * 3, rejected);
+    }
+}
