@@ -44,7 +44,8 @@ internal enum LossKind
 /// <summary>One recurrent layer after stacks are expanded. <see cref="Group"/> is the attribute it came from and
 /// <see cref="IndexInGroup"/> its layer within that attribute's stack (PyTorch's <c>_l{k}</c> suffix).</summary>
 internal sealed record LayerSpec(CellKind Cell, int Inputs, int Hidden, int Group, int IndexInGroup, DropoutSpec? InputDropout,
-    double? RecurrentDropout, double? Zoneout, double? CellZoneout, double? WeightDrop)
+    double? RecurrentDropout, double? Zoneout, double? CellZoneout, double? WeightDrop,
+    int InputInit = 0, int RecurrentInit = 0, bool UnitForgetBias = false)
 {
     public bool HasZoneout => Zoneout is not null || CellZoneout is not null;
 }

@@ -141,10 +141,15 @@ internal static class Parser
                     var dropout = Dropout();
                     double? recurrentDropout = Rate("RecurrentDropout"), zoneout = Rate("Zoneout"), cellZoneout = Rate("CellZoneout");
                     double? weightDrop = Rate("WeightDrop");
+                    // Values mirror FastRnn.Initialization.
+                    int inputInit = Enum(Named<object?>("InputInit", 0), "InputInit", 4);
+                    int recurrentInit = Enum(Named<object?>("RecurrentInit", 0), "RecurrentInit", 4);
+                    bool unitForgetBias = Named("UnitForgetBias", false);
                     if (zoneout is not null && recurrentDropout is not null)
                         Report(Diagnostics.ZoneoutWithRecurrentDropout, location, shortName);
                     for (int k = 0; k < stack; k++)
-                        layers.Add(new LayerSpec(cell, 0, hidden, groups, k, dropout, recurrentDropout, zoneout, cellZoneout, weightDrop));
+                        layers.Add(new LayerSpec(cell, 0, hidden, groups, k, dropout, recurrentDropout, zoneout, cellZoneout, weightDrop,
+                            inputInit, recurrentInit, unitForgetBias));
                     groups++;
                     break;
                 }

@@ -61,6 +61,16 @@ public sealed class LstmAttribute(int hidden) : Attribute
     /// probability, one mask per training pass (minibatch), the rest scaled by 1/(1 − p); the weights are unmasked at
     /// inference.</summary>
     public double WeightDrop { get; set; }
+
+    /// <summary>How weight_ih is initialized (default: PyTorch's U(−1/√H, 1/√H)); see <see cref="Initializers.Apply"/>.</summary>
+    public Initialization InputInit { get; set; }
+
+    /// <summary>How weight_hh is initialized, e.g. <see cref="Initialization.Orthogonal"/>.</summary>
+    public Initialization RecurrentInit { get; set; }
+
+    /// <summary>Keras' <c>unit_forget_bias</c>: the forget gate's bias starts at 1 and every other bias at 0
+    /// (b_ih carries the 1, b_hh is 0).</summary>
+    public bool UnitForgetBias { get; set; }
 }
 
 /// <summary>A GRU layer (gate order r, z, n) of <paramref name="hidden"/> units, stacked <see cref="Layers"/> times.</summary>
@@ -93,6 +103,12 @@ public sealed class GruAttribute(int hidden) : Attribute
     /// probability, one mask per training pass (minibatch), the rest scaled by 1/(1 − p); the weights are unmasked at
     /// inference.</summary>
     public double WeightDrop { get; set; }
+
+    /// <summary>How weight_ih is initialized (default: PyTorch's U(−1/√H, 1/√H)); see <see cref="Initializers.Apply"/>.</summary>
+    public Initialization InputInit { get; set; }
+
+    /// <summary>How weight_hh is initialized, e.g. <see cref="Initialization.Orthogonal"/>.</summary>
+    public Initialization RecurrentInit { get; set; }
 }
 
 /// <summary>Where the GRU's reset gate acts on the recurrent candidate.</summary>

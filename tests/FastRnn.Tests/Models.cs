@@ -98,3 +98,6 @@ public partial class ZoneoutFixture;
 
 [RnnModel, TokenInput(20, 16), Lstm(32, WeightDrop = 0.5), Gru(24, WeightDrop = 0.3, RecurrentDropout = 0.2), Gru(17, Variant = GruVariant.ResetBefore, WeightDrop = 0.4, Zoneout = 0.25), Head(20, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)]
 public partial class WeightDropFixture;
+
+[RnnModel, DenseInput(10), Lstm(37, InputInit = Initialization.GlorotUniform, RecurrentInit = Initialization.Orthogonal, UnitForgetBias = true), Gru(20, InputInit = Initialization.KaimingUniform, RecurrentInit = Initialization.Orthogonal), Head(2), Loss(LossKind.MeanSquaredError)]
+public partial class InitializedModel;
