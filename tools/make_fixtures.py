@@ -232,8 +232,10 @@ class Model(nn.Module):
                 x, h = module(x, state)
                 finals.append((h,))
         top = x if self.spec["readout"] == "every" else x[-1]
+        self.top_raw = top
         if "head.input" in masks:
             top = top * masks["head.input"].reshape(top.shape)
+        self.top_dropped = top
         return self.head(top), finals
 
 
@@ -323,6 +325,11 @@ def make_case(name, spec, batch, steps, seed):
     logits, finals = model(x_model, states, masks)
     outputs = activate(spec, logits)
     loss = loss_of(spec, logits, outputs, target_model)
+    # AWD-LSTM's AR (alpha) on the output as the head reads it, TAR (beta) on the raw output, as in its main.py
+    if spec.get("ar"):
+        loss = loss + spec["ar"] * model.top_dropped.pow(2).mean()
+    if spec.get("tar"):
+        loss = loss + spec["tar"] * (model.top_raw[1:] - model.top_raw[:-1]).pow(2).mean()
     loss.backward()
 
     for k, v in weights.items():
@@ -342,14 +349,15 @@ def make_case(name, spec, batch, steps, seed):
     return path
 
 
-def spec(input, groups, outputs, activation="linear", readout="every", loss="mse", dropout=None):
-    result = dict(input=input, groups=groups, outputs=outputs, activation=activation, readout=readout, loss=loss)
+def spec(input, groups, outputs, activation="linear", readout="every", loss="mse", dropout=None, ar=0, tar=0):
+    result = dict(input=input, groups=groups, outputs=outputs, activation=activation, readout=readout, loss=loss, ar=ar, tar=tar)
     if dropout:
         result["dropout"] = dropout  # site → (rate, locked), sites named as FastRnn's ExportMasks names them
     return result
 
 
-# Model name (as declared in tests/FastRnn.Tests/Models.cs) → (spec, [(batch, steps)]).
+# Model name (as declared in tests/FastRnn.Tests/Models.cs) → (spec, [(batch, steps)]). Seeds follow the order: add new
+# cases at the end, so the files of the others stay byte-identical.
 CASES = {
     "LstmSmall": (spec(("dense", 5), [("lstm", 8, 1)], 3), [(1, 1), (3, 5), (16, 50)]),
     "Lstm37x2": (spec(("dense", 4), [("lstm", 37, 2)], 1, "sigmoid", "last", "bce"), [(3, 5), (1, 50)]),
@@ -386,6 +394,8 @@ CASES = {
     "RecurrentDropout": (spec(("dense", 5), [("lstm", 24, 1), ("gru", 20, 1), ("classic", 16, 1)], 2, "linear", "every", "mse",
                               {"layer0.recurrent": (0.3, True), "layer1.recurrent": (0.25, True), "layer1.input": (0.2, False),
                                "layer2.recurrent": (0.4, True)}), [(3, 5), (1, 50)]),
+    "PenaltyFixture": (spec(("tokens", 20, 16), [("lstm", 32, 1), ("lstm", 24, 1)], 20, "softmax", "every", "ce",
+                            {"layer1.input": (0.25, True), "head.input": (0.3, True)}, ar=2.0, tar=1.0), [(3, 5), (1, 50)]),
 }
 
 

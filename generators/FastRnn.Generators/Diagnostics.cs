@@ -67,6 +67,14 @@ internal static class Diagnostics
         "Zoneout and recurrent dropout on the same state",
         "[{0}] declares both Zoneout and RecurrentDropout: both act on h(t−1); choose one");
 
+    public static readonly DiagnosticDescriptor NegativeCoefficient = Error("FRNN016",
+        "Coefficient must be finite and non-negative",
+        "{0} of [{1}] is a penalty coefficient: it must be finite and at least 0; it is {2}");
+
+    public static readonly DiagnosticDescriptor PenaltyNeedsEveryStep = Error("FRNN017",
+        "Activation penalties need a head that reads every step",
+        "ActivationRegularization and TemporalActivationRegularization act on the top layer's output at every step; declare the head with Readout.EveryStep");
+
     private static DiagnosticDescriptor Error(string id, string title, string message) =>
         new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
@@ -86,6 +94,8 @@ internal static class Diagnostics
         "FRNN013" => RateOutOfRange,
         "FRNN014" => TwoDropoutMasks,
         "FRNN015" => ZoneoutWithRecurrentDropout,
+        "FRNN016" => NegativeCoefficient,
+        "FRNN017" => PenaltyNeedsEveryStep,
         _ => SoftmaxNeedsClasses,
     };
 }

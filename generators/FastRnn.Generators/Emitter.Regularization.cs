@@ -9,8 +9,9 @@ internal static partial class Emitter
 {
     private sealed partial class ModelEmitter
     {
-        /// <summary>A run-time option: its property name, attribute default and documentation.</summary>
-        private sealed record Option(string Name, double Default, string Doc);
+        /// <summary>A run-time option: its property name, attribute default and documentation; a rate in [0, 1) or a
+        /// coefficient (finite, at least 0).</summary>
+        private sealed record Option(string Name, double Default, string Doc, bool Coefficient = false);
 
         private IEnumerable<Option> Options()
         {
@@ -36,6 +37,12 @@ internal static partial class Emitter
             }
             if (_m.HeadDropout is { } head)
                 yield return new Option("HeadDropout", head.Rate, $"{DropoutKind(head)} rate on the head's input.");
+            if (_m.ActivationRegularization is { } ar)
+                yield return new Option("ActivationRegularization", ar,
+                    "AR's α: the training loss adds α·mean(h̃²) over the top layer's output as the head reads it.", Coefficient: true);
+            if (_m.TemporalActivationRegularization is { } tar)
+                yield return new Option("TemporalActivationRegularization", tar,
+                    "TAR's β: the training loss adds β·mean((h(t) − h(t−1))²) over the top layer's raw output.", Coefficient: true);
         }
 
         private static string DropoutKind(DropoutSpec dropout) =>
@@ -83,11 +90,12 @@ internal static partial class Emitter
                     """);
                 foreach (var option in options)
                 {
-                    _w.Line($"/// <summary>{option.Doc} Default {Float(option.Default)}; in [0, 1).</summary>");
+                    _w.Line($"/// <summary>{option.Doc} Default {Float(option.Default)}; {(option.Coefficient ? "finite, at least 0" : "in [0, 1)")}.</summary>");
                     _w.Line($"public float {option.Name}");
                     _w.Line("{");
                     _w.Line($"    get => {Field(option.Name)};");
-                    _w.Line($"    set => {Field(option.Name)} = global::FastRnn.Masks.CheckRate(value, nameof({option.Name}));");
+                    string check = option.Coefficient ? "global::FastRnn.ActivationPenalty.CheckCoefficient" : "global::FastRnn.Masks.CheckRate";
+                    _w.Line($"    set => {Field(option.Name)} = {check}(value, nameof({option.Name}));");
                     _w.Line("}");
                     _w.Line();
                 }
@@ -352,6 +360,37 @@ internal static partial class Emitter
         private string ZoneArguments(int n) =>
             (_m.Layers[n].Zoneout is not null ? $"Layer{n}ZoneHidden(batch, now), " : "") +
             (_m.Layers[n].CellZoneout is not null ? $"Layer{n}ZoneCell(batch, now), _l{n}CellCandidate.AsSpan(now * L{n}Padded, batch * L{n}Padded), " : "");
+
+        // ---- activation penalties (AR, TAR) -------------------------------------------------------------------
+
+        private void EmitActivationPenalties()
+        {
+            if (!_m.HasActivationPenalty)
+                return;
+            string top = _m.HeadDropout is null ? $"_l{Top}Hidden.AsSpan(batch * L{Top}Padded, rows * L{Top}Padded)" : "HeadInput(batch, steps)";
+            _w.Lines($$"""
+                // AR and TAR coefficients of the last Loss (0 outside training mode), for Backward.
+                private float _activationCoefficient;
+                private float _temporalCoefficient;
+
+                /// <summary>AWD-LSTM's AR and TAR on the last Forward's top-layer output, added to the training loss (only in
+                /// training mode); Backward adds their gradients.</summary>
+                private float ActivationPenalties(int batch, int steps)
+                {
+                    int rows = steps * batch;
+                    _activationCoefficient = {{(_m.ActivationRegularization is null ? "0f" : "_options.Training ? _options.ActivationRegularization : 0f")}};
+                    _temporalCoefficient = {{(_m.TemporalActivationRegularization is null ? "0f" : "_options.Training ? _options.TemporalActivationRegularization : 0f")}};
+                    double penalty = 0;
+                    if (_activationCoefficient > 0f) // α·mean(h̃²) over [steps·batch, Hidden]
+                        penalty += _activationCoefficient * global::FastRnn.ActivationPenalty.SumOfSquares({{top}}, L{{Top}}Padded, L{{Top}}Hidden, rows) / ((double)rows * L{{Top}}Hidden);
+                    if (_temporalCoefficient > 0f && steps > 1) // β·mean((h(t) − h(t−1))²) over steps 1 … T − 1
+                        penalty += _temporalCoefficient * global::FastRnn.ActivationPenalty.SumOfSquaredDifferences(
+                            _l{{Top}}Hidden.AsSpan(batch * L{{Top}}Padded, rows * L{{Top}}Padded), L{{Top}}Padded, L{{Top}}Hidden, rows, batch) / ((double)(rows - batch) * L{{Top}}Hidden);
+                    return (float)penalty;
+                }
+
+                """);
+        }
 
         // ---- weight drop ---------------------------------------------------------------------------------------
 

@@ -83,6 +83,7 @@ internal static partial class Emitter
             EmitOptions();
             EmitMaskMethods();
             EmitZoneoutMethods();
+            EmitActivationPenalties();
             EmitForward();
             for (int n = 0; n < _m.Layers.Count; n++)
                 EmitForwardLayer(n);
@@ -494,7 +495,7 @@ internal static partial class Emitter
                     if (!_hasForward)
                         throw new global::System.InvalidOperationException("Call Forward before Loss.");
                     int rows = {{headRows}};
-                    float loss = {{LossCall()}};
+                    float loss = {{LossCall()}};{{(_m.HasActivationPenalty ? "\n    loss += ActivationPenalties(_batch, _steps);" : "")}}
                     _hasLoss = true;
                     return loss;
                 }
@@ -1071,11 +1072,24 @@ internal static partial class Emitter
                     {{Kernels}}.MultiplyAdd<T>(dLogits, HeadPadded, headRows, _headTransposed, HeadShape.Transposed, 0, 1,
                         dTop.Slice({{into}}), L{{Top}}Padded);
                 """);
+            if (_m.ActivationRegularization is not null)
+                _w.Lines($$"""
+                        // AR: loss += α·mean(h̃²) over [steps·batch, Hidden]:  ∂h̃ += 2α·h̃/N
+                        if (_activationCoefficient > 0f)
+                            global::FastRnn.ActivationPenalty.AddSquaresGradient(top, dTop, L{{Top}}Padded, L{{Top}}Hidden, headRows, _activationCoefficient / (headRows * (float)L{{Top}}Hidden));
+                    """);
             if (_m.HeadDropout is { } head)
                 _w.Lines($$"""
                         // h̃ = h⊙m/(1 − p):  ∂h = ∂h̃⊙m/(1 − p), the mask regenerated
                         if (_headMask.Active)
                             _headMask.Apply(dTop.Slice({{into}}), dTop.Slice({{into}}), L{{Top}}Padded, L{{Top}}Hidden, headRows, {{Period(head)}});
+                    """);
+            if (_m.TemporalActivationRegularization is not null)
+                _w.Lines($$"""
+                        // TAR: loss += β·mean((h(t) − h(t−1))²) over the raw output, t ≥ 1:  ∂h(t) += 2β·d/N, ∂h(t−1) −= 2β·d/N
+                        if (_temporalCoefficient > 0f && steps > 1)
+                            global::FastRnn.ActivationPenalty.AddDifferencesGradient(_l{{Top}}Hidden.AsSpan(batch * L{{Top}}Padded, headRows * L{{Top}}Padded), dTop,
+                                L{{Top}}Padded, L{{Top}}Hidden, headRows, batch, _temporalCoefficient / ((headRows - batch) * (float)L{{Top}}Hidden));
                     """);
             for (int n = Top; n >= 0; n--)
                 _w.Line($"    BackwardLayer{n}<T>(batch, steps);");

@@ -72,10 +72,14 @@ internal sealed record ModelSpec(
     HeadReadout Readout,
     LossKind Loss,
     double? EmbeddingDropout,
-    DropoutSpec? HeadDropout)
+    DropoutSpec? HeadDropout,
+    double? ActivationRegularization = null,
+    double? TemporalActivationRegularization = null)
 {
     public bool HasMasks => EmbeddingDropout is not null || HeadDropout is not null ||
         Layers.Any(l => l.InputDropout is not null || l.RecurrentDropout is not null || l.HasZoneout || l.WeightDrop is not null);
+
+    public bool HasActivationPenalty => ActivationRegularization is not null || TemporalActivationRegularization is not null;
 
     public bool HasRecurrentDropout => Layers.Any(l => l.RecurrentDropout is not null);
 

@@ -59,6 +59,7 @@ internal static class Parser
         LossKind loss = LossKind.MeanSquaredError;
         double? embeddingDropout = null;
         DropoutSpec? headDropout = null;
+        double? activationRegularization = null, temporalActivationRegularization = null;
         var layers = new List<LayerSpec>();
 
         foreach (var attribute in attributes)
@@ -93,6 +94,19 @@ internal static class Parser
                         continue;
                     if (!(value >= 0 && value < 1))
                         Report(Diagnostics.RateOutOfRange, location, property, shortName, value.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
+                    return value;
+                }
+                return null;
+            }
+
+            double? Coefficient(string property)
+            {
+                foreach (var pair in attribute.NamedArguments)
+                {
+                    if (pair.Key != property || pair.Value.Value is not double value)
+                        continue;
+                    if (!(value >= 0 && !double.IsInfinity(value)))
+                        Report(Diagnostics.NegativeCoefficient, location, property, shortName, value.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
                     return value;
                 }
                 return null;
@@ -159,6 +173,10 @@ internal static class Parser
                     activation = (HeadActivation)Enum(attribute.ConstructorArguments.Length > 1 ? attribute.ConstructorArguments[1].Value : 0, "activation", 3);
                     readout = (HeadReadout)Enum(Named<object?>("Readout", 0), "Readout", 2);
                     headDropout = Dropout();
+                    activationRegularization = Coefficient("ActivationRegularization");
+                    temporalActivationRegularization = Coefficient("TemporalActivationRegularization");
+                    if ((activationRegularization is not null || temporalActivationRegularization is not null) && readout != HeadReadout.EveryStep)
+                        Report(Diagnostics.PenaltyNeedsEveryStep, location);
                     break;
                 case "LossAttribute":
                     lossCount++;
@@ -219,7 +237,7 @@ internal static class Parser
         };
         var model = new ModelSpec(ns, containing.ToEquatableArray(), type.Name, accessibility, input, inputSize, vocabulary,
             layers.ToEquatableArray(), groups, outputs, activation, readout, loss,
-            embeddingDropout, headDropout);
+            embeddingDropout, headDropout, activationRegularization, temporalActivationRegularization);
         return new ParseResult(model, default);
     }
 

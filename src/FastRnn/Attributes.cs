@@ -140,6 +140,14 @@ public sealed class HeadAttribute(int outputs, Activation activation = Activatio
 
     /// <summary>Locked dropout on the head's input: one mask per sequence. Declare this or <see cref="Dropout"/>.</summary>
     public double LockedDropout { get; set; }
+
+    /// <summary>AWD-LSTM's activation regularization (AR): the training loss adds <c>α·mean(h̃²)</c> over the top layer's
+    /// output as the head reads it (after the head's dropout). This is α. Needs a head that reads every step.</summary>
+    public double ActivationRegularization { get; set; }
+
+    /// <summary>AWD-LSTM's temporal activation regularization (TAR): the training loss adds
+    /// <c>β·mean((h(t) − h(t−1))²)</c> over the top layer's raw output. This is β. Needs a head that reads every step.</summary>
+    public double TemporalActivationRegularization { get; set; }
 }
 
 public enum Activation

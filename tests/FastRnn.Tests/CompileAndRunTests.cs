@@ -54,6 +54,10 @@ public class CompileAndRunTests
             new(true, 7, 5, L((Cell.Gru, 20, 0, 0), (Cell.GruClassic, 33, 1, 0), (Cell.Lstm, 6, 2, 0)), 7, "Softmax", true, "SoftmaxCrossEntropy"), 2, 5),
         new("E8", "DenseInput(3), Lstm(20, WeightDrop = 0.4), Gru(12, WeightDrop = 0.3, RecurrentDropout = 0.2), Gru(9, Variant = GruVariant.ResetBefore, WeightDrop = 0.5, Zoneout = 0.2), Head(2), Loss(LossKind.MeanSquaredError)",
             new(false, 0, 3, L((Cell.Lstm, 20, 0, 0), (Cell.Gru, 12, 1, 0), (Cell.GruClassic, 9, 2, 0)), 2, "Linear", true, "MeanSquaredError"), 3, 4),
+        new("E9", "TokenInput(11, 6, EmbeddingDropout = 0.1), Lstm(14, Dropout = 0.2), Lstm(10), Head(11, Activation.Softmax, LockedDropout = 0.3, ActivationRegularization = 2, TemporalActivationRegularization = 1), Loss(LossKind.SoftmaxCrossEntropy)",
+            new(true, 11, 6, L((Cell.Lstm, 14, 0, 0), (Cell.Lstm, 10, 1, 0)), 11, "Softmax", true, "SoftmaxCrossEntropy", Ar: 2, Tar: 1), 3, 5),
+        new("E10", "DenseInput(2), Gru(21, Variant = GruVariant.ResetBefore), Head(1, Activation.Sigmoid, TemporalActivationRegularization = 3), Loss(LossKind.BinaryCrossEntropy)",
+            new(false, 0, 2, L((Cell.GruClassic, 21, 0, 0)), 1, "Sigmoid", true, "BinaryCrossEntropy", Tar: 3), 2, 6),
     ];
 
     /// <summary>The dropout sites each E case must have drawn (each with kept and dropped elements).</summary>
@@ -67,6 +71,7 @@ public class CompileAndRunTests
         ["E6"] = ["layer0.zoneout", "layer0.cellzoneout", "layer1.cellzoneout", "layer1.recurrent"],
         ["E7"] = ["layer0.zoneout", "layer1.zoneout", "layer1.input", "layer2.zoneout"],
         ["E8"] = ["layer0.weight_hh", "layer1.weight_hh", "layer1.recurrent", "layer2.weight_hh", "layer2.zoneout"],
+        ["E9"] = ["embedding.rows", "layer0.input", "head.input"],
     };
 
     // A: file-scoped namespace; B: nested block namespaces with the models inside partial types; C: global namespace;

@@ -296,3 +296,35 @@ public class DropoutTests
                 Assert.Equal(model.Output(r)[o], output[r * 2 + o], 5);
     }
 }
+
+/// <summary>AR and TAR count in the training loss only: in inference mode (and at coefficient 0) the loss is the data
+/// loss. (Their values and gradients: CompileAndRunTests E9/E10 and the PenaltyFixture PyTorch cases.)</summary>
+public class ActivationPenaltyTests
+{
+    [Fact]
+    public void PenaltiesApplyInTrainingOnly()
+    {
+        const int Batch = 2, Steps = 6;
+        var model = new PenaltyFixture(Batch, Steps, seed: 3);
+        var random = new Random(8);
+        var tokens = Enumerable.Range(0, Batch * Steps).Select(_ => random.Next(20)).ToArray();
+        var targets = Enumerable.Range(0, Batch * Steps).Select(_ => random.Next(20)).ToArray();
+        float Loss(bool training, float ar, float tar)
+        {
+            model.Options.Training = training;
+            model.Options.Pass = 0;
+            model.Options.ActivationRegularization = ar;
+            model.Options.TemporalActivationRegularization = tar;
+            model.Forward(tokens, Batch, Steps);
+            return model.Loss(targets);
+        }
+        float data = Loss(true, 0, 0);
+        float withAr = Loss(true, 2, 0), withTar = Loss(true, 0, 1), both = Loss(true, 2, 1);
+        Assert.True(withAr > data && withTar > data);
+        Assert.Equal(both - data, (withAr - data) + (withTar - data), 4);
+        Assert.Equal(Loss(false, 0, 0), Loss(false, 2, 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => model.Options.ActivationRegularization = -1f);
+        Assert.Throws<ArgumentOutOfRangeException>(() => model.Options.TemporalActivationRegularization = float.NaN);
+        Assert.Equal(2f, model.Options["ActivationRegularization"]);
+    }
+}

@@ -37,6 +37,9 @@ public class GeneratorDiagnosticTests
     [InlineData("FRNN015", "[RnnModel, DenseInput(2), Gru(4, RecurrentDropout = 0.2, Zoneout = 0.3), Head(1), Loss(LossKind.MeanSquaredError)] public partial class M;")]
     [InlineData("FRNN013", "[RnnModel, DenseInput(2), Lstm(4, CellZoneout = 1.0), Head(1), Loss(LossKind.MeanSquaredError)] public partial class M;")]
     [InlineData("FRNN010", "[RnnModel, DenseInput(2), Lstm(4, RecurrentInit = (Initialization)9), Head(1), Loss(LossKind.MeanSquaredError)] public partial class M;")]
+    [InlineData("FRNN016", "[RnnModel, DenseInput(2), Lstm(4), Head(1, ActivationRegularization = -1), Loss(LossKind.MeanSquaredError)] public partial class M;")]
+    [InlineData("FRNN016", "[RnnModel, DenseInput(2), Lstm(4), Head(1, TemporalActivationRegularization = double.PositiveInfinity), Loss(LossKind.MeanSquaredError)] public partial class M;")]
+    [InlineData("FRNN017", "[RnnModel, DenseInput(2), Lstm(4), Head(1, Readout = Readout.LastStep, ActivationRegularization = 1), Loss(LossKind.MeanSquaredError)] public partial class M;")]
     public void InvalidDeclarationIsADiagnostic(string id, string declaration)
     {
         var result = GeneratorHarness.Run("using FastRnn;\nnamespace N;\n" + declaration);

@@ -61,6 +61,7 @@ public static class TestModels
         nameof(RecurrentDropout) => new RecurrentDropout(batch, steps, seed),
         nameof(ZoneoutFixture) => new ZoneoutFixture(batch, steps, seed),
         nameof(WeightDropFixture) => new WeightDropFixture(batch, steps, seed),
+        nameof(PenaltyFixture) => new PenaltyFixture(batch, steps, seed),
         _ => throw new ArgumentException($"No test model named {name}."),
     };
 }
@@ -101,3 +102,6 @@ public partial class WeightDropFixture;
 
 [RnnModel, DenseInput(10), Lstm(37, InputInit = Initialization.GlorotUniform, RecurrentInit = Initialization.Orthogonal, UnitForgetBias = true), Gru(20, InputInit = Initialization.KaimingUniform, RecurrentInit = Initialization.Orthogonal), Head(2), Loss(LossKind.MeanSquaredError)]
 public partial class InitializedModel;
+
+[RnnModel, TokenInput(20, 16), Lstm(32), Lstm(24, LockedDropout = 0.25), Head(20, Activation.Softmax, LockedDropout = 0.3, ActivationRegularization = 2, TemporalActivationRegularization = 1), Loss(LossKind.SoftmaxCrossEntropy)]
+public partial class PenaltyFixture;

@@ -7,7 +7,7 @@ internal sealed class ScalarReference
     public enum Cell { Lstm, Gru, GruClassic }
 
     public sealed record Spec(bool Tokens, int Vocabulary, int InputSize, (Cell Cell, int Hidden, int Group, int K)[] Layers,
-        int Outputs, string Activation, bool EveryStep, string Loss)
+        int Outputs, string Activation, bool EveryStep, string Loss, double Ar = 0, double Tar = 0)
     {
         public int GroupCount => Layers.Max(l => l.Group) + 1;
         public string Prefix(int layer) => GroupCount == 1 ? "rnn." : $"rnn.{Layers[layer].Group}.";
@@ -68,6 +68,14 @@ internal sealed class ScalarReference
         var rows = _spec.EveryStep ? Enumerable.Range(0, steps).SelectMany(t => x[t]).ToArray() : x[steps - 1];
         if (Masks.TryGetValue("head.input", out var headMask))
             rows = rows.Select((row, r) => row.Select((v, k) => v * headMask[r * H + k]).ToArray()).ToArray();
+        // AWD-LSTM's AR on what the head reads and TAR on the raw top output (every step; training mode)
+        double penalty = 0;
+        if (_spec.Ar > 0)
+            penalty += _spec.Ar * rows.SelectMany(row => row).Average(v => v * v);
+        if (_spec.Tar > 0 && steps > 1)
+            penalty += _spec.Tar * Enumerable.Range(1, steps - 1)
+                .SelectMany(t => Enumerable.Range(0, batch).SelectMany(b => x[t][b].Select((v, k) => (v - x[t - 1][b][k]) * (v - x[t - 1][b][k]))))
+                .Average();
         outputs = new double[rows.Length * O];
         double loss = 0;
         for (int r = 0; r < rows.Length; r++)
@@ -103,7 +111,7 @@ internal sealed class ScalarReference
                     break;
             }
         }
-        return loss;
+        return loss + penalty;
     }
 
     private double[][][] Layer(int l, double[][][] x, int batch, int steps)
