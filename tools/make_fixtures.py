@@ -448,6 +448,22 @@ def make_optimizer_fixture():
         tensors[name] = torch.cat([h.detach() for h in halves]).float().numpy()
         if norms:
             tensors[name + ".norms"] = np.array(norms, dtype=np.float32)
+    # Keras-style L1/L2 penalties as part of the loss (loss += l1*sum|w| + l2*sum(w^2), keras/src/regularizers/
+    # regularizers.py): L1 0.01 on the first tensor, L2 0.05 on the second; their gradient then goes through
+    # clip_grad_norm_(1.0) with the data gradient, and SGD with momentum steps.
+    halves = [nn.Parameter(p0[:32].double().clone()), nn.Parameter(p0[32:].double().clone())]
+    opt = torch.optim.SGD(halves, lr=0.1, momentum=0.9)
+    norms = []
+    for g in grads:
+        opt.zero_grad()
+        big = 10 * g.double()
+        loss = (halves[0] * big[:32]).sum() + (halves[1] * big[32:]).sum()
+        loss = loss + 0.01 * halves[0].abs().sum() + 0.05 * halves[1].pow(2).sum()
+        loss.backward()
+        norms.append(torch.nn.utils.clip_grad_norm_(halves, 1.0).item())
+        opt.step()
+    tensors["sgd_penalty"] = torch.cat([h.detach() for h in halves]).float().numpy()
+    tensors["sgd_penalty.norms"] = np.array(norms, dtype=np.float32)
     write_safetensors(os.path.join(OUT, "optimizers.safetensors"), tensors, {"torch": torch.__version__})
 
 

@@ -75,6 +75,14 @@ internal static class Diagnostics
         "Activation penalties need a head that reads every step",
         "ActivationRegularization and TemporalActivationRegularization act on the top layer's output at every step; declare the head with Readout.EveryStep");
 
+    public static readonly DiagnosticDescriptor PenaltyTwice = Error("FRNN018",
+        "Penalty declared twice for one group",
+        "The parameter group {0} has more than one [Penalty]; declare L1 and L2 together in one");
+
+    public static readonly DiagnosticDescriptor MissingGroup = Error("FRNN019",
+        "Penalty on a parameter group the model does not have",
+        "[Penalty({0})] applies to a group this model does not have (an embedding needs [TokenInput])");
+
     private static DiagnosticDescriptor Error(string id, string title, string message) =>
         new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
@@ -96,6 +104,8 @@ internal static class Diagnostics
         "FRNN015" => ZoneoutWithRecurrentDropout,
         "FRNN016" => NegativeCoefficient,
         "FRNN017" => PenaltyNeedsEveryStep,
+        "FRNN018" => PenaltyTwice,
+        "FRNN019" => MissingGroup,
         _ => SoftmaxNeedsClasses,
     };
 }

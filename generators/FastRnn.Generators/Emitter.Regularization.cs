@@ -43,6 +43,13 @@ internal static partial class Emitter
             if (_m.TemporalActivationRegularization is { } tar)
                 yield return new Option("TemporalActivationRegularization", tar,
                     "TAR's β: the training loss adds β·mean((h(t) − h(t−1))²) over the top layer's raw output.", Coefficient: true);
+            foreach (var penalty in _m.Penalties)
+            {
+                if (penalty.L1 is { } l1)
+                    yield return new Option(penalty.Name + "L1", l1, $"L1 penalty on the {penalty.Name} group: the training loss adds L1·Σ|w|.", Coefficient: true);
+                if (penalty.L2 is { } l2)
+                    yield return new Option(penalty.Name + "L2", l2, $"L2 penalty on the {penalty.Name} group: the training loss adds L2·Σw².", Coefficient: true);
+            }
         }
 
         private static string DropoutKind(DropoutSpec dropout) =>
@@ -390,6 +397,26 @@ internal static partial class Emitter
                 }
 
                 """);
+        }
+
+        // ---- L1/L2 penalties ----------------------------------------------------------------------------------
+
+        private void EmitPenaltyOf()
+        {
+            if (_m.Penalties.Count == 0)
+                return;
+            string Coefficients(PenaltySpec p) =>
+                $"({(p.L1 is null ? "0f" : $"_options.{p.Name}L1")}, {(p.L2 is null ? "0f" : $"_options.{p.Name}L2")})";
+            string[][] roles = [["InputKernel"], ["RecurrentKernel"], ["InputBias", "RecurrentBias"], ["HeadKernel"], ["HeadBias"], ["Embedding"]];
+            _w.Line("/// <inheritdoc/>");
+            _w.Line("(float L1, float L2) global::FastRnn.IRnnModel.PenaltyOf(global::FastRnn.ParameterRole role) => role switch");
+            _w.Line("{");
+            foreach (var penalty in _m.Penalties)
+                foreach (var role in roles[penalty.Group])
+                    _w.Line($"    global::FastRnn.ParameterRole.{role} => {Coefficients(penalty)},");
+            _w.Line("    _ => default,");
+            _w.Line("};");
+            _w.Line();
         }
 
         // ---- weight drop ---------------------------------------------------------------------------------------

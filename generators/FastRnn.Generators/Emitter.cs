@@ -84,6 +84,7 @@ internal static partial class Emitter
             EmitMaskMethods();
             EmitZoneoutMethods();
             EmitActivationPenalties();
+            EmitPenaltyOf();
             EmitForward();
             for (int n = 0; n < _m.Layers.Count; n++)
                 EmitForwardLayer(n);
@@ -495,7 +496,7 @@ internal static partial class Emitter
                     if (!_hasForward)
                         throw new global::System.InvalidOperationException("Call Forward before Loss.");
                     int rows = {{headRows}};
-                    float loss = {{LossCall()}};{{(_m.HasActivationPenalty ? "\n    loss += ActivationPenalties(_batch, _steps);" : "")}}
+                    float loss = {{LossCall()}};{{(_m.HasActivationPenalty ? "\n    loss += ActivationPenalties(_batch, _steps);" : "")}}{{(_m.Penalties.Count > 0 ? "\n    // L1/L2 penalties (Keras semantics): part of the training loss; the optimizer adds their gradient\n    if (_options.Training)\n        loss += (float)global::FastRnn.Penalties.Value(this);" : "")}}
                     _hasLoss = true;
                     return loss;
                 }

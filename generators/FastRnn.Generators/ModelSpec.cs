@@ -50,6 +50,14 @@ internal sealed record LayerSpec(CellKind Cell, int Inputs, int Hidden, int Grou
     public bool HasZoneout => Zoneout is not null || CellZoneout is not null;
 }
 
+/// <summary>A declared L1/L2 penalty on a parameter group (values mirror FastRnn.ParameterGroup); a coefficient not set
+/// is not a run-time option.</summary>
+internal sealed record PenaltySpec(int Group, double? L1, double? L2)
+{
+    public static readonly string[] GroupNames = ["InputKernel", "RecurrentKernel", "Bias", "HeadKernel", "HeadBias", "Embedding"];
+    public string Name => GroupNames[Group];
+}
+
 /// <summary>A declared dropout site: its default rate and whether its mask is locked (one per sequence) or fresh
 /// at every step.</summary>
 internal sealed record DropoutSpec(double Rate, bool Locked);
@@ -74,7 +82,8 @@ internal sealed record ModelSpec(
     double? EmbeddingDropout,
     DropoutSpec? HeadDropout,
     double? ActivationRegularization = null,
-    double? TemporalActivationRegularization = null)
+    double? TemporalActivationRegularization = null,
+    EquatableArray<PenaltySpec> Penalties = default)
 {
     public bool HasMasks => EmbeddingDropout is not null || HeadDropout is not null ||
         Layers.Any(l => l.InputDropout is not null || l.RecurrentDropout is not null || l.HasZoneout || l.WeightDrop is not null);

@@ -60,6 +60,8 @@ internal static class Parser
         double? embeddingDropout = null;
         DropoutSpec? headDropout = null;
         double? activationRegularization = null, temporalActivationRegularization = null;
+        var penalties = new List<PenaltySpec>();
+        var penaltyLocations = new List<LocationInfo?>();
         var layers = new List<LayerSpec>();
 
         foreach (var attribute in attributes)
@@ -178,6 +180,19 @@ internal static class Parser
                     if ((activationRegularization is not null || temporalActivationRegularization is not null) && readout != HeadReadout.EveryStep)
                         Report(Diagnostics.PenaltyNeedsEveryStep, location);
                     break;
+                case "PenaltyAttribute":
+                {
+                    int group = Enum(attribute.ConstructorArguments.Length > 0 ? attribute.ConstructorArguments[0].Value : 0, "group", 6);
+                    var penalty = new PenaltySpec(group, Coefficient("L1"), Coefficient("L2"));
+                    if (penalties.Any(p => p.Group == group))
+                        Report(Diagnostics.PenaltyTwice, location, PenaltySpec.GroupNames[System.Math.Min(System.Math.Max(group, 0), 5)]);
+                    else
+                    {
+                        penalties.Add(penalty);
+                        penaltyLocations.Add(location);
+                    }
+                    break;
+                }
                 case "LossAttribute":
                     lossCount++;
                     loss = (LossKind)Enum(attribute.ConstructorArguments.Length > 0 ? attribute.ConstructorArguments[0].Value : 0, "kind", 3);
@@ -210,6 +225,10 @@ internal static class Parser
                 Report(Diagnostics.SoftmaxNeedsClasses, classLocation, outputs);
         }
 
+        for (int i = 0; i < penalties.Count; i++)
+            if (penalties[i].Group == 5 && input != InputKind.Tokens)
+                Report(Diagnostics.MissingGroup, penaltyLocations[i], "ParameterGroup.Embedding");
+
         // Each layer reads the one below it; the first reads the input (or the embedding).
         for (int i = 0; i < layers.Count; i++)
             layers[i] = layers[i] with { Inputs = i == 0 ? inputSize : layers[i - 1].Hidden };
@@ -237,7 +256,7 @@ internal static class Parser
         };
         var model = new ModelSpec(ns, containing.ToEquatableArray(), type.Name, accessibility, input, inputSize, vocabulary,
             layers.ToEquatableArray(), groups, outputs, activation, readout, loss,
-            embeddingDropout, headDropout, activationRegularization, temporalActivationRegularization);
+            embeddingDropout, headDropout, activationRegularization, temporalActivationRegularization, penalties.ToEquatableArray());
         return new ParseResult(model, default);
     }
 

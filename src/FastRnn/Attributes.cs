@@ -182,3 +182,37 @@ public enum LossKind
     /// <summary>Softmax cross-entropy with integer class targets (PyTorch <c>CrossEntropyLoss</c> on the logits).</summary>
     SoftmaxCrossEntropy = 2,
 }
+
+/// <summary>The parameter groups an L1/L2 penalty applies to (every recurrent layer's tensors of that kind).</summary>
+public enum ParameterGroup
+{
+    /// <summary>Every recurrent layer's weight_ih (Keras' <c>kernel_regularizer</c>).</summary>
+    InputKernel = 0,
+
+    /// <summary>Every recurrent layer's weight_hh (Keras' <c>recurrent_regularizer</c>).</summary>
+    RecurrentKernel = 1,
+
+    /// <summary>Every recurrent layer's bias_ih and bias_hh (Keras' <c>bias_regularizer</c>).</summary>
+    Bias = 2,
+
+    /// <summary>head.weight.</summary>
+    HeadKernel = 3,
+
+    /// <summary>head.bias.</summary>
+    HeadBias = 4,
+
+    /// <summary>embedding.weight (token input only).</summary>
+    Embedding = 5,
+}
+
+/// <summary>An L1/L2 penalty on a parameter group with Keras' semantics (keras/src/regularizers/regularizers.py,
+/// <c>L1L2</c>): the training loss adds <c>L1·Σ|w| + L2·Σw²</c> over the group's weights, so their gradient gains
+/// <c>L1·sign(w) + 2·L2·w</c>, which the optimizer adds inside its update (before clipping). Declare one per group;
+/// each coefficient set here is a run-time option (e.g. <c>RecurrentKernelL2</c>) defaulting to this value.</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class PenaltyAttribute(ParameterGroup group) : Attribute
+{
+    public ParameterGroup Group { get; } = group;
+    public double L1 { get; set; }
+    public double L2 { get; set; }
+}

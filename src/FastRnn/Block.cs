@@ -29,6 +29,8 @@ public interface IBlock<TSelf> where TSelf : struct, IBlock<TSelf>
     static abstract TSelf operator *(TSelf a, TSelf b);
     static abstract TSelf operator /(TSelf a, TSelf b);
     static abstract TSelf Sqrt(TSelf x);
+    /// <summary>−1, 0 or 1 by the sign of each lane (0 for ±0).</summary>
+    static abstract TSelf Sign(TSelf x);
     static abstract TSelf Min(TSelf a, TSelf b);
     static abstract TSelf Max(TSelf a, TSelf b);
     static abstract TSelf Sigmoid(TSelf x);
@@ -150,6 +152,14 @@ public struct Block256 : IBlock<Block256>
     public static Block256 Min(Block256 a, Block256 b) => new(Vector256.Min(a.Lo, b.Lo), Vector256.Min(a.Hi, b.Hi));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Block256 Sign(Block256 x) => new(Sign(x.Lo), Sign(x.Hi));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> Sign(Vector256<float> x) =>
+        (Vector256.GreaterThan(x, Vector256<float>.Zero) & Vector256<float>.One) -
+        (Vector256.LessThan(x, Vector256<float>.Zero) & Vector256<float>.One);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Block256 Max(Block256 a, Block256 b) => new(Vector256.Max(a.Lo, b.Lo), Vector256.Max(a.Hi, b.Hi));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -235,6 +245,11 @@ public struct Block512 : IBlock<Block512>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Block512 Min(Block512 a, Block512 b) => new(Vector512.Min(a.V, b.V));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Block512 Sign(Block512 x) =>
+        new((Vector512.GreaterThan(x.V, Vector512<float>.Zero) & Vector512<float>.One) -
+            (Vector512.LessThan(x.V, Vector512<float>.Zero) & Vector512<float>.One));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Block512 Max(Block512 a, Block512 b) => new(Vector512.Max(a.V, b.V));

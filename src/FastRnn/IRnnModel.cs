@@ -14,4 +14,9 @@ public interface IRnnModel
 
     /// <summary>Sets every gradient to zero: one clear of the gradient arena.</summary>
     void ZeroGrad();
+
+    /// <summary>The L1 and L2 penalty coefficients on the tensors of <paramref name="role"/> (Keras semantics:
+    /// loss += l1·Σ|w| + l2·Σw²), as declared and set at run time; 0 when none is declared. An optimizer adds their
+    /// gradient, l1·sign(w) + 2·l2·w, inside its update, before clipping (it is part of the loss's gradient).</summary>
+    (float L1, float L2) PenaltyOf(ParameterRole role) => default;
 }

@@ -14,6 +14,9 @@ public abstract class Optimizer
     private readonly int[] _rangeStart;
     private readonly double[] _rangeSquares;
     private readonly float[] _rangeScale;
+    // The role of the tensor that starts each range (null for leading padding), for its L1/L2 penalty.
+    private readonly ParameterRole?[] _rangeRole;
+    private readonly (float L1, float L2)[] _rangePenalty;
 
     protected Optimizer(IRnnModel model)
     {
@@ -27,6 +30,12 @@ public abstract class Optimizer
         _rangeStart = [.. starts];
         _rangeSquares = new double[starts.Count - 1];
         _rangeScale = new float[starts.Count - 1];
+        _rangeRole = new ParameterRole?[starts.Count - 1];
+        _rangePenalty = new (float, float)[starts.Count - 1];
+        for (int r = 0; r < _rangeRole.Length; r++)
+            foreach (var tensor in model.Tensors)
+                if (tensor.Offset == _rangeStart[r])
+                    _rangeRole[r] = tensor.Role;
     }
 
     /// <summary>Updates done so far (skipped steps not counted).</summary>
@@ -49,13 +58,16 @@ public abstract class Optimizer
     public bool Step()
     {
         // One read pass over the gradients: each range's sum of squares (after value clipping) and a non-finite check.
+        // The L1/L2 penalties' gradient (l1·sign(w) + 2·l2·w) is part of the gradient: clipping sees it too.
         ReadOnlySpan<float> g = Model.Gradients;
+        ReadOnlySpan<float> w = Model.Parameters;
         float bound = Clipping.MaxValue > 0 ? Clipping.MaxValue : float.PositiveInfinity;
         bool finite = true;
         for (int r = 0; r < _rangeSquares.Length; r++)
         {
-            var range = g[_rangeStart[r].._rangeStart[r + 1]];
-            _rangeSquares[r] = SumOfSquares(range, bound, ref finite);
+            _rangePenalty[r] = _rangeRole[r] is { } role ? Model.PenaltyOf(role) : default;
+            var (start, end) = (_rangeStart[r], _rangeStart[r + 1]);
+            _rangeSquares[r] = SumOfSquares(g[start..end], w[start..end], _rangePenalty[r], bound, ref finite);
         }
         double total = 0;
         for (int r = 0; r < _rangeSquares.Length; r++)
@@ -81,25 +93,43 @@ public abstract class Optimizer
                 _rangeScale[r] *= global;
         }
         for (int r = 0; r < _rangeScale.Length; r++)
-            Update(_rangeStart[r], _rangeStart[r + 1], _rangeScale[r], bound);
+            Update(_rangeStart[r], _rangeStart[r + 1], new GradientTransform(_rangeScale[r], bound, _rangePenalty[r]));
         Steps++;
         return true;
     }
 
-    /// <summary>Updates arena elements [start, end) from the gradient <c>clamp(g, ±bound)·scale</c>; <see cref="Steps"/>
-    /// still counts the updates before this one.</summary>
-    private protected abstract void Update(int start, int end, float scale, float bound);
+    /// <summary>What an update does to the gradient of one range: add the penalty's gradient, clamp, scale.</summary>
+    private protected readonly record struct GradientTransform(float Scale, float Bound, (float L1, float L2) Penalty)
+    {
+        public bool Penalized => Penalty.L1 != 0f || Penalty.L2 != 0f;
+    }
 
-    /// <summary>The clipped gradient block at <paramref name="g"/>: <c>clamp(g, ±bound)·scale</c>.</summary>
+    /// <summary>Updates arena elements [start, end) from the gradient <c>clamp(g + l1·sign(w) + 2·l2·w, ±bound)·scale</c>;
+    /// <see cref="Steps"/> still counts the updates before this one.</summary>
+    private protected abstract void Update(int start, int end, GradientTransform transform);
+
+    /// <summary>The gradient block at <paramref name="g"/> as the update uses it (see <see cref="Update"/>), for the
+    /// weights <paramref name="w"/>. The penalty terms are skipped per range, not per element, when they are 0.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private protected static T Clipped<T>(in float g, T scale, T bound, T negativeBound) where T : struct, IBlock<T> =>
-        T.Min(T.Max(T.Load(in g), negativeBound), bound) * scale;
+    private protected static T Clipped<T>(in float g, T w, in GradientTransform transform, T scale, T bound, T negativeBound)
+        where T : struct, IBlock<T>
+    {
+        T gv = T.Load(in g);
+        if (transform.Penalized)
+            gv = T.MultiplyAdd(T.Create(2f * transform.Penalty.L2), w, T.MultiplyAdd(T.Create(transform.Penalty.L1), T.Sign(w), gv));
+        return T.Min(T.Max(gv, negativeBound), bound) * scale;
+    }
 
     /// <summary>Σ clamp(v, ±bound)² in double (no overflow, little rounding), and whether every v is finite: x − x is 0
     /// for a finite x and NaN for NaN or ±∞, so a running sum of those stays 0 only if every element is finite.</summary>
-    private static double SumOfSquares(ReadOnlySpan<float> values, float bound, ref bool finite)
+    private static double SumOfSquares(ReadOnlySpan<float> values, ReadOnlySpan<float> weights, (float L1, float L2) penalty,
+        float bound, ref bool finite)
     {
         ref float v0 = ref MemoryMarshal.GetReference(values);
+        ref float w0 = ref MemoryMarshal.GetReference(weights);
+        bool penalized = penalty.L1 != 0f || penalty.L2 != 0f;
+        var l1 = System.Runtime.Intrinsics.Vector256.Create(penalty.L1);
+        var twoL2 = System.Runtime.Intrinsics.Vector256.Create(2f * penalty.L2);
         var high = System.Runtime.Intrinsics.Vector256.Create(bound);
         var low = -high;
         var probe = System.Runtime.Intrinsics.Vector256<float>.Zero;
@@ -110,6 +140,11 @@ public abstract class Optimizer
         {
             var v = System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref v0, (nuint)i);
             probe += v - v;
+            if (penalized)
+            {
+                var w = System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref w0, (nuint)i);
+                v = System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(twoL2, w, System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(l1, Block256.Sign(w), v));
+            }
             var c = System.Runtime.Intrinsics.Vector256.Min(System.Runtime.Intrinsics.Vector256.Max(v, low), high);
             var (lo, hi) = System.Runtime.Intrinsics.Vector256.Widen(c);
             sum0 = System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(lo, lo, sum0);
@@ -121,6 +156,11 @@ public abstract class Optimizer
         {
             float v = Unsafe.Add(ref v0, i);
             tail += v - v;
+            if (penalized)
+            {
+                float w = Unsafe.Add(ref w0, i);
+                v = MathF.FusedMultiplyAdd(2f * penalty.L2, w, MathF.FusedMultiplyAdd(penalty.L1, MathF.Sign(w), v));
+            }
             double c = Math.Clamp(v, -bound, bound);
             sum += c * c;
         }
@@ -163,12 +203,12 @@ public sealed class Sgd : Optimizer
     public float WeightDecay { get; set; }
     public float Dampening { get; }
 
-    private protected override void Update(int start, int end, float scale, float bound)
+    private protected override void Update(int start, int end, GradientTransform transform)
     {
-        if (Wide) Update<Block512>(start, end, scale, bound); else Update<Block256>(start, end, scale, bound);
+        if (Wide) Update<Block512>(start, end, transform); else Update<Block256>(start, end, transform);
     }
 
-    private void Update<T>(int start, int end, float scale, float bound) where T : struct, IBlock<T>
+    private void Update<T>(int start, int end, GradientTransform transform) where T : struct, IBlock<T>
     {
         Span<float> p = Model.Parameters;
         Span<float> g = Model.Gradients;
@@ -176,12 +216,12 @@ public sealed class Sgd : Optimizer
         ref float g0 = ref MemoryMarshal.GetReference(g);
         ref float b0 = ref MemoryMarshal.GetArrayDataReference(_momentum);
         T lr = T.Create(LearningRate), wd = T.Create(WeightDecay), mu = T.Create(Momentum), keep = T.Create(1f - Dampening);
-        T s = T.Create(scale), high = T.Create(bound), low = T.Create(-bound);
+        T s = T.Create(transform.Scale), high = T.Create(transform.Bound), low = T.Create(-transform.Bound);
         bool first = Steps == 0, hasMomentum = Momentum != 0;
         for (int i = start; i < end; i += Block.Width)
         {
             T pv = T.Load(in Unsafe.Add(ref p0, i));
-            T d = T.MultiplyAdd(wd, pv, Clipped(in Unsafe.Add(ref g0, i), s, high, low));
+            T d = T.MultiplyAdd(wd, pv, Clipped(in Unsafe.Add(ref g0, i), pv, in transform, s, high, low));
             if (hasMomentum)
             {
                 T buf = first ? d : T.MultiplyAdd(mu, T.Load(in Unsafe.Add(ref b0, i)), keep * d);
@@ -226,12 +266,12 @@ public sealed class Adam : Optimizer
     public float WeightDecay { get; set; }
     public bool Decoupled { get; }
 
-    private protected override void Update(int start, int end, float scale, float bound)
+    private protected override void Update(int start, int end, GradientTransform transform)
     {
-        if (Wide) Update<Block512>(start, end, scale, bound); else Update<Block256>(start, end, scale, bound);
+        if (Wide) Update<Block512>(start, end, transform); else Update<Block256>(start, end, transform);
     }
 
-    private void Update<T>(int start, int end, float scale, float bound) where T : struct, IBlock<T>
+    private void Update<T>(int start, int end, GradientTransform transform) where T : struct, IBlock<T>
     {
         Span<float> p = Model.Parameters;
         Span<float> g = Model.Gradients;
@@ -247,11 +287,11 @@ public sealed class Adam : Optimizer
         T b1 = T.Create(Beta1), b2 = T.Create(Beta2), c1 = T.Create(1 - Beta1), c2 = T.Create(1 - Beta2), eps = T.Create(Epsilon);
         T coupled = T.Create(Decoupled ? 0f : WeightDecay);
         T shrink = T.Create(Decoupled ? 1f - LearningRate * WeightDecay : 1f);
-        T s = T.Create(scale), high = T.Create(bound), low = T.Create(-bound);
+        T s = T.Create(transform.Scale), high = T.Create(transform.Bound), low = T.Create(-transform.Bound);
         for (int i = start; i < end; i += Block.Width)
         {
             T pv = T.Load(in Unsafe.Add(ref p0, i));
-            T gv = T.MultiplyAdd(coupled, pv, Clipped(in Unsafe.Add(ref g0, i), s, high, low));
+            T gv = T.MultiplyAdd(coupled, pv, Clipped(in Unsafe.Add(ref g0, i), pv, in transform, s, high, low));
             T m = T.MultiplyAdd(b1, T.Load(in Unsafe.Add(ref m0, i)), c1 * gv);
             T v = T.MultiplyAdd(b2, T.Load(in Unsafe.Add(ref v0, i)), c2 * gv * gv);
             T.Store(ref Unsafe.Add(ref m0, i), m);

@@ -40,6 +40,10 @@ public class GeneratorDiagnosticTests
     [InlineData("FRNN016", "[RnnModel, DenseInput(2), Lstm(4), Head(1, ActivationRegularization = -1), Loss(LossKind.MeanSquaredError)] public partial class M;")]
     [InlineData("FRNN016", "[RnnModel, DenseInput(2), Lstm(4), Head(1, TemporalActivationRegularization = double.PositiveInfinity), Loss(LossKind.MeanSquaredError)] public partial class M;")]
     [InlineData("FRNN017", "[RnnModel, DenseInput(2), Lstm(4), Head(1, Readout = Readout.LastStep, ActivationRegularization = 1), Loss(LossKind.MeanSquaredError)] public partial class M;")]
+    [InlineData("FRNN018", "[RnnModel, DenseInput(2), Lstm(4), Head(1), Loss(LossKind.MeanSquaredError), Penalty(ParameterGroup.Bias, L1 = 0.1), Penalty(ParameterGroup.Bias, L2 = 0.1)] public partial class M;")]
+    [InlineData("FRNN019", "[RnnModel, DenseInput(2), Lstm(4), Head(1), Loss(LossKind.MeanSquaredError), Penalty(ParameterGroup.Embedding, L2 = 0.1)] public partial class M;")]
+    [InlineData("FRNN016", "[RnnModel, DenseInput(2), Lstm(4), Head(1), Loss(LossKind.MeanSquaredError), Penalty(ParameterGroup.HeadBias, L1 = -1)] public partial class M;")]
+    [InlineData("FRNN010", "[RnnModel, DenseInput(2), Lstm(4), Head(1), Loss(LossKind.MeanSquaredError), Penalty((ParameterGroup)9, L1 = 1)] public partial class M;")]
     public void InvalidDeclarationIsADiagnostic(string id, string declaration)
     {
         var result = GeneratorHarness.Run("using FastRnn;\nnamespace N;\n" + declaration);

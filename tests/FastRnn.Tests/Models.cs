@@ -105,3 +105,7 @@ public partial class InitializedModel;
 
 [RnnModel, TokenInput(20, 16), Lstm(32), Lstm(24, LockedDropout = 0.25), Head(20, Activation.Softmax, LockedDropout = 0.3, ActivationRegularization = 2, TemporalActivationRegularization = 1), Loss(LossKind.SoftmaxCrossEntropy)]
 public partial class PenaltyFixture;
+
+[RnnModel, DenseInput(4), Lstm(9), Gru(7), Head(2), Loss(LossKind.MeanSquaredError)]
+[Penalty(ParameterGroup.RecurrentKernel, L2 = 0.01), Penalty(ParameterGroup.Bias, L1 = 0.001, L2 = 0.002), Penalty(ParameterGroup.HeadKernel, L1 = 0.003)]
+public partial class PenalizedModel;

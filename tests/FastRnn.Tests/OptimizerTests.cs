@@ -13,6 +13,8 @@ public class OptimizerTests
         public Span<float> Gradients => G;
         public IReadOnlyList<ParameterTensor> Tensors => tensors;
         public void ZeroGrad() => Array.Clear(G);
+        public Dictionary<ParameterRole, (float, float)> Penalties { get; } = [];
+        public (float L1, float L2) PenaltyOf(ParameterRole role) => Penalties.GetValueOrDefault(role);
     }
 
     // The fixture's two tensors: elements 0–31 and 32–63 of the arena.
@@ -55,6 +57,30 @@ public class OptimizerTests
         Close.Assert(entries[name].Data, model.P, name);
         if (entries.TryGetValue(name + ".norms", out var expectedNorms))
             Close.Assert(expectedNorms.Data, norms.ToArray(), name + " norms");
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void PenaltiesJoinTheGradientBeforeClipping(bool wide)
+    {
+        var entries = Safetensors.Read(FixtureFiles.PathOf("optimizers.safetensors"));
+        var model = new Vector((float[])entries["p0"].Data.Clone(), Halves());
+        model.Penalties[ParameterRole.InputKernel] = (0.01f, 0f);
+        model.Penalties[ParameterRole.RecurrentKernel] = (0f, 0.05f);
+        Sgd optimizer;
+        using (VectorPath.Override(wide))
+            optimizer = new Sgd(model, 0.1f, momentum: 0.9f) { Clipping = { MaxGlobalNorm = 1f } };
+        var norms = new List<float>();
+        for (int step = 0; step < 3; step++)
+        {
+            for (int i = 0; i < model.G.Length; i++)
+                model.G[i] = 10 * entries[$"grad{step}"].Data[i];
+            optimizer.Step();
+            norms.Add(optimizer.LastGradientNorm);
+        }
+        Close.Assert(entries["sgd_penalty"].Data, model.P, "sgd with penalties");
+        Close.Assert(entries["sgd_penalty.norms"].Data, norms.ToArray(), "norms with penalties");
     }
 
     [Theory]

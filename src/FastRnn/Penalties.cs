@@ -1,0 +1,27 @@
+using System.Numerics.Tensors;
+
+namespace FastRnn;
+
+/// <summary>The value of a model's L1/L2 penalties (Keras semantics; see <see cref="PenaltyAttribute"/>).</summary>
+public static class Penalties
+{
+    /// <summary>Σ over tensors of l1·Σ|w| + l2·Σw² with the coefficients <see cref="IRnnModel.PenaltyOf"/> gives, in
+    /// double. Reads only the penalized tensors (their arena padding is zero and adds nothing).</summary>
+    public static double Value(IRnnModel model)
+    {
+        ReadOnlySpan<float> arena = model.Parameters;
+        double total = 0;
+        foreach (var tensor in model.Tensors)
+        {
+            var (l1, l2) = model.PenaltyOf(tensor.Role);
+            if (l1 == 0f && l2 == 0f)
+                continue;
+            var w = arena.Slice(tensor.Offset, tensor.StorageLength);
+            if (l1 != 0f)
+                total += l1 * (double)TensorPrimitives.SumOfMagnitudes(w);
+            if (l2 != 0f)
+                total += l2 * (double)TensorPrimitives.SumOfSquares(w);
+        }
+        return total;
+    }
+}
