@@ -38,3 +38,7 @@ public sealed partial class CharLanguageModelLockedDropout;
 
 [RnnModel, TokenInput(96, 64), Lstm(256, Zoneout = 0.1, CellZoneout = 0.05, WeightDrop = 0.5), Head(96, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)]
 public sealed partial class CharLanguageModelZoneout;
+
+[RnnModel, TokenInput(96, 64), Lstm(256), Head(96, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)]
+[Penalty(ParameterGroup.InputKernel, L2 = 1e-4), Penalty(ParameterGroup.RecurrentKernel, L1 = 1e-5, L2 = 1e-4), Penalty(ParameterGroup.HeadKernel, L2 = 1e-4)]
+public sealed partial class CharLanguageModelPenalized;

@@ -69,12 +69,13 @@ public class RegularizationBenchmarks
 [MemoryDiagnoser]
 public class ClippingBenchmarks
 {
-    private CharLanguageModel _model = null!;
+    private ISequenceModel _model = null!;
     private Adam _adam = null!;
 
     [Params(256, 512)] public int Bits { get; set; }
 
-    [Params("global norm 1e9 (never clips)", "global norm 0.5", "value 0.01 + global norm 0.5")]
+    [Params("global norm 1e9 (never clips)", "global norm 0.5", "value 0.01 + global norm 0.5",
+        "L1/L2 penalties on 3 groups", "penalties + global norm 0.5")]
     public string Clip { get; set; } = "global norm 0.5";
 
     [GlobalSetup]
@@ -82,10 +83,13 @@ public class ClippingBenchmarks
     {
         using (VectorPath.Override(Bits == 512))
         {
-            _model = new CharLanguageModel(CharModelBatch.Batch, CharModelBatch.Steps, seed: 1);
+            _model = Clip.Contains("penalties", StringComparison.OrdinalIgnoreCase)
+                ? new CharLanguageModelPenalized(CharModelBatch.Batch, CharModelBatch.Steps, seed: 1)
+                : new CharLanguageModel(CharModelBatch.Batch, CharModelBatch.Steps, seed: 1);
             _adam = new Adam(_model, 1e-3f);
         }
-        _adam.Clipping.MaxGlobalNorm = Clip.StartsWith("global norm 1e9", StringComparison.Ordinal) ? 1e9f : 0.5f;
+        _adam.Clipping.MaxGlobalNorm = Clip.StartsWith("global norm 1e9", StringComparison.Ordinal) ? 1e9f
+            : Clip.Contains("global norm 0.5", StringComparison.Ordinal) ? 0.5f : 0f;
         if (Clip.StartsWith("value", StringComparison.Ordinal))
             _adam.Clipping.MaxValue = 0.01f;
     }

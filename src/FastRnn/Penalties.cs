@@ -10,9 +10,11 @@ public static class Penalties
     public static double Value(IRnnModel model)
     {
         ReadOnlySpan<float> arena = model.Parameters;
+        var tensors = model.Tensors;
         double total = 0;
-        foreach (var tensor in model.Tensors)
+        for (int t = 0; t < tensors.Count; t++) // indexed: a foreach over the interface would allocate its enumerator
         {
+            var tensor = tensors[t];
             var (l1, l2) = model.PenaltyOf(tensor.Role);
             if (l1 == 0f && l2 == 0f)
                 continue;

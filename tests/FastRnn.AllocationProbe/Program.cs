@@ -2,7 +2,8 @@ using FastRnn;
 
 // Usage: FastRnn.AllocationProbe <model> <256|512>
 // Warms up, then runs 1,000 streaming steps (batch 1 and batch 3) and 10 training iterations (forward, loss,
-// backward, Adam; batch 4, 12 steps, state carried), and prints the bytes this thread and the whole process allocated.
+// backward, Adam with clipping; batch 4, 12 steps, state carried), and prints the bytes this thread and the whole
+// process allocated.
 
 const int Batch = 4, Steps = 12;
 string name = args.Length > 0 ? args[0] : "tokens";
@@ -18,9 +19,11 @@ using (VectorPath.Override(wide))
         "classic" => new ClassicLastStep(Batch, Steps, 3),
         "dropout" => new DropoutEverywhere(Batch, Steps, 3),
         "zoneout" => new ZoneoutEverywhere(Batch, Steps, 3),
+        "penalties" => new PenaltiesAndActivations(Batch, Steps, 3),
         _ => throw new ArgumentException($"unknown model {name}"),
     };
-    optimizer = new Adam(model, 1e-3f);
+    // Clipping on, so its gradient scan and the clipped update are measured too.
+    optimizer = new Adam(model, 1e-3f) { Clipping = { MaxGlobalNorm = 1f, MaxValue = 5f } };
 }
 var random = new Random(1);
 int inputCount = Steps * Batch * model.InputWidth;
@@ -102,3 +105,7 @@ internal sealed partial class DropoutEverywhere;
 
 [RnnModel, DenseInput(6), Lstm(40, Zoneout = 0.2, CellZoneout = 0.1), Gru(24, Zoneout = 0.3), Gru(8, Variant = GruVariant.ResetBefore, Zoneout = 0.1), Head(3), Loss(LossKind.MeanSquaredError)]
 internal sealed partial class ZoneoutEverywhere;
+
+[RnnModel, TokenInput(20, 16), Lstm(24), Gru(16, Dropout = 0.2), Head(20, Activation.Softmax, Dropout = 0.3, ActivationRegularization = 2, TemporalActivationRegularization = 1), Loss(LossKind.SoftmaxCrossEntropy)]
+[Penalty(ParameterGroup.RecurrentKernel, L1 = 1e-5, L2 = 1e-4), Penalty(ParameterGroup.Bias, L2 = 1e-3), Penalty(ParameterGroup.Embedding, L1 = 1e-4)]
+internal sealed partial class PenaltiesAndActivations;

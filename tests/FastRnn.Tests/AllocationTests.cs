@@ -22,6 +22,8 @@ public class AllocationTests
     [InlineData("dropout", "512")]
     [InlineData("zoneout", "256")]
     [InlineData("zoneout", "512")]
+    [InlineData("penalties", "256")]
+    [InlineData("penalties", "512")]
     public void StepsAndTrainingIterationsAllocateNothing(string model, string width)
     {
         string probe = Path.Combine(AppContext.BaseDirectory, "FastRnn.AllocationProbe.dll");
