@@ -81,7 +81,19 @@ internal static class Diagnostics
 
     public static readonly DiagnosticDescriptor MissingGroup = Error("FRNN019",
         "Penalty on a parameter group the model does not have",
-        "[Penalty({0})] applies to a group this model does not have (an embedding needs [TokenInput])");
+        "[{0}] applies to a group this model does not have (an embedding needs [TokenInput])");
+
+    public static readonly DiagnosticDescriptor ConstraintTwice = Error("FRNN020",
+        "Constraint declared twice for one group",
+        "The parameter group {0} has more than one [Constraint]; it takes one");
+
+    public static readonly DiagnosticDescriptor ConstraintAxis = Error("FRNN021",
+        "Constraint axis out of range",
+        "Axis {0} of [Constraint({1})] is not an axis of that group's tensors (kernels and embeddings have 0 and 1, biases only 0)");
+
+    public static readonly DiagnosticDescriptor ConstraintValues = Error("FRNN022",
+        "Invalid constraint values",
+        "[Constraint({0}, {1})] needs finite values with 0 ≤ Min ≤ Max, Max > 0 and Rate in [0, 1]; it has Min {2}, Max {3}, Rate {4}");
 
     private static DiagnosticDescriptor Error(string id, string title, string message) =>
         new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
@@ -106,6 +118,9 @@ internal static class Diagnostics
         "FRNN017" => PenaltyNeedsEveryStep,
         "FRNN018" => PenaltyTwice,
         "FRNN019" => MissingGroup,
+        "FRNN020" => ConstraintTwice,
+        "FRNN021" => ConstraintAxis,
+        "FRNN022" => ConstraintValues,
         _ => SoftmaxNeedsClasses,
     };
 }

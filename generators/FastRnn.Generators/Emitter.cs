@@ -85,6 +85,7 @@ internal static partial class Emitter
             EmitZoneoutMethods();
             EmitActivationPenalties();
             EmitPenaltyOf();
+            EmitConstraintOf();
             EmitForward();
             for (int n = 0; n < _m.Layers.Count; n++)
                 EmitForwardLayer(n);

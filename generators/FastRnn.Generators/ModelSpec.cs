@@ -58,6 +58,13 @@ internal sealed record PenaltySpec(int Group, double? L1, double? L2)
     public string Name => GroupNames[Group];
 }
 
+/// <summary>A declared constraint on a parameter group; Kind and Group mirror FastRnn.ConstraintKind and ParameterGroup.</summary>
+internal sealed record ConstraintSpec(int Group, int Kind, int Axis, double Min, double Max, double Rate)
+{
+    public static readonly string[] KindNames = ["None", "MaxNorm", "UnitNorm", "NonNegative", "MinMaxNorm"];
+    public string Name => PenaltySpec.GroupNames[Group];
+}
+
 /// <summary>A declared dropout site: its default rate and whether its mask is locked (one per sequence) or fresh
 /// at every step.</summary>
 internal sealed record DropoutSpec(double Rate, bool Locked);
@@ -83,7 +90,8 @@ internal sealed record ModelSpec(
     DropoutSpec? HeadDropout,
     double? ActivationRegularization = null,
     double? TemporalActivationRegularization = null,
-    EquatableArray<PenaltySpec> Penalties = default)
+    EquatableArray<PenaltySpec> Penalties = default,
+    EquatableArray<ConstraintSpec> Constraints = default)
 {
     public bool HasMasks => EmbeddingDropout is not null || HeadDropout is not null ||
         Layers.Any(l => l.InputDropout is not null || l.RecurrentDropout is not null || l.HasZoneout || l.WeightDrop is not null);

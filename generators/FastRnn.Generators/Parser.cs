@@ -62,6 +62,8 @@ internal static class Parser
         double? activationRegularization = null, temporalActivationRegularization = null;
         var penalties = new List<PenaltySpec>();
         var penaltyLocations = new List<LocationInfo?>();
+        var constraints = new List<ConstraintSpec>();
+        var constraintLocations = new List<LocationInfo?>();
         var layers = new List<LayerSpec>();
 
         foreach (var attribute in attributes)
@@ -193,6 +195,33 @@ internal static class Parser
                     }
                     break;
                 }
+                case "ConstraintAttribute":
+                {
+                    var args = attribute.ConstructorArguments;
+                    int group = Enum(args.Length > 0 ? args[0].Value : 0, "group", 6);
+                    int kind = Enum(args.Length > 1 ? args[1].Value : 0, "kind", 5);
+                    int axis = Named("Axis", 0);
+                    // Keras' defaults: MaxNorm(max_value=2), MinMaxNorm(min_value=0, max_value=1, rate=1).
+                    double max = Named("Max", double.NaN), min = Named("Min", 0.0), rate = Named("Rate", 1.0);
+                    if (double.IsNaN(max))
+                        max = kind == 1 ? 2.0 : 1.0;
+                    string groupName = PenaltySpec.GroupNames[System.Math.Min(System.Math.Max(group, 0), 5)];
+                    bool vector = group is 2 or 4; // biases
+                    if (axis < 0 || axis > 1 || (vector && axis != 0))
+                        Report(Diagnostics.ConstraintAxis, location, axis, "ParameterGroup." + groupName);
+                    if (!(min >= 0 && max > 0 && min <= max && rate >= 0 && rate <= 1 && !double.IsInfinity(max)))
+                        Report(Diagnostics.ConstraintValues, location, "ParameterGroup." + groupName, ConstraintSpec.KindNames[System.Math.Min(System.Math.Max(kind, 0), 4)],
+                            min.ToString("R", System.Globalization.CultureInfo.InvariantCulture), max.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+                            rate.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
+                    if (constraints.Any(c => c.Group == group))
+                        Report(Diagnostics.ConstraintTwice, location, groupName);
+                    else if (kind != 0)
+                    {
+                        constraints.Add(new ConstraintSpec(group, kind, axis, min, max, rate));
+                        constraintLocations.Add(location);
+                    }
+                    break;
+                }
                 case "LossAttribute":
                     lossCount++;
                     loss = (LossKind)Enum(attribute.ConstructorArguments.Length > 0 ? attribute.ConstructorArguments[0].Value : 0, "kind", 3);
@@ -227,7 +256,10 @@ internal static class Parser
 
         for (int i = 0; i < penalties.Count; i++)
             if (penalties[i].Group == 5 && input != InputKind.Tokens)
-                Report(Diagnostics.MissingGroup, penaltyLocations[i], "ParameterGroup.Embedding");
+                Report(Diagnostics.MissingGroup, penaltyLocations[i], "Penalty(ParameterGroup.Embedding)");
+        for (int i = 0; i < constraints.Count; i++)
+            if (constraints[i].Group == 5 && input != InputKind.Tokens)
+                Report(Diagnostics.MissingGroup, constraintLocations[i], "Constraint(ParameterGroup.Embedding)");
 
         // Each layer reads the one below it; the first reads the input (or the embedding).
         for (int i = 0; i < layers.Count; i++)
@@ -256,7 +288,8 @@ internal static class Parser
         };
         var model = new ModelSpec(ns, containing.ToEquatableArray(), type.Name, accessibility, input, inputSize, vocabulary,
             layers.ToEquatableArray(), groups, outputs, activation, readout, loss,
-            embeddingDropout, headDropout, activationRegularization, temporalActivationRegularization, penalties.ToEquatableArray());
+            embeddingDropout, headDropout, activationRegularization, temporalActivationRegularization, penalties.ToEquatableArray(),
+            constraints.ToEquatableArray());
         return new ParseResult(model, default);
     }
 

@@ -19,4 +19,8 @@ public interface IRnnModel
     /// loss += l1·Σ|w| + l2·Σw²), as declared and set at run time; 0 when none is declared. An optimizer adds their
     /// gradient, l1·sign(w) + 2·l2·w, inside its update, before clipping (it is part of the loss's gradient).</summary>
     (float L1, float L2) PenaltyOf(ParameterRole role) => default;
+
+    /// <summary>The constraint on the tensors of <paramref name="role"/>, applied by an optimizer after each update
+    /// (Keras semantics, see <see cref="Constraints"/>); <see cref="ConstraintKind.None"/> when none is declared.</summary>
+    WeightConstraint ConstraintOf(ParameterRole role) => default;
 }

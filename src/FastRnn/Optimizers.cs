@@ -17,6 +17,8 @@ public abstract class Optimizer
     // The role of the tensor that starts each range (null for leading padding), for its L1/L2 penalty.
     private readonly ParameterRole?[] _rangeRole;
     private readonly (float L1, float L2)[] _rangePenalty;
+    private readonly ParameterTensor?[] _rangeTensor;
+    private readonly double[] _constraintScratch;
 
     protected Optimizer(IRnnModel model)
     {
@@ -32,10 +34,15 @@ public abstract class Optimizer
         _rangeScale = new float[starts.Count - 1];
         _rangeRole = new ParameterRole?[starts.Count - 1];
         _rangePenalty = new (float, float)[starts.Count - 1];
+        _rangeTensor = new ParameterTensor?[starts.Count - 1];
         for (int r = 0; r < _rangeRole.Length; r++)
             foreach (var tensor in model.Tensors)
                 if (tensor.Offset == _rangeStart[r])
+                {
                     _rangeRole[r] = tensor.Role;
+                    _rangeTensor[r] = tensor;
+                }
+        _constraintScratch = new double[model.Tensors.Select(Constraints.ScratchLength).DefaultIfEmpty(1).Max()];
     }
 
     /// <summary>Updates done so far (skipped steps not counted).</summary>
@@ -93,7 +100,31 @@ public abstract class Optimizer
                 _rangeScale[r] *= global;
         }
         for (int r = 0; r < _rangeScale.Length; r++)
-            Update(_rangeStart[r], _rangeStart[r + 1], new GradientTransform(_rangeScale[r], bound, _rangePenalty[r]));
+        {
+            var transform = new GradientTransform(_rangeScale[r], bound, _rangePenalty[r]);
+            var constraint = _rangeRole[r] is { } role ? Model.ConstraintOf(role) : default;
+            var tensor = _rangeTensor[r];
+            if (constraint.Kind == ConstraintKind.None || tensor is null)
+                Update(_rangeStart[r], _rangeStart[r + 1], transform);
+            else if (tensor.Storage == TensorStorage.InterleavedWeight && Constraints.IsBlockLocal(tensor, constraint))
+            {
+                // Constrain each block of 16 units right after updating it, while it is still in cache: the block holds
+                // every incoming weight of its units. The range's tail (padding after the tensor) is only updated.
+                int length = Constraints.BlockLength(tensor);
+                for (int b = 0; b < tensor.Shape.Blocks; b++)
+                {
+                    Update(tensor.Offset + b * length, tensor.Offset + (b + 1) * length, transform);
+                    Constraints.ApplyBlock(Model.Parameters, tensor, constraint, b);
+                }
+                if (tensor.Offset + tensor.StorageLength < _rangeStart[r + 1])
+                    Update(tensor.Offset + tensor.StorageLength, _rangeStart[r + 1], transform);
+            }
+            else
+            {
+                Update(_rangeStart[r], _rangeStart[r + 1], transform);
+                Constraints.Apply(Model.Parameters, tensor, constraint, _constraintScratch);
+            }
+        }
         Steps++;
         return true;
     }

@@ -108,4 +108,5 @@ internal sealed partial class ZoneoutEverywhere;
 
 [RnnModel, TokenInput(20, 16), Lstm(24), Gru(16, Dropout = 0.2), Head(20, Activation.Softmax, Dropout = 0.3, ActivationRegularization = 2, TemporalActivationRegularization = 1), Loss(LossKind.SoftmaxCrossEntropy)]
 [Penalty(ParameterGroup.RecurrentKernel, L1 = 1e-5, L2 = 1e-4), Penalty(ParameterGroup.Bias, L2 = 1e-3), Penalty(ParameterGroup.Embedding, L1 = 1e-4)]
+[Constraint(ParameterGroup.RecurrentKernel, ConstraintKind.MaxNorm, Max = 3), Constraint(ParameterGroup.Bias, ConstraintKind.UnitNorm), Constraint(ParameterGroup.Embedding, ConstraintKind.MaxNorm, Axis = 1), Constraint(ParameterGroup.HeadKernel, ConstraintKind.NonNegative)]
 internal sealed partial class PenaltiesAndActivations;

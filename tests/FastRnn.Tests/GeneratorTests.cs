@@ -44,6 +44,12 @@ public class GeneratorDiagnosticTests
     [InlineData("FRNN019", "[RnnModel, DenseInput(2), Lstm(4), Head(1), Loss(LossKind.MeanSquaredError), Penalty(ParameterGroup.Embedding, L2 = 0.1)] public partial class M;")]
     [InlineData("FRNN016", "[RnnModel, DenseInput(2), Lstm(4), Head(1), Loss(LossKind.MeanSquaredError), Penalty(ParameterGroup.HeadBias, L1 = -1)] public partial class M;")]
     [InlineData("FRNN010", "[RnnModel, DenseInput(2), Lstm(4), Head(1), Loss(LossKind.MeanSquaredError), Penalty((ParameterGroup)9, L1 = 1)] public partial class M;")]
+    [InlineData("FRNN020", "[RnnModel, DenseInput(2), Lstm(4), Head(1), Loss(LossKind.MeanSquaredError), Constraint(ParameterGroup.Bias, ConstraintKind.UnitNorm), Constraint(ParameterGroup.Bias, ConstraintKind.NonNegative)] public partial class M;")]
+    [InlineData("FRNN021", "[RnnModel, DenseInput(2), Lstm(4), Head(1), Loss(LossKind.MeanSquaredError), Constraint(ParameterGroup.HeadBias, ConstraintKind.MaxNorm, Axis = 1)] public partial class M;")]
+    [InlineData("FRNN021", "[RnnModel, DenseInput(2), Lstm(4), Head(1), Loss(LossKind.MeanSquaredError), Constraint(ParameterGroup.InputKernel, ConstraintKind.MaxNorm, Axis = 2)] public partial class M;")]
+    [InlineData("FRNN022", "[RnnModel, DenseInput(2), Lstm(4), Head(1), Loss(LossKind.MeanSquaredError), Constraint(ParameterGroup.InputKernel, ConstraintKind.MinMaxNorm, Min = 2, Max = 1)] public partial class M;")]
+    [InlineData("FRNN022", "[RnnModel, DenseInput(2), Lstm(4), Head(1), Loss(LossKind.MeanSquaredError), Constraint(ParameterGroup.InputKernel, ConstraintKind.MinMaxNorm, Rate = 1.5)] public partial class M;")]
+    [InlineData("FRNN019", "[RnnModel, DenseInput(2), Lstm(4), Head(1), Loss(LossKind.MeanSquaredError), Constraint(ParameterGroup.Embedding, ConstraintKind.UnitNorm)] public partial class M;")]
     public void InvalidDeclarationIsADiagnostic(string id, string declaration)
     {
         var result = GeneratorHarness.Run("using FastRnn;\nnamespace N;\n" + declaration);

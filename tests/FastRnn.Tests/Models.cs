@@ -109,3 +109,11 @@ public partial class PenaltyFixture;
 [RnnModel, DenseInput(4), Lstm(9), Gru(7), Head(2), Loss(LossKind.MeanSquaredError)]
 [Penalty(ParameterGroup.RecurrentKernel, L2 = 0.01), Penalty(ParameterGroup.Bias, L1 = 0.001, L2 = 0.002), Penalty(ParameterGroup.HeadKernel, L1 = 0.003)]
 public partial class PenalizedModel;
+
+[RnnModel, TokenInput(12, 6), Lstm(20), Gru(7), Head(3, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)]
+[Constraint(ParameterGroup.RecurrentKernel, ConstraintKind.MaxNorm, Max = 0.5)]
+[Constraint(ParameterGroup.InputKernel, ConstraintKind.MinMaxNorm, Min = 0.2, Max = 0.4, Rate = 0.5, Axis = 1)]
+[Constraint(ParameterGroup.Bias, ConstraintKind.UnitNorm)]
+[Constraint(ParameterGroup.HeadKernel, ConstraintKind.NonNegative)]
+[Constraint(ParameterGroup.Embedding, ConstraintKind.MaxNorm, Max = 0.3, Axis = 1)]
+public partial class ConstrainedModel;
