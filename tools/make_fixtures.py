@@ -79,7 +79,7 @@ class ClassicGRU(nn.Module):
 
 M64 = (1 << 64) - 1
 M32 = (1 << 32) - 1
-SITES = {"embedding": 1, "input": 2, "head": 3, "recurrent": 4, "zoneout": 5, "cellzoneout": 6, "weightdrop": 7}
+SITES = {"embedding": 1, "input": 2, "head": 3, "recurrent": 4, "zoneout": 5, "cellzoneout": 6, "weightdrop": 7, "candidate": 8}
 
 
 def splitmix(z):
@@ -136,7 +136,7 @@ class MaskedCell(nn.Module):
         for name, value in reference.named_parameters():
             self.register_parameter(name, nn.Parameter(value.detach().clone()))
 
-    def forward(self, x, state, recurrent_mask=None, zone_h=None, zone_c=None, weight_mask=None):
+    def forward(self, x, state, recurrent_mask=None, zone_h=None, zone_c=None, weight_mask=None, candidate_mask=None):
         """zone_h, zone_c: zoneout's kappa [steps, batch, H]: h(t) = kappa*h(t-1) + (1 - kappa)*h~(t), likewise c,
         where h~ = o*tanh(c~) uses the candidate cell c~ = f*c(t-1) + i*g (Krueger et al. 2016)."""
         H = self.hidden
@@ -154,6 +154,8 @@ class MaskedCell(nn.Module):
             if self.cell == "lstm":
                 a = gx + hr @ w_hh.T + b_hh
                 i, f, g, o = torch.sigmoid(a[:, :H]), torch.sigmoid(a[:, H:2 * H]), torch.tanh(a[:, 2 * H:3 * H]), torch.sigmoid(a[:, 3 * H:])
+                if candidate_mask is not None:  # Semeniuta et al.: dropout on g only, one mask per sequence
+                    g = g * candidate_mask
                 c_new = f * c + i * g
                 h_new = o * torch.tanh(c_new)
                 if zone_c is not None:
@@ -169,6 +171,8 @@ class MaskedCell(nn.Module):
                     n = torch.tanh(gx[:, 2 * H:] + r * (hr @ w_hh[2 * H:].T + b_hh[2 * H:]))
                 else:
                     n = torch.tanh(gx[:, 2 * H:] + (r * hr) @ w_hh[2 * H:].T + b_hh[2 * H:])
+                if candidate_mask is not None:
+                    n = n * candidate_mask
                 h_new = (1 - z) * n + z * h
                 if zone_h is not None:
                     h_new = zone_h[t] * h + (1 - zone_h[t]) * h_new
@@ -190,7 +194,7 @@ class Model(nn.Module):
         width = kind[1] if kind[0] == "dense" else kind[2]
         modules = []
         recurrent = {int(k[len("layer"):k.index(".")]) for k in spec.get("dropout", {})
-                     if k.endswith((".recurrent", ".zoneout", ".cellzoneout", ".weight_hh"))}
+                     if k.endswith((".recurrent", ".zoneout", ".cellzoneout", ".weight_hh", ".candidate"))}
         for g, (cell, hidden, count) in enumerate(spec["groups"]):
             if g in recurrent:
                 assert count == 1
@@ -223,7 +227,7 @@ class Model(nn.Module):
             if isinstance(module, MaskedCell):
                 x, final = module(x, state if cell == "lstm" else (state[0],), masks.get(f"layer{g}.recurrent"),
                                   masks.get(f"layer{g}.zoneout"), masks.get(f"layer{g}.cellzoneout"),
-                                  masks.get(f"layer{g}.weight_hh"))
+                                  masks.get(f"layer{g}.weight_hh"), masks.get(f"layer{g}.candidate"))
                 finals.append(final if cell == "lstm" else (final,))
             elif cell == "lstm":
                 x, (h, c) = module(x, state)
@@ -309,9 +313,10 @@ def make_case(name, spec, batch, steps, seed):
                 tensors["mask." + site] = m.reshape(-1)
                 masks[site] = torch.from_numpy(m.reshape(steps, batch, hidden)).double()
                 continue
-            elif site.endswith(".recurrent"):  # [batch, hidden], one mask for every step
-                g = int(site[len("layer"):-len(".recurrent")])
-                m = row_mask(mask_seed, mask_pass, "recurrent", g, rate, True, batch, batch, spec["groups"][g][1])
+            elif site.endswith((".recurrent", ".candidate")):  # [batch, hidden], one mask for every step
+                g = int(site[len("layer"):site.index(".")])
+                kind = site[site.index(".") + 1:]
+                m = row_mask(mask_seed, mask_pass, kind, g, rate, True, batch, batch, spec["groups"][g][1])
             elif site == "head.input":
                 rows_ = steps * batch if spec["readout"] == "every" else batch
                 m = row_mask(mask_seed, mask_pass, "head", 0, rate, locked, rows_, batch, spec["groups"][-1][1])
@@ -396,6 +401,9 @@ CASES = {
                                "layer2.recurrent": (0.4, True)}), [(3, 5), (1, 50)]),
     "PenaltyFixture": (spec(("tokens", 20, 16), [("lstm", 32, 1), ("lstm", 24, 1)], 20, "softmax", "every", "ce",
                             {"layer1.input": (0.25, True), "head.input": (0.3, True)}, ar=2.0, tar=1.0), [(3, 5), (1, 50)]),
+    "CandidateFixture": (spec(("tokens", 20, 16), [("lstm", 28, 1), ("gru", 20, 1), ("classic", 12, 1)], 20, "softmax", "every", "ce",
+                              {"layer0.candidate": (0.3, True), "layer0.zoneout": (0.1, False), "layer1.candidate": (0.25, True),
+                               "layer2.candidate": (0.4, True)}), [(3, 5), (1, 50)]),
 }
 
 

@@ -31,6 +31,9 @@ internal static partial class Emitter
                 if (_m.Layers[n].CellZoneout is { } cellZoneout)
                     yield return new Option($"Layer{n}CellZoneout", cellZoneout,
                         $"Zoneout rate of layer {n}'s cell state c (the weight of c(t−1) at inference).");
+                if (_m.Layers[n].CandidateDropout is { } candidate)
+                    yield return new Option($"Layer{n}CandidateDropout", candidate,
+                        $"Semeniuta recurrent dropout rate of layer {n}: the candidate is masked, one mask per sequence.");
                 if (_m.Layers[n].WeightDrop is { } weightDrop)
                     yield return new Option($"Layer{n}WeightDrop", weightDrop,
                         $"Weight drop rate of layer {n}: elements of weight_hh dropped for a training pass (DropConnect).");
@@ -206,6 +209,14 @@ internal static partial class Emitter
                 _w.Line($"private readonly float[] _l{n}DroppedWeights = new float[L{n}RecurrentShape.Length];");
                 _w.Line($"private readonly float[] _l{n}DroppedWeightGradient = new float[L{n}RecurrentShape.Length];");
             }
+            for (int n = 0; n < _m.Layers.Count; n++)
+            {
+                if (_m.Layers[n].CandidateDropout is null)
+                    continue;
+                _w.Line($"// Layer {n}'s candidate mask (Semeniuta), [batch, Padded] for the whole sequence (all 1 when it does not drop).");
+                _w.Line($"private global::FastRnn.DropoutSite _l{n}CandidateSite;");
+                _w.Line($"private readonly float[] _l{n}CandidateMask;");
+            }
             if (_m.Layers.Any(l => l.HasZoneout))
             {
                 _w.Line("// κ = 0 (no zoneout) for a step whose rate is 0: read, never written.");
@@ -241,6 +252,9 @@ internal static partial class Emitter
             }
             if (_m.Layers.Any(l => l.HasZoneout))
                 _w.Line("_noZoneout = new float[batchCapacity * MaxPadded];");
+            for (int n = 0; n < _m.Layers.Count; n++)
+                if (_m.Layers[n].CandidateDropout is not null)
+                    _w.Line($"_l{n}CandidateMask = new float[batchCapacity * L{n}Padded];");
             if (_m.HeadDropout is not null)
                 _w.Line($"_headDropped = new float[{(EveryStep ? "rows" : "batchCapacity")} * L{Top}Padded];");
         }
@@ -268,6 +282,8 @@ internal static partial class Emitter
                     _w.Line($"    _l{n}ZoneoutMask.Begin(training, _options.Layer{n}Zoneout, _options.Seed, pass, {Site}.ZoneoutHidden, {N(n)});");
                 if (_m.Layers[n].CellZoneout is not null)
                     _w.Line($"    _l{n}CellZoneoutMask.Begin(training, _options.Layer{n}CellZoneout, _options.Seed, pass, {Site}.ZoneoutCell, {N(n)});");
+                if (_m.Layers[n].CandidateDropout is not null)
+                    _w.Line($"    _l{n}CandidateSite.Begin(training, _options.Layer{n}CandidateDropout, _options.Seed, pass, {Site}.Candidate, {N(n)});");
                 if (_m.Layers[n].WeightDrop is not null)
                 {
                     _w.Line($"    _l{n}WeightMask.Begin(training, _options.Layer{n}WeightDrop, _options.Seed, pass, {Site}.WeightDrop, {N(n)});");
@@ -285,7 +301,8 @@ internal static partial class Emitter
                 /// used, by site: "embedding.rows" [Vocabulary], "layer{n}.input" [steps, batch, inputs of layer n],
                 /// "layer{n}.recurrent" [batch, hidden of layer n] (one mask for every step), "head.input" [head rows, hidden];
                 /// zoneout's κ (1 where a unit kept its previous value) as "layer{n}.zoneout" and "layer{n}.cellzoneout"
-                /// [steps, batch, hidden]; weight drop's multipliers as "layer{n}.weight_hh" [gates·hidden, hidden] (PyTorch's layout). Only sites that dropped appear. Allocates; for tests and tools.</summary>
+                /// [steps, batch, hidden]; weight drop's multipliers as "layer{n}.weight_hh" [gates·hidden, hidden] (PyTorch's layout);
+                /// Semeniuta's candidate mask as "layer{n}.candidate" [batch, hidden]. Only sites that dropped appear. Allocates; for tests and tools.</summary>
                 public global::System.Collections.Generic.Dictionary<string, float[]> ExportMasks()
                 {
                     if (!_hasForward)
@@ -305,6 +322,8 @@ internal static partial class Emitter
                     _w.Line($"    if (_l{n}ZoneoutMask.Random) masks.Add(\"layer{n}.zoneout\", _l{n}ZoneoutMask.Export(L{n}Hidden, rows));");
                 if (_m.Layers[n].CellZoneout is not null)
                     _w.Line($"    if (_l{n}CellZoneoutMask.Random) masks.Add(\"layer{n}.cellzoneout\", _l{n}CellZoneoutMask.Export(L{n}Hidden, rows));");
+                if (_m.Layers[n].CandidateDropout is not null)
+                    _w.Line($"    if (_l{n}CandidateSite.Active) masks.Add(\"layer{n}.candidate\", _l{n}CandidateSite.Export(L{n}Hidden, batch, batch));");
                 if (_m.Layers[n].WeightDrop is not null)
                     _w.Line($"    if (_l{n}WeightMask.Active) masks.Add(\"layer{n}.weight_hh\", _l{n}WeightMask.ExportMatrix(L{n}Gates * L{n}Hidden, L{n}Hidden));");
             }
@@ -361,9 +380,16 @@ internal static partial class Emitter
                 zh ? $"T.Store(ref {h}, T.MultiplyAdd({keepHidden}, T.Load(in {hPrev}) - hTilde, hTilde));" : $"T.Store(ref {h}, hTilde);");
         }
 
-        /// <summary>A GRU's h(t) = n + z⊙(h(t−1) − n) for one block, then zoneout where declared.</summary>
-        private static string GruUpdate(LayerSpec layer, int indent, string z, string candidate, string hPrev, string h, string keepHidden)
+        /// <summary>A GRU's h(t) = n + z⊙(h(t−1) − n) for one block, then zoneout where declared. With
+        /// <paramref name="masked"/> (Semeniuta's dropout in training), n is first multiplied by the candidate mask.</summary>
+        private static string GruUpdate(LayerSpec layer, int indent, string z, string candidate, string hPrev, string h, string keepHidden,
+            bool masked = false)
         {
+            if (masked)
+                return Lines(indent,
+                    "// Semeniuta: ñ = n⊙m/(1 − p), the mask fixed over the sequence",
+                    $"T nKept = {candidate} * T.Load(in At(candidateMask, u));",
+                    GruUpdate(layer, indent, z, "nKept", hPrev, h, keepHidden));
             if (layer.Zoneout is null)
                 return $"T.Store(ref {h}, T.MultiplyAdd({z}, T.Load(in {hPrev}) - {candidate}, {candidate}));";
             return Lines(indent,
@@ -372,6 +398,15 @@ internal static partial class Emitter
                 "// zoneout: h(t) = h̃ + κ⊙(h(t−1) − h̃)",
                 $"T.Store(ref {h}, T.MultiplyAdd({keepHidden}, hPrevious - hTilde, hTilde));");
         }
+
+        /// <summary>The candidate-mask argument of AdvanceLayer n (Semeniuta's dropout), in the sequence forward.</summary>
+        private string CandidateArgument(int n) =>
+            _m.Layers[n].CandidateDropout is null ? "" : $"_l{n}CandidateMask.AsSpan(0, batch * L{n}Padded), ";
+
+        /// <summary>Forward and backward, at the start of layer n: the sequence's candidate mask (regenerated in backward).</summary>
+        private string CandidateMaskFill(int n) =>
+            _m.Layers[n].CandidateDropout is null ? "" :
+                $"\n    // Semeniuta: one candidate mask for the whole sequence, regenerated from its key (all 1 when not dropping)\n    _l{n}CandidateSite.FillRows(_l{n}CandidateMask, L{n}Padded, L{n}Hidden, batch);";
 
         /// <summary>The zoneout arguments of AdvanceLayer n in the sequence forward, for the step whose first row is now.</summary>
         private string ZoneArguments(int n) =>

@@ -645,7 +645,7 @@ internal static partial class Emitter
                         }
                 """;
             _w.Lines($$"""
-                    // a_x(t) = b_ih + W_ih·x(t)   [steps·batch, Row]{{(_m.Layers[n].WeightDrop is null ? "" : $"\n    {ReadOnlySpan} recurrentWeights = {RecurrentWeights(n)};")}}
+                    // a_x(t) = b_ih + W_ih·x(t)   [steps·batch, Row]{{CandidateMaskFill(n)}}{{(_m.Layers[n].WeightDrop is null ? "" : $"\n    {ReadOnlySpan} recurrentWeights = {RecurrentWeights(n)};")}}
                     {{Kernels}}.BroadcastRows(p.Slice({{L}}InputBias, {{L}}Row), gates, {{L}}Row, rows);
                     {{Kernels}}.MultiplyAdd<T>({{InputSpan(n, "rows")}}, {{InputStride(n)}}, rows,
                         p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, gates, {{L}}Row);
@@ -657,7 +657,7 @@ internal static partial class Emitter
                             {{(cell == CellKind.Lstm
                                 ? $"_l{n}Cell.AsSpan(now * {L}Padded, batch * {L}Padded), _l{n}Cell.AsSpan((now + batch) * {L}Padded, batch * {L}Padded),"
                                 : $"_l{n}Recurrent.AsSpan(0, batch * {L}Row), _l{n}Aux.AsSpan(now * {L}Padded, batch * {L}Padded),")}}
-                            {{ZoneArguments(n)}}batch);
+                            {{ZoneArguments(n)}}{{CandidateArgument(n)}}batch);
                     }
                 }
 
@@ -677,7 +677,9 @@ internal static partial class Emitter
             string hInDoc = masked ? " <paramref name=\"hRecurrent\"/> is what the recurrent products read: h(t−1), or h̃(t−1) under recurrent dropout." : "";
             var layer = _m.Layers[n];
             string zoneParameters = (layer.Zoneout is not null ? $"{ReadOnlySpan} zoneHidden, " : "") +
-                (layer.CellZoneout is not null ? $"{ReadOnlySpan} zoneCell, {Span} cellCandidate, " : "");
+                (layer.CellZoneout is not null ? $"{ReadOnlySpan} zoneCell, {Span} cellCandidate, " : "") +
+                (layer.CandidateDropout is not null ? $"{ReadOnlySpan} candidateMask, " : "");
+            bool semeniuta = layer.CandidateDropout is not null;
             string zoneDoc = !layer.HasZoneout ? "" : "\n/// Zoneout: with κ from <paramref name=\"zone" + (layer.Zoneout is not null ? "Hidden" : "Cell") +
                 "\"/> (1 keeps the previous value in training, the rate at inference), " +
                 (layer.Zoneout is not null ? "h(t) = h̃ + κ_h⊙(h(t−1) − h̃)" : "") + (layer.Zoneout is not null && layer.CellZoneout is not null ? " and " : "") +
@@ -711,7 +713,7 @@ internal static partial class Emitter
                                 T f = T.Sigmoid(T.Load(in At(ref a, BlockWidth)));
                                 T g = T.Tanh(T.Load(in At(ref a, 2 * BlockWidth)));
                                 T o = T.Sigmoid(T.Load(in At(ref a, 3 * BlockWidth)));
-                                {{LstmUpdate(layer, 12, "f", "i * g", "o", "At(cPrev, u)", "At(c, u)", "At(hPrev, u)", "At(h, u)", "T.Load(in At(zoneHidden, u))", "T.Load(in At(zoneCell, u))", "At(cellCandidate, u)")}}
+                                {{LstmUpdate(layer, 12, "f", semeniuta ? "i * (g * T.Load(in At(candidateMask, u)))" : "i * g", "o", "At(cPrev, u)", "At(c, u)", "At(hPrev, u)", "At(h, u)", "T.Load(in At(zoneHidden, u))", "T.Load(in At(zoneCell, u))", "At(cellCandidate, u)")}}
                                 T.Store(ref a, i);
                                 T.Store(ref At(ref a, BlockWidth), f);
                                 T.Store(ref At(ref a, 2 * BlockWidth), g);
@@ -748,7 +750,7 @@ internal static partial class Emitter
                                 T ghn = T.Load(in At(ref gh, 2 * BlockWidth));
                                 T candidate = T.Tanh(T.MultiplyAdd(reset, ghn, T.Load(in At(ref a, 2 * BlockWidth))));
                                 // (1 − z)⊙n + z⊙h = n + z⊙(h − n)
-                                {{GruUpdate(layer, 12, "z", "candidate", "At(hPrev, u)", "At(h, u)", "T.Load(in At(zoneHidden, u))")}}
+                                {{GruUpdate(layer, 12, "z", "candidate", "At(hPrev, u)", "At(h, u)", "T.Load(in At(zoneHidden, u))", semeniuta)}}
                                 T.Store(ref At(hiddenCandidate, u), ghn);
                                 T.Store(ref a, reset);
                                 T.Store(ref At(ref a, BlockWidth), z);
@@ -798,7 +800,7 @@ internal static partial class Emitter
                                 int u = r * {{L}}Padded + j * BlockWidth;
                                 T z = T.Load(in At(ref a, BlockWidth));
                                 T candidate = T.Tanh(T.Load(in At(ref a, 2 * BlockWidth)) + T.Load(in At(recurrent, at + 2 * BlockWidth)));
-                                {{GruUpdate(layer, 12, "z", "candidate", "At(hPrev, u)", "At(h, u)", "T.Load(in At(zoneHidden, u))")}}
+                                {{GruUpdate(layer, 12, "z", "candidate", "At(hPrev, u)", "At(h, u)", "T.Load(in At(zoneHidden, u))", semeniuta)}}
                                 T.Store(ref At(ref a, 2 * BlockWidth), candidate);
                             }
                         }
@@ -912,7 +914,8 @@ internal static partial class Emitter
                     if (zoneFill.Length > 0)
                         zoneFill = "// zoneout at inference: κ = the rate\n" + zoneFill + "\n";
                     string zoneArguments = (layer.Zoneout is not null ? $"state.Layer{n}Zoneout, " : "") +
-                        (layer.CellZoneout is not null ? $"state.Layer{n}CellZoneout, state.Layer{n}CellCandidate, " : "");
+                        (layer.CellZoneout is not null ? $"state.Layer{n}CellZoneout, state.Layer{n}CellCandidate, " : "") +
+                        (layer.CandidateDropout is not null ? $"state.Layer{n}Ones, " : "");
                     string zoneRates = (layer.Zoneout is not null ? $", _options.Layer{n}Zoneout" : "") + (layer.CellZoneout is not null ? $", _options.Layer{n}CellZoneout" : "");
                     string batched = $$"""
                         {{zoneFill}}{{Span}} gates = state.Layer{{n}}Gates;
@@ -1163,8 +1166,18 @@ internal static partial class Emitter
                 ? $"\n    // h̃ = h⊙m/(1 − p):  ∂h(t−1) = ∂h̃⊙m/(1 − p)\n    if (_l{n}RecurrentMask.Active)\n        _l{n}RecurrentMask.Apply(dHidden, dHidden, {L}Padded, {L}Hidden, batch, batch);"
                 : $"\n    // h̃ = h⊙m/(1 − p):  ∂h(t−1) += ∂h̃⊙m/(1 − p)\n    if (_l{n}RecurrentMask.Active)\n        _l{n}RecurrentMask.Apply(dTilde, dTilde, {L}Padded, {L}Hidden, batch, batch);\n    global::System.Numerics.Tensors.TensorPrimitives.Add(dHidden, dTilde, dHidden);";
             string clearTilde = masked && cell != CellKind.Lstm ? "\n    dTilde.Clear();" : "";
+            // Semeniuta: the candidate used was g⊙m (n⊙m); the mask, regenerated, scales its gradient.
+            bool semeniuta = _m.Layers[n].CandidateDropout is not null;
+            string gKept = semeniuta ? "(g * T.Load(in At(candidateMask, u)))" : "g";
+            string nKept = semeniuta ? "candidate * T.Load(in At(candidateMask, u))" : "candidate";
+            string maskFactor = semeniuta ? " * T.Load(in At(candidateMask, u))" : "";
             using (Indent())
             {
+                if (semeniuta)
+                {
+                    _w.Lines(CandidateMaskFill(n).TrimStart('\n').Replace("\n    ", "\n"));
+                    _w.Line($"{ReadOnlySpan} candidateMask = _l{n}CandidateMask.AsSpan(0, batch * {L}Padded);");
+                }
                 if (_m.Layers[n].WeightDrop is not null)
                     _w.Lines(WeightGradientSetup(n).TrimStart('\n'));
                 if (cell == CellKind.Lstm)
@@ -1188,9 +1201,9 @@ internal static partial class Emitter
                                     T g = T.Load(in At(ref a, 2 * BlockWidth)), o = T.Load(in At(ref a, 3 * BlockWidth));
                                     {{LstmBackwardState(n, 12)}}
                                     // i, f, o = σ(a):  ∂a = ∂gate⊙s(1 − s);  g = tanh(a_g):  ∂a_g = ∂g⊙(1 − g²)
-                                    T.Store(ref da, dc * g * i * (T.One - i));
+                                    T.Store(ref da, dc * {{gKept}} * i * (T.One - i));
                                     T.Store(ref At(ref da, BlockWidth), dc * cPrev * f * (T.One - f));
-                                    T.Store(ref At(ref da, 2 * BlockWidth), dc * i * (T.One - g * g));
+                                    T.Store(ref At(ref da, 2 * BlockWidth), dc * i{{maskFactor}} * (T.One - g * g));
                                     T.Store(ref At(ref da, 3 * BlockWidth), dh * tanhC * o * (T.One - o));
                                 }
                             }
@@ -1226,8 +1239,8 @@ internal static partial class Emitter
                                     T ghn = T.Load(in At(hiddenCandidate, now * {{L}}Padded + u));
                                     {{GruHiddenGradient(n, 12)}}
                                     // h(t) = n + z⊙(h(t−1) − n):  ∂n = ∂h⊙(1 − z);  ∂z = ∂h⊙(h(t−1) − n);  ∂h(t−1) = ∂h⊙z + …
-                                    T dCandidate = dh * (T.One - z);
-                                    T dz = dh * (hPrev - candidate);
+                                    T dCandidate = dh * (T.One - z){{maskFactor}};
+                                    T dz = dh * (hPrev - {{nKept}});
                                     {{(_m.Layers[n].Zoneout is null ? "T.Store(ref At(dHidden, u), dh * z);" : "T.Store(ref At(dHidden, u), T.MultiplyAdd(dh, z, keepHidden * dhTotal));")}}
                                     // n = tanh(a_n + r⊙gh_n):  ∂a_n = ∂n⊙(1 − n²);  ∂r = ∂a_n⊙gh_n;  ∂gh_n = ∂a_n⊙r
                                     T dan = dCandidate * (T.One - candidate * candidate);
@@ -1274,8 +1287,8 @@ internal static partial class Emitter
                                     T hPrev = T.Load(in At(hidden, now * {{L}}Padded + u));
                                     {{GruHiddenGradient(n, 12)}}
                                     // h(t) = n + z⊙(h(t−1) − n):  ∂n = ∂h⊙(1 − z);  ∂z = ∂h⊙(h(t−1) − n);  ∂h(t−1) = ∂h⊙z + …
-                                    T dan = dh * (T.One - z) * (T.One - candidate * candidate);
-                                    T daz = dh * (hPrev - candidate) * z * (T.One - z);
+                                    T dan = dh * (T.One - z){{maskFactor}} * (T.One - candidate * candidate);
+                                    T daz = dh * (hPrev - {{nKept}}) * z * (T.One - z);
                                     {{(_m.Layers[n].Zoneout is null ? "T.Store(ref At(dHidden, u), dh * z);" : "T.Store(ref At(dHidden, u), T.MultiplyAdd(dh, z, keepHidden * dhTotal));")}}
                                     ref float da = ref At(dGates, at);
                                     T.Store(ref At(ref da, BlockWidth), daz);
@@ -1460,6 +1473,8 @@ internal static partial class Emitter
                     }
                     if (_m.Layers[n].Zoneout is not null)
                         _w.Line($"internal readonly float[] Layer{n}Zoneout;");
+                    if (_m.Layers[n].CandidateDropout is not null)
+                        _w.Line($"internal readonly float[] Layer{n}Ones; // the candidate mask at inference");
                     if (_m.Layers[n].CellZoneout is not null)
                     {
                         _w.Line($"internal readonly float[] Layer{n}CellZoneout;");
@@ -1488,6 +1503,11 @@ internal static partial class Emitter
                         }
                         if (_m.Layers[n].Zoneout is not null)
                             _w.Line($"Layer{n}Zoneout = new float[batch * L{n}Padded];");
+                        if (_m.Layers[n].CandidateDropout is not null)
+                        {
+                            _w.Line($"Layer{n}Ones = new float[batch * L{n}Padded];");
+                            _w.Line($"global::System.Array.Fill(Layer{n}Ones, 1f);");
+                        }
                         if (_m.Layers[n].CellZoneout is not null)
                         {
                             _w.Line($"Layer{n}CellZoneout = new float[batch * L{n}Padded];");

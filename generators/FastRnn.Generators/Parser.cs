@@ -163,11 +163,12 @@ internal static class Parser
                     int inputInit = Enum(Named<object?>("InputInit", 0), "InputInit", 4);
                     int recurrentInit = Enum(Named<object?>("RecurrentInit", 0), "RecurrentInit", 4);
                     bool unitForgetBias = Named("UnitForgetBias", false);
+                    double? candidateDropout = Rate("CandidateDropout");
                     if (zoneout is not null && recurrentDropout is not null)
                         Report(Diagnostics.ZoneoutWithRecurrentDropout, location, shortName);
                     for (int k = 0; k < stack; k++)
                         layers.Add(new LayerSpec(cell, 0, hidden, groups, k, dropout, recurrentDropout, zoneout, cellZoneout, weightDrop,
-                            inputInit, recurrentInit, unitForgetBias));
+                            inputInit, recurrentInit, unitForgetBias, candidateDropout));
                     groups++;
                     break;
                 }

@@ -36,7 +36,7 @@ public sealed partial class CharLanguageModelDropout;
 [RnnModel, TokenInput(96, 64), Lstm(256, LockedDropout = 0.25), Head(96, Activation.Softmax, LockedDropout = 0.4), Loss(LossKind.SoftmaxCrossEntropy)]
 public sealed partial class CharLanguageModelLockedDropout;
 
-[RnnModel, TokenInput(96, 64), Lstm(256, Zoneout = 0.1, CellZoneout = 0.05, WeightDrop = 0.5), Head(96, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)]
+[RnnModel, TokenInput(96, 64), Lstm(256, Zoneout = 0.1, CellZoneout = 0.05, WeightDrop = 0.5, CandidateDropout = 0.25), Head(96, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)]
 public sealed partial class CharLanguageModelZoneout;
 
 [RnnModel, TokenInput(96, 64), Lstm(256), Head(96, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)]

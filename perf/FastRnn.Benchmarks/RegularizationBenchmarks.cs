@@ -18,7 +18,7 @@ public class RegularizationBenchmarks
 
     [Params("undeclared", "declared, off", "embedding dropout 0.1", "input dropout 0.25", "head dropout 0.4",
         "recurrent dropout 0.25", "all four", "locked input 0.25", "locked head 0.4",
-        "zoneout h 0.1", "zoneout c 0.05", "zoneout h 0.1 + c 0.05", "weight drop 0.5")]
+        "zoneout h 0.1", "zoneout c 0.05", "zoneout h 0.1 + c 0.05", "weight drop 0.5", "candidate dropout 0.25")]
     public string Technique { get; set; } = "undeclared";
 
     [GlobalSetup]
@@ -30,7 +30,7 @@ public class RegularizationBenchmarks
             {
                 "undeclared" => new CharLanguageModel(Batch, Steps, seed: 1),
                 "locked input 0.25" or "locked head 0.4" => new CharLanguageModelLockedDropout(Batch, Steps, seed: 1),
-                "zoneout h 0.1" or "zoneout c 0.05" or "zoneout h 0.1 + c 0.05" or "weight drop 0.5" => new CharLanguageModelZoneout(Batch, Steps, seed: 1),
+                "zoneout h 0.1" or "zoneout c 0.05" or "zoneout h 0.1 + c 0.05" or "weight drop 0.5" or "candidate dropout 0.25" => new CharLanguageModelZoneout(Batch, Steps, seed: 1),
                 _ => new CharLanguageModelDropout(Batch, Steps, seed: 1),
             };
             _adam = new Adam(_model, 1e-3f);
@@ -47,6 +47,7 @@ public class RegularizationBenchmarks
             case "zoneout h 0.1": options["Layer0Zoneout"] = 0.1f; break;
             case "zoneout c 0.05": options["Layer0CellZoneout"] = 0.05f; break;
             case "weight drop 0.5": options["Layer0WeightDrop"] = 0.5f; break;
+            case "candidate dropout 0.25": options["Layer0CandidateDropout"] = 0.25f; break;
             case "zoneout h 0.1 + c 0.05":
                 options["Layer0Zoneout"] = 0.1f;
                 options["Layer0CellZoneout"] = 0.05f;

@@ -71,6 +71,10 @@ public sealed class LstmAttribute(int hidden) : Attribute
     /// <summary>Keras' <c>unit_forget_bias</c>: the forget gate's bias starts at 1 and every other bias at 0
     /// (b_ih carries the 1, b_hh is 0).</summary>
     public bool UnitForgetBias { get; set; }
+
+    /// <summary>Semeniuta et al.'s recurrent dropout without memory loss: inverted dropout on the candidate
+    /// (g in c(t) = f⊙c(t−1) + i⊙g), one mask per sequence, so the state's memory is never dropped. Identity at inference.</summary>
+    public double CandidateDropout { get; set; }
 }
 
 /// <summary>A GRU layer (gate order r, z, n) of <paramref name="hidden"/> units, stacked <see cref="Layers"/> times.</summary>
@@ -109,6 +113,10 @@ public sealed class GruAttribute(int hidden) : Attribute
 
     /// <summary>How weight_hh is initialized, e.g. <see cref="Initialization.Orthogonal"/>.</summary>
     public Initialization RecurrentInit { get; set; }
+
+    /// <summary>Semeniuta et al.'s recurrent dropout without memory loss: inverted dropout on the candidate
+    /// (n in h(t) = (1 − z)⊙n + z⊙h(t−1)), one mask per sequence, so the state's memory is never dropped. Identity at inference.</summary>
+    public double CandidateDropout { get; set; }
 }
 
 /// <summary>Where the GRU's reset gate acts on the recurrent candidate.</summary>

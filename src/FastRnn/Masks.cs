@@ -26,6 +26,9 @@ public enum MaskSite
 
     /// <summary>Weight drop (DropConnect on weight_hh): one mask per training pass over the recurrent weights.</summary>
     WeightDrop = 7,
+
+    /// <summary>Semeniuta's recurrent dropout: a mask on the candidate (the LSTM's g, the GRU's n), one per sequence.</summary>
+    Candidate = 8,
 }
 
 /// <summary>
@@ -179,6 +182,20 @@ public struct DropoutSite
     {
         for (int r = 0; r < rows; r++)
             Masks.Multiply(x.Slice(r * stride, width), y.Slice(r * stride, width), _key, (uint)(r % period * width), _threshold, _scale);
+    }
+
+    /// <summary>Writes the multipliers of rows × width elements, a row at a time: m[r·stride + k] for element index
+    /// r·width + k (1 everywhere when inactive). For a mask kept for the whole sequence, rows = the batch.</summary>
+    public readonly void FillRows(Span<float> multipliers, int stride, int width, int rows)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            var row = multipliers.Slice(r * stride, width);
+            if (Active)
+                Masks.Fill(row, _key, (uint)(r * width), _threshold, _scale, 0f);
+            else
+                row.Fill(1f);
+        }
     }
 
     /// <summary>Weight drop: <c>y = w⊙M</c> for a weight matrix in the gate-interleaved layout, where element (row, column)

@@ -100,7 +100,7 @@ internal sealed partial class MixedStack;
 [RnnModel, DenseInput(4), Gru(37, Layers = 2, Variant = GruVariant.ResetBefore), Head(2, Activation.Softmax, Readout = Readout.LastStep), Loss(LossKind.SoftmaxCrossEntropy)]
 internal sealed partial class ClassicLastStep;
 
-[RnnModel, TokenInput(20, 16, EmbeddingDropout = 0.1), Lstm(40, Dropout = 0.2, RecurrentDropout = 0.25, WeightDrop = 0.3), Gru(24, LockedDropout = 0.3, RecurrentDropout = 0.1), Head(20, Activation.Softmax, Dropout = 0.5), Loss(LossKind.SoftmaxCrossEntropy)]
+[RnnModel, TokenInput(20, 16, EmbeddingDropout = 0.1), Lstm(40, Dropout = 0.2, RecurrentDropout = 0.25, WeightDrop = 0.3), Gru(24, LockedDropout = 0.3, RecurrentDropout = 0.1, CandidateDropout = 0.2), Head(20, Activation.Softmax, Dropout = 0.5), Loss(LossKind.SoftmaxCrossEntropy)]
 internal sealed partial class DropoutEverywhere;
 
 [RnnModel, DenseInput(6), Lstm(40, Zoneout = 0.2, CellZoneout = 0.1), Gru(24, Zoneout = 0.3), Gru(8, Variant = GruVariant.ResetBefore, Zoneout = 0.1), Head(3), Loss(LossKind.MeanSquaredError)]

@@ -58,6 +58,10 @@ public class CompileAndRunTests
             new(true, 11, 6, L((Cell.Lstm, 14, 0, 0), (Cell.Lstm, 10, 1, 0)), 11, "Softmax", true, "SoftmaxCrossEntropy", Ar: 2, Tar: 1), 3, 5),
         new("E10", "DenseInput(2), Gru(21, Variant = GruVariant.ResetBefore), Head(1, Activation.Sigmoid, TemporalActivationRegularization = 3), Loss(LossKind.BinaryCrossEntropy)",
             new(false, 0, 2, L((Cell.GruClassic, 21, 0, 0)), 1, "Sigmoid", true, "BinaryCrossEntropy", Tar: 3), 2, 6),
+        new("E11", "DenseInput(5), Lstm(19, CandidateDropout = 0.3, CellZoneout = 0.2, Zoneout = 0.1), Lstm(6, CandidateDropout = 0.4, RecurrentDropout = 0.2), Head(2), Loss(LossKind.MeanSquaredError)",
+            new(false, 0, 5, L((Cell.Lstm, 19, 0, 0), (Cell.Lstm, 6, 1, 0)), 2, "Linear", true, "MeanSquaredError"), 3, 5),
+        new("E12", "TokenInput(8, 4), Gru(17, CandidateDropout = 0.35, Zoneout = 0.2), Gru(11, Variant = GruVariant.ResetBefore, CandidateDropout = 0.25, WeightDrop = 0.2), Head(8, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)",
+            new(true, 8, 4, L((Cell.Gru, 17, 0, 0), (Cell.GruClassic, 11, 1, 0)), 8, "Softmax", true, "SoftmaxCrossEntropy"), 3, 4),
     ];
 
     /// <summary>The dropout sites each E case must have drawn (each with kept and dropped elements).</summary>
@@ -72,6 +76,8 @@ public class CompileAndRunTests
         ["E7"] = ["layer0.zoneout", "layer1.zoneout", "layer1.input", "layer2.zoneout"],
         ["E8"] = ["layer0.weight_hh", "layer1.weight_hh", "layer1.recurrent", "layer2.weight_hh", "layer2.zoneout"],
         ["E9"] = ["embedding.rows", "layer0.input", "head.input"],
+        ["E11"] = ["layer0.candidate", "layer0.cellzoneout", "layer0.zoneout", "layer1.candidate", "layer1.recurrent"],
+        ["E12"] = ["layer0.candidate", "layer0.zoneout", "layer1.candidate", "layer1.weight_hh"],
     };
 
     // A: file-scoped namespace; B: nested block namespaces with the models inside partial types; C: global namespace;

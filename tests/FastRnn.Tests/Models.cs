@@ -62,6 +62,7 @@ public static class TestModels
         nameof(ZoneoutFixture) => new ZoneoutFixture(batch, steps, seed),
         nameof(WeightDropFixture) => new WeightDropFixture(batch, steps, seed),
         nameof(PenaltyFixture) => new PenaltyFixture(batch, steps, seed),
+        nameof(CandidateFixture) => new CandidateFixture(batch, steps, seed),
         _ => throw new ArgumentException($"No test model named {name}."),
     };
 }
@@ -117,3 +118,6 @@ public partial class PenalizedModel;
 [Constraint(ParameterGroup.HeadKernel, ConstraintKind.NonNegative)]
 [Constraint(ParameterGroup.Embedding, ConstraintKind.MaxNorm, Max = 0.3, Axis = 1)]
 public partial class ConstrainedModel;
+
+[RnnModel, TokenInput(20, 16), Lstm(28, CandidateDropout = 0.3, Zoneout = 0.1), Gru(20, CandidateDropout = 0.25), Gru(12, Variant = GruVariant.ResetBefore, CandidateDropout = 0.4), Head(20, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)]
+public partial class CandidateFixture;

@@ -127,6 +127,7 @@ internal sealed class ScalarReference
         // zoneout κ, [steps, batch, H]: h(t) = κ·h(t−1) + (1 − κ)·h̃(t), likewise c
         Masks.TryGetValue($"layer{l}.zoneout", out var zoneHidden);
         Masks.TryGetValue($"layer{l}.cellzoneout", out var zoneCell);
+        Masks.TryGetValue($"layer{l}.candidate", out var candidateMask); // Semeniuta, [batch, H] for every step
         for (int b = 0; b < batch; b++)
         {
             var h = new double[H];
@@ -149,7 +150,7 @@ internal sealed class ScalarReference
                     {
                         double A(int g) => bi[g * H + j] + bh[g * H + j] + Dot(wi, g * H + j, x[t][b], K) + Dot(wh, g * H + j, hr, H);
                         double i = Sigmoid(A(0)), f = Sigmoid(A(1)), gg = Math.Tanh(A(2)), o = Sigmoid(A(3));
-                        double cTilde = f * c[j] + i * gg;
+                        double cTilde = f * c[j] + i * gg * (candidateMask is null ? 1 : candidateMask[b * H + j]);
                         hNew[j] = o * Math.Tanh(cTilde);
                         double kc = zoneCell is null ? 0 : zoneCell[(t * batch + b) * H + j];
                         c[j] = kc * c[j] + (1 - kc) * cTilde;
@@ -171,7 +172,7 @@ internal sealed class ScalarReference
                             ? r[j] * (bh[2 * H + j] + Dot(wh, 2 * H + j, hr, H))
                             : bh[2 * H + j] + Dot(wh, 2 * H + j, rh, H);
                         double n = Math.Tanh(bi[2 * H + j] + Dot(wi, 2 * H + j, x[t][b], K) + recurrent);
-                        hNew[j] = (1 - z[j]) * n + z[j] * h[j];
+                        hNew[j] = (1 - z[j]) * n * (candidateMask is null ? 1 : candidateMask[b * H + j]) + z[j] * h[j];
                     }
                 }
                 if (zoneHidden is not null)
