@@ -42,3 +42,7 @@ public sealed partial class CharLanguageModelZoneout;
 [RnnModel, TokenInput(96, 64), Lstm(256), Head(96, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)]
 [Penalty(ParameterGroup.InputKernel, L2 = 1e-4), Penalty(ParameterGroup.RecurrentKernel, L1 = 1e-5, L2 = 1e-4), Penalty(ParameterGroup.HeadKernel, L2 = 1e-4)]
 public sealed partial class CharLanguageModelPenalized;
+
+[RnnModel, TokenInput(96, 64), Lstm(256), Head(96, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)]
+[Constraint(ParameterGroup.RecurrentKernel, ConstraintKind.MaxNorm, Max = 3), Constraint(ParameterGroup.InputKernel, ConstraintKind.MaxNorm, Max = 3)]
+public sealed partial class CharLanguageModelConstrained;

@@ -65,7 +65,7 @@ public class RegularizationBenchmarks
     public float Iteration() => CharModelBatch.Iteration(_model, _adam);
 }
 
-/// <summary>What clipping costs: the same training iteration with Adam clipping the gradient (the clipping itself sits
+/// <summary>What clipping, penalties and constraints cost: the same training iteration with Adam clipping the gradient (the clipping itself sits
 /// in the update pass; every step adds one read of the gradient arena for norms and the non-finite check).</summary>
 [MemoryDiagnoser]
 public class ClippingBenchmarks
@@ -76,7 +76,7 @@ public class ClippingBenchmarks
     [Params(256, 512)] public int Bits { get; set; }
 
     [Params("global norm 1e9 (never clips)", "global norm 0.5", "value 0.01 + global norm 0.5",
-        "L1/L2 penalties on 3 groups", "penalties + global norm 0.5")]
+        "L1/L2 penalties on 3 groups", "penalties + global norm 0.5", "max-norm 3 on both kernels")]
     public string Clip { get; set; } = "global norm 0.5";
 
     [GlobalSetup]
@@ -86,7 +86,9 @@ public class ClippingBenchmarks
         {
             _model = Clip.Contains("penalties", StringComparison.OrdinalIgnoreCase)
                 ? new CharLanguageModelPenalized(CharModelBatch.Batch, CharModelBatch.Steps, seed: 1)
-                : new CharLanguageModel(CharModelBatch.Batch, CharModelBatch.Steps, seed: 1);
+                : Clip.StartsWith("max-norm", StringComparison.Ordinal)
+                    ? new CharLanguageModelConstrained(CharModelBatch.Batch, CharModelBatch.Steps, seed: 1)
+                    : new CharLanguageModel(CharModelBatch.Batch, CharModelBatch.Steps, seed: 1);
             _adam = new Adam(_model, 1e-3f);
         }
         _adam.Clipping.MaxGlobalNorm = Clip.StartsWith("global norm 1e9", StringComparison.Ordinal) ? 1e9f
