@@ -5,7 +5,7 @@ using static FastRnn.Tests.ScalarReference;
 namespace FastRnn.Tests;
 
 /// <summary>
-/// Every pair of the ten declarable mask-based techniques, on a two-layer LSTM, GRU and classic GRU with token input:
+/// Every pair of the twelve declarable techniques that act in forward and backward (ten masks, AR, TAR), on a two-layer LSTM, GRU and classic GRU with token input:
 /// either the generator rejects the pair with its diagnostic, or the model compiles warning-free and passes the scalar
 /// reference and finite-difference check with the pass's masks replayed (CompileAndRunTests.CheckAgainstReference).
 /// </summary>
@@ -26,6 +26,8 @@ public class TechniquePairTests
         new("CandidateDropout", "layer", "CandidateDropout = 0.3", ["layer0.candidate", "layer1.candidate"]),
         new("HeadDropout", "head", "Dropout = 0.3", ["head.input"]),
         new("HeadLockedDropout", "head", "LockedDropout = 0.3", ["head.input"]),
+        new("ActivationRegularization", "head", "ActivationRegularization = 1.5", []),
+        new("TemporalActivationRegularization", "head", "TemporalActivationRegularization = 2", []),
     ];
 
     private static readonly (string Cell, string Attribute, Cell Reference)[] s_cells =
@@ -71,8 +73,8 @@ public class TechniquePairTests
     public void EveryPairCompilesAndMatchesTheReferenceOrIsRejected()
     {
         var pairs = Pairs().ToList();
-        // 10 techniques on the LSTM (45 pairs), 9 on each GRU (36 pairs each): 117 in all.
-        Assert.Equal(117, pairs.Count);
+        // 12 techniques on the LSTM (66 pairs), 11 on each GRU (55 pairs each): 176 in all.
+        Assert.Equal(176, pairs.Count);
         int rejected = 0;
         foreach (var pair in pairs)
         {
@@ -84,7 +86,9 @@ public class TechniquePairTests
                 continue;
             }
             var type = s_assembly.Value.GetTypes().Single(t => t.Name == pair.ModelName);
-            var spec = new Spec(true, 9, 5, [(pair.Cell, 8, 0, 0), (pair.Cell, 8, 0, 1)], 9, "Softmax", true, "SoftmaxCrossEntropy");
+            double ar = pair.A.Name == "ActivationRegularization" || pair.B.Name == "ActivationRegularization" ? 1.5 : 0;
+            double tar = pair.A.Name == "TemporalActivationRegularization" || pair.B.Name == "TemporalActivationRegularization" ? 2 : 0;
+            var spec = new Spec(true, 9, 5, [(pair.Cell, 8, 0, 0), (pair.Cell, 8, 0, 1)], 9, "Softmax", true, "SoftmaxCrossEntropy", ar, tar);
             foreach (bool wide in new[] { false, true })
             {
                 ISequenceModel model;
