@@ -472,6 +472,38 @@ def make_optimizer_fixture():
         opt.step()
     tensors["sgd_penalty"] = torch.cat([h.detach() for h in halves]).float().numpy()
     tensors["sgd_penalty.norms"] = np.array(norms, dtype=np.float32)
+    # RMSprop (centered, momentum, weight decay), ASGD (its averaged weights too), and two schedules.
+    p = nn.Parameter(p0.double().clone())
+    opt = torch.optim.RMSprop([p], lr=0.01, alpha=0.9, eps=1e-6, weight_decay=0.01, momentum=0.5, centered=True)
+    for g in grads:
+        p.grad = g.double().clone()
+        opt.step()
+    tensors["rmsprop"] = p.detach().float().numpy()
+    p = nn.Parameter(p0.double().clone())
+    opt = torch.optim.ASGD([p], lr=0.05, lambd=1e-2, alpha=0.75, t0=1, weight_decay=0.01)
+    for g in grads + grads[:1]:
+        p.grad = g.double().clone()
+        opt.step()
+    tensors["asgd"] = p.detach().float().numpy()
+    tensors["asgd.ax"] = opt.state[p]["ax"].float().numpy()
+    metrics = [1.0, 0.9, 0.95, 0.96, 0.97, 0.9, 0.91, 0.92, 0.93, 0.94, 0.95, 0.5, 0.6, 0.7, 0.8]
+    p = nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([p], lr=1.0)
+    plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=2, cooldown=1, min_lr=0.2)
+    lrs = []
+    for m in metrics:
+        plateau.step(m)
+        lrs.append(opt.param_groups[0]["lr"])
+    tensors["plateau.metrics"] = np.array(metrics, dtype=np.float32)
+    tensors["plateau.lrs"] = np.array(lrs, dtype=np.float32)
+    opt = torch.optim.SGD([p], lr=0.8)
+    step_lr = torch.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.3)
+    lrs = []
+    for epoch in range(7):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        step_lr.step()
+    tensors["steplr.lrs"] = np.array(lrs, dtype=np.float32)
     write_safetensors(os.path.join(OUT, "optimizers.safetensors"), tensors, {"torch": torch.__version__})
 
 

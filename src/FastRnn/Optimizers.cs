@@ -125,6 +125,7 @@ public abstract class Optimizer
                 Constraints.Apply(Model.Parameters, tensor, constraint, _constraintScratch);
             }
         }
+        EndStep();
         Steps++;
         return true;
     }
@@ -137,7 +138,17 @@ public abstract class Optimizer
 
     /// <summary>Updates arena elements [start, end) from the gradient <c>clamp(g + l1·sign(w) + 2·l2·w, ±bound)·scale</c>;
     /// <see cref="Steps"/> still counts the updates before this one.</summary>
-    private protected abstract void Update(int start, int end, GradientTransform transform);
+    private protected abstract void Update<T>(int start, int end, GradientTransform transform) where T : struct, IBlock<T>;
+
+    /// <summary>Called once every range of a step is updated, before <see cref="Steps"/> counts it.</summary>
+    private protected virtual void EndStep()
+    {
+    }
+
+    private void Update(int start, int end, GradientTransform transform)
+    {
+        if (Wide) Update<Block512>(start, end, transform); else Update<Block256>(start, end, transform);
+    }
 
     /// <summary>The gradient block at <paramref name="g"/> as the update uses it (see <see cref="Update"/>), for the
     /// weights <paramref name="w"/>. The penalty terms are skipped per range, not per element, when they are 0.</summary>
@@ -234,12 +245,7 @@ public sealed class Sgd : Optimizer
     public float WeightDecay { get; set; }
     public float Dampening { get; }
 
-    private protected override void Update(int start, int end, GradientTransform transform)
-    {
-        if (Wide) Update<Block512>(start, end, transform); else Update<Block256>(start, end, transform);
-    }
-
-    private void Update<T>(int start, int end, GradientTransform transform) where T : struct, IBlock<T>
+    private protected override void Update<T>(int start, int end, GradientTransform transform)
     {
         Span<float> p = Model.Parameters;
         Span<float> g = Model.Gradients;
@@ -297,12 +303,7 @@ public sealed class Adam : Optimizer
     public float WeightDecay { get; set; }
     public bool Decoupled { get; }
 
-    private protected override void Update(int start, int end, GradientTransform transform)
-    {
-        if (Wide) Update<Block512>(start, end, transform); else Update<Block256>(start, end, transform);
-    }
-
-    private void Update<T>(int start, int end, GradientTransform transform) where T : struct, IBlock<T>
+    private protected override void Update<T>(int start, int end, GradientTransform transform)
     {
         Span<float> p = Model.Parameters;
         Span<float> g = Model.Gradients;
@@ -330,5 +331,188 @@ public sealed class Adam : Optimizer
             T denominator = T.MultiplyAdd(T.Sqrt(v), inverseRootCorrection2, eps);
             T.Store(ref Unsafe.Add(ref p0, i), pv * shrink - stepSize * m / denominator);
         }
+    }
+}
+
+/// <summary>RMSprop as PyTorch's <c>torch.optim.RMSprop</c>: coupled weight decay (<c>g += wd·p</c>),
+/// <c>s = α·s + (1 − α)·g²</c>; centered: <c>ḡ = α·ḡ + (1 − α)·g</c>, <c>d = √(s − ḡ²) + ε</c>, else <c>d = √s + ε</c>;
+/// with momentum <c>b = μ·b + g/d; p −= lr·b</c>, else <c>p −= lr·g/d</c>.</summary>
+public sealed class RmsProp : Optimizer
+{
+    private readonly float[] _square;
+    private readonly float[]? _mean;
+    private readonly float[]? _momentum;
+
+    public RmsProp(IRnnModel model, float learningRate = 1e-2f, float alpha = 0.99f, float epsilon = 1e-8f, float weightDecay = 0f,
+        float momentum = 0f, bool centered = false)
+        : base(model)
+    {
+        CheckRate(learningRate, nameof(learningRate));
+        CheckRate(epsilon, nameof(epsilon));
+        CheckRate(weightDecay, nameof(weightDecay));
+        CheckRate(momentum, nameof(momentum));
+        if (!(alpha >= 0 && alpha <= 1))
+            throw new ArgumentOutOfRangeException(nameof(alpha), alpha, "RMSprop's alpha must lie in [0, 1].");
+        LearningRate = learningRate;
+        Alpha = alpha;
+        Epsilon = epsilon;
+        WeightDecay = weightDecay;
+        Momentum = momentum;
+        Centered = centered;
+        _square = new float[model.Parameters.Length];
+        _mean = centered ? new float[model.Parameters.Length] : null;
+        _momentum = momentum > 0 ? new float[model.Parameters.Length] : null;
+    }
+
+    public float Alpha { get; }
+    public float Epsilon { get; }
+    public float WeightDecay { get; set; }
+    public float Momentum { get; }
+    public bool Centered { get; }
+
+    private protected override void Update<T>(int start, int end, GradientTransform transform)
+    {
+        Span<float> p = Model.Parameters;
+        ref float p0 = ref MemoryMarshal.GetReference(p);
+        ref float g0 = ref MemoryMarshal.GetReference(Model.Gradients);
+        ref float s0 = ref MemoryMarshal.GetArrayDataReference(_square);
+        T lr = T.Create(LearningRate), wd = T.Create(WeightDecay), a = T.Create(Alpha), c = T.Create(1f - Alpha), eps = T.Create(Epsilon);
+        T mu = T.Create(Momentum);
+        T scale = T.Create(transform.Scale), high = T.Create(transform.Bound), low = T.Create(-transform.Bound);
+        for (int i = start; i < end; i += Block.Width)
+        {
+            T pv = T.Load(in Unsafe.Add(ref p0, i));
+            T gv = T.MultiplyAdd(wd, pv, Clipped(in Unsafe.Add(ref g0, i), pv, in transform, scale, high, low));
+            T s = T.MultiplyAdd(a, T.Load(in Unsafe.Add(ref s0, i)), c * gv * gv);
+            T.Store(ref Unsafe.Add(ref s0, i), s);
+            T d;
+            if (_mean is not null)
+            {
+                ref float m = ref _mean[i];
+                T mean = T.MultiplyAdd(a, T.Load(in m), c * gv);
+                T.Store(ref m, mean);
+                d = T.Sqrt(s - mean * mean) + eps;
+            }
+            else
+                d = T.Sqrt(s) + eps;
+            if (_momentum is not null)
+            {
+                ref float b = ref _momentum[i];
+                T buffer = T.MultiplyAdd(mu, T.Load(in b), gv / d);
+                T.Store(ref b, buffer);
+                T.Store(ref Unsafe.Add(ref p0, i), pv - lr * buffer);
+            }
+            else
+                T.Store(ref Unsafe.Add(ref p0, i), pv - lr * gv / d);
+        }
+    }
+}
+
+/// <summary>Averaged SGD as PyTorch's <c>torch.optim.ASGD</c>: <c>p ← p·(1 − λ·η) − η·(g + wd·p)</c>, then the average
+/// <c>ax ← ax + μ·(p − ax)</c> (<c>ax = p</c> while μ = 1), with <c>η = lr/(1 + λ·lr·t)^α</c> and <c>μ = 1/max(1, t − t0)</c>
+/// updated after step t. AWD-LSTM's NT-ASGD switches to it with <c>t0 = 0, λ = 0</c> (see <see cref="NonMonotoneTrigger"/>)
+/// and evaluates with the averaged weights (<see cref="UseAverage"/>).</summary>
+public sealed class Asgd : Optimizer
+{
+    private readonly float[] _average;
+    private readonly float[] _swap;
+    private float _eta;
+    private float _mu = 1f;
+
+    public Asgd(IRnnModel model, float learningRate = 1e-2f, float lambda = 1e-4f, float alpha = 0.75f, double t0 = 1e6, float weightDecay = 0f)
+        : base(model)
+    {
+        CheckRate(learningRate, nameof(learningRate));
+        CheckRate(lambda, nameof(lambda));
+        CheckRate(alpha, nameof(alpha));
+        CheckRate(weightDecay, nameof(weightDecay));
+        LearningRate = learningRate;
+        Lambda = lambda;
+        Alpha = alpha;
+        T0 = t0;
+        WeightDecay = weightDecay;
+        _eta = learningRate;
+        _average = new float[model.Parameters.Length];
+        _swap = new float[model.Parameters.Length];
+    }
+
+    public float Lambda { get; }
+    public float Alpha { get; }
+    public double T0 { get; }
+    public float WeightDecay { get; set; }
+
+    /// <summary>The averaged weights (<c>ax</c>), in the arena's layout.</summary>
+    public ReadOnlySpan<float> Average => _average;
+
+    private protected override void EndStep()
+    {
+        // PyTorch updates η and μ after the step, with the step's number
+        long step = Steps + 1;
+        _eta = (float)(LearningRate / Math.Pow(1 + Lambda * LearningRate * step, Alpha));
+        _mu = (float)(1 / Math.Max(1, step - T0));
+    }
+
+    private protected override void Update<T>(int start, int end, GradientTransform transform)
+    {
+        ref float p0 = ref MemoryMarshal.GetReference(Model.Parameters);
+        ref float g0 = ref MemoryMarshal.GetReference(Model.Gradients);
+        ref float a0 = ref MemoryMarshal.GetArrayDataReference(_average);
+        T eta = T.Create(_eta), decay = T.Create(1f - Lambda * _eta), wd = T.Create(WeightDecay), mu = T.Create(_mu);
+        bool copy = _mu == 1f;
+        T scale = T.Create(transform.Scale), high = T.Create(transform.Bound), low = T.Create(-transform.Bound);
+        for (int i = start; i < end; i += Block.Width)
+        {
+            T pv = T.Load(in Unsafe.Add(ref p0, i));
+            T gv = T.MultiplyAdd(wd, pv, Clipped(in Unsafe.Add(ref g0, i), pv, in transform, scale, high, low));
+            T updated = pv * decay - eta * gv;
+            T.Store(ref Unsafe.Add(ref p0, i), updated);
+            T average = copy ? updated : T.MultiplyAdd(updated - T.Load(in Unsafe.Add(ref a0, i)), mu, T.Load(in Unsafe.Add(ref a0, i)));
+            T.Store(ref Unsafe.Add(ref a0, i), average);
+        }
+    }
+
+    /// <summary>Puts the averaged weights into the model until the returned scope is disposed (AWD-LSTM evaluates
+    /// this way); the current weights are kept aside in a preallocated buffer, so nothing is allocated.</summary>
+    public AverageScope UseAverage()
+    {
+        Model.Parameters.CopyTo(_swap);
+        _average.CopyTo(Model.Parameters);
+        return new AverageScope(this);
+    }
+
+    public readonly struct AverageScope : IDisposable
+    {
+        private readonly Asgd _owner;
+        internal AverageScope(Asgd owner) => _owner = owner;
+        public void Dispose() => _owner._swap.CopyTo(_owner.Model.Parameters);
+    }
+}
+
+/// <summary>AWD-LSTM's non-monotone trigger for NT-ASGD: after each evaluation, switch from SGD to averaged SGD when
+/// more than <c>n</c> losses have been logged and the new one is worse than the best of all but the last <c>n</c>
+/// (<c>len(logs) &gt; n and loss &gt; min(logs[:-n])</c>); the loss is logged after the check.</summary>
+public sealed class NonMonotoneTrigger(int nonMonotone = 5)
+{
+    private readonly List<double> _logs = [];
+
+    public int NonMonotone { get; } = nonMonotone >= 1 ? nonMonotone : throw new ArgumentOutOfRangeException(nameof(nonMonotone), nonMonotone, "n must be at least 1.");
+
+    /// <summary>True once the trigger has fired.</summary>
+    public bool Triggered { get; private set; }
+
+    /// <summary>Logs a validation loss; returns true on the evaluation that fires the switch (once).</summary>
+    public bool Observe(double validationLoss)
+    {
+        bool fire = false;
+        if (!Triggered && _logs.Count > NonMonotone)
+        {
+            double best = double.PositiveInfinity;
+            for (int i = 0; i < _logs.Count - NonMonotone; i++)
+                best = Math.Min(best, _logs[i]);
+            fire = validationLoss > best;
+        }
+        _logs.Add(validationLoss);
+        Triggered |= fire;
+        return fire;
     }
 }

@@ -5,18 +5,6 @@ namespace FastRnn.Tests;
 /// <summary>Optimizers against torch.optim (three steps each, fixtures from tools/make_fixtures.py).</summary>
 public class OptimizerTests
 {
-    private sealed class Vector(float[] parameters, params ParameterTensor[] tensors) : IRnnModel
-    {
-        public float[] P = parameters;
-        public float[] G = new float[parameters.Length];
-        public Span<float> Parameters => P;
-        public Span<float> Gradients => G;
-        public IReadOnlyList<ParameterTensor> Tensors => tensors;
-        public void ZeroGrad() => Array.Clear(G);
-        public Dictionary<ParameterRole, (float, float)> Penalties { get; } = [];
-        public (float L1, float L2) PenaltyOf(ParameterRole role) => Penalties.GetValueOrDefault(role);
-    }
-
     // The fixture's two tensors: elements 0–31 and 32–63 of the arena.
     private static ParameterTensor[] Halves() =>
     [
@@ -34,7 +22,7 @@ public class OptimizerTests
     public void ClippingMatchesTorchUtils(string name, bool wide)
     {
         var entries = Safetensors.Read(FixtureFiles.PathOf("optimizers.safetensors"));
-        var model = new Vector((float[])entries["p0"].Data.Clone(), Halves());
+        var model = new ArenaModel((float[])entries["p0"].Data.Clone(), Halves());
         Optimizer optimizer;
         using (VectorPath.Override(wide))
             optimizer = name switch
@@ -65,7 +53,7 @@ public class OptimizerTests
     public void PenaltiesJoinTheGradientBeforeClipping(bool wide)
     {
         var entries = Safetensors.Read(FixtureFiles.PathOf("optimizers.safetensors"));
-        var model = new Vector((float[])entries["p0"].Data.Clone(), Halves());
+        var model = new ArenaModel((float[])entries["p0"].Data.Clone(), Halves());
         model.Penalties[ParameterRole.InputKernel] = (0.01f, 0f);
         model.Penalties[ParameterRole.RecurrentKernel] = (0f, 0.05f);
         Sgd optimizer;
@@ -90,7 +78,7 @@ public class OptimizerTests
     public void NonFiniteGradientsNeverReachWeightsOrState(float bad, bool adam)
     {
         var start = Enumerable.Range(0, 64).Select(i => i * 0.01f).ToArray();
-        var model = new Vector((float[])start.Clone(), Halves());
+        var model = new ArenaModel((float[])start.Clone(), Halves());
         Optimizer optimizer = adam ? new Adam(model, 0.01f) : new Sgd(model, 0.1f, momentum: 0.9f);
         // One good step builds optimizer state; then a bad gradient, with either policy.
         Array.Fill(model.G, 0.5f);
@@ -110,7 +98,7 @@ public class OptimizerTests
         // The state was not touched either: a good step now equals a good second step on a fresh run.
         Array.Fill(model.G, 0.5f);
         Assert.True(optimizer.Step());
-        var reference = new Vector((float[])start.Clone(), Halves());
+        var reference = new ArenaModel((float[])start.Clone(), Halves());
         Optimizer fresh = adam ? new Adam(reference, 0.01f) : new Sgd(reference, 0.1f, momentum: 0.9f);
         fresh.Clipping.MaxValue = 1f;
         Array.Fill(reference.G, 0.5f);
@@ -140,7 +128,7 @@ public class OptimizerTests
     public void MatchesTorchOptim(string name, bool wide)
     {
         var entries = Safetensors.Read(FixtureFiles.PathOf("optimizers.safetensors"));
-        var model = new Vector((float[])entries["p0"].Data.Clone());
+        var model = new ArenaModel((float[])entries["p0"].Data.Clone());
         Optimizer optimizer;
         using (VectorPath.Override(wide))
             optimizer = name switch
@@ -162,10 +150,10 @@ public class OptimizerTests
     [Fact]
     public void InvalidSettingsThrowBeforeAnyChange()
     {
-        var model = new Vector(new float[16]);
+        var model = new ArenaModel(new float[16]);
         Assert.Throws<ArgumentOutOfRangeException>(() => new Adam(model, learningRate: -1));
         Assert.Throws<ArgumentOutOfRangeException>(() => new Adam(model, beta1: 1f));
         Assert.Throws<ArgumentException>(() => new Sgd(model, 0.1f, momentum: 0, nesterov: true));
-        Assert.Throws<ArgumentException>(() => new Sgd(new Vector(new float[15]), 0.1f));
+        Assert.Throws<ArgumentException>(() => new Sgd(new ArenaModel(new float[15]), 0.1f));
     }
 }

@@ -100,3 +100,16 @@ internal static class Twins
         Xunit.Assert.Equal(twin.Gradients.ToArray(), model.Gradients.ToArray());
     }
 }
+
+/// <summary>A bare parameter arena for optimizer tests: parameters, gradients, optional tensors and penalties.</summary>
+internal sealed class ArenaModel(float[] parameters, params ParameterTensor[] tensors) : IRnnModel
+{
+    public float[] P = parameters;
+    public float[] G = new float[parameters.Length];
+    public Span<float> Parameters => P;
+    public Span<float> Gradients => G;
+    public IReadOnlyList<ParameterTensor> Tensors => tensors;
+    public void ZeroGrad() => Array.Clear(G);
+    public Dictionary<ParameterRole, (float, float)> Penalties { get; } = [];
+    public (float L1, float L2) PenaltyOf(ParameterRole role) => Penalties.GetValueOrDefault(role);
+}

@@ -1,0 +1,62 @@
+namespace FastRnn;
+
+/// <summary>Step decay as PyTorch's <c>StepLR</c>, optionally delayed: <c>lr = lr0·γ^⌊max(0, epoch − delay)/every⌋</c>
+/// for epochs counted from 0. Zaremba et al.'s schedule (lr × 0.5 per epoch after epoch 4 of 1-based epochs) is
+/// <c>new StepDecay(1, 0.5f, every: 1, delay: 3)</c>.</summary>
+public sealed class StepDecay(float initial, float factor, int every = 1, int delay = 0)
+{
+    public float Initial { get; } = initial;
+    public float Factor { get; } = factor;
+    public int Every { get; } = every >= 1 ? every : throw new ArgumentOutOfRangeException(nameof(every), every, "every must be at least 1.");
+    public int Delay { get; } = delay >= 0 ? delay : throw new ArgumentOutOfRangeException(nameof(delay), delay, "delay must be at least 0.");
+
+    /// <summary>The learning rate of epoch <paramref name="epoch"/> (from 0).</summary>
+    public float At(int epoch) => (float)(Initial * Math.Pow(Factor, Math.Max(0, epoch - Delay) / Every));
+}
+
+/// <summary>Reduce-on-plateau as PyTorch's <c>ReduceLROnPlateau</c> (its defaults): after more than
+/// <see cref="Patience"/> epochs without improvement (in "min" mode, relative threshold: better when
+/// <c>metric &lt; best·(1 − threshold)</c>), multiply the optimizer's learning rate by <see cref="Factor"/> (not below
+/// <see cref="MinRate"/>, and only when it changes by more than <see cref="Epsilon"/>), then wait
+/// <see cref="Cooldown"/> epochs.</summary>
+public sealed class ReduceOnPlateau(Optimizer optimizer, float factor = 0.1f, int patience = 10, double threshold = 1e-4,
+    int cooldown = 0, float minRate = 0f, double epsilon = 1e-8, bool maximize = false)
+{
+    private double _best = maximize ? double.NegativeInfinity : double.PositiveInfinity;
+    private int _bad;
+    private int _cooldown;
+
+    public float Factor { get; } = factor is > 0f and < 1f ? factor : throw new ArgumentOutOfRangeException(nameof(factor), factor, "The factor must lie in (0, 1).");
+    public int Patience { get; } = patience;
+    public double Threshold { get; } = threshold;
+    public int Cooldown { get; } = cooldown;
+    public float MinRate { get; } = minRate;
+    public double Epsilon { get; } = epsilon;
+
+    /// <summary>Records an epoch's metric; returns true when it lowered the learning rate.</summary>
+    public bool Step(double metric)
+    {
+        bool better = maximize ? metric > _best * (1 + Threshold) : metric < _best * (1 - Threshold);
+        if (better)
+        {
+            _best = metric;
+            _bad = 0;
+        }
+        else
+            _bad++;
+        if (_cooldown > 0)
+        {
+            _cooldown--;
+            _bad = 0;
+        }
+        if (_bad <= Patience)
+            return false;
+        _cooldown = Cooldown;
+        _bad = 0;
+        float old = optimizer.LearningRate, reduced = Math.Max(old * Factor, MinRate);
+        if (old - reduced <= Epsilon)
+            return false;
+        optimizer.LearningRate = reduced;
+        return true;
+    }
+}
