@@ -140,6 +140,27 @@ public abstract class Optimizer
     /// <see cref="Steps"/> still counts the updates before this one.</summary>
     private protected abstract void Update<T>(int start, int end, GradientTransform transform) where T : struct, IBlock<T>;
 
+    // ---- state for checkpoints ----
+
+    /// <summary>The optimizer's state arrays, in the arena's layout, by name (a checkpoint saves and restores them).</summary>
+    internal virtual IEnumerable<(string Name, float[] Values)> StateArrays() => [];
+
+    /// <summary>The optimizer's scalar state as invariant text (steps, learning rate, skipped steps, and its own).</summary>
+    internal virtual void WriteScalars(IDictionary<string, string> scalars)
+    {
+        scalars["steps"] = Steps.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        scalars["learning_rate"] = LearningRate.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+        scalars["skipped_steps"] = SkippedSteps.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Restores what <see cref="WriteScalars"/> wrote (the caller has validated that every key is present).</summary>
+    internal virtual void ReadScalars(IReadOnlyDictionary<string, string> scalars)
+    {
+        Steps = long.Parse(scalars["steps"], System.Globalization.CultureInfo.InvariantCulture);
+        LearningRate = float.Parse(scalars["learning_rate"], System.Globalization.CultureInfo.InvariantCulture);
+        SkippedSteps = long.Parse(scalars["skipped_steps"], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     /// <summary>Called once every range of a step is updated, before <see cref="Steps"/> counts it.</summary>
     private protected virtual void EndStep()
     {
@@ -242,6 +263,8 @@ public sealed class Sgd : Optimizer
 
     public float Momentum { get; }
     public bool Nesterov { get; }
+
+    internal override IEnumerable<(string Name, float[] Values)> StateArrays() => [("momentum", _momentum)];
     public float WeightDecay { get; set; }
     public float Dampening { get; }
 
@@ -296,6 +319,8 @@ public sealed class Adam : Optimizer
         _m = new float[model.Parameters.Length];
         _v = new float[model.Parameters.Length];
     }
+
+    internal override IEnumerable<(string Name, float[] Values)> StateArrays() => [("m", _m), ("v", _v)];
 
     public float Beta1 { get; }
     public float Beta2 { get; }
@@ -370,6 +395,15 @@ public sealed class RmsProp : Optimizer
     public float Momentum { get; }
     public bool Centered { get; }
 
+    internal override IEnumerable<(string Name, float[] Values)> StateArrays()
+    {
+        yield return ("square_average", _square);
+        if (_mean is not null)
+            yield return ("gradient_average", _mean);
+        if (_momentum is not null)
+            yield return ("momentum", _momentum);
+    }
+
     private protected override void Update<T>(int start, int end, GradientTransform transform)
     {
         Span<float> p = Model.Parameters;
@@ -440,6 +474,22 @@ public sealed class Asgd : Optimizer
     public float Alpha { get; }
     public double T0 { get; }
     public float WeightDecay { get; set; }
+
+    internal override IEnumerable<(string Name, float[] Values)> StateArrays() => [("average", _average)];
+
+    internal override void WriteScalars(IDictionary<string, string> scalars)
+    {
+        base.WriteScalars(scalars);
+        scalars["eta"] = _eta.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+        scalars["mu"] = _mu.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    internal override void ReadScalars(IReadOnlyDictionary<string, string> scalars)
+    {
+        base.ReadScalars(scalars);
+        _eta = float.Parse(scalars["eta"], System.Globalization.CultureInfo.InvariantCulture);
+        _mu = float.Parse(scalars["mu"], System.Globalization.CultureInfo.InvariantCulture);
+    }
 
     /// <summary>The averaged weights (<c>ax</c>), in the arena's layout.</summary>
     public ReadOnlySpan<float> Average => _average;

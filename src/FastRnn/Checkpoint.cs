@@ -1,0 +1,130 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace FastRnn;
+
+/// <summary>
+/// A training run's state in one safetensors file: the weights (PyTorch names and layout, as
+/// <see cref="ModelWeights"/> writes them), the optimizer's state arrays and scalars, the model's run-time options
+/// (mode, mask seed and counter, every rate by name) and the caller's progress (epoch, batch, data-order counters…).
+/// Restoring it into a fresh model and optimizer of the same types continues the run bit for bit.
+/// <para>Written atomically (a temporary file renamed over the target: a crash mid-write leaves the previous checkpoint
+/// whole). A SHA-256 of every tensor and metadata entry is stored in the header and checked on load; a truncated,
+/// corrupted or mismatched file is rejected with a message saying what is wrong, before anything changes.</para>
+/// </summary>
+public static class Checkpoint
+{
+    private const string Format = "fastrnn-checkpoint-1";
+
+    public static void Save(string path, ISequenceModel model, Optimizer optimizer, IReadOnlyDictionary<string, string>? progress = null)
+    {
+        var tensors = new List<(string Name, int[] Shape, float[] Data)>();
+        foreach (var tensor in model.Tensors)
+        {
+            var values = new float[tensor.Count];
+            tensor.Export(model.Parameters, values);
+            tensors.Add(("model." + tensor.Name, tensor.PyTorchShape, values));
+        }
+        foreach (var (name, values) in optimizer.StateArrays())
+            tensors.Add(("optimizer." + name, [values.Length], (float[])values.Clone()));
+
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["format"] = Format,
+            ["model.type"] = model.GetType().FullName ?? model.GetType().Name,
+            ["model.parameters"] = model.Parameters.Length.ToString(CultureInfo.InvariantCulture),
+            ["optimizer.type"] = optimizer.GetType().Name,
+            ["options.training"] = model.Options.Training ? "true" : "false",
+            ["options.seed"] = model.Options.Seed.ToString(CultureInfo.InvariantCulture),
+            ["options.pass"] = model.Options.Pass.ToString(CultureInfo.InvariantCulture),
+        };
+        foreach (var name in model.Options.Names)
+            metadata["options.rate." + name] = model.Options[name].ToString("R", CultureInfo.InvariantCulture);
+        var scalars = new Dictionary<string, string>(StringComparer.Ordinal);
+        optimizer.WriteScalars(scalars);
+        foreach (var (key, value) in scalars)
+            metadata["optimizer." + key] = value;
+        if (progress is not null)
+            foreach (var (key, value) in progress)
+                metadata["progress." + key] = value;
+        metadata["sha256"] = Digest(tensors, metadata);
+        Safetensors.Write(path, tensors, metadata);
+    }
+
+    /// <summary>Restores a checkpoint into <paramref name="model"/> and <paramref name="optimizer"/> (which must be of the
+    /// types that wrote it) and returns the caller's progress entries. Everything is validated first: on any problem
+    /// this throws <see cref="InvalidDataException"/> and changes nothing.</summary>
+    public static IReadOnlyDictionary<string, string> Load(string path, ISequenceModel model, Optimizer optimizer)
+    {
+        Dictionary<string, SafetensorsEntry> entries;
+        Dictionary<string, string> metadata;
+        try
+        {
+            entries = Safetensors.Read(path, out metadata);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"Checkpoint '{path}' is not a readable safetensors file: {e.Message}", e);
+        }
+        string Need(string key) => metadata.TryGetValue(key, out var value)
+            ? value
+            : throw new InvalidDataException($"Checkpoint '{path}' lacks '{key}' in its header.");
+        if (Need("format") != Format)
+            throw new InvalidDataException($"'{path}' is not a FastRnn checkpoint (format '{Need("format")}', expected '{Format}').");
+        var stored = entries.Values.Select(e => (e.Name, e.Shape, e.Data)).ToList();
+        if (Digest(stored, metadata) != Need("sha256"))
+            throw new InvalidDataException($"Checkpoint '{path}' is corrupted: its content does not match the SHA-256 in its header.");
+        string modelType = model.GetType().FullName ?? model.GetType().Name;
+        if (Need("model.type") != modelType || Need("model.parameters") != model.Parameters.Length.ToString(CultureInfo.InvariantCulture))
+            throw new InvalidDataException($"Checkpoint '{path}' is of model {Need("model.type")} ({Need("model.parameters")} floats); this model is {modelType} ({model.Parameters.Length}).");
+        if (Need("optimizer.type") != optimizer.GetType().Name)
+            throw new InvalidDataException($"Checkpoint '{path}' holds {Need("optimizer.type")} state; the optimizer is {optimizer.GetType().Name}.");
+        foreach (var tensor in model.Tensors)
+        {
+            if (!entries.TryGetValue("model." + tensor.Name, out var entry))
+                throw new InvalidDataException($"Checkpoint '{path}' lacks tensor '{tensor.Name}'.");
+            if (!entry.Shape.SequenceEqual(tensor.PyTorchShape))
+                throw new InvalidDataException($"Tensor '{tensor.Name}' in '{path}' has shape ({string.Join(", ", entry.Shape)}); the model expects ({string.Join(", ", tensor.PyTorchShape)}).");
+        }
+        var arrays = optimizer.StateArrays().ToList();
+        foreach (var (name, values) in arrays)
+            if (!entries.TryGetValue("optimizer." + name, out var entry) || entry.Data.Length != values.Length)
+                throw new InvalidDataException($"Checkpoint '{path}' lacks optimizer state '{name}' of {values.Length} floats (the optimizer's settings differ?).");
+        var scalars = new Dictionary<string, string>(StringComparer.Ordinal);
+        optimizer.WriteScalars(scalars);
+        var storedScalars = scalars.Keys.ToDictionary(k => k, k => Need("optimizer." + k), StringComparer.Ordinal);
+        var rates = model.Options.Names.ToDictionary(n => n, n => float.Parse(Need("options.rate." + n), CultureInfo.InvariantCulture));
+        bool training = Need("options.training") == "true";
+        ulong seed = ulong.Parse(Need("options.seed"), CultureInfo.InvariantCulture);
+        ulong pass = ulong.Parse(Need("options.pass"), CultureInfo.InvariantCulture);
+
+        // Everything checked: apply.
+        foreach (var tensor in model.Tensors)
+            tensor.Import(entries["model." + tensor.Name].Data, model.Parameters);
+        foreach (var (name, values) in arrays)
+            entries["optimizer." + name].Data.CopyTo(values, 0);
+        optimizer.ReadScalars(storedScalars);
+        foreach (var (name, rate) in rates)
+            model.Options[name] = rate;
+        model.Options.Training = training;
+        model.Options.Seed = seed;
+        model.Options.Pass = pass;
+        return metadata.Where(p => p.Key.StartsWith("progress.", StringComparison.Ordinal))
+            .ToDictionary(p => p.Key["progress.".Length..], p => p.Value, StringComparer.Ordinal);
+    }
+
+    /// <summary>SHA-256 over every tensor (name, shape, data) in name order and every metadata pair but the digest itself.</summary>
+    private static string Digest(IEnumerable<(string Name, int[] Shape, float[] Data)> tensors, IReadOnlyDictionary<string, string> metadata)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var (name, shape, data) in tensors.OrderBy(t => t.Name, StringComparer.Ordinal))
+        {
+            hash.AppendData(Encoding.UTF8.GetBytes($"{name}({string.Join(",", shape)})"));
+            hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(data.AsSpan()));
+        }
+        foreach (var (key, value) in metadata.Where(p => p.Key != "sha256").OrderBy(p => p.Key, StringComparer.Ordinal))
+            hash.AppendData(Encoding.UTF8.GetBytes($"{key}={value}\n"));
+        return Convert.ToHexString(hash.GetHashAndReset());
+    }
+}

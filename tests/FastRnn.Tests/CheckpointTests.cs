@@ -1,0 +1,135 @@
+using Xunit;
+
+namespace FastRnn.Tests;
+
+/// <summary>Checkpoints: a resumed run continues bit for bit (weights, optimizer state, mask counter); a corrupted,
+/// truncated or mismatched file is rejected with a clear message and changes nothing.</summary>
+public class CheckpointTests : TemporaryDirectoryTest
+{
+    private const int Batch = 3, Steps = 6;
+
+    private static Optimizer MakeOptimizer(string kind, IRnnModel model) => kind switch
+    {
+        "sgd" => new Sgd(model, 0.5f, momentum: 0.9f) { Clipping = { MaxGlobalNorm = 1f } },
+        "adam" => new Adam(model, 1e-2f, weightDecay: 0.01f, decoupled: true),
+        "rmsprop" => new RmsProp(model, 1e-3f, momentum: 0.5f, centered: true),
+        _ => new Asgd(model, 0.2f, lambda: 0f, t0: 0),
+    };
+
+    private static void Iterate(DropoutLm model, Optimizer optimizer, int first, int count)
+    {
+        for (int i = first; i < first + count; i++)
+        {
+            var random = new Random(i);
+            var tokens = Enumerable.Range(0, Batch * Steps).Select(_ => random.Next(20)).ToArray();
+            var targets = Enumerable.Range(0, Batch * Steps).Select(_ => random.Next(20)).ToArray();
+            model.Forward(tokens, Batch, Steps);
+            model.Loss(targets);
+            model.ZeroGrad();
+            model.Backward();
+            optimizer.Step();
+        }
+    }
+
+    [Theory]
+    [InlineData("sgd")]
+    [InlineData("adam")]
+    [InlineData("rmsprop")]
+    [InlineData("asgd")]
+    public void AResumedRunEqualsAnUninterruptedOne(string kind)
+    {
+        var straight = new DropoutLm(Batch, Steps, seed: 1);
+        var straightOptimizer = MakeOptimizer(kind, straight);
+        Iterate(straight, straightOptimizer, 0, 6);
+
+        var first = new DropoutLm(Batch, Steps, seed: 1);
+        var firstOptimizer = MakeOptimizer(kind, first);
+        Iterate(first, firstOptimizer, 0, 3);
+        string path = Path.Combine(Directory, "run.ckpt");
+        Checkpoint.Save(path, first, firstOptimizer, new Dictionary<string, string> { ["epoch"] = "3", ["order"] = "42" });
+
+        var resumed = new DropoutLm(Batch, Steps, seed: 99); // other weights and mask seed: the checkpoint must bring them
+        var resumedOptimizer = MakeOptimizer(kind, resumed);
+        var progress = Checkpoint.Load(path, resumed, resumedOptimizer);
+        Assert.Equal("3", progress["epoch"]);
+        Assert.Equal("42", progress["order"]);
+        Assert.Equal(3, resumedOptimizer.Steps);
+        Iterate(resumed, resumedOptimizer, 3, 3);
+
+        Assert.Equal(straight.Parameters.ToArray(), resumed.Parameters.ToArray());
+        Assert.Equal(straight.Options.Pass, resumed.Options.Pass);
+        if (straightOptimizer is Asgd a)
+            Assert.Equal(a.Average.ToArray(), ((Asgd)resumedOptimizer).Average.ToArray());
+    }
+
+    private (DropoutLm Model, Adam Optimizer, string Path) Saved()
+    {
+        var model = new DropoutLm(Batch, Steps, seed: 1);
+        var optimizer = new Adam(model);
+        Iterate(model, optimizer, 0, 2);
+        string path = Path.Combine(Directory, "run.ckpt");
+        Checkpoint.Save(path, model, optimizer);
+        return (model, optimizer, path);
+    }
+
+    private static void AssertRejectedAndUnchanged(string path, string expected)
+    {
+        var target = new DropoutLm(Batch, Steps, seed: 7);
+        var optimizer = new Adam(target);
+        var before = target.Parameters.ToArray();
+        var error = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path, target, optimizer));
+        Assert.Contains(expected, error.Message);
+        Assert.Equal(before, target.Parameters.ToArray());
+        Assert.Equal(0, optimizer.Steps);
+        Assert.Equal(7UL, target.Options.Seed);
+    }
+
+    [Fact]
+    public void ACorruptedFileIsRejected()
+    {
+        var (_, _, path) = Saved();
+        var bytes = File.ReadAllBytes(path);
+        bytes[^100] ^= 0x10; // one bit of one weight
+        File.WriteAllBytes(path, bytes);
+        AssertRejectedAndUnchanged(path, "corrupted");
+    }
+
+    [Fact]
+    public void ATruncatedFileIsRejected()
+    {
+        var (_, _, path) = Saved();
+        var bytes = File.ReadAllBytes(path);
+        File.WriteAllBytes(path, bytes[..(bytes.Length / 2)]);
+        AssertRejectedAndUnchanged(path, "not a readable safetensors file");
+    }
+
+    [Fact]
+    public void AMismatchedModelOrOptimizerIsRejected()
+    {
+        var (_, _, path) = Saved();
+        var other = new PlainLm(Batch, Steps);
+        var error = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path, other, new Adam(other)));
+        Assert.Contains("PlainLm", error.Message);
+        var model = new DropoutLm(Batch, Steps, seed: 7);
+        error = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path, model, new Sgd(model, 0.1f)));
+        Assert.Contains("holds Adam state", error.Message);
+        // weights alone (a plain safetensors file) are not a checkpoint
+        string weights = Path.Combine(Directory, "weights.safetensors");
+        model.SaveSafetensors(weights);
+        AssertRejectedAndUnchanged(weights, "lacks 'format'");
+    }
+
+    [Fact]
+    public void SavingReplacesTheFileAtomically()
+    {
+        var (model, optimizer, path) = Saved();
+        Iterate(model, optimizer, 2, 1);
+        Checkpoint.Save(path, model, optimizer); // over the previous one
+        Assert.Equal([path], System.IO.Directory.GetFiles(Directory)); // no temporary left behind
+        var target = new DropoutLm(Batch, Steps, seed: 7);
+        var targetOptimizer = new Adam(target);
+        Checkpoint.Load(path, target, targetOptimizer);
+        Assert.Equal(3, targetOptimizer.Steps);
+        Assert.Equal(model.Parameters.ToArray(), target.Parameters.ToArray());
+    }
+}
