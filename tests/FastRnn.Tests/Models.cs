@@ -121,3 +121,6 @@ public partial class ConstrainedModel;
 
 [RnnModel, TokenInput(20, 16), Lstm(28, CandidateDropout = 0.3, Zoneout = 0.1), Gru(20, CandidateDropout = 0.25), Gru(12, Variant = GruVariant.ResetBefore, CandidateDropout = 0.4), Head(20, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)]
 public partial class CandidateFixture;
+
+[RnnModel, TokenInput(10, 8), Lstm(32, Dropout = 0.1), Head(10, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)]
+public partial class TinyLm;

@@ -1,0 +1,165 @@
+using System.Diagnostics;
+
+namespace FastRnn.Training;
+
+/// <summary>
+/// A token stream laid out for truncated BPTT, as PyTorch's word_language_model <c>batchify</c>: the stream is cut
+/// into <see cref="Batch"/> contiguous columns of <see cref="Length"/> tokens (the remainder is dropped), so row b of
+/// every segment continues row b of the one before and the recurrent state can be carried across segments.
+/// Segment s covers steps [s·steps, s·steps + n) with inputs x(t) and targets x(t + 1), n ≤ steps (the last is shorter).
+/// </summary>
+public sealed class TokenStream
+{
+    private readonly int[] _columns; // [Length, Batch], time-major
+
+    public TokenStream(ReadOnlySpan<int> tokens, int batch)
+    {
+        if (batch < 1)
+            throw new ArgumentOutOfRangeException(nameof(batch), batch, "The batch must be at least 1.");
+        Batch = batch;
+        Length = tokens.Length / batch;
+        if (Length < 2)
+            throw new ArgumentException($"A stream of {tokens.Length} tokens in {batch} columns leaves {Length} per column; at least 2 are needed.", nameof(tokens));
+        _columns = new int[Length * batch];
+        for (int b = 0; b < batch; b++)
+            for (int t = 0; t < Length; t++)
+                _columns[t * batch + b] = tokens[b * Length + t];
+    }
+
+    public int Batch { get; }
+
+    /// <summary>Tokens per column.</summary>
+    public int Length { get; }
+
+    /// <summary>Predicted tokens in all: (Length − 1) per column.</summary>
+    public long Targets => (long)(Length - 1) * Batch;
+
+    public int Segments(int steps) => (Length - 1 + steps - 1) / steps;
+
+    /// <summary>Writes segment <paramref name="segment"/>'s inputs and targets ([n, Batch] time-major each); returns n.</summary>
+    public int Segment(int segment, int steps, Span<int> inputs, Span<int> targets)
+    {
+        int start = segment * steps;
+        int n = Math.Min(steps, Length - 1 - start);
+        if (n <= 0)
+            throw new ArgumentOutOfRangeException(nameof(segment), segment, $"The stream has {Segments(steps)} segments of {steps} steps.");
+        _columns.AsSpan(start * Batch, n * Batch).CopyTo(inputs);
+        _columns.AsSpan((start + 1) * Batch, n * Batch).CopyTo(targets);
+        return n;
+    }
+}
+
+/// <summary>One epoch of a run: the mean training objective per token (the loss, plus any declared penalties), the
+/// validation loss per token (inference mode), the learning rate used and the wall time.</summary>
+public sealed record EpochRecord(int Epoch, double TrainLoss, double? ValidationLoss, float LearningRate, double Seconds)
+{
+    /// <summary>exp(validation loss): perplexity, for a language model.</summary>
+    public double? ValidationPerplexity => ValidationLoss is { } loss ? Math.Exp(loss) : null;
+
+    /// <summary>Validation loss in bits per token (per character for a character model).</summary>
+    public double? ValidationBitsPerToken => ValidationLoss is { } loss ? loss / Math.Log(2) : null;
+}
+
+/// <summary>
+/// Trains a token-input, every-step, softmax language model with truncated BPTT: each epoch walks the stream's
+/// segments in order, carrying the recurrent state from one to the next (reset at the start of an epoch) and taking one
+/// optimizer step per segment. Validation runs in inference mode with the state carried the same way. Nothing is
+/// allocated per segment.
+/// </summary>
+public sealed class LanguageModelTrainer
+{
+    private readonly ISequenceModel _model;
+    private readonly Optimizer _optimizer;
+    private readonly int[] _inputs;
+    private readonly int[] _targets;
+    private readonly IRnnState _state;
+    private readonly List<EpochRecord> _history = [];
+
+    public LanguageModelTrainer(ISequenceModel model, Optimizer optimizer, int steps)
+    {
+        if (!model.TakesTokens || !model.EveryStep || !model.ClassTargets)
+            throw new ArgumentException("A language model takes tokens and predicts a class at every step.", nameof(model));
+        if (steps < 1 || steps > model.SequenceCapacity)
+            throw new ArgumentOutOfRangeException(nameof(steps), steps, $"The segment length must be 1 to the model's sequence capacity ({model.SequenceCapacity}).");
+        _model = model;
+        _optimizer = optimizer;
+        Steps = steps;
+        _inputs = new int[steps * model.BatchCapacity];
+        _targets = new int[steps * model.BatchCapacity];
+        _state = model.NewState(model.BatchCapacity);
+    }
+
+    /// <summary>Steps per segment (the BPTT length).</summary>
+    public int Steps { get; }
+
+    public IReadOnlyList<EpochRecord> History => _history;
+
+    /// <summary>One pass over <paramref name="data"/> in training mode; returns the mean objective per token.</summary>
+    public double TrainEpoch(TokenStream data) => Pass(data, training: true);
+
+    /// <summary>The mean loss per token over <paramref name="data"/> in inference mode (the weights do not change).</summary>
+    public double Evaluate(TokenStream data) => Pass(data, training: false);
+
+    private double Pass(TokenStream data, bool training)
+    {
+        var state = CheckBatch(data);
+        state.Reset();
+        bool mode = _model.Options.Training;
+        _model.Options.Training = training;
+        try
+        {
+            double total = 0;
+            int segments = data.Segments(Steps);
+            for (int s = 0; s < segments; s++)
+            {
+                int n = data.Segment(s, Steps, _inputs, _targets);
+                int rows = n * data.Batch;
+                _model.ForwardTokens(_inputs.AsSpan(0, rows), data.Batch, n, state);
+                total += (double)_model.LossClasses(_targets.AsSpan(0, rows)) * rows;
+                if (training)
+                {
+                    _model.ZeroGrad();
+                    _model.Backward();
+                    _optimizer.Step();
+                }
+            }
+            return total / data.Targets;
+        }
+        finally
+        {
+            _model.Options.Training = mode;
+        }
+    }
+
+    private IRnnState CheckBatch(TokenStream data)
+    {
+        if (data.Batch != _state.Batch)
+            throw new ArgumentException($"The stream has {data.Batch} columns; the trainer was made for the model's batch capacity ({_state.Batch}).", nameof(data));
+        return _state;
+    }
+
+    /// <summary>Trains for up to <paramref name="epochs"/> epochs. <paramref name="learningRate"/>, when given, sets the
+    /// optimizer's rate at the start of each epoch (e.g. <c>StepDecay.At</c>); <paramref name="earlyStopping"/> watches
+    /// the validation loss (or the training loss without validation data) and may stop the run and restore the best
+    /// weights; <paramref name="onEpoch"/> sees each epoch's record as it ends.</summary>
+    public IReadOnlyList<EpochRecord> Fit(TokenStream train, TokenStream? validation, int epochs,
+        Func<int, float>? learningRate = null, EarlyStopping? earlyStopping = null, Action<EpochRecord>? onEpoch = null)
+    {
+        earlyStopping?.Begin(_model);
+        for (int epoch = 0; epoch < epochs; epoch++)
+        {
+            if (learningRate is not null)
+                _optimizer.LearningRate = learningRate(epoch);
+            var clock = Stopwatch.StartNew();
+            double trainLoss = TrainEpoch(train);
+            double? validationLoss = validation is null ? null : Evaluate(validation);
+            var record = new EpochRecord(epoch, trainLoss, validationLoss, _optimizer.LearningRate, clock.Elapsed.TotalSeconds);
+            _history.Add(record);
+            onEpoch?.Invoke(record);
+            if (earlyStopping is not null && earlyStopping.EndEpoch(epoch, (float)(validationLoss ?? trainLoss)))
+                break;
+        }
+        earlyStopping?.End();
+        return _history;
+    }
+}
