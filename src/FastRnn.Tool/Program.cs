@@ -1,0 +1,3 @@
+using FastRnn.Tool;
+
+return Cli.Run(args, Console.Out, Console.Error);

@@ -1,0 +1,50 @@
+using FastRnn.Data;
+using FastRnn.Tool;
+using Xunit;
+
+namespace FastRnn.Tests;
+
+/// <summary>The fastrnn tool end to end (in process), and the Reber grammar it trains on.</summary>
+public class ToolTests
+{
+    [Fact]
+    public void TrainLearnsTheEmbeddedReberGrammar()
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = Cli.Run(["train", "--strings", "1500", "--epochs", "20", "--seed", "3"], output, error);
+        Assert.True(code == 0, output.ToString() + error);
+        Assert.Contains("reached", output.ToString());
+        Assert.Contains("epoch   1/20", output.ToString());
+    }
+
+    [Theory]
+    [InlineData(new[] { "fly" }, "Unknown subcommand 'fly'")]
+    [InlineData(new[] { "train", "--strings" }, "Expected '--name value' pairs")]
+    [InlineData(new[] { "train", "--strings", "ten" }, "--strings must be an integer of at least 100")]
+    [InlineData(new[] { "train", "--task", "adding" }, "Unknown task 'adding'")]
+    public void BadArgumentsAreClearErrors(string[] args, string message)
+    {
+        var error = new StringWriter();
+        Assert.Equal(2, Cli.Run(args, new StringWriter(), error));
+        Assert.Contains(message, error.ToString());
+    }
+
+    [Fact]
+    public void ReberStringsFollowTheGrammar()
+    {
+        var random = new Random(5);
+        for (int n = 0; n < 2000; n++)
+        {
+            var (symbols, allowed) = Reber.Generate(random);
+            Assert.Equal(symbols.Length - 1, allowed.Length);
+            Assert.Equal(Reber.B, symbols[0]);
+            Assert.Equal(Reber.E, symbols[^1]);
+            Assert.Equal(symbols[1], symbols[^2]); // the long-range dependency
+            Assert.Equal(Reber.B, symbols[2]);
+            Assert.Equal(Reber.E, symbols[^3]);
+            for (int i = 0; i < allowed.Length; i++)
+                Assert.True((allowed[i] >> symbols[i + 1] & 1) == 1, $"symbol {i + 1} of {string.Concat(symbols.Select(s => Reber.Alphabet[s]))} is not allowed");
+        }
+    }
+}
