@@ -583,7 +583,7 @@ internal static partial class Emitter
         {
             LossKind.MeanSquaredError => "Mean squared error over every output element.",
             LossKind.BinaryCrossEntropy => "Binary cross-entropy from the logits (PyTorch BCEWithLogitsLoss), mean over every output element.",
-            _ => "Softmax cross-entropy (PyTorch CrossEntropyLoss on the logits), mean over every target.",
+            _ => "Softmax cross-entropy (PyTorch CrossEntropyLoss on the logits), mean over the targets that are not ignored: a negative class id (Losses.Ignore) marks a padded step, which then counts in neither the loss nor any gradient.",
         };
 
         private string LossCall() => _m.Loss switch

@@ -73,28 +73,45 @@ public static class Losses
         return (float)(sum / (rows * width));
     }
 
+    /// <summary>A class id that marks a padded step: it counts in neither the loss nor any gradient (PyTorch's
+    /// <c>ignore_index</c>; any negative id does).</summary>
+    public const int Ignore = -1;
+
     /// <summary>Softmax cross-entropy with class ids (PyTorch <c>CrossEntropyLoss</c> on the logits): per row
-    /// <c>−log softmax(z)[t]</c>, gradient <c>softmax(z) − onehot(t)</c>, mean over rows. <paramref name="outputs"/> must
-    /// hold the softmax of <paramref name="logits"/>; where the target's probability underflows, the row's loss is
+    /// <c>−log softmax(z)[t]</c>, gradient <c>softmax(z) − onehot(t)</c>, mean over the rows whose target is not ignored
+    /// (a negative id, see <see cref="Ignore"/>; as <c>ignore_index</c>), 0 when every target is. <paramref name="outputs"/>
+    /// must hold the softmax of <paramref name="logits"/>; where the target's probability underflows, the row's loss is
     /// computed from the logits as <c>logsumexp(z) − z[t]</c>.</summary>
     public static float SoftmaxCrossEntropy(ReadOnlySpan<float> logits, ReadOnlySpan<float> outputs, int stride, int rows, int width,
         ReadOnlySpan<int> targets, Span<float> dLogits)
     {
         CheckTargets(targets.Length, rows);
-        double sum = 0;
-        float scale = 1f / rows;
+        int counted = 0;
         for (int r = 0; r < rows; r++)
         {
             int target = targets[r];
-            if ((uint)target >= (uint)width)
-                throw new ArgumentOutOfRangeException(nameof(targets), target, $"Target {r} is class {target}; classes run from 0 to {width - 1}.");
+            if (target >= width)
+                throw new ArgumentOutOfRangeException(nameof(targets), target, $"Target {r} is class {target}; classes run from 0 to {width - 1} (a negative id marks a padded step).");
+            if (target >= 0)
+                counted++;
+        }
+        double sum = 0;
+        float scale = counted == 0 ? 0f : 1f / counted;
+        for (int r = 0; r < rows; r++)
+        {
+            int target = targets[r];
+            if (target < 0)
+            {
+                dLogits.Slice(r * stride, width).Clear();
+                continue;
+            }
             var y = outputs.Slice(r * stride, width);
             float probability = y[target];
             sum += probability > 1e-30f ? -Math.Log(probability) : LogSumExp(logits.Slice(r * stride, width)) - logits[r * stride + target];
             TensorPrimitives.Multiply(y, scale, dLogits.Slice(r * stride, width));
             dLogits[r * stride + target] -= scale;
         }
-        return (float)(sum / rows);
+        return counted == 0 ? 0f : (float)(sum / counted);
     }
 
     private static double LogSumExp(ReadOnlySpan<float> z)

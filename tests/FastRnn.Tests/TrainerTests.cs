@@ -94,3 +94,74 @@ public class TrainerTests
         Assert.Throws<ArgumentException>(() => new LanguageModelTrainer(dense, new Adam(dense), 1));
     }
 }
+
+/// <summary>Padded steps (target id <see cref="Losses.Ignore"/>, at the end of a row) count in neither the loss nor any
+/// gradient: the loss is the mean over the real targets (PyTorch's ignore_index), and whatever the padded inputs hold,
+/// the loss and every gradient stay bit for bit the same and equal those of the rows run alone at their own lengths.</summary>
+public class PaddingTests
+{
+    [Fact]
+    public void PaddedStepsCountInNeitherLossNorGradient()
+    {
+        const int Batch = 3, Steps = 6;
+        int[] lengths = [6, 4, 2];
+        var random = new Random(4);
+        var tokens = Enumerable.Range(0, Batch * Steps).Select(_ => random.Next(10)).ToArray();
+        var targets = Enumerable.Range(0, Batch * Steps).Select(_ => random.Next(10)).ToArray();
+        for (int t = 0; t < Steps; t++)
+            for (int r = 0; r < Batch; r++)
+                if (t >= lengths[r])
+                    targets[t * Batch + r] = Losses.Ignore;
+        var model = new TinyLm(Batch, Steps, seed: 5);
+        model.Options.Training = false; // no dropout masks: the rows run alone below must see the same network
+
+        (float Loss, float[] Gradients) Run(int[] inputs)
+        {
+            model.Forward(inputs, Batch, Steps);
+            float loss = model.Loss(targets);
+            model.ZeroGrad();
+            model.Backward();
+            return (loss, model.Gradients.ToArray());
+        }
+        var (loss, gradients) = Run(tokens);
+        var other = (int[])tokens.Clone();
+        for (int t = 0; t < Steps; t++)
+            for (int r = 0; r < Batch; r++)
+                if (t >= lengths[r])
+                    other[t * Batch + r] = (other[t * Batch + r] + 3) % 10;
+        var (otherLoss, otherGradients) = Run(other);
+        Assert.Equal(loss, otherLoss);
+        Assert.Equal(gradients, otherGradients);
+
+        // Each row alone at its own length: the padded batch's loss is their token-weighted mean, its gradient likewise.
+        double expectedLoss = 0;
+        var expectedGradients = new double[gradients.Length];
+        int total = lengths.Sum();
+        for (int r = 0; r < Batch; r++)
+        {
+            int n = lengths[r];
+            var rowInputs = Enumerable.Range(0, n).Select(t => tokens[t * Batch + r]).ToArray();
+            var rowTargets = Enumerable.Range(0, n).Select(t => targets[t * Batch + r]).ToArray();
+            model.Forward(rowInputs, 1, n);
+            expectedLoss += (double)model.Loss(rowTargets) * n / total;
+            model.ZeroGrad();
+            model.Backward();
+            var g = model.Gradients;
+            for (int i = 0; i < g.Length; i++)
+                expectedGradients[i] += (double)g[i] * n / total;
+        }
+        Assert.Equal(expectedLoss, loss, 5);
+        Close.Assert(expectedGradients.Select(v => (float)v).ToArray(), gradients, "padded batch gradient");
+    }
+
+    [Fact]
+    public void AllTargetsIgnoredIsZero()
+    {
+        var logits = new float[8];
+        var outputs = new float[8];
+        Losses.Softmax(logits, outputs, 4, 2, 4);
+        var gradient = Enumerable.Repeat(5f, 8).ToArray();
+        Assert.Equal(0f, Losses.SoftmaxCrossEntropy(logits, outputs, 4, 2, 4, [Losses.Ignore, -7], gradient));
+        Assert.All(gradient, g => Assert.Equal(0f, g));
+    }
+}
