@@ -348,7 +348,7 @@ internal static partial class Emitter
                 string first = EveryStep ? "batch" : "steps * batch";
                 _w.Line("/// <summary>What the head reads: the top layer's hidden states, or their dropped copy when its mask is active.</summary>");
                 _w.Line($"private {ReadOnlySpan} HeadInput(int batch, int steps) =>");
-                _w.Line($"    _headMask.Active ? _headDropped.AsSpan(0, ({rows}) * L{Top}Padded) : _l{Top}Hidden.AsSpan(({first}) * L{Top}Padded, ({rows}) * L{Top}Padded);");
+                _w.Line($"    _headMask.Active ? _headDropped.AsSpan(0, ({rows}) * L{Top}Padded) : {TopRows};");
                 _w.Line();
             }
         }

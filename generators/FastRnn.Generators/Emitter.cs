@@ -181,6 +181,12 @@ internal static partial class Emitter
 
         private static string InputStride(int n) => n == 0 ? "InputSize" : $"L{n - 1}Padded";
 
+        /// <summary>The top layer's rows the head reads (before its dropout): every step, or each row's last step
+        /// (gathered by length when the forward pass was given lengths).</summary>
+        private string TopRows => EveryStep
+            ? $"_l{Top}Hidden.AsSpan(batch * L{Top}Padded, steps * batch * L{Top}Padded)"
+            : "LastRows(batch, steps)";
+
         private bool NeedsInputGradient(int n) => n > 0 || Tokens;
 
         // ---- fields and construction -----------------------------------------------------------------------
@@ -239,6 +245,16 @@ internal static partial class Emitter
             for (int n = 0; n < _m.Layers.Count; n++)
                 scratch = $"global::System.Math.Max({scratch}, global::System.Math.Max(global::FastRnn.InterleavedKernels.OuterScratchLength(L{n}InputShape), global::FastRnn.InterleavedKernels.OuterScratchLength(L{n}RecurrentShape)))";
             _w.Line($"private readonly float[] _outerScratch = new float[{scratch}];");
+            if (!EveryStep)
+            {
+                _w.Line("// Per-row lengths of the last Forward that was given them (the head reads each row's last real step),");
+                _w.Line("// the rows it gathered and their gradient: [batch, top Padded].");
+                _w.Line("private readonly int[] _lengths;");
+                _w.Line("private bool _useLengths;");
+                _w.Line("private bool _lengthsRequested;");
+                _w.Line("private readonly float[] _headGathered;");
+                _w.Line("private readonly float[] _headGatheredGradient;");
+            }
             _w.Lines("""
                 // Backward carries from step t to t − 1: ∂L/∂h, ∂L/∂c (LSTM) and ∂L/∂(r⊙h) (classic GRU): [batch, MaxPadded].
                 private readonly float[] _hiddenCarry;
@@ -308,6 +324,12 @@ internal static partial class Emitter
                 _w.Line($"_logits = new float[{headRows} * HeadPadded];");
                 _w.Line($"_outputs = new float[{headRows} * HeadPadded];");
                 _w.Line($"_logitGradient = new float[{headRows} * HeadPadded];");
+                if (!EveryStep)
+                {
+                    _w.Line("_lengths = new int[batchCapacity];");
+                    _w.Line($"_headGathered = new float[batchCapacity * L{Top}Padded];");
+                    _w.Line($"_headGatheredGradient = new float[batchCapacity * L{Top}Padded];");
+                }
                 _w.Line("global::FastRnn.Initializers.PyTorchDefault(this, seed);");
                 string[] schemes = ["PyTorchDefault", "GlorotUniform", "KaimingUniform", "Orthogonal"];
                 for (int n = 0; n < _m.Layers.Count; n++)
@@ -431,7 +453,7 @@ internal static partial class Emitter
                     CheckSequence(batch, steps, state);
                     // Whatever happens below, the buffers no longer hold the last pass: Loss and Backward must wait for this one.
                     _hasForward = false;
-                    _hasLoss = false;
+                    _hasLoss = false;{{(EveryStep ? "" : "\n    _useLengths = _lengthsRequested;")}}
                     if (inputs.Length != steps * batch{{(Tokens ? "" : " * InputSize")}})
                         throw new global::System.ArgumentException(
                             $"Forward expects {steps * batch{{(Tokens ? "" : " * InputSize")}}} input values ({steps} steps × {batch} rows{{(Tokens ? "" : " × {InputSize} features")}}); got {inputs.Length}.", nameof(inputs));
@@ -540,6 +562,41 @@ internal static partial class Emitter
 
                     """);
 
+            if (!EveryStep)
+            {
+                _w.Lines($$"""
+                    /// <summary>Runs the model over right-padded sequences of different lengths: row r is
+                    /// <paramref name="lengths"/>[r] steps long (1 to <paramref name="steps"/>), the steps after it padding. The head
+                    /// reads each row at its own last real step, so the padded steps count in neither the outputs, the loss nor any
+                    /// gradient. A state passed in ends at step <paramref name="steps"/> (padding included): do not carry it on.</summary>
+                    public void Forward({{inputType}} inputs, int batch, int steps, global::System.ReadOnlySpan<int> lengths, State? state = null)
+                    {
+                        CheckSequence(batch, steps, state);
+                        if (lengths.Length != batch)
+                            throw new global::System.ArgumentException($"Forward expects one length per row ({batch}); got {lengths.Length}.", nameof(lengths));
+                        for (int r = 0; r < batch; r++)
+                        {
+                            if (lengths[r] < 1 || lengths[r] > steps)
+                                throw new global::System.ArgumentOutOfRangeException(nameof(lengths), lengths[r], $"Row {r} is {lengths[r]} steps long; lengths run from 1 to {steps}.");
+                        }
+                        lengths.CopyTo(_lengths);
+                        _lengthsRequested = true;
+                        try
+                        {
+                            Forward(inputs, batch, steps, state);
+                        }
+                        finally
+                        {
+                            _lengthsRequested = false;
+                        }
+                    }
+
+                    /// <summary>The top layer's rows the head reads: the last step's, or each row's last real step's.</summary>
+                    private {{ReadOnlySpan}} LastRows(int batch, int steps) =>
+                        _useLengths ? _headGathered.AsSpan(0, batch * L{{Top}}Padded) : _l{{Top}}Hidden.AsSpan(steps * batch * L{{Top}}Padded, batch * L{{Top}}Padded);
+
+                    """);
+            }
             _w.Lines("""
                 private void CheckSequence(int batch, int steps, State? state)
                 {
@@ -822,15 +879,24 @@ internal static partial class Emitter
                     {{ReadOnlySpan}} p = _parameters;
                     {{Span}} logits = _logits.AsSpan(0, rows * HeadPadded);
                 """);
+            if (!EveryStep)
+                _w.Lines($$"""
+                        if (_useLengths)
+                        {
+                            // each row's last real step: h after step length − 1 is in slot length of the hidden states
+                            for (int r = 0; r < batch; r++)
+                                _l{{Top}}Hidden.AsSpan((_lengths[r] * batch + r) * L{{Top}}Padded, L{{Top}}Padded).CopyTo(_headGathered.AsSpan(r * L{{Top}}Padded));
+                        }
+                    """);
             if (_m.HeadDropout is { } head)
                 _w.Lines($$"""
                         if (_headMask.Active)
                         {
                             // h̃ = h⊙m/(1 − p){{(head.Locked ? ", one mask for every step of the sequence" : ", drawn afresh for every step")}}
-                            _headMask.Apply(_l{{Top}}Hidden.AsSpan(({{first}}) * L{{Top}}Padded, rows * L{{Top}}Padded), _headDropped, L{{Top}}Padded, L{{Top}}Hidden, rows, {{Period(head)}});
+                            _headMask.Apply({{TopRows}}, _headDropped, L{{Top}}Padded, L{{Top}}Hidden, rows, {{Period(head)}});
                         }
                     """);
-            string headInput = _m.HeadDropout is null ? $"_l{Top}Hidden.AsSpan(({first}) * L{Top}Padded, rows * L{Top}Padded)" : "HeadInput(batch, steps)";
+            string headInput = _m.HeadDropout is null ? TopRows : "HeadInput(batch, steps)";
             _w.Lines($$"""
                     {{Kernels}}.BroadcastRows(p.Slice(HeadBias, HeadPadded), logits, HeadPadded, rows);
                     {{Kernels}}.MultiplyAdd<T>({{headInput}}, L{{Top}}Padded, rows,
@@ -1065,7 +1131,7 @@ internal static partial class Emitter
                     {{ReadOnlySpan}} p = _parameters;
                     {{Span}} grad = _gradients;
                     int headRows = {{rows}};
-                    {{ReadOnlySpan}} top = {{(_m.HeadDropout is null ? $"_l{Top}Hidden.AsSpan(({first}) * L{Top}Padded, headRows * L{Top}Padded)" : "HeadInput(batch, steps)")}};
+                    {{ReadOnlySpan}} top = {{(_m.HeadDropout is null ? TopRows : "HeadInput(batch, steps)")}};
                     {{ReadOnlySpan}} dLogits = _logitGradient.AsSpan(0, headRows * HeadPadded);
                     // The weights do not change during a backward pass: pack the transposes its products read, once.
                     PackTransposes();
@@ -1073,9 +1139,9 @@ internal static partial class Emitter
                     {{Kernels}}.AccumulateOuter<T>(top, L{{Top}}Padded, headRows, dLogits, HeadPadded, grad.Slice(HeadWeights, HeadShape.Length), HeadShape, 0, 1, _outerScratch);
                     {{Kernels}}.AccumulateRows<T>(dLogits, HeadPadded, headRows, HeadPadded, grad.Slice(HeadBias, HeadPadded));
                     {{Span}} dTop = _l{{Top}}HiddenGradient.AsSpan(0, steps * batch * L{{Top}}Padded);
-                    dTop.Clear();
+                    dTop.Clear();{{(EveryStep ? "" : $"\n    // ∂ of the rows the head read: the last step's, or each row's last real step's (scattered back below)\n    {Span} dHeadRows = _useLengths ? _headGatheredGradient.AsSpan(0, batch * L{Top}Padded) : dTop.Slice({into}, batch * L{Top}Padded);\n    dHeadRows.Clear();")}}
                     {{Kernels}}.MultiplyAdd<T>(dLogits, HeadPadded, headRows, _headTransposed, HeadShape.Transposed, 0, 1,
-                        dTop.Slice({{into}}), L{{Top}}Padded);
+                        {{(EveryStep ? "dTop" : "dHeadRows")}}, L{{Top}}Padded);
                 """);
             if (_m.ActivationRegularization is not null)
                 _w.Lines($$"""
@@ -1087,7 +1153,15 @@ internal static partial class Emitter
                 _w.Lines($$"""
                         // h̃ = h⊙m/(1 − p):  ∂h = ∂h̃⊙m/(1 − p), the mask regenerated
                         if (_headMask.Active)
-                            _headMask.Apply(dTop.Slice({{into}}), dTop.Slice({{into}}), L{{Top}}Padded, L{{Top}}Hidden, headRows, {{Period(head)}});
+                            _headMask.Apply({{(EveryStep ? "dTop" : "dHeadRows")}}, {{(EveryStep ? "dTop" : "dHeadRows")}}, L{{Top}}Padded, L{{Top}}Hidden, headRows, {{Period(head)}});
+                    """);
+            if (!EveryStep)
+                _w.Lines($$"""
+                        if (_useLengths)
+                        {
+                            for (int r = 0; r < batch; r++)
+                                dHeadRows.Slice(r * L{{Top}}Padded, L{{Top}}Padded).CopyTo(dTop.Slice(((_lengths[r] - 1) * batch + r) * L{{Top}}Padded));
+                        }
                     """);
             if (_m.TemporalActivationRegularization is not null)
                 _w.Lines($$"""
@@ -1400,6 +1474,8 @@ internal static partial class Emitter
                 global::FastRnn.IRnnState {{I}}.NewState(int batch) => CreateState(batch);
                 void {{I}}.ForwardDense({{ReadOnlySpan}} inputs, int batch, int steps, global::FastRnn.IRnnState? state) => {{dense}};
                 void {{I}}.ForwardTokens(global::System.ReadOnlySpan<int> inputs, int batch, int steps, global::FastRnn.IRnnState? state) => {{tokens}};
+                void {{I}}.ForwardDense({{ReadOnlySpan}} inputs, int batch, int steps, global::System.ReadOnlySpan<int> lengths, global::FastRnn.IRnnState? state) => {{(EveryStep ? "throw EveryStepLengths()" : Tokens ? "throw WrongInput(\"dense\")" : "Forward(inputs, batch, steps, lengths, AsState(state))")}};
+                void {{I}}.ForwardTokens(global::System.ReadOnlySpan<int> inputs, int batch, int steps, global::System.ReadOnlySpan<int> lengths, global::FastRnn.IRnnState? state) => {{(EveryStep ? "throw EveryStepLengths()" : Tokens ? "Forward(inputs, batch, steps, lengths, AsState(state))" : "throw WrongInput(\"token\")")}};
                 float {{I}}.LossDense({{ReadOnlySpan}} targets) => {{(classes ? "throw WrongTargets(\"float\")" : "Loss(targets)")}};
                 float {{I}}.LossClasses(global::System.ReadOnlySpan<int> targets) => {{(classes ? "Loss(targets)" : "throw WrongTargets(\"class-id\")")}};
                 void {{I}}.StepDense({{ReadOnlySpan}} input, global::FastRnn.IRnnState state, {{Span}} output) => {{(Tokens ? "throw WrongInput(\"dense\")" : "Step(input, AsState(state)!, output)")}};
@@ -1423,6 +1499,9 @@ internal static partial class Emitter
                     State own => own,
                     _ => throw new global::System.ArgumentException($"The state was made by another model type ({state.GetType().FullName}).", nameof(state)),
                 };
+
+                private static global::System.NotSupportedException EveryStepLengths() =>
+                    new("{{_m.Name}} reads every step: mark a padded step with a target it ignores (Losses.Ignore) instead of lengths.");
 
                 private static global::System.InvalidOperationException WrongInput(string kind) =>
                     new($"{{_m.Name}} takes {{(Tokens ? "token" : "dense")}} input, not {kind} input.");

@@ -56,6 +56,11 @@ public interface ISequenceModel : IRnnModel
     IRnnState NewState(int batch);
     void ForwardDense(ReadOnlySpan<float> inputs, int batch, int steps, IRnnState? state = null);
     void ForwardTokens(ReadOnlySpan<int> inputs, int batch, int steps, IRnnState? state = null);
+
+    /// <summary>Right-padded rows of different lengths, for a head that reads the last step (see the model's
+    /// <c>Forward(…, lengths, …)</c>); a head that reads every step throws <see cref="NotSupportedException"/>.</summary>
+    void ForwardDense(ReadOnlySpan<float> inputs, int batch, int steps, ReadOnlySpan<int> lengths, IRnnState? state = null);
+    void ForwardTokens(ReadOnlySpan<int> inputs, int batch, int steps, ReadOnlySpan<int> lengths, IRnnState? state = null);
     float LossDense(ReadOnlySpan<float> targets);
     float LossClasses(ReadOnlySpan<int> targets);
     void Backward();

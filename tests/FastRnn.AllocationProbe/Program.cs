@@ -36,6 +36,7 @@ var single = model.NewState(1);
 var batched = model.NewState(3);
 var carried = model.NewState(Batch);
 var output1 = new float[model.OutputWidth];
+int[] lengths = [Steps, Steps - 3, 1, Steps - 1];
 var output3 = new float[3 * model.OutputWidth];
 
 for (int i = 0; i < 50; i++) { Iteration(); Stream(i); }
@@ -68,7 +69,12 @@ return 0;
 
 void Iteration()
 {
-    if (model.TakesTokens) model.ForwardTokens(tokens, Batch, Steps, carried);
+    if (!model.EveryStep) // a last-step head: rows of different lengths
+    {
+        if (model.TakesTokens) model.ForwardTokens(tokens, Batch, Steps, lengths);
+        else model.ForwardDense(dense, Batch, Steps, lengths);
+    }
+    else if (model.TakesTokens) model.ForwardTokens(tokens, Batch, Steps, carried);
     else model.ForwardDense(dense, Batch, Steps, carried);
     if (model.ClassTargets) model.LossClasses(classTargets);
     else model.LossDense(floatTargets);

@@ -165,3 +165,85 @@ public class PaddingTests
         Assert.All(gradient, g => Assert.Equal(0f, g));
     }
 }
+
+/// <summary>Rows of different lengths under a last-step head: the head reads each row at its own last real step.
+/// Whatever the padding holds, outputs, loss and gradients stay bit for bit the same, and they equal the rows run
+/// alone at their own lengths (batch 1).</summary>
+public class LengthTests
+{
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void EachRowIsReadAtItsOwnLength(bool wide)
+    {
+        const int Batch = 3, Steps = 7, Inputs = 4;
+        int[] lengths = [7, 3, 5];
+        Lstm37x2 model;
+        using (VectorPath.Override(wide))
+            model = new Lstm37x2(Batch, Steps, seed: 2);
+        var random = new Random(9);
+        var x = Enumerable.Range(0, Steps * Batch * Inputs).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
+        float[] targets = [1, 0, 1];
+
+        (float Loss, float[] Outputs, float[] Gradients) Run(float[] inputs)
+        {
+            model.Forward(inputs, Batch, Steps, lengths);
+            float loss = model.Loss(targets);
+            model.ZeroGrad();
+            model.Backward();
+            return (loss, Enumerable.Range(0, Batch).Select(r => model.Output(r)[0]).ToArray(), model.Gradients.ToArray());
+        }
+        var (loss, outputs, gradients) = Run(x);
+        var padded = (float[])x.Clone();
+        for (int t = 0; t < Steps; t++)
+            for (int r = 0; r < Batch; r++)
+                if (t >= lengths[r])
+                    for (int k = 0; k < Inputs; k++)
+                        padded[(t * Batch + r) * Inputs + k] = 9f;
+        var (paddedLoss, paddedOutputs, paddedGradients) = Run(padded);
+        Assert.Equal(loss, paddedLoss);
+        Assert.Equal(outputs, paddedOutputs);
+        Assert.Equal(gradients, paddedGradients);
+
+        double expectedLoss = 0;
+        var expectedGradients = new double[gradients.Length];
+        for (int r = 0; r < Batch; r++)
+        {
+            int n = lengths[r];
+            var row = Enumerable.Range(0, n).SelectMany(t => x.AsSpan((t * Batch + r) * Inputs, Inputs).ToArray()).ToArray();
+            model.Forward(row, 1, n);
+            Assert.Equal(model.Output(0)[0], outputs[r], 6);
+            expectedLoss += model.Loss([targets[r]]) / Batch;
+            model.ZeroGrad();
+            model.Backward();
+            var g = model.Gradients;
+            for (int i = 0; i < g.Length; i++)
+                expectedGradients[i] += (double)g[i] / Batch;
+        }
+        Assert.Equal(expectedLoss, loss, 5);
+        Close.Assert(expectedGradients.Select(v => (float)v).ToArray(), gradients, "gradient with lengths");
+        // without lengths the head reads the last step again
+        model.Forward(x, Batch, Steps);
+        Assert.NotEqual(outputs[1], model.Output(1)[0]);
+    }
+
+    [Fact]
+    public void MasksStayFixedAndLengthsAreChecked()
+    {
+        const int Batch = 2, Steps = 4;
+        var model = new DropoutGru(Batch, Steps, seed: 1); // head dropout, locked input dropout, recurrent dropout
+        var x = Enumerable.Range(0, Steps * Batch * 12).Select(i => MathF.Sin(i)).ToArray();
+        var padded = (float[])x.Clone();
+        for (int k = 0; k < 12; k++)
+            padded[(3 * Batch + 1) * 12 + k] = 5f; // row 1 is 3 steps long
+        model.Forward(x, Batch, Steps, [4, 3]);
+        float a = model.Output(1)[0];
+        model.Options.Pass = 0;
+        model.Forward(padded, Batch, Steps, [4, 3]);
+        model.Options.Pass = 0;
+        Assert.Equal(a, model.Output(1)[0]);
+        Assert.Throws<ArgumentOutOfRangeException>(() => model.Forward(x, Batch, Steps, [4, 0]));
+        Assert.Throws<ArgumentException>(() => model.Forward(x, Batch, Steps, [4]));
+        Assert.Throws<NotSupportedException>(() => ((ISequenceModel)new TinyLm(2, 2)).ForwardTokens([1, 2, 3, 4], 2, 2, [2, 1]));
+    }
+}
