@@ -104,31 +104,19 @@ public sealed class LanguageModelTrainer
     {
         var state = CheckBatch(data);
         state.Reset();
-        bool mode = _model.Options.Training;
-        _model.Options.Training = training;
-        try
+        using var mode = new ModeScope(_model.Options, training);
+        double total = 0;
+        int segments = data.Segments(Steps);
+        for (int s = 0; s < segments; s++)
         {
-            double total = 0;
-            int segments = data.Segments(Steps);
-            for (int s = 0; s < segments; s++)
-            {
-                int n = data.Segment(s, Steps, _inputs, _targets);
-                int rows = n * data.Batch;
-                _model.ForwardTokens(_inputs.AsSpan(0, rows), data.Batch, n, state);
-                total += (double)_model.LossClasses(_targets.AsSpan(0, rows)) * rows;
-                if (training)
-                {
-                    _model.ZeroGrad();
-                    _model.Backward();
-                    _optimizer.Step();
-                }
-            }
-            return total / data.Targets;
+            int n = data.Segment(s, Steps, _inputs, _targets);
+            int rows = n * data.Batch;
+            _model.ForwardTokens(_inputs.AsSpan(0, rows), data.Batch, n, state);
+            total += (double)_model.LossClasses(_targets.AsSpan(0, rows)) * rows;
+            if (training)
+                EpochLoop.Update(_model, _optimizer);
         }
-        finally
-        {
-            _model.Options.Training = mode;
-        }
+        return total / data.Targets;
     }
 
     private IRnnState CheckBatch(TokenStream data)
@@ -145,21 +133,59 @@ public sealed class LanguageModelTrainer
     public IReadOnlyList<EpochRecord> Fit(TokenStream train, TokenStream? validation, int epochs,
         Func<int, float>? learningRate = null, EarlyStopping? earlyStopping = null, Action<EpochRecord>? onEpoch = null)
     {
-        earlyStopping?.Begin(_model);
-        for (int epoch = 0; epoch < epochs; epoch++)
+        EpochLoop.Run(_model, _optimizer, epochs, learningRate, earlyStopping, _history, onEpoch, epoch =>
         {
-            if (learningRate is not null)
-                _optimizer.LearningRate = learningRate(epoch);
             var clock = Stopwatch.StartNew();
             double trainLoss = TrainEpoch(train);
             double? validationLoss = validation is null ? null : Evaluate(validation);
-            var record = new EpochRecord(epoch, trainLoss, validationLoss, _optimizer.LearningRate, clock.Elapsed.TotalSeconds);
-            _history.Add(record);
+            return (new EpochRecord(epoch, trainLoss, validationLoss, _optimizer.LearningRate, clock.Elapsed.TotalSeconds), validationLoss ?? trainLoss);
+        });
+        return _history;
+    }
+}
+
+/// <summary>The epoch loop both trainers share: the learning-rate hook before each epoch, the record kept and shown,
+/// and early stopping on the epoch's monitored value (restoring the best weights at the end when it is asked to).</summary>
+internal static class EpochLoop
+{
+    /// <summary>One optimizer step from the loss just computed: clear the gradients, backpropagate, update.</summary>
+    public static void Update(IRnnModel model, Optimizer optimizer)
+    {
+        model.ZeroGrad();
+        ((ISequenceModel)model).Backward();
+        optimizer.Step();
+    }
+
+    public static void Run<TRecord>(IRnnModel model, Optimizer optimizer, int epochs, Func<int, float>? learningRate,
+        EarlyStopping? earlyStopping, List<TRecord> history, Action<TRecord>? onEpoch, Func<int, (TRecord Record, double Monitored)> epoch)
+    {
+        earlyStopping?.Begin(model);
+        for (int e = 0; e < epochs; e++)
+        {
+            if (learningRate is not null)
+                optimizer.LearningRate = learningRate(e);
+            var (record, monitored) = epoch(e);
+            history.Add(record);
             onEpoch?.Invoke(record);
-            if (earlyStopping is not null && earlyStopping.EndEpoch(epoch, (float)(validationLoss ?? trainLoss)))
+            if (earlyStopping is not null && earlyStopping.EndEpoch(e, (float)monitored))
                 break;
         }
         earlyStopping?.End();
-        return _history;
     }
+}
+
+/// <summary>Sets a model's mode for a pass and puts the previous one back when disposed.</summary>
+internal readonly struct ModeScope : IDisposable
+{
+    private readonly IRunOptions _options;
+    private readonly bool _previous;
+
+    public ModeScope(IRunOptions options, bool training)
+    {
+        _options = options;
+        _previous = options.Training;
+        options.Training = training;
+    }
+
+    public void Dispose() => _options.Training = _previous;
 }

@@ -1,0 +1,204 @@
+using System.Diagnostics;
+
+namespace FastRnn.Training;
+
+/// <summary>
+/// Samples for a last-step model (a classifier or a forecaster): each sample is a sequence of up to
+/// <see cref="Steps"/> steps — dense features (<see cref="Width"/> floats a step) or token ids — with its length, and
+/// one target: a class id, or <c>outputs</c> floats. Samples are stored one after another (sample-major); a shorter
+/// sample is right-padded with anything.
+/// </summary>
+public sealed class SequenceSet
+{
+    public SequenceSet(int count, int steps, int width, bool tokens, int outputs, bool classes)
+    {
+        if (count < 1 || steps < 1 || width < 1 || outputs < 1)
+            throw new ArgumentOutOfRangeException(nameof(count), "Count, steps, width and outputs must be at least 1.");
+        Count = count;
+        Steps = steps;
+        Width = tokens ? 1 : width;
+        Outputs = outputs;
+        Dense = tokens ? [] : new float[count * steps * width];
+        Tokens = tokens ? new int[count * steps] : [];
+        Lengths = Enumerable.Repeat(steps, count).ToArray();
+        Classes = classes ? new int[count] : [];
+        Values = classes ? [] : new float[count * outputs];
+    }
+
+    public int Count { get; }
+    public int Steps { get; }
+    public int Width { get; }
+    public int Outputs { get; }
+    public float[] Dense { get; }
+    public int[] Tokens { get; }
+    public int[] Lengths { get; }
+    public int[] Classes { get; }
+    public float[] Values { get; }
+    public bool TakesTokens => Tokens.Length > 0;
+    public bool HasClasses => Classes.Length > 0;
+}
+
+/// <summary>Loss and the task's metric over a set: accuracy for class targets, mean absolute error and root mean
+/// squared error for float targets.</summary>
+public sealed record SetMetrics(double Loss, double? Accuracy, double? MeanAbsoluteError, double? RootMeanSquaredError);
+
+/// <summary>One epoch of a sequence run.</summary>
+public sealed record SequenceEpoch(int Epoch, double TrainLoss, SetMetrics? Validation, float LearningRate, double Seconds);
+
+/// <summary>
+/// Trains a last-step model on a <see cref="SequenceSet"/>: minibatches of up to the model's batch capacity in an order
+/// shuffled per epoch from a seed (a pure function of (seed, epoch), so a resumed run sees the same order), each
+/// forwarded with its rows' lengths so padding counts nowhere; evaluation in inference mode reports loss and metric.
+/// Nothing is allocated per minibatch.
+/// </summary>
+public sealed class SequenceTrainer
+{
+    private readonly ISequenceModel _model;
+    private readonly Optimizer _optimizer;
+    private readonly float[] _dense;
+    private readonly int[] _tokens;
+    private readonly int[] _lengths;
+    private readonly int[] _classes;
+    private readonly float[] _values;
+    private readonly float[] _outputs;
+    private int[] _order = [];
+    private readonly List<SequenceEpoch> _history = [];
+
+    public SequenceTrainer(ISequenceModel model, Optimizer optimizer, ulong shuffleSeed = 0)
+    {
+        if (model.EveryStep)
+            throw new ArgumentException("The sequence trainer is for models whose head reads the last step.", nameof(model));
+        _model = model;
+        _optimizer = optimizer;
+        ShuffleSeed = shuffleSeed;
+        int rows = model.BatchCapacity, steps = model.SequenceCapacity;
+        _dense = model.TakesTokens ? [] : new float[rows * steps * model.InputWidth];
+        _tokens = model.TakesTokens ? new int[rows * steps] : [];
+        _lengths = new int[rows];
+        _classes = new int[rows];
+        _values = new float[rows * model.OutputWidth];
+        _outputs = new float[rows * model.OutputWidth];
+    }
+
+    public ulong ShuffleSeed { get; }
+    public IReadOnlyList<SequenceEpoch> History => _history;
+
+    private void Check(SequenceSet set)
+    {
+        if (set.TakesTokens != _model.TakesTokens || set.Width != _model.InputWidth || set.Outputs != _model.OutputWidth ||
+            set.HasClasses != _model.ClassTargets || set.Steps > _model.SequenceCapacity)
+            throw new ArgumentException(
+                $"The set ({(set.TakesTokens ? "tokens" : $"{set.Width} features")}, {set.Steps} steps, {set.Outputs} outputs, " +
+                $"{(set.HasClasses ? "class" : "float")} targets) does not fit the model ({(_model.TakesTokens ? "tokens" : $"{_model.InputWidth} features")}, " +
+                $"up to {_model.SequenceCapacity} steps, {_model.OutputWidth} outputs, {(_model.ClassTargets ? "class" : "float")} targets).", nameof(set));
+    }
+
+    /// <summary>The sample order of <paramref name="epoch"/>: a Fisher–Yates shuffle driven by the counter generator.</summary>
+    private void Shuffle(int count, int epoch)
+    {
+        if (_order.Length < count) // sized by the largest training set seen, once
+            _order = new int[count];
+        for (int i = 0; i < count; i++)
+            _order[i] = i;
+        for (int i = count - 1; i > 0; i--)
+        {
+            int j = (int)(CounterRandom.Hash(ShuffleSeed, (ulong)epoch, (ulong)i) % (ulong)(i + 1));
+            (_order[i], _order[j]) = (_order[j], _order[i]);
+        }
+    }
+
+    /// <summary>Copies samples order[first …] into the time-major batch buffers; returns the rows filled.</summary>
+    private int Gather(SequenceSet set, int first, bool shuffled)
+    {
+        int batch = Math.Min(_model.BatchCapacity, set.Count - first), steps = set.Steps, width = set.Width;
+        for (int r = 0; r < batch; r++)
+        {
+            int sample = shuffled ? _order[first + r] : first + r;
+            _lengths[r] = set.Lengths[sample];
+            for (int t = 0; t < steps; t++)
+            {
+                if (set.TakesTokens)
+                    _tokens[t * batch + r] = set.Tokens[sample * steps + t];
+                else
+                    set.Dense.AsSpan((sample * steps + t) * width, width).CopyTo(_dense.AsSpan((t * batch + r) * width, width));
+            }
+            if (set.HasClasses)
+                _classes[r] = set.Classes[sample];
+            else
+                set.Values.AsSpan(sample * set.Outputs, set.Outputs).CopyTo(_values.AsSpan(r * set.Outputs));
+        }
+        if (set.TakesTokens)
+            _model.ForwardTokens(_tokens.AsSpan(0, batch * steps), batch, steps, _lengths.AsSpan(0, batch));
+        else
+            _model.ForwardDense(_dense.AsSpan(0, batch * steps * width), batch, steps, _lengths.AsSpan(0, batch));
+        return batch;
+    }
+
+    private float Loss(SequenceSet set, int batch) => set.HasClasses
+        ? _model.LossClasses(_classes.AsSpan(0, batch))
+        : _model.LossDense(_values.AsSpan(0, batch * set.Outputs));
+
+    /// <summary>One epoch of minibatch steps in the epoch's shuffled order; returns the mean training objective per sample.</summary>
+    public double TrainEpoch(SequenceSet set, int epoch)
+    {
+        Check(set);
+        Shuffle(set.Count, epoch);
+        using var mode = new ModeScope(_model.Options, training: true);
+        double total = 0;
+        for (int first = 0; first < set.Count; first += _model.BatchCapacity)
+        {
+            int batch = Gather(set, first, shuffled: true);
+            total += (double)Loss(set, batch) * batch;
+            EpochLoop.Update(_model, _optimizer);
+        }
+        return total / set.Count;
+    }
+
+    /// <summary>Loss per sample and the task's metric over <paramref name="set"/>, in inference mode.</summary>
+    public SetMetrics Evaluate(SequenceSet set)
+    {
+        Check(set);
+        using var mode = new ModeScope(_model.Options, training: false);
+        double loss = 0, absolute = 0, squared = 0;
+        long correct = 0;
+        for (int first = 0; first < set.Count; first += _model.BatchCapacity)
+        {
+            int batch = Gather(set, first, shuffled: false);
+            loss += (double)Loss(set, batch) * batch;
+            int o = set.Outputs;
+            _model.CopyOutputs(_outputs);
+            for (int r = 0; r < batch; r++)
+            {
+                var row = _outputs.AsSpan(r * o, o);
+                if (set.HasClasses)
+                    correct += System.Numerics.Tensors.TensorPrimitives.IndexOfMax(row) == _classes[r] ? 1 : 0;
+                else
+                    for (int j = 0; j < o; j++)
+                    {
+                        double d = row[j] - _values[r * o + j];
+                        absolute += Math.Abs(d);
+                        squared += d * d;
+                    }
+            }
+        }
+        double n = set.Count, elements = (double)set.Count * set.Outputs;
+        return set.HasClasses
+            ? new SetMetrics(loss / n, correct / n, null, null)
+            : new SetMetrics(loss / n, null, absolute / elements, Math.Sqrt(squared / elements));
+    }
+
+    /// <summary>Trains for up to <paramref name="epochs"/> epochs (see <see cref="LanguageModelTrainer.Fit"/> for the hooks);
+    /// early stopping watches the validation loss, or the training loss without validation data.</summary>
+    public IReadOnlyList<SequenceEpoch> Fit(SequenceSet train, SequenceSet? validation, int epochs,
+        Func<int, float>? learningRate = null, EarlyStopping? earlyStopping = null, Action<SequenceEpoch>? onEpoch = null)
+    {
+        EpochLoop.Run(_model, _optimizer, epochs, learningRate, earlyStopping, _history, onEpoch, epoch =>
+        {
+            var clock = Stopwatch.StartNew();
+            double trainLoss = TrainEpoch(train, epoch);
+            var metrics = validation is null ? null : Evaluate(validation);
+            return (new SequenceEpoch(epoch, trainLoss, metrics, _optimizer.LearningRate, clock.Elapsed.TotalSeconds), metrics?.Loss ?? trainLoss);
+        });
+        return _history;
+    }
+}
