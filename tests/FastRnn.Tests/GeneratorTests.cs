@@ -126,6 +126,7 @@ public class GeneratorSnapshotTests
         { "LstmTwoLayers", "[RnnModel, DenseInput(3), Lstm(20, Layers = 2), Head(2, Activation.Sigmoid, Readout = Readout.LastStep), Loss(LossKind.BinaryCrossEntropy)]" },
         { "GruTokens", "[RnnModel, TokenInput(30, 8), Gru(16), Gru(24, Variant = GruVariant.ResetBefore), Head(30, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)]" },
         { "LstmDropout", "[RnnModel, TokenInput(40, 8, EmbeddingDropout = 0.1), Lstm(16, Layers = 2, Dropout = 0.25, RecurrentDropout = 0.2), Head(40, Activation.Softmax, LockedDropout = 0.4), Loss(LossKind.SoftmaxCrossEntropy)]" },
+        { "LstmZoneoutWeightDrop", "[RnnModel, TokenInput(20, 8), Lstm(16, Zoneout = 0.1, CellZoneout = 0.05, WeightDrop = 0.3, CandidateDropout = 0.2, InputInit = Initialization.GlorotUniform, RecurrentInit = Initialization.Orthogonal, UnitForgetBias = true), Head(20, Activation.Softmax, Dropout = 0.3, ActivationRegularization = 2, TemporalActivationRegularization = 1), Loss(LossKind.SoftmaxCrossEntropy), Penalty(ParameterGroup.RecurrentKernel, L2 = 1e-4), Constraint(ParameterGroup.InputKernel, ConstraintKind.MaxNorm, Max = 3)]" },
         { "GruRecurrentDropout", "[RnnModel, DenseInput(5), Gru(16, RecurrentDropout = 0.3), Gru(8, Variant = GruVariant.ResetBefore, RecurrentDropout = 0.2), Head(1), Loss(LossKind.MeanSquaredError)]" },
     };
 
