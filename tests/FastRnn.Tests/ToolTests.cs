@@ -18,11 +18,38 @@ public class ToolTests
         Assert.Contains("epoch   1/20", output.ToString());
     }
 
+    [Fact]
+    public void TheAddingTaskRunsEndToEnd()
+    {
+        // A small budget: it runs and reports, without the time to reach the target (exit code 1 says so).
+        var output = new StringWriter();
+        int code = Cli.Run(["train", "--task", "adding", "--samples", "200", "--epochs", "1"], output, new StringWriter());
+        Assert.Equal(1, code);
+        Assert.Contains("epoch   1/1", output.ToString());
+        Assert.Contains("the target is < 0.01", output.ToString());
+    }
+
+    [Fact]
+    public void AddingSamplesMarkOneStepInEachHalf()
+    {
+        var set = AddingTask.Make(500, new Random(2));
+        double sum = 0;
+        for (int i = 0; i < set.Count; i++)
+        {
+            var marked = Enumerable.Range(0, 100).Where(t => set.Dense[(i * 100 + t) * 2 + 1] == 1f).ToArray();
+            Assert.Equal(2, marked.Length);
+            Assert.True(marked[0] < 50 && marked[1] >= 50);
+            Assert.Equal(set.Dense[(i * 100 + marked[0]) * 2] + set.Dense[(i * 100 + marked[1]) * 2], set.Values[i]);
+            sum += set.Values[i];
+        }
+        Assert.InRange(sum / set.Count, 0.9, 1.1); // the mean target is 1
+    }
+
     [Theory]
     [InlineData(new[] { "fly" }, "Unknown subcommand 'fly'")]
     [InlineData(new[] { "train", "--strings" }, "Expected '--name value' pairs")]
     [InlineData(new[] { "train", "--strings", "ten" }, "--strings must be an integer of at least 100")]
-    [InlineData(new[] { "train", "--task", "adding" }, "Unknown task 'adding'")]
+    [InlineData(new[] { "train", "--task", "copy" }, "Unknown task 'copy'")]
     public void BadArgumentsAreClearErrors(string[] args, string message)
     {
         var error = new StringWriter();
