@@ -5,8 +5,37 @@ using Xunit;
 namespace FastRnn.Tests;
 
 /// <summary>The fastrnn tool end to end (in process), and the Reber grammar it trains on.</summary>
-public class ToolTests
+public class ToolTests : TemporaryDirectoryTest
 {
+    [Fact]
+    public void TheCharacterModelTrainsSavesAndGenerates()
+    {
+        string? root = FixtureFiles.SharedData;
+        Assert.True(root is not null, "../shared/data is missing: this test reads kjv.txt.");
+        string checkpoint = Path.Combine(Directory, "kjv.ckpt");
+        var output = new StringWriter();
+        int code = Cli.Run(["train", "--task", "kjv-char", "--data", Path.Combine(root!, "kjv.txt"), "--max-chars", "20000", "--out", checkpoint],
+            output, new StringWriter());
+        Assert.True(code == 0, output.ToString());
+        Assert.Matches(@"test: \d\.\d{3} bits per character", output.ToString());
+        Assert.True(File.Exists(checkpoint));
+
+        var generated = new StringWriter();
+        Assert.Equal(0, Cli.Run(["generate", "--model", checkpoint, "--length", "120", "--prime", "And God", "--seed", "4"], generated, new StringWriter()));
+        string text = generated.ToString()[..^Environment.NewLine.Length]; // the sample itself may end in a newline
+        Assert.StartsWith("And God", text);
+        Assert.Equal("And God".Length + 120, text.Length);
+        // greedy sampling is deterministic
+        var first = new StringWriter();
+        var second = new StringWriter();
+        Cli.Run(["generate", "--model", checkpoint, "--temperature", "0", "--length", "50"], first, new StringWriter());
+        Cli.Run(["generate", "--model", checkpoint, "--temperature", "0", "--length", "50", "--seed", "9"], second, new StringWriter());
+        Assert.Equal(first.ToString(), second.ToString());
+        var error = new StringWriter();
+        Assert.Equal(2, Cli.Run(["generate", "--model", Path.Combine(Directory, "none.ckpt")], new StringWriter(), error));
+        Assert.Contains("no checkpoint", error.ToString());
+    }
+
     [Fact]
     public void TrainLearnsTheEmbeddedReberGrammar()
     {

@@ -1,0 +1,116 @@
+using System.Diagnostics;
+using FastRnn.Data;
+using FastRnn.Training;
+
+namespace FastRnn.Tool;
+
+// The character language model of issue 4: 2 × LSTM(256) with dropout, on kjv.txt; ids are the corpus's characters.
+[RnnModel, TokenInput(CharTask.MaxSymbols, 64), Lstm(256, Layers = 2, Dropout = 0.2), Head(CharTask.MaxSymbols, Activation.Softmax, Dropout = 0.2), Loss(LossKind.SoftmaxCrossEntropy)]
+internal sealed partial class KjvCharModel;
+
+/// <summary><c>fastrnn train --task kjv-char</c> trains the character model on kjv.txt (verses joined by newlines; the
+/// chapter split of <see cref="KjvCorpus"/>) and reports bits per character; <c>fastrnn generate</c> samples from a
+/// checkpoint it wrote.</summary>
+public static class CharTask
+{
+    public const int MaxSymbols = 96;
+    private const int Batch = 32, Steps = 100;
+
+    private static string Text(KjvCorpus corpus, Split split) => string.Join('\n', corpus.In(split).Select(v => v.Text)) + "\n";
+
+    public static int Train(Options options, TextWriter output)
+    {
+        string data = options.Text("data", Path.Combine("..", "shared", "data", "kjv.txt"));
+        if (!File.Exists(data))
+            throw new ArgumentException($"--data: no corpus at '{Path.GetFullPath(data)}' (kjv.txt of ../shared/data).");
+        int epochs = options.Int("epochs", 1, 1), seed = options.Int("seed", 1, 0), limit = options.Int("max-chars", int.MaxValue, 1000);
+        var corpus = KjvCorpus.Load(data);
+        string train = Text(corpus, Split.Train), valid = Text(corpus, Split.Validation), test = Text(corpus, Split.Test);
+        if (train.Length > limit) train = train[..limit];
+        if (valid.Length > limit / 10) valid = valid[..Math.Max(limit / 10, Batch * 3)];
+        if (test.Length > limit / 10) test = test[..Math.Max(limit / 10, Batch * 3)];
+        var vocabulary = Vocabulary.Characters([train, valid, test]);
+        if (vocabulary.Count > MaxSymbols)
+            throw new ArgumentException($"The corpus has {vocabulary.Count} distinct characters; the model takes {MaxSymbols}.");
+        int[] Ids(string text) => text.Select(c => vocabulary.Id(c.ToString())).ToArray();
+
+        var model = new KjvCharModel(Batch, Steps, (ulong)seed);
+        var optimizer = new Adam(model, 2e-3f) { Clipping = { MaxGlobalNorm = 1f } };
+        var trainer = new LanguageModelTrainer(model, optimizer, Steps);
+        var trainStream = new TokenStream(Ids(train), Batch);
+        output.WriteLine($"fastrnn train --task kjv-char: 2 × LSTM(256), dropout 0.2, {vocabulary.Count} characters, " +
+            $"{trainStream.Targets:N0} training characters, batch {Batch}, BPTT {Steps}, Adam 2e-3, clip 1, seed {seed}");
+        var clock = Stopwatch.StartNew();
+        trainer.Fit(trainStream, new TokenStream(Ids(valid), Batch), epochs, onEpoch: r =>
+            output.WriteLine($"epoch {r.Epoch + 1}/{epochs}  train {r.TrainLoss / Math.Log(2):F3} bits/char  valid {r.ValidationBitsPerToken:F3} bits/char  " +
+                $"{trainStream.Targets / r.Seconds:N0} chars/s  {r.Seconds:F0} s"));
+        double testBits = trainer.Evaluate(new TokenStream(Ids(test), Batch)) / Math.Log(2);
+        output.WriteLine($"test: {testBits:F3} bits per character ({clock.Elapsed.TotalSeconds:F0} s in all)");
+        if (options.Text("out", "") is { Length: > 0 } path)
+        {
+            Checkpoint.Save(path, model, optimizer, new Dictionary<string, string> { ["vocabulary"] = string.Concat(vocabulary.Tokens), ["task"] = "kjv-char" });
+            output.WriteLine($"saved {path}");
+        }
+        return 0;
+    }
+
+    /// <summary>Samples <c>--length</c> characters from a checkpoint of this model after <c>--prime</c>, at
+    /// <c>--temperature</c> (softmax of logits/T; a temperature of 0 takes the most likely character).</summary>
+    public static int Generate(Options options, TextWriter output)
+    {
+        string path = options.Text("model", "");
+        if (path.Length == 0 || !File.Exists(path))
+            throw new ArgumentException($"--model: no checkpoint at '{path}' (write one with train --task kjv-char --out FILE).");
+        int length = options.Int("length", 400, 1), seed = options.Int("seed", 1, 0);
+        if (!float.TryParse(options.Text("temperature", "0.8"), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out float temperature) || temperature < 0)
+            throw new ArgumentException($"--temperature must be a number of at least 0; got '{options.Text("temperature", "")}'.");
+        var model = new KjvCharModel(1, 1);
+        IReadOnlyDictionary<string, string> progress;
+        try
+        {
+            progress = Checkpoint.Load(path, model, new Adam(model, 2e-3f));
+        }
+        catch (InvalidDataException e)
+        {
+            throw new ArgumentException(e.Message);
+        }
+        string symbols = progress["vocabulary"];
+        string prime = options.Text("prime", "In the beginning");
+        var state = model.CreateState();
+        var probabilities = new float[MaxSymbols];
+        var random = new Random(seed);
+        var text = new System.Text.StringBuilder(prime);
+        int next = 0;
+        foreach (char c in prime)
+        {
+            int id = symbols.IndexOf(c);
+            if (id < 0)
+                throw new ArgumentException($"--prime: the character '{c}' is not in the model's vocabulary.");
+            model.Step([id], state, probabilities);
+        }
+        for (int i = 0; i < length; i++)
+        {
+            next = Sample(probabilities.AsSpan(0, symbols.Length), temperature, random);
+            text.Append(symbols[next]);
+            model.Step([next], state, probabilities);
+        }
+        output.WriteLine(text.ToString());
+        return 0;
+    }
+
+    /// <summary>A draw from p^(1/T) renormalized (the softmax of logits/T); the argmax at T = 0.</summary>
+    private static int Sample(ReadOnlySpan<float> probabilities, float temperature, Random random)
+    {
+        if (temperature == 0)
+            return System.Numerics.Tensors.TensorPrimitives.IndexOfMax(probabilities);
+        double total = 0;
+        Span<double> weights = stackalloc double[probabilities.Length];
+        for (int i = 0; i < probabilities.Length; i++)
+            total += weights[i] = Math.Pow(Math.Max(probabilities[i], 1e-30), 1.0 / temperature);
+        double u = random.NextDouble() * total;
+        for (int i = 0; i < weights.Length; i++)
+            if ((u -= weights[i]) <= 0)
+                return i;
+        return weights.Length - 1;
+    }
+}
