@@ -54,27 +54,59 @@ public static class CharTask
         return 0;
     }
 
-    /// <summary>Samples <c>--length</c> characters from a checkpoint of this model after <c>--prime</c>, at
-    /// <c>--temperature</c> (softmax of logits/T; a temperature of 0 takes the most likely character).</summary>
-    public static int Generate(Options options, TextWriter output)
+    /// <summary>Loads a checkpoint of this model (with its vocabulary) or throws a clear argument error.</summary>
+    private static (KjvCharModel Model, string Symbols) LoadCheckpoint(Options options, int batch, int steps)
     {
         string path = options.Text("model", "");
         if (path.Length == 0 || !File.Exists(path))
             throw new ArgumentException($"--model: no checkpoint at '{path}' (write one with train --task kjv-char --out FILE).");
-        int length = options.Int("length", 400, 1), seed = options.Int("seed", 1, 0);
-        if (!float.TryParse(options.Text("temperature", "0.8"), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out float temperature) || temperature < 0)
-            throw new ArgumentException($"--temperature must be a number of at least 0; got '{options.Text("temperature", "")}'.");
-        var model = new KjvCharModel(1, 1);
-        IReadOnlyDictionary<string, string> progress;
+        var model = new KjvCharModel(batch, steps);
         try
         {
-            progress = Checkpoint.Load(path, model, new Adam(model, 2e-3f));
+            var progress = Checkpoint.Load(path, model, new Adam(model, 2e-3f));
+            return (model, progress["vocabulary"]);
         }
         catch (InvalidDataException e)
         {
             throw new ArgumentException(e.Message);
         }
-        string symbols = progress["vocabulary"];
+    }
+
+    /// <summary>Bits per character of a checkpoint on a split of kjv.txt (<c>--split test|validation|train</c>).</summary>
+    public static int Evaluate(Options options, TextWriter output)
+    {
+        var (model, symbols) = LoadCheckpoint(options, Batch, Steps);
+        string data = options.Text("data", Path.Combine("..", "shared", "data", "kjv.txt"));
+        if (!File.Exists(data))
+            throw new ArgumentException($"--data: no corpus at '{Path.GetFullPath(data)}'.");
+        var split = options.Text("split", "test") switch
+        {
+            "test" => Split.Test,
+            "validation" => Split.Validation,
+            "train" => Split.Train,
+            var other => throw new ArgumentException($"--split must be test, validation or train; got '{other}'."),
+        };
+        string text = Text(KjvCorpus.Load(data), split);
+        int limit = options.Int("max-chars", int.MaxValue, 1000);
+        if (text.Length > limit) text = text[..limit];
+        var ids = new int[text.Length];
+        for (int i = 0; i < text.Length; i++)
+            ids[i] = symbols.IndexOf(text[i]) is >= 0 and var id ? id
+                : throw new ArgumentException($"The {split} text has '{text[i]}', which the model's vocabulary lacks.");
+        var trainer = new LanguageModelTrainer(model, new Adam(model), Steps);
+        double bits = trainer.Evaluate(new TokenStream(ids, Batch)) / Math.Log(2);
+        output.WriteLine($"{split.ToString().ToLowerInvariant()}: {bits:F3} bits per character over {ids.Length:N0} characters");
+        return 0;
+    }
+
+    /// <summary>Samples <c>--length</c> characters from a checkpoint of this model after <c>--prime</c>, at
+    /// <c>--temperature</c> (softmax of logits/T; a temperature of 0 takes the most likely character).</summary>
+    public static int Generate(Options options, TextWriter output)
+    {
+        int length = options.Int("length", 400, 1), seed = options.Int("seed", 1, 0);
+        if (!float.TryParse(options.Text("temperature", "0.8"), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out float temperature) || temperature < 0)
+            throw new ArgumentException($"--temperature must be a number of at least 0; got '{options.Text("temperature", "")}'.");
+        var (model, symbols) = LoadCheckpoint(options, 1, 1);
         string prime = options.Text("prime", "In the beginning");
         var state = model.CreateState();
         var probabilities = new float[MaxSymbols];

@@ -30,6 +30,7 @@ public static class Cli
                     var task => throw new ArgumentException($"Unknown task '{task}' (reber, adding, kjv-char)."),
                 },
                 "generate" => CharTask.Generate(options, output),
+                "evaluate" => CharTask.Evaluate(options, output),
                 _ => Fail(error, $"Unknown subcommand '{args[0]}'.\n{Usage}"),
             };
         }
@@ -49,12 +50,14 @@ public static class Cli
         usage: fastrnn train [--task reber|adding|kjv-char] [--strings N | --samples N] [--epochs N] [--seed N]
                              [--data kjv.txt] [--max-chars N] [--out checkpoint]
                fastrnn generate --model checkpoint [--length N] [--temperature T] [--prime TEXT] [--seed N]
+               fastrnn evaluate --model checkpoint [--split test|validation|train] [--data kjv.txt] [--max-chars N]
 
           train   trains a model; with no options, an LSTM on the embedded Reber grammar (generated here), until
                   held-out next-symbol accuracy reaches 99% or the epochs run out. --task adding: the adding problem
                   with sequences of 100 steps, until the validation MSE is below 0.01 (predicting the mean scores ~0.17).
                   --task kjv-char: a 2 × LSTM(256) character model on ../shared/data/kjv.txt, reporting bits per character
           generate samples text from a kjv-char checkpoint at a temperature
+          evaluate bits per character of a kjv-char checkpoint on a split
         """;
 }
 

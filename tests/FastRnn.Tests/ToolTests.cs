@@ -20,6 +20,12 @@ public class ToolTests : TemporaryDirectoryTest
         Assert.Matches(@"test: \d\.\d{3} bits per character", output.ToString());
         Assert.True(File.Exists(checkpoint));
 
+        // evaluate reads the checkpoint back: on the same test slice (20000 / 10 characters) it gives the same bits/char
+        var evaluation = new StringWriter();
+        Assert.Equal(0, Cli.Run(["evaluate", "--model", checkpoint, "--data", Path.Combine(root!, "kjv.txt"), "--max-chars", "2000"], evaluation, new StringWriter()));
+        string Bits(string text, string prefix) => System.Text.RegularExpressions.Regex.Match(text, prefix + @": (\d\.\d{3}) bits").Groups[1].Value;
+        Assert.Equal(Bits(output.ToString(), "test"), Bits(evaluation.ToString(), "test"));
+
         var generated = new StringWriter();
         Assert.Equal(0, Cli.Run(["generate", "--model", checkpoint, "--length", "120", "--prime", "And God", "--seed", "4"], generated, new StringWriter()));
         string text = generated.ToString()[..^Environment.NewLine.Length]; // the sample itself may end in a newline
