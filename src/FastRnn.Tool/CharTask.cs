@@ -18,12 +18,14 @@ public static class CharTask
 
     private static string Text(KjvCorpus corpus, Split split) => string.Join('\n', corpus.In(split).Select(v => v.Text)) + "\n";
 
-    public static int Train(Options options, TextWriter output)
+    /// <summary>The corpus's splits as id streams (each cut to <c>--max-chars</c>, validation and test to a tenth of it),
+    /// and the character vocabulary.</summary>
+    private static (string Symbols, TokenStream Train, TokenStream Validation, TokenStream Test) Load(Options options)
     {
         string data = options.Text("data", Path.Combine("..", "shared", "data", "kjv.txt"));
         if (!File.Exists(data))
             throw new ArgumentException($"--data: no corpus at '{Path.GetFullPath(data)}' (kjv.txt of ../shared/data).");
-        int epochs = options.Int("epochs", 1, 1), seed = options.Int("seed", 1, 0), limit = options.Int("max-chars", int.MaxValue, 1000);
+        int limit = options.Int("max-chars", int.MaxValue, 1000);
         var corpus = KjvCorpus.Load(data);
         string train = Text(corpus, Split.Train), valid = Text(corpus, Split.Validation), test = Text(corpus, Split.Test);
         if (train.Length > limit) train = train[..limit];
@@ -32,25 +34,75 @@ public static class CharTask
         var vocabulary = Vocabulary.Characters([train, valid, test]);
         if (vocabulary.Count > MaxSymbols)
             throw new ArgumentException($"The corpus has {vocabulary.Count} distinct characters; the model takes {MaxSymbols}.");
-        int[] Ids(string text) => text.Select(c => vocabulary.Id(c.ToString())).ToArray();
+        TokenStream Stream(string text) => new(text.Select(c => vocabulary.Id(c.ToString())).ToArray(), Batch);
+        return (string.Concat(vocabulary.Tokens), Stream(train), Stream(valid), Stream(test));
+    }
 
+    private static (KjvCharModel Model, Adam Optimizer, LanguageModelTrainer Trainer) Build(int seed)
+    {
         var model = new KjvCharModel(Batch, Steps, (ulong)seed);
         var optimizer = new Adam(model, 2e-3f) { Clipping = { MaxGlobalNorm = 1f } };
-        var trainer = new LanguageModelTrainer(model, optimizer, Steps);
-        var trainStream = new TokenStream(Ids(train), Batch);
-        output.WriteLine($"fastrnn train --task kjv-char: 2 × LSTM(256), dropout 0.2, {vocabulary.Count} characters, " +
+        return (model, optimizer, new LanguageModelTrainer(model, optimizer, Steps));
+    }
+
+    public static int Train(Options options, TextWriter output)
+    {
+        int epochs = options.Int("epochs", 1, 1), seed = options.Int("seed", 1, 0);
+        var (symbols, trainStream, validStream, testStream) = Load(options);
+        var (model, optimizer, trainer) = Build(seed);
+        output.WriteLine($"fastrnn train --task kjv-char: 2 × LSTM(256), dropout 0.2, {symbols.Length} characters, " +
             $"{trainStream.Targets:N0} training characters, batch {Batch}, BPTT {Steps}, Adam 2e-3, clip 1, seed {seed}");
         var clock = Stopwatch.StartNew();
-        trainer.Fit(trainStream, new TokenStream(Ids(valid), Batch), epochs, onEpoch: r =>
+        trainer.Fit(trainStream, validStream, epochs, onEpoch: r =>
             output.WriteLine($"epoch {r.Epoch + 1}/{epochs}  train {r.TrainLoss / Math.Log(2):F3} bits/char  valid {r.ValidationBitsPerToken:F3} bits/char  " +
                 $"{trainStream.Targets / r.Seconds:N0} chars/s  {r.Seconds:F0} s"));
-        double testBits = trainer.Evaluate(new TokenStream(Ids(test), Batch)) / Math.Log(2);
+        double testBits = trainer.Evaluate(testStream) / Math.Log(2);
         output.WriteLine($"test: {testBits:F3} bits per character ({clock.Elapsed.TotalSeconds:F0} s in all)");
         if (options.Text("out", "") is { Length: > 0 } path)
         {
-            Checkpoint.Save(path, model, optimizer, new Dictionary<string, string> { ["vocabulary"] = string.Concat(vocabulary.Tokens), ["task"] = "kjv-char" });
+            Checkpoint.Save(path, model, optimizer, new Dictionary<string, string> { ["vocabulary"] = symbols, ["task"] = "kjv-char" });
             output.WriteLine($"saved {path}");
         }
+        return 0;
+    }
+
+    /// <summary>A grid search over run-time options (<c>--grid "Layer0Dropout=0,0.2;HeadDropout=0,0.3"</c>), each setting
+    /// trained from the same initial weights with early stopping on the validation loss (patience 1, best weights
+    /// restored), ending in a table ranked by the best validation bits per character.</summary>
+    public static int Sweep(Options options, TextWriter output)
+    {
+        string grid = options.Text("grid", "Layer0Dropout=0,0.2;HeadDropout=0,0.2");
+        var axes = grid.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(axis =>
+        {
+            var parts = axis.Split('=', 2);
+            if (parts.Length != 2)
+                throw new ArgumentException($"--grid: '{axis}' is not name=value,value,….");
+            var values = parts[1].Split(',').Select(v => float.TryParse(v, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out float x)
+                ? x : throw new ArgumentException($"--grid: '{v}' in '{axis}' is not a number.")).ToArray();
+            return (Name: parts[0].Trim(), Values: values);
+        }).ToArray();
+        int epochs = options.Int("epochs", 3, 1), seed = options.Int("seed", 1, 0);
+        var (_, train, validation, _) = Load(options);
+        var settings = axes.Aggregate(new[] { Array.Empty<(string, float)>() }.AsEnumerable(),
+            (acc, axis) => acc.SelectMany(prefix => axis.Values.Select(v => prefix.Append((axis.Name, v)).ToArray()))).ToList();
+        output.WriteLine($"fastrnn sweep --task kjv-char: {settings.Count} settings × up to {epochs} epochs, {train.Targets:N0} training characters, seed {seed}");
+        var results = new List<(string Setting, double Best, int Epoch, double Seconds)>();
+        foreach (var setting in settings)
+        {
+            var (model, _, trainer) = Build(seed);
+            foreach (var (name, value) in setting)
+                model.Options[name] = value; // an unknown name or an invalid value throws here, before training
+            string label = string.Join(" ", setting.Select(p => $"{p.Item1}={p.Item2.ToString(System.Globalization.CultureInfo.InvariantCulture)}"));
+            var clock = Stopwatch.StartNew();
+            var stopping = new EarlyStopping(patience: 1, restoreBestWeights: true);
+            var history = trainer.Fit(train, validation, epochs, earlyStopping: stopping);
+            var best = history.MinBy(r => r.ValidationLoss!.Value)!;
+            results.Add((label, best.ValidationBitsPerToken!.Value, best.Epoch + 1, clock.Elapsed.TotalSeconds));
+            output.WriteLine($"  {label}: best {best.ValidationBitsPerToken:F3} bits/char at epoch {best.Epoch + 1} ({clock.Elapsed.TotalSeconds:F0} s)");
+        }
+        output.WriteLine("rank  valid bits/char  epoch  seconds  setting");
+        foreach (var (r, i) in results.OrderBy(r => r.Best).Select((r, i) => (r, i)))
+            output.WriteLine($"{i + 1,4}  {r.Best,15:F3}  {r.Epoch,5}  {r.Seconds,7:F0}  {r.Setting}");
         return 0;
     }
 

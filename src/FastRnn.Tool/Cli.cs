@@ -31,6 +31,7 @@ public static class Cli
                 },
                 "generate" => CharTask.Generate(options, output),
                 "evaluate" => CharTask.Evaluate(options, output),
+                "sweep" => CharTask.Sweep(options, output),
                 _ => Fail(error, $"Unknown subcommand '{args[0]}'.\n{Usage}"),
             };
         }
@@ -51,6 +52,7 @@ public static class Cli
                              [--data kjv.txt] [--max-chars N] [--out checkpoint]
                fastrnn generate --model checkpoint [--length N] [--temperature T] [--prime TEXT] [--seed N]
                fastrnn evaluate --model checkpoint [--split test|validation|train] [--data kjv.txt] [--max-chars N]
+               fastrnn sweep [--grid "Layer0Dropout=0,0.2;HeadDropout=0,0.2"] [--epochs N] [--max-chars N] [--seed N]
 
           train   trains a model; with no options, an LSTM on the embedded Reber grammar (generated here), until
                   held-out next-symbol accuracy reaches 99% or the epochs run out. --task adding: the adding problem
@@ -58,6 +60,7 @@ public static class Cli
                   --task kjv-char: a 2 × LSTM(256) character model on ../shared/data/kjv.txt, reporting bits per character
           generate samples text from a kjv-char checkpoint at a temperature
           evaluate bits per character of a kjv-char checkpoint on a split
+          sweep    grid search over the kjv-char model's run-time rates with early stopping; a ranked table
         """;
 }
 

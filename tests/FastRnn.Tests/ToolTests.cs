@@ -43,6 +43,24 @@ public class ToolTests : TemporaryDirectoryTest
     }
 
     [Fact]
+    public void SweepRanksTheSettings()
+    {
+        string? root = FixtureFiles.SharedData;
+        Assert.True(root is not null, "../shared/data is missing: this test reads kjv.txt.");
+        string data = Path.Combine(root!, "kjv.txt");
+        var output = new StringWriter();
+        Assert.Equal(0, Cli.Run(["sweep", "--data", data, "--grid", "HeadDropout=0,0.3", "--epochs", "1", "--max-chars", "8000"], output, new StringWriter()));
+        var table = output.ToString().Split('\n').SkipWhile(l => !l.StartsWith("rank")).Skip(1).Where(l => l.Length > 0).ToArray();
+        Assert.Equal(2, table.Length);
+        Assert.StartsWith("   1", table[0]);
+        var bits = table.Select(l => double.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        Assert.True(bits[0] <= bits[1]);
+        var error = new StringWriter();
+        Assert.Equal(2, Cli.Run(["sweep", "--data", data, "--grid", "Dropout=0.1", "--max-chars", "8000"], new StringWriter(), error));
+        Assert.Contains("no run-time option 'Dropout'", error.ToString());
+    }
+
+    [Fact]
     public void TrainLearnsTheEmbeddedReberGrammar()
     {
         var output = new StringWriter();
