@@ -49,7 +49,7 @@ public static class Cli
 
     public const string Usage = """
         usage: fastrnn train [--task reber|adding|kjv-char] [--strings N | --samples N] [--epochs N] [--seed N]
-                             [--data kjv.txt] [--max-chars N] [--out checkpoint]
+                             [--data kjv.txt] [--max-chars N] [--out checkpoint] [--plot curves.png]
                fastrnn generate --model checkpoint [--length N] [--temperature T] [--prime TEXT] [--seed N]
                fastrnn evaluate --model checkpoint [--split test|validation|train] [--data kjv.txt] [--max-chars N]
                fastrnn sweep [--grid "Layer0Dropout=0,0.2;HeadDropout=0,0.2"] [--epochs N] [--max-chars N] [--seed N]
@@ -129,6 +129,13 @@ public static class ReberTask
             double rate = train.Targets * (epoch + 1) / clock.Elapsed.TotalSeconds;
             output.WriteLine($"epoch {epoch + 1,3}/{epochs}  train loss {record.TrainLoss:F4}  valid loss {record.ValidationLoss:F4}  " +
                 $"held-out accuracy {accuracy:P2} (long-range step {longRange:P1})  {rate:N0} tokens/s  eta {Eta(clock.Elapsed, epoch + 1, epochs)}");
+        }
+        if (options.Text("plot", "") is { Length: > 0 } plot)
+        {
+            Plots.Curves(plot, "embedded Reber grammar: LSTM(32)", "loss (nats per symbol)",
+                ("train", trainer.History.Select(r => r.TrainLoss).ToArray()),
+                ("validation", trainer.History.Select(r => r.ValidationLoss!.Value).ToArray()));
+            output.WriteLine($"plot: {plot}");
         }
         bool reached = accuracy >= 0.99;
         output.WriteLine(reached
@@ -223,6 +230,13 @@ public static class AddingTask
             double rate = (double)samples * Steps * (epoch + 1) / clock.Elapsed.TotalSeconds;
             output.WriteLine($"epoch {epoch + 1,3}/{epochs}  train MSE {record.TrainLoss:F4}  valid MSE {mse:F4}  " +
                 $"MAE {record.Validation.MeanAbsoluteError:F3}  {rate:N0} steps/s  elapsed {clock.Elapsed.TotalSeconds:F0} s");
+        }
+        if (options.Text("plot", "") is { Length: > 0 } plot)
+        {
+            Plots.Curves(plot, "adding problem, 100 steps: LSTM(64)", "MSE",
+                ("train", trainer.History.Select(r => r.TrainLoss).ToArray()),
+                ("validation", trainer.History.Select(r => r.Validation!.Loss).ToArray()));
+            output.WriteLine($"plot: {plot}");
         }
         bool reached = mse < 0.01;
         output.WriteLine(reached

@@ -76,10 +76,15 @@ public class ToolTests : TemporaryDirectoryTest
     {
         // A small budget: it runs and reports, without the time to reach the target (exit code 1 says so).
         var output = new StringWriter();
-        int code = Cli.Run(["train", "--task", "adding", "--samples", "200", "--epochs", "1"], output, new StringWriter());
+        string plot = Path.Combine(Directory, "adding.png");
+        int code = Cli.Run(["train", "--task", "adding", "--samples", "200", "--epochs", "2", "--plot", plot], output, new StringWriter());
         Assert.Equal(1, code);
-        Assert.Contains("epoch   1/1", output.ToString());
+        Assert.Contains("epoch   2/2", output.ToString());
         Assert.Contains("the target is < 0.01", output.ToString());
+        // the curves, as a PNG file
+        var bytes = File.ReadAllBytes(plot);
+        Assert.True(bytes.Length > 5000);
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, bytes[..4]);
     }
 
     [Fact]
