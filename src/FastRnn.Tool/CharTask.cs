@@ -73,9 +73,10 @@ public static class CharTask
         return 0;
     }
 
-    /// <summary>A grid search over run-time options (<c>--grid "Layer0Dropout=0,0.2;HeadDropout=0,0.3"</c>), each setting
-    /// trained from the same initial weights with early stopping on the validation loss (patience 1, best weights
-    /// restored), ending in a table ranked by the best validation bits per character.</summary>
+    /// <summary>A grid search over run-time options (<c>--grid "Layer0Dropout=0,0.2;HeadDropout=0,0.3"</c>), or with
+    /// <c>--random N</c> a random search of N settings drawn from those values; each setting trained from the same initial
+    /// weights with early stopping on the validation loss (patience 1, best weights restored), ending in a table ranked
+    /// by the best validation bits per character (and a bar chart with <c>--plot</c>).</summary>
     public static int Sweep(Options options, TextWriter output)
     {
         string grid = options.Text("grid", "Layer0Dropout=0,0.2;HeadDropout=0,0.2");
@@ -92,6 +93,11 @@ public static class CharTask
         var (_, train, validation, _) = Load(options);
         var settings = axes.Aggregate(new[] { Array.Empty<(string, float)>() }.AsEnumerable(),
             (acc, axis) => acc.SelectMany(prefix => axis.Values.Select(v => prefix.Append((axis.Name, v)).ToArray()))).ToList();
+        if (options.Int("random", 0, 0) is > 0 and int draws)
+        {
+            var random = new Random(seed);
+            settings = Enumerable.Range(0, draws).Select(_ => axes.Select(a => (a.Name, a.Values[random.Next(a.Values.Length)])).ToArray()).ToList();
+        }
         output.WriteLine($"fastrnn sweep --task kjv-char: {settings.Count} settings × up to {epochs} epochs, {train.Targets:N0} training characters, seed {seed}");
         var results = new List<(string Setting, double Best, int Epoch, double Seconds)>();
         foreach (var setting in settings)
@@ -107,9 +113,16 @@ public static class CharTask
             results.Add((label, best.ValidationBitsPerToken!.Value, best.Epoch + 1, clock.Elapsed.TotalSeconds));
             output.WriteLine($"  {label}: best {best.ValidationBitsPerToken:F3} bits/char at epoch {best.Epoch + 1} ({clock.Elapsed.TotalSeconds:F0} s)");
         }
+        var ranked = results.OrderBy(r => r.Best).ToList();
         output.WriteLine("rank  valid bits/char  epoch  seconds  setting");
-        foreach (var (r, i) in results.OrderBy(r => r.Best).Select((r, i) => (r, i)))
+        foreach (var (r, i) in ranked.Select((r, i) => (r, i)))
             output.WriteLine($"{i + 1,4}  {r.Best,15:F3}  {r.Epoch,5}  {r.Seconds,7:F0}  {r.Setting}");
+        if (options.Text("plot", "") is { Length: > 0 } plot)
+        {
+            Plots.Bars(plot, "sweep: best validation bits per character", "bits per character",
+                ranked.Select(r => (r.Setting, r.Best)).ToArray());
+            output.WriteLine($"plot: {plot}");
+        }
         return 0;
     }
 

@@ -52,7 +52,8 @@ public static class Cli
                              [--data kjv.txt] [--max-chars N] [--out checkpoint] [--plot curves.png]
                fastrnn generate --model checkpoint [--length N] [--temperature T] [--prime TEXT] [--seed N]
                fastrnn evaluate --model checkpoint [--split test|validation|train] [--data kjv.txt] [--max-chars N]
-               fastrnn sweep [--grid "Layer0Dropout=0,0.2;HeadDropout=0,0.2"] [--epochs N] [--max-chars N] [--seed N]
+               fastrnn sweep [--grid "Layer0Dropout=0,0.2;HeadDropout=0,0.2"] [--random N] [--epochs N] [--max-chars N]
+                             [--seed N] [--plot ranking.png]
 
           train   trains a model; with no options, an LSTM on the embedded Reber grammar (generated here), until
                   held-out next-symbol accuracy reaches 99% or the epochs run out. --task adding: the adding problem

@@ -20,4 +20,18 @@ public static class Plots
         plot.ShowLegend();
         plot.SavePng(path, 800, 500);
     }
+
+    /// <summary>One horizontal bar per labelled value, the first at the top (a sweep's ranking, best first).</summary>
+    public static void Bars(string path, string title, string xLabel, params (string Label, double Value)[] bars)
+    {
+        var plot = new ScottPlot.Plot();
+        var positions = Enumerable.Range(0, bars.Length).Select(i => (double)(bars.Length - 1 - i)).ToArray();
+        var barPlot = plot.Add.Bars(positions, bars.Select(b => b.Value).ToArray());
+        barPlot.Horizontal = true;
+        plot.Axes.Left.SetTicks(positions, bars.Select(b => b.Label).ToArray());
+        plot.Axes.Margins(left: 0);
+        plot.Title(title);
+        plot.XLabel(xLabel);
+        plot.SavePng(path, 900, 120 + 60 * bars.Length);
+    }
 }

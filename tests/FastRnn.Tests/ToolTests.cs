@@ -55,6 +55,13 @@ public class ToolTests : TemporaryDirectoryTest
         Assert.StartsWith("   1", table[0]);
         var bits = table.Select(l => double.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture)).ToArray();
         Assert.True(bits[0] <= bits[1]);
+        // random search: N settings drawn from the grid's values, and the ranking as a bar chart
+        string plot = Path.Combine(Directory, "sweep.png");
+        var random = new StringWriter();
+        Assert.Equal(0, Cli.Run(["sweep", "--data", data, "--grid", "HeadDropout=0,0.1,0.2,0.3;Layer1Dropout=0,0.5", "--random", "3",
+            "--epochs", "1", "--max-chars", "8000", "--plot", plot], random, new StringWriter()));
+        Assert.Equal(3, random.ToString().Split('\n').SkipWhile(l => !l.StartsWith("rank")).Skip(1).Count(l => l.StartsWith("   ")));
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, File.ReadAllBytes(plot)[..4]);
         var error = new StringWriter();
         Assert.Equal(2, Cli.Run(["sweep", "--data", data, "--grid", "Dropout=0.1", "--max-chars", "8000"], new StringWriter(), error));
         Assert.Contains("no run-time option 'Dropout'", error.ToString());
