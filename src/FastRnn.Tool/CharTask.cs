@@ -52,6 +52,11 @@ public static class CharTask
         var (model, optimizer, trainer) = Build(seed);
         output.WriteLine($"fastrnn train --task kjv-char: 2 × LSTM(256), dropout 0.2, {symbols.Length} characters, " +
             $"{trainStream.Targets:N0} training characters, batch {Batch}, BPTT {Steps}, Adam 2e-3, clip 1, seed {seed}");
+        if (ProgressBar.Interactive(output))
+        {
+            var bar = new ProgressBar(output, "chars", (long)Batch * Steps);
+            trainer.SegmentDone = bar.Report;
+        }
         var clock = Stopwatch.StartNew();
         trainer.Fit(trainStream, validStream, epochs, onEpoch: r =>
             output.WriteLine($"epoch {r.Epoch + 1}/{epochs}  train {r.TrainLoss / Math.Log(2):F3} bits/char  valid {r.ValidationBitsPerToken:F3} bits/char  " +

@@ -94,6 +94,9 @@ public sealed class LanguageModelTrainer
 
     public IReadOnlyList<EpochRecord> History => _history;
 
+    /// <summary>Called after each training segment with (segments done, segments in the epoch): for progress display.</summary>
+    public Action<int, int>? SegmentDone { get; set; }
+
     /// <summary>One pass over <paramref name="data"/> in training mode; returns the mean objective per token.</summary>
     public double TrainEpoch(TokenStream data) => Pass(data, training: true);
 
@@ -114,7 +117,10 @@ public sealed class LanguageModelTrainer
             _model.ForwardTokens(_inputs.AsSpan(0, rows), data.Batch, n, state);
             total += (double)_model.LossClasses(_targets.AsSpan(0, rows)) * rows;
             if (training)
+            {
                 EpochLoop.Update(_model, _optimizer);
+                SegmentDone?.Invoke(s + 1, segments);
+            }
         }
         return total / data.Targets;
     }
