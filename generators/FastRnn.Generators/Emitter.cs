@@ -1242,9 +1242,11 @@ internal static partial class Emitter
             string clearTilde = masked && cell != CellKind.Lstm ? "\n    dTilde.Clear();" : "";
             // Semeniuta: the candidate used was g⊙m (n⊙m); the mask, regenerated, scales its gradient.
             bool semeniuta = _m.Layers[n].CandidateDropout is not null;
-            string gKept = semeniuta ? "(g * T.Load(in At(candidateMask, u)))" : "g";
-            string nKept = semeniuta ? "candidate * T.Load(in At(candidateMask, u))" : "candidate";
-            string maskFactor = semeniuta ? " * T.Load(in At(candidateMask, u))" : "";
+            string gKept = semeniuta ? "(g * candidateKept)" : "g";
+            string nKept = semeniuta ? "candidate * candidateKept" : "candidate";
+            string maskFactor = semeniuta ? " * candidateKept" : "";
+            // loaded once per block, where the block's state gradient starts
+            string maskLoad = semeniuta ? "T candidateKept = T.Load(in At(candidateMask, u)); // the candidate's mask\n" + new string(' ', 12) : "";
             using (Indent())
             {
                 if (semeniuta)
@@ -1273,7 +1275,7 @@ internal static partial class Emitter
                                     ref float da = ref At(dGates, at);
                                     T i = T.Load(in a), f = T.Load(in At(ref a, BlockWidth));
                                     T g = T.Load(in At(ref a, 2 * BlockWidth)), o = T.Load(in At(ref a, 3 * BlockWidth));
-                                    {{LstmBackwardState(n, 12)}}
+                                    {{maskLoad}}{{LstmBackwardState(n, 12)}}
                                     // i, f, o = σ(a):  ∂a = ∂gate⊙s(1 − s);  g = tanh(a_g):  ∂a_g = ∂g⊙(1 − g²)
                                     T.Store(ref da, dc * {{gKept}} * i * (T.One - i));
                                     T.Store(ref At(ref da, BlockWidth), dc * cPrev * f * (T.One - f));
@@ -1311,7 +1313,7 @@ internal static partial class Emitter
                                     T reset = T.Load(in a), z = T.Load(in At(ref a, BlockWidth)), candidate = T.Load(in At(ref a, 2 * BlockWidth));
                                     T hPrev = T.Load(in At(hidden, now * {{L}}Padded + u));
                                     T ghn = T.Load(in At(hiddenCandidate, now * {{L}}Padded + u));
-                                    {{GruHiddenGradient(n, 12)}}
+                                    {{maskLoad}}{{GruHiddenGradient(n, 12)}}
                                     // h(t) = n + z⊙(h(t−1) − n):  ∂n = ∂h⊙(1 − z);  ∂z = ∂h⊙(h(t−1) − n);  ∂h(t−1) = ∂h⊙z + …
                                     T dCandidate = dh * (T.One - z){{maskFactor}};
                                     T dz = dh * (hPrev - {{nKept}});
@@ -1359,7 +1361,7 @@ internal static partial class Emitter
                                     ref float a = ref At(gates, at);
                                     T z = T.Load(in At(ref a, BlockWidth)), candidate = T.Load(in At(ref a, 2 * BlockWidth));
                                     T hPrev = T.Load(in At(hidden, now * {{L}}Padded + u));
-                                    {{GruHiddenGradient(n, 12)}}
+                                    {{maskLoad}}{{GruHiddenGradient(n, 12)}}
                                     // h(t) = n + z⊙(h(t−1) − n):  ∂n = ∂h⊙(1 − z);  ∂z = ∂h⊙(h(t−1) − n);  ∂h(t−1) = ∂h⊙z + …
                                     T dan = dh * (T.One - z){{maskFactor}} * (T.One - candidate * candidate);
                                     T daz = dh * (hPrev - {{nKept}}) * z * (T.One - z);

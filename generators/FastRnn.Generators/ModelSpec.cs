@@ -99,7 +99,6 @@ internal sealed record ModelSpec(
 
     public bool HasActivationPenalty => ActivationRegularization is not null || TemporalActivationRegularization is not null;
 
-    public bool HasRecurrentDropout => Layers.Any(l => l.RecurrentDropout is not null);
 
     public string FullName => (Namespace is null ? "" : Namespace + ".") +
         string.Concat(ContainingTypes.Select(t => t.Name + ".")) + Name;

@@ -89,32 +89,24 @@ internal static class Parser
                 return fallback;
             }
 
-            // A rate is declared when its property is set at all (0 included: a run-time default of off).
-            double? Rate(string property)
+            // A number is declared when its property is set at all (0 included: a run-time default of off); a value
+            // outside its range is reported with the given diagnostic.
+            double? Declared(string property, System.Func<double, bool> valid, DiagnosticDescriptor invalid)
             {
                 foreach (var pair in attribute.NamedArguments)
                 {
                     if (pair.Key != property || pair.Value.Value is not double value)
                         continue;
-                    if (!(value >= 0 && value < 1))
-                        Report(Diagnostics.RateOutOfRange, location, property, shortName, value.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
+                    if (!valid(value))
+                        Report(invalid, location, property, shortName, value.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
                     return value;
                 }
                 return null;
             }
 
-            double? Coefficient(string property)
-            {
-                foreach (var pair in attribute.NamedArguments)
-                {
-                    if (pair.Key != property || pair.Value.Value is not double value)
-                        continue;
-                    if (!(value >= 0 && !double.IsInfinity(value)))
-                        Report(Diagnostics.NegativeCoefficient, location, property, shortName, value.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
-                    return value;
-                }
-                return null;
-            }
+            double? Rate(string property) => Declared(property, v => v >= 0 && v < 1, Diagnostics.RateOutOfRange);
+
+            double? Coefficient(string property) => Declared(property, v => v >= 0 && !double.IsInfinity(v), Diagnostics.NegativeCoefficient);
 
             DropoutSpec? Dropout()
             {

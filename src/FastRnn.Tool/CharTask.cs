@@ -62,13 +62,9 @@ public static class CharTask
             output.WriteLine($"epoch {r.Epoch + 1}/{epochs}  train {r.TrainLoss / Math.Log(2):F3} bits/char  valid {r.ValidationBitsPerToken:F3} bits/char  " +
                 $"{trainStream.Targets / r.Seconds:N0} chars/s  {r.Seconds:F0} s"));
         double testBits = trainer.Evaluate(testStream) / Math.Log(2);
-        if (options.Text("plot", "") is { Length: > 0 } plot)
-        {
-            Plots.Curves(plot, "kjv-char: 2 × LSTM(256)", "bits per character",
-                ("train", trainer.History.Select(r => r.TrainLoss / Math.Log(2)).ToArray()),
-                ("validation", trainer.History.Select(r => r.ValidationBitsPerToken!.Value).ToArray()));
-            output.WriteLine($"plot: {plot}");
-        }
+        Plots.CurvesIfAsked(options, output, "kjv-char: 2 × LSTM(256)", "bits per character",
+            ("train", trainer.History.Select(r => r.TrainLoss / Math.Log(2)).ToArray()),
+            ("validation", trainer.History.Select(r => r.ValidationBitsPerToken!.Value).ToArray()));
         output.WriteLine($"test: {testBits:F3} bits per character ({clock.Elapsed.TotalSeconds:F0} s in all)");
         if (options.Text("out", "") is { Length: > 0 } path)
         {

@@ -131,13 +131,9 @@ public static class ReberTask
             output.WriteLine($"epoch {epoch + 1,3}/{epochs}  train loss {record.TrainLoss:F4}  valid loss {record.ValidationLoss:F4}  " +
                 $"held-out accuracy {accuracy:P2} (long-range step {longRange:P1})  {rate:N0} tokens/s  eta {Eta(clock.Elapsed, epoch + 1, epochs)}");
         }
-        if (options.Text("plot", "") is { Length: > 0 } plot)
-        {
-            Plots.Curves(plot, "embedded Reber grammar: LSTM(32)", "loss (nats per symbol)",
-                ("train", trainer.History.Select(r => r.TrainLoss).ToArray()),
-                ("validation", trainer.History.Select(r => r.ValidationLoss!.Value).ToArray()));
-            output.WriteLine($"plot: {plot}");
-        }
+        Plots.CurvesIfAsked(options, output, "embedded Reber grammar: LSTM(32)", "loss (nats per symbol)",
+            ("train", trainer.History.Select(r => r.TrainLoss).ToArray()),
+            ("validation", trainer.History.Select(r => r.ValidationLoss!.Value).ToArray()));
         bool reached = accuracy >= 0.99;
         output.WriteLine(reached
             ? $"reached {accuracy:P2} next-symbol accuracy on 1,000 held-out strings after {epoch} epochs in {clock.Elapsed.TotalSeconds:F1} s"
@@ -232,13 +228,9 @@ public static class AddingTask
             output.WriteLine($"epoch {epoch + 1,3}/{epochs}  train MSE {record.TrainLoss:F4}  valid MSE {mse:F4}  " +
                 $"MAE {record.Validation.MeanAbsoluteError:F3}  {rate:N0} steps/s  elapsed {clock.Elapsed.TotalSeconds:F0} s");
         }
-        if (options.Text("plot", "") is { Length: > 0 } plot)
-        {
-            Plots.Curves(plot, "adding problem, 100 steps: LSTM(64)", "MSE",
-                ("train", trainer.History.Select(r => r.TrainLoss).ToArray()),
-                ("validation", trainer.History.Select(r => r.Validation!.Loss).ToArray()));
-            output.WriteLine($"plot: {plot}");
-        }
+        Plots.CurvesIfAsked(options, output, "adding problem, 100 steps: LSTM(64)", "MSE",
+            ("train", trainer.History.Select(r => r.TrainLoss).ToArray()),
+            ("validation", trainer.History.Select(r => r.Validation!.Loss).ToArray()));
         bool reached = mse < 0.01;
         output.WriteLine(reached
             ? $"reached validation MSE {mse:F4} (< 0.01; the mean predictor scores ~0.167) after {epoch} epochs in {clock.Elapsed.TotalSeconds:F1} s"

@@ -21,6 +21,15 @@ public static class Plots
         plot.SavePng(path, 800, 500);
     }
 
+    /// <summary>With <c>--plot FILE</c>, writes the curves there and says so; otherwise does nothing.</summary>
+    public static void CurvesIfAsked(Options options, TextWriter output, string title, string yLabel, params (string Name, double[] Values)[] series)
+    {
+        if (options.Text("plot", "") is not { Length: > 0 } path)
+            return;
+        Curves(path, title, yLabel, series);
+        output.WriteLine($"plot: {path}");
+    }
+
     /// <summary>One horizontal bar per labelled value, the first at the top (a sweep's ranking, best first).</summary>
     public static void Bars(string path, string title, string xLabel, params (string Label, double Value)[] bars)
     {

@@ -159,14 +159,10 @@ public struct DropoutSite
     /// <summary>True when this pass drops: the masks apply in forward and to the gradients in backward.</summary>
     public bool Active { readonly get; private set; }
 
-    /// <summary>The rate of this pass (0 when inactive).</summary>
-    public float Rate { readonly get; private set; }
-
     /// <summary>Sets the site up for a pass: active when <paramref name="training"/> and the rate is above 0.</summary>
     public void Begin(bool training, float rate, ulong seed, ulong pass, MaskSite site, int layer)
     {
         Active = training && rate > 0f;
-        Rate = Active ? rate : 0f;
         _key = Masks.Key(seed, pass, site, layer);
         _threshold = Masks.Threshold(rate);
         _scale = Active ? 1f / (1f - rate) : 1f;

@@ -14,9 +14,8 @@ public abstract class Optimizer
     private readonly int[] _rangeStart;
     private readonly double[] _rangeSquares;
     private readonly float[] _rangeScale;
-    // The role of the tensor that starts each range (null for leading padding), for its L1/L2 penalty.
-    private readonly ParameterRole?[] _rangeRole;
     private readonly (float L1, float L2)[] _rangePenalty;
+    // The tensor that starts each range (null for leading padding): its role selects its penalty and constraint.
     private readonly ParameterTensor?[] _rangeTensor;
     private readonly double[] _constraintScratch;
 
@@ -32,16 +31,10 @@ public abstract class Optimizer
         _rangeStart = [.. starts];
         _rangeSquares = new double[starts.Count - 1];
         _rangeScale = new float[starts.Count - 1];
-        _rangeRole = new ParameterRole?[starts.Count - 1];
         _rangePenalty = new (float, float)[starts.Count - 1];
         _rangeTensor = new ParameterTensor?[starts.Count - 1];
-        for (int r = 0; r < _rangeRole.Length; r++)
-            foreach (var tensor in model.Tensors)
-                if (tensor.Offset == _rangeStart[r])
-                {
-                    _rangeRole[r] = tensor.Role;
-                    _rangeTensor[r] = tensor;
-                }
+        for (int r = 0; r < _rangeTensor.Length; r++)
+            _rangeTensor[r] = model.Tensors.FirstOrDefault(t => t.Offset == _rangeStart[r]);
         _constraintScratch = new double[model.Tensors.Select(Constraints.ScratchLength).DefaultIfEmpty(1).Max()];
     }
 
@@ -72,7 +65,7 @@ public abstract class Optimizer
         bool finite = true;
         for (int r = 0; r < _rangeSquares.Length; r++)
         {
-            _rangePenalty[r] = _rangeRole[r] is { } role ? Model.PenaltyOf(role) : default;
+            _rangePenalty[r] = _rangeTensor[r] is { } tensor ? Model.PenaltyOf(tensor.Role) : default;
             var (start, end) = (_rangeStart[r], _rangeStart[r + 1]);
             _rangeSquares[r] = SumOfSquares(g[start..end], w[start..end], _rangePenalty[r], bound, ref finite);
         }
@@ -102,8 +95,8 @@ public abstract class Optimizer
         for (int r = 0; r < _rangeScale.Length; r++)
         {
             var transform = new GradientTransform(_rangeScale[r], bound, _rangePenalty[r]);
-            var constraint = _rangeRole[r] is { } role ? Model.ConstraintOf(role) : default;
             var tensor = _rangeTensor[r];
+            var constraint = tensor is null ? default : Model.ConstraintOf(tensor.Role);
             if (constraint.Kind == ConstraintKind.None || tensor is null)
                 Update(_rangeStart[r], _rangeStart[r + 1], transform);
             else if (tensor.Storage == TensorStorage.InterleavedWeight && Constraints.IsBlockLocal(tensor, constraint))

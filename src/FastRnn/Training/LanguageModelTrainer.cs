@@ -155,10 +155,10 @@ public sealed class LanguageModelTrainer
 internal static class EpochLoop
 {
     /// <summary>One optimizer step from the loss just computed: clear the gradients, backpropagate, update.</summary>
-    public static void Update(IRnnModel model, Optimizer optimizer)
+    public static void Update(ISequenceModel model, Optimizer optimizer)
     {
         model.ZeroGrad();
-        ((ISequenceModel)model).Backward();
+        model.Backward();
         optimizer.Step();
     }
 
