@@ -95,6 +95,10 @@ internal static class Diagnostics
         "Invalid constraint values",
         "[Constraint({0}, {1})] needs finite values with 0 ≤ Min ≤ Max, Max > 0 and Rate in [0, 1]; it has Min {2}, Max {3}, Rate {4}");
 
+    public static readonly DiagnosticDescriptor LayerNormClassicGru = Error("FRNN023",
+        "Layer normalization on a classic GRU",
+        "[{0}] declares LayerNorm with Variant = ResetBefore; layer normalization of U·h needs the reset-after GRU, whose recurrent products all read h(t−1)");
+
     private static DiagnosticDescriptor Error(string id, string title, string message) =>
         new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
@@ -121,6 +125,7 @@ internal static class Diagnostics
         "FRNN020" => ConstraintTwice,
         "FRNN021" => ConstraintAxis,
         "FRNN022" => ConstraintValues,
+        "FRNN023" => LayerNormClassicGru,
         _ => SoftmaxNeedsClasses,
     };
 }

@@ -94,7 +94,7 @@ internal static partial class Emitter
             EmitHeadForward();
             EmitStep();
             for (int n = 0; n < _m.Layers.Count; n++)
-                if (_m.Layers[n].Cell != CellKind.GruResetBefore)
+                if (_m.Layers[n].Cell != CellKind.GruResetBefore && !_m.Layers[n].LayerNorm)
                     EmitStepSingle(n);
             EmitBackward();
             for (int n = 0; n < _m.Layers.Count; n++)
@@ -149,6 +149,21 @@ internal static partial class Emitter
                 offset += gates * padded;
                 _w.Line($"private const int L{n}RecurrentBias = {N(offset)};");
                 offset += gates * padded;
+                if (layer.LayerNorm)
+                {
+                    _w.Line("// Layer normalization: the gains of W·x and U·h (their biases are b_ih and b_hh)" + (layer.Cell == CellKind.Lstm ? ", and c's gain and bias." : "."));
+                    _w.Line($"private const int L{n}InputGain = {N(offset)};");
+                    offset += gates * padded;
+                    _w.Line($"private const int L{n}RecurrentGain = {N(offset)};");
+                    offset += gates * padded;
+                    if (layer.Cell == CellKind.Lstm)
+                    {
+                        _w.Line($"private const int L{n}CellGain = {N(offset)};");
+                        offset += padded;
+                        _w.Line($"private const int L{n}CellBias = {N(offset)};");
+                        offset += padded;
+                    }
+                }
                 _w.Line($"private static global::FastRnn.InterleavedShape L{n}InputShape => new(L{n}Inputs, L{n}Gates, L{n}Blocks);");
                 _w.Line($"private static global::FastRnn.InterleavedShape L{n}RecurrentShape => new(L{n}Hidden, L{n}Gates, L{n}Blocks);");
             }
@@ -229,9 +244,22 @@ internal static partial class Emitter
                 }
                 _w.Line($"// ∂L/∂(gate pre-activations) [steps·batch, Row] and ∂L/∂h arriving from above [steps·batch, Padded].");
                 _w.Line($"private readonly float[] _l{n}GateGradient;");
-                if (cell == CellKind.GruResetAfter)
+                if (cell == CellKind.GruResetAfter || _m.Layers[n].LayerNorm)
                     _w.Line($"private readonly float[] _l{n}RecurrentGradient;");
                 _w.Line($"private readonly float[] _l{n}HiddenGradient;");
+                if (_m.Layers[n].LayerNorm)
+                {
+                    _w.Line($"// Layer normalization: x̂ of W·x and ĥ of U·h [steps·batch, Row]{(cell == CellKind.Lstm ? ", ĉ of c̃ [steps·batch, Padded]" : "")}, and each row's 1/√(σ² + ε).");
+                    _w.Line($"private readonly float[] _l{n}InputNormalized;");
+                    _w.Line($"private readonly float[] _l{n}InputRstd;");
+                    _w.Line($"private readonly float[] _l{n}RecurrentNormalized;");
+                    _w.Line($"private readonly float[] _l{n}RecurrentRstd;");
+                    if (cell == CellKind.Lstm)
+                    {
+                        _w.Line($"private readonly float[] _l{n}CellNormalized;");
+                        _w.Line($"private readonly float[] _l{n}CellRstd;");
+                    }
+                }
                 _w.Line($"// Transposes packed at the start of each backward pass, so ∂x = ∂a·W runs as a forward-style product.");
                 _w.Line($"private readonly float[] _l{n}RecurrentTransposed = new float[L{n}RecurrentShape.Transposed.Length];");
                 if (cell == CellKind.GruResetBefore)
@@ -312,9 +340,21 @@ internal static partial class Emitter
                         _w.Line($"_l{n}Recurrent = new float[batchCapacity * L{n}Row];");
                     }
                     _w.Line($"_l{n}GateGradient = new float[rows * L{n}Row];");
-                    if (cell == CellKind.GruResetAfter)
+                    if (cell == CellKind.GruResetAfter || _m.Layers[n].LayerNorm)
                         _w.Line($"_l{n}RecurrentGradient = new float[rows * L{n}Row];");
                     _w.Line($"_l{n}HiddenGradient = new float[rows * L{n}Padded];");
+                    if (_m.Layers[n].LayerNorm)
+                    {
+                        _w.Line($"_l{n}InputNormalized = new float[rows * L{n}Row];");
+                        _w.Line($"_l{n}InputRstd = new float[rows];");
+                        _w.Line($"_l{n}RecurrentNormalized = new float[rows * L{n}Row];");
+                        _w.Line($"_l{n}RecurrentRstd = new float[rows];");
+                        if (cell == CellKind.Lstm)
+                        {
+                            _w.Line($"_l{n}CellNormalized = new float[rows * L{n}Padded];");
+                            _w.Line($"_l{n}CellRstd = new float[rows];");
+                        }
+                    }
                 }
                 _w.Line("_hiddenCarry = new float[batchCapacity * MaxPadded];");
                 _w.Line("_cellCarry = new float[batchCapacity * MaxPadded];");
@@ -403,6 +443,16 @@ internal static partial class Emitter
                 _w.Line($"    new(\"{p}weight_hh_l{k}\", {T}ParameterRole.RecurrentKernel, {n}, {T}TensorStorage.InterleavedWeight, L{n}RecurrentWeights, L{n}Hidden, L{n}Gates, L{n}Hidden),");
                 _w.Line($"    new(\"{p}bias_ih_l{k}\", {T}ParameterRole.InputBias, {n}, {T}TensorStorage.InterleavedBias, L{n}InputBias, L{n}Hidden, L{n}Gates, 1),");
                 _w.Line($"    new(\"{p}bias_hh_l{k}\", {T}ParameterRole.RecurrentBias, {n}, {T}TensorStorage.InterleavedBias, L{n}RecurrentBias, L{n}Hidden, L{n}Gates, 1),");
+                if (layer.LayerNorm)
+                {
+                    _w.Line($"    new(\"{p}ln_ih_weight_l{k}\", {T}ParameterRole.NormGain, {n}, {T}TensorStorage.InterleavedBias, L{n}InputGain, L{n}Hidden, L{n}Gates, 1),");
+                    _w.Line($"    new(\"{p}ln_hh_weight_l{k}\", {T}ParameterRole.NormGain, {n}, {T}TensorStorage.InterleavedBias, L{n}RecurrentGain, L{n}Hidden, L{n}Gates, 1),");
+                    if (layer.Cell == CellKind.Lstm)
+                    {
+                        _w.Line($"    new(\"{p}ln_cell_weight_l{k}\", {T}ParameterRole.NormGain, {n}, {T}TensorStorage.InterleavedBias, L{n}CellGain, L{n}Hidden, 1, 1),");
+                        _w.Line($"    new(\"{p}ln_cell_bias_l{k}\", {T}ParameterRole.NormBias, {n}, {T}TensorStorage.InterleavedBias, L{n}CellBias, L{n}Hidden, 1, 1),");
+                    }
+                }
             }
             _w.Line($"    new(\"head.weight\", {T}ParameterRole.HeadKernel, -1, {T}TensorStorage.InterleavedWeight, HeadWeights, OutputSize, 1, HeadInputs),");
             _w.Line($"    new(\"head.bias\", {T}ParameterRole.HeadBias, -1, {T}TensorStorage.InterleavedBias, HeadBias, OutputSize, 1, 1),");
@@ -420,6 +470,8 @@ internal static partial class Emitter
             {
                 var first = group.First();
                 string module = first.Cell == CellKind.Lstm ? "nn.LSTM" : first.Cell == CellKind.GruResetAfter ? "nn.GRU" : "ClassicGRU";
+                if (first.LayerNorm)
+                    module = first.Cell == CellKind.Lstm ? "LayerNormLSTM" : "LayerNormGRU";
                 string layers = group.Count() > 1 ? $", num_layers={group.Count()}" : "";
                 modules.Add($"{module}({first.Inputs}, {first.Hidden}{layers})");
             }
@@ -688,6 +740,22 @@ internal static partial class Emitter
             using (Indent())
                 EmitInputDropout(n);
             bool recurrentDropout = _m.Layers[n].RecurrentDropout is not null;
+            bool norm = _m.Layers[n].LayerNorm;
+            string InputPart = norm
+                ? $$"""
+                    // x̂(t) = normalize(W_ih·x(t)) over each row's Gates·Hidden values   [steps·batch, Row]
+                    {{Span}} inputNormalized = _l{{n}}InputNormalized.AsSpan(0, rows * {{L}}Row);
+                    inputNormalized.Clear();
+                    {{Kernels}}.MultiplyAdd<T>({{InputSpan(n, "rows")}}, {{InputStride(n)}}, rows,
+                        p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, inputNormalized, {{L}}Row);
+                    global::FastRnn.LayerNorm.Normalize<T>(inputNormalized, inputNormalized, {{L}}Row, rows, {{L}}Gates, {{L}}Hidden, _l{{n}}InputRstd.AsSpan(0, rows));
+                """.Trim()
+                : $$"""
+                    // a_x(t) = b_ih + W_ih·x(t)   [steps·batch, Row]
+                    {{Kernels}}.BroadcastRows(p.Slice({{L}}InputBias, {{L}}Row), gates, {{L}}Row, rows);
+                    {{Kernels}}.MultiplyAdd<T>({{InputSpan(n, "rows")}}, {{InputStride(n)}}, rows,
+                        p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, gates, {{L}}Row);
+                """.Trim();
             string hPrev = $"_l{n}Hidden.AsSpan(now * {L}Padded, batch * {L}Padded)";
             string previous = !recurrentDropout ? hPrev : cell == CellKind.Lstm ? "hRecurrent" : "hPrev, hRecurrent";
             string maskRecurrent = !recurrentDropout ? "" : $$"""
@@ -702,24 +770,26 @@ internal static partial class Emitter
                         }
                 """;
             _w.Lines($$"""
-                    // a_x(t) = b_ih + W_ih·x(t)   [steps·batch, Row]{{CandidateMaskFill(n)}}{{(_m.Layers[n].WeightDrop is null ? "" : $"\n    {ReadOnlySpan} recurrentWeights = {RecurrentWeights(n)};")}}
-                    {{Kernels}}.BroadcastRows(p.Slice({{L}}InputBias, {{L}}Row), gates, {{L}}Row, rows);
-                    {{Kernels}}.MultiplyAdd<T>({{InputSpan(n, "rows")}}, {{InputStride(n)}}, rows,
-                        p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, gates, {{L}}Row);
+                    {{InputPart}}{{CandidateMaskFill(n)}}{{(_m.Layers[n].WeightDrop is null ? "" : $"\n    {ReadOnlySpan} recurrentWeights = {RecurrentWeights(n)};")}}
                     for (int t = 0; t < steps; t++)
                     {
                         int now = t * batch; // first row of step t; slot t of the hidden states holds h(t−1){{maskRecurrent}}
-                        AdvanceLayer{{n}}<T>(p,{{(_m.Layers[n].WeightDrop is null ? "" : $" recurrentWeights,")}} gates.Slice(now * {{L}}Row, batch * {{L}}Row),
+                        AdvanceLayer{{n}}<T>(p,{{(_m.Layers[n].WeightDrop is null ? "" : $" recurrentWeights,")}}{{(norm ? $" inputNormalized.Slice(now * {L}Row, batch * {L}Row)," : "")}} gates.Slice(now * {{L}}Row, batch * {{L}}Row),
                             {{previous}}, _l{{n}}Hidden.AsSpan((now + batch) * {{L}}Padded, batch * {{L}}Padded),
                             {{(cell == CellKind.Lstm
                                 ? $"_l{n}Cell.AsSpan(now * {L}Padded, batch * {L}Padded), _l{n}Cell.AsSpan((now + batch) * {L}Padded, batch * {L}Padded),"
-                                : $"_l{n}Recurrent.AsSpan(0, batch * {L}Row), _l{n}Aux.AsSpan(now * {L}Padded, batch * {L}Padded),")}}
+                                : norm ? $"{NormalizedRecurrent(n)}, _l{n}Aux.AsSpan(now * {L}Padded, batch * {L}Padded),"
+                                : $"_l{n}Recurrent.AsSpan(0, batch * {L}Row), _l{n}Aux.AsSpan(now * {L}Padded, batch * {L}Padded),")}}{{(norm && cell == CellKind.Lstm ? $"\n        {NormalizedRecurrent(n)}, _l{n}CellNormalized.AsSpan(now * {L}Padded, batch * {L}Padded), _l{n}CellRstd.AsSpan(now, batch)," : "")}}
                             {{ZoneArguments(n)}}{{CandidateArgument(n)}}batch);
                     }
                 }
 
                 """);
         }
+
+        /// <summary>The slice of layer n's normalized recurrent products (and their rstd) for the step whose first row is now.</summary>
+        private static string NormalizedRecurrent(int n) =>
+            $"_l{n}RecurrentNormalized.AsSpan(now * L{n}Row, batch * L{n}Row), _l{n}RecurrentRstd.AsSpan(now, batch)";
 
         /// <summary>One step of a layer for a batch, once <c>gates</c> holds the input part of every gate: shared by the
         /// sequence forward and the batched streaming step.</summary>
@@ -746,7 +816,19 @@ internal static partial class Emitter
                 ? $"p.Slice({L}RecurrentWeights, {L}RecurrentShape.Length), {L}RecurrentShape"
                 : $"recurrentWeights, {L}RecurrentShape";
             string wdParameter = layer.WeightDrop is null ? "" : $" {ReadOnlySpan} recurrentWeights,";
-            if (cell == CellKind.Lstm)
+            if (layer.LayerNorm)
+                wdParameter += $" {ReadOnlySpan} inputNormalized,";
+            // A gate's input and recurrent parts: b_ih + W·x and b_hh + U·h as the products left them, or, under layer
+            // normalization, γ_x⊙x̂ + b_ih and γ_h⊙ĥ + b_hh from the normalized products.
+            string X(int k) => layer.LayerNorm
+                ? $"T.MultiplyAdd(T.Load(in At(p, {L}InputGain + bias{Lane(k)})), T.Load(in At(ref xn, {LaneOffset(k)})), T.Load(in At(p, {L}InputBias + bias{Lane(k)})))"
+                : $"T.Load(in {(k == 0 ? "a" : $"At(ref a, {LaneOffset(k)})")})";
+            string H(int k) => layer.LayerNorm
+                ? $"T.MultiplyAdd(T.Load(in At(p, {L}RecurrentGain + bias{Lane(k)})), T.Load(in At(ref gh, {LaneOffset(k)})), T.Load(in At(p, {L}RecurrentBias + bias{Lane(k)})))"
+                : $"T.Load(in {(k == 0 ? "gh" : $"At(ref gh, {LaneOffset(k)})")})";
+            if (cell == CellKind.Lstm && layer.LayerNorm)
+                EmitAdvanceNormalizedLstm(n, zoneParameters, zoneDoc, recurrent, wdParameter, X, H);
+            else if (cell == CellKind.Lstm)
             {
                 _w.Lines($$"""
                     /// <summary>One LSTM step of layer {{n}} for <paramref name="batch"/> rows, once <paramref name="gates"/> holds
@@ -790,22 +872,21 @@ internal static partial class Emitter
                     ///   h(t) = (1 − z)⊙n + z⊙h(t−1)
                     /// The activated gates (r, z, n) replace the pre-activations; <paramref name="hiddenCandidate"/> keeps gh_n.{{hInDoc}}{{zoneDoc}}</summary>
                     private static void AdvanceLayer{{n}}<T>({{ReadOnlySpan}} p,{{wdParameter}} {{Span}} gates, {{ReadOnlySpan}} hPrev,{{hInParameter}} {{Span}} h,
-                        {{Span}} recurrent, {{Span}} hiddenCandidate, {{zoneParameters}}int batch) {{BlockConstraint}}
+                        {{Span}} recurrent,{{(layer.LayerNorm ? $" {Span} recurrentRstd," : "")}} {{Span}} hiddenCandidate, {{zoneParameters}}int batch) {{BlockConstraint}}
                     {
-                        {{Kernels}}.BroadcastRows(p.Slice({{L}}RecurrentBias, {{L}}Row), recurrent, {{L}}Row, batch);
-                        {{Kernels}}.MultiplyAdd<T>({{hIn}}, {{L}}Padded, batch, {{recurrent}}, 0, {{L}}Gates, recurrent, {{L}}Row);
+                        {{(layer.LayerNorm ? NormalizeRecurrent(n, hIn, "recurrent") : $"{Kernels}.BroadcastRows(p.Slice({L}RecurrentBias, {L}Row), recurrent, {L}Row, batch);\n    {Kernels}.MultiplyAdd<T>({hIn}, {L}Padded, batch, {recurrent}, 0, {L}Gates, recurrent, {L}Row);")}}
                         for (int r = 0; r < batch; r++)
                         {
                             for (int j = 0; j < {{L}}Blocks; j++)
                             {
                                 int at = r * {{L}}Row + j * {{L}}Gates * BlockWidth;
                                 ref float a = ref At(gates, at);
-                                ref float gh = ref At(recurrent, at);
+                                ref float gh = ref At(recurrent, at);{{(layer.LayerNorm ? "\n        ref float xn = ref At(inputNormalized, at);\n        int bias = j * " + L + "Gates * BlockWidth;" : "")}}
                                 int u = r * {{L}}Padded + j * BlockWidth;
-                                T reset = T.Sigmoid(T.Load(in a) + T.Load(in gh));
-                                T z = T.Sigmoid(T.Load(in At(ref a, BlockWidth)) + T.Load(in At(ref gh, BlockWidth)));
-                                T ghn = T.Load(in At(ref gh, 2 * BlockWidth));
-                                T candidate = T.Tanh(T.MultiplyAdd(reset, ghn, T.Load(in At(ref a, 2 * BlockWidth))));
+                                T reset = T.Sigmoid({{X(0)}} + {{H(0)}});
+                                T z = T.Sigmoid({{X(1)}} + {{H(1)}});
+                                T ghn = {{H(2)}};
+                                T candidate = T.Tanh(T.MultiplyAdd(reset, ghn, {{X(2)}}));
                                 // (1 − z)⊙n + z⊙h = n + z⊙(h − n)
                                 {{GruUpdate(layer, 12, "z", "candidate", "At(hPrev, u)", "At(h, u)", "T.Load(in At(zoneHidden, u))", semeniuta)}}
                                 T.Store(ref At(hiddenCandidate, u), ghn);
@@ -865,6 +946,100 @@ internal static partial class Emitter
 
                     """);
             }
+        }
+
+        private static string LaneOffset(int k) => k == 0 ? "0" : k == 1 ? "BlockWidth" : $"{k} * BlockWidth";
+
+        private static string Lane(int k) => k == 0 ? "" : " + " + LaneOffset(k);
+
+        /// <summary>A layer-normalized step's recurrent part: ĥ = normalize(U·h(t−1)) into <paramref name="target"/>
+        /// (the products accumulate, so it starts cleared), each row's rstd beside it.</summary>
+        private string NormalizeRecurrent(int n, string hIn, string target)
+        {
+            string L = $"L{n}";
+            string weights = _m.Layers[n].WeightDrop is null
+                ? $"p.Slice({L}RecurrentWeights, {L}RecurrentShape.Length), {L}RecurrentShape"
+                : $"recurrentWeights, {L}RecurrentShape";
+            return Lines(4,
+                $"// ĥ = normalize(U·h(t−1)) over each row's Gates·Hidden values",
+                $"{target}.Clear();",
+                $"{Kernels}.MultiplyAdd<T>({hIn}, {L}Padded, batch, {weights}, 0, {L}Gates, {target}, {L}Row);",
+                $"global::FastRnn.LayerNorm.Normalize<T>({target}, {target}, {L}Row, batch, {L}Gates, {L}Hidden, recurrentRstd);");
+        }
+
+        /// <summary>The layer-normalized LSTM step (Ba et al. 2016): the gates from the two normalized products, then
+        /// c(t) for every unit of a row before ĉ's statistics exist, then h(t) from ĉ.</summary>
+        private void EmitAdvanceNormalizedLstm(int n, string zoneParameters, string zoneDoc, string recurrent, string wdParameter,
+            System.Func<int, string> X, System.Func<int, string> H)
+        {
+            var layer = _m.Layers[n];
+            string L = $"L{n}";
+            bool zh = layer.Zoneout is not null, zc = layer.CellZoneout is not null;
+            string ig = layer.CandidateDropout is not null ? "i * (g * T.Load(in At(candidateMask, u)))" : "i * g";
+            string cellStore = zc
+                ? Lines(12,
+                    "T.Store(ref At(cellCandidate, u), cTilde);",
+                    "// zoneout: c(t) = c̃ + κ_c⊙(c(t−1) − c̃)",
+                    "T.Store(ref At(c, u), T.MultiplyAdd(T.Load(in At(zoneCell, u)), cPrevious - cTilde, cTilde));")
+                : "T.Store(ref At(c, u), cTilde);";
+            string hiddenStore = zh
+                ? Lines(12,
+                    "// zoneout: h(t) = h̃ + κ_h⊙(h(t−1) − h̃)",
+                    "T.Store(ref At(h, u), T.MultiplyAdd(T.Load(in At(zoneHidden, u)), T.Load(in At(hPrev, u)) - hTilde, hTilde));")
+                : "T.Store(ref At(h, u), hTilde);";
+            _w.Lines($$"""
+                /// <summary>One layer-normalized LSTM step of layer {{n}} for <paramref name="batch"/> rows, once
+                /// <paramref name="inputNormalized"/> holds x̂ = normalize(W_ih·x):
+                ///   ĥ = normalize(U·h(t−1));  a = γ_x⊙x̂ + b_ih + γ_h⊙ĥ + b_hh;  i, f, o = σ(a_i, a_f, a_o);  g = tanh(a_g)
+                ///   c(t) = f⊙c(t−1) + i⊙g;  ĉ = normalize(c(t));  h(t) = o⊙tanh(γ_c⊙ĉ + β_c)
+                /// The activated gates go to <paramref name="gates"/>; ĥ, ĉ and their rows' rstd stay for backward.
+                /// <paramref name="cPrev"/> and <paramref name="c"/> may be the same buffer.{{zoneDoc}}</summary>
+                private static void AdvanceLayer{{n}}<T>({{ReadOnlySpan}} p,{{wdParameter}} {{Span}} gates, {{ReadOnlySpan}} hPrev, {{Span}} h,
+                    {{ReadOnlySpan}} cPrev, {{Span}} c, {{Span}} recurrentNormalized, {{Span}} recurrentRstd, {{Span}} cellNormalized, {{Span}} cellRstd,
+                    {{zoneParameters}}int batch) {{BlockConstraint}}
+                {
+                    {{NormalizeRecurrent(n, "hPrev", "recurrentNormalized")}}
+                    for (int r = 0; r < batch; r++)
+                    {
+                        for (int j = 0; j < {{L}}Blocks; j++)
+                        {
+                            int at = r * {{L}}Row + j * {{L}}Gates * BlockWidth;
+                            int bias = j * {{L}}Gates * BlockWidth;
+                            int u = r * {{L}}Padded + j * BlockWidth;
+                            ref float a = ref At(gates, at);
+                            ref float xn = ref At(inputNormalized, at);
+                            ref float gh = ref At(recurrentNormalized, at);
+                            T i = T.Sigmoid({{X(0)}} + {{H(0)}});
+                            T f = T.Sigmoid({{X(1)}} + {{H(1)}});
+                            T g = T.Tanh({{X(2)}} + {{H(2)}});
+                            T o = T.Sigmoid({{X(3)}} + {{H(3)}});
+                            // c̃ = f⊙c(t−1) + i⊙g
+                            T cPrevious = T.Load(in At(cPrev, u));
+                            T cTilde = T.MultiplyAdd(f, cPrevious, {{ig}});
+                            {{cellStore}}
+                            T.Store(ref a, i);
+                            T.Store(ref At(ref a, BlockWidth), f);
+                            T.Store(ref At(ref a, 2 * BlockWidth), g);
+                            T.Store(ref At(ref a, 3 * BlockWidth), o);
+                        }
+                    }
+                    // ĉ = normalize(c̃) over each row's Hidden values (every unit's c̃ is known now)
+                    global::FastRnn.LayerNorm.Normalize<T>({{(zc ? "cellCandidate" : "c")}}, cellNormalized, {{L}}Padded, batch, 1, {{L}}Hidden, cellRstd);
+                    for (int r = 0; r < batch; r++)
+                    {
+                        for (int j = 0; j < {{L}}Blocks; j++)
+                        {
+                            int u = r * {{L}}Padded + j * BlockWidth;
+                            T o = T.Load(in At(gates, r * {{L}}Row + j * {{L}}Gates * BlockWidth + 3 * BlockWidth));
+                            // h̃ = o⊙tanh(γ_c⊙ĉ + β_c)
+                            T hTilde = o * T.Tanh(T.MultiplyAdd(T.Load(in At(p, {{L}}CellGain + j * BlockWidth)), T.Load(in At(cellNormalized, u)),
+                                T.Load(in At(p, {{L}}CellBias + j * BlockWidth))));
+                            {{hiddenStore}}
+                        }
+                    }
+                }
+
+                """);
         }
 
         private void EmitHeadForward()
@@ -983,16 +1158,31 @@ internal static partial class Emitter
                         (layer.CellZoneout is not null ? $"state.Layer{n}CellZoneout, state.Layer{n}CellCandidate, " : "") +
                         (layer.CandidateDropout is not null ? $"state.Layer{n}Ones, " : "");
                     string zoneRates = (layer.Zoneout is not null ? $", _options.Layer{n}Zoneout" : "") + (layer.CellZoneout is not null ? $", _options.Layer{n}CellZoneout" : "");
+                    string inputPart = layer.LayerNorm
+                        ? $$"""
+                            {{Span}} inputNormalized = state.Layer{{n}}InputNormalized;
+                            inputNormalized.Clear();
+                            {{Kernels}}.MultiplyAdd<T>(x, {{stride}}, batch, p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, inputNormalized, {{L}}Row);
+                            global::FastRnn.LayerNorm.Normalize<T>(inputNormalized, inputNormalized, {{L}}Row, batch, {{L}}Gates, {{L}}Hidden, state.Layer{{n}}InputRstd);
+                            """
+                        : $$"""
+                            {{Kernels}}.BroadcastRows(p.Slice({{L}}InputBias, {{L}}Row), gates, {{L}}Row, batch);
+                            {{Kernels}}.MultiplyAdd<T>(x, {{stride}}, batch, p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, gates, {{L}}Row);
+                            """;
+                    string stateArguments = cell == CellKind.Lstm
+                        ? $"state.Layer{n}Cell, state.Layer{n}Cell" + (layer.LayerNorm ? $", state.Layer{n}RecurrentNormalized, state.Layer{n}RecurrentRstd, state.Layer{n}CellNormalized, state.Layer{n}CellRstd" : "")
+                        : $"state.Layer{n}Recurrent, " + (layer.LayerNorm ? $"state.Layer{n}RecurrentRstd, " : "") + $"state.Layer{n}Aux";
                     string batched = $$"""
                         {{zoneFill}}{{Span}} gates = state.Layer{{n}}Gates;
-                        {{Kernels}}.BroadcastRows(p.Slice({{L}}InputBias, {{L}}Row), gates, {{L}}Row, batch);
-                        {{Kernels}}.MultiplyAdd<T>(x, {{stride}}, batch, p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, gates, {{L}}Row);
-                        AdvanceLayer{{n}}<T>(p,{{(layer.WeightDrop is null ? "" : $" p.Slice({L}RecurrentWeights, {L}RecurrentShape.Length),")}} gates, state.Layer{{n}}Hidden, {{(_m.Layers[n].RecurrentDropout is not null && cell != CellKind.Lstm ? $"state.Layer{n}Hidden, " : "")}}state.Layer{{n}}HiddenNext, {{(cell == CellKind.Lstm ? $"state.Layer{n}Cell, state.Layer{n}Cell" : $"state.Layer{n}Recurrent, state.Layer{n}Aux")}}, {{zoneArguments}}batch);
+                        {{inputPart}}
+                        AdvanceLayer{{n}}<T>(p,{{(layer.WeightDrop is null ? "" : $" p.Slice({L}RecurrentWeights, {L}RecurrentShape.Length),")}}{{(layer.LayerNorm ? " inputNormalized," : "")}} gates, state.Layer{{n}}Hidden, {{(_m.Layers[n].RecurrentDropout is not null && cell != CellKind.Lstm ? $"state.Layer{n}Hidden, " : "")}}state.Layer{{n}}HiddenNext, {{stateArguments}}, {{zoneArguments}}batch);
                         """;
                     _w.Line($"// Layer {n} ({CellName(cell)})");
-                    if (cell == CellKind.GruResetBefore)
+                    if (cell == CellKind.GruResetBefore || layer.LayerNorm)
                     {
-                        _w.Line("// The classic GRU needs every reset gate before its candidate's product, so it always takes the batched path.");
+                        _w.Line(layer.LayerNorm
+                            ? "// A normalized product needs every gate's value before its statistics, so the layer always takes the batched path."
+                            : "// The classic GRU needs every reset gate before its candidate's product, so it always takes the batched path.");
                         using (_w.Block(""))
                             _w.Lines(batched);
                     }
@@ -1242,6 +1432,7 @@ internal static partial class Emitter
             string clearTilde = masked && cell != CellKind.Lstm ? "\n    dTilde.Clear();" : "";
             // Semeniuta: the candidate used was g⊙m (n⊙m); the mask, regenerated, scales its gradient.
             bool semeniuta = _m.Layers[n].CandidateDropout is not null;
+            bool norm = _m.Layers[n].LayerNorm;
             string gKept = semeniuta ? "(g * candidateKept)" : "g";
             string nKept = semeniuta ? "candidate * candidateKept" : "candidate";
             string maskFactor = semeniuta ? " * candidateKept" : "";
@@ -1256,7 +1447,14 @@ internal static partial class Emitter
                 }
                 if (_m.Layers[n].WeightDrop is not null)
                     _w.Lines(WeightGradientSetup(n).TrimStart('\n'));
-                if (cell == CellKind.Lstm)
+                if (cell == CellKind.Lstm && _m.Layers[n].LayerNorm)
+                {
+                    EmitBackwardNormalizedLstm(n, hIn, recurrentGrad, maskCarry, maskLoad, gKept, maskFactor);
+                    if (_m.Layers[n].WeightDrop is not null)
+                        _w.Lines(WeightGradientFinish(n).TrimStart('\n'));
+                    EmitInputSideBackward(n, "dGates");
+                }
+                else if (cell == CellKind.Lstm)
                 {
                     _w.Lines($$"""
                         {{Span}} cells = _l{{n}}Cell.AsSpan(0, (rows + batch) * {{L}}Padded);{{(_m.Layers[n].CellZoneout is null ? "" : $"\n{ReadOnlySpan} cellCandidates = _l{n}CellCandidate.AsSpan(0, rows * {L}Padded); // c̃(t) before zoneout")}}
@@ -1332,13 +1530,12 @@ internal static partial class Emitter
                                     T.Store(ref At(ref dhh, 2 * BlockWidth), dan * reset);
                                 }
                             }
-                            // gh = b_hh + U·h(t−1):  ∂h(t−1) += Uᵀ·∂gh{{clearTilde}}
+                            {{(norm ? GruRecurrentNormBackward(n) : "")}}// gh = b_hh + U·h(t−1):  ∂h(t−1) += Uᵀ·∂gh{{clearTilde}}
                             {{Kernels}}.MultiplyAdd<T>(dRecurrent.Slice(now * {{L}}Row, batch * {{L}}Row), {{L}}Row, batch,
                                 _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, {{productTarget}}, {{L}}Padded);{{maskCarry}}
                         }
-                        // ∂U += Σ_t ∂gh(t)ᵀ·h(t−1);  ∂b_hh += Σ_t ∂gh(t)
-                        {{Kernels}}.AccumulateOuter<T>({{hIn}}, {{L}}Padded, rows, dRecurrent, {{L}}Row, {{recurrentGrad}}, 0, {{L}}Gates, _outerScratch);
-                        {{Kernels}}.AccumulateRows<T>(dRecurrent, {{L}}Row, rows, {{L}}Row, grad.Slice({{L}}RecurrentBias, {{L}}Row));
+                        {{(norm ? "// ∂U += Σ_t ∂(U·h)(t)ᵀ·h(t−1)  (∂b_hh and ∂γ_h were gathered step by step)" : "// ∂U += Σ_t ∂gh(t)ᵀ·h(t−1);  ∂b_hh += Σ_t ∂gh(t)")}}
+                        {{Kernels}}.AccumulateOuter<T>({{hIn}}, {{L}}Padded, rows, dRecurrent, {{L}}Row, {{recurrentGrad}}, 0, {{L}}Gates, _outerScratch);{{(norm ? "" : $"\n{Kernels}.AccumulateRows<T>(dRecurrent, {L}Row, rows, {L}Row, grad.Slice({L}RecurrentBias, {L}Row));")}}
                         """);
                     if (_m.Layers[n].WeightDrop is not null)
                         _w.Lines(WeightGradientFinish(n).TrimStart('\n'));
@@ -1406,16 +1603,130 @@ internal static partial class Emitter
             _w.Line();
         }
 
+        /// <summary>A layer-normalized GRU's step, once ∂gh is in dRecurrent: back through gh = γ_h⊙ĥ + b_hh and
+        /// ĥ = normalize(U·h(t−1)), in place.</summary>
+        private static string GruRecurrentNormBackward(int n)
+        {
+            string L = $"L{n}";
+            string slice = $"dRecurrent.Slice(now * {L}Row, batch * {L}Row)";
+            return Lines(4,
+                "// gh = γ_h⊙ĥ + b_hh, ĥ = normalize(U·h(t−1)):  ∂(U·h(t−1)) from ∂gh, in place (∂γ_h and ∂b_hh on the way)",
+                $"global::FastRnn.LayerNorm.Backward<T>({slice}, p.Slice({L}RecurrentGain, {L}Row), _l{n}RecurrentNormalized.AsSpan(now * {L}Row, batch * {L}Row),",
+                $"    _l{n}RecurrentRstd.AsSpan(now, batch), {slice}, {L}Row, batch, {L}Gates, {L}Hidden, grad.Slice({L}RecurrentGain, {L}Row), grad.Slice({L}RecurrentBias, {L}Row));",
+                "");
+        }
+
+        /// <summary>Backward through a layer-normalized LSTM layer (Ba et al. 2016), last step first. Each step runs in
+        /// three parts, because a normalization couples every unit of a row: ∂ of h(t) into ∂(γ_c⊙ĉ + β_c) and ∂a_o for
+        /// the whole row; back through ĉ = normalize(c̃); then the cell and the other gates, and back through
+        /// ĥ = normalize(U·h(t−1)).</summary>
+        private void EmitBackwardNormalizedLstm(int n, string hIn, string recurrentGrad, string maskCarry, string maskLoad, string gKept, string maskFactor)
+        {
+            var layer = _m.Layers[n];
+            string L = $"L{n}";
+            bool zh = layer.Zoneout is not null, zc = layer.CellZoneout is not null;
+            string total = $"T.Load(in At(dAbove, now * {L}Padded + u)) + T.Load(in At(dHidden, u))";
+            string hiddenGradient = zh
+                ? Lines(12,
+                    $"T dhTotal = {total};",
+                    "// zoneout h(t) = h̃ + κ_h⊙(h(t−1) − h̃):  ∂h̃ = (1 − κ_h)⊙∂h(t);  ∂h(t−1) = κ_h⊙∂h(t) + Uᵀ·∂(U·h)",
+                    "T keepHidden = T.Load(in At(zoneHidden, u));",
+                    "T dh = dhTotal * (T.One - keepHidden);",
+                    "T.Store(ref At(dHidden, u), keepHidden * dhTotal);")
+                : Lines(12,
+                    "// ∂h(t): from above, and from step t + 1 through U",
+                    $"T dh = {total};");
+            string cellGradient = zc
+                ? Lines(12,
+                    "// zoneout c(t) = c̃ + κ_c⊙(c(t−1) − c̃):  ∂c̃ = ∂c̃ through ĉ + (1 − κ_c)⊙∂c(t)",
+                    "T dcTotal = T.Load(in At(dCell, u)), keepCell = T.Load(in At(zoneCell, u));",
+                    "T dc = T.MultiplyAdd(dcTotal, T.One - keepCell, T.Load(in At(dNormalizedCell, u)));",
+                    "// c̃ = f⊙c(t−1) + i⊙g:  ∂c(t−1) = ∂c̃⊙f + κ_c⊙∂c(t)",
+                    "T.Store(ref At(dCell, u), T.MultiplyAdd(dc, f, keepCell * dcTotal));")
+                : Lines(12,
+                    "// c(t) reaches the loss through ĉ and through c(t + 1):  ∂c = ∂c through ĉ + ∂c from step t + 1",
+                    "T dc = T.Load(in At(dNormalizedCell, u)) + T.Load(in At(dCell, u));",
+                    "// c(t) = f⊙c(t−1) + i⊙g:  ∂c(t−1) = ∂c⊙f",
+                    "T.Store(ref At(dCell, u), dc * f);");
+            _w.Lines($$"""
+                {{Span}} cells = _l{{n}}Cell.AsSpan(0, (rows + batch) * {{L}}Padded);
+                {{Span}} dCell = _cellCarry.AsSpan(0, batch * {{L}}Padded);
+                dCell.Clear();
+                {{Span}} dRecurrent = _l{{n}}RecurrentGradient.AsSpan(0, rows * {{L}}Row);
+                {{ReadOnlySpan}} cellNormalized = _l{{n}}CellNormalized.AsSpan(0, rows * {{L}}Padded);
+                // ∂ of ĉ's affine output, then (in place) of c̃ through the normalization: [batch, Padded]
+                {{Span}} dNormalizedCell = _auxGradient.AsSpan(0, batch * {{L}}Padded);
+                for (int t = steps - 1; t >= 0; t--)
+                {
+                    int now = t * batch;{{ZoneStep(n)}}
+                    for (int r = 0; r < batch; r++)
+                    {
+                        for (int j = 0; j < {{L}}Blocks; j++)
+                        {
+                            int u = r * {{L}}Padded + j * BlockWidth;
+                            int at = (now + r) * {{L}}Row + j * {{L}}Gates * BlockWidth;
+                            T o = T.Load(in At(gates, at + 3 * BlockWidth));
+                            T tanhY = T.Tanh(T.MultiplyAdd(T.Load(in At(p, {{L}}CellGain + j * BlockWidth)), T.Load(in At(cellNormalized, now * {{L}}Padded + u)),
+                                T.Load(in At(p, {{L}}CellBias + j * BlockWidth))));
+                            {{hiddenGradient}}
+                            // h̃ = o⊙tanh(y), y = γ_c⊙ĉ + β_c:  ∂y = ∂h̃⊙o⊙(1 − tanh²y);  o = σ(a_o):  ∂a_o = ∂h̃⊙tanh(y)⊙o(1 − o)
+                            T.Store(ref At(dNormalizedCell, u), dh * o * (T.One - tanhY * tanhY));
+                            T.Store(ref At(dGates, at + 3 * BlockWidth), dh * tanhY * o * (T.One - o));
+                        }
+                    }
+                    // ĉ = normalize(c̃):  ∂c̃ through ĉ from ∂y, in place (∂γ_c and ∂β_c on the way)
+                    global::FastRnn.LayerNorm.Backward<T>(dNormalizedCell, p.Slice({{L}}CellGain, {{L}}Padded), cellNormalized.Slice(now * {{L}}Padded, batch * {{L}}Padded),
+                        _l{{n}}CellRstd.AsSpan(now, batch), dNormalizedCell, {{L}}Padded, batch, 1, {{L}}Hidden, grad.Slice({{L}}CellGain, {{L}}Padded), grad.Slice({{L}}CellBias, {{L}}Padded));
+                    for (int r = 0; r < batch; r++)
+                    {
+                        for (int j = 0; j < {{L}}Blocks; j++)
+                        {
+                            int u = r * {{L}}Padded + j * BlockWidth;
+                            int at = (now + r) * {{L}}Row + j * {{L}}Gates * BlockWidth;
+                            ref float a = ref At(gates, at);
+                            ref float da = ref At(dGates, at);
+                            T i = T.Load(in a), f = T.Load(in At(ref a, BlockWidth)), g = T.Load(in At(ref a, 2 * BlockWidth));
+                            T cPrev = T.Load(in At(cells, now * {{L}}Padded + u));
+                            {{maskLoad}}{{cellGradient}}
+                            // i, f = σ(a):  ∂a = ∂gate⊙s(1 − s);  g = tanh(a_g):  ∂a_g = ∂g⊙(1 − g²)
+                            T.Store(ref da, dc * {{gKept}} * i * (T.One - i));
+                            T.Store(ref At(ref da, BlockWidth), dc * cPrev * f * (T.One - f));
+                            T.Store(ref At(ref da, 2 * BlockWidth), dc * i{{maskFactor}} * (T.One - g * g));
+                        }
+                    }
+                    // ĥ = normalize(U·h(t−1)), a = … + γ_h⊙ĥ + b_hh:  ∂(U·h(t−1)) from ∂a (∂γ_h and ∂b_hh on the way)
+                    {{Span}} dProduct = dRecurrent.Slice(now * {{L}}Row, batch * {{L}}Row);
+                    global::FastRnn.LayerNorm.Backward<T>(dGates.Slice(now * {{L}}Row, batch * {{L}}Row), p.Slice({{L}}RecurrentGain, {{L}}Row),
+                        _l{{n}}RecurrentNormalized.AsSpan(now * {{L}}Row, batch * {{L}}Row), _l{{n}}RecurrentRstd.AsSpan(now, batch), dProduct,
+                        {{L}}Row, batch, {{L}}Gates, {{L}}Hidden, grad.Slice({{L}}RecurrentGain, {{L}}Row), grad.Slice({{L}}RecurrentBias, {{L}}Row));
+                    // U·h(t−1):  ∂h(t−1) = Uᵀ·∂(U·h(t−1)){{(zh ? " (added to κ_h⊙∂h(t), already there)" : "\n    dHidden.Clear();")}}
+                    {{Kernels}}.MultiplyAdd<T>(dProduct, {{L}}Row, batch, _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, dHidden, {{L}}Padded);{{maskCarry}}
+                }
+                // ∂U += Σ_t ∂(U·h)(t)ᵀ·h(t−1)
+                {{Kernels}}.AccumulateOuter<T>({{hIn}}, {{L}}Padded, rows, dRecurrent, {{L}}Row, {{recurrentGrad}}, 0, {{L}}Gates, _outerScratch);
+                """);
+        }
+
         /// <summary>The input side of a layer's backward: a_x = b_ih + W_ih·x, so ∂W_ih, ∂b_ih and ∂x for the layer below.</summary>
         private void EmitInputSideBackward(int n, string dInput)
         {
             string L = $"L{n}";
-            _w.Lines($$"""
-                // a_x = b_ih + W_ih·x(t):  ∂W_ih += Σ_t ∂a(t)ᵀ·x(t);  ∂b_ih += Σ_t ∂a(t)
-                {{Kernels}}.AccumulateOuter<T>({{InputSpan(n, "rows")}}, {{InputStride(n)}}, rows, {{dInput}}, {{L}}Row,
-                    grad.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, _outerScratch);
-                {{Kernels}}.AccumulateRows<T>({{dInput}}, {{L}}Row, rows, {{L}}Row, grad.Slice({{L}}InputBias, {{L}}Row));
-                """);
+            if (_m.Layers[n].LayerNorm)
+                _w.Lines($$"""
+                    // x̂ = normalize(W_ih·x(t)), a = γ_x⊙x̂ + b_ih + …:  ∂(W_ih·x) from ∂a, in place (∂γ_x and ∂b_ih on the way)
+                    global::FastRnn.LayerNorm.Backward<T>({{dInput}}, p.Slice({{L}}InputGain, {{L}}Row), _l{{n}}InputNormalized.AsSpan(0, rows * {{L}}Row),
+                        _l{{n}}InputRstd.AsSpan(0, rows), {{dInput}}, {{L}}Row, rows, {{L}}Gates, {{L}}Hidden, grad.Slice({{L}}InputGain, {{L}}Row), grad.Slice({{L}}InputBias, {{L}}Row));
+                    // W_ih·x(t):  ∂W_ih += Σ_t ∂(W_ih·x)(t)ᵀ·x(t)
+                    {{Kernels}}.AccumulateOuter<T>({{InputSpan(n, "rows")}}, {{InputStride(n)}}, rows, {{dInput}}, {{L}}Row,
+                        grad.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, _outerScratch);
+                    """);
+            else
+                _w.Lines($$"""
+                    // a_x = b_ih + W_ih·x(t):  ∂W_ih += Σ_t ∂a(t)ᵀ·x(t);  ∂b_ih += Σ_t ∂a(t)
+                    {{Kernels}}.AccumulateOuter<T>({{InputSpan(n, "rows")}}, {{InputStride(n)}}, rows, {{dInput}}, {{L}}Row,
+                        grad.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, _outerScratch);
+                    {{Kernels}}.AccumulateRows<T>({{dInput}}, {{L}}Row, rows, {{L}}Row, grad.Slice({{L}}InputBias, {{L}}Row));
+                    """);
             string? below = n > 0 ? $"_l{n - 1}HiddenGradient.AsSpan(0, rows * L{n - 1}Padded)" : Tokens ? "_inputGradient.AsSpan(0, rows * InputPadded)" : null;
             if (below is null)
                 return;
@@ -1561,6 +1872,18 @@ internal static partial class Emitter
                         _w.Line($"internal readonly float[] Layer{n}CellZoneout;");
                         _w.Line($"internal readonly float[] Layer{n}CellCandidate;");
                     }
+                    if (_m.Layers[n].LayerNorm)
+                    {
+                        _w.Line($"internal readonly float[] Layer{n}InputNormalized;");
+                        _w.Line($"internal readonly float[] Layer{n}InputRstd;");
+                        _w.Line($"internal readonly float[] Layer{n}RecurrentRstd;");
+                        if (cell == CellKind.Lstm)
+                        {
+                            _w.Line($"internal readonly float[] Layer{n}RecurrentNormalized;");
+                            _w.Line($"internal readonly float[] Layer{n}CellNormalized;");
+                            _w.Line($"internal readonly float[] Layer{n}CellRstd;");
+                        }
+                    }
                 }
                 _w.Line("internal readonly float[] Input;");
                 _w.Line("internal readonly float[] Logits;");
@@ -1593,6 +1916,18 @@ internal static partial class Emitter
                         {
                             _w.Line($"Layer{n}CellZoneout = new float[batch * L{n}Padded];");
                             _w.Line($"Layer{n}CellCandidate = new float[batch * L{n}Padded];");
+                        }
+                        if (_m.Layers[n].LayerNorm)
+                        {
+                            _w.Line($"Layer{n}InputNormalized = new float[batch * L{n}Row];");
+                            _w.Line($"Layer{n}InputRstd = new float[batch];");
+                            _w.Line($"Layer{n}RecurrentRstd = new float[batch];");
+                            if (cell == CellKind.Lstm)
+                            {
+                                _w.Line($"Layer{n}RecurrentNormalized = new float[batch * L{n}Row];");
+                                _w.Line($"Layer{n}CellNormalized = new float[batch * L{n}Padded];");
+                                _w.Line($"Layer{n}CellRstd = new float[batch];");
+                            }
                         }
                     }
                     _w.Line("Input = new float[batch * InputSize];");

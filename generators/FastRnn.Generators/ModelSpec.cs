@@ -45,7 +45,7 @@ internal enum LossKind
 /// <see cref="IndexInGroup"/> its layer within that attribute's stack (PyTorch's <c>_l{k}</c> suffix).</summary>
 internal sealed record LayerSpec(CellKind Cell, int Inputs, int Hidden, int Group, int IndexInGroup, DropoutSpec? InputDropout,
     double? RecurrentDropout, double? Zoneout, double? CellZoneout, double? WeightDrop,
-    int InputInit = 0, int RecurrentInit = 0, bool UnitForgetBias = false, double? CandidateDropout = null)
+    int InputInit = 0, int RecurrentInit = 0, bool UnitForgetBias = false, double? CandidateDropout = null, bool LayerNorm = false)
 {
     public bool HasZoneout => Zoneout is not null || CellZoneout is not null;
 }

@@ -75,6 +75,13 @@ public sealed class LstmAttribute(int hidden) : Attribute
     /// <summary>Semeniuta et al.'s recurrent dropout without memory loss: inverted dropout on the candidate
     /// (g in c(t) = f⊙c(t−1) + i⊙g), one mask per sequence, so the state's memory is never dropped. Identity at inference.</summary>
     public double CandidateDropout { get; set; }
+
+    /// <summary>Layer normalization (Ba et al. 2016, LN-LSTM): W·x and U·h are each normalized over all four gates'
+    /// pre-activations of a row, and c(t) before its tanh, each with its own gain (γ, starting at 1) and bias
+    /// (bias_ih and bias_hh serve as the β of the first two, so a = LN(W·x) + LN(U·h) has no third, redundant bias;
+    /// the cell's β starts at 0): a = γ_x⊙x̂ + b_ih + γ_h⊙ĥ + b_hh;  h(t) = o⊙tanh(γ_c⊙ĉ(t) + β_c). ε = 1e-5
+    /// (PyTorch's LayerNorm). The same in training and at inference; the state c(t) itself is not normalized.</summary>
+    public bool LayerNorm { get; set; }
 }
 
 /// <summary>A GRU layer (gate order r, z, n) of <paramref name="hidden"/> units, stacked <see cref="Layers"/> times.</summary>
@@ -117,6 +124,12 @@ public sealed class GruAttribute(int hidden) : Attribute
     /// <summary>Semeniuta et al.'s recurrent dropout without memory loss: inverted dropout on the candidate
     /// (n in h(t) = (1 − z)⊙n + z⊙h(t−1)), one mask per sequence, so the state's memory is never dropped. Identity at inference.</summary>
     public double CandidateDropout { get; set; }
+
+    /// <summary>Layer normalization (Ba et al. 2016): W·x and U·h are each normalized over all three gates'
+    /// pre-activations of a row, each with its own gain γ (starting at 1) and bias (bias_ih and bias_hh):
+    /// gh = γ_h⊙ĥ + b_hh replaces U·h + b_hh, so n = tanh(a_n + r⊙gh_n) keeps PyTorch's placement of b_hn. ε = 1e-5.
+    /// Only with <see cref="GruVariant.ResetAfter"/>: the classic variant's U_n·(r⊙h) is not one product of h(t−1).</summary>
+    public bool LayerNorm { get; set; }
 }
 
 /// <summary>Where the GRU's reset gate acts on the recurrent candidate.</summary>

@@ -5,7 +5,8 @@ namespace FastRnn;
 public static class Initializers
 {
     /// <summary>PyTorch's defaults: <c>U(−1/√H, 1/√H)</c> for every LSTM/GRU weight and bias, <c>nn.Linear</c>'s
-    /// <c>U(−1/√fan_in, 1/√fan_in)</c> for the head, <c>N(0, 1)</c> for an embedding.</summary>
+    /// <c>U(−1/√fan_in, 1/√fan_in)</c> for the head, <c>N(0, 1)</c> for an embedding, and <c>nn.LayerNorm</c>'s
+    /// γ = 1, β = 0 for a layer-normalized cell's gains and its cell normalization's bias.</summary>
     public static void PyTorchDefault(IRnnModel model, ulong seed)
     {
         var tensors = model.Tensors;
@@ -15,7 +16,9 @@ public static class Initializers
         {
             var tensor = tensors[t];
             var values = new float[tensor.Count];
-            if (tensor.Role == ParameterRole.Embedding)
+            if (tensor.Role is ParameterRole.NormGain or ParameterRole.NormBias)
+                values.AsSpan().Fill(tensor.Role == ParameterRole.NormGain ? 1f : 0f);
+            else if (tensor.Role == ParameterRole.Embedding)
             {
                 for (int i = 0; i < values.Length; i++)
                     values[i] = CounterRandom.Normal(seed, (ulong)t, (ulong)i);

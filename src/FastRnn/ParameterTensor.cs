@@ -23,6 +23,11 @@ public enum ParameterRole
     RecurrentBias = 4,
     HeadKernel = 5,
     HeadBias = 6,
+    /// <summary>The gain γ of a layer-normalized cell's normalization (initialized to 1).</summary>
+    NormGain = 7,
+    /// <summary>The bias β of a layer-normalized cell's normalization of c (initialized to 0); the normalizations of
+    /// W·x and U·h use the layer's bias_ih and bias_hh as their β.</summary>
+    NormBias = 8,
 }
 
 /// <summary>

@@ -62,6 +62,15 @@ public class CompileAndRunTests
             new(false, 0, 5, L((Cell.Lstm, 19, 0, 0), (Cell.Lstm, 6, 1, 0)), 2, "Linear", true, "MeanSquaredError"), 3, 5),
         new("E12", "TokenInput(8, 4), Gru(17, CandidateDropout = 0.35, Zoneout = 0.2), Gru(11, Variant = GruVariant.ResetBefore, CandidateDropout = 0.25, WeightDrop = 0.2), Head(8, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)",
             new(true, 8, 4, L((Cell.Gru, 17, 0, 0), (Cell.GruClassic, 11, 1, 0)), 8, "Softmax", true, "SoftmaxCrossEntropy"), 3, 4),
+        // F: layer-normalized cells (Ba et al.), alone, stacked, across padded blocks, and with the mask techniques
+        new("F1", "DenseInput(3), Lstm(5, LayerNorm = true), Head(2), Loss(LossKind.MeanSquaredError)",
+            new(false, 0, 3, L((Cell.Lstm, 5, 0, 0)), 2, "Linear", true, "MeanSquaredError"), 2, 4),
+        new("F2", "TokenInput(9, 4), Gru(17, LayerNorm = true, Dropout = 0.2), Lstm(16, LayerNorm = true, Zoneout = 0.2, CellZoneout = 0.3), Head(9, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)",
+            new(true, 9, 4, L((Cell.Gru, 17, 0, 0), (Cell.Lstm, 16, 1, 0)), 9, "Softmax", true, "SoftmaxCrossEntropy"), 3, 4),
+        new("F3", "DenseInput(4), Lstm(20, LayerNorm = true, RecurrentDropout = 0.3, CandidateDropout = 0.2), Gru(12, LayerNorm = true, WeightDrop = 0.3, Zoneout = 0.2), Head(1, Activation.Sigmoid, Readout = Readout.LastStep), Loss(LossKind.BinaryCrossEntropy)",
+            new(false, 0, 4, L((Cell.Lstm, 20, 0, 0), (Cell.Gru, 12, 1, 0)), 1, "Sigmoid", false, "BinaryCrossEntropy"), 3, 5),
+        new("F4", "DenseInput(2), Lstm(33, Layers = 2, LayerNorm = true, WeightDrop = 0.2), Gru(7, LayerNorm = true, CandidateDropout = 0.3, RecurrentDropout = 0.2), Head(2), Loss(LossKind.MeanSquaredError)",
+            new(false, 0, 2, L((Cell.Lstm, 33, 0, 0), (Cell.Lstm, 33, 0, 1), (Cell.Gru, 7, 1, 0)), 2, "Linear", true, "MeanSquaredError"), 2, 3),
     ];
 
     /// <summary>The dropout sites each E case must have drawn (each with kept and dropped elements).</summary>
@@ -78,6 +87,9 @@ public class CompileAndRunTests
         ["E9"] = ["embedding.rows", "layer0.input", "head.input"],
         ["E11"] = ["layer0.candidate", "layer0.cellzoneout", "layer0.zoneout", "layer1.candidate", "layer1.recurrent"],
         ["E12"] = ["layer0.candidate", "layer0.zoneout", "layer1.candidate", "layer1.weight_hh"],
+        ["F2"] = ["layer0.input", "layer1.zoneout", "layer1.cellzoneout"],
+        ["F3"] = ["layer0.recurrent", "layer0.candidate", "layer1.weight_hh", "layer1.zoneout"],
+        ["F4"] = ["layer0.weight_hh", "layer1.weight_hh", "layer2.candidate", "layer2.recurrent"],
     };
 
     // A: file-scoped namespace; B: nested block namespaces with the models inside partial types; C: global namespace;
@@ -88,7 +100,8 @@ public class CompileAndRunTests
             string.Join("\n", Cases.Where(c => c.Name[0] == 'B').Select(c => $"[RnnModel, {c.Attributes}] public partial class {c.Name};")) + "\n} } } }",
         "using FastRnn;\n" + string.Join("\n", Cases.Where(c => c.Name[0] == 'C').Select(c => $"[RnnModel, {c.Attributes}] internal partial class {c.Name};")),
         "namespace Shapes.D {\n" + string.Join("\n", Cases.Where(c => c.Name[0] == 'D').Select(c => $"[global::FastRnn.RnnModel, global::FastRnn.{c.Attributes.Replace("), ", "), global::FastRnn.").Replace("(LossKind", "(global::FastRnn.LossKind").Replace("Activation.", "global::FastRnn.Activation.").Replace("GruVariant.", "global::FastRnn.GruVariant.").Replace("Readout.", "global::FastRnn.Readout.")}] public partial class {c.Name};")) + "\n}",
-        "using FastRnn;\nnamespace Shapes.E;\n" + string.Join("\n", Cases.Where(c => c.Name[0] == 'E').Select(c => $"[RnnModel, {c.Attributes}] public partial class {c.Name};"))));
+        "using FastRnn;\nnamespace Shapes.E;\n" + string.Join("\n", Cases.Where(c => c.Name[0] == 'E').Select(c => $"[RnnModel, {c.Attributes}] public partial class {c.Name};")),
+        "using FastRnn;\nnamespace Shapes.F;\n" + string.Join("\n", Cases.Where(c => c.Name[0] == 'F').Select(c => $"[RnnModel, {c.Attributes}] public partial class {c.Name};"))));
 
     public static TheoryData<string, bool> Names()
     {
@@ -135,6 +148,11 @@ public class CompileAndRunTests
         var floatTargets = Enumerable.Range(0, rows * spec.Outputs)
             .Select(_ => spec.Loss == "BinaryCrossEntropy" ? random.Next(2) : (float)random.NextDouble()).ToArray();
         var classTargets = Enumerable.Range(0, rows).Select(_ => random.Next(spec.Outputs)).ToArray();
+        // Normalization gains and biases start at 1 and 0, where one mixed up with another would not show: move them.
+        foreach (var tensor in model.Tensors.Where(t => t.Role is ParameterRole.NormGain or ParameterRole.NormBias))
+            tensor.Import(Enumerable.Range(0, tensor.Count)
+                .Select(_ => (float)(tensor.Role == ParameterRole.NormGain ? 0.5 + random.NextDouble() : 0.6 * random.NextDouble() - 0.3)).ToArray(),
+                model.Parameters);
 
         if (model.TakesTokens) model.ForwardTokens(tokens, batch, steps);
         else model.ForwardDense(dense, batch, steps);

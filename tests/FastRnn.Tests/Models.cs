@@ -63,6 +63,8 @@ public static class TestModels
         nameof(WeightDropFixture) => new WeightDropFixture(batch, steps, seed),
         nameof(PenaltyFixture) => new PenaltyFixture(batch, steps, seed),
         nameof(CandidateFixture) => new CandidateFixture(batch, steps, seed),
+        nameof(LayerNormFixture) => new LayerNormFixture(batch, steps, seed),
+        nameof(LayerNormMasked) => new LayerNormMasked(batch, steps, seed),
         _ => throw new ArgumentException($"No test model named {name}."),
     };
 }
@@ -124,3 +126,10 @@ public partial class CandidateFixture;
 
 [RnnModel, TokenInput(10, 8), Lstm(32, Dropout = 0.1), Head(10, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)]
 public partial class TinyLm;
+
+// Layer-normalized cells against tools/make_fixtures.py's F.layer_norm cells (lnlstm, lngru).
+[RnnModel, DenseInput(5), Lstm(24, LayerNorm = true), Gru(20, LayerNorm = true), Head(3), Loss(LossKind.MeanSquaredError)]
+public partial class LayerNormFixture;
+
+[RnnModel, TokenInput(20, 16), Lstm(28, LayerNorm = true, Zoneout = 0.2, CellZoneout = 0.15, Dropout = 0.2), Gru(17, LayerNorm = true, RecurrentDropout = 0.25, WeightDrop = 0.3), Head(20, Activation.Softmax, LockedDropout = 0.3), Loss(LossKind.SoftmaxCrossEntropy)]
+public partial class LayerNormMasked;

@@ -35,6 +35,11 @@ public class PyTorchFixtureTests(Xunit.Abstractions.ITestOutputHelper output)
         var entries = Safetensors.Read(FixtureFiles.PathOf(file), out var meta);
         string name = meta["model"];
         int batch = int.Parse(meta["batch"]), steps = int.Parse(meta["steps"]);
+        // A case whose float32 computation is ill-conditioned (layer normalization) carries what PyTorch's own float32
+        // run achieves against the float64 reference; FastRnn must come as close, within rounding-order noise (2×).
+        double tolerance = entries.TryGetValue("float32.worst", out var floor)
+            ? Math.Max(Close.Tolerance, 2 * floor.Data[0])
+            : Close.Tolerance;
 
         ISequenceModel model;
         using (VectorPath.Override(wide))
@@ -83,7 +88,7 @@ public class PyTorchFixtureTests(Xunit.Abstractions.ITestOutputHelper output)
 
         var outputs = new float[entries["output"].Data.Length];
         Assert.Equal(outputs.Length, model.CopyOutputs(outputs));
-        Close.Assert(entries["output"].Data, outputs, $"{file}: outputs");
+        Close.Assert(entries["output"].Data, outputs, $"{file}: outputs", tolerance);
 
         foreach (var (group, k, layer) in layers)
         {
@@ -91,12 +96,12 @@ public class PyTorchFixtureTests(Xunit.Abstractions.ITestOutputHelper output)
             var final = new float[batch * h];
             for (int r = 0; r < batch; r++)
                 state.Hidden(layer, r).CopyTo(final.AsSpan(r * h, h));
-            Close.Assert(entries[$"final.h.{group}"].Data.AsSpan(k * batch * h, batch * h), final, $"{file}: final h of layer {layer}");
+            Close.Assert(entries[$"final.h.{group}"].Data.AsSpan(k * batch * h, batch * h), final, $"{file}: final h of layer {layer}", tolerance);
             if (entries.TryGetValue($"final.c.{group}", out var c))
             {
                 for (int r = 0; r < batch; r++)
                     state.Cell(layer, r).CopyTo(final.AsSpan(r * h, h));
-                Close.Assert(c.Data.AsSpan(k * batch * h, batch * h), final, $"{file}: final c of layer {layer}");
+                Close.Assert(c.Data.AsSpan(k * batch * h, batch * h), final, $"{file}: final c of layer {layer}", tolerance);
             }
         }
 
@@ -104,7 +109,7 @@ public class PyTorchFixtureTests(Xunit.Abstractions.ITestOutputHelper output)
         float loss = model.ClassTargets
             ? model.LossClasses(target.Select(v => (int)v).ToArray())
             : model.LossDense(target);
-        Close.Assert(entries["loss"].Data, new[] { loss }, $"{file}: loss");
+        Close.Assert(entries["loss"].Data, new[] { loss }, $"{file}: loss", tolerance);
 
         model.ZeroGrad();
         model.Backward();
@@ -112,7 +117,7 @@ public class PyTorchFixtureTests(Xunit.Abstractions.ITestOutputHelper output)
         {
             var gradient = new float[tensor.Count];
             tensor.Export(model.Gradients, gradient);
-            Close.Assert(entries["grad." + tensor.Name].Data, gradient, $"{file}: gradient of {tensor.Name}");
+            Close.Assert(entries["grad." + tensor.Name].Data, gradient, $"{file}: gradient of {tensor.Name}", tolerance);
         }
         // Padding stays exactly zero in the gradient arena.
         AssertPaddingZero(model, model.Gradients);
@@ -135,10 +140,10 @@ public class PyTorchFixtureTests(Xunit.Abstractions.ITestOutputHelper output)
             else
                 model.StepDense(input.AsSpan(t * batch * model.InputWidth, batch * model.InputWidth), stepState, stepOut);
             if (model.EveryStep)
-                Close.Assert(entries["output"].Data.AsSpan(t * batch * outputWidth, batch * outputWidth), stepOut, $"{file}: Step output at t={t}");
+                Close.Assert(entries["output"].Data.AsSpan(t * batch * outputWidth, batch * outputWidth), stepOut, $"{file}: Step output at t={t}", tolerance);
         }
         if (!model.EveryStep)
-            Close.Assert(entries["output"].Data, stepOut, $"{file}: Step output at the last step");
+            Close.Assert(entries["output"].Data, stepOut, $"{file}: Step output at the last step", tolerance);
         output.WriteLine($"worst error {Close.WorstSeen:E2} ({Close.WorstWhat})");
     }
 

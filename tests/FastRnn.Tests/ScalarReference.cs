@@ -128,6 +128,7 @@ internal sealed class ScalarReference
         Masks.TryGetValue($"layer{l}.zoneout", out var zoneHidden);
         Masks.TryGetValue($"layer{l}.cellzoneout", out var zoneCell);
         Masks.TryGetValue($"layer{l}.candidate", out var candidateMask); // Semeniuta, [batch, H] for every step
+        bool norm = _w.ContainsKey($"{p}ln_ih_weight_l{k}"); // a layer-normalized cell (Ba et al.)
         for (int b = 0; b < batch; b++)
         {
             var h = new double[H];
@@ -144,16 +145,46 @@ internal sealed class ScalarReference
                     return s;
                 }
                 var hNew = new double[H];
+                int gates = cell == Cell.Lstm ? 4 : 3;
+                // The input and recurrent parts of every gate: b_ih + W·x and b_hh + U·h, or under layer normalization
+                // γ_x⊙normalize(W·x) + b_ih and γ_h⊙normalize(U·h) + b_hh (over all gates of the row).
+                var ax = new double[gates * H];
+                var ah = new double[gates * H];
+                for (int g = 0; g < gates * H; g++)
+                {
+                    ax[g] = Dot(wi, g, x[t][b], K);
+                    ah[g] = Dot(wh, g, hr, H);
+                }
+                if (norm)
+                {
+                    ax = Normalize(ax).Select((v, g) => v * _w[$"{p}ln_ih_weight_l{k}"][g]).ToArray();
+                    ah = Normalize(ah).Select((v, g) => v * _w[$"{p}ln_hh_weight_l{k}"][g]).ToArray();
+                }
+                for (int g = 0; g < gates * H; g++)
+                {
+                    ax[g] += bi[g];
+                    ah[g] += bh[g];
+                }
                 if (cell == Cell.Lstm)
                 {
+                    var cTilde = new double[H];
+                    var o = new double[H];
                     for (int j = 0; j < H; j++)
                     {
-                        double A(int g) => bi[g * H + j] + bh[g * H + j] + Dot(wi, g * H + j, x[t][b], K) + Dot(wh, g * H + j, hr, H);
-                        double i = Sigmoid(A(0)), f = Sigmoid(A(1)), gg = Math.Tanh(A(2)), o = Sigmoid(A(3));
-                        double cTilde = f * c[j] + i * gg * (candidateMask is null ? 1 : candidateMask[b * H + j]);
-                        hNew[j] = o * Math.Tanh(cTilde);
+                        double A(int g) => ax[g * H + j] + ah[g * H + j];
+                        double i = Sigmoid(A(0)), f = Sigmoid(A(1)), gg = Math.Tanh(A(2));
+                        o[j] = Sigmoid(A(3));
+                        cTilde[j] = f * c[j] + i * gg * (candidateMask is null ? 1 : candidateMask[b * H + j]);
+                    }
+                    // h̃ = o⊙tanh(c̃), or o⊙tanh(γ_c⊙normalize(c̃) + β_c)
+                    var y = norm
+                        ? Normalize(cTilde).Select((v, j) => v * _w[$"{p}ln_cell_weight_l{k}"][j] + _w[$"{p}ln_cell_bias_l{k}"][j]).ToArray()
+                        : cTilde;
+                    for (int j = 0; j < H; j++)
+                    {
+                        hNew[j] = o[j] * Math.Tanh(y[j]);
                         double kc = zoneCell is null ? 0 : zoneCell[(t * batch + b) * H + j];
-                        c[j] = kc * c[j] + (1 - kc) * cTilde;
+                        c[j] = kc * c[j] + (1 - kc) * cTilde[j];
                     }
                 }
                 else
@@ -162,16 +193,16 @@ internal sealed class ScalarReference
                     var z = new double[H];
                     for (int j = 0; j < H; j++)
                     {
-                        r[j] = Sigmoid(bi[j] + Dot(wi, j, x[t][b], K) + bh[j] + Dot(wh, j, hr, H));
-                        z[j] = Sigmoid(bi[H + j] + Dot(wi, H + j, x[t][b], K) + bh[H + j] + Dot(wh, H + j, hr, H));
+                        r[j] = Sigmoid(ax[j] + ah[j]);
+                        z[j] = Sigmoid(ax[H + j] + ah[H + j]);
                     }
                     var rh = hr.Select((v, j) => r[j] * v).ToArray();
                     for (int j = 0; j < H; j++)
                     {
                         double recurrent = cell == Cell.Gru
-                            ? r[j] * (bh[2 * H + j] + Dot(wh, 2 * H + j, hr, H))
+                            ? r[j] * ah[2 * H + j]
                             : bh[2 * H + j] + Dot(wh, 2 * H + j, rh, H);
-                        double n = Math.Tanh(bi[2 * H + j] + Dot(wi, 2 * H + j, x[t][b], K) + recurrent);
+                        double n = Math.Tanh(ax[2 * H + j] + recurrent);
                         hNew[j] = (1 - z[j]) * n * (candidateMask is null ? 1 : candidateMask[b * H + j]) + z[j] * h[j];
                     }
                 }
@@ -189,6 +220,15 @@ internal sealed class ScalarReference
     }
 
     private static double Sigmoid(double v) => 1 / (1 + Math.Exp(-v));
+
+    /// <summary>(v − mean)/√(variance + 1e-5), the biased variance (PyTorch's layer_norm without its affine part).</summary>
+    private static double[] Normalize(double[] v)
+    {
+        double mean = v.Average();
+        double variance = v.Average(e => (e - mean) * (e - mean));
+        double scale = 1 / Math.Sqrt(variance + 1e-5);
+        return v.Select(e => (e - mean) * scale).ToArray();
+    }
 
     private static double[] Softmax(double[] z)
     {
