@@ -779,7 +779,7 @@ internal static partial class Emitter
                             {{(cell == CellKind.Lstm
                                 ? $"_l{n}Cell.AsSpan(now * {L}Padded, batch * {L}Padded), _l{n}Cell.AsSpan((now + batch) * {L}Padded, batch * {L}Padded),"
                                 : norm ? $"{NormalizedRecurrent(n)}, _l{n}Aux.AsSpan(now * {L}Padded, batch * {L}Padded),"
-                                : $"_l{n}Recurrent.AsSpan(0, batch * {L}Row), _l{n}Aux.AsSpan(now * {L}Padded, batch * {L}Padded),")}}{{(norm && cell == CellKind.Lstm ? $"\n        {NormalizedRecurrent(n)}, _l{n}CellNormalized.AsSpan(now * {L}Padded, batch * {L}Padded), _l{n}CellRstd.AsSpan(now, batch)," : "")}}
+                                : $"_l{n}Recurrent.AsSpan(0, batch * {L}Row), _l{n}Aux.AsSpan(now * {L}Padded, batch * {L}Padded),")}}{{(norm && cell == CellKind.Lstm ? $"\n            {NormalizedRecurrent(n)}, _l{n}CellNormalized.AsSpan(now * {L}Padded, batch * {L}Padded), _l{n}CellRstd.AsSpan(now, batch)," : "")}}
                             {{ZoneArguments(n)}}{{CandidateArgument(n)}}batch);
                     }
                 }
@@ -821,10 +821,10 @@ internal static partial class Emitter
             // A gate's input and recurrent parts: b_ih + W·x and b_hh + U·h as the products left them, or, under layer
             // normalization, γ_x⊙x̂ + b_ih and γ_h⊙ĥ + b_hh from the normalized products.
             string X(int k) => layer.LayerNorm
-                ? $"T.MultiplyAdd(T.Load(in At(p, {L}InputGain + bias{Lane(k)})), T.Load(in At(ref xn, {LaneOffset(k)})), T.Load(in At(p, {L}InputBias + bias{Lane(k)})))"
+                ? $"Affine<T>(p, {L}InputGain + block{Lane(k)}, {L}InputBias + block{Lane(k)}, in {(k == 0 ? "xn" : $"At(ref xn, {LaneOffset(k)})")})"
                 : $"T.Load(in {(k == 0 ? "a" : $"At(ref a, {LaneOffset(k)})")})";
             string H(int k) => layer.LayerNorm
-                ? $"T.MultiplyAdd(T.Load(in At(p, {L}RecurrentGain + bias{Lane(k)})), T.Load(in At(ref gh, {LaneOffset(k)})), T.Load(in At(p, {L}RecurrentBias + bias{Lane(k)})))"
+                ? $"Affine<T>(p, {L}RecurrentGain + block{Lane(k)}, {L}RecurrentBias + block{Lane(k)}, in {(k == 0 ? "gh" : $"At(ref gh, {LaneOffset(k)})")})"
                 : $"T.Load(in {(k == 0 ? "gh" : $"At(ref gh, {LaneOffset(k)})")})";
             if (cell == CellKind.Lstm && layer.LayerNorm)
                 EmitAdvanceNormalizedLstm(n, zoneParameters, zoneDoc, recurrent, wdParameter, X, H);
@@ -866,11 +866,7 @@ internal static partial class Emitter
             else if (cell == CellKind.GruResetAfter)
             {
                 _w.Lines($$"""
-                    /// <summary>One GRU step of layer {{n}} for <paramref name="batch"/> rows, once <paramref name="gates"/> holds
-                    /// a_x = b_ih + W_ih·x:
-                    ///   gh = b_hh + U·h(t−1);  r = σ(a_r + gh_r);  z = σ(a_z + gh_z);  n = tanh(a_n + r⊙gh_n)
-                    ///   h(t) = (1 − z)⊙n + z⊙h(t−1)
-                    /// The activated gates (r, z, n) replace the pre-activations; <paramref name="hiddenCandidate"/> keeps gh_n.{{hInDoc}}{{zoneDoc}}</summary>
+                    {{GruAdvanceDoc(n)}}{{hInDoc}}{{zoneDoc}}</summary>
                     private static void AdvanceLayer{{n}}<T>({{ReadOnlySpan}} p,{{wdParameter}} {{Span}} gates, {{ReadOnlySpan}} hPrev,{{hInParameter}} {{Span}} h,
                         {{Span}} recurrent,{{(layer.LayerNorm ? $" {Span} recurrentRstd," : "")}} {{Span}} hiddenCandidate, {{zoneParameters}}int batch) {{BlockConstraint}}
                     {
@@ -881,7 +877,7 @@ internal static partial class Emitter
                             {
                                 int at = r * {{L}}Row + j * {{L}}Gates * BlockWidth;
                                 ref float a = ref At(gates, at);
-                                ref float gh = ref At(recurrent, at);{{(layer.LayerNorm ? "\n        ref float xn = ref At(inputNormalized, at);\n        int bias = j * " + L + "Gates * BlockWidth;" : "")}}
+                                ref float gh = ref At(recurrent, at);{{(layer.LayerNorm ? "\n            ref float xn = ref At(inputNormalized, at);\n            int block = j * " + L + "Gates * BlockWidth; // block j's gates in a parameter row" : "")}}
                                 int u = r * {{L}}Padded + j * BlockWidth;
                                 T reset = T.Sigmoid({{X(0)}} + {{H(0)}});
                                 T z = T.Sigmoid({{X(1)}} + {{H(1)}});
@@ -948,6 +944,22 @@ internal static partial class Emitter
             }
         }
 
+        /// <summary>The summary of a reset-after GRU's AdvanceLayer, up to its recurrent-dropout and zoneout notes.</summary>
+        private string GruAdvanceDoc(int n) => _m.Layers[n].LayerNorm
+            ? Lines(0,
+                $"/// <summary>One layer-normalized GRU step of layer {n} for <paramref name=\"batch\"/> rows, once",
+                "/// <paramref name=\"inputNormalized\"/> holds x̂ = normalize(W_ih·x):",
+                "///   ĥ = normalize(U·h(t−1));  a = γ_x⊙x̂ + b_ih;  gh = γ_h⊙ĥ + b_hh",
+                "///   r = σ(a_r + gh_r);  z = σ(a_z + gh_z);  n = tanh(a_n + r⊙gh_n);  h(t) = (1 − z)⊙n + z⊙h(t−1)",
+                "/// The activated gates (r, z, n) go to <paramref name=\"gates\"/>; <paramref name=\"recurrent\"/> keeps ĥ and",
+                "/// <paramref name=\"recurrentRstd\"/> its rows' rstd, <paramref name=\"hiddenCandidate\"/> gh_n.")
+            : Lines(0,
+                $"/// <summary>One GRU step of layer {n} for <paramref name=\"batch\"/> rows, once <paramref name=\"gates\"/> holds",
+                "/// a_x = b_ih + W_ih·x:",
+                "///   gh = b_hh + U·h(t−1);  r = σ(a_r + gh_r);  z = σ(a_z + gh_z);  n = tanh(a_n + r⊙gh_n)",
+                "///   h(t) = (1 − z)⊙n + z⊙h(t−1)",
+                "/// The activated gates (r, z, n) replace the pre-activations; <paramref name=\"hiddenCandidate\"/> keeps gh_n.");
+
         private static string LaneOffset(int k) => k == 0 ? "0" : k == 1 ? "BlockWidth" : $"{k} * BlockWidth";
 
         private static string Lane(int k) => k == 0 ? "" : " + " + LaneOffset(k);
@@ -1004,7 +1016,7 @@ internal static partial class Emitter
                         for (int j = 0; j < {{L}}Blocks; j++)
                         {
                             int at = r * {{L}}Row + j * {{L}}Gates * BlockWidth;
-                            int bias = j * {{L}}Gates * BlockWidth;
+                            int block = j * {{L}}Gates * BlockWidth; // block j's gates in a parameter row
                             int u = r * {{L}}Padded + j * BlockWidth;
                             ref float a = ref At(gates, at);
                             ref float xn = ref At(inputNormalized, at);
@@ -1842,6 +1854,15 @@ internal static partial class Emitter
                 private static ref float At(ref float origin, int offset) => ref {{Unsafe}}.Add(ref origin, offset);
 
                 """);
+            if (_m.Layers.Any(l => l.LayerNorm))
+                _w.Lines($$"""
+                    /// <summary>γ⊙x̂ + β for one block of a normalized row: the affine part of a layer normalization, γ and β
+                    /// read from the arena at <paramref name="gain"/> and <paramref name="bias"/>.</summary>
+                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+                    private static T Affine<T>({{ReadOnlySpan}} p, int gain, int bias, ref readonly float normalized) {{BlockConstraint}} =>
+                        T.MultiplyAdd(T.Load(in At(p, gain)), T.Load(in normalized), T.Load(in At(p, bias)));
+
+                    """);
         }
 
         private void EmitState()

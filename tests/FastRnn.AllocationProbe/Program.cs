@@ -20,6 +20,7 @@ using (VectorPath.Override(wide))
         "dropout" => new DropoutEverywhere(Batch, Steps, 3),
         "zoneout" => new ZoneoutEverywhere(Batch, Steps, 3),
         "penalties" => new PenaltiesAndActivations(Batch, Steps, 3),
+        "layernorm" => new LayerNormalized(Batch, Steps, 3),
         _ => throw new ArgumentException($"unknown model {name}"),
     };
     // Clipping on, so its gradient scan and the clipped update are measured too.
@@ -116,3 +117,6 @@ internal sealed partial class ZoneoutEverywhere;
 [Penalty(ParameterGroup.RecurrentKernel, L1 = 1e-5, L2 = 1e-4), Penalty(ParameterGroup.Bias, L2 = 1e-3), Penalty(ParameterGroup.Embedding, L1 = 1e-4)]
 [Constraint(ParameterGroup.RecurrentKernel, ConstraintKind.MaxNorm, Max = 3), Constraint(ParameterGroup.Bias, ConstraintKind.UnitNorm), Constraint(ParameterGroup.Embedding, ConstraintKind.MaxNorm, Axis = 1), Constraint(ParameterGroup.HeadKernel, ConstraintKind.NonNegative)]
 internal sealed partial class PenaltiesAndActivations;
+
+[RnnModel, TokenInput(20, 16), Lstm(40, LayerNorm = true, Dropout = 0.2, Zoneout = 0.1), Gru(24, LayerNorm = true, RecurrentDropout = 0.2), Head(20, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)]
+internal sealed partial class LayerNormalized;

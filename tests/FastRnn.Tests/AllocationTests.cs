@@ -24,6 +24,8 @@ public class AllocationTests
     [InlineData("zoneout", "512")]
     [InlineData("penalties", "256")]
     [InlineData("penalties", "512")]
+    [InlineData("layernorm", "256")]
+    [InlineData("layernorm", "512")]
     public void StepsAndTrainingIterationsAllocateNothing(string model, string width)
     {
         string probe = Path.Combine(AppContext.BaseDirectory, "FastRnn.AllocationProbe.dll");

@@ -5,7 +5,8 @@ using static FastRnn.Tests.ScalarReference;
 namespace FastRnn.Tests;
 
 /// <summary>
-/// Every pair of the twelve declarable techniques that act in forward and backward (ten masks, AR, TAR), on a two-layer LSTM, GRU and classic GRU with token input:
+/// Every pair of the thirteen declarable techniques that act in forward and backward (ten masks, AR, TAR, layer
+/// normalization), on a two-layer LSTM, GRU and classic GRU with token input:
 /// either the generator rejects the pair with its diagnostic, or the model compiles warning-free and passes the scalar
 /// reference and finite-difference check with the pass's masks replayed (CompileAndRunTests.CheckAgainstReference).
 /// </summary>
@@ -28,6 +29,7 @@ public class TechniquePairTests
         new("HeadLockedDropout", "head", "LockedDropout = 0.3", ["head.input"]),
         new("ActivationRegularization", "head", "ActivationRegularization = 1.5", []),
         new("TemporalActivationRegularization", "head", "TemporalActivationRegularization = 2", []),
+        new("LayerNorm", "layer", "LayerNorm = true", []),
     ];
 
     private static readonly (string Cell, string Attribute, Cell Reference)[] s_cells =
@@ -38,10 +40,11 @@ public class TechniquePairTests
     ];
 
     /// <summary>The diagnostic a pair must raise, or null when the pair is valid.</summary>
-    private static string? Conflict(Technique a, Technique b) => (a.Name, b.Name) switch
+    private static string? Conflict(Cell cell, Technique a, Technique b) => (a.Name, b.Name) switch
     {
         ("Dropout", "LockedDropout") or ("HeadDropout", "HeadLockedDropout") => "FRNN014",
         ("RecurrentDropout", "Zoneout") => "FRNN015",
+        _ when cell == Cell.GruClassic && (a.Name == "LayerNorm" || b.Name == "LayerNorm") => "FRNN023",
         _ => null,
     };
 
@@ -67,18 +70,18 @@ public class TechniquePairTests
 
     private static readonly Lazy<Assembly> s_assembly = new(() => GeneratorHarness.CompileAndLoad(
         "using FastRnn;\nnamespace Pairs;\n" + string.Join("\n",
-            Pairs().Where(p => Conflict(p.A, p.B) is null).Select(p => $"{p.Declaration} public partial class {p.ModelName};"))));
+            Pairs().Where(p => Conflict(p.Cell, p.A, p.B) is null).Select(p => $"{p.Declaration} public partial class {p.ModelName};"))));
 
     [Fact]
     public void EveryPairCompilesAndMatchesTheReferenceOrIsRejected()
     {
         var pairs = Pairs().ToList();
-        // 12 techniques on the LSTM (66 pairs), 11 on each GRU (55 pairs each): 176 in all.
-        Assert.Equal(176, pairs.Count);
+        // 13 techniques on the LSTM (78 pairs), 12 on each GRU (66 pairs each): 210 in all.
+        Assert.Equal(210, pairs.Count);
         int rejected = 0;
         foreach (var pair in pairs)
         {
-            if (Conflict(pair.A, pair.B) is { } id)
+            if (Conflict(pair.Cell, pair.A, pair.B) is { } id)
             {
                 var result = GeneratorHarness.Run($"using FastRnn;\nnamespace Pairs;\n{pair.Declaration} public partial class {pair.ModelName};");
                 Assert.Equal(id, Assert.Single(result.GeneratorDiagnostics).Id);
@@ -98,7 +101,8 @@ public class TechniquePairTests
                 Assert.Equal(pair.A.Sites.Concat(pair.B.Sites).Distinct().Order(), masks.Keys.Order());
             }
         }
-        // Per cell: Dropout with LockedDropout, HeadDropout with HeadLockedDropout, RecurrentDropout with Zoneout.
-        Assert.Equal(3 * 3, rejected);
+        // Per cell: Dropout with LockedDropout, HeadDropout with HeadLockedDropout, RecurrentDropout with Zoneout; and
+        // layer normalization with each of the classic GRU's other 11 techniques.
+        Assert.Equal(3 * 3 + 11, rejected);
     }
 }
