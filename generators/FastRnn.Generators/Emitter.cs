@@ -94,7 +94,9 @@ internal static partial class Emitter
             EmitHeadForward();
             EmitStep();
             for (int n = 0; n < _m.Layers.Count; n++)
-                if (_m.Layers[n].Cell != CellKind.GruResetBefore && !_m.Layers[n].LayerNorm)
+                if (_m.Layers[n].LayerNorm)
+                    EmitProductsSingle(n);
+                else if (_m.Layers[n].Cell != CellKind.GruResetBefore)
                     EmitStepSingle(n);
             EmitBackward();
             for (int n = 0; n < _m.Layers.Count; n++)
@@ -757,7 +759,13 @@ internal static partial class Emitter
                         p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, gates, {{L}}Row);
                 """.Trim();
             string hPrev = $"_l{n}Hidden.AsSpan(now * {L}Padded, batch * {L}Padded)";
-            string previous = !recurrentDropout ? hPrev : cell == CellKind.Lstm ? "hRecurrent" : "hPrev, hRecurrent";
+            string previous = !recurrentDropout ? hPrev : norm ? "hPrev" : cell == CellKind.Lstm ? "hRecurrent" : "hPrev, hRecurrent";
+            // A normalized layer's recurrent product runs here, before AdvanceLayer: the batch-1 streaming step makes it
+            // with its own fused kernel and then shares AdvanceLayer.
+            string normalizeRecurrent = !norm ? "" : "\n    " + Lines(4,
+                $"{Span} recurrentNormalized = _l{n}RecurrentNormalized.AsSpan(now * {L}Row, batch * {L}Row);",
+                NormalizeRecurrent(n, recurrentDropout ? "hRecurrent" : hPrev, "recurrentNormalized", $"_l{n}RecurrentRstd.AsSpan(now, batch)",
+                    _m.Layers[n].WeightDrop is null ? $"p.Slice({L}RecurrentWeights, {L}RecurrentShape.Length)" : "recurrentWeights"));
             string maskRecurrent = !recurrentDropout ? "" : $$"""
 
                         {{ReadOnlySpan}} hPrev = {{hPrev}}, hRecurrent = hPrev;
@@ -773,23 +781,19 @@ internal static partial class Emitter
                     {{InputPart}}{{CandidateMaskFill(n)}}{{(_m.Layers[n].WeightDrop is null ? "" : $"\n    {ReadOnlySpan} recurrentWeights = {RecurrentWeights(n)};")}}
                     for (int t = 0; t < steps; t++)
                     {
-                        int now = t * batch; // first row of step t; slot t of the hidden states holds h(t−1){{maskRecurrent}}
-                        AdvanceLayer{{n}}<T>(p,{{(_m.Layers[n].WeightDrop is null ? "" : $" recurrentWeights,")}}{{(norm ? $" inputNormalized.Slice(now * {L}Row, batch * {L}Row)," : "")}} gates.Slice(now * {{L}}Row, batch * {{L}}Row),
+                        int now = t * batch; // first row of step t; slot t of the hidden states holds h(t−1){{maskRecurrent}}{{normalizeRecurrent}}
+                        AdvanceLayer{{n}}<T>(p,{{(_m.Layers[n].WeightDrop is null || norm ? "" : $" recurrentWeights,")}}{{(norm ? $" inputNormalized.Slice(now * {L}Row, batch * {L}Row)," : "")}} gates.Slice(now * {{L}}Row, batch * {{L}}Row),
                             {{previous}}, _l{{n}}Hidden.AsSpan((now + batch) * {{L}}Padded, batch * {{L}}Padded),
                             {{(cell == CellKind.Lstm
                                 ? $"_l{n}Cell.AsSpan(now * {L}Padded, batch * {L}Padded), _l{n}Cell.AsSpan((now + batch) * {L}Padded, batch * {L}Padded),"
-                                : norm ? $"{NormalizedRecurrent(n)}, _l{n}Aux.AsSpan(now * {L}Padded, batch * {L}Padded),"
-                                : $"_l{n}Recurrent.AsSpan(0, batch * {L}Row), _l{n}Aux.AsSpan(now * {L}Padded, batch * {L}Padded),")}}{{(norm && cell == CellKind.Lstm ? $"\n            {NormalizedRecurrent(n)}, _l{n}CellNormalized.AsSpan(now * {L}Padded, batch * {L}Padded), _l{n}CellRstd.AsSpan(now, batch)," : "")}}
+                                : norm ? $"recurrentNormalized, _l{n}Aux.AsSpan(now * {L}Padded, batch * {L}Padded),"
+                                : $"_l{n}Recurrent.AsSpan(0, batch * {L}Row), _l{n}Aux.AsSpan(now * {L}Padded, batch * {L}Padded),")}}{{(norm && cell == CellKind.Lstm ? $"\n        recurrentNormalized, _l{n}CellNormalized.AsSpan(now * {L}Padded, batch * {L}Padded), _l{n}CellRstd.AsSpan(now, batch)," : "")}}
                             {{ZoneArguments(n)}}{{CandidateArgument(n)}}batch);
                     }
                 }
 
                 """);
         }
-
-        /// <summary>The slice of layer n's normalized recurrent products (and their rstd) for the step whose first row is now.</summary>
-        private static string NormalizedRecurrent(int n) =>
-            $"_l{n}RecurrentNormalized.AsSpan(now * L{n}Row, batch * L{n}Row), _l{n}RecurrentRstd.AsSpan(now, batch)";
 
         /// <summary>One step of a layer for a batch, once <c>gates</c> holds the input part of every gate: shared by the
         /// sequence forward and the batched streaming step.</summary>
@@ -798,7 +802,7 @@ internal static partial class Emitter
             var cell = _m.Layers[n].Cell;
             string L = $"L{n}";
             // With recurrent dropout a GRU reads h(t−1) twice: masked (h̃) in its recurrent products, unmasked in z⊙h(t−1).
-            bool masked = _m.Layers[n].RecurrentDropout is not null;
+            bool masked = _m.Layers[n].RecurrentDropout is not null && !_m.Layers[n].LayerNorm;
             string hIn = masked ? "hRecurrent" : "hPrev";
             string hInParameter = masked ? $" {ReadOnlySpan} hRecurrent," : "";
             string hInDoc = masked ? " <paramref name=\"hRecurrent\"/> is what the recurrent products read: h(t−1), or h̃(t−1) under recurrent dropout." : "";
@@ -815,9 +819,8 @@ internal static partial class Emitter
             string recurrent = layer.WeightDrop is null
                 ? $"p.Slice({L}RecurrentWeights, {L}RecurrentShape.Length), {L}RecurrentShape"
                 : $"recurrentWeights, {L}RecurrentShape";
-            string wdParameter = layer.WeightDrop is null ? "" : $" {ReadOnlySpan} recurrentWeights,";
-            if (layer.LayerNorm)
-                wdParameter += $" {ReadOnlySpan} inputNormalized,";
+            // A normalized layer's products come in ready (x̂ and ĥ), so it takes no weights of its own.
+            string wdParameter = layer.LayerNorm ? $" {ReadOnlySpan} inputNormalized," : layer.WeightDrop is null ? "" : $" {ReadOnlySpan} recurrentWeights,";
             // A gate's input and recurrent parts: b_ih + W·x and b_hh + U·h as the products left them, or, under layer
             // normalization, γ_x⊙x̂ + b_ih and γ_h⊙ĥ + b_hh from the normalized products.
             string X(int k) => layer.LayerNorm
@@ -827,7 +830,7 @@ internal static partial class Emitter
                 ? $"Affine<T>(p, {L}RecurrentGain + block{Lane(k)}, {L}RecurrentBias + block{Lane(k)}, in {(k == 0 ? "gh" : $"At(ref gh, {LaneOffset(k)})")})"
                 : $"T.Load(in {(k == 0 ? "gh" : $"At(ref gh, {LaneOffset(k)})")})";
             if (cell == CellKind.Lstm && layer.LayerNorm)
-                EmitAdvanceNormalizedLstm(n, zoneParameters, zoneDoc, recurrent, wdParameter, X, H);
+                EmitAdvanceNormalizedLstm(n, zoneParameters, zoneDoc, wdParameter, X, H);
             else if (cell == CellKind.Lstm)
             {
                 _w.Lines($$"""
@@ -868,9 +871,8 @@ internal static partial class Emitter
                 _w.Lines($$"""
                     {{GruAdvanceDoc(n)}}{{hInDoc}}{{zoneDoc}}</summary>
                     private static void AdvanceLayer{{n}}<T>({{ReadOnlySpan}} p,{{wdParameter}} {{Span}} gates, {{ReadOnlySpan}} hPrev,{{hInParameter}} {{Span}} h,
-                        {{Span}} recurrent,{{(layer.LayerNorm ? $" {Span} recurrentRstd," : "")}} {{Span}} hiddenCandidate, {{zoneParameters}}int batch) {{BlockConstraint}}
-                    {
-                        {{(layer.LayerNorm ? NormalizeRecurrent(n, hIn, "recurrent") : $"{Kernels}.BroadcastRows(p.Slice({L}RecurrentBias, {L}Row), recurrent, {L}Row, batch);\n    {Kernels}.MultiplyAdd<T>({hIn}, {L}Padded, batch, {recurrent}, 0, {L}Gates, recurrent, {L}Row);")}}
+                        {{(layer.LayerNorm ? ReadOnlySpan : Span)}} recurrent, {{Span}} hiddenCandidate, {{zoneParameters}}int batch) {{BlockConstraint}}
+                    {{{(layer.LayerNorm ? "" : $"\n    {Kernels}.BroadcastRows(p.Slice({L}RecurrentBias, {L}Row), recurrent, {L}Row, batch);\n    {Kernels}.MultiplyAdd<T>({hIn}, {L}Padded, batch, {recurrent}, 0, {L}Gates, recurrent, {L}Row);")}}
                         for (int r = 0; r < batch; r++)
                         {
                             for (int j = 0; j < {{L}}Blocks; j++)
@@ -949,10 +951,10 @@ internal static partial class Emitter
             ? Lines(0,
                 $"/// <summary>One layer-normalized GRU step of layer {n} for <paramref name=\"batch\"/> rows, once",
                 "/// <paramref name=\"inputNormalized\"/> holds x̂ = normalize(W_ih·x):",
-                "///   ĥ = normalize(U·h(t−1));  a = γ_x⊙x̂ + b_ih;  gh = γ_h⊙ĥ + b_hh",
+                "///   a = γ_x⊙x̂ + b_ih;  gh = γ_h⊙ĥ + b_hh, ĥ = normalize(U·h(t−1))",
                 "///   r = σ(a_r + gh_r);  z = σ(a_z + gh_z);  n = tanh(a_n + r⊙gh_n);  h(t) = (1 − z)⊙n + z⊙h(t−1)",
-                "/// The activated gates (r, z, n) go to <paramref name=\"gates\"/>; <paramref name=\"recurrent\"/> keeps ĥ and",
-                "/// <paramref name=\"recurrentRstd\"/> its rows' rstd, <paramref name=\"hiddenCandidate\"/> gh_n.")
+                "/// (<paramref name=\"recurrent\"/> holds ĥ, made by the caller). The activated gates (r, z, n) go to",
+                "/// <paramref name=\"gates\"/>, gh_n to <paramref name=\"hiddenCandidate\"/>.")
             : Lines(0,
                 $"/// <summary>One GRU step of layer {n} for <paramref name=\"batch\"/> rows, once <paramref name=\"gates\"/> holds",
                 "/// a_x = b_ih + W_ih·x:",
@@ -964,24 +966,21 @@ internal static partial class Emitter
 
         private static string Lane(int k) => k == 0 ? "" : " + " + LaneOffset(k);
 
-        /// <summary>A layer-normalized step's recurrent part: ĥ = normalize(U·h(t−1)) into <paramref name="target"/>
-        /// (the products accumulate, so it starts cleared), each row's rstd beside it.</summary>
-        private string NormalizeRecurrent(int n, string hIn, string target)
+        /// <summary>A layer-normalized step's recurrent part, before AdvanceLayer: ĥ = normalize(U·h(t−1)) into
+        /// <paramref name="target"/> (the product accumulates, so it starts cleared), each row's rstd into <paramref name="rstd"/>.</summary>
+        private string NormalizeRecurrent(int n, string hIn, string target, string rstd, string weights)
         {
             string L = $"L{n}";
-            string weights = _m.Layers[n].WeightDrop is null
-                ? $"p.Slice({L}RecurrentWeights, {L}RecurrentShape.Length), {L}RecurrentShape"
-                : $"recurrentWeights, {L}RecurrentShape";
             return Lines(4,
                 $"// ĥ = normalize(U·h(t−1)) over each row's Gates·Hidden values",
                 $"{target}.Clear();",
-                $"{Kernels}.MultiplyAdd<T>({hIn}, {L}Padded, batch, {weights}, 0, {L}Gates, {target}, {L}Row);",
-                $"global::FastRnn.LayerNorm.Normalize<T>({target}, {target}, {L}Row, batch, {L}Gates, {L}Hidden, recurrentRstd);");
+                $"{Kernels}.MultiplyAdd<T>({hIn}, {L}Padded, batch, {weights}, {L}RecurrentShape, 0, {L}Gates, {target}, {L}Row);",
+                $"global::FastRnn.LayerNorm.Normalize<T>({target}, {target}, {L}Row, batch, {L}Gates, {L}Hidden, {rstd});");
         }
 
         /// <summary>The layer-normalized LSTM step (Ba et al. 2016): the gates from the two normalized products, then
         /// c(t) for every unit of a row before ĉ's statistics exist, then h(t) from ĉ.</summary>
-        private void EmitAdvanceNormalizedLstm(int n, string zoneParameters, string zoneDoc, string recurrent, string wdParameter,
+        private void EmitAdvanceNormalizedLstm(int n, string zoneParameters, string zoneDoc, string wdParameter,
             System.Func<int, string> X, System.Func<int, string> H)
         {
             var layer = _m.Layers[n];
@@ -1001,16 +1000,16 @@ internal static partial class Emitter
                 : "T.Store(ref At(h, u), hTilde);";
             _w.Lines($$"""
                 /// <summary>One layer-normalized LSTM step of layer {{n}} for <paramref name="batch"/> rows, once
-                /// <paramref name="inputNormalized"/> holds x̂ = normalize(W_ih·x):
-                ///   ĥ = normalize(U·h(t−1));  a = γ_x⊙x̂ + b_ih + γ_h⊙ĥ + b_hh;  i, f, o = σ(a_i, a_f, a_o);  g = tanh(a_g)
+                /// <paramref name="inputNormalized"/> holds x̂ = normalize(W_ih·x) and <paramref name="recurrentNormalized"/>
+                /// ĥ = normalize(U·h(t−1)) (made by the caller):
+                ///   a = γ_x⊙x̂ + b_ih + γ_h⊙ĥ + b_hh;  i, f, o = σ(a_i, a_f, a_o);  g = tanh(a_g)
                 ///   c(t) = f⊙c(t−1) + i⊙g;  ĉ = normalize(c(t));  h(t) = o⊙tanh(γ_c⊙ĉ + β_c)
-                /// The activated gates go to <paramref name="gates"/>; ĥ, ĉ and their rows' rstd stay for backward.
+                /// The activated gates go to <paramref name="gates"/>; ĉ and its rows' rstd stay for backward.
                 /// <paramref name="cPrev"/> and <paramref name="c"/> may be the same buffer.{{zoneDoc}}</summary>
                 private static void AdvanceLayer{{n}}<T>({{ReadOnlySpan}} p,{{wdParameter}} {{Span}} gates, {{ReadOnlySpan}} hPrev, {{Span}} h,
-                    {{ReadOnlySpan}} cPrev, {{Span}} c, {{Span}} recurrentNormalized, {{Span}} recurrentRstd, {{Span}} cellNormalized, {{Span}} cellRstd,
+                    {{ReadOnlySpan}} cPrev, {{Span}} c, {{ReadOnlySpan}} recurrentNormalized, {{Span}} cellNormalized, {{Span}} cellRstd,
                     {{zoneParameters}}int batch) {{BlockConstraint}}
                 {
-                    {{NormalizeRecurrent(n, "hPrev", "recurrentNormalized")}}
                     for (int r = 0; r < batch; r++)
                     {
                         for (int j = 0; j < {{L}}Blocks; j++)
@@ -1170,31 +1169,41 @@ internal static partial class Emitter
                         (layer.CellZoneout is not null ? $"state.Layer{n}CellZoneout, state.Layer{n}CellCandidate, " : "") +
                         (layer.CandidateDropout is not null ? $"state.Layer{n}Ones, " : "");
                     string zoneRates = (layer.Zoneout is not null ? $", _options.Layer{n}Zoneout" : "") + (layer.CellZoneout is not null ? $", _options.Layer{n}CellZoneout" : "");
-                    string inputPart = layer.LayerNorm
-                        ? $$"""
-                            {{Span}} inputNormalized = state.Layer{{n}}InputNormalized;
-                            inputNormalized.Clear();
-                            {{Kernels}}.MultiplyAdd<T>(x, {{stride}}, batch, p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, inputNormalized, {{L}}Row);
-                            global::FastRnn.LayerNorm.Normalize<T>(inputNormalized, inputNormalized, {{L}}Row, batch, {{L}}Gates, {{L}}Hidden, state.Layer{{n}}InputRstd);
-                            """
-                        : $$"""
-                            {{Kernels}}.BroadcastRows(p.Slice({{L}}InputBias, {{L}}Row), gates, {{L}}Row, batch);
-                            {{Kernels}}.MultiplyAdd<T>(x, {{stride}}, batch, p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, gates, {{L}}Row);
-                            """;
-                    string stateArguments = cell == CellKind.Lstm
-                        ? $"state.Layer{n}Cell, state.Layer{n}Cell" + (layer.LayerNorm ? $", state.Layer{n}RecurrentNormalized, state.Layer{n}RecurrentRstd, state.Layer{n}CellNormalized, state.Layer{n}CellRstd" : "")
-                        : $"state.Layer{n}Recurrent, " + (layer.LayerNorm ? $"state.Layer{n}RecurrentRstd, " : "") + $"state.Layer{n}Aux";
                     string batched = $$"""
                         {{zoneFill}}{{Span}} gates = state.Layer{{n}}Gates;
-                        {{inputPart}}
-                        AdvanceLayer{{n}}<T>(p,{{(layer.WeightDrop is null ? "" : $" p.Slice({L}RecurrentWeights, {L}RecurrentShape.Length),")}}{{(layer.LayerNorm ? " inputNormalized," : "")}} gates, state.Layer{{n}}Hidden, {{(_m.Layers[n].RecurrentDropout is not null && cell != CellKind.Lstm ? $"state.Layer{n}Hidden, " : "")}}state.Layer{{n}}HiddenNext, {{stateArguments}}, {{zoneArguments}}batch);
+                        {{Kernels}}.BroadcastRows(p.Slice({{L}}InputBias, {{L}}Row), gates, {{L}}Row, batch);
+                        {{Kernels}}.MultiplyAdd<T>(x, {{stride}}, batch, p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, gates, {{L}}Row);
+                        AdvanceLayer{{n}}<T>(p,{{(layer.WeightDrop is null ? "" : $" p.Slice({L}RecurrentWeights, {L}RecurrentShape.Length),")}} gates, state.Layer{{n}}Hidden, {{(_m.Layers[n].RecurrentDropout is not null && cell != CellKind.Lstm ? $"state.Layer{n}Hidden, " : "")}}state.Layer{{n}}HiddenNext, {{(cell == CellKind.Lstm ? $"state.Layer{n}Cell, state.Layer{n}Cell" : $"state.Layer{n}Recurrent, state.Layer{n}Aux")}}, {{zoneArguments}}batch);
                         """;
-                    _w.Line($"// Layer {n} ({CellName(cell)})");
-                    if (cell == CellKind.GruResetBefore || layer.LayerNorm)
+                    _w.Line($"// Layer {n} ({CellName(cell)}{(layer.LayerNorm ? ", layer-normalized" : "")})");
+                    if (layer.LayerNorm)
                     {
-                        _w.Line(layer.LayerNorm
-                            ? "// A normalized product needs every gate's value before its statistics, so the layer always takes the batched path."
-                            : "// The classic GRU needs every reset gate before its candidate's product, so it always takes the batched path.");
+                        string recurrentBuffer = cell == CellKind.Lstm ? $"state.Layer{n}RecurrentNormalized" : $"state.Layer{n}Recurrent";
+                        string stateArguments = cell == CellKind.Lstm
+                            ? $"state.Layer{n}Cell, state.Layer{n}Cell, recurrentNormalized, state.Layer{n}CellNormalized, state.Layer{n}CellRstd"
+                            : $"recurrentNormalized, state.Layer{n}Aux";
+                        using (_w.Block(""))
+                            _w.Lines($$"""
+                                {{zoneFill}}{{Span}} inputNormalized = state.Layer{{n}}InputNormalized, recurrentNormalized = {{recurrentBuffer}};
+                                // W_ih·x and U·h(t−1): one fused pass over the weights for one row, matrix products for more
+                                if (batch == 1)
+                                    ProductsLayer{{n}}Single<T>(p, x, state.Layer{{n}}Hidden, inputNormalized, recurrentNormalized);
+                                else
+                                {
+                                    inputNormalized.Clear();
+                                    recurrentNormalized.Clear();
+                                    {{Kernels}}.MultiplyAdd<T>(x, {{stride}}, batch, p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, inputNormalized, {{L}}Row);
+                                    {{Kernels}}.MultiplyAdd<T>(state.Layer{{n}}Hidden, {{L}}Padded, batch, p.Slice({{L}}RecurrentWeights, {{L}}RecurrentShape.Length), {{L}}RecurrentShape, 0, {{L}}Gates, recurrentNormalized, {{L}}Row);
+                                }
+                                // x̂, ĥ: each row normalized over its Gates·Hidden values
+                                global::FastRnn.LayerNorm.Normalize<T>(inputNormalized, inputNormalized, {{L}}Row, batch, {{L}}Gates, {{L}}Hidden, state.Layer{{n}}InputRstd);
+                                global::FastRnn.LayerNorm.Normalize<T>(recurrentNormalized, recurrentNormalized, {{L}}Row, batch, {{L}}Gates, {{L}}Hidden, state.Layer{{n}}RecurrentRstd);
+                                AdvanceLayer{{n}}<T>(p, inputNormalized, state.Layer{{n}}Gates, state.Layer{{n}}Hidden, state.Layer{{n}}HiddenNext, {{stateArguments}}, {{zoneArguments}}batch);
+                                """);
+                    }
+                    else if (cell == CellKind.GruResetBefore)
+                    {
+                        _w.Line("// The classic GRU needs every reset gate before its candidate's product, so it always takes the batched path.");
                         using (_w.Block(""))
                             _w.Lines(batched);
                     }
@@ -1297,6 +1306,45 @@ internal static partial class Emitter
 
                     """);
             }
+        }
+
+        /// <summary>A layer-normalized layer's batch-1 products, fused: one pass over the gate-interleaved weights
+        /// accumulates W_ih·x and U·h(t−1) for every gate of a block of 16 units in registers, as the plain fused step
+        /// does; they are stored raw, since the normalizations need whole rows before any gate can be activated.</summary>
+        private void EmitProductsSingle(int n)
+        {
+            var layer = _m.Layers[n];
+            string L = $"L{n}";
+            int gates = Gates(layer.Cell);
+            string[] input = Enumerable.Range(0, gates).Select(k => $"wx{k}").ToArray();
+            string[] recurrent = Enumerable.Range(0, gates).Select(k => $"uh{k}").ToArray();
+            string Stores(string target, string[] accumulators) =>
+                string.Join("\n        ", accumulators.Select((a, k) => $"T.Store(ref At({target}, block{Lane(k)}), {a});"));
+            _w.Lines($$"""
+                /// <summary>Layer {{n}}, one row: W_ih·x into <paramref name="inputProduct"/> and U·h(t−1) into
+                /// <paramref name="recurrentProduct"/> ([Row] each), every gate of a block of 16 units accumulated in
+                /// registers in one pass over the layer's weights.</summary>
+                private static void ProductsLayer{{n}}Single<T>({{ReadOnlySpan}} p, {{ReadOnlySpan}} x, {{ReadOnlySpan}} hPrev, {{Span}} inputProduct, {{Span}} recurrentProduct) {{BlockConstraint}}
+                {
+                    ref float inputWeights = ref At(p, {{L}}InputWeights);
+                    ref float recurrentWeights = ref At(p, {{L}}RecurrentWeights);
+                    ref float x0 = ref At(x, 0);
+                    ref float h0 = ref At(hPrev, 0);
+                    for (int j = 0; j < {{L}}Blocks; j++)
+                    {
+                        int block = j * {{L}}Gates * BlockWidth;
+                        T {{string.Join(" = T.Zero, ", input)}} = T.Zero;
+                        ref float w = ref At(ref inputWeights, j * {{L}}Inputs * {{L}}Gates * BlockWidth);
+                        {{Accumulate(L, "Inputs", "x", input)}}
+                        {{Stores("inputProduct", input)}}
+                        T {{string.Join(" = T.Zero, ", recurrent)}} = T.Zero;
+                        w = ref At(ref recurrentWeights, j * {{L}}Hidden * {{L}}Gates * BlockWidth);
+                        {{Accumulate(L, "Hidden", "h", recurrent)}}
+                        {{Stores("recurrentProduct", recurrent)}}
+                    }
+                }
+
+                """);
         }
 
         /// <summary>The inner loop of a fused step: for each of <c>{L}{count}</c> inputs, broadcast it and add its

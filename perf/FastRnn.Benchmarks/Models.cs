@@ -46,3 +46,10 @@ public sealed partial class CharLanguageModelPenalized;
 [RnnModel, TokenInput(96, 64), Lstm(256), Head(96, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)]
 [Constraint(ParameterGroup.RecurrentKernel, ConstraintKind.MaxNorm, Max = 3), Constraint(ParameterGroup.InputKernel, ConstraintKind.MaxNorm, Max = 3)]
 public sealed partial class CharLanguageModelConstrained;
+
+// Layer-normalized cells (Ba et al. 2016): the character model's LSTM, and an LSTM(256) / GRU(256) for the batch-1 step.
+[RnnModel, TokenInput(96, 64), Lstm(256, LayerNorm = true), Head(96, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)]
+public sealed partial class CharLanguageModelLayerNorm;
+
+[RnnModel, DenseInput(256), Lstm(256, LayerNorm = true), Head(1), Loss(LossKind.MeanSquaredError)] public sealed partial class LayerNormLstm256;
+[RnnModel, DenseInput(256), Gru(256, LayerNorm = true), Head(1), Loss(LossKind.MeanSquaredError)] public sealed partial class LayerNormGru256;

@@ -100,3 +100,53 @@ public class ClippingBenchmarks
     [Benchmark(Description = "training iteration (forward, loss, backward, Adam)")]
     public float Iteration() => CharModelBatch.Iteration(_model, _adam);
 }
+
+/// <summary>What layer normalization costs: the character model's training iteration with a layer-normalized LSTM
+/// against the plain one, and the batch-1 streaming step of LSTM(256) / GRU(256) with and without it (a normalized
+/// layer cannot use the fused single-row kernel, whose gates never exist all at once, so it takes the batched path).</summary>
+[MemoryDiagnoser]
+public class LayerNormBenchmarks
+{
+    private const int Batch = CharModelBatch.Batch, Steps = CharModelBatch.Steps;
+    private ISequenceModel _model = null!, _stepModel = null!, _gruModel = null!;
+    private Adam _adam = null!;
+    private IRnnState _state = null!, _gruState = null!;
+    private readonly float[] _input = Enumerable.Range(0, 256).Select(i => MathF.Sin(i)).ToArray();
+    private readonly float[] _output = new float[1];
+
+    [Params(256, 512)] public int Bits { get; set; }
+
+    [Params("plain", "layer norm")] public string Cell { get; set; } = "plain";
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        bool norm = Cell == "layer norm";
+        using (VectorPath.Override(Bits == 512))
+        {
+            _model = norm ? new CharLanguageModelLayerNorm(Batch, Steps, seed: 1) : new CharLanguageModel(Batch, Steps, seed: 1);
+            _adam = new Adam(_model, 1e-3f);
+            _stepModel = norm ? new LayerNormLstm256(1, 1) : new Lstm256(1, 1);
+            _gruModel = norm ? new LayerNormGru256(1, 1) : new Gru256(1, 1);
+        }
+        _state = _stepModel.NewState(1);
+        _gruState = _gruModel.NewState(1);
+    }
+
+    [Benchmark(Description = "char LM training iteration (forward, loss, backward, Adam)")]
+    public float Iteration() => CharModelBatch.Iteration(_model, _adam);
+
+    [Benchmark(Description = "LSTM(256) step, batch 1")]
+    public float LstmStep()
+    {
+        _stepModel.StepDense(_input, _state, _output);
+        return _output[0];
+    }
+
+    [Benchmark(Description = "GRU(256) step, batch 1")]
+    public float GruStep()
+    {
+        _gruModel.StepDense(_input, _gruState, _output);
+        return _output[0];
+    }
+}
