@@ -240,6 +240,12 @@ class Model(nn.Module):
             else:
                 modules.append(ClassicGRU(width, hidden, num_layers=count))
             width = hidden
+        for g in spec.get("bn", []):  # FastRnn's BatchNorm on a layer's output: BatchNorm1d over [steps*batch, H]
+            bn = nn.BatchNorm1d(spec["groups"][g][1])
+            with torch.no_grad():  # gain and bias away from 1 and 0, so that a mix-up shows
+                bn.weight.copy_(1 + 0.3 * torch.randn(bn.weight.shape))
+                bn.bias.copy_(0.2 * torch.randn(bn.bias.shape))
+            modules[g].add_module("bn_l0", bn)
         self.rnn = modules[0] if len(modules) == 1 else nn.ModuleList(modules)
         self.head = nn.Linear(width, spec["outputs"])
 
@@ -269,8 +275,11 @@ class Model(nn.Module):
             else:
                 x, h = module(x, state)
                 finals.append((h,))
+            raw = x
+            if hasattr(module, "bn_l0"):
+                x = module.bn_l0(x.reshape(-1, x.shape[-1])).reshape(x.shape)
         top = x if self.spec["readout"] == "every" else x[-1]
-        self.top_raw = top
+        self.top_raw = raw if self.spec["readout"] == "every" else raw[-1]
         if "head.input" in masks:
             top = top * masks["head.input"].reshape(top.shape)
         self.top_dropped = top
@@ -392,7 +401,18 @@ def run_case(spec, batch, steps, seed, dtype):
     loss.backward()
 
     for k, v in weights.items():
-        tensors[k] = v.numpy()
+        if not k.endswith("num_batches_tracked"):
+            tensors[k] = v.numpy()
+    if spec.get("bn"):
+        # the running statistics after this one training pass, and the model at inference (running statistics, no
+        # masks) from the same initial states
+        for k, v in model.state_dict().items():
+            if k.endswith(("running_mean", "running_var")):
+                tensors["after." + k] = v.float().numpy()
+        model.eval()
+        with torch.no_grad():
+            eval_logits, _ = model(x_model, states)
+        tensors["eval.output"] = activate(spec, eval_logits).float().numpy()
     for k, v in model.named_parameters():
         tensors["grad." + k] = v.grad.float().numpy()
     tensors["input"] = x.float().numpy()
@@ -407,7 +427,11 @@ def run_case(spec, batch, steps, seed, dtype):
 
 
 def spec(input, groups, outputs, activation="linear", readout="every", loss="mse", dropout=None, ar=0, tar=0, float32_floor=False):
+    bn = [g for g, group in enumerate(groups) if group[0].endswith("+bn")]  # "lstm+bn": BatchNorm on the output
+    groups = [(cell.split("+")[0], hidden, count) for cell, hidden, count in groups]
     result = dict(input=input, groups=groups, outputs=outputs, activation=activation, readout=readout, loss=loss, ar=ar, tar=tar)
+    if bn:
+        result["bn"] = bn
     if float32_floor:
         result["float32_floor"] = True
     if dropout:
@@ -474,6 +498,13 @@ CASES = {
                               "layer1.recurrent": (0.25, True), "layer1.weight_hh": (0.3, False), "head.input": (0.3, True)},
                              float32_floor=True),
                         [(2, 4)]),
+    # Batch normalization between layers (nn.BatchNorm1d over batch x time), training pass and inference (running
+    # statistics after that pass; the C# test also runs the streaming step against it).
+    # Like the layer-normalized cases they carry PyTorch's own float32 floor (normalizing magnifies rounding).
+    "BatchNormFixture": (spec(("tokens", 20, 16), [("lstm+bn", 24, 1), ("gru+bn", 20, 1)], 20, "softmax", "every", "ce",
+                              tar=1.0, float32_floor=True), [(3, 5), (16, 5)]),
+    "BatchNormLast": (spec(("dense", 5), [("lnlstm+bn", 28, 1), ("classic", 12, 1)], 2, "sigmoid", "last", "bce",
+                           float32_floor=True), [(4, 6)]),
 }
 
 

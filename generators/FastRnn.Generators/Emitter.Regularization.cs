@@ -419,7 +419,7 @@ internal static partial class Emitter
         {
             if (!_m.HasActivationPenalty)
                 return;
-            string top = _m.HeadDropout is null ? $"_l{Top}Hidden.AsSpan(batch * L{Top}Padded, rows * L{Top}Padded)" : "HeadInput(batch, steps)";
+            string top = _m.HeadDropout is null ? LayerOutput(Top, "0", "rows") : "HeadInput(batch, steps)";
             _w.Lines($$"""
                 // AR and TAR coefficients of the last Loss (0 outside training mode), for Backward.
                 private float _activationCoefficient;

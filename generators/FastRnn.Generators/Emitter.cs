@@ -91,6 +91,8 @@ internal static partial class Emitter
                 EmitForwardLayer(n);
             for (int n = 0; n < _m.Layers.Count; n++)
                 EmitAdvance(n);
+            for (int n = 0; n < _m.Layers.Count; n++)
+                EmitOutputNormalization(n);
             EmitHeadForward();
             EmitStep();
             for (int n = 0; n < _m.Layers.Count; n++)
@@ -111,7 +113,7 @@ internal static partial class Emitter
 
         private void EmitConstants()
         {
-            int offset = 0;
+            int offset = 0, statistics = 0;
             _w.Line("// ---- Sizes and the parameter arena's layout (floats; every offset is a multiple of 16) ----");
             _w.Line();
             _w.Line("private const int BlockWidth = global::FastRnn.Block.Width;");
@@ -166,6 +168,18 @@ internal static partial class Emitter
                         offset += padded;
                     }
                 }
+                if (layer.OutputBatchNorm)
+                {
+                    _w.Line("// Batch normalization of the layer's output: γ and β (parameters), running mean and variance (statistics).");
+                    _w.Line($"private const int L{n}OutputGain = {N(offset)};");
+                    offset += padded;
+                    _w.Line($"private const int L{n}OutputBias = {N(offset)};");
+                    offset += padded;
+                    _w.Line($"private const int L{n}RunningMean = {N(statistics)};");
+                    statistics += padded;
+                    _w.Line($"private const int L{n}RunningVariance = {N(statistics)};");
+                    statistics += padded;
+                }
                 _w.Line($"private static global::FastRnn.InterleavedShape L{n}InputShape => new(L{n}Inputs, L{n}Gates, L{n}Blocks);");
                 _w.Line($"private static global::FastRnn.InterleavedShape L{n}RecurrentShape => new(L{n}Hidden, L{n}Gates, L{n}Blocks);");
             }
@@ -183,6 +197,11 @@ internal static partial class Emitter
             _w.Line();
             _w.Line("/// <summary>Floats in the parameter arena (and in the gradient arena), padding included.</summary>");
             _w.Line($"public const int ParameterCount = {N(offset)};");
+            if (_m.HasOutputBatchNorm)
+            {
+                _w.Line("/// <summary>Floats in the statistics arena (batch normalizations' running means and variances).</summary>");
+                _w.Line($"public const int StatisticCount = {N(statistics)};");
+            }
             _w.Line();
         }
 
@@ -194,14 +213,14 @@ internal static partial class Emitter
 
         private string RawInputSpan(int n, string rows) => n == 0
             ? $"_input.AsSpan(0, {rows} * InputSize)"
-            : $"_l{n - 1}Hidden.AsSpan(batch * L{n - 1}Padded, {rows} * L{n - 1}Padded)";
+            : LayerOutput(n - 1, "0", rows);
 
         private static string InputStride(int n) => n == 0 ? "InputSize" : $"L{n - 1}Padded";
 
         /// <summary>The top layer's rows the head reads (before its dropout): every step, or each row's last step
         /// (gathered by length when the forward pass was given lengths).</summary>
         private string TopRows => EveryStep
-            ? $"_l{Top}Hidden.AsSpan(batch * L{Top}Padded, steps * batch * L{Top}Padded)"
+            ? LayerOutput(Top, "0", "steps * batch")
             : "LastRows(batch, steps)";
 
         private bool NeedsInputGradient(int n) => n > 0 || Tokens;
@@ -269,6 +288,7 @@ internal static partial class Emitter
                 if (NeedsInputGradient(n))
                     _w.Line($"private readonly float[] _l{n}InputTransposed = new float[L{n}InputShape.Transposed.Length];");
             }
+            EmitOutputNormalizationFields();
             _w.Line("private readonly float[] _headTransposed = new float[HeadShape.Transposed.Length];");
             _w.Line("// Scratch of the weight-gradient products (a transposed slab of inputs and one packed gradient column).");
             string scratch = "global::FastRnn.InterleavedKernels.OuterScratchLength(HeadShape)";
@@ -281,7 +301,9 @@ internal static partial class Emitter
                 _w.Line("// the rows it gathered and their gradient: [batch, top Padded].");
                 _w.Line("private readonly int[] _lengths;");
                 _w.Line("private bool _useLengths;");
-                _w.Line("private bool _lengthsRequested;");
+                _w.Line(_m.HasOutputBatchNorm
+                    ? "private const bool _lengthsRequested = false; // batch normalization over batch × time takes no lengths"
+                    : "private bool _lengthsRequested;");
                 _w.Line("private readonly float[] _headGathered;");
                 _w.Line("private readonly float[] _headGatheredGradient;");
             }
@@ -362,6 +384,7 @@ internal static partial class Emitter
                 _w.Line("_cellCarry = new float[batchCapacity * MaxPadded];");
                 _w.Line("_auxGradient = new float[batchCapacity * MaxPadded];");
                 EmitMaskAllocation();
+                EmitOutputNormalizationAllocation();
                 string headRows = EveryStep ? "rows" : "batchCapacity";
                 _w.Line($"_logits = new float[{headRows} * HeadPadded];");
                 _w.Line($"_outputs = new float[{headRows} * HeadPadded];");
@@ -415,6 +438,7 @@ internal static partial class Emitter
                 public void ZeroGrad() => global::System.Array.Clear(_gradients);
 
                 """);
+            EmitStatisticsApi();
             _w.Line("/// <summary>Units of recurrent layer <paramref name=\"layer\"/>.</summary>");
             _w.Line("public static int HiddenSize(int layer) => layer switch");
             _w.Line("{");
@@ -445,6 +469,11 @@ internal static partial class Emitter
                 _w.Line($"    new(\"{p}weight_hh_l{k}\", {T}ParameterRole.RecurrentKernel, {n}, {T}TensorStorage.InterleavedWeight, L{n}RecurrentWeights, L{n}Hidden, L{n}Gates, L{n}Hidden),");
                 _w.Line($"    new(\"{p}bias_ih_l{k}\", {T}ParameterRole.InputBias, {n}, {T}TensorStorage.InterleavedBias, L{n}InputBias, L{n}Hidden, L{n}Gates, 1),");
                 _w.Line($"    new(\"{p}bias_hh_l{k}\", {T}ParameterRole.RecurrentBias, {n}, {T}TensorStorage.InterleavedBias, L{n}RecurrentBias, L{n}Hidden, L{n}Gates, 1),");
+                if (layer.OutputBatchNorm)
+                {
+                    _w.Line($"    new(\"{p}bn_l{k}.weight\", {T}ParameterRole.NormGain, {n}, {T}TensorStorage.InterleavedBias, L{n}OutputGain, L{n}Hidden, 1, 1),");
+                    _w.Line($"    new(\"{p}bn_l{k}.bias\", {T}ParameterRole.NormBias, {n}, {T}TensorStorage.InterleavedBias, L{n}OutputBias, L{n}Hidden, 1, 1),");
+                }
                 if (layer.LayerNorm)
                 {
                     _w.Line($"    new(\"{p}ln_ih_weight_l{k}\", {T}ParameterRole.NormGain, {n}, {T}TensorStorage.InterleavedBias, L{n}InputGain, L{n}Hidden, L{n}Gates, 1),");
@@ -460,6 +489,22 @@ internal static partial class Emitter
             _w.Line($"    new(\"head.bias\", {T}ParameterRole.HeadBias, -1, {T}TensorStorage.InterleavedBias, HeadBias, OutputSize, 1, 1),");
             _w.Line("];");
             _w.Line();
+            if (_m.HasOutputBatchNorm)
+            {
+                _w.Line("// The statistics arena's tensors, with PyTorch's buffer names (BatchNorm1d's running_mean and running_var).");
+                _w.Line("private static readonly global::FastRnn.ParameterTensor[] s_statisticTensors =");
+                _w.Line("[");
+                for (int n = 0; n < _m.Layers.Count; n++)
+                {
+                    if (!_m.Layers[n].OutputBatchNorm)
+                        continue;
+                    string p = Prefix(_m.Layers[n]), k = N(_m.Layers[n].IndexInGroup);
+                    _w.Line($"    new(\"{p}bn_l{k}.running_mean\", {T}ParameterRole.RunningMean, {n}, {T}TensorStorage.InterleavedBias, L{n}RunningMean, L{n}Hidden, 1, 1),");
+                    _w.Line($"    new(\"{p}bn_l{k}.running_var\", {T}ParameterRole.RunningVariance, {n}, {T}TensorStorage.InterleavedBias, L{n}RunningVariance, L{n}Hidden, 1, 1),");
+                }
+                _w.Line("];");
+                _w.Line();
+            }
         }
 
         private IEnumerable<string> PyTorchModule()
@@ -618,6 +663,28 @@ internal static partial class Emitter
 
             if (!EveryStep)
             {
+                string LengthsBody = (_m.HasOutputBatchNorm
+                    ? "// Batch statistics over batch × time would count the padded steps.\nthrow new global::System.NotSupportedException(\"This model batch-normalizes a layer's output over batch × time, whose statistics would count padded steps; give it sequences of one length.\");"
+                    : """
+                    CheckSequence(batch, steps, state);
+                    if (lengths.Length != batch)
+                        throw new global::System.ArgumentException($"Forward expects one length per row ({batch}); got {lengths.Length}.", nameof(lengths));
+                    for (int r = 0; r < batch; r++)
+                    {
+                        if (lengths[r] < 1 || lengths[r] > steps)
+                            throw new global::System.ArgumentOutOfRangeException(nameof(lengths), lengths[r], $"Row {r} is {lengths[r]} steps long; lengths run from 1 to {steps}.");
+                    }
+                    lengths.CopyTo(_lengths);
+                    _lengthsRequested = true;
+                    try
+                    {
+                        Forward(inputs, batch, steps, state);
+                    }
+                    finally
+                    {
+                        _lengthsRequested = false;
+                    }
+                    """).Replace("\n", "\n    ");
                 _w.Lines($$"""
                     /// <summary>Runs the model over right-padded sequences of different lengths: row r is
                     /// <paramref name="lengths"/>[r] steps long (1 to <paramref name="steps"/>), the steps after it padding. The head
@@ -625,29 +692,12 @@ internal static partial class Emitter
                     /// gradient. A state passed in ends at step <paramref name="steps"/> (padding included): do not carry it on.</summary>
                     public void Forward({{inputType}} inputs, int batch, int steps, global::System.ReadOnlySpan<int> lengths, State? state = null)
                     {
-                        CheckSequence(batch, steps, state);
-                        if (lengths.Length != batch)
-                            throw new global::System.ArgumentException($"Forward expects one length per row ({batch}); got {lengths.Length}.", nameof(lengths));
-                        for (int r = 0; r < batch; r++)
-                        {
-                            if (lengths[r] < 1 || lengths[r] > steps)
-                                throw new global::System.ArgumentOutOfRangeException(nameof(lengths), lengths[r], $"Row {r} is {lengths[r]} steps long; lengths run from 1 to {steps}.");
-                        }
-                        lengths.CopyTo(_lengths);
-                        _lengthsRequested = true;
-                        try
-                        {
-                            Forward(inputs, batch, steps, state);
-                        }
-                        finally
-                        {
-                            _lengthsRequested = false;
-                        }
+                        {{LengthsBody}}
                     }
 
                     /// <summary>The top layer's rows the head reads: the last step's, or each row's last real step's.</summary>
                     private {{ReadOnlySpan}} LastRows(int batch, int steps) =>
-                        _useLengths ? _headGathered.AsSpan(0, batch * L{{Top}}Padded) : _l{{Top}}Hidden.AsSpan(steps * batch * L{{Top}}Padded, batch * L{{Top}}Padded);
+                        _useLengths ? _headGathered.AsSpan(0, batch * L{{Top}}Padded) : {{LayerOutput(Top, "(steps - 1) * batch", "batch")}};
 
                     """);
             }
@@ -720,7 +770,11 @@ internal static partial class Emitter
             _w.Line($"private void ForwardCore<T>(int batch, int steps) {BlockConstraint}");
             _w.Line("{");
             for (int n = 0; n < _m.Layers.Count; n++)
+            {
                 _w.Line($"    ForwardLayer{n}<T>(batch, steps);");
+                if (OutputNorm(n))
+                    _w.Line($"    NormalizeLayer{n}Output<T>(batch, steps);");
+            }
             _w.Line("    ForwardHead<T>(batch, steps);");
             _w.Line("}");
             _w.Line();
@@ -1215,7 +1269,10 @@ internal static partial class Emitter
                             _w.Lines(batched);
                     }
                     _w.Line($"(state.Layer{n}Hidden, state.Layer{n}HiddenNext) = (state.Layer{n}HiddenNext, state.Layer{n}Hidden);");
-                    _w.Line($"x = state.Layer{n}Hidden;");
+                    if (OutputNorm(n))
+                        _w.Lines(OutputNormalizationStep(n));
+                    else
+                        _w.Line($"x = state.Layer{n}Hidden;");
                 }
                 _w.Lines($$"""
                     // Head
@@ -1413,6 +1470,8 @@ internal static partial class Emitter
                                 dHeadRows.Slice(r * L{{Top}}Padded, L{{Top}}Padded).CopyTo(dTop.Slice(((_lengths[r] - 1) * batch + r) * L{{Top}}Padded));
                         }
                     """);
+            if (OutputNorm(Top))
+                _w.Lines("    " + OutputNormalizationBackward(Top, "dTop").Replace("\n", "\n    "));
             if (_m.TemporalActivationRegularization is not null)
                 _w.Lines($$"""
                         // TAR: loss += β·mean((h(t) − h(t−1))²) over the raw output, t ≥ 1:  ∂h(t) += 2β·d/N, ∂h(t−1) −= 2β·d/N
@@ -1798,6 +1857,8 @@ internal static partial class Emitter
                     dBelow, {{(n > 0 ? InputStride(n) : "InputPadded")}});
                 """);
             EmitInputDropoutBackward(n, "dBelow", n > 0 ? InputStride(n) : "InputPadded");
+            if (n > 0 && OutputNorm(n - 1))
+                _w.Lines(OutputNormalizationBackward(n - 1, "dBelow"));
         }
 
         private void EmitPackTransposes()
@@ -1941,6 +2002,8 @@ internal static partial class Emitter
                         _w.Line($"internal readonly float[] Layer{n}CellZoneout;");
                         _w.Line($"internal readonly float[] Layer{n}CellCandidate;");
                     }
+                    if (_m.Layers[n].OutputBatchNorm)
+                        _w.Line($"internal readonly float[] Layer{n}Output;");
                     if (_m.Layers[n].LayerNorm)
                     {
                         _w.Line($"internal readonly float[] Layer{n}InputNormalized;");
@@ -1986,6 +2049,8 @@ internal static partial class Emitter
                             _w.Line($"Layer{n}CellZoneout = new float[batch * L{n}Padded];");
                             _w.Line($"Layer{n}CellCandidate = new float[batch * L{n}Padded];");
                         }
+                        if (_m.Layers[n].OutputBatchNorm)
+                            _w.Line($"Layer{n}Output = new float[batch * L{n}Padded];");
                         if (_m.Layers[n].LayerNorm)
                         {
                             _w.Line($"Layer{n}InputNormalized = new float[batch * L{n}Row];");

@@ -45,7 +45,7 @@ internal enum LossKind
 /// <see cref="IndexInGroup"/> its layer within that attribute's stack (PyTorch's <c>_l{k}</c> suffix).</summary>
 internal sealed record LayerSpec(CellKind Cell, int Inputs, int Hidden, int Group, int IndexInGroup, DropoutSpec? InputDropout,
     double? RecurrentDropout, double? Zoneout, double? CellZoneout, double? WeightDrop,
-    int InputInit = 0, int RecurrentInit = 0, bool UnitForgetBias = false, double? CandidateDropout = null, bool LayerNorm = false)
+    int InputInit = 0, int RecurrentInit = 0, bool UnitForgetBias = false, double? CandidateDropout = null, bool LayerNorm = false, bool OutputBatchNorm = false)
 {
     public bool HasZoneout => Zoneout is not null || CellZoneout is not null;
 }
@@ -96,6 +96,8 @@ internal sealed record ModelSpec(
     public bool HasMasks => EmbeddingDropout is not null || HeadDropout is not null ||
         Layers.Any(l => l.InputDropout is not null || l.RecurrentDropout is not null || l.HasZoneout || l.WeightDrop is not null ||
             l.CandidateDropout is not null);
+
+    public bool HasOutputBatchNorm => Layers.Any(l => l.OutputBatchNorm);
 
     public bool HasActivationPenalty => ActivationRegularization is not null || TemporalActivationRegularization is not null;
 

@@ -159,11 +159,12 @@ internal static class Parser
                     if (zoneout is not null && recurrentDropout is not null)
                         Report(Diagnostics.ZoneoutWithRecurrentDropout, location, shortName);
                     bool layerNorm = Named("LayerNorm", false);
+                    bool outputBatchNorm = Named("BatchNorm", false);
                     if (layerNorm && cell == CellKind.GruResetBefore)
                         Report(Diagnostics.LayerNormClassicGru, location, shortName);
                     for (int k = 0; k < stack; k++)
                         layers.Add(new LayerSpec(cell, 0, hidden, groups, k, dropout, recurrentDropout, zoneout, cellZoneout, weightDrop,
-                            inputInit, recurrentInit, unitForgetBias, candidateDropout, layerNorm));
+                            inputInit, recurrentInit, unitForgetBias, candidateDropout, layerNorm, outputBatchNorm));
                     groups++;
                     break;
                 }
@@ -297,7 +298,7 @@ internal static class Parser
         {
             int gates = layer.Cell == CellKind.Lstm ? 4 : 3;
             long padded = (layer.Hidden + 15L) / 16 * 16;
-            total += gates * padded * (previous + layer.Hidden + 2) + (layer.LayerNorm ? 2 * gates * padded + 2 * padded : 0);
+            total += gates * padded * (previous + layer.Hidden + 2) + (layer.LayerNorm ? 2 * gates * padded + 2 * padded : 0) + (layer.OutputBatchNorm ? 2 * padded : 0);
             previous = layer.Hidden;
         }
         return total + (outputs + 15L) / 16 * 16 * (previous + 1);

@@ -82,6 +82,13 @@ public sealed class LstmAttribute(int hidden) : Attribute
     /// the cell's β starts at 0): a = γ_x⊙x̂ + b_ih + γ_h⊙ĥ + b_hh;  h(t) = o⊙tanh(γ_c⊙ĉ(t) + β_c). ε = 1e-5
     /// (PyTorch's LayerNorm). The same in training and at inference; the state c(t) itself is not normalized.</summary>
     public bool LayerNorm { get; set; }
+
+    /// <summary>Batch normalization of this layer's output (each layer's, when stacked) over batch × time, before the
+    /// next layer or the head reads it (PyTorch's <c>nn.BatchNorm1d</c> on the [steps·batch, H] output): in training
+    /// each unit is normalized by the mean and variance of the pass's rows and the running statistics move by momentum
+    /// 0.1; at inference (and in <c>Step</c>) the running statistics are used. γ starts at 1, β at 0, ε = 1e-5. The
+    /// recurrence itself carries the raw h. Not with per-row lengths (the statistics would count padded steps).</summary>
+    public bool BatchNorm { get; set; }
 }
 
 /// <summary>A GRU layer (gate order r, z, n) of <paramref name="hidden"/> units, stacked <see cref="Layers"/> times.</summary>
@@ -130,6 +137,13 @@ public sealed class GruAttribute(int hidden) : Attribute
     /// gh = γ_h⊙ĥ + b_hh replaces U·h + b_hh, so n = tanh(a_n + r⊙gh_n) keeps PyTorch's placement of b_hn. ε = 1e-5.
     /// Only with <see cref="GruVariant.ResetAfter"/>: the classic variant's U_n·(r⊙h) is not one product of h(t−1).</summary>
     public bool LayerNorm { get; set; }
+
+    /// <summary>Batch normalization of this layer's output (each layer's, when stacked) over batch × time, before the
+    /// next layer or the head reads it (PyTorch's <c>nn.BatchNorm1d</c> on the [steps·batch, H] output): in training
+    /// each unit is normalized by the mean and variance of the pass's rows and the running statistics move by momentum
+    /// 0.1; at inference (and in <c>Step</c>) the running statistics are used. γ starts at 1, β at 0, ε = 1e-5. The
+    /// recurrence itself carries the raw h. Not with per-row lengths (the statistics would count padded steps).</summary>
+    public bool BatchNorm { get; set; }
 }
 
 /// <summary>Where the GRU's reset gate acts on the recurrent candidate.</summary>

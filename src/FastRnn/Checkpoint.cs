@@ -5,7 +5,8 @@ using System.Text;
 namespace FastRnn;
 
 /// <summary>
-/// A training run's state in one safetensors file: the weights (PyTorch names and layout, as
+/// A training run's state in one safetensors file: the weights and any batch-normalization statistics (PyTorch names
+/// and layout, as
 /// <see cref="ModelWeights"/> writes them), the optimizer's state arrays and scalars, the model's run-time options
 /// (mode, mask seed and counter, every rate by name) and the caller's progress (epoch, batch, data-order counters…).
 /// Restoring it into a fresh model and optimizer of the same types continues the run bit for bit.
@@ -24,6 +25,12 @@ public static class Checkpoint
         {
             var values = new float[tensor.Count];
             tensor.Export(model.Parameters, values);
+            tensors.Add(("model." + tensor.Name, tensor.PyTorchShape, values));
+        }
+        foreach (var tensor in model.StatisticTensors)
+        {
+            var values = new float[tensor.Count];
+            tensor.Export(model.Statistics, values);
             tensors.Add(("model." + tensor.Name, tensor.PyTorchShape, values));
         }
         foreach (var (name, values) in optimizer.StateArrays())
@@ -80,7 +87,7 @@ public static class Checkpoint
             throw new InvalidDataException($"Checkpoint '{path}' is of model {Need("model.type")} ({Need("model.parameters")} floats); this model is {modelType} ({model.Parameters.Length}).");
         if (Need("optimizer.type") != optimizer.GetType().Name)
             throw new InvalidDataException($"Checkpoint '{path}' holds {Need("optimizer.type")} state; the optimizer is {optimizer.GetType().Name}.");
-        foreach (var tensor in model.Tensors)
+        foreach (var tensor in model.Tensors.Concat(model.StatisticTensors))
         {
             if (!entries.TryGetValue("model." + tensor.Name, out var entry))
                 throw new InvalidDataException($"Checkpoint '{path}' lacks tensor '{tensor.Name}'.");
@@ -102,6 +109,8 @@ public static class Checkpoint
         // Everything checked: apply.
         foreach (var tensor in model.Tensors)
             tensor.Import(entries["model." + tensor.Name].Data, model.Parameters);
+        foreach (var tensor in model.StatisticTensors)
+            tensor.Import(entries["model." + tensor.Name].Data, model.Statistics);
         foreach (var (name, values) in arrays)
             entries["optimizer." + name].Data.CopyTo(values, 0);
         optimizer.ReadScalars(storedScalars);

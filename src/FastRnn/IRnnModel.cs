@@ -15,6 +15,13 @@ public interface IRnnModel
     /// <summary>Sets every gradient to zero: one clear of the gradient arena.</summary>
     void ZeroGrad();
 
+    /// <summary>State that is learned from data but not by gradient: batch normalizations' running means and variances,
+    /// in one arena (empty for a model without batch normalization). Checkpoints and safetensors files carry it.</summary>
+    Span<float> Statistics => Span<float>.Empty;
+
+    /// <summary>The named tensors of <see cref="Statistics"/> (PyTorch's buffer names, e.g. <c>rnn.bn_l0.running_mean</c>).</summary>
+    IReadOnlyList<ParameterTensor> StatisticTensors => [];
+
     /// <summary>The L1 and L2 penalty coefficients on the tensors of <paramref name="role"/> (Keras semantics:
     /// loss += l1·Σ|w| + l2·Σw²), as declared and set at run time; 0 when none is declared. An optimizer adds their
     /// gradient, l1·sign(w) + 2·l2·w, inside its update, before clipping (it is part of the loss's gradient).</summary>

@@ -28,6 +28,10 @@ public enum ParameterRole
     /// <summary>The bias β of a layer-normalized cell's normalization of c (initialized to 0); the normalizations of
     /// W·x and U·h use the layer's bias_ih and bias_hh as their β.</summary>
     NormBias = 8,
+    /// <summary>A batch normalization's running mean (a statistic, not a parameter: <see cref="IRnnModel.Statistics"/>).</summary>
+    RunningMean = 9,
+    /// <summary>A batch normalization's running (unbiased) variance, a statistic like <see cref="RunningMean"/>.</summary>
+    RunningVariance = 10,
 }
 
 /// <summary>

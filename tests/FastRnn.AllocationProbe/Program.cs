@@ -21,6 +21,7 @@ using (VectorPath.Override(wide))
         "zoneout" => new ZoneoutEverywhere(Batch, Steps, 3),
         "penalties" => new PenaltiesAndActivations(Batch, Steps, 3),
         "layernorm" => new LayerNormalized(Batch, Steps, 3),
+        "batchnorm" => new BatchNormalized(Batch, Steps, 3),
         _ => throw new ArgumentException($"unknown model {name}"),
     };
     // Clipping on, so its gradient scan and the clipped update are measured too.
@@ -120,3 +121,6 @@ internal sealed partial class PenaltiesAndActivations;
 
 [RnnModel, TokenInput(20, 16), Lstm(40, LayerNorm = true, Dropout = 0.2, Zoneout = 0.1), Gru(24, LayerNorm = true, RecurrentDropout = 0.2), Head(20, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)]
 internal sealed partial class LayerNormalized;
+
+[RnnModel, DenseInput(6), Lstm(40, BatchNorm = true), Gru(24, BatchNorm = true, LayerNorm = true), Head(3), Loss(LossKind.MeanSquaredError)]
+internal sealed partial class BatchNormalized;

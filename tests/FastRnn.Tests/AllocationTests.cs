@@ -26,6 +26,8 @@ public class AllocationTests
     [InlineData("penalties", "512")]
     [InlineData("layernorm", "256")]
     [InlineData("layernorm", "512")]
+    [InlineData("batchnorm", "256")]
+    [InlineData("batchnorm", "512")]
     public void StepsAndTrainingIterationsAllocateNothing(string model, string width)
     {
         string probe = Path.Combine(AppContext.BaseDirectory, "FastRnn.AllocationProbe.dll");

@@ -62,6 +62,49 @@ public class CheckpointTests : TemporaryDirectoryTest
             Assert.Equal(a.Average.ToArray(), ((Asgd)resumedOptimizer).Average.ToArray());
     }
 
+    [Fact]
+    public void BatchNormStatisticsTravelWithTheCheckpoint()
+    {
+        static void Train(BatchNormLm model, Optimizer optimizer, int first, int count)
+        {
+            for (int i = first; i < first + count; i++)
+            {
+                var random = new Random(i);
+                model.Forward(Enumerable.Range(0, Batch * Steps).Select(_ => random.Next(20)).ToArray(), Batch, Steps);
+                model.Loss(Enumerable.Range(0, Batch * Steps).Select(_ => random.Next(20)).ToArray());
+                model.ZeroGrad();
+                model.Backward();
+                optimizer.Step();
+            }
+        }
+        var straight = new BatchNormLm(Batch, Steps, seed: 1);
+        var straightOptimizer = new Adam(straight, 1e-2f);
+        Train(straight, straightOptimizer, 0, 6);
+        Assert.NotEqual(0f, straight.Statistics[0]); // the running mean moved
+
+        var first = new BatchNormLm(Batch, Steps, seed: 1);
+        var firstOptimizer = new Adam(first, 1e-2f);
+        Train(first, firstOptimizer, 0, 3);
+        string path = Path.Combine(Directory, "bn.ckpt");
+        Checkpoint.Save(path, first, firstOptimizer);
+        var resumed = new BatchNormLm(Batch, Steps, seed: 5);
+        var resumedOptimizer = new Adam(resumed, 1e-2f);
+        Checkpoint.Load(path, resumed, resumedOptimizer);
+        Assert.Equal(first.Statistics.ToArray(), resumed.Statistics.ToArray());
+        Train(resumed, resumedOptimizer, 3, 3);
+        Assert.Equal(straight.Parameters.ToArray(), resumed.Parameters.ToArray());
+        Assert.Equal(straight.Statistics.ToArray(), resumed.Statistics.ToArray());
+
+        // and through a plain safetensors file, under PyTorch's buffer names
+        string weights = Path.Combine(Directory, "bn.safetensors");
+        straight.SaveSafetensors(weights);
+        Assert.Contains("rnn.bn_l0.running_var", Safetensors.Read(weights).Keys);
+        var loaded = new BatchNormLm(Batch, Steps, seed: 9);
+        loaded.LoadSafetensors(weights);
+        Assert.Equal(straight.Statistics.ToArray(), loaded.Statistics.ToArray());
+        Assert.Equal(straight.Parameters.ToArray(), loaded.Parameters.ToArray());
+    }
+
     private (DropoutLm Model, Adam Optimizer, string Path) Saved()
     {
         var model = new DropoutLm(Batch, Steps, seed: 1);

@@ -71,6 +71,15 @@ public class CompileAndRunTests
             new(false, 0, 4, L((Cell.Lstm, 20, 0, 0), (Cell.Gru, 12, 1, 0)), 1, "Sigmoid", false, "BinaryCrossEntropy"), 3, 5),
         new("F4", "DenseInput(2), Lstm(33, Layers = 2, LayerNorm = true, WeightDrop = 0.2), Gru(7, LayerNorm = true, CandidateDropout = 0.3, RecurrentDropout = 0.2), Head(2), Loss(LossKind.MeanSquaredError)",
             new(false, 0, 2, L((Cell.Lstm, 33, 0, 0), (Cell.Lstm, 33, 0, 1), (Cell.Gru, 7, 1, 0)), 2, "Linear", true, "MeanSquaredError"), 2, 3),
+        // G: batch normalization between layers (over batch × time), on the top layer too, with dropout and AR/TAR around it
+        new("G1", "DenseInput(3), Lstm(5, BatchNorm = true), Head(2), Loss(LossKind.MeanSquaredError)",
+            new(false, 0, 3, L((Cell.Lstm, 5, 0, 0)), 2, "Linear", true, "MeanSquaredError"), 3, 4),
+        new("G2", "TokenInput(9, 4), Gru(17, BatchNorm = true), Lstm(16, Dropout = 0.2, LayerNorm = true, BatchNorm = true), Head(9, Activation.Softmax, Dropout = 0.3, ActivationRegularization = 1, TemporalActivationRegularization = 2), Loss(LossKind.SoftmaxCrossEntropy)",
+            new(true, 9, 4, L((Cell.Gru, 17, 0, 0), (Cell.Lstm, 16, 1, 0)), 9, "Softmax", true, "SoftmaxCrossEntropy", Ar: 1, Tar: 2), 3, 4),
+        new("G3", "DenseInput(4), Lstm(33, Layers = 2, BatchNorm = true), Gru(7, Variant = GruVariant.ResetBefore), Head(1, Activation.Sigmoid, Readout = Readout.LastStep), Loss(LossKind.BinaryCrossEntropy)",
+            new(false, 0, 4, L((Cell.Lstm, 33, 0, 0), (Cell.Lstm, 33, 0, 1), (Cell.GruClassic, 7, 1, 0)), 1, "Sigmoid", false, "BinaryCrossEntropy"), 4, 3),
+        new("G4", "DenseInput(2), Gru(20, BatchNorm = true), Head(3, Readout = Readout.LastStep), Loss(LossKind.MeanSquaredError)",
+            new(false, 0, 2, L((Cell.Gru, 20, 0, 0)), 3, "Linear", false, "MeanSquaredError"), 5, 2),
     ];
 
     /// <summary>The dropout sites each E case must have drawn (each with kept and dropped elements).</summary>
@@ -90,6 +99,7 @@ public class CompileAndRunTests
         ["F2"] = ["layer0.input", "layer1.zoneout", "layer1.cellzoneout"],
         ["F3"] = ["layer0.recurrent", "layer0.candidate", "layer1.weight_hh", "layer1.zoneout"],
         ["F4"] = ["layer0.weight_hh", "layer1.weight_hh", "layer2.candidate", "layer2.recurrent"],
+        ["G2"] = ["layer1.input", "head.input"],
     };
 
     // A: file-scoped namespace; B: nested block namespaces with the models inside partial types; C: global namespace;
@@ -101,7 +111,8 @@ public class CompileAndRunTests
         "using FastRnn;\n" + string.Join("\n", Cases.Where(c => c.Name[0] == 'C').Select(c => $"[RnnModel, {c.Attributes}] internal partial class {c.Name};")),
         "namespace Shapes.D {\n" + string.Join("\n", Cases.Where(c => c.Name[0] == 'D').Select(c => $"[global::FastRnn.RnnModel, global::FastRnn.{c.Attributes.Replace("), ", "), global::FastRnn.").Replace("(LossKind", "(global::FastRnn.LossKind").Replace("Activation.", "global::FastRnn.Activation.").Replace("GruVariant.", "global::FastRnn.GruVariant.").Replace("Readout.", "global::FastRnn.Readout.")}] public partial class {c.Name};")) + "\n}",
         "using FastRnn;\nnamespace Shapes.E;\n" + string.Join("\n", Cases.Where(c => c.Name[0] == 'E').Select(c => $"[RnnModel, {c.Attributes}] public partial class {c.Name};")),
-        "using FastRnn;\nnamespace Shapes.F;\n" + string.Join("\n", Cases.Where(c => c.Name[0] == 'F').Select(c => $"[RnnModel, {c.Attributes}] public partial class {c.Name};"))));
+        "using FastRnn;\nnamespace Shapes.F;\n" + string.Join("\n", Cases.Where(c => c.Name[0] == 'F').Select(c => $"[RnnModel, {c.Attributes}] public partial class {c.Name};")),
+        "using FastRnn;\nnamespace Shapes.G;\n" + string.Join("\n", Cases.Where(c => c.Name[0] == 'G').Select(c => $"[RnnModel, {c.Attributes}] public partial class {c.Name};"))));
 
     public static TheoryData<string, bool> Names()
     {

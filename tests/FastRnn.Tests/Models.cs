@@ -65,6 +65,8 @@ public static class TestModels
         nameof(CandidateFixture) => new CandidateFixture(batch, steps, seed),
         nameof(LayerNormFixture) => new LayerNormFixture(batch, steps, seed),
         nameof(LayerNormMasked) => new LayerNormMasked(batch, steps, seed),
+        nameof(BatchNormFixture) => new BatchNormFixture(batch, steps, seed),
+        nameof(BatchNormLast) => new BatchNormLast(batch, steps, seed),
         _ => throw new ArgumentException($"No test model named {name}."),
     };
 }
@@ -133,3 +135,13 @@ public partial class LayerNormFixture;
 
 [RnnModel, TokenInput(20, 16), Lstm(28, LayerNorm = true, Zoneout = 0.2, CellZoneout = 0.15, Dropout = 0.2), Gru(17, LayerNorm = true, RecurrentDropout = 0.25, WeightDrop = 0.3), Head(20, Activation.Softmax, LockedDropout = 0.3), Loss(LossKind.SoftmaxCrossEntropy)]
 public partial class LayerNormMasked;
+
+// Batch normalization between layers against tools/make_fixtures.py's nn.BatchNorm1d over batch × time.
+[RnnModel, TokenInput(20, 16), Lstm(24, BatchNorm = true), Gru(20, BatchNorm = true), Head(20, Activation.Softmax, TemporalActivationRegularization = 1), Loss(LossKind.SoftmaxCrossEntropy)]
+public partial class BatchNormFixture;
+
+[RnnModel, DenseInput(5), Lstm(28, LayerNorm = true, BatchNorm = true), Gru(12, Variant = GruVariant.ResetBefore), Head(2, Activation.Sigmoid, Readout = Readout.LastStep), Loss(LossKind.BinaryCrossEntropy)]
+public partial class BatchNormLast;
+
+[RnnModel, TokenInput(20, 8), Lstm(16, BatchNorm = true, Dropout = 0.2), Head(20, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)]
+public partial class BatchNormLm;

@@ -50,7 +50,7 @@ public class PyTorchFixtureTests(Xunit.Abstractions.ITestOutputHelper output)
         string weights = Path.Combine(Path.GetTempPath(), $"fastrnn-{Guid.NewGuid():N}.safetensors");
         try
         {
-            Safetensors.Write(weights, model.Tensors.Select(t => (t.Name, entries[t.Name].Shape, entries[t.Name].Data)));
+            Safetensors.Write(weights, model.Tensors.Concat(model.StatisticTensors).Select(t => (t.Name, entries[t.Name].Shape, entries[t.Name].Data)));
             model.LoadSafetensors(weights);
         }
         finally { File.Delete(weights); }
@@ -121,14 +121,38 @@ public class PyTorchFixtureTests(Xunit.Abstractions.ITestOutputHelper output)
         }
         // Padding stays exactly zero in the gradient arena.
         AssertPaddingZero(model, model.Gradients);
+        // Batch normalization: the running statistics after this training pass are PyTorch's.
+        foreach (var tensor in model.StatisticTensors)
+        {
+            var values = new float[tensor.Count];
+            tensor.Export(model.Statistics, values);
+            Close.Assert(entries["after." + tensor.Name].Data, values, $"{file}: {tensor.Name} after the pass", tolerance);
+        }
+        // The expected output at inference: PyTorch's eval mode (running statistics) where the fixture has one, else the
+        // training pass's (the same function without batch statistics or masks).
+        bool inference = entries.TryGetValue("eval.output", out var evalOutput);
+        if (inference)
+        {
+            // the sequence forward in inference mode from the same initial states
+            var evalState = model.NewState(batch);
+            Restore(evalState, initial, layers, batch, model);
+            model.Options.Training = false;
+            if (model.TakesTokens)
+                model.ForwardTokens(input.Select(v => (int)v).ToArray(), batch, steps, evalState);
+            else
+                model.ForwardDense(input, batch, steps, evalState);
+            model.CopyOutputs(outputs);
+            Close.Assert(evalOutput!.Data, outputs, $"{file}: outputs at inference", tolerance);
+        }
 
         // The streaming step from the same initial state reproduces PyTorch's outputs step by step (inference: a
         // case with dropout has no unmasked reference to compare with).
-        if (masked)
+        if (masked && !inference)
         {
             output.WriteLine($"worst error {Close.WorstSeen:E2} ({Close.WorstWhat})");
             return;
         }
+        var expectedSteps = inference ? evalOutput!.Data : entries["output"].Data;
         var stepState = model.NewState(batch);
         Restore(stepState, initial, layers, batch, model);
         var stepOut = new float[batch * model.OutputWidth];
@@ -140,10 +164,10 @@ public class PyTorchFixtureTests(Xunit.Abstractions.ITestOutputHelper output)
             else
                 model.StepDense(input.AsSpan(t * batch * model.InputWidth, batch * model.InputWidth), stepState, stepOut);
             if (model.EveryStep)
-                Close.Assert(entries["output"].Data.AsSpan(t * batch * outputWidth, batch * outputWidth), stepOut, $"{file}: Step output at t={t}", tolerance);
+                Close.Assert(expectedSteps.AsSpan(t * batch * outputWidth, batch * outputWidth), stepOut, $"{file}: Step output at t={t}", tolerance);
         }
         if (!model.EveryStep)
-            Close.Assert(entries["output"].Data, stepOut, $"{file}: Step output at the last step", tolerance);
+            Close.Assert(expectedSteps, stepOut, $"{file}: Step output at the last step", tolerance);
         output.WriteLine($"worst error {Close.WorstSeen:E2} ({Close.WorstWhat})");
     }
 

@@ -61,8 +61,12 @@ internal sealed class ScalarReference
                         : dense[(t * batch + b) * width + i];
             }
         }
+        var raw = x;
         for (int l = 0; l < _spec.Layers.Length; l++)
-            x = Layer(l, Drop(x, $"layer{l}.input", batch), batch, steps);
+        {
+            raw = Layer(l, Drop(x, $"layer{l}.input", batch), batch, steps);
+            x = BatchNormalized(l, raw);
+        }
 
         int O = _spec.Outputs, H = _spec.Layers[^1].Hidden;
         var rows = _spec.EveryStep ? Enumerable.Range(0, steps).SelectMany(t => x[t]).ToArray() : x[steps - 1];
@@ -74,7 +78,7 @@ internal sealed class ScalarReference
             penalty += _spec.Ar * rows.SelectMany(row => row).Average(v => v * v);
         if (_spec.Tar > 0 && steps > 1)
             penalty += _spec.Tar * Enumerable.Range(1, steps - 1)
-                .SelectMany(t => Enumerable.Range(0, batch).SelectMany(b => x[t][b].Select((v, k) => (v - x[t - 1][b][k]) * (v - x[t - 1][b][k]))))
+                .SelectMany(t => Enumerable.Range(0, batch).SelectMany(b => raw[t][b].Select((v, k) => (v - raw[t - 1][b][k]) * (v - raw[t - 1][b][k]))))
                 .Average();
         outputs = new double[rows.Length * O];
         double loss = 0;
@@ -112,6 +116,27 @@ internal sealed class ScalarReference
             }
         }
         return loss + penalty;
+    }
+
+    /// <summary>Batch normalization of layer l's output over all steps and rows (training: the batch's mean and biased
+    /// variance, ε = 1e-5), when the model declares it (bn_l{k}.weight); else the output itself.</summary>
+    private double[][][] BatchNormalized(int l, double[][][] h)
+    {
+        var (_, H, _, k) = _spec.Layers[l];
+        string p = _spec.Prefix(l);
+        if (!_w.TryGetValue($"{p}bn_l{k}.weight", out var gain))
+            return h;
+        double[] bias = _w[$"{p}bn_l{k}.bias"];
+        var rows = h.SelectMany(step => step).ToArray();
+        var mean = new double[H];
+        var scale = new double[H];
+        for (int j = 0; j < H; j++)
+        {
+            mean[j] = rows.Average(row => row[j]);
+            double variance = rows.Average(row => (row[j] - mean[j]) * (row[j] - mean[j]));
+            scale[j] = 1 / Math.Sqrt(variance + 1e-5);
+        }
+        return h.Select(step => step.Select(row => row.Select((v, j) => gain[j] * (v - mean[j]) * scale[j] + bias[j]).ToArray()).ToArray()).ToArray();
     }
 
     private double[][][] Layer(int l, double[][][] x, int batch, int steps)

@@ -1,0 +1,157 @@
+using Xunit;
+
+namespace FastRnn.Tests;
+
+/// <summary>The batch-normalization operator against a scalar double-precision spelling (forward, running statistics)
+/// and central finite differences (backward, with batch and with running statistics), both widths; and the model-level
+/// rules: running statistics move only in training, inference reads them, per-row lengths are refused.</summary>
+public class BatchNormTests
+{
+    public static TheoryData<int, int> Shapes()
+    {
+        var data = new TheoryData<int, int>();
+        foreach (int rows in new[] { 1, 2, 5, 17 })
+            foreach (int width in new[] { 16, 48 })
+                data.Add(rows, width);
+        return data;
+    }
+
+    private static float[] Random(int count, int seed, double offset) =>
+        Enumerable.Range(0, count).Select(i => (float)(offset + 2 * new Random(seed * 7919 + i).NextDouble() - 1)).ToArray();
+
+    /// <summary>y = γ(x − μ)/√(σ² + ε) + β per column over the rows, in double.</summary>
+    private static double[] Reference(float[] x, int stride, int rows, int width, float[] gain, float[] bias)
+    {
+        var y = new double[x.Length];
+        for (int c = 0; c < width; c++)
+        {
+            double mean = Enumerable.Range(0, rows).Average(r => (double)x[r * stride + c]);
+            double variance = Enumerable.Range(0, rows).Average(r => (x[r * stride + c] - mean) * (x[r * stride + c] - mean));
+            for (int r = 0; r < rows; r++)
+                y[r * stride + c] = gain[c] * (x[r * stride + c] - mean) / Math.Sqrt(variance + BatchNorm.Epsilon) + bias[c];
+        }
+        return y;
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void ForwardBackwardAndRunningStatisticsMatchTheScalarFormulas(int rows, int width)
+    {
+        int stride = width + 16;
+        var x = Random(rows * stride, rows * 100 + width, offset: 2);
+        var gain = Random(width, 1, offset: 1);
+        var bias = Random(width, 2, offset: 0);
+        var dy = Random(rows * stride, 3, offset: 0);
+        var expected = Reference(x, stride, rows, width, gain, bias);
+        foreach (bool wide in new[] { false, true })
+        {
+            var mean = new float[width];
+            var rstd = new float[width];
+            var y = new float[x.Length];
+            var dx = new float[x.Length];
+            var dGain = new float[width];
+            var dBias = new float[width];
+            if (wide)
+            {
+                BatchNorm.Statistics<Block512>(x, stride, rows, width, mean, rstd);
+                BatchNorm.Apply<Block512>(x, stride, rows, width, mean, rstd, gain, bias, y, stride);
+                BatchNorm.Backward<Block512>(dy, stride, x, stride, rows, width, mean, rstd, gain, true, dx, stride, dGain, dBias);
+            }
+            else
+            {
+                BatchNorm.Statistics<Block256>(x, stride, rows, width, mean, rstd);
+                BatchNorm.Apply<Block256>(x, stride, rows, width, mean, rstd, gain, bias, y, stride);
+                BatchNorm.Backward<Block256>(dy, stride, x, stride, rows, width, mean, rstd, gain, true, dx, stride, dGain, dBias);
+            }
+            for (int r = 0; r < rows; r++)
+                for (int c = 0; c < width; c++)
+                {
+                    int i = r * stride + c;
+                    Assert.True(Math.Abs(y[i] - expected[i]) <= 2e-5 * (1 + Math.Abs(expected[i])), $"y[{r},{c}] {y[i]} vs {expected[i]}");
+                    // L = Σ dy⊙y:  ∂L/∂x by central differences of the double-precision forward
+                    double Loss(float shift)
+                    {
+                        var moved = (float[])x.Clone();
+                        moved[i] += shift;
+                        var yy = Reference(moved, stride, rows, width, gain, bias);
+                        return Enumerable.Range(0, rows).Sum(rr => dy[rr * stride + c] * yy[rr * stride + c]);
+                    }
+                    const float H = 1e-3f;
+                    double numeric = (Loss(H) - Loss(-H)) / (2 * H);
+                    double scale = gain[c] * rstd[c] * dy.Max(Math.Abs);
+                    Assert.True(Math.Abs(dx[i] - numeric) <= 1e-3 * (Math.Abs(numeric) + scale), $"∂x[{r},{c}] {dx[i]} vs {numeric} (wide {wide})");
+                }
+            for (int c = 0; c < width; c++)
+            {
+                double sum = Enumerable.Range(0, rows).Sum(r => (double)dy[r * stride + c]);
+                double sumX = Enumerable.Range(0, rows).Sum(r => dy[r * stride + c] * (expected[r * stride + c] - bias[c]) / gain[c]);
+                Assert.True(Math.Abs(dBias[c] - sum) <= 1e-5 * (1 + Math.Abs(sum)), $"∂β[{c}]");
+                Assert.True(Math.Abs(dGain[c] - sumX) <= 1e-4 * (1 + Math.Abs(sumX)), $"∂γ[{c}] {dGain[c]} vs {sumX}");
+            }
+
+            // running = 0.9·running + 0.1·batch, the variance unbiased (N/(N − 1)), PyTorch's rule
+            var runningMean = Enumerable.Repeat(0.5f, width).ToArray();
+            var runningVariance = Enumerable.Repeat(2f, width).ToArray();
+            BatchNorm.UpdateRunning(mean, rstd, rows, runningMean, runningVariance);
+            for (int c = 0; c < width; c++)
+            {
+                double m = Enumerable.Range(0, rows).Average(r => (double)x[r * stride + c]);
+                double v = Enumerable.Range(0, rows).Sum(r => (x[r * stride + c] - m) * (x[r * stride + c] - m)) / Math.Max(1, rows - 1);
+                Assert.Equal(0.9 * 0.5 + 0.1 * m, runningMean[c], 1e-5);
+                Assert.True(Math.Abs(runningVariance[c] - (0.9 * 2 + 0.1 * v)) <= 1e-4 * (1 + v), $"running variance [{c}] {runningVariance[c]} vs {0.9 * 2 + 0.1 * v}");
+            }
+
+            // inference: the running statistics in the batch's place, and backward through that affine map
+            var inferred = new float[x.Length];
+            if (wide) BatchNorm.Infer<Block512>(x, stride, rows, width, runningMean, runningVariance, gain, bias, inferred, stride);
+            else BatchNorm.Infer<Block256>(x, stride, rows, width, runningMean, runningVariance, gain, bias, inferred, stride);
+            var runningRstd = new float[width];
+            BatchNorm.RunningRstd(runningVariance, runningRstd);
+            Array.Clear(dx);
+            if (wide) BatchNorm.Backward<Block512>(dy, stride, x, stride, rows, width, runningMean, runningRstd, gain, false, dx, stride, dGain, dBias);
+            else BatchNorm.Backward<Block256>(dy, stride, x, stride, rows, width, runningMean, runningRstd, gain, false, dx, stride, dGain, dBias);
+            for (int r = 0; r < rows; r++)
+                for (int c = 0; c < width; c++)
+                {
+                    int i = r * stride + c;
+                    double scaleC = gain[c] / Math.Sqrt(runningVariance[c] + BatchNorm.Epsilon);
+                    double value = (x[i] - runningMean[c]) * scaleC + bias[c];
+                    Assert.True(Math.Abs(inferred[i] - value) <= 2e-5 * (1 + Math.Abs(value)), $"inferred [{r},{c}]");
+                    Assert.True(Math.Abs(dx[i] - dy[i] * scaleC) <= 1e-5 * (1 + Math.Abs(dy[i] * scaleC)), $"affine ∂x [{r},{c}]");
+                }
+        }
+    }
+
+    [Fact]
+    public void RunningStatisticsMoveOnlyInTrainingAndInferenceReadsThem()
+    {
+        var model = new BatchNormLm(2, 3, seed: 4);
+        var tokens = new[] { 1, 2, 3, 4, 5, 6 };
+        var before = model.Statistics.ToArray();
+        model.Options.Training = false;
+        model.Forward(tokens, 2, 3);
+        Assert.Equal(before, model.Statistics.ToArray());
+        var outputs = new float[6 * 20];
+        ((ISequenceModel)model).CopyOutputs(outputs);
+        // the streaming step at inference gives the same outputs
+        var state = model.CreateState(2);
+        var stepOutput = new float[2 * 20];
+        for (int t = 0; t < 3; t++)
+        {
+            model.Step(tokens.AsSpan(t * 2, 2), state, stepOutput);
+            for (int i = 0; i < stepOutput.Length; i++)
+                Assert.True(Math.Abs(stepOutput[i] - outputs[t * 40 + i]) <= 1e-5f, $"step {t} output {i}");
+        }
+        model.Options.Training = true;
+        model.Forward(tokens, 2, 3);
+        Assert.NotEqual(before, model.Statistics.ToArray());
+    }
+
+    [Fact]
+    public void LengthsAreRefusedWhereStatisticsWouldCountPadding()
+    {
+        var model = new BatchNormLast(2, 4, seed: 1);
+        var error = Assert.Throws<NotSupportedException>(() => model.Forward(new float[4 * 2 * 5], 2, 4, new[] { 4, 2 }));
+        Assert.Contains("padded steps", error.Message);
+    }
+}
