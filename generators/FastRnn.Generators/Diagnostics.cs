@@ -96,8 +96,20 @@ internal static class Diagnostics
         "[Constraint({0}, {1})] needs finite values with 0 ≤ Min ≤ Max, Max > 0 and Rate in [0, 1]; it has Min {2}, Max {3}, Rate {4}");
 
     public static readonly DiagnosticDescriptor LayerNormClassicGru = Error("FRNN023",
-        "Layer normalization on a classic GRU",
-        "[{0}] declares LayerNorm with Variant = ResetBefore; layer normalization of U·h needs the reset-after GRU, whose recurrent products all read h(t−1)");
+        "Normalization on a classic GRU",
+        "[{0}] declares {1} with Variant = ResetBefore; normalizing U·h needs the reset-after GRU, whose recurrent products all read h(t−1)");
+
+    public static readonly DiagnosticDescriptor TwoNormalizations = Error("FRNN024",
+        "Two normalizations of one layer's products",
+        "[{0}] declares both LayerNorm and RecurrentBatchNorm; each normalizes W·x and U·h, so declare one");
+
+    public static readonly DiagnosticDescriptor BatchNormWithoutMaxSteps = Error("FRNN025",
+        "Recurrent batch normalization without MaxSteps",
+        "[{0}] declares RecurrentBatchNorm with MaxSteps {1}; its statistics are kept per time step, so MaxSteps (T_max) must be at least 1");
+
+    public static readonly DiagnosticDescriptor MaxStepsWithoutBatchNorm = Error("FRNN026",
+        "MaxSteps without recurrent batch normalization",
+        "[{0}] sets MaxSteps without RecurrentBatchNorm; MaxSteps is the number of time steps that keep their own batch statistics");
 
     private static DiagnosticDescriptor Error(string id, string title, string message) =>
         new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
@@ -126,6 +138,9 @@ internal static class Diagnostics
         "FRNN021" => ConstraintAxis,
         "FRNN022" => ConstraintValues,
         "FRNN023" => LayerNormClassicGru,
+        "FRNN024" => TwoNormalizations,
+        "FRNN025" => BatchNormWithoutMaxSteps,
+        "FRNN026" => MaxStepsWithoutBatchNorm,
         _ => SoftmaxNeedsClasses,
     };
 }

@@ -29,10 +29,15 @@ internal static partial class Emitter
                 _w.Line($"private readonly float[] _l{n}BatchRstd = new float[L{n}Padded];");
                 _w.Line($"private bool _l{n}BatchStatistics;");
             }
-            if (_m.HasOutputBatchNorm)
+            if (_m.HasStatistics)
             {
                 _w.Line("// Running means and variances of the batch normalizations (not trained by gradient; checkpoints carry them).");
                 _w.Line("private readonly float[] _statistics = new float[StatisticCount];");
+            }
+            if (_m.Layers.Any(l => l.RecurrentBatchNorm))
+            {
+                _w.Line("// Scratch of the recurrent batch normalizations: one step's batch mean.");
+                _w.Line($"private readonly float[] _normMean = new float[{N(_m.Layers.Where(l => l.RecurrentBatchNorm).Max(l => Gates(l.Cell) * Pad(l.Hidden)))}];");
             }
         }
 
@@ -45,11 +50,19 @@ internal static partial class Emitter
                 _w.Line($"_l{n}Output = new float[rows * L{n}Padded];");
                 _w.Line($"_statistics.AsSpan(L{n}RunningVariance, L{n}Padded).Fill(1f); // PyTorch's initial running variance");
             }
+            for (int n = 0; n < _m.Layers.Count; n++)
+            {
+                var layer = _m.Layers[n];
+                if (!layer.RecurrentBatchNorm)
+                    continue;
+                foreach (var (site, _) in StepStatisticSites(layer, 0))
+                    _w.Line($"_statistics.AsSpan(L{n}{site}RunningVariance, L{n}MaxSteps * {(site == "Cell" ? $"L{n}Padded" : $"L{n}Row")}).Fill(1f);");
+            }
         }
 
         private void EmitStatisticsApi()
         {
-            if (!_m.HasOutputBatchNorm)
+            if (!_m.HasStatistics)
                 return;
             _w.Lines("""
                 /// <inheritdoc/>
@@ -115,6 +128,98 @@ internal static partial class Emitter
                 $"global::FastRnn.BatchNorm.Infer<T>(state.Layer{n}Hidden, {L}Padded, batch, {L}Padded, _statistics.AsSpan({L}RunningMean, {L}Padded),",
                 $"    _statistics.AsSpan({L}RunningVariance, {L}Padded), p.Slice({L}OutputGain, {L}Padded), p.Slice({L}OutputBias, {L}Padded), state.Layer{n}Output, {L}Padded);",
                 $"x = state.Layer{n}Output;");
+        }
+
+        // ---- normalized cells: layer norm (over a row's gates) or recurrent batch norm (over the batch, per step) ----
+
+        /// <summary>The prefix of a normalized cell's tensors: ln_ (layer norm) or bn_ (recurrent batch norm).</summary>
+        private static string NormPrefix(LayerSpec layer) => layer.LayerNorm ? "ln" : "bn";
+
+        /// <summary>The sites of a recurrent batch normalization's per-step statistics and their row widths for a layer
+        /// padded to <paramref name="padded"/> units.</summary>
+        private static (string Site, int Width)[] StepStatisticSites(LayerSpec layer, int padded) => layer.Cell == CellKind.Lstm
+            ? [("Input", Gates(layer.Cell) * padded), ("Recurrent", Gates(layer.Cell) * padded), ("Cell", padded)]
+            : [("Input", Gates(layer.Cell) * padded), ("Recurrent", Gates(layer.Cell) * padded)];
+
+        /// <summary>The running mean and variance rows of a site at time index <paramref name="time"/> (the last row
+        /// for every step from T_max on).</summary>
+        private static string StepRunning(int n, string site, string time)
+        {
+            string width = site == "Cell" ? $"L{n}Padded" : $"L{n}Row";
+            string row = $"global::System.Math.Min({time}, L{n}MaxSteps - 1) * {width}";
+            return $"_statistics.AsSpan(L{n}{site}RunningMean + {row}, {width}), _statistics.AsSpan(L{n}{site}RunningVariance + {row}, {width})";
+        }
+
+        /// <summary>Normalizes <paramref name="span"/>'s <paramref name="rows"/> product rows (W·x or U·h, Row wide) in
+        /// place: layer norm over each row (its rstd into <paramref name="layerRstd"/>), or recurrent batch norm over the
+        /// rows of one time step (rstd into <paramref name="batchRstd"/>, statistics of <paramref name="site"/> at
+        /// <paramref name="time"/>).</summary>
+        private string NormalizeProducts(int n, string site, string span, string rows, string layerRstd, string batchRstd,
+            string time, string training, string mean)
+        {
+            string L = $"L{n}";
+            return _m.Layers[n].LayerNorm
+                ? $"global::FastRnn.LayerNorm.Normalize<T>({span}, {span}, {L}Row, {rows}, {L}Gates, {L}Hidden, {layerRstd});"
+                : $"global::FastRnn.BatchNorm.NormalizeStep<T>({span}, {span}, {L}Row, {rows}, {L}Row, {training}, {mean}, {batchRstd}, {StepRunning(n, site, time)});";
+        }
+
+        /// <summary>The parameters of an LSTM's cell normalization in AdvanceLayer, and (below) their values at a call.</summary>
+        private string CellNormalizationParameters(int n) => _m.Layers[n].LayerNorm
+            ? $"{Span} cellNormalized, {Span} cellRstd,"
+            : $"{Span} cellNormalized, bool training, {Span} mean, {Span} cellRstd, {Span} cellRunningMean, {Span} cellRunningVariance,";
+
+        private string CellNormalizationArguments(int n, string normalized, string layerRstd, string training, string mean, string batchRstd, string time) =>
+            _m.Layers[n].LayerNorm
+                ? $"{normalized}, {layerRstd},"
+                : $"{normalized}, {training}, {mean}, {batchRstd}, {StepRunning(n, "Cell", time)},";
+
+        private string NormalizeCell(int n, string source) => _m.Layers[n].LayerNorm
+            ? $"global::FastRnn.LayerNorm.Normalize<T>({source}, cellNormalized, L{n}Padded, batch, 1, L{n}Hidden, cellRstd);"
+            : $"global::FastRnn.BatchNorm.NormalizeStep<T>({source}, cellNormalized, L{n}Padded, batch, L{n}Padded, training, mean, cellRstd, cellRunningMean, cellRunningVariance);";
+
+        /// <summary>Backward through a normalization and its affine part, y = γ⊙x̂ + β with x̂ from the forward:
+        /// ∂x into <paramref name="dx"/> (may be <paramref name="dy"/>), ∂γ and ∂β into the gradient arena. Layer norm
+        /// couples a row's values, recurrent batch norm the rows of one step (rstd at <paramref name="time"/>).</summary>
+        private string NormalizationBackward(int n, string dy, string normalized, string dx, string width, string gates, string rows,
+            string layerRstd, string batchRstd, string gain, string bias)
+        {
+            string L = $"L{n}";
+            return _m.Layers[n].LayerNorm
+                ? $"global::FastRnn.LayerNorm.Backward<T>({dy}, p.Slice({gain}, {width}), {normalized}, {layerRstd}, {dx}, {width}, {rows}, {gates}, {L}Hidden, grad.Slice({gain}, {width}), grad.Slice({bias}, {width}));"
+                : $"global::FastRnn.BatchNorm.BackwardNormalized<T>({dy}, {width}, {normalized}, {width}, {rows}, {width}, {batchRstd}, p.Slice({gain}, {width}), _l{n}StepStatistics, {dx}, {width}, grad.Slice({gain}, {width}), grad.Slice({bias}, {width}));";
+        }
+
+        /// <summary>Forward, once inputNormalized holds W_ih·x for every step: x̂, by rows (layer norm) or by step over the
+        /// batch (recurrent batch norm).</summary>
+        private string NormalizeInputSequence(int n)
+        {
+            string L = $"L{n}";
+            if (_m.Layers[n].LayerNorm)
+                return NormalizeProducts(n, "Input", "inputNormalized", "rows", $"_l{n}InputRstd.AsSpan(0, rows)", "", "", "", "");
+            return string.Join("\n    ",
+                "// each step's rows over the batch (Cooijmans et al.): the batch's statistics in training, the running ones at inference",
+                $"_l{n}StepStatistics = _options.Training;",
+                "for (int t = 0; t < steps; t++)",
+                "{",
+                $"    {Span} products = inputNormalized.Slice(t * batch * {L}Row, batch * {L}Row);",
+                "    " + NormalizeProducts(n, "Input", "products", "batch", "", $"_l{n}InputRstd.AsSpan(t * {L}Row, {L}Row)", "t", "_options.Training", "_normMean"),
+                "}");
+        }
+
+        /// <summary>Backward, once ∂a is in <paramref name="dInput"/> for every step: back through x̂ and its gain, in place.</summary>
+        private string InputNormalizationBackward(int n, string dInput)
+        {
+            string L = $"L{n}";
+            if (_m.Layers[n].LayerNorm)
+                return NormalizationBackward(n, dInput, $"_l{n}InputNormalized.AsSpan(0, rows * {L}Row)", dInput, $"{L}Row", $"{L}Gates", "rows",
+                    $"_l{n}InputRstd.AsSpan(0, rows)", "", $"{L}InputGain", $"{L}InputBias");
+            return string.Join("\n",
+                "for (int t = 0; t < steps; t++)",
+                "{",
+                $"    {Span} dStep = {dInput}.Slice(t * batch * {L}Row, batch * {L}Row);",
+                "    " + NormalizationBackward(n, "dStep", $"_l{n}InputNormalized.AsSpan(t * batch * {L}Row, batch * {L}Row)", "dStep", $"{L}Row", $"{L}Gates", "batch",
+                    "", $"_l{n}InputRstd.AsSpan(t * {L}Row, {L}Row)", $"{L}InputGain", $"{L}InputBias"),
+                "}");
         }
     }
 }

@@ -96,7 +96,7 @@ internal static partial class Emitter
             EmitHeadForward();
             EmitStep();
             for (int n = 0; n < _m.Layers.Count; n++)
-                if (_m.Layers[n].LayerNorm)
+                if (_m.Layers[n].Normalized)
                     EmitProductsSingle(n);
                 else if (_m.Layers[n].Cell != CellKind.GruResetBefore)
                     EmitStepSingle(n);
@@ -153,9 +153,9 @@ internal static partial class Emitter
                 offset += gates * padded;
                 _w.Line($"private const int L{n}RecurrentBias = {N(offset)};");
                 offset += gates * padded;
-                if (layer.LayerNorm)
+                if (layer.Normalized)
                 {
-                    _w.Line("// Layer normalization: the gains of W·x and U·h (their biases are b_ih and b_hh)" + (layer.Cell == CellKind.Lstm ? ", and c's gain and bias." : "."));
+                    _w.Line($"// {(layer.LayerNorm ? "Layer" : "Recurrent batch")} normalization: the gains of W·x and U·h (their biases are b_ih and b_hh)" + (layer.Cell == CellKind.Lstm ? ", and c's gain and bias." : "."));
                     _w.Line($"private const int L{n}InputGain = {N(offset)};");
                     offset += gates * padded;
                     _w.Line($"private const int L{n}RecurrentGain = {N(offset)};");
@@ -166,6 +166,19 @@ internal static partial class Emitter
                         offset += padded;
                         _w.Line($"private const int L{n}CellBias = {N(offset)};");
                         offset += padded;
+                    }
+                }
+                if (layer.RecurrentBatchNorm)
+                {
+                    _w.Line($"// Recurrent batch normalization's running statistics, one row per time step up to T_max = {N(layer.MaxSteps)}:");
+                    _w.Line("// [MaxSteps, Row] for W·x and U·h" + (layer.Cell == CellKind.Lstm ? ", [MaxSteps, Padded] for c." : "."));
+                    _w.Line($"private const int L{n}MaxSteps = {N(layer.MaxSteps)};");
+                    foreach (var (site, width) in StepStatisticSites(layer, padded))
+                    {
+                        _w.Line($"private const int L{n}{site}RunningMean = {N(statistics)};");
+                        statistics += layer.MaxSteps * width;
+                        _w.Line($"private const int L{n}{site}RunningVariance = {N(statistics)};");
+                        statistics += layer.MaxSteps * width;
                     }
                 }
                 if (layer.OutputBatchNorm)
@@ -197,7 +210,7 @@ internal static partial class Emitter
             _w.Line();
             _w.Line("/// <summary>Floats in the parameter arena (and in the gradient arena), padding included.</summary>");
             _w.Line($"public const int ParameterCount = {N(offset)};");
-            if (_m.HasOutputBatchNorm)
+            if (_m.HasStatistics)
             {
                 _w.Line("/// <summary>Floats in the statistics arena (batch normalizations' running means and variances).</summary>");
                 _w.Line($"public const int StatisticCount = {N(statistics)};");
@@ -265,12 +278,16 @@ internal static partial class Emitter
                 }
                 _w.Line($"// ∂L/∂(gate pre-activations) [steps·batch, Row] and ∂L/∂h arriving from above [steps·batch, Padded].");
                 _w.Line($"private readonly float[] _l{n}GateGradient;");
-                if (cell == CellKind.GruResetAfter || _m.Layers[n].LayerNorm)
+                if (cell == CellKind.GruResetAfter || _m.Layers[n].Normalized)
                     _w.Line($"private readonly float[] _l{n}RecurrentGradient;");
                 _w.Line($"private readonly float[] _l{n}HiddenGradient;");
-                if (_m.Layers[n].LayerNorm)
+                if (_m.Layers[n].Normalized)
                 {
-                    _w.Line($"// Layer normalization: x̂ of W·x and ĥ of U·h [steps·batch, Row]{(cell == CellKind.Lstm ? ", ĉ of c̃ [steps·batch, Padded]" : "")}, and each row's 1/√(σ² + ε).");
+                    _w.Line(_m.Layers[n].LayerNorm
+                        ? $"// Layer normalization: x̂ of W·x and ĥ of U·h [steps·batch, Row]{(cell == CellKind.Lstm ? ", ĉ of c̃ [steps·batch, Padded]" : "")}, and each row's 1/√(σ² + ε)."
+                        : $"// Recurrent batch normalization: x̂ of W·x and ĥ of U·h [steps·batch, Row]{(cell == CellKind.Lstm ? ", ĉ of c̃ [steps·batch, Padded]" : "")}, each step's 1/√(σ² + ε) per unit, and whether the pass used the batch's statistics.");
+                    if (_m.Layers[n].RecurrentBatchNorm)
+                        _w.Line($"private bool _l{n}StepStatistics;");
                     _w.Line($"private readonly float[] _l{n}InputNormalized;");
                     _w.Line($"private readonly float[] _l{n}InputRstd;");
                     _w.Line($"private readonly float[] _l{n}RecurrentNormalized;");
@@ -364,19 +381,21 @@ internal static partial class Emitter
                         _w.Line($"_l{n}Recurrent = new float[batchCapacity * L{n}Row];");
                     }
                     _w.Line($"_l{n}GateGradient = new float[rows * L{n}Row];");
-                    if (cell == CellKind.GruResetAfter || _m.Layers[n].LayerNorm)
+                    if (cell == CellKind.GruResetAfter || _m.Layers[n].Normalized)
                         _w.Line($"_l{n}RecurrentGradient = new float[rows * L{n}Row];");
                     _w.Line($"_l{n}HiddenGradient = new float[rows * L{n}Padded];");
-                    if (_m.Layers[n].LayerNorm)
+                    if (_m.Layers[n].Normalized)
                     {
+                        // layer norm: one rstd per row; recurrent batch norm: one per step and unit
+                        bool ln = _m.Layers[n].LayerNorm;
                         _w.Line($"_l{n}InputNormalized = new float[rows * L{n}Row];");
-                        _w.Line($"_l{n}InputRstd = new float[rows];");
+                        _w.Line($"_l{n}InputRstd = new float[{(ln ? "rows" : $"sequenceCapacity * L{n}Row")}];");
                         _w.Line($"_l{n}RecurrentNormalized = new float[rows * L{n}Row];");
-                        _w.Line($"_l{n}RecurrentRstd = new float[rows];");
+                        _w.Line($"_l{n}RecurrentRstd = new float[{(ln ? "rows" : $"sequenceCapacity * L{n}Row")}];");
                         if (cell == CellKind.Lstm)
                         {
                             _w.Line($"_l{n}CellNormalized = new float[rows * L{n}Padded];");
-                            _w.Line($"_l{n}CellRstd = new float[rows];");
+                            _w.Line($"_l{n}CellRstd = new float[{(ln ? "rows" : $"sequenceCapacity * L{n}Padded")}];");
                         }
                     }
                 }
@@ -407,6 +426,9 @@ internal static partial class Emitter
                         _w.Line($"global::FastRnn.Initializers.Apply(this, \"{p}weight_hh_l{k}\", global::FastRnn.Initialization.{schemes[layer.RecurrentInit]}, seed);");
                     if (layer.UnitForgetBias)
                         _w.Line($"global::FastRnn.Initializers.UnitForgetBias(this, \"{p}bias_ih_l{k}\", \"{p}bias_hh_l{k}\");");
+                    if (layer.RecurrentBatchNorm) // Cooijmans et al.: γ = 0.1 keeps the gates out of saturation at the start
+                        foreach (string site in layer.Cell == CellKind.Lstm ? new[] { "ih", "hh", "cell" } : new[] { "ih", "hh" })
+                            _w.Line($"global::FastRnn.Initializers.Constant(this, \"{p}bn_{site}_weight_l{k}\", 0.1f);");
                 }
             }
             _w.Line("}");
@@ -474,14 +496,15 @@ internal static partial class Emitter
                     _w.Line($"    new(\"{p}bn_l{k}.weight\", {T}ParameterRole.NormGain, {n}, {T}TensorStorage.InterleavedBias, L{n}OutputGain, L{n}Hidden, 1, 1),");
                     _w.Line($"    new(\"{p}bn_l{k}.bias\", {T}ParameterRole.NormBias, {n}, {T}TensorStorage.InterleavedBias, L{n}OutputBias, L{n}Hidden, 1, 1),");
                 }
-                if (layer.LayerNorm)
+                if (layer.Normalized)
                 {
-                    _w.Line($"    new(\"{p}ln_ih_weight_l{k}\", {T}ParameterRole.NormGain, {n}, {T}TensorStorage.InterleavedBias, L{n}InputGain, L{n}Hidden, L{n}Gates, 1),");
-                    _w.Line($"    new(\"{p}ln_hh_weight_l{k}\", {T}ParameterRole.NormGain, {n}, {T}TensorStorage.InterleavedBias, L{n}RecurrentGain, L{n}Hidden, L{n}Gates, 1),");
+                    string ln = NormPrefix(layer);
+                    _w.Line($"    new(\"{p}{ln}_ih_weight_l{k}\", {T}ParameterRole.NormGain, {n}, {T}TensorStorage.InterleavedBias, L{n}InputGain, L{n}Hidden, L{n}Gates, 1),");
+                    _w.Line($"    new(\"{p}{ln}_hh_weight_l{k}\", {T}ParameterRole.NormGain, {n}, {T}TensorStorage.InterleavedBias, L{n}RecurrentGain, L{n}Hidden, L{n}Gates, 1),");
                     if (layer.Cell == CellKind.Lstm)
                     {
-                        _w.Line($"    new(\"{p}ln_cell_weight_l{k}\", {T}ParameterRole.NormGain, {n}, {T}TensorStorage.InterleavedBias, L{n}CellGain, L{n}Hidden, 1, 1),");
-                        _w.Line($"    new(\"{p}ln_cell_bias_l{k}\", {T}ParameterRole.NormBias, {n}, {T}TensorStorage.InterleavedBias, L{n}CellBias, L{n}Hidden, 1, 1),");
+                        _w.Line($"    new(\"{p}{ln}_cell_weight_l{k}\", {T}ParameterRole.NormGain, {n}, {T}TensorStorage.InterleavedBias, L{n}CellGain, L{n}Hidden, 1, 1),");
+                        _w.Line($"    new(\"{p}{ln}_cell_bias_l{k}\", {T}ParameterRole.NormBias, {n}, {T}TensorStorage.InterleavedBias, L{n}CellBias, L{n}Hidden, 1, 1),");
                     }
                 }
             }
@@ -489,16 +512,26 @@ internal static partial class Emitter
             _w.Line($"    new(\"head.bias\", {T}ParameterRole.HeadBias, -1, {T}TensorStorage.InterleavedBias, HeadBias, OutputSize, 1, 1),");
             _w.Line("];");
             _w.Line();
-            if (_m.HasOutputBatchNorm)
+            if (_m.HasStatistics)
             {
                 _w.Line("// The statistics arena's tensors, with PyTorch's buffer names (BatchNorm1d's running_mean and running_var).");
                 _w.Line("private static readonly global::FastRnn.ParameterTensor[] s_statisticTensors =");
                 _w.Line("[");
                 for (int n = 0; n < _m.Layers.Count; n++)
                 {
+                    string p = Prefix(_m.Layers[n]), k = N(_m.Layers[n].IndexInGroup);
+                    if (_m.Layers[n].RecurrentBatchNorm)
+                    {
+                        foreach (var (site, _) in StepStatisticSites(_m.Layers[n], 0))
+                        {
+                            string name = site switch { "Input" => "ih", "Recurrent" => "hh", _ => "cell" };
+                            string gates = site == "Cell" ? "1" : $"L{n}Gates";
+                            _w.Line($"    new(\"{p}bn_{name}_l{k}.running_mean\", {T}ParameterRole.RunningMean, {n}, {T}TensorStorage.InterleavedRows, L{n}{site}RunningMean, L{n}Hidden, {gates}, L{n}MaxSteps),");
+                            _w.Line($"    new(\"{p}bn_{name}_l{k}.running_var\", {T}ParameterRole.RunningVariance, {n}, {T}TensorStorage.InterleavedRows, L{n}{site}RunningVariance, L{n}Hidden, {gates}, L{n}MaxSteps),");
+                        }
+                    }
                     if (!_m.Layers[n].OutputBatchNorm)
                         continue;
-                    string p = Prefix(_m.Layers[n]), k = N(_m.Layers[n].IndexInGroup);
                     _w.Line($"    new(\"{p}bn_l{k}.running_mean\", {T}ParameterRole.RunningMean, {n}, {T}TensorStorage.InterleavedBias, L{n}RunningMean, L{n}Hidden, 1, 1),");
                     _w.Line($"    new(\"{p}bn_l{k}.running_var\", {T}ParameterRole.RunningVariance, {n}, {T}TensorStorage.InterleavedBias, L{n}RunningVariance, L{n}Hidden, 1, 1),");
                 }
@@ -517,8 +550,8 @@ internal static partial class Emitter
             {
                 var first = group.First();
                 string module = first.Cell == CellKind.Lstm ? "nn.LSTM" : first.Cell == CellKind.GruResetAfter ? "nn.GRU" : "ClassicGRU";
-                if (first.LayerNorm)
-                    module = first.Cell == CellKind.Lstm ? "LayerNormLSTM" : "LayerNormGRU";
+                if (first.Normalized)
+                    module = (first.LayerNorm ? "LayerNorm" : "BatchNorm") + (first.Cell == CellKind.Lstm ? "LSTM" : "GRU");
                 string layers = group.Count() > 1 ? $", num_layers={group.Count()}" : "";
                 modules.Add($"{module}({first.Inputs}, {first.Hidden}{layers})");
             }
@@ -796,7 +829,7 @@ internal static partial class Emitter
             using (Indent())
                 EmitInputDropout(n);
             bool recurrentDropout = _m.Layers[n].RecurrentDropout is not null;
-            bool norm = _m.Layers[n].LayerNorm;
+            bool norm = _m.Layers[n].Normalized;
             string InputPart = norm
                 ? $$"""
                     // x̂(t) = normalize(W_ih·x(t)) over each row's Gates·Hidden values   [steps·batch, Row]
@@ -804,7 +837,7 @@ internal static partial class Emitter
                     inputNormalized.Clear();
                     {{Kernels}}.MultiplyAdd<T>({{InputSpan(n, "rows")}}, {{InputStride(n)}}, rows,
                         p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, inputNormalized, {{L}}Row);
-                    global::FastRnn.LayerNorm.Normalize<T>(inputNormalized, inputNormalized, {{L}}Row, rows, {{L}}Gates, {{L}}Hidden, _l{{n}}InputRstd.AsSpan(0, rows));
+                    {{NormalizeInputSequence(n)}}
                 """.Trim()
                 : $$"""
                     // a_x(t) = b_ih + W_ih·x(t)   [steps·batch, Row]
@@ -818,7 +851,7 @@ internal static partial class Emitter
             // with its own fused kernel and then shares AdvanceLayer.
             string normalizeRecurrent = !norm ? "" : "\n    " + Lines(4,
                 $"{Span} recurrentNormalized = _l{n}RecurrentNormalized.AsSpan(now * {L}Row, batch * {L}Row);",
-                NormalizeRecurrent(n, recurrentDropout ? "hRecurrent" : hPrev, "recurrentNormalized", $"_l{n}RecurrentRstd.AsSpan(now, batch)",
+                NormalizeRecurrent(n, recurrentDropout ? "hRecurrent" : hPrev, "recurrentNormalized",
                     _m.Layers[n].WeightDrop is null ? $"p.Slice({L}RecurrentWeights, {L}RecurrentShape.Length)" : "recurrentWeights"));
             string maskRecurrent = !recurrentDropout ? "" : $$"""
 
@@ -841,7 +874,7 @@ internal static partial class Emitter
                             {{(cell == CellKind.Lstm
                                 ? $"_l{n}Cell.AsSpan(now * {L}Padded, batch * {L}Padded), _l{n}Cell.AsSpan((now + batch) * {L}Padded, batch * {L}Padded),"
                                 : norm ? $"recurrentNormalized, _l{n}Aux.AsSpan(now * {L}Padded, batch * {L}Padded),"
-                                : $"_l{n}Recurrent.AsSpan(0, batch * {L}Row), _l{n}Aux.AsSpan(now * {L}Padded, batch * {L}Padded),")}}{{(norm && cell == CellKind.Lstm ? $"\n        recurrentNormalized, _l{n}CellNormalized.AsSpan(now * {L}Padded, batch * {L}Padded), _l{n}CellRstd.AsSpan(now, batch)," : "")}}
+                                : $"_l{n}Recurrent.AsSpan(0, batch * {L}Row), _l{n}Aux.AsSpan(now * {L}Padded, batch * {L}Padded),")}}{{(norm && cell == CellKind.Lstm ? $"\n        recurrentNormalized, " + CellNormalizationArguments(n, $"_l{n}CellNormalized.AsSpan(now * {L}Padded, batch * {L}Padded)", $"_l{n}CellRstd.AsSpan(now, batch)", "_options.Training", "_normMean", $"_l{n}CellRstd.AsSpan(t * {L}Padded, {L}Padded)", "t") : "")}}
                             {{ZoneArguments(n)}}{{CandidateArgument(n)}}batch);
                     }
                 }
@@ -856,7 +889,7 @@ internal static partial class Emitter
             var cell = _m.Layers[n].Cell;
             string L = $"L{n}";
             // With recurrent dropout a GRU reads h(t−1) twice: masked (h̃) in its recurrent products, unmasked in z⊙h(t−1).
-            bool masked = _m.Layers[n].RecurrentDropout is not null && !_m.Layers[n].LayerNorm;
+            bool masked = _m.Layers[n].RecurrentDropout is not null && !_m.Layers[n].Normalized;
             string hIn = masked ? "hRecurrent" : "hPrev";
             string hInParameter = masked ? $" {ReadOnlySpan} hRecurrent," : "";
             string hInDoc = masked ? " <paramref name=\"hRecurrent\"/> is what the recurrent products read: h(t−1), or h̃(t−1) under recurrent dropout." : "";
@@ -874,16 +907,16 @@ internal static partial class Emitter
                 ? $"p.Slice({L}RecurrentWeights, {L}RecurrentShape.Length), {L}RecurrentShape"
                 : $"recurrentWeights, {L}RecurrentShape";
             // A normalized layer's products come in ready (x̂ and ĥ), so it takes no weights of its own.
-            string wdParameter = layer.LayerNorm ? $" {ReadOnlySpan} inputNormalized," : layer.WeightDrop is null ? "" : $" {ReadOnlySpan} recurrentWeights,";
+            string wdParameter = layer.Normalized ? $" {ReadOnlySpan} inputNormalized," : layer.WeightDrop is null ? "" : $" {ReadOnlySpan} recurrentWeights,";
             // A gate's input and recurrent parts: b_ih + W·x and b_hh + U·h as the products left them, or, under layer
             // normalization, γ_x⊙x̂ + b_ih and γ_h⊙ĥ + b_hh from the normalized products.
-            string X(int k) => layer.LayerNorm
+            string X(int k) => layer.Normalized
                 ? $"Affine<T>(p, {L}InputGain + block{Lane(k)}, {L}InputBias + block{Lane(k)}, in {(k == 0 ? "xn" : $"At(ref xn, {LaneOffset(k)})")})"
                 : $"T.Load(in {(k == 0 ? "a" : $"At(ref a, {LaneOffset(k)})")})";
-            string H(int k) => layer.LayerNorm
+            string H(int k) => layer.Normalized
                 ? $"Affine<T>(p, {L}RecurrentGain + block{Lane(k)}, {L}RecurrentBias + block{Lane(k)}, in {(k == 0 ? "gh" : $"At(ref gh, {LaneOffset(k)})")})"
                 : $"T.Load(in {(k == 0 ? "gh" : $"At(ref gh, {LaneOffset(k)})")})";
-            if (cell == CellKind.Lstm && layer.LayerNorm)
+            if (cell == CellKind.Lstm && layer.Normalized)
                 EmitAdvanceNormalizedLstm(n, zoneParameters, zoneDoc, wdParameter, X, H);
             else if (cell == CellKind.Lstm)
             {
@@ -925,15 +958,15 @@ internal static partial class Emitter
                 _w.Lines($$"""
                     {{GruAdvanceDoc(n)}}{{hInDoc}}{{zoneDoc}}</summary>
                     private static void AdvanceLayer{{n}}<T>({{ReadOnlySpan}} p,{{wdParameter}} {{Span}} gates, {{ReadOnlySpan}} hPrev,{{hInParameter}} {{Span}} h,
-                        {{(layer.LayerNorm ? ReadOnlySpan : Span)}} recurrent, {{Span}} hiddenCandidate, {{zoneParameters}}int batch) {{BlockConstraint}}
-                    {{{(layer.LayerNorm ? "" : $"\n    {Kernels}.BroadcastRows(p.Slice({L}RecurrentBias, {L}Row), recurrent, {L}Row, batch);\n    {Kernels}.MultiplyAdd<T>({hIn}, {L}Padded, batch, {recurrent}, 0, {L}Gates, recurrent, {L}Row);")}}
+                        {{(layer.Normalized ? ReadOnlySpan : Span)}} recurrent, {{Span}} hiddenCandidate, {{zoneParameters}}int batch) {{BlockConstraint}}
+                    {{{(layer.Normalized ? "" : $"\n    {Kernels}.BroadcastRows(p.Slice({L}RecurrentBias, {L}Row), recurrent, {L}Row, batch);\n    {Kernels}.MultiplyAdd<T>({hIn}, {L}Padded, batch, {recurrent}, 0, {L}Gates, recurrent, {L}Row);")}}
                         for (int r = 0; r < batch; r++)
                         {
                             for (int j = 0; j < {{L}}Blocks; j++)
                             {
                                 int at = r * {{L}}Row + j * {{L}}Gates * BlockWidth;
                                 ref float a = ref At(gates, at);
-                                ref float gh = ref At(recurrent, at);{{(layer.LayerNorm ? "\n            ref float xn = ref At(inputNormalized, at);\n            int block = j * " + L + "Gates * BlockWidth; // block j's gates in a parameter row" : "")}}
+                                ref float gh = ref At(recurrent, at);{{(layer.Normalized ? "\n            ref float xn = ref At(inputNormalized, at);\n            int block = j * " + L + "Gates * BlockWidth; // block j's gates in a parameter row" : "")}}
                                 int u = r * {{L}}Padded + j * BlockWidth;
                                 T reset = T.Sigmoid({{X(0)}} + {{H(0)}});
                                 T z = T.Sigmoid({{X(1)}} + {{H(1)}});
@@ -1001,7 +1034,7 @@ internal static partial class Emitter
         }
 
         /// <summary>The summary of a reset-after GRU's AdvanceLayer, up to its recurrent-dropout and zoneout notes.</summary>
-        private string GruAdvanceDoc(int n) => _m.Layers[n].LayerNorm
+        private string GruAdvanceDoc(int n) => _m.Layers[n].Normalized
             ? Lines(0,
                 $"/// <summary>One layer-normalized GRU step of layer {n} for <paramref name=\"batch\"/> rows, once",
                 "/// <paramref name=\"inputNormalized\"/> holds x̂ = normalize(W_ih·x):",
@@ -1022,14 +1055,15 @@ internal static partial class Emitter
 
         /// <summary>A layer-normalized step's recurrent part, before AdvanceLayer: ĥ = normalize(U·h(t−1)) into
         /// <paramref name="target"/> (the product accumulates, so it starts cleared), each row's rstd into <paramref name="rstd"/>.</summary>
-        private string NormalizeRecurrent(int n, string hIn, string target, string rstd, string weights)
+        private string NormalizeRecurrent(int n, string hIn, string target, string weights)
         {
             string L = $"L{n}";
             return Lines(4,
                 $"// ĥ = normalize(U·h(t−1)) over each row's Gates·Hidden values",
                 $"{target}.Clear();",
                 $"{Kernels}.MultiplyAdd<T>({hIn}, {L}Padded, batch, {weights}, {L}RecurrentShape, 0, {L}Gates, {target}, {L}Row);",
-                $"global::FastRnn.LayerNorm.Normalize<T>({target}, {target}, {L}Row, batch, {L}Gates, {L}Hidden, {rstd});");
+                NormalizeProducts(n, "Recurrent", target, "batch", $"_l{n}RecurrentRstd.AsSpan(now, batch)", $"_l{n}RecurrentRstd.AsSpan(t * {L}Row, {L}Row)",
+                    "t", "_options.Training", "_normMean"));
         }
 
         /// <summary>The layer-normalized LSTM step (Ba et al. 2016): the gates from the two normalized products, then
@@ -1061,7 +1095,7 @@ internal static partial class Emitter
                 /// The activated gates go to <paramref name="gates"/>; ĉ and its rows' rstd stay for backward.
                 /// <paramref name="cPrev"/> and <paramref name="c"/> may be the same buffer.{{zoneDoc}}</summary>
                 private static void AdvanceLayer{{n}}<T>({{ReadOnlySpan}} p,{{wdParameter}} {{Span}} gates, {{ReadOnlySpan}} hPrev, {{Span}} h,
-                    {{ReadOnlySpan}} cPrev, {{Span}} c, {{ReadOnlySpan}} recurrentNormalized, {{Span}} cellNormalized, {{Span}} cellRstd,
+                    {{ReadOnlySpan}} cPrev, {{Span}} c, {{ReadOnlySpan}} recurrentNormalized, {{CellNormalizationParameters(n)}}
                     {{zoneParameters}}int batch) {{BlockConstraint}}
                 {
                     for (int r = 0; r < batch; r++)
@@ -1089,7 +1123,7 @@ internal static partial class Emitter
                         }
                     }
                     // ĉ = normalize(c̃) over each row's Hidden values (every unit's c̃ is known now)
-                    global::FastRnn.LayerNorm.Normalize<T>({{(zc ? "cellCandidate" : "c")}}, cellNormalized, {{L}}Padded, batch, 1, {{L}}Hidden, cellRstd);
+                    {{NormalizeCell(n, zc ? "cellCandidate" : "c")}}
                     for (int r = 0; r < batch; r++)
                     {
                         for (int j = 0; j < {{L}}Blocks; j++)
@@ -1206,6 +1240,8 @@ internal static partial class Emitter
             using (Indent())
             {
                 _w.Line("int batch = state.Batch;");
+                if (_m.Layers.Any(l => l.RecurrentBatchNorm))
+                    _w.Line("int time = state.Time++; // the recurrent batch normalizations' statistics of this step");
                 _w.Line($"{ReadOnlySpan} p = _parameters;");
                 _w.Line($"{ReadOnlySpan} x = input;");
                 for (int n = 0; n < _m.Layers.Count; n++)
@@ -1229,12 +1265,12 @@ internal static partial class Emitter
                         {{Kernels}}.MultiplyAdd<T>(x, {{stride}}, batch, p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, gates, {{L}}Row);
                         AdvanceLayer{{n}}<T>(p,{{(layer.WeightDrop is null ? "" : $" p.Slice({L}RecurrentWeights, {L}RecurrentShape.Length),")}} gates, state.Layer{{n}}Hidden, {{(_m.Layers[n].RecurrentDropout is not null && cell != CellKind.Lstm ? $"state.Layer{n}Hidden, " : "")}}state.Layer{{n}}HiddenNext, {{(cell == CellKind.Lstm ? $"state.Layer{n}Cell, state.Layer{n}Cell" : $"state.Layer{n}Recurrent, state.Layer{n}Aux")}}, {{zoneArguments}}batch);
                         """;
-                    _w.Line($"// Layer {n} ({CellName(cell)}{(layer.LayerNorm ? ", layer-normalized" : "")})");
-                    if (layer.LayerNorm)
+                    _w.Line($"// Layer {n} ({CellName(cell)}{(layer.Normalized ? ", layer-normalized" : "")})");
+                    if (layer.Normalized)
                     {
                         string recurrentBuffer = cell == CellKind.Lstm ? $"state.Layer{n}RecurrentNormalized" : $"state.Layer{n}Recurrent";
                         string stateArguments = cell == CellKind.Lstm
-                            ? $"state.Layer{n}Cell, state.Layer{n}Cell, recurrentNormalized, state.Layer{n}CellNormalized, state.Layer{n}CellRstd"
+                            ? $"state.Layer{n}Cell, state.Layer{n}Cell, recurrentNormalized, " + CellNormalizationArguments(n, $"state.Layer{n}CellNormalized", $"state.Layer{n}CellRstd", "false", $"state.Layer{n}Mean", $"state.Layer{n}CellRstd", "time").TrimEnd(',')
                             : $"recurrentNormalized, state.Layer{n}Aux";
                         using (_w.Block(""))
                             _w.Lines($$"""
@@ -1249,9 +1285,9 @@ internal static partial class Emitter
                                     {{Kernels}}.MultiplyAdd<T>(x, {{stride}}, batch, p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, inputNormalized, {{L}}Row);
                                     {{Kernels}}.MultiplyAdd<T>(state.Layer{{n}}Hidden, {{L}}Padded, batch, p.Slice({{L}}RecurrentWeights, {{L}}RecurrentShape.Length), {{L}}RecurrentShape, 0, {{L}}Gates, recurrentNormalized, {{L}}Row);
                                 }
-                                // x̂, ĥ: each row normalized over its Gates·Hidden values
-                                global::FastRnn.LayerNorm.Normalize<T>(inputNormalized, inputNormalized, {{L}}Row, batch, {{L}}Gates, {{L}}Hidden, state.Layer{{n}}InputRstd);
-                                global::FastRnn.LayerNorm.Normalize<T>(recurrentNormalized, recurrentNormalized, {{L}}Row, batch, {{L}}Gates, {{L}}Hidden, state.Layer{{n}}RecurrentRstd);
+                                // x̂, ĥ: {{(layer.LayerNorm ? "each row normalized over its Gates·Hidden values" : "each unit normalized with the running statistics of this time index")}}
+                                {{NormalizeProducts(n, "Input", "inputNormalized", "batch", $"state.Layer{n}InputRstd", $"state.Layer{n}InputRstd", "time", "false", $"state.Layer{n}Mean")}}
+                                {{NormalizeProducts(n, "Recurrent", "recurrentNormalized", "batch", $"state.Layer{n}RecurrentRstd", $"state.Layer{n}RecurrentRstd", "time", "false", $"state.Layer{n}Mean")}}
                                 AdvanceLayer{{n}}<T>(p, inputNormalized, state.Layer{{n}}Gates, state.Layer{{n}}Hidden, state.Layer{{n}}HiddenNext, {{stateArguments}}, {{zoneArguments}}batch);
                                 """);
                     }
@@ -1551,7 +1587,7 @@ internal static partial class Emitter
             string clearTilde = masked && cell != CellKind.Lstm ? "\n    dTilde.Clear();" : "";
             // Semeniuta: the candidate used was g⊙m (n⊙m); the mask, regenerated, scales its gradient.
             bool semeniuta = _m.Layers[n].CandidateDropout is not null;
-            bool norm = _m.Layers[n].LayerNorm;
+            bool norm = _m.Layers[n].Normalized;
             string gKept = semeniuta ? "(g * candidateKept)" : "g";
             string nKept = semeniuta ? "candidate * candidateKept" : "candidate";
             string maskFactor = semeniuta ? " * candidateKept" : "";
@@ -1566,7 +1602,7 @@ internal static partial class Emitter
                 }
                 if (_m.Layers[n].WeightDrop is not null)
                     _w.Lines(WeightGradientSetup(n).TrimStart('\n'));
-                if (cell == CellKind.Lstm && _m.Layers[n].LayerNorm)
+                if (cell == CellKind.Lstm && _m.Layers[n].Normalized)
                 {
                     EmitBackwardNormalizedLstm(n, hIn, recurrentGrad, maskCarry, maskLoad, gKept, maskFactor);
                     if (_m.Layers[n].WeightDrop is not null)
@@ -1724,14 +1760,14 @@ internal static partial class Emitter
 
         /// <summary>A layer-normalized GRU's step, once ∂gh is in dRecurrent: back through gh = γ_h⊙ĥ + b_hh and
         /// ĥ = normalize(U·h(t−1)), in place.</summary>
-        private static string GruRecurrentNormBackward(int n)
+        private string GruRecurrentNormBackward(int n)
         {
             string L = $"L{n}";
             string slice = $"dRecurrent.Slice(now * {L}Row, batch * {L}Row)";
             return Lines(4,
                 "// gh = γ_h⊙ĥ + b_hh, ĥ = normalize(U·h(t−1)):  ∂(U·h(t−1)) from ∂gh, in place (∂γ_h and ∂b_hh on the way)",
-                $"global::FastRnn.LayerNorm.Backward<T>({slice}, p.Slice({L}RecurrentGain, {L}Row), _l{n}RecurrentNormalized.AsSpan(now * {L}Row, batch * {L}Row),",
-                $"    _l{n}RecurrentRstd.AsSpan(now, batch), {slice}, {L}Row, batch, {L}Gates, {L}Hidden, grad.Slice({L}RecurrentGain, {L}Row), grad.Slice({L}RecurrentBias, {L}Row));",
+                NormalizationBackward(n, slice, $"_l{n}RecurrentNormalized.AsSpan(now * {L}Row, batch * {L}Row)", slice, $"{L}Row", $"{L}Gates", "batch",
+                    $"_l{n}RecurrentRstd.AsSpan(now, batch)", $"_l{n}RecurrentRstd.AsSpan(t * {L}Row, {L}Row)", $"{L}RecurrentGain", $"{L}RecurrentBias"),
                 "");
         }
 
@@ -1794,8 +1830,8 @@ internal static partial class Emitter
                         }
                     }
                     // ĉ = normalize(c̃):  ∂c̃ through ĉ from ∂y, in place (∂γ_c and ∂β_c on the way)
-                    global::FastRnn.LayerNorm.Backward<T>(dNormalizedCell, p.Slice({{L}}CellGain, {{L}}Padded), cellNormalized.Slice(now * {{L}}Padded, batch * {{L}}Padded),
-                        _l{{n}}CellRstd.AsSpan(now, batch), dNormalizedCell, {{L}}Padded, batch, 1, {{L}}Hidden, grad.Slice({{L}}CellGain, {{L}}Padded), grad.Slice({{L}}CellBias, {{L}}Padded));
+                    {{NormalizationBackward(n, "dNormalizedCell", $"cellNormalized.Slice(now * {L}Padded, batch * {L}Padded)", "dNormalizedCell", $"{L}Padded", "1", "batch",
+                        $"_l{n}CellRstd.AsSpan(now, batch)", $"_l{n}CellRstd.AsSpan(t * {L}Padded, {L}Padded)", $"{L}CellGain", $"{L}CellBias")}}
                     for (int r = 0; r < batch; r++)
                     {
                         for (int j = 0; j < {{L}}Blocks; j++)
@@ -1815,9 +1851,8 @@ internal static partial class Emitter
                     }
                     // ĥ = normalize(U·h(t−1)), a = … + γ_h⊙ĥ + b_hh:  ∂(U·h(t−1)) from ∂a (∂γ_h and ∂b_hh on the way)
                     {{Span}} dProduct = dRecurrent.Slice(now * {{L}}Row, batch * {{L}}Row);
-                    global::FastRnn.LayerNorm.Backward<T>(dGates.Slice(now * {{L}}Row, batch * {{L}}Row), p.Slice({{L}}RecurrentGain, {{L}}Row),
-                        _l{{n}}RecurrentNormalized.AsSpan(now * {{L}}Row, batch * {{L}}Row), _l{{n}}RecurrentRstd.AsSpan(now, batch), dProduct,
-                        {{L}}Row, batch, {{L}}Gates, {{L}}Hidden, grad.Slice({{L}}RecurrentGain, {{L}}Row), grad.Slice({{L}}RecurrentBias, {{L}}Row));
+                    {{NormalizationBackward(n, $"dGates.Slice(now * {L}Row, batch * {L}Row)", $"_l{n}RecurrentNormalized.AsSpan(now * {L}Row, batch * {L}Row)", "dProduct",
+                        $"{L}Row", $"{L}Gates", "batch", $"_l{n}RecurrentRstd.AsSpan(now, batch)", $"_l{n}RecurrentRstd.AsSpan(t * {L}Row, {L}Row)", $"{L}RecurrentGain", $"{L}RecurrentBias")}}
                     // U·h(t−1):  ∂h(t−1) = Uᵀ·∂(U·h(t−1)){{(zh ? " (added to κ_h⊙∂h(t), already there)" : "\n    dHidden.Clear();")}}
                     {{Kernels}}.MultiplyAdd<T>(dProduct, {{L}}Row, batch, _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, dHidden, {{L}}Padded);{{maskCarry}}
                 }
@@ -1830,11 +1865,10 @@ internal static partial class Emitter
         private void EmitInputSideBackward(int n, string dInput)
         {
             string L = $"L{n}";
-            if (_m.Layers[n].LayerNorm)
+            if (_m.Layers[n].Normalized)
                 _w.Lines($$"""
                     // x̂ = normalize(W_ih·x(t)), a = γ_x⊙x̂ + b_ih + …:  ∂(W_ih·x) from ∂a, in place (∂γ_x and ∂b_ih on the way)
-                    global::FastRnn.LayerNorm.Backward<T>({{dInput}}, p.Slice({{L}}InputGain, {{L}}Row), _l{{n}}InputNormalized.AsSpan(0, rows * {{L}}Row),
-                        _l{{n}}InputRstd.AsSpan(0, rows), {{dInput}}, {{L}}Row, rows, {{L}}Gates, {{L}}Hidden, grad.Slice({{L}}InputGain, {{L}}Row), grad.Slice({{L}}InputBias, {{L}}Row));
+                    {{InputNormalizationBackward(n, dInput)}}
                     // W_ih·x(t):  ∂W_ih += Σ_t ∂(W_ih·x)(t)ᵀ·x(t)
                     {{Kernels}}.AccumulateOuter<T>({{InputSpan(n, "rows")}}, {{InputStride(n)}}, rows, {{dInput}}, {{L}}Row,
                         grad.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, _outerScratch);
@@ -1963,7 +1997,7 @@ internal static partial class Emitter
                 private static ref float At(ref float origin, int offset) => ref {{Unsafe}}.Add(ref origin, offset);
 
                 """);
-            if (_m.Layers.Any(l => l.LayerNorm))
+            if (_m.Layers.Any(l => l.Normalized))
                 _w.Lines($$"""
                     /// <summary>γ⊙x̂ + β for one block of a normalized row: the affine part of a layer normalization, γ and β
                     /// read from the arena at <paramref name="gain"/> and <paramref name="bias"/>.</summary>
@@ -2004,11 +2038,13 @@ internal static partial class Emitter
                     }
                     if (_m.Layers[n].OutputBatchNorm)
                         _w.Line($"internal readonly float[] Layer{n}Output;");
-                    if (_m.Layers[n].LayerNorm)
+                    if (_m.Layers[n].Normalized)
                     {
                         _w.Line($"internal readonly float[] Layer{n}InputNormalized;");
                         _w.Line($"internal readonly float[] Layer{n}InputRstd;");
                         _w.Line($"internal readonly float[] Layer{n}RecurrentRstd;");
+                        if (_m.Layers[n].RecurrentBatchNorm)
+                            _w.Line($"internal readonly float[] Layer{n}Mean; // scratch");
                         if (cell == CellKind.Lstm)
                         {
                             _w.Line($"internal readonly float[] Layer{n}RecurrentNormalized;");
@@ -2017,6 +2053,8 @@ internal static partial class Emitter
                         }
                     }
                 }
+                if (_m.Layers.Any(l => l.RecurrentBatchNorm))
+                    _w.Line("internal int Time; // steps since creation or Reset: the recurrent batch normalizations' time index");
                 _w.Line("internal readonly float[] Input;");
                 _w.Line("internal readonly float[] Logits;");
                 _w.Line("internal readonly float[] Outputs;");
@@ -2051,16 +2089,20 @@ internal static partial class Emitter
                         }
                         if (_m.Layers[n].OutputBatchNorm)
                             _w.Line($"Layer{n}Output = new float[batch * L{n}Padded];");
-                        if (_m.Layers[n].LayerNorm)
+                        if (_m.Layers[n].Normalized)
                         {
+                            // layer norm: one rstd per row; recurrent batch norm: one per unit (of this time index)
+                            bool ln = _m.Layers[n].LayerNorm;
                             _w.Line($"Layer{n}InputNormalized = new float[batch * L{n}Row];");
-                            _w.Line($"Layer{n}InputRstd = new float[batch];");
-                            _w.Line($"Layer{n}RecurrentRstd = new float[batch];");
+                            _w.Line($"Layer{n}InputRstd = new float[{(ln ? "batch" : $"L{n}Row")}];");
+                            _w.Line($"Layer{n}RecurrentRstd = new float[{(ln ? "batch" : $"L{n}Row")}];");
+                            if (!ln)
+                                _w.Line($"Layer{n}Mean = new float[L{n}Row];");
                             if (cell == CellKind.Lstm)
                             {
                                 _w.Line($"Layer{n}RecurrentNormalized = new float[batch * L{n}Row];");
                                 _w.Line($"Layer{n}CellNormalized = new float[batch * L{n}Padded];");
-                                _w.Line($"Layer{n}CellRstd = new float[batch];");
+                                _w.Line($"Layer{n}CellRstd = new float[{(ln ? "batch" : $"L{n}Padded")}];");
                             }
                         }
                     }
@@ -2097,7 +2139,9 @@ internal static partial class Emitter
                 _w.Line("    };");
                 _w.Line("}");
                 _w.Line();
-                _w.Line("/// <summary>Sets every state to zero (a new sequence).</summary>");
+                _w.Line(_m.Layers.Any(l => l.RecurrentBatchNorm)
+                    ? "/// <summary>Sets every state to zero and the time index to 0 (a new sequence).</summary>"
+                    : "/// <summary>Sets every state to zero (a new sequence).</summary>");
                 _w.Line("public void Reset()");
                 _w.Line("{");
                 for (int n = 0; n < _m.Layers.Count; n++)
@@ -2106,6 +2150,8 @@ internal static partial class Emitter
                     if (_m.Layers[n].Cell == CellKind.Lstm)
                         _w.Line($"    global::System.Array.Clear(Layer{n}Cell);");
                 }
+                if (_m.Layers.Any(l => l.RecurrentBatchNorm))
+                    _w.Line("    Time = 0;");
                 _w.Line("}");
                 _w.Line();
                 _w.Line("private void CheckRow(int row)");

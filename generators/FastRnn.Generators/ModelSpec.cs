@@ -45,9 +45,13 @@ internal enum LossKind
 /// <see cref="IndexInGroup"/> its layer within that attribute's stack (PyTorch's <c>_l{k}</c> suffix).</summary>
 internal sealed record LayerSpec(CellKind Cell, int Inputs, int Hidden, int Group, int IndexInGroup, DropoutSpec? InputDropout,
     double? RecurrentDropout, double? Zoneout, double? CellZoneout, double? WeightDrop,
-    int InputInit = 0, int RecurrentInit = 0, bool UnitForgetBias = false, double? CandidateDropout = null, bool LayerNorm = false, bool OutputBatchNorm = false)
+    int InputInit = 0, int RecurrentInit = 0, bool UnitForgetBias = false, double? CandidateDropout = null, bool LayerNorm = false, bool OutputBatchNorm = false,
+    bool RecurrentBatchNorm = false, int MaxSteps = 0)
 {
     public bool HasZoneout => Zoneout is not null || CellZoneout is not null;
+
+    /// <summary>The cell's products are normalized (layer norm or recurrent batch norm): it reads x̂ and ĥ through gains.</summary>
+    public bool Normalized => LayerNorm || RecurrentBatchNorm;
 }
 
 /// <summary>A declared L1/L2 penalty on a parameter group (values mirror FastRnn.ParameterGroup); a coefficient not set
@@ -98,6 +102,9 @@ internal sealed record ModelSpec(
             l.CandidateDropout is not null);
 
     public bool HasOutputBatchNorm => Layers.Any(l => l.OutputBatchNorm);
+
+    /// <summary>Some batch normalization keeps running statistics (between layers or in a cell).</summary>
+    public bool HasStatistics => Layers.Any(l => l.OutputBatchNorm || l.RecurrentBatchNorm);
 
     public bool HasActivationPenalty => ActivationRegularization is not null || TemporalActivationRegularization is not null;
 

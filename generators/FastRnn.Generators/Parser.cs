@@ -160,11 +160,19 @@ internal static class Parser
                         Report(Diagnostics.ZoneoutWithRecurrentDropout, location, shortName);
                     bool layerNorm = Named("LayerNorm", false);
                     bool outputBatchNorm = Named("BatchNorm", false);
-                    if (layerNorm && cell == CellKind.GruResetBefore)
-                        Report(Diagnostics.LayerNormClassicGru, location, shortName);
+                    bool recurrentBatchNorm = Named("RecurrentBatchNorm", false);
+                    int maxSteps = Named("MaxSteps", 0);
+                    if ((layerNorm || recurrentBatchNorm) && cell == CellKind.GruResetBefore)
+                        Report(Diagnostics.LayerNormClassicGru, location, shortName, layerNorm ? "LayerNorm" : "RecurrentBatchNorm");
+                    if (layerNorm && recurrentBatchNorm)
+                        Report(Diagnostics.TwoNormalizations, location, shortName);
+                    if (recurrentBatchNorm && maxSteps < 1)
+                        Report(Diagnostics.BatchNormWithoutMaxSteps, location, shortName, maxSteps);
+                    if (!recurrentBatchNorm && maxSteps != 0)
+                        Report(Diagnostics.MaxStepsWithoutBatchNorm, location, shortName);
                     for (int k = 0; k < stack; k++)
                         layers.Add(new LayerSpec(cell, 0, hidden, groups, k, dropout, recurrentDropout, zoneout, cellZoneout, weightDrop,
-                            inputInit, recurrentInit, unitForgetBias, candidateDropout, layerNorm, outputBatchNorm));
+                            inputInit, recurrentInit, unitForgetBias, candidateDropout, layerNorm, outputBatchNorm, recurrentBatchNorm, maxSteps));
                     groups++;
                     break;
                 }
@@ -298,7 +306,7 @@ internal static class Parser
         {
             int gates = layer.Cell == CellKind.Lstm ? 4 : 3;
             long padded = (layer.Hidden + 15L) / 16 * 16;
-            total += gates * padded * (previous + layer.Hidden + 2) + (layer.LayerNorm ? 2 * gates * padded + 2 * padded : 0) + (layer.OutputBatchNorm ? 2 * padded : 0);
+            total += gates * padded * (previous + layer.Hidden + 2) + (layer.Normalized ? 2 * gates * padded + 2 * padded : 0) + (layer.OutputBatchNorm ? 2 * padded : 0);
             previous = layer.Hidden;
         }
         return total + (outputs + 15L) / 16 * 16 * (previous + 1);

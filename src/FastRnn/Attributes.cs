@@ -89,6 +89,17 @@ public sealed class LstmAttribute(int hidden) : Attribute
     /// 0.1; at inference (and in <c>Step</c>) the running statistics are used. γ starts at 1, β at 0, ε = 1e-5. The
     /// recurrence itself carries the raw h. Not with per-row lengths (the statistics would count padded steps).</summary>
     public bool BatchNorm { get; set; }
+
+    /// <summary>Recurrent batch normalization (Cooijmans et al. 2016): W·x, U·h(t−1) and c(t) before its tanh are each normalized per unit over
+    /// the batch at every time step, with statistics kept per step up to <see cref="MaxSteps"/> (later steps use the
+    /// last one's), gains γ starting at 0.1 (bias_ih and bias_hh are the first two's β; c's β starts at 0); in training the batch's
+    /// statistics (the running ones move by momentum 0.1), at inference the running ones. The time index is the step
+    /// within a <c>Forward</c> call, or the number of <c>Step</c>s since a state was created or reset. Not with
+    /// <see cref="LayerNorm"/>.</summary>
+    public bool RecurrentBatchNorm { get; set; }
+
+    /// <summary>T_max of <see cref="RecurrentBatchNorm"/>: how many time steps keep their own statistics.</summary>
+    public int MaxSteps { get; set; }
 }
 
 /// <summary>A GRU layer (gate order r, z, n) of <paramref name="hidden"/> units, stacked <see cref="Layers"/> times.</summary>
@@ -144,6 +155,17 @@ public sealed class GruAttribute(int hidden) : Attribute
     /// 0.1; at inference (and in <c>Step</c>) the running statistics are used. γ starts at 1, β at 0, ε = 1e-5. The
     /// recurrence itself carries the raw h. Not with per-row lengths (the statistics would count padded steps).</summary>
     public bool BatchNorm { get; set; }
+
+    /// <summary>Recurrent batch normalization (Cooijmans et al. 2016): W·x, U·h(t−1) are each normalized per unit over
+    /// the batch at every time step, with statistics kept per step up to <see cref="MaxSteps"/> (later steps use the
+    /// last one's), gains γ starting at 0.1 (bias_ih and bias_hh are the first two's β); in training the batch's
+    /// statistics (the running ones move by momentum 0.1), at inference the running ones. The time index is the step
+    /// within a <c>Forward</c> call, or the number of <c>Step</c>s since a state was created or reset. Not with
+    /// <see cref="LayerNorm"/>.</summary>
+    public bool RecurrentBatchNorm { get; set; }
+
+    /// <summary>T_max of <see cref="RecurrentBatchNorm"/>: how many time steps keep their own statistics.</summary>
+    public int MaxSteps { get; set; }
 }
 
 /// <summary>Where the GRU's reset gate acts on the recurrent candidate.</summary>

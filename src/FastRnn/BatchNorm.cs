@@ -111,10 +111,51 @@ public static class BatchNorm
         Apply<T>(x, stride, rows, width, runningMean, rstd, gain, bias, y, yStride);
     }
 
+    /// <summary>One time step of a recurrent batch normalization (Cooijmans et al. 2016): <paramref name="x"/>'s
+    /// <paramref name="rows"/> rows (the batch at that step) normalized into <paramref name="normalized"/> (which may be
+    /// <paramref name="x"/>) without gain or bias, x̂ = (x − μ)⊙rstd; with the batch's statistics in training (the
+    /// step's running statistics move towards them), with the step's running statistics at inference.
+    /// <paramref name="rstd"/> receives the rstd used (backward needs it); <paramref name="mean"/> is scratch.</summary>
+    public static void NormalizeStep<T>(ReadOnlySpan<float> x, Span<float> normalized, int stride, int rows, int width, bool training,
+        Span<float> mean, Span<float> rstd, Span<float> runningMean, Span<float> runningVariance) where T : struct, IBlock<T>
+    {
+        if (training)
+        {
+            Statistics<T>(x, stride, rows, width, mean, rstd);
+            UpdateRunning(mean.Slice(0, width), rstd.Slice(0, width), rows, runningMean, runningVariance);
+        }
+        else
+        {
+            runningMean.Slice(0, width).CopyTo(mean);
+            RunningRstd(runningVariance.Slice(0, width), rstd);
+        }
+        Check(normalized.Length, stride, rows, width, "normalized");
+        ref float x0 = ref MemoryMarshal.GetReference(x);
+        ref float y0 = ref MemoryMarshal.GetReference(normalized);
+        for (int c = 0; c < width; c += W)
+        {
+            T mu = T.Load(in mean[c]), inverse = T.Load(in rstd[c]);
+            for (int r = 0; r < rows; r++)
+                T.Store(ref Unsafe.Add(ref y0, r * stride + c), (T.Load(in Unsafe.Add(ref x0, r * stride + c)) - mu) * inverse);
+        }
+    }
+
     /// <summary>From ∂y to ∂x (<paramref name="dx"/> may be <paramref name="dy"/>), adding to ∂γ and ∂β; x̂ is recomputed
     /// from <paramref name="x"/>, <paramref name="mean"/> and <paramref name="rstd"/>. With
     /// <paramref name="batchStatistics"/> false the forward used running statistics: the map was affine.</summary>
     public static void Backward<T>(ReadOnlySpan<float> dy, int dyStride, ReadOnlySpan<float> x, int stride, int rows, int width,
+        ReadOnlySpan<float> mean, ReadOnlySpan<float> rstd, ReadOnlySpan<float> gain, bool batchStatistics,
+        Span<float> dx, int dxStride, Span<float> gainGradient, Span<float> biasGradient) where T : struct, IBlock<T> =>
+        Backward<T>(dy, dyStride, x, false, stride, rows, width, mean, rstd, gain, batchStatistics, dx, dxStride, gainGradient, biasGradient);
+
+    /// <summary>As <see cref="Backward{T}(ReadOnlySpan{float}, int, ReadOnlySpan{float}, int, int, int, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, bool, Span{float}, int, Span{float}, Span{float})"/>,
+    /// given x̂ itself (<paramref name="normalized"/>, as <see cref="NormalizeStep{T}"/> wrote it) instead of x and μ.</summary>
+    public static void BackwardNormalized<T>(ReadOnlySpan<float> dy, int dyStride, ReadOnlySpan<float> normalized, int stride, int rows, int width,
+        ReadOnlySpan<float> rstd, ReadOnlySpan<float> gain, bool batchStatistics,
+        Span<float> dx, int dxStride, Span<float> gainGradient, Span<float> biasGradient) where T : struct, IBlock<T> =>
+        Backward<T>(dy, dyStride, normalized, true, stride, rows, width, rstd, rstd, gain, batchStatistics, dx, dxStride, gainGradient, biasGradient);
+
+    private static void Backward<T>(ReadOnlySpan<float> dy, int dyStride, ReadOnlySpan<float> x, bool xIsNormalized, int stride, int rows, int width,
         ReadOnlySpan<float> mean, ReadOnlySpan<float> rstd, ReadOnlySpan<float> gain, bool batchStatistics,
         Span<float> dx, int dxStride, Span<float> gainGradient, Span<float> biasGradient) where T : struct, IBlock<T>
     {
@@ -130,13 +171,14 @@ public static class BatchNorm
         T count = T.Create(rows);
         for (int c = 0; c < width; c += W)
         {
-            T mu = T.Load(in mean[c]), inverse = T.Load(in rstd[c]);
+            // x̂ = (x − μ)·rstd, or x itself when it is x̂ already
+            T mu = xIsNormalized ? T.Zero : T.Load(in mean[c]), inverse = T.Load(in rstd[c]), toHat = xIsNormalized ? T.One : inverse;
             // Σ∂y and Σ∂y⊙x̂ over the rows
             T sum = T.Zero, sumX = T.Zero;
             for (int r = 0; r < rows; r++)
             {
                 T d = T.Load(in Unsafe.Add(ref dy0, r * dyStride + c));
-                T xHat = (T.Load(in Unsafe.Add(ref x0, r * stride + c)) - mu) * inverse;
+                T xHat = (T.Load(in Unsafe.Add(ref x0, r * stride + c)) - mu) * toHat;
                 sum += d;
                 sumX = T.MultiplyAdd(d, xHat, sumX);
             }
@@ -153,7 +195,7 @@ public static class BatchNorm
             T meanD = sum / count, meanDx = sumX / count;
             for (int r = 0; r < rows; r++)
             {
-                T xHat = (T.Load(in Unsafe.Add(ref x0, r * stride + c)) - mu) * inverse;
+                T xHat = (T.Load(in Unsafe.Add(ref x0, r * stride + c)) - mu) * toHat;
                 T d = T.Load(in Unsafe.Add(ref dy0, r * dyStride + c));
                 T.Store(ref Unsafe.Add(ref dx0, r * dxStride + c), (d - meanD - xHat * meanDx) * scale);
             }

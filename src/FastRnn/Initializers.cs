@@ -38,6 +38,15 @@ public static class Initializers
         }
     }
 
+    /// <summary>Sets every element of one tensor (by its PyTorch name) to <paramref name="value"/>, e.g. Cooijmans et
+    /// al.'s γ = 0.1 for a recurrent batch normalization's gains.</summary>
+    public static void Constant(IRnnModel model, string tensorName, float value)
+    {
+        var tensor = model.Tensors.FirstOrDefault(t => t.Name == tensorName)
+            ?? throw new ArgumentException($"The model has no tensor named '{tensorName}'.", nameof(tensorName));
+        tensor.Import(Enumerable.Repeat(value, tensor.Count).ToArray(), model.Parameters);
+    }
+
     /// <summary>Re-initializes one weight tensor (by its PyTorch name) with <paramref name="scheme"/>, drawing from
     /// <paramref name="seed"/> keyed by the tensor's position, so the result is the same on every width and machine.
     /// Fans are PyTorch's for a [rows, columns] weight (fan_in = columns, fan_out = rows; Keras' kernel is the

@@ -11,6 +11,10 @@ public enum TensorStorage
 
     /// <summary>A PyTorch <c>(gates·units)</c> bias held as <c>[block][gate][16]</c>.</summary>
     InterleavedBias = 2,
+
+    /// <summary>A PyTorch <c>(inputs, gates·units)</c> tensor held as <c>inputs</c> consecutive rows laid out like
+    /// <see cref="InterleavedBias"/> (per-time-step batch-normalization statistics: one row per step).</summary>
+    InterleavedRows = 3,
 }
 
 /// <summary>What a tensor is for: the parameter groups penalties, constraints and initializers address.</summary>
@@ -78,6 +82,7 @@ public sealed class ParameterTensor
     public int[] PyTorchShape => Storage switch
     {
         TensorStorage.InterleavedBias => [Gates * Units],
+        TensorStorage.InterleavedRows => [Inputs, Gates * Units],
         _ => [Gates * Units, Inputs],
     };
 
@@ -89,6 +94,7 @@ public sealed class ParameterTensor
     {
         TensorStorage.Plain => Units * Inputs,
         TensorStorage.InterleavedWeight => Shape.Length,
+        TensorStorage.InterleavedRows => Inputs * Shape.RowLength,
         _ => Shape.RowLength,
     };
 
@@ -103,6 +109,9 @@ public sealed class ParameterTensor
                 return Offset + index;
             case TensorStorage.InterleavedBias:
                 return Offset + Shape.RowIndexOf(index % Units, index / Units);
+            case TensorStorage.InterleavedRows:
+                int step = index / (Gates * Units), within = index % (Gates * Units);
+                return Offset + step * Shape.RowLength + Shape.RowIndexOf(within % Units, within / Units);
             default:
                 int row = index / Inputs, input = index % Inputs;
                 return Offset + Shape.IndexOf(row % Units, row / Units, input);

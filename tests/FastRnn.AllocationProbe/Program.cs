@@ -122,5 +122,5 @@ internal sealed partial class PenaltiesAndActivations;
 [RnnModel, TokenInput(20, 16), Lstm(40, LayerNorm = true, Dropout = 0.2, Zoneout = 0.1), Gru(24, LayerNorm = true, RecurrentDropout = 0.2), Head(20, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)]
 internal sealed partial class LayerNormalized;
 
-[RnnModel, DenseInput(6), Lstm(40, BatchNorm = true), Gru(24, BatchNorm = true, LayerNorm = true), Head(3), Loss(LossKind.MeanSquaredError)]
+[RnnModel, DenseInput(6), Lstm(40, BatchNorm = true, RecurrentBatchNorm = true, MaxSteps = 8), Gru(24, BatchNorm = true, LayerNorm = true), Gru(16, RecurrentBatchNorm = true, MaxSteps = 20), Head(3), Loss(LossKind.MeanSquaredError)]
 internal sealed partial class BatchNormalized;

@@ -50,6 +50,10 @@ public class GeneratorDiagnosticTests
     [InlineData("FRNN022", "[RnnModel, DenseInput(2), Lstm(4), Head(1), Loss(LossKind.MeanSquaredError), Constraint(ParameterGroup.InputKernel, ConstraintKind.MinMaxNorm, Min = 2, Max = 1)] public partial class M;")]
     [InlineData("FRNN022", "[RnnModel, DenseInput(2), Lstm(4), Head(1), Loss(LossKind.MeanSquaredError), Constraint(ParameterGroup.InputKernel, ConstraintKind.MinMaxNorm, Rate = 1.5)] public partial class M;")]
     [InlineData("FRNN023", "[RnnModel, DenseInput(2), Gru(4, Variant = GruVariant.ResetBefore, LayerNorm = true), Head(1), Loss(LossKind.MeanSquaredError)] public partial class M;")]
+    [InlineData("FRNN023", "[RnnModel, DenseInput(2), Gru(4, Variant = GruVariant.ResetBefore, RecurrentBatchNorm = true, MaxSteps = 3), Head(1), Loss(LossKind.MeanSquaredError)] public partial class M;")]
+    [InlineData("FRNN024", "[RnnModel, DenseInput(2), Lstm(4, LayerNorm = true, RecurrentBatchNorm = true, MaxSteps = 3), Head(1), Loss(LossKind.MeanSquaredError)] public partial class M;")]
+    [InlineData("FRNN025", "[RnnModel, DenseInput(2), Lstm(4, RecurrentBatchNorm = true), Head(1), Loss(LossKind.MeanSquaredError)] public partial class M;")]
+    [InlineData("FRNN026", "[RnnModel, DenseInput(2), Gru(4, MaxSteps = 10), Head(1), Loss(LossKind.MeanSquaredError)] public partial class M;")]
     [InlineData("FRNN019", "[RnnModel, DenseInput(2), Lstm(4), Head(1), Loss(LossKind.MeanSquaredError), Constraint(ParameterGroup.Embedding, ConstraintKind.UnitNorm)] public partial class M;")]
     public void InvalidDeclarationIsADiagnostic(string id, string declaration)
     {
@@ -130,6 +134,7 @@ public class GeneratorSnapshotTests
         { "LstmZoneoutWeightDrop", "[RnnModel, TokenInput(20, 8), Lstm(16, Zoneout = 0.1, CellZoneout = 0.05, WeightDrop = 0.3, CandidateDropout = 0.2, InputInit = Initialization.GlorotUniform, RecurrentInit = Initialization.Orthogonal, UnitForgetBias = true), Head(20, Activation.Softmax, Dropout = 0.3, ActivationRegularization = 2, TemporalActivationRegularization = 1), Loss(LossKind.SoftmaxCrossEntropy), Penalty(ParameterGroup.RecurrentKernel, L2 = 1e-4), Constraint(ParameterGroup.InputKernel, ConstraintKind.MaxNorm, Max = 3)]" },
         { "GruRecurrentDropout", "[RnnModel, DenseInput(5), Gru(16, RecurrentDropout = 0.3), Gru(8, Variant = GruVariant.ResetBefore, RecurrentDropout = 0.2), Head(1), Loss(LossKind.MeanSquaredError)]" },
         { "LayerNormCells", "[RnnModel, DenseInput(4), Lstm(20, LayerNorm = true, Zoneout = 0.1), Gru(12, LayerNorm = true), Head(2), Loss(LossKind.MeanSquaredError)]" },
+        { "RecurrentBatchNormCells", "[RnnModel, DenseInput(4), Lstm(20, RecurrentBatchNorm = true, MaxSteps = 10, CellZoneout = 0.1), Gru(12, RecurrentBatchNorm = true, MaxSteps = 10), Head(2), Loss(LossKind.MeanSquaredError)]" },
         { "BatchNormBetweenLayers", "[RnnModel, TokenInput(30, 8), Lstm(16, BatchNorm = true), Gru(12, BatchNorm = true), Head(30, Activation.Softmax, Dropout = 0.5, TemporalActivationRegularization = 1), Loss(LossKind.SoftmaxCrossEntropy)]" },
     };
 

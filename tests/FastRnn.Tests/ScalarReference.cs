@@ -153,100 +153,107 @@ internal sealed class ScalarReference
         Masks.TryGetValue($"layer{l}.zoneout", out var zoneHidden);
         Masks.TryGetValue($"layer{l}.cellzoneout", out var zoneCell);
         Masks.TryGetValue($"layer{l}.candidate", out var candidateMask); // Semeniuta, [batch, H] for every step
-        bool norm = _w.ContainsKey($"{p}ln_ih_weight_l{k}"); // a layer-normalized cell (Ba et al.)
-        for (int b = 0; b < batch; b++)
+        // A normalized cell: layer norm (Ba et al., each row over its gates) or recurrent batch norm (Cooijmans et al.,
+        // each unit over the batch at each step, training statistics), with its gains.
+        string? norm = _w.ContainsKey($"{p}ln_ih_weight_l{k}") ? "ln" : _w.ContainsKey($"{p}bn_ih_weight_l{k}") ? "bn" : null;
+        double[][] Normalized(double[][] rows, string gain, string? bias = null)
         {
-            var h = new double[H];
-            var c = new double[H];
-            for (int t = 0; t < steps; t++)
+            double[] g = _w[$"{p}{norm}_{gain}_weight_l{k}"], beta = bias is null ? new double[g.Length] : _w[$"{p}{norm}_{bias}_bias_l{k}"];
+            if (norm == "ln")
+                return rows.Select(row => Normalize(row).Select((v, i) => v * g[i] + beta[i]).ToArray()).ToArray();
+            var columns = Enumerable.Range(0, g.Length).Select(i => Normalize(rows.Select(row => row[i]).ToArray())).ToArray();
+            return rows.Select((_, b) => Enumerable.Range(0, g.Length).Select(i => columns[i][b] * g[i] + beta[i]).ToArray()).ToArray();
+        }
+        double Dot(double[] w, int row, double[] v, int n)
+        {
+            double s = 0;
+            for (int i = 0; i < n; i++) s += w[row * n + i] * v[i];
+            return s;
+        }
+        int gates = cell == Cell.Lstm ? 4 : 3;
+        var h = Enumerable.Range(0, batch).Select(_ => new double[H]).ToArray();
+        var c = Enumerable.Range(0, batch).Select(_ => new double[H]).ToArray();
+        for (int t = 0; t < steps; t++)
+        {
+            // what the recurrent products read: h(t−1), or h̃(t−1) = h(t−1)⊙m under recurrent dropout
+            var hr = h.Select((row, b) => recurrentMask is null ? row : row.Select((v, j) => v * recurrentMask[b * H + j]).ToArray()).ToArray();
+            // The input and recurrent parts of every gate: b_ih + W·x and b_hh + U·h, or the normalized products
+            // γ_x⊙x̂ + b_ih and γ_h⊙ĥ + b_hh.
+            var ax = Enumerable.Range(0, batch).Select(b => Enumerable.Range(0, gates * H).Select(g => Dot(wi, g, x[t][b], K)).ToArray()).ToArray();
+            var ah = Enumerable.Range(0, batch).Select(b => Enumerable.Range(0, gates * H).Select(g => Dot(wh, g, hr[b], H)).ToArray()).ToArray();
+            if (norm is not null)
             {
-                // what the recurrent products read: h(t−1), or h̃(t−1) = h(t−1)⊙m under recurrent dropout
-                var hr = recurrentMask is null ? h : h.Select((v, j) => v * recurrentMask[b * H + j]).ToArray();
-                output[t] ??= new double[batch][];
-                double Dot(double[] w, int row, double[] v, int n)
-                {
-                    double s = 0;
-                    for (int i = 0; i < n; i++) s += w[row * n + i] * v[i];
-                    return s;
-                }
-                var hNew = new double[H];
-                int gates = cell == Cell.Lstm ? 4 : 3;
-                // The input and recurrent parts of every gate: b_ih + W·x and b_hh + U·h, or under layer normalization
-                // γ_x⊙normalize(W·x) + b_ih and γ_h⊙normalize(U·h) + b_hh (over all gates of the row).
-                var ax = new double[gates * H];
-                var ah = new double[gates * H];
+                ax = Normalized(ax, "ih");
+                ah = Normalized(ah, "hh");
+            }
+            for (int b = 0; b < batch; b++)
                 for (int g = 0; g < gates * H; g++)
                 {
-                    ax[g] = Dot(wi, g, x[t][b], K);
-                    ah[g] = Dot(wh, g, hr, H);
+                    ax[b][g] += bi[g];
+                    ah[b][g] += bh[g];
                 }
-                if (norm)
-                {
-                    ax = Normalize(ax).Select((v, g) => v * _w[$"{p}ln_ih_weight_l{k}"][g]).ToArray();
-                    ah = Normalize(ah).Select((v, g) => v * _w[$"{p}ln_hh_weight_l{k}"][g]).ToArray();
-                }
-                for (int g = 0; g < gates * H; g++)
-                {
-                    ax[g] += bi[g];
-                    ah[g] += bh[g];
-                }
-                if (cell == Cell.Lstm)
-                {
-                    var cTilde = new double[H];
-                    var o = new double[H];
+            var hNew = Enumerable.Range(0, batch).Select(_ => new double[H]).ToArray();
+            if (cell == Cell.Lstm)
+            {
+                var cTilde = Enumerable.Range(0, batch).Select(_ => new double[H]).ToArray();
+                var o = Enumerable.Range(0, batch).Select(_ => new double[H]).ToArray();
+                for (int b = 0; b < batch; b++)
                     for (int j = 0; j < H; j++)
                     {
-                        double A(int g) => ax[g * H + j] + ah[g * H + j];
+                        double A(int g) => ax[b][g * H + j] + ah[b][g * H + j];
                         double i = Sigmoid(A(0)), f = Sigmoid(A(1)), gg = Math.Tanh(A(2));
-                        o[j] = Sigmoid(A(3));
-                        cTilde[j] = f * c[j] + i * gg * (candidateMask is null ? 1 : candidateMask[b * H + j]);
+                        o[b][j] = Sigmoid(A(3));
+                        cTilde[b][j] = f * c[b][j] + i * gg * (candidateMask is null ? 1 : candidateMask[b * H + j]);
                     }
-                    // h̃ = o⊙tanh(c̃), or o⊙tanh(γ_c⊙normalize(c̃) + β_c)
-                    var y = norm
-                        ? Normalize(cTilde).Select((v, j) => v * _w[$"{p}ln_cell_weight_l{k}"][j] + _w[$"{p}ln_cell_bias_l{k}"][j]).ToArray()
-                        : cTilde;
+                // h̃ = o⊙tanh(c̃), or o⊙tanh(γ_c⊙normalize(c̃) + β_c)
+                var y = norm is null ? cTilde : Normalized(cTilde, "cell", "cell");
+                for (int b = 0; b < batch; b++)
                     for (int j = 0; j < H; j++)
                     {
-                        hNew[j] = o[j] * Math.Tanh(y[j]);
+                        hNew[b][j] = o[b][j] * Math.Tanh(y[b][j]);
                         double kc = zoneCell is null ? 0 : zoneCell[(t * batch + b) * H + j];
-                        c[j] = kc * c[j] + (1 - kc) * cTilde[j];
+                        c[b][j] = kc * c[b][j] + (1 - kc) * cTilde[b][j];
                     }
-                }
-                else
+            }
+            else
+            {
+                for (int b = 0; b < batch; b++)
                 {
                     var r = new double[H];
                     var z = new double[H];
                     for (int j = 0; j < H; j++)
                     {
-                        r[j] = Sigmoid(ax[j] + ah[j]);
-                        z[j] = Sigmoid(ax[H + j] + ah[H + j]);
+                        r[j] = Sigmoid(ax[b][j] + ah[b][j]);
+                        z[j] = Sigmoid(ax[b][H + j] + ah[b][H + j]);
                     }
-                    var rh = hr.Select((v, j) => r[j] * v).ToArray();
+                    var rh = hr[b].Select((v, j) => r[j] * v).ToArray();
                     for (int j = 0; j < H; j++)
                     {
                         double recurrent = cell == Cell.Gru
-                            ? r[j] * ah[2 * H + j]
+                            ? r[j] * ah[b][2 * H + j]
                             : bh[2 * H + j] + Dot(wh, 2 * H + j, rh, H);
-                        double n = Math.Tanh(ax[2 * H + j] + recurrent);
-                        hNew[j] = (1 - z[j]) * n * (candidateMask is null ? 1 : candidateMask[b * H + j]) + z[j] * h[j];
+                        double n = Math.Tanh(ax[b][2 * H + j] + recurrent);
+                        hNew[b][j] = (1 - z[j]) * n * (candidateMask is null ? 1 : candidateMask[b * H + j]) + z[j] * h[b][j];
                     }
                 }
-                if (zoneHidden is not null)
+            }
+            if (zoneHidden is not null)
+                for (int b = 0; b < batch; b++)
                     for (int j = 0; j < H; j++)
                     {
                         double kh = zoneHidden[(t * batch + b) * H + j];
-                        hNew[j] = kh * h[j] + (1 - kh) * hNew[j];
+                        hNew[b][j] = kh * h[b][j] + (1 - kh) * hNew[b][j];
                     }
-                h = hNew;
-                output[t][b] = h;
-            }
+            h = hNew;
+            output[t] = h;
         }
         return output;
     }
 
     private static double Sigmoid(double v) => 1 / (1 + Math.Exp(-v));
 
-    /// <summary>(v − mean)/√(variance + 1e-5), the biased variance (PyTorch's layer_norm without its affine part).</summary>
+    /// <summary>(v − mean)/√(variance + 1e-5), the biased variance (PyTorch's layer_norm and training-mode batch_norm
+    /// without their affine parts).</summary>
     private static double[] Normalize(double[] v)
     {
         double mean = v.Average();
