@@ -20,6 +20,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+T_MAX = 3  # MaxSteps of the recurrent-batch-norm fixtures (their sequences run longer, to use the last row)
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "FastRnn.Tests", "Fixtures")
 
 
@@ -138,7 +139,8 @@ class MaskedCell(nn.Module):
     def __init__(self, cell, inputs, hidden):
         super().__init__()
         self.layer_norm = cell.startswith("ln")
-        cell = cell[2:] if self.layer_norm else cell
+        self.batch_norm = cell.startswith("bn")
+        cell = cell[2:] if self.layer_norm or self.batch_norm else cell
         self.cell, self.hidden = cell, hidden
         reference = nn.LSTM(inputs, hidden) if cell == "lstm" else nn.GRU(inputs, hidden)
         for name, value in reference.named_parameters():
@@ -150,12 +152,34 @@ class MaskedCell(nn.Module):
             if cell == "lstm":
                 self.ln_cell_weight_l0 = nn.Parameter(1 + 0.3 * torch.randn(hidden))
                 self.ln_cell_bias_l0 = nn.Parameter(0.2 * torch.randn(hidden))
+        if self.batch_norm:
+            # Recurrent batch normalization (Cooijmans et al. 2016) as FastRnn defines it: W x, U h (and the LSTM's c~)
+            # each normalized per unit over the batch at every step (F.batch_norm, eps 1e-5, momentum 0.1), with
+            # statistics kept per step up to T_MAX (later steps use the last row); gains drawn around 0.4 (the paper
+            # starts them at 0.1) so a mix-up shows; bias_ih_l0 and bias_hh_l0 are the first two's biases.
+            gates = 4 if cell == "lstm" else 3
+            sites = [("ih", gates * hidden), ("hh", gates * hidden)] + ([("cell", hidden)] if cell == "lstm" else [])
+            for site, width in sites:
+                self.register_parameter(f"bn_{site}_weight_l0", nn.Parameter(0.4 + 0.1 * torch.randn(width)))
+                statistics = nn.Module()
+                statistics.register_buffer("running_mean", torch.zeros(T_MAX, width))
+                statistics.register_buffer("running_var", torch.ones(T_MAX, width))
+                self.add_module(f"bn_{site}_l0", statistics)
+            if cell == "lstm":
+                self.bn_cell_bias_l0 = nn.Parameter(0.2 * torch.randn(hidden))
 
     def normalized(self, product, gain, bias):
         """gain * layer_norm(product) + bias over the whole row (all gates), or the plain product + bias."""
         if not self.layer_norm:
             return product + bias
         return F.layer_norm(product, product.shape[-1:], eps=1e-5) * gain + bias
+
+    def step_norm(self, site, value, t, bias=None):
+        """Recurrent batch norm of one step's [batch, width] value with the step's statistics (row min(t, T_MAX - 1))."""
+        statistics = getattr(self, f"bn_{site}_l0")
+        row = min(t, T_MAX - 1)
+        return F.batch_norm(value, statistics.running_mean[row], statistics.running_var[row], getattr(self, f"bn_{site}_weight_l0"),
+                            bias, self.training, 0.1, 1e-5)
 
     def forward(self, x, state, recurrent_mask=None, zone_h=None, zone_c=None, weight_mask=None, candidate_mask=None):
         """zone_h, zone_c: zoneout's kappa [steps, batch, H]: h(t) = kappa*h(t-1) + (1 - kappa)*h~(t), likewise c,
@@ -172,6 +196,32 @@ class MaskedCell(nn.Module):
         ln = self.layer_norm
         for t in range(x.shape[0]):
             hr = h if recurrent_mask is None else h * recurrent_mask
+            if self.batch_norm:
+                gx = self.step_norm("ih", x[t] @ w_ih.T, t) + b_ih
+                gh = self.step_norm("hh", hr @ w_hh.T, t) + b_hh
+                H3 = 3 * H
+                if self.cell == "lstm":
+                    a = gx + gh
+                    i, f, g, o = torch.sigmoid(a[:, :H]), torch.sigmoid(a[:, H:2 * H]), torch.tanh(a[:, 2 * H:H3]), torch.sigmoid(a[:, H3:])
+                    if candidate_mask is not None:
+                        g = g * candidate_mask
+                    c_new = f * c + i * g
+                    h_new = o * torch.tanh(self.step_norm("cell", c_new, t, self.bn_cell_bias_l0))
+                    if zone_c is not None:
+                        c_new = zone_c[t] * c + (1 - zone_c[t]) * c_new
+                    c = c_new
+                else:
+                    r = torch.sigmoid(gx[:, :H] + gh[:, :H])
+                    z = torch.sigmoid(gx[:, H:2 * H] + gh[:, H:2 * H])
+                    n = torch.tanh(gx[:, 2 * H:] + r * gh[:, 2 * H:])
+                    if candidate_mask is not None:
+                        n = n * candidate_mask
+                    h_new = (1 - z) * n + z * h
+                if zone_h is not None:
+                    h_new = zone_h[t] * h + (1 - zone_h[t]) * h_new
+                h = h_new
+                outputs.append(h)
+                continue
             gx = self.normalized(x[t] @ w_ih.T, self.ln_ih_weight_l0 if ln else None, b_ih)
             if self.cell == "lstm":
                 a = gx + self.normalized(hr @ w_hh.T, self.ln_hh_weight_l0, b_hh) if ln else gx + hr @ w_hh.T + b_hh
@@ -230,7 +280,7 @@ class Model(nn.Module):
         recurrent = {int(k[len("layer"):k.index(".")]) for k in spec.get("dropout", {})
                      if k.endswith((".recurrent", ".zoneout", ".cellzoneout", ".weight_hh", ".candidate"))}
         for g, (cell, hidden, count) in enumerate(spec["groups"]):
-            if g in recurrent or cell.startswith("ln"):
+            if g in recurrent or cell.startswith(("ln", "bn")):
                 assert count == 1
                 modules.append(MaskedCell(cell, width, hidden))
             elif cell == "lstm":
@@ -346,7 +396,7 @@ def run_case(spec, batch, steps, seed, dtype):
     for g, (cell, hidden, count) in enumerate(spec["groups"]):
         h0 = (0.5 * torch.randn(count, batch, hidden, generator=gen)).float()
         tensors[f"state.h.{g}"] = h0.numpy()
-        if cell in ("lstm", "lnlstm"):
+        if cell in ("lstm", "lnlstm", "bnlstm"):
             c0 = (0.5 * torch.randn(count, batch, hidden, generator=gen)).float()
             tensors[f"state.c.{g}"] = c0.numpy()
             states.append((h0.to(dtype), c0.to(dtype)))
@@ -365,7 +415,7 @@ def run_case(spec, batch, steps, seed, dtype):
             elif site.endswith(".weight_hh"):  # [gates*hidden, hidden] in PyTorch's layout, index = row*hidden + column
                 g = int(site[len("layer"):site.index(".")])
                 cell, hidden = spec["groups"][g][0], spec["groups"][g][1]
-                gates = 4 if cell in ("lstm", "lnlstm") else 3
+                gates = 4 if cell in ("lstm", "lnlstm", "bnlstm") else 3
                 m = multipliers(mask_seed, mask_pass, "weightdrop", g, rate, np.arange(gates * hidden * hidden)).reshape(gates * hidden, hidden)
             elif site.endswith("zoneout"):  # kappa [steps, batch, hidden]: 1 where a unit keeps its previous value
                 g = int(site[len("layer"):site.index(".")])
@@ -403,15 +453,17 @@ def run_case(spec, batch, steps, seed, dtype):
     for k, v in weights.items():
         if not k.endswith("num_batches_tracked"):
             tensors[k] = v.numpy()
-    if spec.get("bn"):
+    if any(k.endswith("running_mean") for k in weights):
         # the running statistics after this one training pass, and the model at inference (running statistics, no
         # masks) from the same initial states
         for k, v in model.state_dict().items():
             if k.endswith(("running_mean", "running_var")):
                 tensors["after." + k] = v.float().numpy()
         model.eval()
+        # at inference masks are the identity and zoneout takes its expectation: kappa = the rate everywhere
+        eval_masks = {site: torch.full_like(m, spec["dropout"][site][0]) for site, m in masks.items() if site.endswith("zoneout")}
         with torch.no_grad():
-            eval_logits, _ = model(x_model, states)
+            eval_logits, _ = model(x_model, states, eval_masks)
         tensors["eval.output"] = activate(spec, eval_logits).float().numpy()
     for k, v in model.named_parameters():
         tensors["grad." + k] = v.grad.float().numpy()
@@ -505,6 +557,13 @@ CASES = {
                               tar=1.0, float32_floor=True), [(3, 5), (16, 5)]),
     "BatchNormLast": (spec(("dense", 5), [("lnlstm+bn", 28, 1), ("classic", 12, 1)], 2, "sigmoid", "last", "bce",
                            float32_floor=True), [(4, 6)]),
+    # Recurrent batch normalization (Cooijmans et al.), per-step statistics up to T_MAX = 3 over 5 steps; with masks too.
+    "RecurrentBatchNormFixture": (spec(("dense", 5), [("bnlstm", 24, 1), ("bngru", 20, 1)], 3, "linear", "every", "mse",
+                                       float32_floor=True), [(8, 5)]),
+    "RecurrentBatchNormMasked": (spec(("tokens", 20, 16), [("bnlstm", 28, 1), ("bngru", 17, 1)], 20, "softmax", "every", "ce",
+                                      {"layer0.zoneout": (0.2, False), "layer0.cellzoneout": (0.15, False), "layer0.input": (0.2, False),
+                                       "layer1.recurrent": (0.25, True), "layer1.weight_hh": (0.3, False)}, float32_floor=True),
+                                 [(16, 5)]),
 }
 
 

@@ -67,6 +67,8 @@ public static class TestModels
         nameof(LayerNormMasked) => new LayerNormMasked(batch, steps, seed),
         nameof(BatchNormFixture) => new BatchNormFixture(batch, steps, seed),
         nameof(BatchNormLast) => new BatchNormLast(batch, steps, seed),
+        nameof(RecurrentBatchNormFixture) => new RecurrentBatchNormFixture(batch, steps, seed),
+        nameof(RecurrentBatchNormMasked) => new RecurrentBatchNormMasked(batch, steps, seed),
         _ => throw new ArgumentException($"No test model named {name}."),
     };
 }
@@ -145,3 +147,10 @@ public partial class BatchNormLast;
 
 [RnnModel, TokenInput(20, 8), Lstm(16, BatchNorm = true, Dropout = 0.2), Head(20, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)]
 public partial class BatchNormLm;
+
+// Recurrent batch normalization against tools/make_fixtures.py's cells written with F.batch_norm per step (T_MAX = 3).
+[RnnModel, DenseInput(5), Lstm(24, RecurrentBatchNorm = true, MaxSteps = 3), Gru(20, RecurrentBatchNorm = true, MaxSteps = 3), Head(3), Loss(LossKind.MeanSquaredError)]
+public partial class RecurrentBatchNormFixture;
+
+[RnnModel, TokenInput(20, 16), Lstm(28, RecurrentBatchNorm = true, MaxSteps = 3, Zoneout = 0.2, CellZoneout = 0.15, Dropout = 0.2), Gru(17, RecurrentBatchNorm = true, MaxSteps = 3, RecurrentDropout = 0.25, WeightDrop = 0.3), Head(20, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)]
+public partial class RecurrentBatchNormMasked;
