@@ -31,8 +31,11 @@ internal static partial class Emitter
             }
             if (_m.HasStatistics)
             {
-                _w.Line("// Running means and variances of the batch normalizations (not trained by gradient; checkpoints carry them).");
+                _w.Line("// Running means and variances of the batch normalizations (not trained by gradient; checkpoints carry them),");
+                _w.Line("// and the per-column sums of their backward passes.");
                 _w.Line("private readonly float[] _statistics = new float[StatisticCount];");
+                int widest = _m.Layers.Max(l => System.Math.Max(l.OutputBatchNorm ? Pad(l.Hidden) : 0, l.RecurrentBatchNorm ? Gates(l.Cell) * Pad(l.Hidden) : 0));
+                _w.Line($"private readonly float[] _normScratch = new float[{N(2 * widest)}];");
             }
             if (_m.Layers.Any(l => l.RecurrentBatchNorm))
             {
@@ -93,12 +96,12 @@ internal static partial class Emitter
                     if (_options.Training)
                     {
                         global::FastRnn.BatchNorm.Statistics<T>(hidden, {{L}}Padded, rows, {{L}}Padded, _l{{n}}BatchMean, _l{{n}}BatchRstd);
-                        global::FastRnn.BatchNorm.UpdateRunning(_l{{n}}BatchMean, _l{{n}}BatchRstd, rows, runningMean, runningVariance);
+                        global::FastRnn.BatchNorm.UpdateRunning<T>(_l{{n}}BatchMean, _l{{n}}BatchRstd, rows, runningMean, runningVariance);
                     }
                     else
                     {
                         runningMean.CopyTo(_l{{n}}BatchMean);
-                        global::FastRnn.BatchNorm.RunningRstd(runningVariance, _l{{n}}BatchRstd);
+                        global::FastRnn.BatchNorm.RunningRstd<T>(runningVariance, _l{{n}}BatchRstd);
                     }
                     global::FastRnn.BatchNorm.Apply<T>(hidden, {{L}}Padded, rows, {{L}}Padded, _l{{n}}BatchMean, _l{{n}}BatchRstd,
                         p.Slice({{L}}OutputGain, {{L}}Padded), p.Slice({{L}}OutputBias, {{L}}Padded), _l{{n}}Output, {{L}}Padded);
@@ -116,7 +119,7 @@ internal static partial class Emitter
                 $"// y = γ⊙(h − μ)⊙rstd + β over batch × time:  ∂h from ∂y, in place (∂γ and ∂β on the way)",
                 $"global::FastRnn.BatchNorm.Backward<T>({gradient}, {L}Padded, _l{n}Hidden.AsSpan(batch * {L}Padded, steps * batch * {L}Padded), {L}Padded, steps * batch, {L}Padded,",
                 $"    _l{n}BatchMean, _l{n}BatchRstd, p.Slice({L}OutputGain, {L}Padded), _l{n}BatchStatistics, {gradient}, {L}Padded,",
-                $"    grad.Slice({L}OutputGain, {L}Padded), grad.Slice({L}OutputBias, {L}Padded));");
+                $"    grad.Slice({L}OutputGain, {L}Padded), grad.Slice({L}OutputBias, {L}Padded), _normScratch);");
         }
 
         /// <summary>Streaming step, after layer n: its output normalized with the running statistics.</summary>
@@ -126,7 +129,7 @@ internal static partial class Emitter
             return Lines(0,
                 "// batch normalization with the running statistics",
                 $"global::FastRnn.BatchNorm.Infer<T>(state.Layer{n}Hidden, {L}Padded, batch, {L}Padded, _statistics.AsSpan({L}RunningMean, {L}Padded),",
-                $"    _statistics.AsSpan({L}RunningVariance, {L}Padded), p.Slice({L}OutputGain, {L}Padded), p.Slice({L}OutputBias, {L}Padded), state.Layer{n}Output, {L}Padded);",
+                $"    _statistics.AsSpan({L}RunningVariance, {L}Padded), p.Slice({L}OutputGain, {L}Padded), p.Slice({L}OutputBias, {L}Padded), state.Layer{n}OutputRstd, state.Layer{n}Output, {L}Padded);",
                 $"x = state.Layer{n}Output;");
         }
 
@@ -186,7 +189,7 @@ internal static partial class Emitter
             string L = $"L{n}";
             return _m.Layers[n].LayerNorm
                 ? $"global::FastRnn.LayerNorm.Backward<T>({dy}, p.Slice({gain}, {width}), {normalized}, {layerRstd}, {dx}, {width}, {rows}, {gates}, {L}Hidden, grad.Slice({gain}, {width}), grad.Slice({bias}, {width}));"
-                : $"global::FastRnn.BatchNorm.BackwardNormalized<T>({dy}, {width}, {normalized}, {width}, {rows}, {width}, {batchRstd}, p.Slice({gain}, {width}), _l{n}StepStatistics, {dx}, {width}, grad.Slice({gain}, {width}), grad.Slice({bias}, {width}));";
+                : $"global::FastRnn.BatchNorm.BackwardNormalized<T>({dy}, {width}, {normalized}, {width}, {rows}, {width}, {batchRstd}, p.Slice({gain}, {width}), _l{n}StepStatistics, {dx}, {width}, grad.Slice({gain}, {width}), grad.Slice({bias}, {width}), _normScratch);";
         }
 
         /// <summary>Forward, once inputNormalized holds W_ih·x for every step: x̂, by rows (layer norm) or by step over the

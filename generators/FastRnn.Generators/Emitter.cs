@@ -2037,7 +2037,10 @@ internal static partial class Emitter
                         _w.Line($"internal readonly float[] Layer{n}CellCandidate;");
                     }
                     if (_m.Layers[n].OutputBatchNorm)
+                    {
                         _w.Line($"internal readonly float[] Layer{n}Output;");
+                        _w.Line($"internal readonly float[] Layer{n}OutputRstd; // the running rstd, scratch");
+                    }
                     if (_m.Layers[n].Normalized)
                     {
                         _w.Line($"internal readonly float[] Layer{n}InputNormalized;");
@@ -2088,7 +2091,10 @@ internal static partial class Emitter
                             _w.Line($"Layer{n}CellCandidate = new float[batch * L{n}Padded];");
                         }
                         if (_m.Layers[n].OutputBatchNorm)
+                        {
                             _w.Line($"Layer{n}Output = new float[batch * L{n}Padded];");
+                            _w.Line($"Layer{n}OutputRstd = new float[L{n}Padded];");
+                        }
                         if (_m.Layers[n].Normalized)
                         {
                             // layer norm: one rstd per row; recurrent batch norm: one per unit (of this time index)

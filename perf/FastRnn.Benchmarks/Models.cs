@@ -53,3 +53,16 @@ public sealed partial class CharLanguageModelLayerNorm;
 
 [RnnModel, DenseInput(256), Lstm(256, LayerNorm = true), Head(1), Loss(LossKind.MeanSquaredError)] public sealed partial class LayerNormLstm256;
 [RnnModel, DenseInput(256), Gru(256, LayerNorm = true), Head(1), Loss(LossKind.MeanSquaredError)] public sealed partial class LayerNormGru256;
+
+// Batch normalization: recurrent (Cooijmans et al., statistics per step up to the training length) and between the
+// layer and the head (over batch × time).
+[RnnModel, TokenInput(96, 64), Lstm(256, RecurrentBatchNorm = true, MaxSteps = 64), Head(96, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)]
+public sealed partial class CharLanguageModelRecurrentBatchNorm;
+
+[RnnModel, TokenInput(96, 64), Lstm(256, BatchNorm = true), Head(96, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)]
+public sealed partial class CharLanguageModelOutputBatchNorm;
+
+[RnnModel, DenseInput(256), Lstm(256, RecurrentBatchNorm = true, MaxSteps = 100), Head(1), Loss(LossKind.MeanSquaredError)] public sealed partial class BatchNormLstm256;
+[RnnModel, DenseInput(256), Gru(256, RecurrentBatchNorm = true, MaxSteps = 100), Head(1), Loss(LossKind.MeanSquaredError)] public sealed partial class BatchNormGru256;
+[RnnModel, DenseInput(256), Lstm(256, BatchNorm = true), Head(1), Loss(LossKind.MeanSquaredError)] public sealed partial class OutputBatchNormLstm256;
+[RnnModel, DenseInput(256), Gru(256, BatchNorm = true), Head(1), Loss(LossKind.MeanSquaredError)] public sealed partial class OutputBatchNormGru256;

@@ -101,11 +101,11 @@ public class ClippingBenchmarks
     public float Iteration() => CharModelBatch.Iteration(_model, _adam);
 }
 
-/// <summary>What layer normalization costs: the character model's training iteration with a layer-normalized LSTM
-/// against the plain one, and the batch-1 streaming step of LSTM(256) / GRU(256) with and without it (a normalized
-/// layer cannot use the fused single-row kernel, whose gates never exist all at once, so it takes the batched path).</summary>
+/// <summary>What the normalizations cost: the character model's training iteration with a layer-normalized,
+/// recurrent-batch-normalized or output-batch-normalized LSTM against the plain one, and the batch-1 streaming step of
+/// LSTM(256) / GRU(256) likewise (a normalized layer makes its products in one fused pass, then normalizes the rows).</summary>
 [MemoryDiagnoser]
-public class LayerNormBenchmarks
+public class NormalizationBenchmarks
 {
     private const int Batch = CharModelBatch.Batch, Steps = CharModelBatch.Steps;
     private ISequenceModel _model = null!, _stepModel = null!, _gruModel = null!;
@@ -116,18 +116,21 @@ public class LayerNormBenchmarks
 
     [Params(256, 512)] public int Bits { get; set; }
 
-    [Params("plain", "layer norm")] public string Cell { get; set; } = "plain";
+    [Params("plain", "layer norm", "recurrent batch norm", "output batch norm")] public string Cell { get; set; } = "plain";
 
     [GlobalSetup]
     public void Setup()
     {
-        bool norm = Cell == "layer norm";
         using (VectorPath.Override(Bits == 512))
         {
-            _model = norm ? new CharLanguageModelLayerNorm(Batch, Steps, seed: 1) : new CharLanguageModel(Batch, Steps, seed: 1);
+            (_model, _stepModel, _gruModel) = Cell switch
+            {
+                "layer norm" => ((ISequenceModel)new CharLanguageModelLayerNorm(Batch, Steps, seed: 1), (ISequenceModel)new LayerNormLstm256(1, 1), (ISequenceModel)new LayerNormGru256(1, 1)),
+                "recurrent batch norm" => (new CharLanguageModelRecurrentBatchNorm(Batch, Steps, seed: 1), new BatchNormLstm256(1, 1), new BatchNormGru256(1, 1)),
+                "output batch norm" => (new CharLanguageModelOutputBatchNorm(Batch, Steps, seed: 1), new OutputBatchNormLstm256(1, 1), new OutputBatchNormGru256(1, 1)),
+                _ => (new CharLanguageModel(Batch, Steps, seed: 1), new Lstm256(1, 1), new Gru256(1, 1)),
+            };
             _adam = new Adam(_model, 1e-3f);
-            _stepModel = norm ? new LayerNormLstm256(1, 1) : new Lstm256(1, 1);
-            _gruModel = norm ? new LayerNormGru256(1, 1) : new Gru256(1, 1);
         }
         _state = _stepModel.NewState(1);
         _gruState = _gruModel.NewState(1);

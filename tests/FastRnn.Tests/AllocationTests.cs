@@ -42,7 +42,10 @@ public class AllocationTests
         string error = process.StandardError.ReadToEnd();
         Assert.True(process.WaitForExit(120_000), "the probe did not finish");
         Assert.True(process.ExitCode == 0, $"probe failed: {output} {error}");
+        // " jit=N" means the runtime was still compiling in the last window (tier-1 work on a busy machine); the bytes
+        // must be 0 all the same.
         string expected = $"thread=0 process=0 wide={width == "512"}";
-        Assert.True(output.Trim() == expected, $"expected \"{expected}\", the probe printed \"{output.Trim()}\" {error}");
+        Assert.True(System.Text.RegularExpressions.Regex.IsMatch(output.Trim(), $"^{expected}( jit=[0-9]+)?$"),
+            $"expected \"{expected}\", the probe printed \"{output.Trim()}\" {error}");
     }
 }

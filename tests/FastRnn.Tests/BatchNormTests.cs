@@ -51,17 +51,18 @@ public class BatchNormTests
             var dx = new float[x.Length];
             var dGain = new float[width];
             var dBias = new float[width];
+            var scratch = new float[2 * width];
             if (wide)
             {
                 BatchNorm.Statistics<Block512>(x, stride, rows, width, mean, rstd);
                 BatchNorm.Apply<Block512>(x, stride, rows, width, mean, rstd, gain, bias, y, stride);
-                BatchNorm.Backward<Block512>(dy, stride, x, stride, rows, width, mean, rstd, gain, true, dx, stride, dGain, dBias);
+                BatchNorm.Backward<Block512>(dy, stride, x, stride, rows, width, mean, rstd, gain, true, dx, stride, dGain, dBias, scratch);
             }
             else
             {
                 BatchNorm.Statistics<Block256>(x, stride, rows, width, mean, rstd);
                 BatchNorm.Apply<Block256>(x, stride, rows, width, mean, rstd, gain, bias, y, stride);
-                BatchNorm.Backward<Block256>(dy, stride, x, stride, rows, width, mean, rstd, gain, true, dx, stride, dGain, dBias);
+                BatchNorm.Backward<Block256>(dy, stride, x, stride, rows, width, mean, rstd, gain, true, dx, stride, dGain, dBias, scratch);
             }
             for (int r = 0; r < rows; r++)
                 for (int c = 0; c < width; c++)
@@ -92,7 +93,8 @@ public class BatchNormTests
             // running = 0.9·running + 0.1·batch, the variance unbiased (N/(N − 1)), PyTorch's rule
             var runningMean = Enumerable.Repeat(0.5f, width).ToArray();
             var runningVariance = Enumerable.Repeat(2f, width).ToArray();
-            BatchNorm.UpdateRunning(mean, rstd, rows, runningMean, runningVariance);
+            if (wide) BatchNorm.UpdateRunning<Block512>(mean, rstd, rows, runningMean, runningVariance);
+            else BatchNorm.UpdateRunning<Block256>(mean, rstd, rows, runningMean, runningVariance);
             for (int c = 0; c < width; c++)
             {
                 double m = Enumerable.Range(0, rows).Average(r => (double)x[r * stride + c]);
@@ -103,13 +105,14 @@ public class BatchNormTests
 
             // inference: the running statistics in the batch's place, and backward through that affine map
             var inferred = new float[x.Length];
-            if (wide) BatchNorm.Infer<Block512>(x, stride, rows, width, runningMean, runningVariance, gain, bias, inferred, stride);
-            else BatchNorm.Infer<Block256>(x, stride, rows, width, runningMean, runningVariance, gain, bias, inferred, stride);
+            if (wide) BatchNorm.Infer<Block512>(x, stride, rows, width, runningMean, runningVariance, gain, bias, new float[width], inferred, stride);
+            else BatchNorm.Infer<Block256>(x, stride, rows, width, runningMean, runningVariance, gain, bias, new float[width], inferred, stride);
             var runningRstd = new float[width];
-            BatchNorm.RunningRstd(runningVariance, runningRstd);
+            if (wide) BatchNorm.RunningRstd<Block512>(runningVariance, runningRstd);
+            else BatchNorm.RunningRstd<Block256>(runningVariance, runningRstd);
             Array.Clear(dx);
-            if (wide) BatchNorm.Backward<Block512>(dy, stride, x, stride, rows, width, runningMean, runningRstd, gain, false, dx, stride, dGain, dBias);
-            else BatchNorm.Backward<Block256>(dy, stride, x, stride, rows, width, runningMean, runningRstd, gain, false, dx, stride, dGain, dBias);
+            if (wide) BatchNorm.Backward<Block512>(dy, stride, x, stride, rows, width, runningMean, runningRstd, gain, false, dx, stride, dGain, dBias, scratch);
+            else BatchNorm.Backward<Block256>(dy, stride, x, stride, rows, width, runningMean, runningRstd, gain, false, dx, stride, dGain, dBias, scratch);
             for (int r = 0; r < rows; r++)
                 for (int c = 0; c < width; c++)
                 {
