@@ -111,6 +111,28 @@ public class ToolTests : TemporaryDirectoryTest
     }
 
     [Theory]
+    [InlineData("s2", "persistence")]
+    [InlineData("s4", "zero return")]
+    public void TheForecastReferenceModelsTrainBothArms(string task, string baseline)
+    {
+        string? root = FixtureFiles.SharedData;
+        Assert.True(root is not null, "../shared/data is missing: this test reads timeseries/.");
+        foreach (string arm in new[] { "regularized", "plain" })
+        {
+            var output = new StringWriter();
+            int code = Cli.Run(["train", "--task", task, "--arm", arm, "--epochs", "2", "--data", Path.Combine(root!, "timeseries")], output, new StringWriter());
+            Assert.True(code == 0, output.ToString());
+            string text = output.ToString();
+            Assert.Contains(baseline, text);
+            var result = System.Text.Json.JsonDocument.Parse(text.Split('\n').Single(l => l.StartsWith("RESULT ", StringComparison.Ordinal))["RESULT ".Length..]);
+            Assert.Equal(arm, result.RootElement.GetProperty("arm").GetString());
+            Assert.True(result.RootElement.GetProperty("test_rmse").GetDouble() > 0);
+            Assert.Equal(2, result.RootElement.GetProperty("epochs").GetInt32());
+        }
+    }
+
+    [Theory]
+    [InlineData(new[] { "train", "--task", "s2", "--arm", "half" }, "--arm must be 'regularized' or 'plain'")]
     [InlineData(new[] { "fly" }, "Unknown subcommand 'fly'")]
     [InlineData(new[] { "train", "--strings" }, "Expected '--name value' pairs")]
     [InlineData(new[] { "train", "--strings", "ten" }, "--strings must be an integer of at least 100")]

@@ -1,0 +1,34 @@
+#!/usr/bin/env python3
+"""Mean and spread over seeds of the RESULT lines tools/run_reference.sh collected: one Markdown table per task.
+Usage: tools/summarize_results.py results/reference.jsonl"""
+import json
+import statistics
+import sys
+from collections import defaultdict
+
+runs = defaultdict(list)
+with open(sys.argv[1]) as lines:
+    for line in lines:
+        if line.strip():
+            record = json.loads(line)
+            runs[(record["task"], record["arm"])].append(record)
+
+
+def cell(values, digits):
+    if len(values) == 1:
+        return f"{values[0]:.{digits}g}"
+    return f"{statistics.mean(values):.{digits}g} ± {statistics.stdev(values):.{digits - 1}g}"
+
+
+columns = [("epochs", "epochs run", 3), ("best_epoch", "best epoch", 3), ("train_mse", "train MSE (std.)", 4),
+           ("valid_mse", "validation MSE (std.)", 4), ("test_rmse", "test RMSE", 4), ("baseline_rmse", "baseline RMSE", 4),
+           ("seconds", "seconds", 3)]
+for task in sorted({task for task, _ in runs}):
+    print(f"\n### {task}\n")
+    print("| arm | seeds | " + " | ".join(title for _, title, _ in columns) + " |")
+    print("|---|---|" + "---|" * len(columns))
+    for arm in ("regularized", "plain"):
+        records = runs.get((task, arm), [])
+        if records:
+            seeds = ",".join(str(r["seed"]) for r in records)
+            print(f"| {arm} | {seeds} | " + " | ".join(cell([r[key] for r in records], digits) for key, _, digits in columns) + " |")
