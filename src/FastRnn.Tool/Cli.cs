@@ -27,9 +27,11 @@ public static class Cli
                     "reber" => ReberTask.Train(options, output),
                     "adding" => AddingTask.Train(options, output),
                     "kjv-char" => CharTask.Train(options, output),
+                    "s1" => VerseTasks.TrainS1(options, output),
                     "s2" => ForecastTasks.TrainS2(options, output),
                     "s4" => ForecastTasks.TrainS4(options, output),
-                    var task => throw new ArgumentException($"Unknown task '{task}' (reber, adding, kjv-char, s2, s4)."),
+                    "s5" => VerseTasks.TrainS5(options, output),
+                    var task => throw new ArgumentException($"Unknown task '{task}' (reber, adding, kjv-char, s1, s2, s4, s5)."),
                 },
                 "generate" => CharTask.Generate(options, output),
                 "evaluate" => CharTask.Evaluate(options, output),
@@ -50,9 +52,9 @@ public static class Cli
     }
 
     public const string Usage = """
-        usage: fastrnn train [--task reber|adding|kjv-char|s2|s4] [--strings N | --samples N] [--epochs N] [--seed N]
-                             [--data kjv.txt|folder] [--max-chars N] [--arm regularized|plain] [--out checkpoint]
-                             [--plot curves.png]
+        usage: fastrnn train [--task reber|adding|kjv-char|s1|s2|s4|s5] [--strings N | --samples N] [--epochs N] [--seed N]
+                             [--data kjv.txt|folder] [--max-chars N | --max-verses N] [--arm regularized|plain]
+                             [--out checkpoint] [--plot curves.png]
                fastrnn generate --model checkpoint [--length N] [--temperature T] [--prime TEXT] [--seed N]
                fastrnn evaluate --model checkpoint [--split test|validation|train] [--data kjv.txt] [--max-chars N]
                fastrnn sweep [--grid "Layer0Dropout=0,0.2;HeadDropout=0,0.2"] [--random N] [--epochs N] [--max-chars N]
@@ -64,7 +66,9 @@ public static class Cli
                   --task kjv-char: a 2 × LSTM(256) character model on ../shared/data/kjv.txt, reporting bits per character.
                   --task s2 / s4: the brief's reference models S2 (monthly sunspots, 24 → 1) and S4 (EuStockMarkets log
                   returns, 30 → 4) on ../shared/data/timeseries, with early stopping; --arm plain switches every
-                  regularizer off at run time; the test RMSE is reported beside the naive baseline
+                  regularizer off at run time; the test RMSE is reported beside the naive baseline.
+                  --task s1 / s5: S1 (verse → testament) and S5 (verse → ten book groups) on kjv.txt, accuracy beside
+                  the majority class
           generate samples text from a kjv-char checkpoint at a temperature
           evaluate bits per character of a kjv-char checkpoint on a split
           sweep    grid search over the kjv-char model's run-time rates with early stopping; a ranked table
