@@ -20,10 +20,14 @@ def cell(values, digits):
     return f"{statistics.mean(values):.{digits}g} ± {statistics.stdev(values):.{digits - 1}g}"
 
 
-columns = [("epochs", "epochs run", 3), ("best_epoch", "best epoch", 3), ("train_mse", "train MSE (std.)", 4),
-           ("valid_mse", "validation MSE (std.)", 4), ("test_rmse", "test RMSE", 4), ("baseline_rmse", "baseline RMSE", 4),
-           ("seconds", "seconds", 3)]
+forecast = [("epochs", "epochs run", 3), ("best_epoch", "best epoch", 3), ("train_mse", "train MSE (std.)", 4),
+            ("valid_mse", "validation MSE (std.)", 4), ("test_rmse", "test RMSE", 4), ("baseline_rmse", "baseline RMSE", 4),
+            ("seconds", "seconds", 3)]
+classify = [("epochs", "epochs run", 3), ("train_loss", "train loss", 3), ("valid_loss", "validation loss", 3),
+            ("test_loss", "test loss", 3), ("train_accuracy", "train accuracy", 4), ("valid_accuracy", "validation accuracy", 4),
+            ("test_accuracy", "test accuracy", 4), ("majority", "majority class", 4), ("seconds", "seconds", 3)]
 for task in sorted({task for task, _ in runs}):
+    columns = forecast if "test_rmse" in next(r for (t, _), rs in runs.items() if t == task for r in rs) else classify
     print(f"\n### {task}\n")
     print("| arm | seeds | " + " | ".join(title for _, title, _ in columns) + " |")
     print("|---|---|" + "---|" * len(columns))

@@ -80,33 +80,15 @@ public static class CharTask
     /// by the best validation bits per character (and a bar chart with <c>--plot</c>).</summary>
     public static int Sweep(Options options, TextWriter output)
     {
-        string grid = options.Text("grid", "Layer0Dropout=0,0.2;HeadDropout=0,0.2");
-        var axes = grid.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(axis =>
-        {
-            var parts = axis.Split('=', 2);
-            if (parts.Length != 2)
-                throw new ArgumentException($"--grid: '{axis}' is not name=value,value,….");
-            var values = parts[1].Split(',').Select(v => float.TryParse(v, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out float x)
-                ? x : throw new ArgumentException($"--grid: '{v}' in '{axis}' is not a number.")).ToArray();
-            return (Name: parts[0].Trim(), Values: values);
-        }).ToArray();
         int epochs = options.Int("epochs", 3, 1), seed = options.Int("seed", 1, 0);
+        var settings = SweepGrid.Settings(options, "Layer0Dropout=0,0.2;HeadDropout=0,0.2", seed);
         var (_, train, validation, _) = Load(options);
-        var settings = axes.Aggregate(new[] { Array.Empty<(string, float)>() }.AsEnumerable(),
-            (acc, axis) => acc.SelectMany(prefix => axis.Values.Select(v => prefix.Append((axis.Name, v)).ToArray()))).ToList();
-        if (options.Int("random", 0, 0) is > 0 and int draws)
-        {
-            var random = new Random(seed);
-            settings = Enumerable.Range(0, draws).Select(_ => axes.Select(a => (a.Name, a.Values[random.Next(a.Values.Length)])).ToArray()).ToList();
-        }
         output.WriteLine($"fastrnn sweep --task kjv-char: {settings.Count} settings × up to {epochs} epochs, {train.Targets:N0} training characters, seed {seed}");
         var results = new List<(string Setting, double Best, int Epoch, double Seconds)>();
         foreach (var setting in settings)
         {
             var (model, _, trainer) = Build(seed);
-            foreach (var (name, value) in setting)
-                model.Options[name] = value; // an unknown name or an invalid value throws here, before training
-            string label = string.Join(" ", setting.Select(p => $"{p.Item1}={p.Item2.ToString(System.Globalization.CultureInfo.InvariantCulture)}"));
+            string label = SweepGrid.Apply(model.Options, setting);
             var clock = Stopwatch.StartNew();
             var stopping = new EarlyStopping(patience: 1, restoreBestWeights: true);
             var history = trainer.Fit(train, validation, epochs, earlyStopping: stopping);
@@ -114,16 +96,7 @@ public static class CharTask
             results.Add((label, best.ValidationBitsPerToken!.Value, best.Epoch + 1, clock.Elapsed.TotalSeconds));
             output.WriteLine($"  {label}: best {best.ValidationBitsPerToken:F3} bits/char at epoch {best.Epoch + 1} ({clock.Elapsed.TotalSeconds:F0} s)");
         }
-        var ranked = results.OrderBy(r => r.Best).ToList();
-        output.WriteLine("rank  valid bits/char  epoch  seconds  setting");
-        foreach (var (r, i) in ranked.Select((r, i) => (r, i)))
-            output.WriteLine($"{i + 1,4}  {r.Best,15:F3}  {r.Epoch,5}  {r.Seconds,7:F0}  {r.Setting}");
-        if (options.Text("plot", "") is { Length: > 0 } plot)
-        {
-            Plots.Bars(plot, "sweep: best validation bits per character", "bits per character",
-                ranked.Select(r => (r.Setting, r.Best)).ToArray());
-            output.WriteLine($"plot: {plot}");
-        }
+        SweepGrid.Report(options, output, "valid bits/char", "F3", results);
         return 0;
     }
 

@@ -35,7 +35,13 @@ public static class Cli
                 },
                 "generate" => CharTask.Generate(options, output),
                 "evaluate" => CharTask.Evaluate(options, output),
-                "sweep" => CharTask.Sweep(options, output),
+                "sweep" => options.Text("task", "kjv-char") switch
+                {
+                    "kjv-char" => CharTask.Sweep(options, output),
+                    "s2" => ForecastTasks.SweepS2(options, output),
+                    "s4" => ForecastTasks.SweepS4(options, output),
+                    var task => throw new ArgumentException($"Unknown task '{task}' for sweep (kjv-char, s2, s4)."),
+                },
                 _ => Fail(error, $"Unknown subcommand '{args[0]}'.\n{Usage}"),
             };
         }
@@ -57,8 +63,8 @@ public static class Cli
                              [--out checkpoint] [--plot curves.png]
                fastrnn generate --model checkpoint [--length N] [--temperature T] [--prime TEXT] [--seed N]
                fastrnn evaluate --model checkpoint [--split test|validation|train] [--data kjv.txt] [--max-chars N]
-               fastrnn sweep [--grid "Layer0Dropout=0,0.2;HeadDropout=0,0.2"] [--random N] [--epochs N] [--max-chars N]
-                             [--seed N] [--plot ranking.png]
+               fastrnn sweep [--task kjv-char|s2|s4] [--grid "Layer0Dropout=0,0.2;HeadDropout=0,0.2"] [--random N]
+                             [--epochs N] [--max-chars N] [--seed N] [--plot ranking.png]
 
           train   trains a model; with no options, an LSTM on the embedded Reber grammar (generated here), until
                   held-out next-symbol accuracy reaches 99% or the epochs run out. --task adding: the adding problem
@@ -71,7 +77,9 @@ public static class Cli
                   the majority class
           generate samples text from a kjv-char checkpoint at a temperature
           evaluate bits per character of a kjv-char checkpoint on a split
-          sweep    grid search over the kjv-char model's run-time rates with early stopping; a ranked table
+          sweep    grid (or --random) search over a model's run-time rates and coefficients with early stopping; a
+                   ranked table (kjv-char by validation bits per character; s2, s4 by validation MSE, by default over
+                   S2's L2 coefficients)
         """;
 }
 

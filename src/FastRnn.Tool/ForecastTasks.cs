@@ -98,6 +98,48 @@ public static class ForecastTasks
         return (modelSquares / n, baselineSquares / n);
     }
 
+    public static int SweepS2(Options options, TextWriter output) => Sweep(S2, options, output);
+
+    public static int SweepS4(Options options, TextWriter output) => Sweep(S4, options, output);
+
+    /// <summary><c>fastrnn sweep --task s2|s4</c>: the regularized model once per setting of its run-time options (the
+    /// brief's search over S2's penalty coefficients by default), ranked by the best validation MSE.</summary>
+    private static int Sweep(Task task, Options options, TextWriter output)
+    {
+        int seed = options.Int("seed", 1, 0), epochs = options.Int("epochs", task.MaxEpochs, 1);
+        string defaultGrid = task == S2 ? "InputKernelL2=0,1e-4,1e-3,1e-2;RecurrentKernelL2=0,1e-4,1e-3,1e-2" : "InputKernelL2=0,1e-4,1e-3,1e-2;Layer0Dropout=0,0.1,0.3";
+        var settings = SweepGrid.Settings(options, defaultGrid, seed);
+        var probe = Build(task, seed, "regularized").Model.Options;
+        foreach (var setting in settings)
+            SweepGrid.Apply(probe, setting); // every name and value checked before any data is read
+        var data = new ForecastWindows(Series(task, options.Text("data", Path.Combine("..", "shared", "data", "timeseries"))), task.Window);
+        var (train, validation) = (Windows(data, Split.Train), Windows(data, Split.Validation));
+        output.WriteLine($"fastrnn sweep --task {task.Name}: {settings.Count} settings × up to {epochs} epochs (early stopping, patience {task.Patience}), seed {seed}");
+        var results = new List<(string Setting, double Best, int Epoch, double Seconds)>();
+        foreach (var setting in settings)
+        {
+            var (model, trainer, stopping) = Build(task, seed, "regularized");
+            string label = SweepGrid.Apply(model.Options, setting);
+            var clock = Stopwatch.StartNew();
+            var history = trainer.Fit(train, validation, epochs, earlyStopping: stopping);
+            int best = Enumerable.Range(0, history.Count).MinBy(i => history[i].Validation!.Loss);
+            results.Add((label, history[best].Validation!.Loss, best + 1, clock.Elapsed.TotalSeconds));
+            output.WriteLine($"  {label}: best validation MSE {history[best].Validation!.Loss:F4} at epoch {best + 1} ({clock.Elapsed.TotalSeconds:F0} s)");
+        }
+        SweepGrid.Report(options, output, "valid MSE (std.)", "F4", results);
+        return 0;
+    }
+
+    private static (ISequenceModel Model, SequenceTrainer Trainer, EarlyStopping Stopping) Build(Task task, int seed, string arm)
+    {
+        ISequenceModel model = task == S2 ? new SunspotModel(Batch, task.Window, (ulong)seed) : new StockModel(Batch, task.Window, (ulong)seed);
+        if (arm == "plain")
+            foreach (string name in model.Options.Names)
+                model.Options[name] = name.EndsWith("MaxNorm", StringComparison.Ordinal) ? float.MaxValue : 0f;
+        var trainer = new SequenceTrainer(model, new Adam(model, 1e-3f), (ulong)seed);
+        return (model, trainer, new EarlyStopping("val_loss", patience: task.Patience, restoreBestWeights: true));
+    }
+
     private static int Train(Task task, Options options, TextWriter output)
     {
         int seed = options.Int("seed", 1, 0), epochs = options.Int("epochs", task.MaxEpochs, 1);
@@ -107,14 +149,7 @@ public static class ForecastTasks
         var series = Series(task, options.Text("data", Path.Combine("..", "shared", "data", "timeseries")));
         var data = new ForecastWindows(series, task.Window);
         var (train, validation, test) = (Windows(data, Split.Train), Windows(data, Split.Validation), Windows(data, Split.Test));
-
-        ISequenceModel model = task == S2 ? new SunspotModel(Batch, task.Window, (ulong)seed) : new StockModel(Batch, task.Window, (ulong)seed);
-        if (arm == "plain")
-            foreach (string name in model.Options.Names)
-                model.Options[name] = name.EndsWith("MaxNorm", StringComparison.Ordinal) ? float.MaxValue : 0f;
-        var optimizer = new Adam(model, 1e-3f);
-        var trainer = new SequenceTrainer(model, optimizer, (ulong)seed);
-        var stopping = new EarlyStopping("val_loss", patience: task.Patience, restoreBestWeights: true);
+        var (model, trainer, stopping) = Build(task, seed, arm);
         output.WriteLine($"fastrnn train --task {task.Name} --arm {arm}: {task.Title}" + (arm == "plain" ? " (all off at run time)" : ""));
         output.WriteLine($"  {train.Count} / {validation.Count} / {test.Count} windows of {task.Window} steps (chronological 70/15/15), " +
             $"batch {Batch}, Adam 1e-3, early stopping on validation loss (patience {task.Patience}, best weights restored), " +

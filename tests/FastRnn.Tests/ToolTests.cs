@@ -111,6 +111,42 @@ public class ToolTests : TemporaryDirectoryTest
     }
 
     [Theory]
+    [InlineData("s1", "majority class")]
+    [InlineData("s5", "majority class")]
+    public void TheVerseReferenceModelsTrainBothArms(string task, string baseline)
+    {
+        string? root = FixtureFiles.SharedData;
+        Assert.True(root is not null, "../shared/data is missing: this test reads kjv.txt.");
+        foreach (string arm in new[] { "regularized", "plain" })
+        {
+            var output = new StringWriter();
+            int code = Cli.Run(["train", "--task", task, "--arm", arm, "--epochs", "1", "--max-verses", "400", "--data", Path.Combine(root!, "kjv.txt")],
+                output, new StringWriter());
+            Assert.True(code == 0, output.ToString());
+            Assert.Contains(baseline, output.ToString());
+            var result = System.Text.Json.JsonDocument.Parse(output.ToString().Split('\n').Single(l => l.StartsWith("RESULT ", StringComparison.Ordinal))["RESULT ".Length..]);
+            Assert.InRange(result.RootElement.GetProperty("test_accuracy").GetDouble(), 0, 1);
+        }
+    }
+
+    [Fact]
+    public void SweepRanksTheForecastSettings()
+    {
+        string? root = FixtureFiles.SharedData;
+        Assert.True(root is not null, "../shared/data is missing: this test reads timeseries/.");
+        string plot = Path.Combine(Directory, "ranking.png");
+        var output = new StringWriter();
+        int code = Cli.Run(["sweep", "--task", "s2", "--grid", "InputKernelL2=0,1e-3;RecurrentKernelL2=0,1e-2", "--epochs", "2",
+            "--data", Path.Combine(root!, "timeseries"), "--plot", plot], output, new StringWriter());
+        Assert.True(code == 0, output.ToString());
+        var ranks = output.ToString().Split('\n').Where(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^\s+\d+\s+\d\.\d{4}")).ToList();
+        Assert.Equal(4, ranks.Count);
+        var values = ranks.Select(l => double.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(values.Order(), values); // ranked, lowest validation MSE first
+        Assert.True(new FileInfo(plot).Length > 1000);
+    }
+
+    [Theory]
     [InlineData("s2", "persistence")]
     [InlineData("s4", "zero return")]
     public void TheForecastReferenceModelsTrainBothArms(string task, string baseline)
@@ -133,6 +169,7 @@ public class ToolTests : TemporaryDirectoryTest
 
     [Theory]
     [InlineData(new[] { "train", "--task", "s2", "--arm", "half" }, "--arm must be 'regularized' or 'plain'")]
+    [InlineData(new[] { "sweep", "--task", "s2", "--grid", "NoSuchRate=0,1", "--epochs", "1" }, "NoSuchRate")]
     [InlineData(new[] { "fly" }, "Unknown subcommand 'fly'")]
     [InlineData(new[] { "train", "--strings" }, "Expected '--name value' pairs")]
     [InlineData(new[] { "train", "--strings", "ten" }, "--strings must be an integer of at least 100")]

@@ -1,0 +1,54 @@
+using System.Globalization;
+
+namespace FastRnn.Tool;
+
+/// <summary>What every <c>fastrnn sweep</c> shares: the <c>--grid "Name=v1,v2;Other=…"</c> of run-time option values,
+/// the settings it spans (all combinations, or <c>--random N</c> draws from the values), and the ranked table and
+/// bar chart at the end.</summary>
+internal static class SweepGrid
+{
+    public static List<(string Name, float Value)[]> Settings(Options options, string defaultGrid, int seed)
+    {
+        var axes = options.Text("grid", defaultGrid).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(axis =>
+        {
+            var parts = axis.Split('=', 2);
+            if (parts.Length != 2)
+                throw new ArgumentException($"--grid: '{axis}' is not name=value,value,….");
+            var values = parts[1].Split(',').Select(v => float.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out float x)
+                ? x : throw new ArgumentException($"--grid: '{v}' in '{axis}' is not a number.")).ToArray();
+            return (Name: parts[0].Trim(), Values: values);
+        }).ToArray();
+        var settings = axes.Aggregate(new[] { Array.Empty<(string, float)>() }.AsEnumerable(),
+            (acc, axis) => acc.SelectMany(prefix => axis.Values.Select(v => prefix.Append((axis.Name, v)).ToArray()))).ToList();
+        if (options.Int("random", 0, 0) is > 0 and int draws)
+        {
+            var random = new Random(seed);
+            settings = Enumerable.Range(0, draws).Select(_ => axes.Select(a => (a.Name, a.Values[random.Next(a.Values.Length)])).ToArray()).ToList();
+        }
+        return settings;
+    }
+
+    /// <summary>Applies a setting to a model's run-time options: an unknown name or an invalid value throws here,
+    /// before any training.</summary>
+    public static string Apply(IRunOptions runOptions, (string Name, float Value)[] setting)
+    {
+        foreach (var (name, value) in setting)
+            runOptions[name] = value;
+        return string.Join(" ", setting.Select(p => $"{p.Name}={p.Value.ToString(CultureInfo.InvariantCulture)}"));
+    }
+
+    /// <summary>The settings ranked by their best validation value (lower is better), and the bar chart if asked.</summary>
+    public static void Report(Options options, TextWriter output, string metric, string format,
+        List<(string Setting, double Best, int Epoch, double Seconds)> results)
+    {
+        var ranked = results.OrderBy(r => r.Best).ToList();
+        output.WriteLine($"rank  {metric,15}  epoch  seconds  setting");
+        foreach (var (r, i) in ranked.Select((r, i) => (r, i)))
+            output.WriteLine($"{i + 1,4}  {r.Best.ToString(format, CultureInfo.InvariantCulture),15}  {r.Epoch,5}  {r.Seconds,7:F0}  {r.Setting}");
+        if (options.Text("plot", "") is { Length: > 0 } plot)
+        {
+            Plots.Bars(plot, $"sweep: best {metric}", metric, ranked.Select(r => (r.Setting, r.Best)).ToArray());
+            output.WriteLine($"plot: {plot}");
+        }
+    }
+}
