@@ -29,9 +29,10 @@ public static class Cli
                     "kjv-char" => CharTask.Train(options, output),
                     "s1" => VerseTasks.TrainS1(options, output),
                     "s2" => ForecastTasks.TrainS2(options, output),
+                    "s3" => WordTask.TrainS3(options, output),
                     "s4" => ForecastTasks.TrainS4(options, output),
                     "s5" => VerseTasks.TrainS5(options, output),
-                    var task => throw new ArgumentException($"Unknown task '{task}' (reber, adding, kjv-char, s1, s2, s4, s5)."),
+                    var task => throw new ArgumentException($"Unknown task '{task}' (reber, adding, kjv-char, s1, s2, s3, s4, s5)."),
                 },
                 "generate" => CharTask.Generate(options, output),
                 "evaluate" => CharTask.Evaluate(options, output),
@@ -58,7 +59,7 @@ public static class Cli
     }
 
     public const string Usage = """
-        usage: fastrnn train [--task reber|adding|kjv-char|s1|s2|s4|s5] [--strings N | --samples N] [--epochs N] [--seed N]
+        usage: fastrnn train [--task reber|adding|kjv-char|s1…s5] [--strings N | --samples N] [--epochs N] [--seed N]
                              [--data kjv.txt|folder] [--max-chars N | --max-verses N] [--arm regularized|plain]
                              [--out checkpoint] [--plot curves.png]
                fastrnn generate --model checkpoint [--length N] [--temperature T] [--prime TEXT] [--seed N]
@@ -74,7 +75,8 @@ public static class Cli
                   returns, 30 → 4) on ../shared/data/timeseries, with early stopping; --arm plain switches every
                   regularizer off at run time; the test RMSE is reported beside the naive baseline.
                   --task s1 / s5: S1 (verse → testament) and S5 (verse → ten book groups) on kjv.txt, accuracy beside
-                  the majority class
+                  the majority class. --task s3: S3, a word-level language model (10k words) with batch normalization,
+                  reporting perplexity
           generate samples text from a kjv-char checkpoint at a temperature
           evaluate bits per character of a kjv-char checkpoint on a split
           sweep    grid (or --random) search over a model's run-time rates and coefficients with early stopping; a
