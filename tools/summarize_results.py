@@ -26,8 +26,11 @@ forecast = [("epochs", "epochs run", 3), ("best_epoch", "best epoch", 3), ("trai
 classify = [("epochs", "epochs run", 3), ("train_loss", "train loss", 3), ("valid_loss", "validation loss", 3),
             ("test_loss", "test loss", 3), ("train_accuracy", "train accuracy", 4), ("valid_accuracy", "validation accuracy", 4),
             ("test_accuracy", "test accuracy", 4), ("majority", "majority class", 4), ("seconds", "seconds", 3)]
+language = [("epochs", "epochs", 3), ("train_perplexity", "train perplexity", 4), ("valid_perplexity", "validation perplexity", 4),
+            ("test_perplexity", "test perplexity", 4), ("seconds", "seconds", 3)]
 for task in sorted({task for task, _ in runs}):
-    columns = forecast if "test_rmse" in next(r for (t, _), rs in runs.items() if t == task for r in rs) else classify
+    first = next(r for (t, _), rs in runs.items() if t == task for r in rs)
+    columns = forecast if "test_rmse" in first else language if "test_perplexity" in first else classify
     print(f"\n### {task}\n")
     print("| arm | seeds | " + " | ".join(title for _, title, _ in columns) + " |")
     print("|---|---|" + "---|" * len(columns))

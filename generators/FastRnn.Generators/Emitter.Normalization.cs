@@ -65,6 +65,15 @@ internal static partial class Emitter
 
         private void EmitStatisticsApi()
         {
+            if (_m.Layers.Any(l => l.RecurrentBatchNorm))
+                _w.Lines("""
+                    /// <summary>The row of per-step statistics (running means or variances) at time index <paramref name="time"/>:
+                    /// one row of <paramref name="width"/> floats per step from <paramref name="offset"/>, the last row for every
+                    /// step from <paramref name="maxSteps"/> on.</summary>
+                    private global::System.Span<float> StepStatistic(int offset, int width, int time, int maxSteps) =>
+                        _statistics.AsSpan(offset + global::System.Math.Min(time, maxSteps - 1) * width, width);
+
+                    """);
             if (!_m.HasStatistics)
                 return;
             _w.Lines("""
@@ -149,8 +158,7 @@ internal static partial class Emitter
         private static string StepRunning(int n, string site, string time)
         {
             string width = site == "Cell" ? $"L{n}Padded" : $"L{n}Row";
-            string row = $"global::System.Math.Min({time}, L{n}MaxSteps - 1) * {width}";
-            return $"_statistics.AsSpan(L{n}{site}RunningMean + {row}, {width}), _statistics.AsSpan(L{n}{site}RunningVariance + {row}, {width})";
+            return $"StepStatistic(L{n}{site}RunningMean, {width}, {time}, L{n}MaxSteps), StepStatistic(L{n}{site}RunningVariance, {width}, {time}, L{n}MaxSteps)";
         }
 
         /// <summary>Normalizes <paramref name="span"/>'s <paramref name="rows"/> product rows (W·x or U·h, Row wide) in

@@ -130,6 +130,23 @@ public class ToolTests : TemporaryDirectoryTest
     }
 
     [Fact]
+    public void TheWordLanguageModelTrainsBothArms()
+    {
+        string? root = FixtureFiles.SharedData;
+        Assert.True(root is not null, "../shared/data is missing: this test reads kjv.txt.");
+        foreach (string arm in new[] { "regularized", "plain" })
+        {
+            var output = new StringWriter();
+            int code = Cli.Run(["train", "--task", "s3", "--arm", arm, "--epochs", "1", "--max-verses", "300", "--data", Path.Combine(root!, "kjv.txt")],
+                output, new StringWriter());
+            Assert.True(code == 0, output.ToString());
+            var result = System.Text.Json.JsonDocument.Parse(output.ToString().Split('\n').Single(l => l.StartsWith("RESULT ", StringComparison.Ordinal))["RESULT ".Length..]);
+            double perplexity = result.RootElement.GetProperty("test_perplexity").GetDouble();
+            Assert.True(perplexity > 1 && perplexity < 10_001, $"test perplexity {perplexity} (a 10,000-word vocabulary bounds a uniform guess)");
+        }
+    }
+
+    [Fact]
     public void SweepRanksTheForecastSettings()
     {
         string? root = FixtureFiles.SharedData;
