@@ -169,9 +169,7 @@ class MaskedCell(nn.Module):
                 self.bn_cell_bias_l0 = nn.Parameter(0.2 * torch.randn(hidden))
 
     def normalized(self, product, gain, bias):
-        """gain * layer_norm(product) + bias over the whole row (all gates), or the plain product + bias."""
-        if not self.layer_norm:
-            return product + bias
+        """gain * layer_norm(product) + bias over the whole row (all gates)."""
         return F.layer_norm(product, product.shape[-1:], eps=1e-5) * gain + bias
 
     def step_norm(self, site, value, t, bias=None):
@@ -193,20 +191,26 @@ class MaskedCell(nn.Module):
         else:
             h = state[0]
         outputs = []
-        ln = self.layer_norm
         for t in range(x.shape[0]):
             hr = h if recurrent_mask is None else h * recurrent_mask
-            if self.batch_norm:
-                gx = self.step_norm("ih", x[t] @ w_ih.T, t) + b_ih
-                gh = self.step_norm("hh", hr @ w_hh.T, t) + b_hh
-                H3 = 3 * H
+            if self.layer_norm or self.batch_norm:
+                # a normalized cell: its input and recurrent parts, gain * normalize(product) + bias, then the LSTM's
+                # h = o * tanh(normalized c~) or the reset-after GRU
+                if self.batch_norm:
+                    gx = self.step_norm("ih", x[t] @ w_ih.T, t) + b_ih
+                    gh = self.step_norm("hh", hr @ w_hh.T, t) + b_hh
+                else:
+                    gx = self.normalized(x[t] @ w_ih.T, self.ln_ih_weight_l0, b_ih)
+                    gh = self.normalized(hr @ w_hh.T, self.ln_hh_weight_l0, b_hh)
                 if self.cell == "lstm":
                     a = gx + gh
-                    i, f, g, o = torch.sigmoid(a[:, :H]), torch.sigmoid(a[:, H:2 * H]), torch.tanh(a[:, 2 * H:H3]), torch.sigmoid(a[:, H3:])
-                    if candidate_mask is not None:
+                    i, f, g, o = torch.sigmoid(a[:, :H]), torch.sigmoid(a[:, H:2 * H]), torch.tanh(a[:, 2 * H:3 * H]), torch.sigmoid(a[:, 3 * H:])
+                    if candidate_mask is not None:  # Semeniuta et al.: dropout on g only, one mask per sequence
                         g = g * candidate_mask
                     c_new = f * c + i * g
-                    h_new = o * torch.tanh(self.step_norm("cell", c_new, t, self.bn_cell_bias_l0))
+                    y = (self.step_norm("cell", c_new, t, self.bn_cell_bias_l0) if self.batch_norm
+                         else F.layer_norm(c_new, (H,), eps=1e-5) * self.ln_cell_weight_l0 + self.ln_cell_bias_l0)
+                    h_new = o * torch.tanh(y)
                     if zone_c is not None:
                         c_new = zone_c[t] * c + (1 - zone_c[t]) * c_new
                     c = c_new
@@ -222,29 +226,17 @@ class MaskedCell(nn.Module):
                 h = h_new
                 outputs.append(h)
                 continue
-            gx = self.normalized(x[t] @ w_ih.T, self.ln_ih_weight_l0 if ln else None, b_ih)
+            gx = x[t] @ w_ih.T + b_ih
             if self.cell == "lstm":
-                a = gx + self.normalized(hr @ w_hh.T, self.ln_hh_weight_l0, b_hh) if ln else gx + hr @ w_hh.T + b_hh
+                a = gx + hr @ w_hh.T + b_hh
                 i, f, g, o = torch.sigmoid(a[:, :H]), torch.sigmoid(a[:, H:2 * H]), torch.tanh(a[:, 2 * H:3 * H]), torch.sigmoid(a[:, 3 * H:])
                 if candidate_mask is not None:  # Semeniuta et al.: dropout on g only, one mask per sequence
                     g = g * candidate_mask
                 c_new = f * c + i * g
-                y = F.layer_norm(c_new, (H,), eps=1e-5) * self.ln_cell_weight_l0 + self.ln_cell_bias_l0 if ln else c_new
-                h_new = o * torch.tanh(y)
+                h_new = o * torch.tanh(c_new)
                 if zone_c is not None:
                     c_new = zone_c[t] * c + (1 - zone_c[t]) * c_new
                 c = c_new
-                if zone_h is not None:
-                    h_new = zone_h[t] * h + (1 - zone_h[t]) * h_new
-                h = h_new
-            elif ln:
-                gh = self.normalized(hr @ w_hh.T, self.ln_hh_weight_l0, b_hh)
-                r = torch.sigmoid(gx[:, :H] + gh[:, :H])
-                z = torch.sigmoid(gx[:, H:2 * H] + gh[:, H:2 * H])
-                n = torch.tanh(gx[:, 2 * H:] + r * gh[:, 2 * H:])
-                if candidate_mask is not None:
-                    n = n * candidate_mask
-                h_new = (1 - z) * n + z * h
                 if zone_h is not None:
                     h_new = zone_h[t] * h + (1 - zone_h[t]) * h_new
                 h = h_new

@@ -23,17 +23,18 @@ internal static partial class Emitter
                 if (!OutputNorm(n))
                     continue;
                 _w.Line($"// Layer {n}'s output batch-normalized over batch × time [steps·batch, Padded], the pass's per-unit mean and");
-                _w.Line("// rstd (the batch's in training, the running ones at inference) and which of the two the pass used.");
+                _w.Line("// rstd (the batch's in training, the running ones at inference).");
                 _w.Line($"private readonly float[] _l{n}Output;");
                 _w.Line($"private readonly float[] _l{n}BatchMean = new float[L{n}Padded];");
                 _w.Line($"private readonly float[] _l{n}BatchRstd = new float[L{n}Padded];");
-                _w.Line($"private bool _l{n}BatchStatistics;");
             }
             if (_m.HasStatistics)
             {
                 _w.Line("// Running means and variances of the batch normalizations (not trained by gradient; checkpoints carry them),");
                 _w.Line("// and the per-column sums of their backward passes.");
                 _w.Line("private readonly float[] _statistics = new float[StatisticCount];");
+                _w.Line("// Whether the last Forward normalized with the batch's statistics (training) or the running ones.");
+                _w.Line("private bool _batchStatistics;");
                 int widest = _m.Layers.Max(l => System.Math.Max(l.OutputBatchNorm ? Pad(l.Hidden) : 0, l.RecurrentBatchNorm ? Gates(l.Cell) * Pad(l.Hidden) : 0));
                 _w.Line($"private readonly float[] _normScratch = new float[{N(2 * widest)}];");
             }
@@ -100,20 +101,9 @@ internal static partial class Emitter
                     int rows = steps * batch;
                     {{ReadOnlySpan}} p = _parameters;
                     {{ReadOnlySpan}} hidden = _l{{n}}Hidden.AsSpan(batch * {{L}}Padded, rows * {{L}}Padded);
-                    {{Span}} runningMean = _statistics.AsSpan({{L}}RunningMean, {{L}}Padded), runningVariance = _statistics.AsSpan({{L}}RunningVariance, {{L}}Padded);
-                    _l{{n}}BatchStatistics = _options.Training;
-                    if (_options.Training)
-                    {
-                        global::FastRnn.BatchNorm.Statistics<T>(hidden, {{L}}Padded, rows, {{L}}Padded, _l{{n}}BatchMean, _l{{n}}BatchRstd);
-                        global::FastRnn.BatchNorm.UpdateRunning<T>(_l{{n}}BatchMean, _l{{n}}BatchRstd, rows, runningMean, runningVariance);
-                    }
-                    else
-                    {
-                        runningMean.CopyTo(_l{{n}}BatchMean);
-                        global::FastRnn.BatchNorm.RunningRstd<T>(runningVariance, _l{{n}}BatchRstd);
-                    }
-                    global::FastRnn.BatchNorm.Apply<T>(hidden, {{L}}Padded, rows, {{L}}Padded, _l{{n}}BatchMean, _l{{n}}BatchRstd,
-                        p.Slice({{L}}OutputGain, {{L}}Padded), p.Slice({{L}}OutputBias, {{L}}Padded), _l{{n}}Output, {{L}}Padded);
+                    global::FastRnn.BatchNorm.Forward<T>(hidden, _l{{n}}Output, {{L}}Padded, rows, {{L}}Padded, _batchStatistics, _l{{n}}BatchMean, _l{{n}}BatchRstd,
+                        _statistics.AsSpan({{L}}RunningMean, {{L}}Padded), _statistics.AsSpan({{L}}RunningVariance, {{L}}Padded),
+                        p.Slice({{L}}OutputGain, {{L}}Padded), p.Slice({{L}}OutputBias, {{L}}Padded));
                 }
 
                 """);
@@ -127,7 +117,7 @@ internal static partial class Emitter
             return Lines(0,
                 $"// y = γ⊙(h − μ)⊙rstd + β over batch × time:  ∂h from ∂y, in place (∂γ and ∂β on the way)",
                 $"global::FastRnn.BatchNorm.Backward<T>({gradient}, {L}Padded, _l{n}Hidden.AsSpan(batch * {L}Padded, steps * batch * {L}Padded), {L}Padded, steps * batch, {L}Padded,",
-                $"    _l{n}BatchMean, _l{n}BatchRstd, p.Slice({L}OutputGain, {L}Padded), _l{n}BatchStatistics, {gradient}, {L}Padded,",
+                $"    _l{n}BatchMean, _l{n}BatchRstd, p.Slice({L}OutputGain, {L}Padded), _batchStatistics, {gradient}, {L}Padded,",
                 $"    grad.Slice({L}OutputGain, {L}Padded), grad.Slice({L}OutputBias, {L}Padded), _normScratch);");
         }
 
@@ -197,7 +187,7 @@ internal static partial class Emitter
             string L = $"L{n}";
             return _m.Layers[n].LayerNorm
                 ? $"global::FastRnn.LayerNorm.Backward<T>({dy}, p.Slice({gain}, {width}), {normalized}, {layerRstd}, {dx}, {width}, {rows}, {gates}, {L}Hidden, grad.Slice({gain}, {width}), grad.Slice({bias}, {width}));"
-                : $"global::FastRnn.BatchNorm.BackwardNormalized<T>({dy}, {width}, {normalized}, {width}, {rows}, {width}, {batchRstd}, p.Slice({gain}, {width}), _l{n}StepStatistics, {dx}, {width}, grad.Slice({gain}, {width}), grad.Slice({bias}, {width}), _normScratch);";
+                : $"global::FastRnn.BatchNorm.BackwardNormalized<T>({dy}, {width}, {normalized}, {width}, {rows}, {width}, {batchRstd}, p.Slice({gain}, {width}), _batchStatistics, {dx}, {width}, grad.Slice({gain}, {width}), grad.Slice({bias}, {width}), _normScratch);";
         }
 
         /// <summary>Forward, once inputNormalized holds W_ih·x for every step: x̂, by rows (layer norm) or by step over the
@@ -209,11 +199,10 @@ internal static partial class Emitter
                 return NormalizeProducts(n, "Input", "inputNormalized", "rows", $"_l{n}InputRstd.AsSpan(0, rows)", "", "", "", "");
             return string.Join("\n    ",
                 "// each step's rows over the batch (Cooijmans et al.): the batch's statistics in training, the running ones at inference",
-                $"_l{n}StepStatistics = _options.Training;",
                 "for (int t = 0; t < steps; t++)",
                 "{",
                 $"    {Span} products = inputNormalized.Slice(t * batch * {L}Row, batch * {L}Row);",
-                "    " + NormalizeProducts(n, "Input", "products", "batch", "", $"_l{n}InputRstd.AsSpan(t * {L}Row, {L}Row)", "t", "_options.Training", "_normMean"),
+                "    " + NormalizeProducts(n, "Input", "products", "batch", "", $"_l{n}InputRstd.AsSpan(t * {L}Row, {L}Row)", "t", "_batchStatistics", "_normMean"),
                 "}");
         }
 

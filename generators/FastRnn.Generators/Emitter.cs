@@ -285,9 +285,7 @@ internal static partial class Emitter
                 {
                     _w.Line(_m.Layers[n].LayerNorm
                         ? $"// Layer normalization: x̂ of W·x and ĥ of U·h [steps·batch, Row]{(cell == CellKind.Lstm ? ", ĉ of c̃ [steps·batch, Padded]" : "")}, and each row's 1/√(σ² + ε)."
-                        : $"// Recurrent batch normalization: x̂ of W·x and ĥ of U·h [steps·batch, Row]{(cell == CellKind.Lstm ? ", ĉ of c̃ [steps·batch, Padded]" : "")}, each step's 1/√(σ² + ε) per unit, and whether the pass used the batch's statistics.");
-                    if (_m.Layers[n].RecurrentBatchNorm)
-                        _w.Line($"private bool _l{n}StepStatistics;");
+                        : $"// Recurrent batch normalization: x̂ of W·x and ĥ of U·h [steps·batch, Row]{(cell == CellKind.Lstm ? ", ĉ of c̃ [steps·batch, Padded]" : "")}, and each step's 1/√(σ² + ε) per unit.");
                     _w.Line($"private readonly float[] _l{n}InputNormalized;");
                     _w.Line($"private readonly float[] _l{n}InputRstd;");
                     _w.Line($"private readonly float[] _l{n}RecurrentNormalized;");
@@ -628,6 +626,8 @@ internal static partial class Emitter
                     _w.Line("BeginMasks();");
                     _w.Line("inputs.CopyTo(_input);");
                 }
+                if (_m.HasStatistics)
+                    _w.Line("_batchStatistics = _options.Training;");
                 _w.Lines("""
                     LoadInitialState(batch, state);
                     if (_wide) ForwardCore<global::FastRnn.Block512>(batch, steps);
@@ -874,7 +874,7 @@ internal static partial class Emitter
                             {{(cell == CellKind.Lstm
                                 ? $"_l{n}Cell.AsSpan(now * {L}Padded, batch * {L}Padded), _l{n}Cell.AsSpan((now + batch) * {L}Padded, batch * {L}Padded),"
                                 : norm ? $"recurrentNormalized, _l{n}Aux.AsSpan(now * {L}Padded, batch * {L}Padded),"
-                                : $"_l{n}Recurrent.AsSpan(0, batch * {L}Row), _l{n}Aux.AsSpan(now * {L}Padded, batch * {L}Padded),")}}{{(norm && cell == CellKind.Lstm ? $"\n        recurrentNormalized, " + CellNormalizationArguments(n, $"_l{n}CellNormalized.AsSpan(now * {L}Padded, batch * {L}Padded)", $"_l{n}CellRstd.AsSpan(now, batch)", "_options.Training", "_normMean", $"_l{n}CellRstd.AsSpan(t * {L}Padded, {L}Padded)", "t") : "")}}
+                                : $"_l{n}Recurrent.AsSpan(0, batch * {L}Row), _l{n}Aux.AsSpan(now * {L}Padded, batch * {L}Padded),")}}{{(norm && cell == CellKind.Lstm ? $"\n        recurrentNormalized, " + CellNormalizationArguments(n, $"_l{n}CellNormalized.AsSpan(now * {L}Padded, batch * {L}Padded)", $"_l{n}CellRstd.AsSpan(now, batch)", "_batchStatistics", "_normMean", $"_l{n}CellRstd.AsSpan(t * {L}Padded, {L}Padded)", "t") : "")}}
                             {{ZoneArguments(n)}}{{CandidateArgument(n)}}batch);
                     }
                 }
@@ -1063,7 +1063,7 @@ internal static partial class Emitter
                 $"{target}.Clear();",
                 $"{Kernels}.MultiplyAdd<T>({hIn}, {L}Padded, batch, {weights}, {L}RecurrentShape, 0, {L}Gates, {target}, {L}Row);",
                 NormalizeProducts(n, "Recurrent", target, "batch", $"_l{n}RecurrentRstd.AsSpan(now, batch)", $"_l{n}RecurrentRstd.AsSpan(t * {L}Row, {L}Row)",
-                    "t", "_options.Training", "_normMean"));
+                    "t", "_batchStatistics", "_normMean"));
         }
 
         /// <summary>The layer-normalized LSTM step (Ba et al. 2016): the gates from the two normalized products, then

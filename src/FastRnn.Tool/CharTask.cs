@@ -22,11 +22,8 @@ public static class CharTask
     /// and the character vocabulary.</summary>
     private static (string Symbols, TokenStream Train, TokenStream Validation, TokenStream Test) Load(Options options)
     {
-        string data = options.Text("data", Path.Combine("..", "shared", "data", "kjv.txt"));
-        if (!File.Exists(data))
-            throw new ArgumentException($"--data: no corpus at '{Path.GetFullPath(data)}' (kjv.txt of ../shared/data).");
         int limit = options.Int("max-chars", int.MaxValue, 1000);
-        var corpus = KjvCorpus.Load(data);
+        var corpus = options.Corpus();
         string train = Text(corpus, Split.Train), valid = Text(corpus, Split.Validation), test = Text(corpus, Split.Test);
         if (train.Length > limit) train = train[..limit];
         if (valid.Length > limit / 10) valid = valid[..Math.Max(limit / 10, Batch * 3)];
@@ -122,9 +119,7 @@ public static class CharTask
     public static int Evaluate(Options options, TextWriter output)
     {
         var (model, symbols) = LoadCheckpoint(options, Batch, Steps);
-        string data = options.Text("data", Path.Combine("..", "shared", "data", "kjv.txt"));
-        if (!File.Exists(data))
-            throw new ArgumentException($"--data: no corpus at '{Path.GetFullPath(data)}'.");
+        var corpus = options.Corpus();
         var split = options.Text("split", "test") switch
         {
             "test" => Split.Test,
@@ -132,7 +127,7 @@ public static class CharTask
             "train" => Split.Train,
             var other => throw new ArgumentException($"--split must be test, validation or train; got '{other}'."),
         };
-        string text = Text(KjvCorpus.Load(data), split);
+        string text = Text(corpus, split);
         int limit = options.Int("max-chars", int.MaxValue, 1000);
         if (text.Length > limit) text = text[..limit];
         var ids = new int[text.Length];

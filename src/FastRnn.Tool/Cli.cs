@@ -112,6 +112,40 @@ public sealed class Options
     }
 
     public string Text(string name, string fallback) => _values.GetValueOrDefault(name, fallback);
+
+    /// <summary><c>--arm regularized|plain</c> of the reference tasks: true for plain.</summary>
+    public bool PlainArm()
+    {
+        string arm = Text("arm", "regularized");
+        return arm is "regularized" or "plain"
+            ? arm == "plain"
+            : throw new ArgumentException($"--arm must be 'regularized' or 'plain'; got '{arm}'.");
+    }
+
+    /// <summary>The plain arm: every declared rate and coefficient set to 0 and every max-norm limit to float.MaxValue
+    /// at run time, so the model runs the same code without its regularizers.</summary>
+    public static void SwitchOff(IRunOptions options)
+    {
+        foreach (string name in options.Names)
+            options[name] = name.EndsWith("MaxNorm", StringComparison.Ordinal) ? float.MaxValue : 0f;
+    }
+
+    /// <summary>kjv.txt from <c>--data</c> (default ../shared/data/kjv.txt), or a clear error.</summary>
+    public KjvCorpus Corpus()
+    {
+        string data = Text("data", Path.Combine("..", "shared", "data", "kjv.txt"));
+        if (!File.Exists(data))
+            throw new ArgumentException($"--data: no corpus at '{Path.GetFullPath(data)}' (kjv.txt of ../shared/data).");
+        return KjvCorpus.Load(data);
+    }
+
+    /// <summary>The verses of a split, the training part cut to <c>--max-verses</c> and the others to a tenth of it
+    /// (at least 100).</summary>
+    public List<Verse> Verses(KjvCorpus corpus, Split split)
+    {
+        int limit = Int("max-verses", int.MaxValue, 100);
+        return corpus.In(split).Take(split == Split.Train ? limit : Math.Max(100, limit / 10)).ToList();
+    }
 }
 
 [RnnModel, TokenInput(Reber.Symbols, 8), Lstm(32), Head(Reber.Symbols, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)]

@@ -66,34 +66,22 @@ public static class ForecastTasks
 
     /// <summary>Mean squared error in the data's units (the standardization undone) of the model's forecasts and of
     /// the naive baseline on <paramref name="set"/>.</summary>
-    private static (double Model, double Baseline) TestErrors(ISequenceModel model, SequenceSet set, ForecastWindows data, bool persistence)
+    private static (double Model, double Baseline) TestErrors(SequenceTrainer trainer, SequenceSet set, ForecastWindows data, bool persistence)
     {
         int features = set.Outputs, steps = set.Steps;
-        var inputs = new float[Batch * steps * features];
-        var outputs = new float[Batch * features];
+        var forecasts = new float[set.Count * features];
+        trainer.Predict(set, forecasts);
         double modelSquares = 0, baselineSquares = 0;
-        bool training = model.Options.Training;
-        model.Options.Training = false;
-        for (int first = 0; first < set.Count; first += Batch)
-        {
-            int batch = Math.Min(Batch, set.Count - first);
-            for (int r = 0; r < batch; r++)
-                for (int t = 0; t < steps; t++)
-                    set.Dense.AsSpan(((first + r) * steps + t) * features, features).CopyTo(inputs.AsSpan((t * batch + r) * features));
-            model.ForwardDense(inputs.AsSpan(0, batch * steps * features), batch, steps);
-            model.CopyOutputs(outputs);
-            for (int r = 0; r < batch; r++)
-                for (int f = 0; f < features; f++)
-                {
-                    double scale = data.Scale[f], mean = data.Mean[f];
-                    double target = set.Values[(first + r) * features + f] * scale + mean;
-                    double forecast = outputs[r * features + f] * scale + mean;
-                    double naive = persistence ? set.Dense[((first + r) * steps + steps - 1) * features + f] * scale + mean : 0;
-                    modelSquares += (forecast - target) * (forecast - target);
-                    baselineSquares += (naive - target) * (naive - target);
-                }
-        }
-        model.Options.Training = training;
+        for (int i = 0; i < set.Count; i++)
+            for (int f = 0; f < features; f++)
+            {
+                double scale = data.Scale[f], mean = data.Mean[f];
+                double target = set.Values[i * features + f] * scale + mean;
+                double forecast = forecasts[i * features + f] * scale + mean;
+                double naive = persistence ? set.Dense[(i * steps + steps - 1) * features + f] * scale + mean : 0;
+                modelSquares += (forecast - target) * (forecast - target);
+                baselineSquares += (naive - target) * (naive - target);
+            }
         double n = (double)set.Count * features;
         return (modelSquares / n, baselineSquares / n);
     }
@@ -109,7 +97,7 @@ public static class ForecastTasks
         int seed = options.Int("seed", 1, 0), epochs = options.Int("epochs", task.MaxEpochs, 1);
         string defaultGrid = task == S2 ? "InputKernelL2=0,1e-4,1e-3,1e-2;RecurrentKernelL2=0,1e-4,1e-3,1e-2" : "InputKernelL2=0,1e-4,1e-3,1e-2;Layer0Dropout=0,0.1,0.3";
         var settings = SweepGrid.Settings(options, defaultGrid, seed);
-        var probe = Build(task, seed, "regularized").Model.Options;
+        var probe = Build(task, seed, plain: false).Model.Options;
         foreach (var setting in settings)
             SweepGrid.Apply(probe, setting); // every name and value checked before any data is read
         var data = new ForecastWindows(Series(task, options.Text("data", Path.Combine("..", "shared", "data", "timeseries"))), task.Window);
@@ -118,7 +106,7 @@ public static class ForecastTasks
         var results = new List<(string Setting, double Best, int Epoch, double Seconds)>();
         foreach (var setting in settings)
         {
-            var (model, trainer, stopping) = Build(task, seed, "regularized");
+            var (model, trainer, stopping) = Build(task, seed, plain: false);
             string label = SweepGrid.Apply(model.Options, setting);
             var clock = Stopwatch.StartNew();
             var history = trainer.Fit(train, validation, epochs, earlyStopping: stopping);
@@ -130,12 +118,11 @@ public static class ForecastTasks
         return 0;
     }
 
-    private static (ISequenceModel Model, SequenceTrainer Trainer, EarlyStopping Stopping) Build(Task task, int seed, string arm)
+    private static (ISequenceModel Model, SequenceTrainer Trainer, EarlyStopping Stopping) Build(Task task, int seed, bool plain)
     {
         ISequenceModel model = task == S2 ? new SunspotModel(Batch, task.Window, (ulong)seed) : new StockModel(Batch, task.Window, (ulong)seed);
-        if (arm == "plain")
-            foreach (string name in model.Options.Names)
-                model.Options[name] = name.EndsWith("MaxNorm", StringComparison.Ordinal) ? float.MaxValue : 0f;
+        if (plain)
+            Options.SwitchOff(model.Options);
         var trainer = new SequenceTrainer(model, new Adam(model, 1e-3f), (ulong)seed);
         return (model, trainer, new EarlyStopping("val_loss", patience: task.Patience, restoreBestWeights: true));
     }
@@ -143,14 +130,13 @@ public static class ForecastTasks
     private static int Train(Task task, Options options, TextWriter output)
     {
         int seed = options.Int("seed", 1, 0), epochs = options.Int("epochs", task.MaxEpochs, 1);
-        string arm = options.Text("arm", "regularized");
-        if (arm is not ("regularized" or "plain"))
-            throw new ArgumentException($"--arm must be 'regularized' or 'plain'; got '{arm}'.");
+        bool plain = options.PlainArm();
+        string arm = plain ? "plain" : "regularized";
         var series = Series(task, options.Text("data", Path.Combine("..", "shared", "data", "timeseries")));
         var data = new ForecastWindows(series, task.Window);
         var (train, validation, test) = (Windows(data, Split.Train), Windows(data, Split.Validation), Windows(data, Split.Test));
-        var (model, trainer, stopping) = Build(task, seed, arm);
-        output.WriteLine($"fastrnn train --task {task.Name} --arm {arm}: {task.Title}" + (arm == "plain" ? " (all off at run time)" : ""));
+        var (_, trainer, stopping) = Build(task, seed, plain);
+        output.WriteLine($"fastrnn train --task {task.Name} --arm {arm}: {task.Title}" + (plain ? " (all off at run time)" : ""));
         output.WriteLine($"  {train.Count} / {validation.Count} / {test.Count} windows of {task.Window} steps (chronological 70/15/15), " +
             $"batch {Batch}, Adam 1e-3, early stopping on validation loss (patience {task.Patience}, best weights restored), " +
             $"at most {epochs} epochs, seed {seed}");
@@ -162,7 +148,7 @@ public static class ForecastTasks
         int best = Enumerable.Range(0, history.Count).MinBy(i => history[i].Validation!.Loss);
         var trainMetrics = trainer.Evaluate(train);
         var validationMetrics = trainer.Evaluate(validation);
-        var (testMse, baselineMse) = TestErrors(model, test, data, persistence: task == S2);
+        var (testMse, baselineMse) = TestErrors(trainer, test, data, persistence: task == S2);
         Plots.CurvesIfAsked(options, output, $"{task.Name} ({arm})", "MSE (standardized)",
             ("train", history.Select(r => r.TrainLoss).ToArray()), ("validation", history.Select(r => r.Validation!.Loss).ToArray()));
         string units = task == S2 ? "sunspots" : "log return";

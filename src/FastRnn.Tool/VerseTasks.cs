@@ -57,49 +57,30 @@ public static class VerseTasks
     }
 
     /// <summary>Accuracy over <paramref name="set"/> in inference mode (S1: the sigmoid output on the right side of 0.5).</summary>
-    private static double Accuracy(ISequenceModel model, SequenceSet set)
+    private static double Accuracy(SequenceTrainer trainer, SequenceSet set)
     {
-        var tokens = new int[Batch * MaxTokens];
-        var outputs = new float[Batch * set.Outputs];
+        var outputs = new float[set.Count * set.Outputs];
+        trainer.Predict(set, outputs);
         long correct = 0;
-        bool training = model.Options.Training;
-        model.Options.Training = false;
-        for (int first = 0; first < set.Count; first += Batch)
-        {
-            int batch = Math.Min(Batch, set.Count - first);
-            for (int r = 0; r < batch; r++)
-                for (int t = 0; t < MaxTokens; t++)
-                    tokens[t * batch + r] = set.Tokens[(first + r) * MaxTokens + t];
-            model.ForwardTokens(tokens.AsSpan(0, batch * MaxTokens), batch, MaxTokens, set.Lengths.AsSpan(first, batch));
-            model.CopyOutputs(outputs);
-            for (int r = 0; r < batch; r++)
-                correct += set.HasClasses
-                    ? System.Numerics.Tensors.TensorPrimitives.IndexOfMax(outputs.AsSpan(r * set.Outputs, set.Outputs)) == set.Classes[first + r] ? 1 : 0
-                    : (outputs[r] >= 0.5f) == (set.Values[first + r] >= 0.5f) ? 1 : 0;
-        }
-        model.Options.Training = training;
+        for (int i = 0; i < set.Count; i++)
+            correct += set.HasClasses
+                ? System.Numerics.Tensors.TensorPrimitives.IndexOfMax(outputs.AsSpan(i * set.Outputs, set.Outputs)) == set.Classes[i] ? 1 : 0
+                : (outputs[i] >= 0.5f) == (set.Values[i] >= 0.5f) ? 1 : 0;
         return correct / (double)set.Count;
     }
 
     private static int Train(Task task, Options options, TextWriter output)
     {
         int seed = options.Int("seed", 1, 0), epochs = options.Int("epochs", task.Epochs, 1);
-        int limit = options.Int("max-verses", int.MaxValue, 100);
-        string arm = options.Text("arm", "regularized");
-        if (arm is not ("regularized" or "plain"))
-            throw new ArgumentException($"--arm must be 'regularized' or 'plain'; got '{arm}'.");
-        string data = options.Text("data", Path.Combine("..", "shared", "data", "kjv.txt"));
-        if (!File.Exists(data))
-            throw new ArgumentException($"--data: no corpus at '{Path.GetFullPath(data)}' (kjv.txt of ../shared/data).");
-        var corpus = KjvCorpus.Load(data);
-        List<Verse> Part(Split split) => corpus.In(split).Take(split == Split.Train ? limit : Math.Max(100, limit / 10)).ToList();
-        var (trainVerses, validationVerses, testVerses) = (Part(Split.Train), Part(Split.Validation), Part(Split.Test));
+        bool plain = options.PlainArm();
+        string arm = plain ? "plain" : "regularized";
+        var corpus = options.Corpus();
+        var (trainVerses, validationVerses, testVerses) = (options.Verses(corpus, Split.Train), options.Verses(corpus, Split.Validation), options.Verses(corpus, Split.Test));
         var vocabulary = Vocabulary.Words(trainVerses.SelectMany(v => WordTokenizer.Tokens(v.Text)), Words);
         var (train, validation, test) = (Encode(trainVerses, vocabulary, task), Encode(validationVerses, vocabulary, task), Encode(testVerses, vocabulary, task));
 
         ISequenceModel model;
         Optimizer optimizer;
-        bool plain = arm == "plain";
         if (task == S1)
         {
             model = new TestamentModel(Batch, MaxTokens, (ulong)seed);
@@ -111,8 +92,7 @@ public static class VerseTasks
             optimizer = plain ? new Adam(model, 1e-3f) : new Adam(model, 1e-3f, weightDecay: 1e-4f) { Clipping = { MaxGlobalNorm = 5f } };
         }
         if (plain)
-            foreach (string name in model.Options.Names)
-                model.Options[name] = 0f;
+            Options.SwitchOff(model.Options);
         var trainer = new SequenceTrainer(model, optimizer, (ulong)seed);
         var stopping = task.Patience > 0 ? new EarlyStopping("val_loss", patience: task.Patience, restoreBestWeights: true) : null;
         output.WriteLine($"fastrnn train --task {task.Name} --arm {arm}: {task.Title}" + (plain ? " (all off)" : ""));
@@ -126,7 +106,7 @@ public static class VerseTasks
         double seconds = clock.Elapsed.TotalSeconds;
         var history = trainer.History;
         var (trainLoss, validationLoss, testLoss) = (trainer.Evaluate(train).Loss, trainer.Evaluate(validation).Loss, trainer.Evaluate(test).Loss);
-        var (trainAccuracy, validationAccuracy, testAccuracy) = (Accuracy(model, train), Accuracy(model, validation), Accuracy(model, test));
+        var (trainAccuracy, validationAccuracy, testAccuracy) = (Accuracy(trainer, train), Accuracy(trainer, validation), Accuracy(trainer, test));
         int majority = task == S1
             ? Math.Max(test.Values.Count(v => v >= 0.5f), test.Count - test.Values.Count(v => v >= 0.5f))
             : test.Classes.GroupBy(c => c).Max(g => g.Count());

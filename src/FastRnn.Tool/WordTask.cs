@@ -24,26 +24,18 @@ public static class WordTask
     public static int TrainS3(Options options, TextWriter output)
     {
         int seed = options.Int("seed", 1, 0), epochs = options.Int("epochs", 2, 1);
-        int limit = options.Int("max-verses", int.MaxValue, 100);
-        string arm = options.Text("arm", "regularized");
-        if (arm is not ("regularized" or "plain"))
-            throw new ArgumentException($"--arm must be 'regularized' or 'plain'; got '{arm}'.");
-        string data = options.Text("data", Path.Combine("..", "shared", "data", "kjv.txt"));
-        if (!File.Exists(data))
-            throw new ArgumentException($"--data: no corpus at '{Path.GetFullPath(data)}' (kjv.txt of ../shared/data).");
-        var corpus = KjvCorpus.Load(data);
-        string[] Words(Split split) => corpus.In(split).Take(split == Split.Train ? limit : Math.Max(100, limit / 10))
-            .SelectMany(v => WordTokenizer.Tokens(v.Text)).ToArray();
+        bool plain = options.PlainArm();
+        string arm = plain ? "plain" : "regularized";
+        var corpus = options.Corpus();
+        string[] Words(Split split) => options.Verses(corpus, split).SelectMany(v => WordTokenizer.Tokens(v.Text)).ToArray();
         var (trainWords, validationWords, testWords) = (Words(Split.Train), Words(Split.Validation), Words(Split.Test));
         var vocabulary = Vocabulary.Words(trainWords, VerseTasks.Words);
         TokenStream Stream(string[] words) => new(words.Select(vocabulary.Id).ToArray(), Batch);
         var (train, validation, test) = (Stream(trainWords), Stream(validationWords), Stream(testWords));
 
         var model = new KjvWordModel(Batch, Steps, (ulong)seed);
-        bool plain = arm == "plain";
         if (plain)
-            foreach (string name in model.Options.Names)
-                model.Options[name] = 0f;
+            Options.SwitchOff(model.Options);
         var optimizer = new Adam(model, 1e-3f);
         if (!plain)
             optimizer.Clipping.MaxValue = 5f;

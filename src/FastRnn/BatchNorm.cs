@@ -145,13 +145,13 @@ public static class BatchNorm
         Apply<T>(x, stride, rows, width, runningMean, rstd, gain, bias, y, yStride);
     }
 
-    /// <summary>One time step of a recurrent batch normalization (Cooijmans et al. 2016): <paramref name="x"/>'s
-    /// <paramref name="rows"/> rows (the batch at that step) normalized into <paramref name="normalized"/> (which may be
-    /// <paramref name="x"/>) without gain or bias, x̂ = (x − μ)⊙rstd; with the batch's statistics in training (the
-    /// step's running statistics move towards them), with the step's running statistics at inference.
-    /// <paramref name="rstd"/> receives the rstd used (backward needs it); <paramref name="mean"/> is scratch.</summary>
-    public static void NormalizeStep<T>(ReadOnlySpan<float> x, Span<float> normalized, int stride, int rows, int width, bool training,
-        Span<float> mean, Span<float> rstd, Span<float> runningMean, Span<float> runningVariance) where T : struct, IBlock<T>
+    /// <summary>Normalizes <paramref name="x"/>'s <paramref name="rows"/> rows into <paramref name="y"/> (which may be
+    /// <paramref name="x"/>): with the batch's statistics in <paramref name="training"/> (the running statistics move
+    /// towards them), with the running statistics otherwise; then γ and β when <paramref name="gain"/> is given (else
+    /// y = x̂). <paramref name="mean"/> and <paramref name="rstd"/> receive the statistics used (backward needs them).</summary>
+    public static void Forward<T>(ReadOnlySpan<float> x, Span<float> y, int stride, int rows, int width, bool training,
+        Span<float> mean, Span<float> rstd, Span<float> runningMean, Span<float> runningVariance,
+        ReadOnlySpan<float> gain = default, ReadOnlySpan<float> bias = default) where T : struct, IBlock<T>
     {
         if (training)
         {
@@ -163,8 +163,18 @@ public static class BatchNorm
             runningMean.Slice(0, width).CopyTo(mean);
             RunningRstd<T>(runningVariance.Slice(0, width), rstd);
         }
-        Normalize<T>(x, stride, rows, width, mean, rstd, default, default, false, normalized, stride);
+        bool affine = !gain.IsEmpty;
+        if (affine)
+            CheckColumns(width, gain.Length, bias.Length);
+        Normalize<T>(x, stride, rows, width, mean, rstd, gain, bias, affine, y, stride);
     }
+
+    /// <summary>One time step of a recurrent batch normalization (Cooijmans et al. 2016): the batch at that step
+    /// normalized without gain or bias, x̂ = (x − μ)⊙rstd, by <see cref="Forward{T}"/>; <paramref name="mean"/> is
+    /// scratch, <paramref name="rstd"/> keeps the rstd used.</summary>
+    public static void NormalizeStep<T>(ReadOnlySpan<float> x, Span<float> normalized, int stride, int rows, int width, bool training,
+        Span<float> mean, Span<float> rstd, Span<float> runningMean, Span<float> runningVariance) where T : struct, IBlock<T> =>
+        Forward<T>(x, normalized, stride, rows, width, training, mean, rstd, runningMean, runningVariance);
 
     /// <summary>From ∂y to ∂x (<paramref name="dx"/> may be <paramref name="dy"/>), adding to ∂γ and ∂β; x̂ is recomputed
     /// from <paramref name="x"/>, <paramref name="mean"/> and <paramref name="rstd"/>. With

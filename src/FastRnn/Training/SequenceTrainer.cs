@@ -187,6 +187,23 @@ public sealed class SequenceTrainer
             : new SetMetrics(loss / n, null, absolute / elements, Math.Sqrt(squared / elements));
     }
 
+    /// <summary>The head's outputs (after its activation) for every sample of <paramref name="set"/>, in order and in
+    /// inference mode: [set.Count, set.Outputs] into <paramref name="outputs"/>.</summary>
+    public void Predict(SequenceSet set, Span<float> outputs)
+    {
+        Check(set);
+        int width = set.Outputs;
+        if (outputs.Length < set.Count * width)
+            throw new ArgumentException($"Predict writes {set.Count * width} outputs ({set.Count} samples × {width}); the span has {outputs.Length}.", nameof(outputs));
+        using var mode = new ModeScope(_model.Options, training: false);
+        for (int first = 0; first < set.Count; first += _model.BatchCapacity)
+        {
+            int batch = Gather(set, first, shuffled: false);
+            _model.CopyOutputs(_outputs);
+            _outputs.AsSpan(0, batch * width).CopyTo(outputs.Slice(first * width));
+        }
+    }
+
     /// <summary>Trains for up to <paramref name="epochs"/> epochs (see <see cref="LanguageModelTrainer.Fit"/> for the hooks);
     /// early stopping watches the validation loss, or the training loss without validation data.</summary>
     public IReadOnlyList<SequenceEpoch> Fit(SequenceSet train, SequenceSet? validation, int epochs,
