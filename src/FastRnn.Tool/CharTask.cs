@@ -42,12 +42,18 @@ public static class CharTask
         return (model, optimizer, new LanguageModelTrainer(model, optimizer, Steps));
     }
 
+    /// <summary>Trains the model for <c>--epochs</c> (default 1); <c>--arm plain</c> sets its dropout to 0 (the same
+    /// code, initialization and data order otherwise). Ends with train, validation and test bits per character in
+    /// inference mode and a RESULT line.</summary>
     public static int Train(Options options, TextWriter output)
     {
         int epochs = options.Int("epochs", 1, 1), seed = options.Int("seed", 1, 0);
+        bool plain = options.PlainArm();
         var (symbols, trainStream, validStream, testStream) = Load(options);
         var (model, optimizer, trainer) = Build(seed);
-        output.WriteLine($"fastrnn train --task kjv-char: 2 × LSTM(256), dropout 0.2, {symbols.Length} characters, " +
+        if (plain)
+            Options.SwitchOff(model.Options);
+        output.WriteLine($"fastrnn train --task kjv-char --arm {(plain ? "plain" : "regularized")}: 2 × LSTM(256), dropout {(plain ? "off" : "0.2")}, {symbols.Length} characters, " +
             $"{trainStream.Targets:N0} training characters, batch {Batch}, BPTT {Steps}, Adam 2e-3, clip 1, seed {seed}");
         if (ProgressBar.Interactive(output))
         {
@@ -55,14 +61,19 @@ public static class CharTask
             trainer.SegmentDone = bar.Report;
         }
         var clock = Stopwatch.StartNew();
-        trainer.Fit(trainStream, validStream, epochs, onEpoch: r =>
+        trainer.Fit(trainStream, validStream, epochs, backup: options.Backup(), onEpoch: r =>
             output.WriteLine($"epoch {r.Epoch + 1}/{epochs}  train {r.TrainLoss / Math.Log(2):F3} bits/char  valid {r.ValidationBitsPerToken:F3} bits/char  " +
                 $"{trainStream.Targets / r.Seconds:N0} chars/s  {r.Seconds:F0} s"));
+        double seconds = clock.Elapsed.TotalSeconds;
+        double trainBits = trainer.Evaluate(trainStream) / Math.Log(2), validBits = trainer.Evaluate(validStream) / Math.Log(2);
         double testBits = trainer.Evaluate(testStream) / Math.Log(2);
         Plots.CurvesIfAsked(options, output, "kjv-char: 2 × LSTM(256)", "bits per character",
             ("train", trainer.History.Select(r => r.TrainLoss / Math.Log(2)).ToArray()),
             ("validation", trainer.History.Select(r => r.ValidationBitsPerToken!.Value).ToArray()));
-        output.WriteLine($"test: {testBits:F3} bits per character ({clock.Elapsed.TotalSeconds:F0} s in all)");
+        output.WriteLine($"bits per character (inference): train {trainBits:F3}, validation {validBits:F3}, test {testBits:F3} ({seconds:F0} s training, {clock.Elapsed.TotalSeconds:F0} s in all)");
+        output.WriteLine("RESULT " + string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{{\"task\":\"kjv-char\",\"arm\":\"{(plain ? "plain" : "regularized")}\",\"seed\":{seed},\"epochs\":{epochs},\"train_bits\":{trainBits:G6}," +
+            $"\"valid_bits\":{validBits:G6},\"test_bits\":{testBits:G6},\"seconds\":{seconds:F1}}}"));
         if (options.Text("out", "") is { Length: > 0 } path)
         {
             Checkpoint.Save(path, model, optimizer, new Dictionary<string, string> { ["vocabulary"] = symbols, ["task"] = "kjv-char" });

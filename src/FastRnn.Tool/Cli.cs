@@ -32,7 +32,9 @@ public static class Cli
                     "s3" => WordTask.TrainS3(options, output),
                     "s4" => ForecastTasks.TrainS4(options, output),
                     "s5" => VerseTasks.TrainS5(options, output),
-                    var task => throw new ArgumentException($"Unknown task '{task}' (reber, adding, kjv-char, s1, s2, s3, s4, s5)."),
+                    "zaremba-small" => WordTask.TrainZaremba(options, output, medium: false),
+                    "zaremba-medium" => WordTask.TrainZaremba(options, output, medium: true),
+                    var task => throw new ArgumentException($"Unknown task '{task}' (reber, adding, kjv-char, s1, s2, s3, s4, s5, zaremba-small, zaremba-medium)."),
                 },
                 "generate" => CharTask.Generate(options, output),
                 "evaluate" => CharTask.Evaluate(options, output),
@@ -59,9 +61,9 @@ public static class Cli
     }
 
     public const string Usage = """
-        usage: fastrnn train [--task reber|adding|kjv-char|s1…s5] [--strings N | --samples N] [--epochs N] [--seed N]
+        usage: fastrnn train [--task reber|adding|kjv-char|s1…s5|zaremba-small|zaremba-medium] [--strings N | --samples N] [--epochs N] [--seed N]
                              [--data kjv.txt|folder] [--max-chars N | --max-verses N] [--arm regularized|plain]
-                             [--out checkpoint] [--plot curves.png]
+                             [--out checkpoint] [--plot curves.png] [--backup run.backup]
                fastrnn generate --model checkpoint [--length N] [--temperature T] [--prime TEXT] [--seed N]
                fastrnn evaluate --model checkpoint [--split test|validation|train] [--data kjv.txt] [--max-chars N]
                fastrnn sweep [--task kjv-char|s2|s4] [--grid "Layer0Dropout=0,0.2;HeadDropout=0,0.2"] [--random N]
@@ -76,7 +78,10 @@ public static class Cli
                   regularizer off at run time; the test RMSE is reported beside the naive baseline.
                   --task s1 / s5: S1 (verse → testament) and S5 (verse → ten book groups) on kjv.txt, accuracy beside
                   the majority class. --task s3: S3, a word-level language model (10k words) with batch normalization,
-                  reporting perplexity
+                  reporting perplexity. --task zaremba-small / zaremba-medium: Zaremba et al.'s 2 × LSTM(200) without
+                  dropout and 2 × LSTM(650) with dropout 0.5 (--arm plain: without) on KJV words, SGD, 6 epochs.
+                  --backup FILE (every task but reber and adding) saves the run after each epoch and, when FILE exists,
+                  resumes it there: stop a long run and give the same command again to continue it bit for bit
           generate samples text from a kjv-char checkpoint at a temperature
           evaluate bits per character of a kjv-char checkpoint on a split
           sweep    grid (or --random) search over a model's run-time rates and coefficients with early stopping; a
@@ -112,6 +117,10 @@ public sealed class Options
     }
 
     public string Text(string name, string fallback) => _values.GetValueOrDefault(name, fallback);
+
+    /// <summary><c>--backup FILE</c>: the run is saved there after every epoch and, when the file exists, resumed from
+    /// it (see <see cref="LanguageModelTrainer.Fit"/>); null without the option.</summary>
+    public string? Backup() => Text("backup", "") is { Length: > 0 } path ? path : null;
 
     /// <summary><c>--arm regularized|plain</c> of the reference tasks: true for plain.</summary>
     public bool PlainArm()

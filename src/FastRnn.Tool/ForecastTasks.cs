@@ -141,7 +141,7 @@ public static class ForecastTasks
             $"batch {Batch}, Adam 1e-3, early stopping on validation loss (patience {task.Patience}, best weights restored), " +
             $"at most {epochs} epochs, seed {seed}");
         var clock = Stopwatch.StartNew();
-        trainer.Fit(train, validation, epochs, earlyStopping: stopping, onEpoch: record =>
+        trainer.Fit(train, validation, epochs, earlyStopping: stopping, backup: options.Backup(), onEpoch: record =>
             output.WriteLine($"epoch {record.Epoch + 1,3}  train loss {record.TrainLoss:F4}  valid loss {record.Validation!.Loss:F4}  {record.Seconds:F1} s"));
         double seconds = clock.Elapsed.TotalSeconds;
         var history = trainer.History;

@@ -100,7 +100,7 @@ public static class VerseTasks
             $"at most {MaxTokens} tokens per verse, batch {Batch}, Adam 1e-3, {epochs} epochs" +
             (stopping is null ? "" : $" at most, early stopping on validation loss (patience {task.Patience}, best weights restored)") + $", seed {seed}");
         var clock = Stopwatch.StartNew();
-        trainer.Fit(train, validation, epochs, earlyStopping: stopping, onEpoch: record =>
+        trainer.Fit(train, validation, epochs, earlyStopping: stopping, backup: options.Backup(), onEpoch: record =>
             output.WriteLine($"epoch {record.Epoch + 1,3}  train loss {record.TrainLoss:F4}  valid loss {record.Validation!.Loss:F4}  " +
                 $"{(record.Validation.Accuracy is { } a ? $"valid accuracy {a:P2}  " : "")}{record.Seconds:F0} s"));
         double seconds = clock.Elapsed.TotalSeconds;

@@ -12,52 +12,106 @@ namespace FastRnn.Tool;
 [Penalty(ParameterGroup.HeadKernel, L1 = 0.01), Penalty(ParameterGroup.InputKernel, L2 = 0.001), Penalty(ParameterGroup.RecurrentKernel, L2 = 0.001)]
 internal sealed partial class KjvWordModel;
 
-/// <summary>The reference model S3: a word-level language model on kjv.txt as the brief defines the task (lower case,
-/// punctuation marks as tokens, <c>&lt;eos&gt;</c> after each verse, the 10,000 most frequent training words with
-/// <c>&lt;unk&gt;</c>; the chapter split), trained with truncated BPTT (state carried across segments) and reported as
-/// perplexity. <c>--arm plain</c> sets the dropout and the penalties to 0 and drops the value clipping; the batch
-/// normalization stays (it is part of the architecture, not a switch).</summary>
+// Zaremba et al. (2014), "small": Embedding(V, 200) → LSTM(200) × 2 → softmax, no dropout.
+[RnnModel, TokenInput(VerseTasks.Words, 200), Lstm(200, Layers = 2), Head(VerseTasks.Words, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)]
+internal sealed partial class ZarembaSmallModel;
+
+// Zaremba et al. (2014), "medium": Embedding(V, 650) → LSTM(650) × 2 → softmax, dropout 0.5 on every non-recurrent
+// connection (the embedding's output, between the layers, before the softmax), a fresh mask at every step.
+[RnnModel, TokenInput(VerseTasks.Words, 650), Lstm(650, Layers = 2, Dropout = 0.5), Head(VerseTasks.Words, Activation.Softmax, Dropout = 0.5),
+ Loss(LossKind.SoftmaxCrossEntropy)]
+internal sealed partial class ZarembaMediumModel;
+
+/// <summary>Word-level language models on kjv.txt as the brief defines the task (lower case, punctuation marks as
+/// tokens, <c>&lt;eos&gt;</c> after each verse, the 10,000 most frequent training words with <c>&lt;unk&gt;</c>; the
+/// chapter split), trained with truncated BPTT (state carried across segments) and reported as perplexity:
+/// the reference model S3, and Zaremba et al.'s small and medium configurations.</summary>
 public static class WordTask
 {
-    private const int Batch = 64, Steps = 35;
-
-    public static int TrainS3(Options options, TextWriter output)
+    /// <summary>The three splits as token streams of <paramref name="batch"/> columns, and the vocabulary.</summary>
+    private static (TokenStream Train, TokenStream Validation, TokenStream Test, int Words) Load(Options options, int batch)
     {
-        int seed = options.Int("seed", 1, 0), epochs = options.Int("epochs", 2, 1);
-        bool plain = options.PlainArm();
-        string arm = plain ? "plain" : "regularized";
         var corpus = options.Corpus();
         string[] Words(Split split) => options.Verses(corpus, split).SelectMany(v => WordTokenizer.Tokens(v.Text)).ToArray();
         var (trainWords, validationWords, testWords) = (Words(Split.Train), Words(Split.Validation), Words(Split.Test));
         var vocabulary = Vocabulary.Words(trainWords, VerseTasks.Words);
-        TokenStream Stream(string[] words) => new(words.Select(vocabulary.Id).ToArray(), Batch);
-        var (train, validation, test) = (Stream(trainWords), Stream(validationWords), Stream(testWords));
+        TokenStream Stream(string[] words) => new(words.Select(vocabulary.Id).ToArray(), batch);
+        return (Stream(trainWords), Stream(validationWords), Stream(testWords), vocabulary.Count);
+    }
 
-        var model = new KjvWordModel(Batch, Steps, (ulong)seed);
+    /// <summary>The reference model S3 (Adam 1e-3, batch 64, BPTT 35). <c>--arm plain</c> sets the dropout and the
+    /// penalties to 0 and drops the value clipping; the batch normalization stays (it is part of the architecture, not a
+    /// switch).</summary>
+    public static int TrainS3(Options options, TextWriter output)
+    {
+        const int batch = 64, steps = 35;
+        int seed = options.Int("seed", 1, 0), epochs = options.Int("epochs", 2, 1);
+        bool plain = options.PlainArm();
+        var data = Load(options, batch);
+        var model = new KjvWordModel(batch, steps, (ulong)seed);
         if (plain)
             Options.SwitchOff(model.Options);
         var optimizer = new Adam(model, 1e-3f);
         if (!plain)
             optimizer.Clipping.MaxValue = 5f;
-        var trainer = new LanguageModelTrainer(model, optimizer, Steps);
-        output.WriteLine($"fastrnn train --task s3 --arm {arm}: S3 Embedding(10k, 256) → LSTM(256) → BatchNorm → dropout 0.5 → softmax(10k); " +
-            $"L1 0.01 on the head, L2 1e-3 on the LSTM kernels, clip by value 5{(plain ? " (all off)" : "")}");
-        output.WriteLine($"  {train.Targets:N0} / {validation.Targets:N0} / {test.Targets:N0} training / validation / test tokens, {vocabulary.Count:N0} words, " +
-            $"batch {Batch}, BPTT {Steps}, Adam 1e-3, {epochs} epochs, seed {seed}");
+        output.WriteLine($"fastrnn train --task s3 --arm {(plain ? "plain" : "regularized")}: S3 Embedding(10k, 256) → LSTM(256) → BatchNorm → dropout 0.5 → softmax(10k); " +
+            $"L1 0.01 on the head, L2 1e-3 on the LSTM kernels, clip by value 5{(plain ? " (all off)" : "")}; Adam 1e-3");
+        return Run(options, output, "s3", plain ? "plain" : "regularized", model, optimizer, steps, data, epochs, learningRate: null);
+    }
+
+    /// <summary>Zaremba et al.'s configurations on KJV words: 2 × LSTM(200) without dropout (<c>zaremba-small</c>) or
+    /// 2 × LSTM(650) with dropout 0.5 (<c>zaremba-medium</c>; <c>--arm plain</c> sets its dropout to 0); weights
+    /// U(−0.1, 0.1) and U(−0.05, 0.05); batch 20, BPTT 20, plain SGD at learning rate 1, gradients clipped to a global
+    /// norm of 5, the rate halved every epoch after the fourth, 6 epochs.
+    /// <para>Their loss is the cross-entropy summed over the segment's steps and averaged over the batch; FastRnn's is the
+    /// mean per token, 1/20 of it. With SGD, clipping a gradient c·g to norm 5 and stepping by 1 equals clipping g to
+    /// 5/c and stepping by c, so the run uses learning rate 20 and clipping norm 0.25 — the same updates.</para></summary>
+    public static int TrainZaremba(Options options, TextWriter output, bool medium)
+    {
+        const int batch = 20, steps = 20;
+        int seed = options.Int("seed", 1, 0), epochs = options.Int("epochs", 6, 1);
+        bool plain = medium && options.PlainArm();
+        var data = Load(options, batch);
+        ISequenceModel model = medium ? new ZarembaMediumModel(batch, steps, (ulong)seed) : new ZarembaSmallModel(batch, steps, (ulong)seed);
+        Initializers.Uniform(model, medium ? 0.05f : 0.1f, (ulong)seed);
+        if (plain)
+            Options.SwitchOff(model.Options);
+        var schedule = new StepDecay(initial: 1f * steps, factor: 0.5f, every: 1, delay: 3);
+        var optimizer = new Sgd(model, schedule.Initial) { Clipping = { MaxGlobalNorm = 5f / steps } };
+        string task = medium ? "zaremba-medium" : "zaremba-small";
+        output.WriteLine($"fastrnn train --task {task}{(medium ? $" --arm {(plain ? "plain" : "regularized")}" : "")}: " +
+            $"Embedding(10k, {(medium ? 650 : 200)}) → LSTM({(medium ? 650 : 200)}) × 2 → softmax(10k), dropout {(medium && !plain ? "0.5" : "none")}; " +
+            "SGD lr 1 (×0.5 per epoch after epoch 4), clip global norm 5, on the loss summed over the 20 steps (run as lr 20, clip 0.25 on the mean per token)");
+        return Run(options, output, task, medium && !plain ? "dropout" : "plain", model, optimizer, steps, data, epochs, schedule.At);
+    }
+
+    private static int Run(Options options, TextWriter output, string task, string arm, ISequenceModel model, Optimizer optimizer, int steps,
+        (TokenStream Train, TokenStream Validation, TokenStream Test, int Words) data, int epochs, Func<int, float>? learningRate)
+    {
+        int seed = options.Int("seed", 1, 0);
+        var (train, validation, test, words) = data;
+        var trainer = new LanguageModelTrainer(model, optimizer, steps);
+        output.WriteLine($"  {train.Targets:N0} / {validation.Targets:N0} / {test.Targets:N0} training / validation / test tokens, {words:N0} words, " +
+            $"batch {train.Batch}, BPTT {steps}, {epochs} epochs, seed {seed}");
         if (ProgressBar.Interactive(output))
-            trainer.SegmentDone = new ProgressBar(output, "tokens", (long)Batch * Steps).Report;
+            trainer.SegmentDone = new ProgressBar(output, "tokens", (long)train.Batch * steps).Report;
         var clock = Stopwatch.StartNew();
-        trainer.Fit(train, validation, epochs, onEpoch: r =>
-            output.WriteLine($"epoch {r.Epoch + 1}/{epochs}  training objective {r.TrainLoss:F3} (cross-entropy and penalties)  valid perplexity {r.ValidationPerplexity:F1}  " +
+        trainer.Fit(train, validation, epochs, learningRate, backup: options.Backup(), onEpoch: r =>
+            output.WriteLine($"epoch {r.Epoch + 1}/{epochs}  lr {r.LearningRate:G3}  training objective {r.TrainLoss:F3}  valid perplexity {r.ValidationPerplexity:F1}  " +
                 $"{train.Targets / r.Seconds:N0} tokens/s  {r.Seconds:F0} s"));
         double seconds = clock.Elapsed.TotalSeconds;
         double trainPerplexity = Math.Exp(trainer.Evaluate(train));
         double validationPerplexity = Math.Exp(trainer.Evaluate(validation));
         double testPerplexity = Math.Exp(trainer.Evaluate(test));
-        output.WriteLine($"perplexity (inference): train {trainPerplexity:F1}, validation {validationPerplexity:F1}, test {testPerplexity:F1}; {seconds:F0} s");
+        Plots.CurvesIfAsked(options, output, $"{task}: training objective and validation loss", "nats per token",
+            ("train (objective, training mode)", trainer.History.Select(r => r.TrainLoss).ToArray()),
+            ("validation", trainer.History.Select(r => r.ValidationLoss!.Value).ToArray()));
+        output.WriteLine($"perplexity (inference): train {trainPerplexity:F1}, validation {validationPerplexity:F1}, test {testPerplexity:F1}; {seconds:F0} s training");
+        string history = string.Join(",", trainer.History.Select(r => Math.Exp(r.ValidationLoss!.Value).ToString("G6", CultureInfo.InvariantCulture)));
         output.WriteLine("RESULT " + string.Create(CultureInfo.InvariantCulture,
-            $"{{\"task\":\"s3\",\"arm\":\"{arm}\",\"seed\":{seed},\"epochs\":{epochs},\"train_perplexity\":{trainPerplexity:G6}," +
-            $"\"valid_perplexity\":{validationPerplexity:G6},\"test_perplexity\":{testPerplexity:G6},\"seconds\":{seconds:F1}}}"));
+            $"{{\"task\":\"{task}\",\"arm\":\"{arm}\",\"seed\":{seed},\"epochs\":{epochs},\"train_perplexity\":{trainPerplexity:G6}," +
+            $"\"valid_perplexity\":{validationPerplexity:G6},\"test_perplexity\":{testPerplexity:G6},\"valid_perplexity_by_epoch\":[{history}]," +
+            $"\"seconds\":{seconds:F1}}}"));
         return 0;
     }
 }

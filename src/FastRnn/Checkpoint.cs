@@ -18,7 +18,12 @@ public static class Checkpoint
 {
     private const string Format = "fastrnn-checkpoint-1";
 
-    public static void Save(string path, ISequenceModel model, Optimizer optimizer, IReadOnlyDictionary<string, string>? progress = null)
+    public static void Save(string path, ISequenceModel model, Optimizer optimizer, IReadOnlyDictionary<string, string>? progress = null) =>
+        Save(path, model, optimizer, progress, arrays: null);
+
+    /// <summary>As the public Save, with the caller's own arrays (a trainer's best weights) stored as <c>run.</c> tensors.</summary>
+    internal static void Save(string path, ISequenceModel model, Optimizer optimizer, IReadOnlyDictionary<string, string>? progress,
+        IReadOnlyDictionary<string, float[]>? arrays)
     {
         var tensors = new List<(string Name, int[] Shape, float[] Data)>();
         foreach (var tensor in model.Tensors)
@@ -35,6 +40,9 @@ public static class Checkpoint
         }
         foreach (var (name, values) in optimizer.StateArrays())
             tensors.Add(("optimizer." + name, [values.Length], (float[])values.Clone()));
+        if (arrays is not null)
+            foreach (var (name, values) in arrays)
+                tensors.Add(("run." + name, [values.Length], values));
 
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
         {
@@ -62,7 +70,14 @@ public static class Checkpoint
     /// <summary>Restores a checkpoint into <paramref name="model"/> and <paramref name="optimizer"/> (which must be of the
     /// types that wrote it) and returns the caller's progress entries. Everything is validated first: on any problem
     /// this throws <see cref="InvalidDataException"/> and changes nothing.</summary>
-    public static IReadOnlyDictionary<string, string> Load(string path, ISequenceModel model, Optimizer optimizer)
+    public static IReadOnlyDictionary<string, string> Load(string path, ISequenceModel model, Optimizer optimizer) =>
+        Load(path, model, optimizer, validate: null, out _);
+
+    /// <summary>As the public Load, also returning the caller's <c>run.</c> arrays; <paramref name="validate"/> sees the
+    /// progress entries and those arrays after every other check and before anything changes, and throws
+    /// <see cref="InvalidDataException"/> to refuse the file.</summary>
+    internal static IReadOnlyDictionary<string, string> Load(string path, ISequenceModel model, Optimizer optimizer,
+        Action<IReadOnlyDictionary<string, string>, IReadOnlyDictionary<string, float[]>>? validate, out IReadOnlyDictionary<string, float[]> arrays)
     {
         Dictionary<string, SafetensorsEntry> entries;
         Dictionary<string, string> metadata;
@@ -94,8 +109,8 @@ public static class Checkpoint
             if (!entry.Shape.SequenceEqual(tensor.PyTorchShape))
                 throw new InvalidDataException($"Tensor '{tensor.Name}' in '{path}' has shape ({string.Join(", ", entry.Shape)}); the model expects ({string.Join(", ", tensor.PyTorchShape)}).");
         }
-        var arrays = optimizer.StateArrays().ToList();
-        foreach (var (name, values) in arrays)
+        var optimizerArrays = optimizer.StateArrays().ToList();
+        foreach (var (name, values) in optimizerArrays)
             if (!entries.TryGetValue("optimizer." + name, out var entry) || entry.Data.Length != values.Length)
                 throw new InvalidDataException($"Checkpoint '{path}' lacks optimizer state '{name}' of {values.Length} floats (the optimizer's settings differ?).");
         var scalars = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -106,12 +121,18 @@ public static class Checkpoint
         ulong seed = ulong.Parse(Need("options.seed"), CultureInfo.InvariantCulture);
         ulong pass = ulong.Parse(Need("options.pass"), CultureInfo.InvariantCulture);
 
+        var progress = metadata.Where(p => p.Key.StartsWith("progress.", StringComparison.Ordinal))
+            .ToDictionary(p => p.Key["progress.".Length..], p => p.Value, StringComparer.Ordinal);
+        arrays = entries.Values.Where(e => e.Name.StartsWith("run.", StringComparison.Ordinal))
+            .ToDictionary(e => e.Name["run.".Length..], e => e.Data, StringComparer.Ordinal);
+        validate?.Invoke(progress, arrays);
+
         // Everything checked: apply.
         foreach (var tensor in model.Tensors)
             tensor.Import(entries["model." + tensor.Name].Data, model.Parameters);
         foreach (var tensor in model.StatisticTensors)
             tensor.Import(entries["model." + tensor.Name].Data, model.Statistics);
-        foreach (var (name, values) in arrays)
+        foreach (var (name, values) in optimizerArrays)
             entries["optimizer." + name].Data.CopyTo(values, 0);
         optimizer.ReadScalars(storedScalars);
         foreach (var (name, rate) in rates)
@@ -119,8 +140,7 @@ public static class Checkpoint
         model.Options.Training = training;
         model.Options.Seed = seed;
         model.Options.Pass = pass;
-        return metadata.Where(p => p.Key.StartsWith("progress.", StringComparison.Ordinal))
-            .ToDictionary(p => p.Key["progress.".Length..], p => p.Value, StringComparer.Ordinal);
+        return progress;
     }
 
     /// <summary>SHA-256 over every tensor (name, shape, data) in name order and every metadata pair but the digest itself.</summary>

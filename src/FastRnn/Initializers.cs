@@ -38,6 +38,28 @@ public static class Initializers
         }
     }
 
+    /// <summary>Every weight and bias drawn from U(−<paramref name="bound"/>, <paramref name="bound"/>), embeddings
+    /// included, as Zaremba et al. (2014) initialize their language models (0.1 for the small model, 0.05 for the
+    /// medium one). Normalization gains and biases keep their γ = 1, β = 0; statistics are not parameters.</summary>
+    public static void Uniform(IRnnModel model, float bound, ulong seed)
+    {
+        if (!(bound > 0 && float.IsFinite(bound)))
+            throw new ArgumentOutOfRangeException(nameof(bound), bound, "The bound must be a positive finite number.");
+        var tensors = model.Tensors;
+        for (int t = 0; t < tensors.Count; t++)
+        {
+            var tensor = tensors[t];
+            if (tensor.Role is ParameterRole.NormGain or ParameterRole.NormBias)
+                continue;
+            var values = new float[tensor.Count];
+            // A stream apart from PyTorchDefault's and Apply's so the draws are fresh.
+            ulong stream = 0x20000UL + (ulong)t;
+            for (int i = 0; i < values.Length; i++)
+                values[i] = bound * (2f * CounterRandom.Uniform(seed, stream, (ulong)i) - 1f);
+            tensor.Import(values, model.Parameters);
+        }
+    }
+
     /// <summary>Sets every element of one tensor (by its PyTorch name) to <paramref name="value"/>, e.g. Cooijmans et
     /// al.'s γ = 0.1 for a recurrent batch normalization's gains.</summary>
     public static void Constant(IRnnModel model, string tensorName, float value)

@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace FastRnn;
 
 /// <summary>Step decay as PyTorch's <c>StepLR</c>, optionally delayed: <c>lr = lr0·γ^⌊max(0, epoch − delay)/every⌋</c>
@@ -58,5 +60,25 @@ public sealed class ReduceOnPlateau(Optimizer optimizer, float factor = 0.1f, in
             return false;
         optimizer.LearningRate = reduced;
         return true;
+    }
+
+    /// <summary>The settings a resumed run must share with the one that saved its state.</summary>
+    internal string Settings => string.Create(CultureInfo.InvariantCulture,
+        $"factor={Factor:R} patience={Patience} threshold={Threshold:R} cooldown={Cooldown} min_rate={MinRate:R} epsilon={Epsilon:R} maximize={maximize}");
+
+    /// <summary>The state a run backup keeps (the learning rate itself travels with the optimizer).</summary>
+    internal void WriteState(IDictionary<string, string> state)
+    {
+        state["plateau.settings"] = Settings;
+        state["plateau.best"] = _best.ToString("R", CultureInfo.InvariantCulture);
+        state["plateau.bad_epochs"] = _bad.ToString(CultureInfo.InvariantCulture);
+        state["plateau.cooldown"] = _cooldown.ToString(CultureInfo.InvariantCulture);
+    }
+
+    internal void ReadState(IReadOnlyDictionary<string, string> state)
+    {
+        _best = double.Parse(state["plateau.best"], CultureInfo.InvariantCulture);
+        _bad = int.Parse(state["plateau.bad_epochs"], CultureInfo.InvariantCulture);
+        _cooldown = int.Parse(state["plateau.cooldown"], CultureInfo.InvariantCulture);
     }
 }

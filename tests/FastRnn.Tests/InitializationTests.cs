@@ -53,17 +53,41 @@ public class InitializationTests
     public void GlorotAndKaimingDrawFromTheirBounds()
     {
         var model = new InitializedModel(1, 1, seed: 4);
-        void Check(string name, double bound)
-        {
-            var w = Export(model, name);
-            Assert.All(w, v => Assert.InRange(v, -bound, bound));
-            double variance = w.Average(v => (double)v * v);
-            double expected = bound * bound / 3, spread = expected * Math.Sqrt(0.8 / w.Length); // var of U² is 4b⁴/45
-            Assert.True(Math.Abs(variance - expected) < 5 * spread, $"{name}: variance {variance:E3}, expected {expected:E3}");
-            Assert.True(w.Max() > 0.9 * bound && w.Min() < -0.9 * bound, $"{name} does not fill its range");
-        }
-        Check("rnn.0.weight_ih_l0", Math.Sqrt(6.0 / (10 + 4 * 37))); // Glorot: fan_in 10, fan_out 148
-        Check("rnn.1.weight_ih_l0", Math.Sqrt(2.0) * Math.Sqrt(3.0 / 37)); // Kaiming: fan_in 37
+        AssertUniform(model, "rnn.0.weight_ih_l0", Math.Sqrt(6.0 / (10 + 4 * 37))); // Glorot: fan_in 10, fan_out 148
+        AssertUniform(model, "rnn.1.weight_ih_l0", Math.Sqrt(2.0) * Math.Sqrt(3.0 / 37)); // Kaiming: fan_in 37
+    }
+
+    /// <summary>A tensor drawn from U(−bound, bound): inside the bound, filling it, with the variance bound²/3.</summary>
+    private static void AssertUniform(IRnnModel model, string name, double bound)
+    {
+        var w = Export(model, name);
+        Assert.All(w, v => Assert.InRange(v, -bound, bound));
+        double variance = w.Average(v => (double)v * v);
+        double expected = bound * bound / 3, spread = expected * Math.Sqrt(0.8 / w.Length); // var of U² is 4b⁴/45
+        Assert.True(Math.Abs(variance - expected) < 5 * spread, $"{name}: variance {variance:E3}, expected {expected:E3}");
+        Assert.True(w.Max() > 0.9 * bound && w.Min() < -0.9 * bound, $"{name} does not fill its range");
+    }
+
+    [Fact]
+    public void ZarembasUniformDrawsEveryParameterButTheNormalizationGains()
+    {
+        var model = new LayerNormMasked(1, 1, seed: 4);
+        Initializers.Uniform(model, 0.05f, seed: 9);
+        foreach (var tensor in model.Tensors)
+            if (tensor.Role is ParameterRole.NormGain)
+                Assert.All(Export(model, tensor.Name), v => Assert.Equal(1f, v));
+            else if (tensor.Role is ParameterRole.NormBias)
+                Assert.All(Export(model, tensor.Name), v => Assert.Equal(0f, v));
+            else if (tensor.Count >= 40)
+                AssertUniform(model, tensor.Name, 0.05);
+            else
+                Assert.All(Export(model, tensor.Name), v => Assert.InRange(v, -0.05, 0.05));
+        var again = new LayerNormMasked(1, 1, seed: 4);
+        Initializers.Uniform(again, 0.05f, seed: 9);
+        Assert.Equal(model.Parameters.ToArray(), again.Parameters.ToArray());
+        Initializers.Uniform(again, 0.05f, seed: 10);
+        Assert.NotEqual(model.Parameters.ToArray(), again.Parameters.ToArray());
+        Assert.Throws<ArgumentOutOfRangeException>(() => Initializers.Uniform(again, 0f, 1));
     }
 
     [Fact]

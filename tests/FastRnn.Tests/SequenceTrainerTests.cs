@@ -8,7 +8,7 @@ namespace FastRnn.Tests;
 public class SequenceTrainerTests
 {
     // Class 1 when the first step's first feature is positive: the model must carry it to each row's own last step.
-    private static SequenceSet FirstStepTask(int count, int seed)
+    internal static SequenceSet FirstStepTask(int count, int seed)
     {
         var random = new Random(seed);
         var set = new SequenceSet(count, steps: 10, width: 4, tokens: false, outputs: 2, classes: true);

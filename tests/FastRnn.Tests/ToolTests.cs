@@ -17,14 +17,14 @@ public class ToolTests : TemporaryDirectoryTest
         int code = Cli.Run(["train", "--task", "kjv-char", "--data", Path.Combine(root!, "kjv.txt"), "--max-chars", "20000", "--out", checkpoint],
             output, new StringWriter());
         Assert.True(code == 0, output.ToString());
-        Assert.Matches(@"test: \d\.\d{3} bits per character", output.ToString());
+        Assert.Matches(@"bits per character \(inference\): train \d\.\d{3}, validation \d\.\d{3}, test \d\.\d{3}", output.ToString());
         Assert.True(File.Exists(checkpoint));
 
         // evaluate reads the checkpoint back: on the same test slice (20000 / 10 characters) it gives the same bits/char
         var evaluation = new StringWriter();
         Assert.Equal(0, Cli.Run(["evaluate", "--model", checkpoint, "--data", Path.Combine(root!, "kjv.txt"), "--max-chars", "2000"], evaluation, new StringWriter()));
-        string Bits(string text, string prefix) => System.Text.RegularExpressions.Regex.Match(text, prefix + @": (\d\.\d{3}) bits").Groups[1].Value;
-        Assert.Equal(Bits(output.ToString(), "test"), Bits(evaluation.ToString(), "test"));
+        string Bits(string text, string pattern) => System.Text.RegularExpressions.Regex.Match(text, pattern).Groups[1].Value;
+        Assert.Equal(Bits(output.ToString(), @"test (\d\.\d{3}) \("), Bits(evaluation.ToString(), @"test: (\d\.\d{3}) bits"));
 
         var generated = new StringWriter();
         Assert.Equal(0, Cli.Run(["generate", "--model", checkpoint, "--length", "120", "--prime", "And God", "--seed", "4"], generated, new StringWriter()));
@@ -144,6 +144,46 @@ public class ToolTests : TemporaryDirectoryTest
             double perplexity = result.RootElement.GetProperty("test_perplexity").GetDouble();
             Assert.True(perplexity > 1 && perplexity < 10_001, $"test perplexity {perplexity} (a 10,000-word vocabulary bounds a uniform guess)");
         }
+    }
+
+    [Theory]
+    [InlineData("zaremba-small", "plain")]
+    [InlineData("zaremba-medium", "regularized")]
+    [InlineData("zaremba-medium", "plain")]
+    public void ZarembasConfigurationsTrain(string task, string arm)
+    {
+        string? root = FixtureFiles.SharedData;
+        Assert.True(root is not null, "../shared/data is missing: this test reads kjv.txt.");
+        var output = new StringWriter();
+        int code = Cli.Run(["train", "--task", task, "--arm", arm, "--epochs", "1", "--max-verses", "200", "--data", Path.Combine(root!, "kjv.txt")],
+            output, new StringWriter());
+        Assert.True(code == 0, output.ToString());
+        var result = System.Text.Json.JsonDocument.Parse(output.ToString().Split('\n').Single(l => l.StartsWith("RESULT ", StringComparison.Ordinal))["RESULT ".Length..]).RootElement;
+        Assert.Equal(task == "zaremba-medium" && arm == "regularized" ? "dropout" : "plain", result.GetProperty("arm").GetString());
+        double perplexity = result.GetProperty("test_perplexity").GetDouble();
+        // one epoch of 12 segments at lr 20 may land anywhere (even worse than uniform on the held-out verses); it must be a number
+        Assert.True(perplexity > 1 && double.IsFinite(perplexity), $"test perplexity {perplexity}");
+        Assert.Contains("lr 20 ", output.ToString()); // Zaremba's lr 1 on the loss summed over 20 steps
+    }
+
+    [Fact]
+    public void AnInterruptedRunResumesFromItsBackup()
+    {
+        string? root = FixtureFiles.SharedData;
+        Assert.True(root is not null, "../shared/data is missing: this test reads kjv.txt.");
+        string Result(params string[] extra)
+        {
+            var output = new StringWriter();
+            int code = Cli.Run(["train", "--task", "kjv-char", "--data", Path.Combine(root!, "kjv.txt"), "--max-chars", "6000", .. extra], output, new StringWriter());
+            Assert.True(code == 0, output.ToString());
+            string line = output.ToString().Split('\n').Single(l => l.StartsWith("RESULT ", StringComparison.Ordinal));
+            return System.Text.RegularExpressions.Regex.Replace(line, @",""seconds"":[0-9.]+", "");
+        }
+        string backup = Path.Combine(Directory, "char.backup");
+        string straight = Result("--epochs", "3");
+        Result("--epochs", "1", "--backup", backup); // the run stops after one epoch
+        Assert.True(File.Exists(backup));
+        Assert.Equal(straight, Result("--epochs", "3", "--backup", backup)); // and continues to the same bits per character
     }
 
     [Fact]

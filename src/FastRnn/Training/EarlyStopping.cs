@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace FastRnn.Training;
 
 public enum MonitorMode
@@ -112,6 +114,38 @@ public sealed class EarlyStopping
     {
         if (RestoreBestWeights && _hasBestWeights && _model is not null)
             _bestWeights.AsSpan().CopyTo(_model.Parameters);
+    }
+
+    /// <summary>The settings a resumed run must share with the one that saved its state.</summary>
+    internal string Settings => string.Create(CultureInfo.InvariantCulture,
+        $"monitor={Monitor} minimize={_minimize} min_delta={_minDelta:R} patience={Patience} baseline={Baseline?.ToString("R", CultureInfo.InvariantCulture) ?? "none"} " +
+        $"restore_best_weights={RestoreBestWeights} start_from_epoch={StartFromEpoch}");
+
+    /// <summary>The state a run backup keeps: the counters here, the best weights (when kept) as an array.</summary>
+    internal void WriteState(IDictionary<string, string> state)
+    {
+        state["early_stopping.settings"] = Settings;
+        state["early_stopping.best"] = Best.ToString("R", CultureInfo.InvariantCulture);
+        state["early_stopping.best_epoch"] = BestEpoch.ToString(CultureInfo.InvariantCulture);
+        state["early_stopping.wait"] = Wait.ToString(CultureInfo.InvariantCulture);
+        state["early_stopping.stopped_epoch"] = StoppedEpoch.ToString(CultureInfo.InvariantCulture);
+        state["early_stopping.has_best_weights"] = _hasBestWeights ? "true" : "false";
+    }
+
+    /// <summary>The best weights for a run backup, or null when none are kept yet.</summary>
+    internal float[]? BestWeights => _hasBestWeights ? _bestWeights : null;
+
+    /// <summary>Restores what <see cref="WriteState"/> wrote, after <see cref="Begin"/> (the caller has checked the
+    /// settings and the weights' length).</summary>
+    internal void ReadState(IReadOnlyDictionary<string, string> state, ReadOnlySpan<float> bestWeights)
+    {
+        Best = float.Parse(state["early_stopping.best"], CultureInfo.InvariantCulture);
+        BestEpoch = int.Parse(state["early_stopping.best_epoch"], CultureInfo.InvariantCulture);
+        Wait = int.Parse(state["early_stopping.wait"], CultureInfo.InvariantCulture);
+        StoppedEpoch = int.Parse(state["early_stopping.stopped_epoch"], CultureInfo.InvariantCulture);
+        _hasBestWeights = state["early_stopping.has_best_weights"] == "true";
+        if (_hasBestWeights)
+            bestWeights.CopyTo(_bestWeights);
     }
 
     private bool Improves(float value, float reference) =>

@@ -133,13 +133,21 @@ public sealed class LanguageModelTrainer
     }
 
     /// <summary>Trains for up to <paramref name="epochs"/> epochs. <paramref name="learningRate"/>, when given, sets the
-    /// optimizer's rate at the start of each epoch (e.g. <c>StepDecay.At</c>); <paramref name="earlyStopping"/> watches
-    /// the validation loss (or the training loss without validation data) and may stop the run and restore the best
-    /// weights; <paramref name="onEpoch"/> sees each epoch's record as it ends.</summary>
+    /// optimizer's rate at the start of each epoch (e.g. <c>StepDecay.At</c>); <paramref name="plateau"/> instead lowers
+    /// it after epochs in which the monitored loss did not improve; <paramref name="earlyStopping"/> watches that loss
+    /// (the validation loss, or the training loss without validation data) and may stop the run and restore the best
+    /// weights; <paramref name="onEpoch"/> sees each epoch's record as it ends.
+    /// <para><paramref name="backup"/> makes the run resumable, as Keras' BackupAndRestore: after every epoch the whole
+    /// run (weights, optimizer state, mask counter, epoch, records, early-stopping and plateau state with the best
+    /// weights) is written there atomically, and when the file exists as Fit starts, the run continues from it — the
+    /// same weights, bit for bit, as an uninterrupted Fit (the shuffling and schedules are functions of the epoch). A
+    /// backup of a finished run resumes to nothing more to do. A file of another model, optimizer or early-stopping
+    /// setting is refused with <see cref="InvalidDataException"/> before anything changes.</para></summary>
     public IReadOnlyList<EpochRecord> Fit(TokenStream train, TokenStream? validation, int epochs,
-        Func<int, float>? learningRate = null, EarlyStopping? earlyStopping = null, Action<EpochRecord>? onEpoch = null)
+        Func<int, float>? learningRate = null, EarlyStopping? earlyStopping = null, Action<EpochRecord>? onEpoch = null,
+        ReduceOnPlateau? plateau = null, string? backup = null)
     {
-        EpochLoop.Run(_model, _optimizer, epochs, learningRate, earlyStopping, _history, onEpoch, epoch =>
+        EpochLoop.Run(_model, _optimizer, epochs, new FitHooks(learningRate, earlyStopping, plateau, backup), _history, onEpoch, epoch =>
         {
             var clock = Stopwatch.StartNew();
             double trainLoss = TrainEpoch(train);
@@ -147,36 +155,6 @@ public sealed class LanguageModelTrainer
             return (new EpochRecord(epoch, trainLoss, validationLoss, _optimizer.LearningRate, clock.Elapsed.TotalSeconds), validationLoss ?? trainLoss);
         });
         return _history;
-    }
-}
-
-/// <summary>The epoch loop both trainers share: the learning-rate hook before each epoch, the record kept and shown,
-/// and early stopping on the epoch's monitored value (restoring the best weights at the end when it is asked to).</summary>
-internal static class EpochLoop
-{
-    /// <summary>One optimizer step from the loss just computed: clear the gradients, backpropagate, update.</summary>
-    public static void Update(ISequenceModel model, Optimizer optimizer)
-    {
-        model.ZeroGrad();
-        model.Backward();
-        optimizer.Step();
-    }
-
-    public static void Run<TRecord>(IRnnModel model, Optimizer optimizer, int epochs, Func<int, float>? learningRate,
-        EarlyStopping? earlyStopping, List<TRecord> history, Action<TRecord>? onEpoch, Func<int, (TRecord Record, double Monitored)> epoch)
-    {
-        earlyStopping?.Begin(model);
-        for (int e = 0; e < epochs; e++)
-        {
-            if (learningRate is not null)
-                optimizer.LearningRate = learningRate(e);
-            var (record, monitored) = epoch(e);
-            history.Add(record);
-            onEpoch?.Invoke(record);
-            if (earlyStopping is not null && earlyStopping.EndEpoch(e, (float)monitored))
-                break;
-        }
-        earlyStopping?.End();
     }
 }
 

@@ -204,12 +204,12 @@ public sealed class SequenceTrainer
         }
     }
 
-    /// <summary>Trains for up to <paramref name="epochs"/> epochs (see <see cref="LanguageModelTrainer.Fit"/> for the hooks);
-    /// early stopping watches the validation loss, or the training loss without validation data.</summary>
+    /// <inheritdoc cref="LanguageModelTrainer.Fit"/>
     public IReadOnlyList<SequenceEpoch> Fit(SequenceSet train, SequenceSet? validation, int epochs,
-        Func<int, float>? learningRate = null, EarlyStopping? earlyStopping = null, Action<SequenceEpoch>? onEpoch = null)
+        Func<int, float>? learningRate = null, EarlyStopping? earlyStopping = null, Action<SequenceEpoch>? onEpoch = null,
+        ReduceOnPlateau? plateau = null, string? backup = null)
     {
-        EpochLoop.Run(_model, _optimizer, epochs, learningRate, earlyStopping, _history, onEpoch, epoch =>
+        EpochLoop.Run(_model, _optimizer, epochs, new FitHooks(learningRate, earlyStopping, plateau, backup), _history, onEpoch, epoch =>
         {
             var clock = Stopwatch.StartNew();
             double trainLoss = TrainEpoch(train, epoch);
