@@ -3,7 +3,8 @@
 
 Run: /usr/bin/python3 perf/pytorch_bench.py [threads]      (Debian python3-torch with libopenblas0-openmp)
 Prints: nn.LSTMCell batch-1 step at H = I = 256, and one training iteration of the character language model
-(Embedding(96, 64) -> LSTM(256) -> Linear(96), batch 32, length 64, cross-entropy, Adam, clip_grad_norm_(5)).
+(Embedding(96, 64) -> LSTM(256) -> Linear(96), batch 32, length 64, cross-entropy, Adam, clip_grad_norm_(5)), and one
+training segment of fastrnn's kjv-char model (2 x LSTM(256) with dropout 0.2, batch 32, length 100, Adam, clip 1).
 """
 import sys
 import time
@@ -67,6 +68,39 @@ def main():
 
     t = best_of(iteration, 5)
     print(f"char LM training iteration (B=32, T=64, Adam, clip_grad_norm_): {t * 1e3:.2f} ms, {32 * 64 / t:,.0f} tokens/s")
+
+    # fastrnn train --task kjv-char: Embedding(96, 64) -> dropout 0.2 -> LSTM(256) -> dropout 0.2 -> LSTM(256) ->
+    # dropout 0.2 -> Linear(96); one segment of 32 x 100 from the carried (detached) state, Adam 2e-3, clip_grad_norm_(1).
+    class KjvCharModel(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embedding = nn.Embedding(96, 64)
+            self.drop = nn.Dropout(0.2)
+            self.rnn = nn.LSTM(64, 256, num_layers=2, dropout=0.2)
+            self.head = nn.Linear(256, 96)
+
+        def forward(self, tokens, state):
+            out, state = self.rnn(self.drop(self.embedding(tokens)), state)
+            return self.head(self.drop(out)), state
+
+    kjv = KjvCharModel()
+    kjv_opt = torch.optim.Adam(kjv.parameters(), lr=2e-3)
+    kjv_tokens = torch.randint(0, 96, (100, 32))
+    kjv_targets = torch.randint(0, 96, (100, 32))
+    state = (torch.zeros(2, 32, 256), torch.zeros(2, 32, 256))
+
+    def segment():
+        nonlocal state
+        kjv_opt.zero_grad()
+        logits, new_state = kjv(kjv_tokens, tuple(s.detach() for s in state))
+        loss = loss_fn(logits.reshape(-1, 96), kjv_targets.reshape(-1))
+        loss.backward()
+        nn.utils.clip_grad_norm_(kjv.parameters(), 1.0)
+        kjv_opt.step()
+        state = new_state
+
+    t = best_of(segment, 3)
+    print(f"kjv-char training segment (2 x LSTM(256), dropout 0.2, B=32, T=100, Adam, clip_grad_norm_(1)): {t * 1e3:.2f} ms, {32 * 100 / t:,.0f} chars/s")
 
 
 if __name__ == "__main__":

@@ -28,13 +28,16 @@ classify = [("epochs", "epochs run", 3), ("train_loss", "train loss", 3), ("vali
             ("test_accuracy", "test accuracy", 4), ("majority", "majority class", 4), ("seconds", "seconds", 3)]
 language = [("epochs", "epochs", 3), ("train_perplexity", "train perplexity", 4), ("valid_perplexity", "validation perplexity", 4),
             ("test_perplexity", "test perplexity", 4), ("seconds", "seconds", 3)]
+characters = [("epochs", "epochs", 3), ("train_bits", "train bits/char", 4), ("valid_bits", "validation bits/char", 4),
+              ("test_bits", "test bits/char", 4), ("seconds", "seconds", 3)]
 for task in sorted({task for task, _ in runs}):
     first = next(r for (t, _), rs in runs.items() if t == task for r in rs)
-    columns = forecast if "test_rmse" in first else language if "test_perplexity" in first else classify
+    columns = (forecast if "test_rmse" in first else language if "test_perplexity" in first
+               else characters if "test_bits" in first else classify)
     print(f"\n### {task}\n")
     print("| arm | seeds | " + " | ".join(title for _, title, _ in columns) + " |")
     print("|---|---|" + "---|" * len(columns))
-    for arm in ("regularized", "plain"):
+    for arm in ("regularized", "dropout", "plain"):
         records = runs.get((task, arm), [])
         if records:
             seeds = ",".join(str(r["seed"]) for r in records)

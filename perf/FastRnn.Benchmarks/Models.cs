@@ -66,3 +66,8 @@ public sealed partial class CharLanguageModelOutputBatchNorm;
 [RnnModel, DenseInput(256), Gru(256, RecurrentBatchNorm = true, MaxSteps = 100), Head(1), Loss(LossKind.MeanSquaredError)] public sealed partial class BatchNormGru256;
 [RnnModel, DenseInput(256), Lstm(256, BatchNorm = true), Head(1), Loss(LossKind.MeanSquaredError)] public sealed partial class OutputBatchNormLstm256;
 [RnnModel, DenseInput(256), Gru(256, BatchNorm = true), Head(1), Loss(LossKind.MeanSquaredError)] public sealed partial class OutputBatchNormGru256;
+
+// fastrnn train --task kjv-char's model (src/FastRnn.Tool/CharTask.cs): 2 × LSTM(256), dropout 0.2 on the embedding's
+// output, between the layers and before the head.
+[RnnModel, TokenInput(96, 64), Lstm(256, Layers = 2, Dropout = 0.2), Head(96, Activation.Softmax, Dropout = 0.2), Loss(LossKind.SoftmaxCrossEntropy)]
+public sealed partial class KjvCharModel;

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using FastRnn.Data;
 using FastRnn.Training;
@@ -95,11 +94,10 @@ public static class WordTask
             $"batch {train.Batch}, BPTT {steps}, {epochs} epochs, seed {seed}");
         if (ProgressBar.Interactive(output))
             trainer.SegmentDone = new ProgressBar(output, "tokens", (long)train.Batch * steps).Report;
-        var clock = Stopwatch.StartNew();
         trainer.Fit(train, validation, epochs, learningRate, backup: options.Backup(), onEpoch: r =>
             output.WriteLine($"epoch {r.Epoch + 1}/{epochs}  lr {r.LearningRate:G3}  training objective {r.TrainLoss:F3}  valid perplexity {r.ValidationPerplexity:F1}  " +
                 $"{train.Targets / r.Seconds:N0} tokens/s  {r.Seconds:F0} s"));
-        double seconds = clock.Elapsed.TotalSeconds;
+        double seconds = trainer.History.Sum(r => r.Seconds); // the epochs' own times: a resumed run counts its earlier epochs too
         double trainPerplexity = Math.Exp(trainer.Evaluate(train));
         double validationPerplexity = Math.Exp(trainer.Evaluate(validation));
         double testPerplexity = Math.Exp(trainer.Evaluate(test));

@@ -1,0 +1,42 @@
+using BenchmarkDotNet.Attributes;
+using FastRnn;
+
+namespace FastRnn.Benchmarks;
+
+/// <summary>One training segment of <c>fastrnn train --task kjv-char</c> as its trainer runs it: 32 rows × 100 steps
+/// from the carried state, forward with dropout 0.2 at its three sites, cross-entropy, backward, global-norm clipping
+/// at 1 and Adam (2e-3). <c>perf/pytorch_bench.py</c> runs the same model and settings.</summary>
+[MemoryDiagnoser]
+public class KjvCharBenchmarks
+{
+    public const int Batch = 32, Steps = 100;
+    private static readonly int[] Tokens = Enumerable.Range(0, Batch * Steps).Select(i => (i * 7919) % 96).ToArray();
+    private static readonly int[] Targets = Enumerable.Range(0, Batch * Steps).Select(i => (i * 104729 + 3) % 96).ToArray();
+    private ISequenceModel _model = null!;
+    private Adam _adam = null!;
+    private IRnnState _state = null!;
+
+    [Params(256, 512)] public int Bits { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        using (VectorPath.Override(Bits == 512))
+        {
+            _model = new KjvCharModel(Batch, Steps, seed: 1);
+            _adam = new Adam(_model, 2e-3f) { Clipping = { MaxGlobalNorm = 1f } };
+        }
+        _state = _model.NewState(Batch);
+    }
+
+    [Benchmark(Description = "kjv-char training segment (2 × LSTM(256), dropout, B=32, T=100, Adam, clip 1)")]
+    public float Segment()
+    {
+        _model.ForwardTokens(Tokens, Batch, Steps, _state);
+        float loss = _model.LossClasses(Targets);
+        _model.ZeroGrad();
+        _model.Backward();
+        _adam.Step();
+        return loss;
+    }
+}
