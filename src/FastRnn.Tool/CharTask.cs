@@ -14,13 +14,13 @@ internal sealed partial class KjvCharModel;
 public static class CharTask
 {
     public const int MaxSymbols = 96;
-    private const int Batch = 32, Steps = 100;
+    internal const int Batch = 32, Steps = 100;
 
-    private static string Text(KjvCorpus corpus, Split split) => string.Join('\n', corpus.In(split).Select(v => v.Text)) + "\n";
+    internal static string Text(KjvCorpus corpus, Split split) => string.Join('\n', corpus.In(split).Select(v => v.Text)) + "\n";
 
     /// <summary>The corpus's splits as id streams (each cut to <c>--max-chars</c>, validation and test to a tenth of it),
     /// and the character vocabulary.</summary>
-    private static (string Symbols, TokenStream Train, TokenStream Validation, TokenStream Test) Load(Options options)
+    private static (Vocabulary Symbols, TokenStream Train, TokenStream Validation, TokenStream Test) Load(Options options)
     {
         int limit = options.Int("max-chars", int.MaxValue, 1000);
         var corpus = options.Corpus();
@@ -32,7 +32,7 @@ public static class CharTask
         if (vocabulary.Count > MaxSymbols)
             throw new ArgumentException($"The corpus has {vocabulary.Count} distinct characters; the model takes {MaxSymbols}.");
         TokenStream Stream(string text) => new(text.Select(c => vocabulary.Id(c.ToString())).ToArray(), Batch);
-        return (string.Concat(vocabulary.Tokens), Stream(train), Stream(valid), Stream(test));
+        return (vocabulary, Stream(train), Stream(valid), Stream(test));
     }
 
     private static (KjvCharModel Model, Adam Optimizer, LanguageModelTrainer Trainer) Build(int seed)
@@ -53,7 +53,7 @@ public static class CharTask
         var (model, optimizer, trainer) = Build(seed);
         if (plain)
             Options.SwitchOff(model.Options);
-        output.WriteLine($"fastrnn train --task kjv-char --arm {(plain ? "plain" : "regularized")}: 2 × LSTM(256), dropout {(plain ? "off" : "0.2")}, {symbols.Length} characters, " +
+        output.WriteLine($"fastrnn train --task kjv-char --arm {(plain ? "plain" : "regularized")}: 2 × LSTM(256), dropout {(plain ? "off" : "0.2")}, {symbols.Count} characters, " +
             $"{trainStream.Targets:N0} training characters, batch {Batch}, BPTT {Steps}, Adam 2e-3, clip 1, seed {seed}");
         if (ProgressBar.Interactive(output))
         {
@@ -76,7 +76,7 @@ public static class CharTask
             $"\"valid_bits\":{validBits:G6},\"test_bits\":{testBits:G6},\"seconds\":{seconds:F1}}}"));
         if (options.Text("out", "") is { Length: > 0 } path)
         {
-            Checkpoint.Save(path, model, optimizer, new Dictionary<string, string> { ["vocabulary"] = symbols, ["task"] = "kjv-char" });
+            ShippedLanguageModel.KjvChar.Save(path, model, optimizer, symbols);
             output.WriteLine($"saved {path}");
         }
         return 0;
@@ -106,95 +106,5 @@ public static class CharTask
         }
         SweepGrid.Report(options, output, "valid bits/char", "F3", results);
         return 0;
-    }
-
-    /// <summary>Loads a checkpoint of this model (with its vocabulary) or throws a clear argument error.</summary>
-    private static (KjvCharModel Model, string Symbols) LoadCheckpoint(Options options, int batch, int steps)
-    {
-        string path = options.Text("model", "");
-        if (path.Length == 0 || !File.Exists(path))
-            throw new ArgumentException($"--model: no checkpoint at '{path}' (write one with train --task kjv-char --out FILE).");
-        var model = new KjvCharModel(batch, steps);
-        try
-        {
-            var progress = Checkpoint.Load(path, model, new Adam(model, 2e-3f));
-            return (model, progress["vocabulary"]);
-        }
-        catch (InvalidDataException e)
-        {
-            throw new ArgumentException(e.Message);
-        }
-    }
-
-    /// <summary>Bits per character of a checkpoint on a split of kjv.txt (<c>--split test|validation|train</c>).</summary>
-    public static int Evaluate(Options options, TextWriter output)
-    {
-        var (model, symbols) = LoadCheckpoint(options, Batch, Steps);
-        var corpus = options.Corpus();
-        var split = options.Text("split", "test") switch
-        {
-            "test" => Split.Test,
-            "validation" => Split.Validation,
-            "train" => Split.Train,
-            var other => throw new ArgumentException($"--split must be test, validation or train; got '{other}'."),
-        };
-        string text = Text(corpus, split);
-        int limit = options.Int("max-chars", int.MaxValue, 1000);
-        if (text.Length > limit) text = text[..limit];
-        var ids = new int[text.Length];
-        for (int i = 0; i < text.Length; i++)
-            ids[i] = symbols.IndexOf(text[i]) is >= 0 and var id ? id
-                : throw new ArgumentException($"The {split} text has '{text[i]}', which the model's vocabulary lacks.");
-        var trainer = new LanguageModelTrainer(model, new Adam(model), Steps);
-        double bits = trainer.Evaluate(new TokenStream(ids, Batch)) / Math.Log(2);
-        output.WriteLine($"{split.ToString().ToLowerInvariant()}: {bits:F3} bits per character over {ids.Length:N0} characters");
-        return 0;
-    }
-
-    /// <summary>Samples <c>--length</c> characters from a checkpoint of this model after <c>--prime</c>, at
-    /// <c>--temperature</c> (softmax of logits/T; a temperature of 0 takes the most likely character).</summary>
-    public static int Generate(Options options, TextWriter output)
-    {
-        int length = options.Int("length", 400, 1), seed = options.Int("seed", 1, 0);
-        if (!float.TryParse(options.Text("temperature", "0.8"), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out float temperature) || temperature < 0)
-            throw new ArgumentException($"--temperature must be a number of at least 0; got '{options.Text("temperature", "")}'.");
-        var (model, symbols) = LoadCheckpoint(options, 1, 1);
-        string prime = options.Text("prime", "In the beginning");
-        var state = model.CreateState();
-        var probabilities = new float[MaxSymbols];
-        var random = new Random(seed);
-        var text = new System.Text.StringBuilder(prime);
-        int next = 0;
-        foreach (char c in prime)
-        {
-            int id = symbols.IndexOf(c);
-            if (id < 0)
-                throw new ArgumentException($"--prime: the character '{c}' is not in the model's vocabulary.");
-            model.Step([id], state, probabilities);
-        }
-        for (int i = 0; i < length; i++)
-        {
-            next = Sample(probabilities.AsSpan(0, symbols.Length), temperature, random);
-            text.Append(symbols[next]);
-            model.Step([next], state, probabilities);
-        }
-        output.WriteLine(text.ToString());
-        return 0;
-    }
-
-    /// <summary>A draw from p^(1/T) renormalized (the softmax of logits/T); the argmax at T = 0.</summary>
-    private static int Sample(ReadOnlySpan<float> probabilities, float temperature, Random random)
-    {
-        if (temperature == 0)
-            return System.Numerics.Tensors.TensorPrimitives.IndexOfMax(probabilities);
-        double total = 0;
-        Span<double> weights = stackalloc double[probabilities.Length];
-        for (int i = 0; i < probabilities.Length; i++)
-            total += weights[i] = Math.Pow(Math.Max(probabilities[i], 1e-30), 1.0 / temperature);
-        double u = random.NextDouble() * total;
-        for (int i = 0; i < weights.Length; i++)
-            if ((u -= weights[i]) <= 0)
-                return i;
-        return weights.Length - 1;
     }
 }

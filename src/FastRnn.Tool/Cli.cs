@@ -36,8 +36,8 @@ public static class Cli
                     "zaremba-medium" => WordTask.TrainZaremba(options, output, medium: true),
                     var task => throw new ArgumentException($"Unknown task '{task}' (reber, adding, kjv-char, s1, s2, s3, s4, s5, zaremba-small, zaremba-medium)."),
                 },
-                "generate" => CharTask.Generate(options, output),
-                "evaluate" => CharTask.Evaluate(options, output),
+                "generate" => LanguageModelCommands.Generate(options, output),
+                "evaluate" => LanguageModelCommands.Evaluate(options, output),
                 "sweep" => options.Text("task", "kjv-char") switch
                 {
                     "kjv-char" => CharTask.Sweep(options, output),
@@ -65,7 +65,7 @@ public static class Cli
                              [--data kjv.txt|folder] [--max-chars N | --max-verses N] [--arm regularized|plain]
                              [--out checkpoint] [--plot curves.png] [--backup run.backup]
                fastrnn generate --model checkpoint [--length N] [--temperature T] [--prime TEXT] [--seed N]
-               fastrnn evaluate --model checkpoint [--split test|validation|train] [--data kjv.txt] [--max-chars N]
+               fastrnn evaluate --model checkpoint [--split test|validation|train] [--data kjv.txt] [--max-chars N | --max-verses N]
                fastrnn sweep [--task kjv-char|s2|s4] [--grid "Layer0Dropout=0,0.2;HeadDropout=0,0.2"] [--random N]
                              [--epochs N] [--max-chars N] [--seed N] [--plot ranking.png]
 
@@ -82,8 +82,9 @@ public static class Cli
                   dropout and 2 × LSTM(650) with dropout 0.5 (--arm plain: without) on KJV words, SGD, 6 epochs.
                   --backup FILE (every task but reber and adding) saves the run after each epoch and, when FILE exists,
                   resumes it there: stop a long run and give the same command again to continue it bit for bit
-          generate samples text from a kjv-char checkpoint at a temperature
-          evaluate bits per character of a kjv-char checkpoint on a split
+          generate samples text from a language model's checkpoint (train --task kjv-char|s3|zaremba-small|zaremba-medium
+                   --out FILE) at a temperature: characters, or words (lower case, <eos> ends a line)
+          evaluate bits per character or perplexity of such a checkpoint on a split of kjv.txt
           sweep    grid (or --random) search over a model's run-time rates and coefficients with early stopping; a
                    ranked table (kjv-char by validation bits per character; s2, s4 by validation MSE, by default over
                    S2's L2 coefficients)

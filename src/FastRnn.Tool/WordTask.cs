@@ -27,15 +27,17 @@ internal sealed partial class ZarembaMediumModel;
 /// the reference model S3, and Zaremba et al.'s small and medium configurations.</summary>
 public static class WordTask
 {
+    internal const int S3Batch = 64, S3Steps = 35, ZarembaBatch = 20, ZarembaSteps = 20;
+
     /// <summary>The three splits as token streams of <paramref name="batch"/> columns, and the vocabulary.</summary>
-    private static (TokenStream Train, TokenStream Validation, TokenStream Test, int Words) Load(Options options, int batch)
+    private static (TokenStream Train, TokenStream Validation, TokenStream Test, Vocabulary Words) Load(Options options, int batch)
     {
         var corpus = options.Corpus();
         string[] Words(Split split) => options.Verses(corpus, split).SelectMany(v => WordTokenizer.Tokens(v.Text)).ToArray();
         var (trainWords, validationWords, testWords) = (Words(Split.Train), Words(Split.Validation), Words(Split.Test));
         var vocabulary = Vocabulary.Words(trainWords, VerseTasks.Words);
         TokenStream Stream(string[] words) => new(words.Select(vocabulary.Id).ToArray(), batch);
-        return (Stream(trainWords), Stream(validationWords), Stream(testWords), vocabulary.Count);
+        return (Stream(trainWords), Stream(validationWords), Stream(testWords), vocabulary);
     }
 
     /// <summary>The reference model S3 (Adam 1e-3, batch 64, BPTT 35). <c>--arm plain</c> sets the dropout and the
@@ -43,7 +45,7 @@ public static class WordTask
     /// switch).</summary>
     public static int TrainS3(Options options, TextWriter output)
     {
-        const int batch = 64, steps = 35;
+        const int batch = S3Batch, steps = S3Steps;
         int seed = options.Int("seed", 1, 0), epochs = options.Int("epochs", 2, 1);
         bool plain = options.PlainArm();
         var data = Load(options, batch);
@@ -55,7 +57,7 @@ public static class WordTask
             optimizer.Clipping.MaxValue = 5f;
         output.WriteLine($"fastrnn train --task s3 --arm {(plain ? "plain" : "regularized")}: S3 Embedding(10k, 256) → LSTM(256) → BatchNorm → dropout 0.5 → softmax(10k); " +
             $"L1 0.01 on the head, L2 1e-3 on the LSTM kernels, clip by value 5{(plain ? " (all off)" : "")}; Adam 1e-3");
-        return Run(options, output, "s3", plain ? "plain" : "regularized", model, optimizer, steps, data, epochs, learningRate: null);
+        return Run(options, output, ShippedLanguageModel.S3, plain ? "plain" : "regularized", model, optimizer, data, epochs, learningRate: null);
     }
 
     /// <summary>Zaremba et al.'s configurations on KJV words: 2 × LSTM(200) without dropout (<c>zaremba-small</c>) or
@@ -67,7 +69,7 @@ public static class WordTask
     /// 5/c and stepping by c, so the run uses learning rate 20 and clipping norm 0.25 — the same updates.</para></summary>
     public static int TrainZaremba(Options options, TextWriter output, bool medium)
     {
-        const int batch = 20, steps = 20;
+        const int batch = ZarembaBatch, steps = ZarembaSteps;
         int seed = options.Int("seed", 1, 0), epochs = options.Int("epochs", 6, 1);
         bool plain = medium && options.PlainArm();
         var data = Load(options, batch);
@@ -77,20 +79,21 @@ public static class WordTask
             Options.SwitchOff(model.Options);
         var schedule = new StepDecay(initial: 1f * steps, factor: 0.5f, every: 1, delay: 3);
         var optimizer = new Sgd(model, schedule.Initial) { Clipping = { MaxGlobalNorm = 5f / steps } };
-        string task = medium ? "zaremba-medium" : "zaremba-small";
-        output.WriteLine($"fastrnn train --task {task}{(medium ? $" --arm {(plain ? "plain" : "regularized")}" : "")}: " +
+        var kind = medium ? ShippedLanguageModel.ZarembaMedium : ShippedLanguageModel.ZarembaSmall;
+        output.WriteLine($"fastrnn train --task {kind.Task}{(medium ? $" --arm {(plain ? "plain" : "regularized")}" : "")}: " +
             $"Embedding(10k, {(medium ? 650 : 200)}) → LSTM({(medium ? 650 : 200)}) × 2 → softmax(10k), dropout {(medium && !plain ? "0.5" : "none")}; " +
             "SGD lr 1 (×0.5 per epoch after epoch 4), clip global norm 5, on the loss summed over the 20 steps (run as lr 20, clip 0.25 on the mean per token)");
-        return Run(options, output, task, medium && !plain ? "dropout" : "plain", model, optimizer, steps, data, epochs, schedule.At);
+        return Run(options, output, kind, medium && !plain ? "dropout" : "plain", model, optimizer, data, epochs, schedule.At);
     }
 
-    private static int Run(Options options, TextWriter output, string task, string arm, ISequenceModel model, Optimizer optimizer, int steps,
-        (TokenStream Train, TokenStream Validation, TokenStream Test, int Words) data, int epochs, Func<int, float>? learningRate)
+    private static int Run(Options options, TextWriter output, ShippedLanguageModel kind, string arm, ISequenceModel model, Optimizer optimizer,
+        (TokenStream Train, TokenStream Validation, TokenStream Test, Vocabulary Words) data, int epochs, Func<int, float>? learningRate)
     {
-        int seed = options.Int("seed", 1, 0);
+        int seed = options.Int("seed", 1, 0), steps = kind.Steps;
+        string task = kind.Task;
         var (train, validation, test, words) = data;
         var trainer = new LanguageModelTrainer(model, optimizer, steps);
-        output.WriteLine($"  {train.Targets:N0} / {validation.Targets:N0} / {test.Targets:N0} training / validation / test tokens, {words:N0} words, " +
+        output.WriteLine($"  {train.Targets:N0} / {validation.Targets:N0} / {test.Targets:N0} training / validation / test tokens, {words.Count:N0} words, " +
             $"batch {train.Batch}, BPTT {steps}, {epochs} epochs, seed {seed}");
         if (ProgressBar.Interactive(output))
             trainer.SegmentDone = new ProgressBar(output, "tokens", (long)train.Batch * steps).Report;
@@ -110,6 +113,11 @@ public static class WordTask
             $"{{\"task\":\"{task}\",\"arm\":\"{arm}\",\"seed\":{seed},\"epochs\":{epochs},\"train_perplexity\":{trainPerplexity:G6}," +
             $"\"valid_perplexity\":{validationPerplexity:G6},\"test_perplexity\":{testPerplexity:G6},\"valid_perplexity_by_epoch\":[{history}]," +
             $"\"seconds\":{seconds:F1}}}"));
+        if (options.Text("out", "") is { Length: > 0 } path)
+        {
+            kind.Save(path, model, optimizer, words);
+            output.WriteLine($"saved {path}");
+        }
         return 0;
     }
 }

@@ -167,6 +167,35 @@ public class ToolTests : TemporaryDirectoryTest
     }
 
     [Fact]
+    public void AWordModelCheckpointEvaluatesAndGenerates()
+    {
+        string? root = FixtureFiles.SharedData;
+        Assert.True(root is not null, "../shared/data is missing: this test reads kjv.txt.");
+        string checkpoint = Path.Combine(Directory, "small.ckpt"), data = Path.Combine(root!, "kjv.txt");
+        var output = new StringWriter();
+        Assert.Equal(0, Cli.Run(["train", "--task", "zaremba-small", "--epochs", "1", "--max-verses", "300", "--data", data, "--out", checkpoint], output, new StringWriter()));
+        // evaluate reads it back and, on the same verses, reproduces the test perplexity training printed
+        var evaluation = new StringWriter();
+        Assert.Equal(0, Cli.Run(["evaluate", "--model", checkpoint, "--data", data, "--max-verses", "300"], evaluation, new StringWriter()));
+        string trained = System.Text.RegularExpressions.Regex.Match(output.ToString(), @"test (\d+\.\d);").Groups[1].Value;
+        Assert.NotEmpty(trained);
+        Assert.Contains($"test: perplexity {trained} over", evaluation.ToString());
+
+        var generated = new StringWriter();
+        Assert.Equal(0, Cli.Run(["generate", "--model", checkpoint, "--length", "40", "--prime", "And God said", "--seed", "2"], generated, new StringWriter()));
+        string text = generated.ToString()[..^Environment.NewLine.Length];
+        Assert.StartsWith("and god said", text);
+        int words = text.Split([' ', '\n'], StringSplitOptions.RemoveEmptyEntries).Length, ends = text.Count(c => c == '\n');
+        Assert.Equal(3 + 40, words + ends); // the prime's three words, then 40 tokens: words, or <eos> as a line end
+
+        // a file that is not a checkpoint of a shipped language model is a clear error
+        var error = new StringWriter();
+        File.WriteAllText(Path.Combine(Directory, "bad.ckpt"), "not a checkpoint");
+        Assert.Equal(2, Cli.Run(["generate", "--model", Path.Combine(Directory, "bad.ckpt")], new StringWriter(), error));
+        Assert.Contains("bad.ckpt", error.ToString());
+    }
+
+    [Fact]
     public void AnInterruptedRunResumesFromItsBackup()
     {
         string? root = FixtureFiles.SharedData;

@@ -28,6 +28,15 @@ public sealed class Vocabulary
 
     public bool Contains(string token) => _ids.ContainsKey(token);
 
+    /// <summary>A vocabulary saved as its tokens in id order (<see cref="Tokens"/>), e.g. in a checkpoint; it maps unknown
+    /// tokens to <c>&lt;unk&gt;</c> when it has one.</summary>
+    public static Vocabulary FromTokens(IReadOnlyList<string> tokens)
+    {
+        if (tokens.Distinct(StringComparer.Ordinal).Count() != tokens.Count)
+            throw new ArgumentException("A vocabulary's tokens must be distinct.", nameof(tokens));
+        return new(tokens.ToList(), tokens.Contains(Unknown) ? Unknown : null);
+    }
+
     /// <summary>Every distinct character of the text, in ordinal order (a character-level model's vocabulary).</summary>
     public static Vocabulary Characters(IEnumerable<string> texts) =>
         new(texts.SelectMany(t => t).Append('\n').Distinct().Order().Select(c => c.ToString()).ToList(), null);
