@@ -72,7 +72,7 @@ public static class CharTask
             ("validation", trainer.History.Select(r => r.ValidationBitsPerToken!.Value).ToArray()));
         output.WriteLine($"bits per character (inference): train {trainBits:F3}, validation {validBits:F3}, test {testBits:F3} ({seconds:F0} s of epochs, {clock.Elapsed.TotalSeconds:F0} s in this process)");
         output.WriteLine("RESULT " + string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"{{\"task\":\"kjv-char\",\"arm\":\"{(plain ? "plain" : "regularized")}\",\"seed\":{seed},\"epochs\":{epochs},\"train_bits\":{trainBits:G6}," +
+            $"{{\"task\":\"kjv-char\",\"arm\":\"{(plain ? "plain" : "regularized")}\",\"seed\":{seed},\"epochs\":{trainer.History.Count},\"train_bits\":{trainBits:G6}," +
             $"\"valid_bits\":{validBits:G6},\"test_bits\":{testBits:G6},\"seconds\":{seconds:F1}}}"));
         if (options.Text("out", "") is { Length: > 0 } path)
         {

@@ -115,11 +115,18 @@ public static class Checkpoint
                 throw new InvalidDataException($"Checkpoint '{path}' lacks optimizer state '{name}' of {values.Length} floats (the optimizer's settings differ?).");
         var scalars = new Dictionary<string, string>(StringComparer.Ordinal);
         optimizer.WriteScalars(scalars);
+        // Every header value parsed before anything changes: a malformed one is refused like a missing one.
+        double Number(string key) => double.TryParse(Need(key), NumberStyles.Float, CultureInfo.InvariantCulture, out double value)
+            ? value : throw new InvalidDataException($"Checkpoint '{path}' has '{Need(key)}' for '{key}', not a number.");
+        ulong Counter(string key) => ulong.TryParse(Need(key), NumberStyles.None, CultureInfo.InvariantCulture, out ulong value)
+            ? value : throw new InvalidDataException($"Checkpoint '{path}' has '{Need(key)}' for '{key}', not a counter.");
         var storedScalars = scalars.Keys.ToDictionary(k => k, k => Need("optimizer." + k), StringComparer.Ordinal);
-        var rates = model.Options.Names.ToDictionary(n => n, n => float.Parse(Need("options.rate." + n), CultureInfo.InvariantCulture));
+        foreach (var key in scalars.Keys)
+            Number("optimizer." + key);
+        var rates = model.Options.Names.ToDictionary(n => n, n => (float)Number("options.rate." + n));
         bool training = Need("options.training") == "true";
-        ulong seed = ulong.Parse(Need("options.seed"), CultureInfo.InvariantCulture);
-        ulong pass = ulong.Parse(Need("options.pass"), CultureInfo.InvariantCulture);
+        ulong seed = Counter("options.seed");
+        ulong pass = Counter("options.pass");
 
         var progress = metadata.Where(p => p.Key.StartsWith("progress.", StringComparison.Ordinal))
             .ToDictionary(p => p.Key["progress.".Length..], p => p.Value, StringComparer.Ordinal);
@@ -127,7 +134,19 @@ public static class Checkpoint
             .ToDictionary(e => e.Name["run.".Length..], e => e.Data, StringComparer.Ordinal);
         validate?.Invoke(progress, arrays);
 
-        // Everything checked: apply.
+        // Everything checked: apply, the rates first (their setters validate; a refused one puts the others back).
+        var previous = model.Options.Names.ToDictionary(n => n, n => model.Options[n]);
+        try
+        {
+            foreach (var (name, rate) in rates)
+                model.Options[name] = rate;
+        }
+        catch (ArgumentException e)
+        {
+            foreach (var (name, rate) in previous)
+                model.Options[name] = rate;
+            throw new InvalidDataException($"Checkpoint '{path}' holds a rate this model refuses: {e.Message}", e);
+        }
         foreach (var tensor in model.Tensors)
             tensor.Import(entries["model." + tensor.Name].Data, model.Parameters);
         foreach (var tensor in model.StatisticTensors)
@@ -135,8 +154,6 @@ public static class Checkpoint
         foreach (var (name, values) in optimizerArrays)
             entries["optimizer." + name].Data.CopyTo(values, 0);
         optimizer.ReadScalars(storedScalars);
-        foreach (var (name, rate) in rates)
-            model.Options[name] = rate;
         model.Options.Training = training;
         model.Options.Seed = seed;
         model.Options.Pass = pass;

@@ -69,11 +69,16 @@ public sealed class ReduceOnPlateau(Optimizer optimizer, float factor = 0.1f, in
     /// <summary>The state a run backup keeps (the learning rate itself travels with the optimizer).</summary>
     internal void WriteState(IDictionary<string, string> state)
     {
-        state["plateau.settings"] = Settings;
         state["plateau.best"] = _best.ToString("R", CultureInfo.InvariantCulture);
         state["plateau.bad_epochs"] = _bad.ToString(CultureInfo.InvariantCulture);
         state["plateau.cooldown"] = _cooldown.ToString(CultureInfo.InvariantCulture);
     }
+
+    /// <summary>The keys <see cref="WriteState"/> writes besides the settings (numbers).</summary>
+    internal static readonly string[] StateKeys = ["plateau.best", "plateau.bad_epochs", "plateau.cooldown"];
+
+    /// <summary>The optimizer whose rate this lowers.</summary>
+    internal Optimizer Optimizer => optimizer;
 
     internal void ReadState(IReadOnlyDictionary<string, string> state)
     {

@@ -4,9 +4,10 @@ using Xunit;
 namespace FastRnn.Tests;
 
 /// <summary>Fit's run backup (Keras' BackupAndRestore): a run that crashes after some epochs and is resumed from its
-/// backup by a fresh process (model and optimizer made anew, other seeds) ends with the same weights, optimizer state,
-/// mask counter, records and early-stopping outcome, bit for bit, as the run that never stopped; a finished run resumes
-/// to nothing more to do; a backup that does not fit the Fit is refused and changes nothing.</summary>
+/// backup by a fresh process (model and optimizer made anew, their weights and mask counter scrambled) ends with the
+/// same weights, optimizer state, mask counter, records and early-stopping outcome, bit for bit, as the run that never
+/// stopped; a finished run resumes to nothing more to do; a backup of another run (other data, rates, seed, optimizer
+/// or early-stopping settings) is refused and changes nothing.</summary>
 public class RunBackupTests : TemporaryDirectoryTest
 {
     private sealed class Crash : Exception;
@@ -14,73 +15,98 @@ public class RunBackupTests : TemporaryDirectoryTest
     private static TokenStream Stream(int count, int offset) =>
         new(Enumerable.Range(0, count).Select(i => (i * 7 + i / 3 + offset) % 10).ToArray(), 4);
 
-    /// <summary>TinyLm (dropout, so the mask counter matters) under Adam with a step-decay schedule and early stopping
-    /// that restores its best weights (patient enough to let all 7 epochs run); <paramref name="crashAfter"/> throws from the epoch hook after that many epochs,
-    /// before their backup is written: the backup then holds one epoch fewer, as a crash mid-epoch would leave it.</summary>
-    private static (TinyLm Model, Adam Optimizer, EarlyStopping Stopping, IReadOnlyList<EpochRecord> History) LanguageRun(
-        ulong seed, string? backup, int crashAfter = int.MaxValue)
+    /// <summary>A fresh process's model: the run's seed, but other weights and another mask counter, which the backup
+    /// must replace.</summary>
+    private static T Scrambled<T>(T model) where T : ISequenceModel
     {
-        var model = new TinyLm(4, 10, seed);
+        Initializers.Uniform(model, 0.3f, seed: 1234);
+        model.Options.Pass = 999;
+        return model;
+    }
+
+    /// <summary>TinyLm (dropout, so the mask counter matters) under Adam; the rate jumps to 0.5 from epoch 3 on, which
+    /// soon makes the validation loss worse, so the best epoch (3) lies before the crash and its weights, which early
+    /// stopping restores at the end, must come from the backup. Patient enough to let all 7 epochs run.
+    /// <paramref name="crashAfter"/> throws from the epoch hook after that many epochs, before their backup is written:
+    /// the backup then holds one epoch fewer, as a crash mid-epoch would leave it.</summary>
+    private static (TinyLm Model, Adam Optimizer, EarlyStopping Stopping, LanguageModelTrainer Trainer) LanguageRun(
+        string? backup, bool fresh = false, int crashAfter = int.MaxValue)
+    {
+        var model = new TinyLm(4, 10, seed: 1);
+        if (fresh)
+            Scrambled(model);
         var optimizer = new Adam(model, 2e-2f);
         var trainer = new LanguageModelTrainer(model, optimizer, 10);
         var stopping = new EarlyStopping(patience: 10, restoreBestWeights: true);
-        var schedule = new StepDecay(2e-2f, 0.5f, every: 2);
         try
         {
-            trainer.Fit(Stream(800, 0), Stream(200, 3), epochs: 7, schedule.At, stopping,
+            trainer.Fit(Stream(800, 0), Stream(240, 0), epochs: 7, e => e < 3 ? 2e-2f : 0.5f, stopping,
                 onEpoch: r => { if (r.Epoch + 1 == crashAfter) throw new Crash(); }, backup: backup);
         }
         catch (Crash)
         {
         }
-        return (model, optimizer, stopping, trainer.History);
+        return (model, optimizer, stopping, trainer);
     }
 
-    private static void AssertSameRecords<T>(IReadOnlyList<T> expected, IReadOnlyList<T> actual, Func<T, object> withoutTime)
+    private static byte[] Snapshot(ISequenceModel model, Optimizer optimizer, string path)
     {
-        Assert.Equal(expected.Count, actual.Count);
-        Assert.Equal(expected.Select(withoutTime), actual.Select(withoutTime));
+        Checkpoint.Save(path, model, optimizer);
+        return File.ReadAllBytes(path);
     }
 
     [Fact]
     public void AResumedLanguageModelRunEqualsTheUninterruptedOne()
     {
-        var straight = LanguageRun(seed: 1, backup: null);
+        var straight = LanguageRun(backup: null);
+        Assert.Equal(7, straight.Trainer.History.Count);
+        Assert.Equal(3, straight.Stopping.BestEpoch); // before the crash below: the best weights travel in the backup
+
         string backup = Path.Combine(Directory, "lm.run");
-        var crashed = LanguageRun(seed: 1, backup, crashAfter: 4);
-        Assert.Equal(4, crashed.History.Count);
-        var resumed = LanguageRun(seed: 77, backup); // other weights and mask seed: the backup must bring them
+        LanguageRun(backup, crashAfter: 5); // the backup holds epochs 0–3
+        var resumed = LanguageRun(backup, fresh: true);
 
         Assert.Equal(straight.Model.Parameters.ToArray(), resumed.Model.Parameters.ToArray());
         Assert.Equal(straight.Model.Options.Pass, resumed.Model.Options.Pass);
-        Assert.Equal(straight.Model.Options.Seed, resumed.Model.Options.Seed);
         Assert.Equal(straight.Optimizer.Steps, resumed.Optimizer.Steps);
         Assert.Equal(straight.Optimizer.LearningRate, resumed.Optimizer.LearningRate);
-        AssertSameRecords(straight.History, resumed.History, r => r with { Seconds = 0 });
-        Assert.Equal((straight.Stopping.BestEpoch, straight.Stopping.Best, straight.Stopping.Wait, straight.Stopping.StoppedEpoch),
-            (resumed.Stopping.BestEpoch, resumed.Stopping.Best, resumed.Stopping.Wait, resumed.Stopping.StoppedEpoch));
-        Assert.Equal(7, straight.History.Count); // the comparison covers the schedule's decays, not only a first epoch
+        Assert.Equal(straight.Trainer.History.Select(r => r with { Seconds = 0 }), resumed.Trainer.History.Select(r => r with { Seconds = 0 }));
+        Assert.Equal((straight.Stopping.BestEpoch, straight.Stopping.Best, straight.Stopping.Wait),
+            (resumed.Stopping.BestEpoch, resumed.Stopping.Best, resumed.Stopping.Wait));
 
         // resuming the finished run trains no further and ends on the same (best) weights
-        var again = LanguageRun(seed: 5, backup);
+        var again = LanguageRun(backup, fresh: true);
         Assert.Equal(straight.Model.Parameters.ToArray(), again.Model.Parameters.ToArray());
         Assert.Equal(straight.Optimizer.Steps, again.Optimizer.Steps);
-        Assert.Equal(7, again.History.Count);
+        Assert.Equal(7, again.Trainer.History.Count);
     }
 
-    /// <summary>A shuffled classifier run with reduce-on-plateau and early stopping that ends the run early.</summary>
-    private static (GruClassic37x3 Model, Adam Optimizer, EarlyStopping Stopping, IReadOnlyList<SequenceEpoch> History) SequenceRun(
-        ulong seed, string? backup, int crashAfter = int.MaxValue)
+    [Fact]
+    public void ATrainerThatRanThePartBeforeKeepsOneRecordPerEpoch()
     {
-        var model = new GruClassic37x3(16, 10, seed);
+        string backup = Path.Combine(Directory, "lm.run");
+        var model = new TinyLm(4, 10, seed: 1);
+        var trainer = new LanguageModelTrainer(model, new Adam(model, 2e-2f), 10);
+        trainer.Fit(Stream(800, 0), Stream(240, 0), epochs: 2, backup: backup);
+        trainer.Fit(Stream(800, 0), Stream(240, 0), epochs: 4, backup: backup); // continues the same run
+        Assert.Equal([0, 1, 2, 3], trainer.History.Select(r => r.Epoch));
+    }
+
+    /// <summary>A shuffled classifier run with reduce-on-plateau (with a cooldown) and early stopping that ends it early.</summary>
+    private static (GruClassic37x3 Model, Adam Optimizer, EarlyStopping Stopping, IReadOnlyList<SequenceEpoch> History) SequenceRun(
+        string? backup, bool fresh = false, int crashAfter = int.MaxValue)
+    {
+        var model = new GruClassic37x3(16, 10, seed: 1);
+        if (fresh)
+            Scrambled(model);
         var optimizer = new Adam(model, 3e-2f);
         var trainer = new SequenceTrainer(model, optimizer, shuffleSeed: 3);
-        var stopping = new EarlyStopping(patience: 3, restoreBestWeights: true, minDelta: 0.02f);
-        var plateau = new ReduceOnPlateau(optimizer, factor: 0.5f, patience: 0, threshold: 0.1);
+        var stopping = new EarlyStopping(patience: 6, restoreBestWeights: true, minDelta: 0.02f);
+        var plateau = new ReduceOnPlateau(optimizer, factor: 0.5f, patience: 0, threshold: 0.1, cooldown: 1);
         try
         {
-            trainer.Fit(SequenceTrainerTests.FirstStepTask(160, 1), SequenceTrainerTests.FirstStepTask(64, 2), epochs: 30, earlyStopping: stopping, plateau: plateau,
-                onEpoch: r => { if (r.Epoch + 1 == crashAfter) throw new Crash(); }, backup: backup);
+            trainer.Fit(SequenceTrainerTests.FirstStepTask(160, 1), SequenceTrainerTests.FirstStepTask(64, 2), epochs: 30,
+                earlyStopping: stopping, plateau: plateau, onEpoch: r => { if (r.Epoch + 1 == crashAfter) throw new Crash(); }, backup: backup);
         }
         catch (Crash)
         {
@@ -91,60 +117,62 @@ public class RunBackupTests : TemporaryDirectoryTest
     [Fact]
     public void AResumedSequenceRunEqualsTheUninterruptedOne()
     {
-        var straight = SequenceRun(seed: 1, backup: null);
+        var straight = SequenceRun(backup: null);
         Assert.True(straight.Stopping.StoppedEpoch > 0 && straight.History.Count < 30, "early stopping should end this run");
-        Assert.True(straight.History.Select(r => r.LearningRate).Distinct().Count() > 1, "the plateau should lower the rate");
+        Assert.True(straight.History.Select(r => r.LearningRate).Distinct().Count() > 2, "the plateau should lower the rate more than once");
         string backup = Path.Combine(Directory, "seq.run");
-        int crashAt = straight.History.Count - 1;
-        SequenceRun(seed: 1, backup, crashAfter: crashAt);
-        var resumed = SequenceRun(seed: 9, backup);
+        SequenceRun(backup, crashAfter: straight.History.Count - 1);
+        var resumed = SequenceRun(backup, fresh: true);
 
         Assert.Equal(straight.Model.Parameters.ToArray(), resumed.Model.Parameters.ToArray());
         Assert.Equal(straight.Optimizer.Steps, resumed.Optimizer.Steps);
         Assert.Equal(straight.Optimizer.LearningRate, resumed.Optimizer.LearningRate);
-        AssertSameRecords(straight.History, resumed.History, r => r with { Seconds = 0 });
+        Assert.Equal(straight.History.Select(r => r with { Seconds = 0 }), resumed.History.Select(r => r with { Seconds = 0 }));
         Assert.Equal(straight.Stopping.StoppedEpoch, resumed.Stopping.StoppedEpoch);
+
+        // the run early stopping ended stays ended: resumed again, it trains no further
+        var again = SequenceRun(backup, fresh: true);
+        Assert.Equal(straight.Optimizer.Steps, again.Optimizer.Steps);
+        Assert.Equal(straight.History.Count, again.History.Count);
+        Assert.Equal(straight.Model.Parameters.ToArray(), again.Model.Parameters.ToArray());
     }
 
     [Fact]
-    public void ABackupThatDoesNotFitIsRefusedAndChangesNothing()
+    public void ABackupOfAnotherRunIsRefusedAndChangesNothing()
     {
-        string backup = Path.Combine(Directory, "seq.run");
-        SequenceRun(seed: 1, backup, crashAfter: 2);
+        string backup = Path.Combine(Directory, "lm.run");
+        LanguageRun(backup, crashAfter: 3);
 
-        // another early-stopping setting
-        var model = new GruClassic37x3(16, 10, seed: 4);
-        var before = model.Parameters.ToArray();
-        var trainer = new SequenceTrainer(model, new Adam(model, 3e-2f), shuffleSeed: 3);
-        var error = Assert.Throws<InvalidDataException>(() => trainer.Fit(SequenceTrainerTests.FirstStepTask(160, 1), null, 5,
-            earlyStopping: new EarlyStopping(patience: 4, restoreBestWeights: true, minDelta: 0.02f), backup: backup));
-        Assert.Contains("patience=3", error.Message);
-        Assert.Contains("patience=4", error.Message);
-        Assert.Equal(before, model.Parameters.ToArray());
-
-        // no plateau where the run had one
-        error = Assert.Throws<InvalidDataException>(() => trainer.Fit(SequenceTrainerTests.FirstStepTask(160, 1), null, 5,
-            earlyStopping: new EarlyStopping(patience: 3, restoreBestWeights: true, minDelta: 0.02f), backup: backup));
-        Assert.Contains("reduce-on-plateau", error.Message);
-        Assert.Equal(before, model.Parameters.ToArray());
+        void Refused(string expected, Action<TinyLm> change, int dataOffset = 0, float beta2 = 0.999f, int patience = 10)
+        {
+            var model = new TinyLm(4, 10, seed: 1);
+            change(model);
+            var optimizer = new Adam(model, 2e-2f, beta2: beta2);
+            byte[] before = Snapshot(model, optimizer, Path.Combine(Directory, "before"));
+            var trainer = new LanguageModelTrainer(model, optimizer, 10);
+            var error = Assert.Throws<InvalidDataException>(() => trainer.Fit(Stream(800, dataOffset), Stream(240, 0), 7, e => e < 3 ? 2e-2f : 0.5f,
+                new EarlyStopping(patience: patience, restoreBestWeights: true), backup: backup));
+            Assert.Contains(expected, error.Message);
+            Assert.Equal(before, Snapshot(model, optimizer, Path.Combine(Directory, "after")));
+            Assert.Empty(trainer.History);
+        }
+        Refused("Layer0Dropout=0;", m => m.Options["Layer0Dropout"] = 0f);     // the plain arm of a regularized run
+        Refused("mask seed 2", m => m.Options.Seed = 2);                         // another seed
+        Refused("training stream", _ => { }, dataOffset: 1);                     // other data
+        Refused("Beta2=0.99", _ => { }, beta2: 0.99f);                          // another optimizer setting
+        Refused("patience=4", _ => { }, patience: 4);                            // another early-stopping setting
 
         // a checkpoint that is not a run backup
+        var model = new TinyLm(4, 10, seed: 1);
+        var optimizer = new Adam(model, 2e-2f);
         string plain = Path.Combine(Directory, "plain.ckpt");
-        var optimizer = new Adam(model, 3e-2f);
         Checkpoint.Save(plain, model, optimizer);
-        error = Assert.Throws<InvalidDataException>(() => new SequenceTrainer(model, optimizer).Fit(SequenceTrainerTests.FirstStepTask(160, 1), null, 5, backup: plain));
+        var error = Assert.Throws<InvalidDataException>(() => new LanguageModelTrainer(model, optimizer, 10).Fit(Stream(800, 0), null, 5, backup: plain));
         Assert.Contains("not one written by a trainer's Fit", error.Message);
 
-        // a corrupted backup
-        var bytes = File.ReadAllBytes(backup);
-        bytes[^5] ^= 0x40;
-        File.WriteAllBytes(backup, bytes);
-        error = Assert.Throws<InvalidDataException>(() => new SequenceTrainer(model, optimizer).Fit(SequenceTrainerTests.FirstStepTask(160, 1), null, 5, backup: backup));
-        Assert.Contains("corrupted", error.Message);
-        Assert.Equal(before, model.Parameters.ToArray());
-
-        // a schedule and a plateau together
-        Assert.Throws<ArgumentException>(() => new SequenceTrainer(model, optimizer).Fit(SequenceTrainerTests.FirstStepTask(16, 1), null, 1,
-            learningRate: _ => 1e-3f, plateau: new ReduceOnPlateau(optimizer)));
+        // a schedule and a plateau together; a plateau on another optimizer
+        var trainer = new LanguageModelTrainer(model, optimizer, 10);
+        Assert.Throws<ArgumentException>(() => trainer.Fit(Stream(80, 0), null, 1, learningRate: _ => 1e-3f, plateau: new ReduceOnPlateau(optimizer)));
+        Assert.Throws<ArgumentException>(() => trainer.Fit(Stream(80, 0), null, 1, plateau: new ReduceOnPlateau(new Adam(model))));
     }
 }

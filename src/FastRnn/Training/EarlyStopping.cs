@@ -124,13 +124,16 @@ public sealed class EarlyStopping
     /// <summary>The state a run backup keeps: the counters here, the best weights (when kept) as an array.</summary>
     internal void WriteState(IDictionary<string, string> state)
     {
-        state["early_stopping.settings"] = Settings;
         state["early_stopping.best"] = Best.ToString("R", CultureInfo.InvariantCulture);
         state["early_stopping.best_epoch"] = BestEpoch.ToString(CultureInfo.InvariantCulture);
         state["early_stopping.wait"] = Wait.ToString(CultureInfo.InvariantCulture);
         state["early_stopping.stopped_epoch"] = StoppedEpoch.ToString(CultureInfo.InvariantCulture);
         state["early_stopping.has_best_weights"] = _hasBestWeights ? "true" : "false";
     }
+
+    /// <summary>The keys <see cref="WriteState"/> writes besides the settings (numbers and true/false).</summary>
+    internal static readonly string[] StateKeys = ["early_stopping.best", "early_stopping.best_epoch", "early_stopping.wait",
+        "early_stopping.stopped_epoch", "early_stopping.has_best_weights"];
 
     /// <summary>The best weights for a run backup, or null when none are kept yet.</summary>
     internal float[]? BestWeights => _hasBestWeights ? _bestWeights : null;

@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Reflection;
+using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -25,17 +27,26 @@ internal static class EpochLoop
     public static void Run<TRecord>(ISequenceModel model, Optimizer optimizer, int epochs, FitHooks hooks, List<TRecord> history,
         Action<TRecord>? onEpoch, Func<int, (TRecord Record, double Monitored)> epoch)
     {
-        if (hooks.LearningRate is not null && hooks.Plateau is not null)
-            throw new ArgumentException("Give either a learning-rate schedule or reduce-on-plateau, not both: each sets the rate.");
         var (earlyStopping, plateau, backup) = (hooks.EarlyStopping, hooks.Plateau, hooks.Backup);
+        if (hooks.LearningRate is not null && plateau is not null)
+            throw new ArgumentException("Give either a learning-rate schedule or reduce-on-plateau, not both: each sets the rate.");
+        if (plateau is not null && plateau.Optimizer != optimizer)
+            throw new ArgumentException("The reduce-on-plateau schedule was made for another optimizer than the trainer's.", nameof(hooks));
         earlyStopping?.Begin(model);
         var run = new List<TRecord>();
         int start = 0;
         bool stopped = false;
-        if (backup is not null && File.Exists(backup))
+        string? identity = null;
+        if (backup is not null)
         {
-            (start, stopped) = Resume(backup, model, optimizer, earlyStopping, plateau, run);
-            history.AddRange(run);
+            identity = Identity(model, optimizer, hooks);
+            if (File.Exists(backup))
+            {
+                (start, stopped) = Resume(backup, model, optimizer, earlyStopping, plateau, identity, run);
+                // A trainer that ran the first part itself already holds those records.
+                if (history.Count < run.Count || !history[^run.Count..].SequenceEqual(run))
+                    history.AddRange(run);
+            }
         }
         for (int e = start; e < epochs && !stopped; e++)
         {
@@ -48,21 +59,42 @@ internal static class EpochLoop
             plateau?.Step(monitored);
             stopped = earlyStopping is not null && earlyStopping.EndEpoch(e, (float)monitored);
             if (backup is not null)
-                Save(backup, model, optimizer, earlyStopping, plateau, run, e + 1, stopped);
+                Save(backup, model, optimizer, earlyStopping, plateau, identity!, run, e + 1, stopped);
         }
         earlyStopping?.End();
     }
 
+    /// <summary>What a resumed run must share with the one that saved it, beyond the model and optimizer types the
+    /// checkpoint checks: the trainer and its data (<see cref="FitHooks.Trainer"/>), the optimizer's settings and
+    /// clipping, the model's rates and mask seed, and the early-stopping and plateau settings.</summary>
+    private static string Identity(ISequenceModel model, Optimizer optimizer, FitHooks hooks)
+    {
+        var rates = string.Join(" ", model.Options.Names.Select(n => $"{n}={model.Options[n].ToString("R", CultureInfo.InvariantCulture)}"));
+        return $"{hooks.Trainer()}\noptimizer {Settings(optimizer)}; clipping {Settings(optimizer.Clipping)}\n" +
+            $"model rates {rates}; mask seed {model.Options.Seed}\n" +
+            $"early stopping {hooks.EarlyStopping?.Settings ?? "none"}\nreduce-on-plateau {hooks.Plateau?.Settings ?? "none"}";
+    }
+
+    /// <summary>An object's public settable or constructor-given scalar properties (rates, betas, flags), the run's
+    /// state (learning rate, step counts, last norm) aside: it travels in the checkpoint.</summary>
+    private static string Settings(object settings) => string.Join(" ", settings.GetType()
+        .GetProperties(BindingFlags.Public | BindingFlags.Instance)
+        .Where(p => p.Name is not ("LearningRate" or "Steps" or "SkippedSteps" or "LastGradientNorm")
+            && (p.PropertyType.IsPrimitive || p.PropertyType.IsEnum || Nullable.GetUnderlyingType(p.PropertyType) is { IsPrimitive: true }))
+        .OrderBy(p => p.Name, StringComparer.Ordinal)
+        .Select(p => $"{p.Name}={Convert.ToString(p.GetValue(settings), CultureInfo.InvariantCulture)}"));
+
     /// <summary>Everything the loop needs to continue where it stopped, in one checkpoint written atomically: the
     /// model, the optimizer and the mask counter (as <see cref="Checkpoint"/> keeps them), the next epoch, whether
-    /// early stopping ended the run, this run's records, and the early-stopping and plateau state with the best
-    /// weights. The learning-rate schedule and the shuffling are functions of the epoch and need no state.</summary>
+    /// early stopping ended the run, this run's records, the early-stopping and plateau state with the best weights,
+    /// and the run's identity. The learning-rate schedule and the shuffling are functions of the epoch.</summary>
     private static void Save<TRecord>(string path, ISequenceModel model, Optimizer optimizer, EarlyStopping? earlyStopping,
-        ReduceOnPlateau? plateau, List<TRecord> run, int nextEpoch, bool stopped)
+        ReduceOnPlateau? plateau, string identity, List<TRecord> run, int nextEpoch, bool stopped)
     {
         var progress = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["run.format"] = BackupFormat,
+            ["run.identity"] = identity,
             ["run.next_epoch"] = nextEpoch.ToString(CultureInfo.InvariantCulture),
             ["run.stopped"] = stopped ? "true" : "false",
             ["run.records"] = JsonSerializer.Serialize(run, RecordJson),
@@ -76,44 +108,73 @@ internal static class EpochLoop
     }
 
     private static (int NextEpoch, bool Stopped) Resume<TRecord>(string path, ISequenceModel model, Optimizer optimizer,
-        EarlyStopping? earlyStopping, ReduceOnPlateau? plateau, List<TRecord> run)
+        EarlyStopping? earlyStopping, ReduceOnPlateau? plateau, string identity, List<TRecord> run)
     {
         List<TRecord>? records = null;
+        int nextEpoch = 0;
+        // Every check and every parse happens here, before Checkpoint.Load changes anything.
         void Validate(IReadOnlyDictionary<string, string> progress, IReadOnlyDictionary<string, float[]> arrays)
         {
             InvalidDataException Refuse(string why) => new($"Run backup '{path}' cannot resume this Fit: {why}.");
+            string Need(string key) => progress.TryGetValue(key, out var value) ? value : throw Refuse($"it lacks '{key}'");
             if (progress.GetValueOrDefault("run.format") != BackupFormat)
                 throw Refuse("it is a checkpoint but not one written by a trainer's Fit");
-            Same("early stopping", "early_stopping.settings", earlyStopping?.Settings);
-            Same("reduce-on-plateau", "plateau.settings", plateau?.Settings);
-            if (earlyStopping?.RestoreBestWeights == true && progress["early_stopping.has_best_weights"] == "true"
+            var saved = Need("run.identity").Split('\n');
+            var current = identity.Split('\n');
+            for (int i = 0; i < current.Length; i++)
+                if (i >= saved.Length || saved[i] != current[i])
+                    throw Refuse($"the run it holds had\n  {(i < saved.Length ? saved[i] : "(nothing)")}\nwhere this Fit has\n  {current[i]}");
+            foreach (string key in (earlyStopping is null ? [] : EarlyStopping.StateKeys).Concat(plateau is null ? [] : ReduceOnPlateau.StateKeys))
+                if (!double.TryParse(Need(key), NumberStyles.Float, CultureInfo.InvariantCulture, out _) && Need(key) is not ("true" or "false"))
+                    throw Refuse($"'{key}' is '{Need(key)}'");
+            if (earlyStopping?.RestoreBestWeights == true && Need("early_stopping.has_best_weights") == "true"
                 && arrays.GetValueOrDefault(BestWeights)?.Length != model.Parameters.Length)
                 throw Refuse($"its best weights are not {model.Parameters.Length} floats");
+            if (!int.TryParse(Need("run.next_epoch"), NumberStyles.None, CultureInfo.InvariantCulture, out nextEpoch) || Need("run.stopped") is not ("true" or "false"))
+                throw Refuse("its epoch count or stop flag is malformed");
             try
             {
-                records = JsonSerializer.Deserialize<List<TRecord>>(progress["run.records"], RecordJson);
+                records = JsonSerializer.Deserialize<List<TRecord>>(Need("run.records"), RecordJson);
             }
             catch (JsonException e)
             {
                 throw Refuse($"its epoch records are not those of this trainer ({e.Message})");
             }
-            if (records is null || records.Count != int.Parse(progress["run.next_epoch"], CultureInfo.InvariantCulture))
+            if (records is null || records.Count != nextEpoch)
                 throw Refuse("its epoch records do not match its epoch count");
-
-            void Same(string what, string key, string? settings)
-            {
-                string? saved = progress.GetValueOrDefault(key);
-                if (saved != settings)
-                    throw Refuse($"its {what} was {saved ?? "not used"}, this Fit's is {settings ?? "not used"}");
-            }
         }
         var progress = Checkpoint.Load(path, model, optimizer, Validate, out var arrays);
         earlyStopping?.ReadState(progress, arrays.GetValueOrDefault(BestWeights));
         plateau?.ReadState(progress);
         run.AddRange(records!);
-        return (int.Parse(progress["run.next_epoch"], CultureInfo.InvariantCulture), progress["run.stopped"] == "true");
+        return (nextEpoch, progress["run.stopped"] == "true");
     }
 }
 
-/// <summary>The optional parts of a Fit, as its parameters document them.</summary>
-internal readonly record struct FitHooks(Func<int, float>? LearningRate, EarlyStopping? EarlyStopping, ReduceOnPlateau? Plateau, string? Backup);
+/// <summary>The optional parts of a Fit, as its parameters document them, and the trainer's description of itself and
+/// its data for a run backup (computed only when there is one).</summary>
+internal readonly record struct FitHooks(Func<int, float>? LearningRate, EarlyStopping? EarlyStopping, ReduceOnPlateau? Plateau, string? Backup,
+    Func<string> Trainer);
+
+/// <summary>A short SHA-256 digest of a data set's arrays, to tell a run backup's data from other data.</summary>
+internal static class RunFingerprint
+{
+    public static string Of(string shape, params Array[] arrays)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(System.Text.Encoding.UTF8.GetBytes(shape));
+        foreach (var array in arrays)
+            switch (array)
+            {
+                case int[] ints:
+                    hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(ints.AsSpan()));
+                    break;
+                case float[] floats:
+                    hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(floats.AsSpan()));
+                    break;
+                default:
+                    throw new ArgumentException($"No digest for {array.GetType().Name}.", nameof(arrays));
+            }
+        return $"{shape} {Convert.ToHexString(hash.GetHashAndReset())[..16]}";
+    }
+}

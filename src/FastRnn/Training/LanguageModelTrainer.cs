@@ -36,6 +36,9 @@ public sealed class TokenStream
 
     public int Segments(int steps) => (Length - 1 + steps - 1) / steps;
 
+    /// <summary>A digest of the stream's layout and tokens: a run backup refuses to continue on other data.</summary>
+    internal string Fingerprint() => RunFingerprint.Of($"stream {Batch}×{Length}", _columns);
+
     /// <summary>Writes segment <paramref name="segment"/>'s inputs and targets ([n, Batch] time-major each); returns n.</summary>
     public int Segment(int segment, int steps, Span<int> inputs, Span<int> targets)
     {
@@ -140,14 +143,17 @@ public sealed class LanguageModelTrainer
     /// <para><paramref name="backup"/> makes the run resumable, as Keras' BackupAndRestore: after every epoch the whole
     /// run (weights, optimizer state, mask counter, epoch, records, early-stopping and plateau state with the best
     /// weights) is written there atomically, and when the file exists as Fit starts, the run continues from it — the
-    /// same weights, bit for bit, as an uninterrupted Fit (the shuffling and schedules are functions of the epoch). A
-    /// backup of a finished run resumes to nothing more to do. A file of another model, optimizer or early-stopping
-    /// setting is refused with <see cref="InvalidDataException"/> before anything changes.</para></summary>
+    /// same weights, bit for bit, as an uninterrupted Fit on the same vector width (the shuffling and schedules are
+    /// functions of the epoch). A backup of a finished run resumes to nothing more to do. A backup of another run — other
+    /// model or optimizer type or settings, clipping, rates, mask seed, BPTT length or shuffle seed, training or
+    /// validation data, early-stopping or plateau settings — is refused with <see cref="InvalidDataException"/> naming
+    /// the difference, before anything changes.</para></summary>
     public IReadOnlyList<EpochRecord> Fit(TokenStream train, TokenStream? validation, int epochs,
         Func<int, float>? learningRate = null, EarlyStopping? earlyStopping = null, Action<EpochRecord>? onEpoch = null,
         ReduceOnPlateau? plateau = null, string? backup = null)
     {
-        EpochLoop.Run(_model, _optimizer, epochs, new FitHooks(learningRate, earlyStopping, plateau, backup), _history, onEpoch, epoch =>
+        EpochLoop.Run(_model, _optimizer, epochs, new FitHooks(learningRate, earlyStopping, plateau, backup,
+            () => $"language-model trainer, BPTT {Steps}; training {train.Fingerprint()}; validation {validation?.Fingerprint() ?? "none"}"), _history, onEpoch, epoch =>
         {
             var clock = Stopwatch.StartNew();
             double trainLoss = TrainEpoch(train);

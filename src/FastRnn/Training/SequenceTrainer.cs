@@ -34,6 +34,9 @@ public sealed class SequenceSet
     public int[] Lengths { get; }
     public int[] Classes { get; }
     public float[] Values { get; }
+    /// <summary>A digest of the set's shape and contents: a run backup refuses to continue on other data.</summary>
+    internal string Fingerprint() => RunFingerprint.Of($"set {Count}×{Steps}×{Width}→{Outputs}", Dense, Tokens, Lengths, Classes, Values);
+
     public bool TakesTokens => Tokens.Length > 0;
     public bool HasClasses => Classes.Length > 0;
 }
@@ -209,7 +212,8 @@ public sealed class SequenceTrainer
         Func<int, float>? learningRate = null, EarlyStopping? earlyStopping = null, Action<SequenceEpoch>? onEpoch = null,
         ReduceOnPlateau? plateau = null, string? backup = null)
     {
-        EpochLoop.Run(_model, _optimizer, epochs, new FitHooks(learningRate, earlyStopping, plateau, backup), _history, onEpoch, epoch =>
+        EpochLoop.Run(_model, _optimizer, epochs, new FitHooks(learningRate, earlyStopping, plateau, backup,
+            () => $"sequence trainer, shuffle seed {ShuffleSeed}; training {train.Fingerprint()}; validation {validation?.Fingerprint() ?? "none"}"), _history, onEpoch, epoch =>
         {
             var clock = Stopwatch.StartNew();
             double trainLoss = TrainEpoch(train, epoch);
