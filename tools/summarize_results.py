@@ -15,9 +15,14 @@ with open(sys.argv[1]) as lines:
 
 
 def cell(values, digits):
+    """Mean ± sample deviation to `digits` significant digits; counts of seconds in whole seconds."""
+    mean = statistics.mean(values)
+    if mean >= 10 ** digits:
+        text = f"{mean:.0f}"
+        return text if len(values) == 1 else f"{text} ± {statistics.stdev(values):.0f}"
     if len(values) == 1:
         return f"{values[0]:.{digits}g}"
-    return f"{statistics.mean(values):.{digits}g} ± {statistics.stdev(values):.{digits - 1}g}"
+    return f"{mean:.{digits}g} ± {statistics.stdev(values):.{digits - 1}g}"
 
 
 forecast = [("epochs", "epochs run", 3), ("best_epoch", "best epoch", 3), ("train_mse", "train MSE (std.)", 4),
