@@ -55,16 +55,8 @@ public class PyTorchFixtureTests(Xunit.Abstractions.ITestOutputHelper output)
         }
         finally { File.Delete(weights); }
 
-        var state = model.NewState(batch);
+        var state = InitialState(entries, model, batch)();
         var layers = LayerGroups(entries, model);
-        foreach (var (group, k, layer) in layers)
-            for (int r = 0; r < batch; r++)
-            {
-                int h = model.HiddenSizeOf(layer);
-                entries[$"state.h.{group}"].Data.AsSpan((k * batch + r) * h, h).CopyTo(state.Hidden(layer, r));
-                if (entries.TryGetValue($"state.c.{group}", out var c))
-                    c.Data.AsSpan((k * batch + r) * h, h).CopyTo(state.Cell(layer, r));
-            }
         var initial = Snapshot(model, state, layers, batch);
 
         // Dropout cases: the script drew FastRnn's masks for this seed and counter; the model must draw the same.
@@ -182,6 +174,39 @@ public class PyTorchFixtureTests(Xunit.Abstractions.ITestOutputHelper output)
                 throw new Xunit.Sdk.XunitException($"Padding element {i} of the arena is {arena[i]}, not 0.");
     }
 
+    /// <summary>Makes states holding the fixture's initial states (<c>state.h.{group}</c>, <c>state.c.{group}</c>).</summary>
+    internal static Func<IRnnState> InitialState(Dictionary<string, SafetensorsEntry> entries, ISequenceModel model, int batch)
+    {
+        var layers = LayerGroups(entries, model);
+        return () =>
+        {
+            var state = model.NewState(batch);
+            foreach (var (group, k, layer) in layers)
+                for (int r = 0; r < batch; r++)
+                {
+                    int h = model.HiddenSizeOf(layer);
+                    entries[$"state.h.{group}"].Data.AsSpan((k * batch + r) * h, h).CopyTo(state.Hidden(layer, r));
+                    if (entries.TryGetValue($"state.c.{group}", out var c))
+                        c.Data.AsSpan((k * batch + r) * h, h).CopyTo(state.Cell(layer, r));
+                }
+            return state;
+        };
+    }
+
+    /// <summary>True when <paramref name="layer"/> has a cell state (an LSTM).</summary>
+    internal static bool HasCell(IRnnState state, int layer)
+    {
+        try
+        {
+            _ = state.Cell(layer, 0);
+            return true;
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>(fixture group, layer within the group, model layer) for every layer.</summary>
     private static List<(int Group, int K, int Layer)> LayerGroups(Dictionary<string, SafetensorsEntry> entries, ISequenceModel model)
     {
@@ -204,14 +229,12 @@ public class PyTorchFixtureTests(Xunit.Abstractions.ITestOutputHelper output)
             float[]? cs = null;
             for (int r = 0; r < batch; r++)
                 state.Hidden(layer, r).CopyTo(hs.AsSpan(r * h, h));
-            try
+            if (HasCell(state, layer))
             {
-                var c = new float[batch * h];
+                cs = new float[batch * h];
                 for (int r = 0; r < batch; r++)
-                    state.Cell(layer, r).CopyTo(c.AsSpan(r * h, h));
-                cs = c;
+                    state.Cell(layer, r).CopyTo(cs.AsSpan(r * h, h));
             }
-            catch (ArgumentOutOfRangeException) { }
             list.Add((hs, cs));
         }
         return list;
