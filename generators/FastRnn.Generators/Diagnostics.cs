@@ -2,7 +2,9 @@ using Microsoft.CodeAnalysis;
 
 namespace FastRnn.Generators;
 
-/// <summary>Every diagnostic the generator reports. IDs are stable: never renumber or reuse one.</summary>
+/// <summary>Every diagnostic the generator reports. IDs are stable: never renumber or reuse one. The parser records
+/// the descriptor itself with each finding (<see cref="DiagnosticInfo"/>), so a new diagnostic needs only its field
+/// here, a row in AnalyzerReleases.Unshipped.md and one in README.md's table (a test checks all three agree).</summary>
 internal static class Diagnostics
 {
     private const string Category = "FastRnn";
@@ -113,34 +115,4 @@ internal static class Diagnostics
 
     private static DiagnosticDescriptor Error(string id, string title, string message) =>
         new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
-
-    public static DiagnosticDescriptor ById(string id) => id switch
-    {
-        "FRNN001" => NotPartial,
-        "FRNN002" => InputCount,
-        "FRNN003" => NoRecurrentLayer,
-        "FRNN004" => HeadCount,
-        "FRNN005" => LossCount,
-        "FRNN006" => NonPositiveSize,
-        "FRNN007" => UnsupportedHeadLoss,
-        "FRNN008" => Generic,
-        "FRNN009" => ContainingTypeNotPartial,
-        "FRNN010" => UnknownValue,
-        "FRNN011" => SizeTooLarge,
-        "FRNN013" => RateOutOfRange,
-        "FRNN014" => TwoDropoutMasks,
-        "FRNN015" => ZoneoutWithRecurrentDropout,
-        "FRNN016" => NegativeCoefficient,
-        "FRNN017" => PenaltyNeedsEveryStep,
-        "FRNN018" => PenaltyTwice,
-        "FRNN019" => MissingGroup,
-        "FRNN020" => ConstraintTwice,
-        "FRNN021" => ConstraintAxis,
-        "FRNN022" => ConstraintValues,
-        "FRNN023" => LayerNormClassicGru,
-        "FRNN024" => TwoNormalizations,
-        "FRNN025" => BatchNormWithoutMaxSteps,
-        "FRNN026" => MaxStepsWithoutBatchNorm,
-        _ => SoftmaxNeedsClasses,
-    };
 }

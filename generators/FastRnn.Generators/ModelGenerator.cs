@@ -23,8 +23,7 @@ public sealed class ModelGenerator : IIncrementalGenerator
         context.RegisterSourceOutput(models, static (spc, result) =>
         {
             foreach (var diagnostic in result.Diagnostics)
-                spc.ReportDiagnostic(Diagnostic.Create(Diagnostics.ById(diagnostic.Id), diagnostic.Location?.ToLocation(),
-                    diagnostic.Arguments.Select(a => (object)a.Value).ToArray()));
+                spc.ReportDiagnostic(diagnostic.ToDiagnostic());
             if (result.Model is { } model)
                 spc.AddSource(HintName(model), Emitter.Emit(model));
         });

@@ -124,7 +124,13 @@ internal sealed record LocationInfo(string FilePath, TextSpan Span, LinePosition
             : new LocationInfo(location.SourceTree.FilePath, location.SourceSpan, location.GetLineSpan().Span);
 }
 
-internal sealed record DiagnosticInfo(string Id, LocationInfo? Location, EquatableArray<StringValue> Arguments);
+/// <summary>A finding of the parser: the descriptor it reports, where, and the message's arguments as strings (so the
+/// incremental pipeline can compare two runs; <see cref="DiagnosticDescriptor"/> is equatable).</summary>
+internal sealed record DiagnosticInfo(DiagnosticDescriptor Descriptor, LocationInfo? Location, EquatableArray<StringValue> Arguments)
+{
+    public Diagnostic ToDiagnostic() =>
+        Diagnostic.Create(Descriptor, Location?.ToLocation(), Arguments.Select(a => (object)a.Value).ToArray());
+}
 
 /// <summary>A string that satisfies <see cref="System.IEquatable{T}"/> for <see cref="EquatableArray{T}"/>.</summary>
 internal readonly record struct StringValue(string Value);

@@ -21,7 +21,7 @@ internal static class Parser
         var classLocation = LocationInfo.From(syntax.Identifier.GetLocation());
 
         void Report(DiagnosticDescriptor descriptor, LocationInfo? location, params object[] arguments) =>
-            diagnostics.Add(new DiagnosticInfo(descriptor.Id, location ?? classLocation,
+            diagnostics.Add(new DiagnosticInfo(descriptor, location ?? classLocation,
                 arguments.Select(a => new StringValue(a?.ToString() ?? "")).ToEquatableArray()));
 
         if (!syntax.Modifiers.Any(SyntaxKind.PartialKeyword))

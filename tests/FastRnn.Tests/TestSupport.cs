@@ -72,6 +72,21 @@ internal static class FixtureFiles
     }
 }
 
+internal static class RepositoryFiles
+{
+    /// <summary>The repository's root (the folder that holds FastRnn.sln), found from the test binaries upwards.</summary>
+    public static string Root
+    {
+        get
+        {
+            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+                if (File.Exists(Path.Combine(dir.FullName, "FastRnn.sln")))
+                    return dir.FullName;
+            throw new DirectoryNotFoundException($"No FastRnn.sln above {AppContext.BaseDirectory}.");
+        }
+    }
+}
+
 /// <summary>A test class with its own temporary directory, deleted after each test.</summary>
 public abstract class TemporaryDirectoryTest : IDisposable
 {
