@@ -413,15 +413,14 @@ internal static partial class Emitter
                     _w.Line($"_headGatheredGradient = new float[batchCapacity * L{Top}Padded];");
                 }
                 _w.Line("global::FastRnn.Initializers.PyTorchDefault(this, seed);");
-                string[] schemes = ["PyTorchDefault", "GlorotUniform", "KaimingUniform", "Orthogonal"];
                 for (int n = 0; n < _m.Layers.Count; n++)
                 {
                     var layer = _m.Layers[n];
                     string p = Prefix(layer), k = N(layer.IndexInGroup);
-                    if (layer.InputInit != 0)
-                        _w.Line($"global::FastRnn.Initializers.Apply(this, \"{p}weight_ih_l{k}\", global::FastRnn.Initialization.{schemes[layer.InputInit]}, seed);");
-                    if (layer.RecurrentInit != 0)
-                        _w.Line($"global::FastRnn.Initializers.Apply(this, \"{p}weight_hh_l{k}\", global::FastRnn.Initialization.{schemes[layer.RecurrentInit]}, seed);");
+                    if (layer.InputInit != Initialization.PyTorchDefault)
+                        _w.Line($"global::FastRnn.Initializers.Apply(this, \"{p}weight_ih_l{k}\", global::FastRnn.Initialization.{layer.InputInit}, seed);");
+                    if (layer.RecurrentInit != Initialization.PyTorchDefault)
+                        _w.Line($"global::FastRnn.Initializers.Apply(this, \"{p}weight_hh_l{k}\", global::FastRnn.Initialization.{layer.RecurrentInit}, seed);");
                     if (layer.UnitForgetBias)
                         _w.Line($"global::FastRnn.Initializers.UnitForgetBias(this, \"{p}bias_ih_l{k}\", \"{p}bias_hh_l{k}\");");
                     if (layer.RecurrentBatchNorm) // Cooijmans et al.: γ = 0.1 keeps the gates out of saturation at the start

@@ -48,9 +48,9 @@ internal static partial class Emitter
                     "TAR's β: the training loss adds β·mean((h(t) − h(t−1))²) over the top layer's raw output.", Coefficient: true);
             foreach (var constraint in _m.Constraints)
             {
-                if (constraint.Kind is 1 or 4)
+                if (constraint.HasMax)
                     yield return new Option(constraint.Name + "MaxNorm", constraint.Max, $"The {constraint.Name} group's largest norm (Keras max_value).", Coefficient: true);
-                if (constraint.Kind == 4)
+                if (constraint.Kind == ConstraintKind.MinMaxNorm)
                 {
                     yield return new Option(constraint.Name + "MinNorm", constraint.Min, $"The {constraint.Name} group's smallest norm (Keras min_value).", Coefficient: true);
                     yield return new Option(constraint.Name + "NormRate", constraint.Rate, $"How strictly the {constraint.Name} group's norm is enforced per update (Keras rate).", Coefficient: true);
@@ -452,12 +452,11 @@ internal static partial class Emitter
                 return;
             string Coefficients(PenaltySpec p) =>
                 $"({(p.L1 is null ? "0f" : $"_options.{p.Name}L1")}, {(p.L2 is null ? "0f" : $"_options.{p.Name}L2")})";
-            string[][] roles = [["InputKernel"], ["RecurrentKernel"], ["InputBias", "RecurrentBias"], ["HeadKernel"], ["HeadBias"], ["Embedding"]];
             _w.Line("/// <inheritdoc/>");
             _w.Line("(float L1, float L2) global::FastRnn.IRnnModel.PenaltyOf(global::FastRnn.ParameterRole role) => role switch");
             _w.Line("{");
             foreach (var penalty in _m.Penalties)
-                foreach (var role in roles[penalty.Group])
+                foreach (var role in Roles(penalty.Group))
                     _w.Line($"    global::FastRnn.ParameterRole.{role} => {Coefficients(penalty)},");
             _w.Line("    _ => default,");
             _w.Line("};");
@@ -468,22 +467,26 @@ internal static partial class Emitter
         {
             if (_m.Constraints.Count == 0)
                 return;
-            string[][] roles = [["InputKernel"], ["RecurrentKernel"], ["InputBias", "RecurrentBias"], ["HeadKernel"], ["HeadBias"], ["Embedding"]];
             _w.Line("/// <inheritdoc/>");
             _w.Line("global::FastRnn.WeightConstraint global::FastRnn.IRnnModel.ConstraintOf(global::FastRnn.ParameterRole role) => role switch");
             _w.Line("{");
             foreach (var c in _m.Constraints)
             {
-                string max = c.Kind is 1 or 4 ? $"_options.{c.Name}MaxNorm" : "1f";
-                string min = c.Kind == 4 ? $"_options.{c.Name}MinNorm" : "0f";
-                string rate = c.Kind == 4 ? $"_options.{c.Name}NormRate" : "1f";
-                foreach (var role in roles[c.Group])
-                    _w.Line($"    global::FastRnn.ParameterRole.{role} => new(global::FastRnn.ConstraintKind.{ConstraintSpec.KindNames[c.Kind]}, {N(c.Axis)}, {min}, {max}, {rate}),");
+                string max = c.HasMax ? $"_options.{c.Name}MaxNorm" : "1f";
+                string min = c.Kind == ConstraintKind.MinMaxNorm ? $"_options.{c.Name}MinNorm" : "0f";
+                string rate = c.Kind == ConstraintKind.MinMaxNorm ? $"_options.{c.Name}NormRate" : "1f";
+                foreach (var role in Roles(c.Group))
+                    _w.Line($"    global::FastRnn.ParameterRole.{role} => new(global::FastRnn.ConstraintKind.{c.Kind}, {N(c.Axis)}, {min}, {max}, {rate}),");
             }
             _w.Line("    _ => default,");
             _w.Line("};");
             _w.Line();
         }
+
+        /// <summary>The parameter roles (FastRnn.ParameterRole) a group's penalty or constraint applies to.</summary>
+        private static string[] Roles(ParameterGroup group) => group == ParameterGroup.Bias
+            ? ["InputBias", "RecurrentBias"]
+            : [group.ToString()];
 
         // ---- weight drop ---------------------------------------------------------------------------------------
 

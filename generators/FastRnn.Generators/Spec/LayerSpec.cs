@@ -1,0 +1,30 @@
+namespace FastRnn.Generators;
+
+/// <summary>One recurrent layer after stacks are expanded. <see cref="Group"/> is the attribute it came from and
+/// <see cref="IndexInGroup"/> its layer within that attribute's stack (PyTorch's <c>_l{k}</c> suffix).
+/// A rate or coefficient is null where it is not declared (its technique is then not in the generated code).</summary>
+internal sealed record LayerSpec(
+    CellKind Cell,
+    int Inputs,
+    int Hidden,
+    int Group,
+    int IndexInGroup,
+    DropoutSpec? InputDropout,
+    double? RecurrentDropout,
+    double? Zoneout,
+    double? CellZoneout,
+    double? WeightDrop,
+    Initialization InputInit,
+    Initialization RecurrentInit,
+    bool UnitForgetBias,
+    double? CandidateDropout,
+    bool LayerNorm,
+    bool OutputBatchNorm,
+    bool RecurrentBatchNorm,
+    int MaxSteps)
+{
+    public bool HasZoneout => Zoneout is not null || CellZoneout is not null;
+
+    /// <summary>The cell's products are normalized (layer norm or recurrent batch norm): it reads x̂ and ĥ through gains.</summary>
+    public bool Normalized => LayerNorm || RecurrentBatchNorm;
+}
