@@ -16,42 +16,13 @@ internal static partial class Emitter
             ? $"_l{n}Output.AsSpan({firstRow} * L{n}Padded, {rows} * L{n}Padded)"
             : $"_l{n}Hidden.AsSpan(({firstRow} + batch) * L{n}Padded, {rows} * L{n}Padded)";
 
-        private void EmitOutputNormalizationFields()
+        /// <summary>PyTorch's initial running statistics: mean 0, variance 1.</summary>
+        private void EmitStatisticsInitialization()
         {
             for (int n = 0; n < _m.Layers.Count; n++)
             {
                 if (!OutputNorm(n))
                     continue;
-                _w.Line($"// Layer {n}'s output batch-normalized over batch × time [steps·batch, Padded], the pass's per-unit mean and");
-                _w.Line("// rstd (the batch's in training, the running ones at inference).");
-                _w.Line($"private readonly float[] _l{n}Output;");
-                _w.Line($"private readonly float[] _l{n}BatchMean = new float[L{n}Padded];");
-                _w.Line($"private readonly float[] _l{n}BatchRstd = new float[L{n}Padded];");
-            }
-            if (_m.HasStatistics)
-            {
-                _w.Line("// Running means and variances of the batch normalizations (not trained by gradient; checkpoints carry them),");
-                _w.Line("// and the per-column sums of their backward passes.");
-                _w.Line("private readonly float[] _statistics = new float[StatisticCount];");
-                _w.Line("// Whether the last Forward normalized with the batch's statistics (training) or the running ones.");
-                _w.Line("private bool _batchStatistics;");
-                int widest = _m.Layers.Max(l => System.Math.Max(l.OutputBatchNorm ? Pad(l.Hidden) : 0, l.RecurrentBatchNorm ? Gates(l.Cell) * Pad(l.Hidden) : 0));
-                _w.Line($"private readonly float[] _normScratch = new float[{N(2 * widest)}];");
-            }
-            if (_m.Layers.Any(l => l.RecurrentBatchNorm))
-            {
-                _w.Line("// Scratch of the recurrent batch normalizations: one step's batch mean.");
-                _w.Line($"private readonly float[] _normMean = new float[{N(_m.Layers.Where(l => l.RecurrentBatchNorm).Max(l => Gates(l.Cell) * Pad(l.Hidden)))}];");
-            }
-        }
-
-        private void EmitOutputNormalizationAllocation()
-        {
-            for (int n = 0; n < _m.Layers.Count; n++)
-            {
-                if (!OutputNorm(n))
-                    continue;
-                _w.Line($"_l{n}Output = new float[rows * L{n}Padded];");
                 _w.Line($"_statistics.AsSpan(L{n}RunningVariance, L{n}Padded).Fill(1f); // PyTorch's initial running variance");
             }
             for (int n = 0; n < _m.Layers.Count; n++)

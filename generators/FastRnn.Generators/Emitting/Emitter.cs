@@ -243,94 +243,27 @@ internal static partial class Emitter
         private void EmitFields()
         {
             _w.Lines("""
-                // ---- Arenas: parameters and gradients share one layout; activations are sized from the capacities ----
+                // ---- Buffers: the parameter and gradient arenas share one layout; activations are sized from the capacities ----
 
-                private readonly float[] _parameters = new float[ParameterCount];
-                private readonly float[] _gradients = new float[ParameterCount];
                 // Chosen once, at construction: every public call then branches once to the 256- or 512-bit code.
                 private readonly bool _wide;
-                // Layer 0's input for every step and row: [steps·batch, InputSize], time-major.
-                private readonly float[] _input;
                 private readonly RunOptions _options;
                 """);
-            EmitMaskFields();
-            if (Tokens)
+            EmitBufferFields(BufferOwner.Model);
+            if (_m.HasStatistics)
             {
-                _w.Line("private readonly int[] _tokens;");
-                _w.Line("// ∂L/∂embedding rows of the last backward: [steps·batch, InputPadded].");
-                _w.Line("private readonly float[] _inputGradient;");
+                _w.Line("// Whether the last Forward normalized with the batch's statistics (training) or the running ones.");
+                _w.Line("private bool _batchStatistics;");
             }
-            for (int n = 0; n < _m.Layers.Count; n++)
-            {
-                var cell = _m.Layers[n].Cell;
-                _w.Line($"// Layer {n}: activated gates [steps·batch, Row]; hidden states [(steps + 1)·batch, Padded] (slot 0 is the initial state).");
-                _w.Line($"private readonly float[] _l{n}Gates;");
-                _w.Line($"private readonly float[] _l{n}Hidden;");
-                if (cell == CellKind.Lstm)
-                    _w.Line($"private readonly float[] _l{n}Cell;");
-                else
-                {
-                    _w.Line(cell == CellKind.GruResetAfter
-                        ? $"// U_n·h(t−1) + b_hn per step (the reset gate's gradient needs it), and the per-step recurrent product."
-                        : $"// r⊙h(t−1) per step (the candidate's recurrent input), and the per-step recurrent product.");
-                    _w.Line($"private readonly float[] _l{n}Aux;");
-                    _w.Line($"private readonly float[] _l{n}Recurrent;");
-                }
-                _w.Line($"// ∂L/∂(gate pre-activations) [steps·batch, Row] and ∂L/∂h arriving from above [steps·batch, Padded].");
-                _w.Line($"private readonly float[] _l{n}GateGradient;");
-                if (cell == CellKind.GruResetAfter || _m.Layers[n].Normalized)
-                    _w.Line($"private readonly float[] _l{n}RecurrentGradient;");
-                _w.Line($"private readonly float[] _l{n}HiddenGradient;");
-                if (_m.Layers[n].Normalized)
-                {
-                    _w.Line(_m.Layers[n].LayerNorm
-                        ? $"// Layer normalization: x̂ of W·x and ĥ of U·h [steps·batch, Row]{(cell == CellKind.Lstm ? ", ĉ of c̃ [steps·batch, Padded]" : "")}, and each row's 1/√(σ² + ε)."
-                        : $"// Recurrent batch normalization: x̂ of W·x and ĥ of U·h [steps·batch, Row]{(cell == CellKind.Lstm ? ", ĉ of c̃ [steps·batch, Padded]" : "")}, and each step's 1/√(σ² + ε) per unit.");
-                    _w.Line($"private readonly float[] _l{n}InputNormalized;");
-                    _w.Line($"private readonly float[] _l{n}InputRstd;");
-                    _w.Line($"private readonly float[] _l{n}RecurrentNormalized;");
-                    _w.Line($"private readonly float[] _l{n}RecurrentRstd;");
-                    if (cell == CellKind.Lstm)
-                    {
-                        _w.Line($"private readonly float[] _l{n}CellNormalized;");
-                        _w.Line($"private readonly float[] _l{n}CellRstd;");
-                    }
-                }
-                _w.Line($"// Transposes packed at the start of each backward pass, so ∂x = ∂a·W runs as a forward-style product.");
-                _w.Line($"private readonly float[] _l{n}RecurrentTransposed = new float[L{n}RecurrentShape.Transposed.Length];");
-                if (cell == CellKind.GruResetBefore)
-                    _w.Line($"private readonly float[] _l{n}CandidateTransposed = new float[L{n}RecurrentShape.Transposed.Length];");
-                if (NeedsInputGradient(n))
-                    _w.Line($"private readonly float[] _l{n}InputTransposed = new float[L{n}InputShape.Transposed.Length];");
-            }
-            EmitOutputNormalizationFields();
-            _w.Line("private readonly float[] _headTransposed = new float[HeadShape.Transposed.Length];");
-            _w.Line("// Scratch of the weight-gradient products (a transposed slab of inputs and one packed gradient column).");
-            string scratch = "global::FastRnn.InterleavedKernels.OuterScratchLength(HeadShape)";
-            for (int n = 0; n < _m.Layers.Count; n++)
-                scratch = $"global::System.Math.Max({scratch}, global::System.Math.Max(global::FastRnn.InterleavedKernels.OuterScratchLength(L{n}InputShape), global::FastRnn.InterleavedKernels.OuterScratchLength(L{n}RecurrentShape)))";
-            _w.Line($"private readonly float[] _outerScratch = new float[{scratch}];");
             if (!EveryStep)
             {
-                _w.Line("// Per-row lengths of the last Forward that was given them (the head reads each row's last real step),");
-                _w.Line("// the rows it gathered and their gradient: [batch, top Padded].");
-                _w.Line("private readonly int[] _lengths;");
+                _w.Line("// Whether the last Forward was given per-row lengths (the head then reads _headGathered).");
                 _w.Line("private bool _useLengths;");
                 _w.Line(_m.HasOutputBatchNorm
                     ? "private const bool _lengthsRequested = false; // batch normalization over batch × time takes no lengths"
                     : "private bool _lengthsRequested;");
-                _w.Line("private readonly float[] _headGathered;");
-                _w.Line("private readonly float[] _headGatheredGradient;");
             }
             _w.Lines("""
-                // Backward carries from step t to t − 1: ∂L/∂h, ∂L/∂c (LSTM) and ∂L/∂(r⊙h) (classic GRU): [batch, MaxPadded].
-                private readonly float[] _hiddenCarry;
-                private readonly float[] _cellCarry;
-                private readonly float[] _auxGradient;
-                // Head logits, activated outputs and ∂L/∂logits: [head rows, HeadPadded].
-                private readonly float[] _logits;
-                private readonly float[] _outputs;
-                private readonly float[] _logitGradient;
                 private int _batch;
                 private int _steps;
                 private bool _hasForward;
@@ -356,62 +289,12 @@ internal static partial class Emitter
                     SequenceCapacity = sequenceCapacity;
                     _wide = global::FastRnn.VectorPath.Use512;
                     int rows = batchCapacity * sequenceCapacity;
-                    _input = new float[rows * InputSize];
                     _options = new RunOptions(seed);
                 """);
             using (Indent())
             {
-                if (Tokens)
-                {
-                    _w.Line("_tokens = new int[rows];");
-                    _w.Line("_inputGradient = new float[rows * InputPadded];");
-                }
-                for (int n = 0; n < _m.Layers.Count; n++)
-                {
-                    var cell = _m.Layers[n].Cell;
-                    _w.Line($"_l{n}Gates = new float[rows * L{n}Row];");
-                    _w.Line($"_l{n}Hidden = new float[(rows + batchCapacity) * L{n}Padded];");
-                    if (cell == CellKind.Lstm)
-                        _w.Line($"_l{n}Cell = new float[(rows + batchCapacity) * L{n}Padded];");
-                    else
-                    {
-                        _w.Line($"_l{n}Aux = new float[rows * L{n}Padded];");
-                        _w.Line($"_l{n}Recurrent = new float[batchCapacity * L{n}Row];");
-                    }
-                    _w.Line($"_l{n}GateGradient = new float[rows * L{n}Row];");
-                    if (cell == CellKind.GruResetAfter || _m.Layers[n].Normalized)
-                        _w.Line($"_l{n}RecurrentGradient = new float[rows * L{n}Row];");
-                    _w.Line($"_l{n}HiddenGradient = new float[rows * L{n}Padded];");
-                    if (_m.Layers[n].Normalized)
-                    {
-                        // layer norm: one rstd per row; recurrent batch norm: one per step and unit
-                        bool ln = _m.Layers[n].LayerNorm;
-                        _w.Line($"_l{n}InputNormalized = new float[rows * L{n}Row];");
-                        _w.Line($"_l{n}InputRstd = new float[{(ln ? "rows" : $"sequenceCapacity * L{n}Row")}];");
-                        _w.Line($"_l{n}RecurrentNormalized = new float[rows * L{n}Row];");
-                        _w.Line($"_l{n}RecurrentRstd = new float[{(ln ? "rows" : $"sequenceCapacity * L{n}Row")}];");
-                        if (cell == CellKind.Lstm)
-                        {
-                            _w.Line($"_l{n}CellNormalized = new float[rows * L{n}Padded];");
-                            _w.Line($"_l{n}CellRstd = new float[{(ln ? "rows" : $"sequenceCapacity * L{n}Padded")}];");
-                        }
-                    }
-                }
-                _w.Line("_hiddenCarry = new float[batchCapacity * MaxPadded];");
-                _w.Line("_cellCarry = new float[batchCapacity * MaxPadded];");
-                _w.Line("_auxGradient = new float[batchCapacity * MaxPadded];");
-                EmitMaskAllocation();
-                EmitOutputNormalizationAllocation();
-                string headRows = EveryStep ? "rows" : "batchCapacity";
-                _w.Line($"_logits = new float[{headRows} * HeadPadded];");
-                _w.Line($"_outputs = new float[{headRows} * HeadPadded];");
-                _w.Line($"_logitGradient = new float[{headRows} * HeadPadded];");
-                if (!EveryStep)
-                {
-                    _w.Line("_lengths = new int[batchCapacity];");
-                    _w.Line($"_headGathered = new float[batchCapacity * L{Top}Padded];");
-                    _w.Line($"_headGatheredGradient = new float[batchCapacity * L{Top}Padded];");
-                }
+                EmitBufferAllocations(BufferOwner.Model);
+                EmitStatisticsInitialization();
                 _w.Line("global::FastRnn.Initializers.PyTorchDefault(this, seed);");
                 for (int n = 0; n < _m.Layers.Count; n++)
                 {
@@ -2013,107 +1896,14 @@ internal static partial class Emitter
             _w.Line("/// scratch one step needs, so stepping allocates nothing and states on different threads share nothing.</summary>");
             using (_w.Block("public sealed class State : global::FastRnn.IRnnState"))
             {
-                for (int n = 0; n < _m.Layers.Count; n++)
-                {
-                    var cell = _m.Layers[n].Cell;
-                    _w.Line($"internal float[] Layer{n}Hidden;");
-                    _w.Line($"internal float[] Layer{n}HiddenNext;");
-                    _w.Line($"internal readonly float[] Layer{n}Gates;");
-                    if (cell == CellKind.Lstm)
-                        _w.Line($"internal readonly float[] Layer{n}Cell;");
-                    else
-                    {
-                        _w.Line($"internal readonly float[] Layer{n}Recurrent;");
-                        _w.Line($"internal readonly float[] Layer{n}Aux;");
-                    }
-                    if (_m.Layers[n].Zoneout is not null)
-                        _w.Line($"internal readonly float[] Layer{n}Zoneout;");
-                    if (_m.Layers[n].CandidateDropout is not null)
-                        _w.Line($"internal readonly float[] Layer{n}Ones; // the candidate mask at inference");
-                    if (_m.Layers[n].CellZoneout is not null)
-                    {
-                        _w.Line($"internal readonly float[] Layer{n}CellZoneout;");
-                        _w.Line($"internal readonly float[] Layer{n}CellCandidate;");
-                    }
-                    if (_m.Layers[n].OutputBatchNorm)
-                    {
-                        _w.Line($"internal readonly float[] Layer{n}Output;");
-                        _w.Line($"internal readonly float[] Layer{n}OutputRstd; // the running rstd, scratch");
-                    }
-                    if (_m.Layers[n].Normalized)
-                    {
-                        _w.Line($"internal readonly float[] Layer{n}InputNormalized;");
-                        _w.Line($"internal readonly float[] Layer{n}InputRstd;");
-                        _w.Line($"internal readonly float[] Layer{n}RecurrentRstd;");
-                        if (_m.Layers[n].RecurrentBatchNorm)
-                            _w.Line($"internal readonly float[] Layer{n}Mean; // scratch");
-                        if (cell == CellKind.Lstm)
-                        {
-                            _w.Line($"internal readonly float[] Layer{n}RecurrentNormalized;");
-                            _w.Line($"internal readonly float[] Layer{n}CellNormalized;");
-                            _w.Line($"internal readonly float[] Layer{n}CellRstd;");
-                        }
-                    }
-                }
+                EmitBufferFields(BufferOwner.State);
                 if (_m.Layers.Any(l => l.RecurrentBatchNorm))
                     _w.Line("internal int Time; // steps since creation or Reset: the recurrent batch normalizations' time index");
-                _w.Line("internal readonly float[] Input;");
-                _w.Line("internal readonly float[] Logits;");
-                _w.Line("internal readonly float[] Outputs;");
                 _w.Line();
                 using (_w.Block("internal State(int batch)"))
                 {
                     _w.Line("Batch = batch;");
-                    for (int n = 0; n < _m.Layers.Count; n++)
-                    {
-                        var cell = _m.Layers[n].Cell;
-                        _w.Line($"Layer{n}Hidden = new float[batch * L{n}Padded];");
-                        _w.Line($"Layer{n}HiddenNext = new float[batch * L{n}Padded];");
-                        _w.Line($"Layer{n}Gates = new float[batch * L{n}Row];");
-                        if (cell == CellKind.Lstm)
-                            _w.Line($"Layer{n}Cell = new float[batch * L{n}Padded];");
-                        else
-                        {
-                            _w.Line($"Layer{n}Recurrent = new float[batch * L{n}Row];");
-                            _w.Line($"Layer{n}Aux = new float[batch * L{n}Padded];");
-                        }
-                        if (_m.Layers[n].Zoneout is not null)
-                            _w.Line($"Layer{n}Zoneout = new float[batch * L{n}Padded];");
-                        if (_m.Layers[n].CandidateDropout is not null)
-                        {
-                            _w.Line($"Layer{n}Ones = new float[batch * L{n}Padded];");
-                            _w.Line($"global::System.Array.Fill(Layer{n}Ones, 1f);");
-                        }
-                        if (_m.Layers[n].CellZoneout is not null)
-                        {
-                            _w.Line($"Layer{n}CellZoneout = new float[batch * L{n}Padded];");
-                            _w.Line($"Layer{n}CellCandidate = new float[batch * L{n}Padded];");
-                        }
-                        if (_m.Layers[n].OutputBatchNorm)
-                        {
-                            _w.Line($"Layer{n}Output = new float[batch * L{n}Padded];");
-                            _w.Line($"Layer{n}OutputRstd = new float[L{n}Padded];");
-                        }
-                        if (_m.Layers[n].Normalized)
-                        {
-                            // layer norm: one rstd per row; recurrent batch norm: one per unit (of this time index)
-                            bool ln = _m.Layers[n].LayerNorm;
-                            _w.Line($"Layer{n}InputNormalized = new float[batch * L{n}Row];");
-                            _w.Line($"Layer{n}InputRstd = new float[{(ln ? "batch" : $"L{n}Row")}];");
-                            _w.Line($"Layer{n}RecurrentRstd = new float[{(ln ? "batch" : $"L{n}Row")}];");
-                            if (!ln)
-                                _w.Line($"Layer{n}Mean = new float[L{n}Row];");
-                            if (cell == CellKind.Lstm)
-                            {
-                                _w.Line($"Layer{n}RecurrentNormalized = new float[batch * L{n}Row];");
-                                _w.Line($"Layer{n}CellNormalized = new float[batch * L{n}Padded];");
-                                _w.Line($"Layer{n}CellRstd = new float[{(ln ? "batch" : $"L{n}Padded")}];");
-                            }
-                        }
-                    }
-                    _w.Line("Input = new float[batch * InputSize];");
-                    _w.Line("Logits = new float[batch * HeadPadded];");
-                    _w.Line("Outputs = new float[batch * HeadPadded];");
+                    EmitBufferAllocations(BufferOwner.State);
                 }
                 _w.Line();
                 _w.Line("/// <summary>Rows this state carries.</summary>");

@@ -1,0 +1,39 @@
+namespace FastRnn.Generators;
+
+/// <summary>Who holds a buffer: the model (one per instance) or a streaming <c>State</c> (one per stream).</summary>
+internal enum BufferOwner
+{
+    Model,
+    State,
+}
+
+/// <summary>How a model buffer is sized: by constants alone (allocated where it is declared) or by the capacities the
+/// constructor takes (<c>rows</c> = batchCapacity × sequenceCapacity, <c>batchCapacity</c>, <c>sequenceCapacity</c>).
+/// A state's buffers are all sized by its <c>batch</c>.</summary>
+internal enum BufferSizing
+{
+    Constant,
+    Capacity,
+}
+
+/// <summary>One entry of a model's buffer plan: a field of the generated model or of its <c>State</c>, with the
+/// expression of its length (null for a field that is not an array, such as a mask site) and the comment that says what
+/// it holds. The fields, the constructors' allocations and their initial fills are all generated from the plan, so a
+/// buffer cannot be declared under one condition and sized under another.</summary>
+internal sealed record Buffer(
+    string Name,
+    BufferOwner Owner,
+    string? Length,
+    string Comment,
+    BufferSizing Sizing = BufferSizing.Capacity,
+    string ElementType = "float",
+    string? FieldType = null,
+    bool Mutable = false,
+    string? Fill = null)
+{
+    /// <summary>The field's declared type.</summary>
+    public string Type => FieldType ?? ElementType + "[]";
+
+    /// <summary>The allocation expression, or null for a field that is not allocated.</summary>
+    public string? Allocation => Length is null ? null : $"new {ElementType}[{Length}]";
+}

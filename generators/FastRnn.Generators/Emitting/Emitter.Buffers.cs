@@ -1,0 +1,291 @@
+using System.Collections.Generic;
+using System.Linq;
+
+namespace FastRnn.Generators;
+
+// The buffer plan: every array the generated model and its State hold, built once per model. The model's fields and
+// constructor and the State's fields and constructor are written from it (EmitBufferFields, EmitBufferAllocations).
+internal static partial class Emitter
+{
+    private sealed partial class ModelEmitter
+    {
+        private List<Buffer>? _buffers;
+
+        /// <summary>The model's buffer plan (built on first use).</summary>
+        private List<Buffer> Buffers => _buffers ??= PlanBuffers().ToList();
+
+        private IEnumerable<Buffer> PlanBuffers()
+        {
+            foreach (var buffer in InputBuffers())
+                yield return buffer;
+            for (int n = 0; n < _m.Layers.Count; n++)
+            {
+                foreach (var buffer in LayerBuffers(n))
+                    yield return buffer;
+                foreach (var buffer in LayerMaskBuffers(n))
+                    yield return buffer;
+                foreach (var buffer in LayerNormalizationBuffers(n))
+                    yield return buffer;
+                foreach (var buffer in LayerStateBuffers(n))
+                    yield return buffer;
+            }
+            foreach (var buffer in SharedBuffers())
+                yield return buffer;
+            foreach (var buffer in HeadBuffers())
+                yield return buffer;
+        }
+
+        private static Buffer Model(string name, string? length, string comment, BufferSizing sizing = BufferSizing.Capacity) =>
+            new(name, BufferOwner.Model, length, comment, sizing);
+
+        private static Buffer Constant(string name, string length, string comment) =>
+            new(name, BufferOwner.Model, length, comment, BufferSizing.Constant);
+
+        private static Buffer Site(string name, string type, string comment) =>
+            new(name, BufferOwner.Model, null, comment, FieldType: $"global::FastRnn.{type}", Mutable: true);
+
+        private static Buffer State(string name, string length, string comment, bool mutable = false, string? fill = null) =>
+            new(name, BufferOwner.State, length, comment, Mutable: mutable, Fill: fill);
+
+        // ---- the model's input ----------------------------------------------------------------------------------
+
+        private IEnumerable<Buffer> InputBuffers()
+        {
+            yield return Constant("_parameters", "ParameterCount", "The parameter arena: every tensor, gate-interleaved, at the offsets above.");
+            yield return Constant("_gradients", "ParameterCount", "The gradient arena, in the parameters' layout.");
+            yield return Model("_input", "rows * InputSize", "Layer 0's input for every step and row: [steps·batch, InputSize], time-major.");
+            if (Tokens)
+            {
+                yield return Model("_tokens", "rows", "The token ids of the last Forward: [steps·batch].") with { ElementType = "int" };
+                yield return Model("_inputGradient", "rows * InputPadded", "∂L/∂embedding rows of the last backward: [steps·batch, InputPadded].");
+            }
+            if (_m.EmbeddingDropout is not null)
+                yield return Site("_embeddingMask", "DropoutSite", "Embedding dropout's site for the current pass (rows of the table).");
+            yield return new Buffer("Input", BufferOwner.State, "batch * InputSize", "The step's input rows (token input: their embeddings): [batch, InputSize].");
+        }
+
+        // ---- a layer ------------------------------------------------------------------------------------------
+
+        /// <summary>What a layer's forward saves for backward, and backward's own buffers.</summary>
+        private IEnumerable<Buffer> LayerBuffers(int n)
+        {
+            var layer = _m.Layers[n];
+            string L = $"L{n}";
+            yield return Model($"_l{n}Gates", $"rows * {L}Row", $"Layer {n}'s activated gates: [steps·batch, Row].");
+            yield return Model($"_l{n}Hidden", $"(rows + batchCapacity) * {L}Padded", $"Layer {n}'s hidden states: [(steps + 1)·batch, Padded] (slot 0 is the initial state).");
+            if (layer.Cell == CellKind.Lstm)
+                yield return Model($"_l{n}Cell", $"(rows + batchCapacity) * {L}Padded", $"Layer {n}'s cell states: [(steps + 1)·batch, Padded] (slot 0 is the initial state).");
+            else
+            {
+                yield return Model($"_l{n}Aux", $"rows * {L}Padded", layer.Cell == CellKind.GruResetAfter
+                    ? $"Layer {n}'s U_n·h(t−1) + b_hn per step (the reset gate's gradient needs it): [steps·batch, Padded]."
+                    : $"Layer {n}'s r⊙h(t−1) per step (the candidate's recurrent input): [steps·batch, Padded].");
+                yield return Model($"_l{n}Recurrent", $"batchCapacity * {L}Row", $"Layer {n}'s recurrent product of the current step: [batch, Row].");
+            }
+            yield return Model($"_l{n}GateGradient", $"rows * {L}Row", $"∂L/∂(layer {n}'s gate pre-activations): [steps·batch, Row].");
+            if (layer.Cell == CellKind.GruResetAfter || layer.Normalized)
+                yield return Model($"_l{n}RecurrentGradient", $"rows * {L}Row", $"∂L/∂(layer {n}'s recurrent products): [steps·batch, Row].");
+            yield return Model($"_l{n}HiddenGradient", $"rows * {L}Padded", $"∂L/∂h of layer {n} arriving from above: [steps·batch, Padded].");
+            yield return Constant($"_l{n}RecurrentTransposed", $"{L}RecurrentShape.Transposed.Length",
+                $"Layer {n}'s U packed transposed at the start of each backward pass, so ∂h = ∂a·U runs as a forward-style product.");
+            if (layer.Cell == CellKind.GruResetBefore)
+                yield return Constant($"_l{n}CandidateTransposed", $"{L}RecurrentShape.Transposed.Length", $"Layer {n}'s U_n packed transposed (∂(r⊙h) of the candidate).");
+            if (NeedsInputGradient(n))
+                yield return Constant($"_l{n}InputTransposed", $"{L}InputShape.Transposed.Length", $"Layer {n}'s W packed transposed (∂x = ∂a·W).");
+        }
+
+        /// <summary>The dropout family's and zoneout's sites of a layer and the dropped copies its products read: masks
+        /// are regenerated in backward, never stored.</summary>
+        private IEnumerable<Buffer> LayerMaskBuffers(int n)
+        {
+            var layer = _m.Layers[n];
+            string L = $"L{n}";
+            if (layer.InputDropout is not null)
+            {
+                yield return Site($"_l{n}InputMask", "DropoutSite", $"Dropout on layer {n}'s input, for the current pass.");
+                yield return Model($"_l{n}Dropped", $"rows * {InputStride(n)}", $"Layer {n}'s input after its dropout mask: what its input product reads.");
+            }
+            if (layer.RecurrentDropout is not null)
+            {
+                yield return Site($"_l{n}RecurrentMask", "DropoutSite", $"Recurrent dropout on layer {n}'s h(t−1), one mask per sequence.");
+                yield return Model($"_l{n}RecurrentDropped", $"rows * {L}Padded", $"Layer {n}'s h̃(t−1) = h(t−1)⊙m/(1 − p) per step, the recurrent product's input: [steps·batch, Padded].");
+            }
+            if (layer.Zoneout is not null)
+            {
+                yield return Site($"_l{n}ZoneoutMask", "ZoneoutSite", $"Zoneout of layer {n}'s h.");
+                yield return Model($"_l{n}Zoneout", $"batchCapacity * {L}Padded", $"Layer {n}'s κ_h of the current step: [batch, Padded] (1 keeps h(t−1) in training; the rate at inference).");
+            }
+            if (layer.CellZoneout is not null)
+            {
+                yield return Site($"_l{n}CellZoneoutMask", "ZoneoutSite", $"Zoneout of layer {n}'s c.");
+                yield return Model($"_l{n}CellZoneout", $"batchCapacity * {L}Padded", $"Layer {n}'s κ_c of the current step: [batch, Padded].");
+                yield return Model($"_l{n}CellCandidate", $"rows * {L}Padded", $"Layer {n}'s c̃(t) = f⊙c(t−1) + i⊙g before zoneout: [steps·batch, Padded].");
+            }
+            if (layer.WeightDrop is not null)
+            {
+                yield return Site($"_l{n}WeightMask", "DropoutSite", $"Weight drop on layer {n}'s weight_hh, one mask per pass.");
+                yield return Constant($"_l{n}DroppedWeights", $"{L}RecurrentShape.Length", $"Layer {n}'s weight_hh⊙M/(1 − p) for the current pass (what its products read).");
+                yield return Constant($"_l{n}DroppedWeightGradient", $"{L}RecurrentShape.Length", $"∂L/∂(layer {n}'s dropped weight_hh).");
+            }
+            if (layer.CandidateDropout is not null)
+            {
+                yield return Site($"_l{n}CandidateSite", "DropoutSite", $"Candidate dropout (Semeniuta) of layer {n}.");
+                yield return Model($"_l{n}CandidateMask", $"batchCapacity * {L}Padded", $"Layer {n}'s candidate mask for the whole sequence: [batch, Padded] (all 1 when it does not drop).");
+            }
+        }
+
+        /// <summary>Layer and recurrent batch normalization's saved values, and batch normalization of the output.</summary>
+        private IEnumerable<Buffer> LayerNormalizationBuffers(int n)
+        {
+            var layer = _m.Layers[n];
+            string L = $"L{n}";
+            if (layer.Normalized)
+            {
+                // layer norm: one rstd per row; recurrent batch norm: one per step and unit
+                bool ln = layer.LayerNorm;
+                string what = ln ? "Layer normalization" : "Recurrent batch normalization";
+                string rstd = ln ? "each row's 1/√(σ² + ε): [steps·batch]" : "each step's 1/√(σ² + ε) per unit: [steps, Row]";
+                yield return Model($"_l{n}InputNormalized", $"rows * {L}Row", $"{what} of layer {n}: x̂ of W·x, [steps·batch, Row].");
+                yield return Model($"_l{n}InputRstd", ln ? "rows" : $"sequenceCapacity * {L}Row", $"{what} of layer {n}: x̂'s {rstd}.");
+                yield return Model($"_l{n}RecurrentNormalized", $"rows * {L}Row", $"{what} of layer {n}: ĥ of U·h, [steps·batch, Row].");
+                yield return Model($"_l{n}RecurrentRstd", ln ? "rows" : $"sequenceCapacity * {L}Row", $"{what} of layer {n}: ĥ's {rstd}.");
+                if (layer.Cell == CellKind.Lstm)
+                {
+                    yield return Model($"_l{n}CellNormalized", $"rows * {L}Padded", $"{what} of layer {n}: ĉ of c̃, [steps·batch, Padded].");
+                    yield return Model($"_l{n}CellRstd", ln ? "rows" : $"sequenceCapacity * {L}Padded", $"{what} of layer {n}: ĉ's {(ln ? "each row's 1/√(σ² + ε): [steps·batch]" : "each step's 1/√(σ² + ε) per unit: [steps, Padded]")}.");
+                }
+            }
+            if (layer.OutputBatchNorm)
+            {
+                yield return Model($"_l{n}Output", $"rows * {L}Padded", $"Layer {n}'s output batch-normalized over batch × time: [steps·batch, Padded].");
+                yield return Constant($"_l{n}BatchMean", $"{L}Padded", $"The per-unit mean layer {n}'s output was normalized with (the batch's in training, the running one at inference).");
+                yield return Constant($"_l{n}BatchRstd", $"{L}Padded", $"The per-unit rstd layer {n}'s output was normalized with.");
+            }
+        }
+
+        /// <summary>A layer's part of a streaming State: its state, and the scratch of one step.</summary>
+        private IEnumerable<Buffer> LayerStateBuffers(int n)
+        {
+            var layer = _m.Layers[n];
+            string L = $"L{n}";
+            yield return State($"Layer{n}Hidden", $"batch * {L}Padded", $"Layer {n}'s h: [batch, Padded].", mutable: true);
+            yield return State($"Layer{n}HiddenNext", $"batch * {L}Padded", $"Layer {n}'s h being computed (swapped with Layer{n}Hidden after the step).", mutable: true);
+            yield return State($"Layer{n}Gates", $"batch * {L}Row", $"Layer {n}'s gates of the step: [batch, Row].");
+            if (layer.Cell == CellKind.Lstm)
+                yield return State($"Layer{n}Cell", $"batch * {L}Padded", $"Layer {n}'s c: [batch, Padded].");
+            else
+            {
+                yield return State($"Layer{n}Recurrent", $"batch * {L}Row", $"Layer {n}'s recurrent product of the step: [batch, Row].");
+                yield return State($"Layer{n}Aux", $"batch * {L}Padded", layer.Cell == CellKind.GruResetAfter ? $"Layer {n}'s U_n·h(t−1) + b_hn." : $"Layer {n}'s r⊙h(t−1).");
+            }
+            if (layer.Zoneout is not null)
+                yield return State($"Layer{n}Zoneout", $"batch * {L}Padded", $"Layer {n}'s κ_h at inference (the rate).");
+            if (layer.CandidateDropout is not null)
+                yield return State($"Layer{n}Ones", $"batch * {L}Padded", $"Layer {n}'s candidate mask at inference: all 1.", fill: "1f");
+            if (layer.CellZoneout is not null)
+            {
+                yield return State($"Layer{n}CellZoneout", $"batch * {L}Padded", $"Layer {n}'s κ_c at inference (the rate).");
+                yield return State($"Layer{n}CellCandidate", $"batch * {L}Padded", $"Layer {n}'s c̃ before zoneout.");
+            }
+            if (layer.OutputBatchNorm)
+            {
+                yield return State($"Layer{n}Output", $"batch * {L}Padded", $"Layer {n}'s output normalized with the running statistics.");
+                yield return State($"Layer{n}OutputRstd", $"{L}Padded", $"Scratch: the running rstd of layer {n}'s output.");
+            }
+            if (layer.Normalized)
+            {
+                // layer norm: one rstd per row; recurrent batch norm: one per unit (of this time index)
+                bool ln = layer.LayerNorm;
+                yield return State($"Layer{n}InputNormalized", $"batch * {L}Row", $"Layer {n}'s x̂ of the step.");
+                yield return State($"Layer{n}InputRstd", ln ? "batch" : $"{L}Row", $"Layer {n}'s x̂ rstd ({(ln ? "per row" : "per unit")}).");
+                yield return State($"Layer{n}RecurrentRstd", ln ? "batch" : $"{L}Row", $"Layer {n}'s ĥ rstd ({(ln ? "per row" : "per unit")}).");
+                if (!ln)
+                    yield return State($"Layer{n}Mean", $"{L}Row", $"Scratch: a running mean of layer {n}.");
+                if (layer.Cell == CellKind.Lstm)
+                {
+                    yield return State($"Layer{n}RecurrentNormalized", $"batch * {L}Row", $"Layer {n}'s ĥ of the step.");
+                    yield return State($"Layer{n}CellNormalized", $"batch * {L}Padded", $"Layer {n}'s ĉ of the step.");
+                    yield return State($"Layer{n}CellRstd", ln ? "batch" : $"{L}Padded", $"Layer {n}'s ĉ rstd ({(ln ? "per row" : "per unit")}).");
+                }
+            }
+        }
+
+        // ---- shared by the layers ------------------------------------------------------------------------------
+
+        private IEnumerable<Buffer> SharedBuffers()
+        {
+            if (_m.Layers.Any(l => l.RecurrentDropout is not null && l.Cell != CellKind.Lstm))
+                yield return Model("_droppedHiddenGradient", "batchCapacity * MaxPadded", "∂L/∂h̃(t−1) of a GRU step with recurrent dropout, before its mask: [batch, MaxPadded].");
+            if (_m.Layers.Any(l => l.HasZoneout))
+                yield return Model("_noZoneout", "batchCapacity * MaxPadded", "κ = 0 (no zoneout) for a step whose rate is 0: read, never written.");
+            if (_m.HasStatistics)
+            {
+                yield return Constant("_statistics", "StatisticCount", "Running means and variances of the batch normalizations (not trained by gradient; checkpoints carry them).");
+                int widest = _m.Layers.Max(l => System.Math.Max(l.OutputBatchNorm ? Pad(l.Hidden) : 0, l.RecurrentBatchNorm ? Gates(l.Cell) * Pad(l.Hidden) : 0));
+                yield return Constant("_normScratch", N(2 * widest), "The per-column sums of the batch normalizations' backward passes.");
+            }
+            if (_m.Layers.Any(l => l.RecurrentBatchNorm))
+                yield return Constant("_normMean", N(_m.Layers.Where(l => l.RecurrentBatchNorm).Max(l => Gates(l.Cell) * Pad(l.Hidden))),
+                    "Scratch of the recurrent batch normalizations: one step's batch mean.");
+            yield return Model("_hiddenCarry", "batchCapacity * MaxPadded", "Backward's carry from step t to t − 1: ∂L/∂h, [batch, MaxPadded].");
+            yield return Model("_cellCarry", "batchCapacity * MaxPadded", "Backward's carry of ∂L/∂c (LSTM): [batch, MaxPadded].");
+            yield return Model("_auxGradient", "batchCapacity * MaxPadded", "Backward's ∂L/∂(r⊙h) (classic GRU): [batch, MaxPadded].");
+            string scratch = "global::FastRnn.InterleavedKernels.OuterScratchLength(HeadShape)";
+            for (int n = 0; n < _m.Layers.Count; n++)
+                scratch = $"global::System.Math.Max({scratch}, global::System.Math.Max(global::FastRnn.InterleavedKernels.OuterScratchLength(L{n}InputShape), global::FastRnn.InterleavedKernels.OuterScratchLength(L{n}RecurrentShape)))";
+            yield return Constant("_outerScratch", scratch, "Scratch of the weight-gradient products (a transposed slab of inputs and one packed gradient column).");
+        }
+
+        // ---- the head -----------------------------------------------------------------------------------------
+
+        private IEnumerable<Buffer> HeadBuffers()
+        {
+            string headRows = EveryStep ? "rows" : "batchCapacity";
+            if (_m.HeadDropout is not null)
+            {
+                yield return Site("_headMask", "DropoutSite", "Dropout on the head's input.");
+                yield return Model("_headDropped", $"{headRows} * L{Top}Padded", "The head's input after its dropout mask.");
+            }
+            yield return Constant("_headTransposed", "HeadShape.Transposed.Length", "The head's W packed transposed (∂h = ∂logits·W).");
+            if (!EveryStep)
+            {
+                yield return Model("_lengths", "batchCapacity", "Per-row lengths of the last Forward that was given them (the head reads each row's last real step).") with { ElementType = "int" };
+                yield return Model("_headGathered", $"batchCapacity * L{Top}Padded", "The rows the head gathered at each row's last real step: [batch, top Padded].");
+                yield return Model("_headGatheredGradient", $"batchCapacity * L{Top}Padded", "Their gradient: [batch, top Padded].");
+            }
+            yield return Model("_logits", $"{headRows} * HeadPadded", "Head logits: [head rows, HeadPadded].");
+            yield return Model("_outputs", $"{headRows} * HeadPadded", "Head outputs after the activation: [head rows, HeadPadded].");
+            yield return Model("_logitGradient", $"{headRows} * HeadPadded", "∂L/∂logits: [head rows, HeadPadded].");
+            yield return State("Logits", "batch * HeadPadded", "The step's head logits: [batch, HeadPadded].");
+            yield return State("Outputs", "batch * HeadPadded", "The step's head outputs: [batch, HeadPadded].");
+        }
+
+        // ---- writing the plan ------------------------------------------------------------------------------------
+
+        /// <summary>The fields of <paramref name="owner"/>'s buffers, each under its comment; a model buffer of constant
+        /// size is allocated where it is declared.</summary>
+        private void EmitBufferFields(BufferOwner owner)
+        {
+            string access = owner == BufferOwner.Model ? "private" : "internal";
+            foreach (var buffer in Buffers.Where(b => b.Owner == owner))
+            {
+                _w.Line("// " + buffer.Comment);
+                string modifiers = buffer.Mutable ? access : access + " readonly";
+                string initializer = buffer.Sizing == BufferSizing.Constant && buffer.Allocation is { } allocation ? " = " + allocation : "";
+                _w.Line($"{modifiers} {buffer.Type} {buffer.Name}{initializer};");
+            }
+        }
+
+        /// <summary>The constructor's allocations of <paramref name="owner"/>'s buffers sized by capacity (or, for a
+        /// state, by its batch), and their initial fills.</summary>
+        private void EmitBufferAllocations(BufferOwner owner)
+        {
+            foreach (var buffer in Buffers.Where(b => b.Owner == owner && b.Sizing == BufferSizing.Capacity && b.Allocation is not null))
+            {
+                _w.Line($"{buffer.Name} = {buffer.Allocation};");
+                if (buffer.Fill is { } value)
+                    _w.Line($"global::System.Array.Fill({buffer.Name}, {value});");
+            }
+        }
+    }
+}
