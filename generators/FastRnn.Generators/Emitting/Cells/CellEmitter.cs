@@ -1,0 +1,171 @@
+namespace FastRnn.Generators;
+
+internal static partial class Emitter
+{
+    private sealed partial class ModelEmitter
+    {
+        /// <summary>The cell of <paramref name="n"/>: the emitter that writes that layer's step for a batch
+        /// (<c>AdvanceLayer{n}</c>), its fused batch-1 step and its backward through time.</summary>
+        private CellEmitter Cell(int n) => _m.Layers[n] switch
+        {
+            { Cell: CellKind.Lstm, Normalized: true } => new NormalizedLstmCell(this, n),
+            { Cell: CellKind.Lstm } => new LstmCell(this, n),
+            { Cell: CellKind.GruResetAfter } => new GruCell(this, n),
+            _ => new ClassicGruCell(this, n),
+        };
+
+        /// <summary>
+        /// One recurrent cell's code, written for layer <c>n</c>: each cell (LSTM, layer-/batch-normalized LSTM, GRU with
+        /// the reset after its product — normalized or not —, classic GRU) is a subclass in its own file, with its forward
+        /// step, its batch-1 step and its backward step side by side. The phase methods of <see cref="ModelEmitter"/> loop
+        /// over the layers and ask the cell; what regularizers change in a cell's update comes from the named hooks
+        /// below (the zoneout and candidate-mask parameters, the recurrent input under recurrent dropout, the weights
+        /// under weight drop) and from <see cref="BackwardHooks"/>.
+        /// </summary>
+        private abstract class CellEmitter
+        {
+            protected readonly ModelEmitter E;
+            protected readonly ModelSpec _m;
+            protected readonly CodeWriter _w;
+            protected readonly int n;
+            protected readonly LayerSpec layer;
+            /// <summary>The layer's constant prefix, <c>L{n}</c>.</summary>
+            protected readonly string L;
+
+            protected CellEmitter(ModelEmitter emitter, int layerIndex)
+            {
+                E = emitter;
+                _m = emitter._m;
+                _w = emitter._w;
+                n = layerIndex;
+                layer = _m.Layers[n];
+                L = $"L{n}";
+            }
+
+            /// <summary><c>AdvanceLayer{n}</c>: one step for a batch of rows, once the gates hold their input part
+            /// (shared by the sequence forward and the batched streaming step).</summary>
+            public abstract void EmitAdvance();
+
+            /// <summary>The batch-1 streaming step's own method, where the cell has one.</summary>
+            public abstract void EmitStepSingle();
+
+            /// <summary>The recurrence of <c>BackwardLayer{n}</c>, last step first, and the recurrent weights' gradients;
+            /// the phase writes what comes before (buffers, masks) and after (the input side).</summary>
+            public abstract void EmitBackwardSteps(BackwardHooks hooks);
+
+            // ---- hooks of the forward step ----------------------------------------------------------------------
+
+            /// <summary>Recurrent dropout: a GRU reads h(t−1) twice, masked (h̃) in its recurrent products and unmasked
+            /// in z⊙h(t−1), so it takes h̃ as its own parameter.</summary>
+            protected bool MaskedRecurrentInput => layer.RecurrentDropout is not null && !layer.Normalized;
+
+            /// <summary>What the recurrent products read: h(t−1), or h̃(t−1) under recurrent dropout.</summary>
+            protected string RecurrentInput => MaskedRecurrentInput ? "hRecurrent" : "hPrev";
+
+            protected string RecurrentInputParameter => MaskedRecurrentInput ? $" {ReadOnlySpan} hRecurrent," : "";
+
+            protected string RecurrentInputDoc => MaskedRecurrentInput
+                ? " <paramref name=\"hRecurrent\"/> is what the recurrent products read: h(t−1), or h̃(t−1) under recurrent dropout."
+                : "";
+
+            /// <summary>Zoneout's κ (and c̃ kept for backward) and the candidate mask: the parameters they add to
+            /// <c>AdvanceLayer{n}</c>.</summary>
+            protected string ZoneParameters =>
+                (layer.Zoneout is not null ? $"{ReadOnlySpan} zoneHidden, " : "") +
+                (layer.CellZoneout is not null ? $"{ReadOnlySpan} zoneCell, {Span} cellCandidate, " : "") +
+                (layer.CandidateDropout is not null ? $"{ReadOnlySpan} candidateMask, " : "");
+
+            /// <summary>Candidate dropout (Semeniuta): the candidate is multiplied by its mask.</summary>
+            protected bool Semeniuta => layer.CandidateDropout is not null;
+
+            protected string ZoneDoc => !layer.HasZoneout ? "" : "\n/// Zoneout: with κ from <paramref name=\"zone" + (layer.Zoneout is not null ? "Hidden" : "Cell") +
+                "\"/> (1 keeps the previous value in training, the rate at inference), " +
+                (layer.Zoneout is not null ? "h(t) = h̃ + κ_h⊙(h(t−1) − h̃)" : "") + (layer.Zoneout is not null && layer.CellZoneout is not null ? " and " : "") +
+                (layer.CellZoneout is not null ? "c(t) = c̃ + κ_c⊙(c(t−1) − c̃), c̃ kept in <paramref name=\"cellCandidate\"/>" : "") + ".";
+
+            /// <summary>The recurrent weights and their shape: the arena's, or, under weight drop, the pass's dropped
+            /// copy, passed in apart from the arena.</summary>
+            protected string RecurrentWeights => layer.WeightDrop is null
+                ? $"p.Slice({L}RecurrentWeights, {L}RecurrentShape.Length), {L}RecurrentShape"
+                : $"recurrentWeights, {L}RecurrentShape";
+
+            /// <summary>The parameter that brings the products in: a normalized layer's x̂ (it takes no weights of its
+            /// own), or the dropped recurrent weights under weight drop.</summary>
+            protected string WeightsParameter => layer.Normalized ? $" {ReadOnlySpan} inputNormalized," : layer.WeightDrop is null ? "" : $" {ReadOnlySpan} recurrentWeights,";
+
+            /// <summary>Gate k's input part: b_ih + W·x as the products left it, or, under normalization, γ_x⊙x̂ + b_ih.</summary>
+            protected string X(int k) => layer.Normalized
+                ? $"Affine<T>(p, {L}InputGain + block{Lane(k)}, {L}InputBias + block{Lane(k)}, in {(k == 0 ? "xn" : $"At(ref xn, {LaneOffset(k)})")})"
+                : $"T.Load(in {(k == 0 ? "a" : $"At(ref a, {LaneOffset(k)})")})";
+
+            /// <summary>Gate k's recurrent part: b_hh + U·h, or, under normalization, γ_h⊙ĥ + b_hh.</summary>
+            protected string H(int k) => layer.Normalized
+                ? $"Affine<T>(p, {L}RecurrentGain + block{Lane(k)}, {L}RecurrentBias + block{Lane(k)}, in {(k == 0 ? "gh" : $"At(ref gh, {LaneOffset(k)})")})"
+                : $"T.Load(in {(k == 0 ? "gh" : $"At(ref gh, {LaneOffset(k)})")})";
+
+            // ---- hooks of the batch-1 step ----------------------------------------------------------------------
+
+            /// <summary>Zoneout at inference: the rates weigh the previous state (the same for every unit).</summary>
+            protected string StepZoneParameters => (layer.Zoneout is not null ? ", float zoneHidden" : "") + (layer.CellZoneout is not null ? ", float zoneCell" : "");
+
+            protected string StepZoneSetup
+            {
+                get
+                {
+                    string setup = Lines(4,
+                        layer.Zoneout is not null ? "T keepHidden = T.Create(zoneHidden);" : null!,
+                        layer.CellZoneout is not null ? "T keepCell = T.Create(zoneCell);" : null!);
+                    return setup.Length > 0 ? "\n    " + setup : setup;
+                }
+            }
+
+            /// <summary>A normalized layer's batch-1 products, fused: one pass over the gate-interleaved weights
+            /// accumulates W_ih·x and U·h(t−1) for every gate of a block of 16 units in registers, as the plain fused
+            /// step does; they are stored raw, since the normalizations need whole rows before any gate can be
+            /// activated.</summary>
+            protected void EmitProductsSingle()
+            {
+                int gates = Gates(layer.Cell);
+                string[] input = System.Linq.Enumerable.ToArray(System.Linq.Enumerable.Select(System.Linq.Enumerable.Range(0, gates), k => $"wx{k}"));
+                string[] recurrent = System.Linq.Enumerable.ToArray(System.Linq.Enumerable.Select(System.Linq.Enumerable.Range(0, gates), k => $"uh{k}"));
+                string Stores(string target, string[] accumulators) =>
+                    string.Join("\n        ", System.Linq.Enumerable.Select(accumulators, (a, k) => $"T.Store(ref At({target}, block{Lane(k)}), {a});"));
+                _w.Lines($$"""
+                    /// <summary>Layer {{n}}, one row: W_ih·x into <paramref name="inputProduct"/> and U·h(t−1) into
+                    /// <paramref name="recurrentProduct"/> ([Row] each), every gate of a block of 16 units accumulated in
+                    /// registers in one pass over the layer's weights.</summary>
+                    private static void ProductsLayer{{n}}Single<T>({{ReadOnlySpan}} p, {{ReadOnlySpan}} x, {{ReadOnlySpan}} hPrev, {{Span}} inputProduct, {{Span}} recurrentProduct) {{BlockConstraint}}
+                    {
+                        ref float inputWeights = ref At(p, {{L}}InputWeights);
+                        ref float recurrentWeights = ref At(p, {{L}}RecurrentWeights);
+                        ref float x0 = ref At(x, 0);
+                        ref float h0 = ref At(hPrev, 0);
+                        for (int j = 0; j < {{L}}Blocks; j++)
+                        {
+                            int block = j * {{L}}Gates * BlockWidth;
+                            T {{string.Join(" = T.Zero, ", input)}} = T.Zero;
+                            ref float w = ref At(ref inputWeights, j * {{L}}Inputs * {{L}}Gates * BlockWidth);
+                            {{Accumulate(L, "Inputs", "x", input)}}
+                            {{Stores("inputProduct", input)}}
+                            T {{string.Join(" = T.Zero, ", recurrent)}} = T.Zero;
+                            w = ref At(ref recurrentWeights, j * {{L}}Hidden * {{L}}Gates * BlockWidth);
+                            {{Accumulate(L, "Hidden", "h", recurrent)}}
+                            {{Stores("recurrentProduct", recurrent)}}
+                        }
+                    }
+
+                    """);
+            }
+        }
+
+        /// <summary>What the regularizers change in a cell's backward step, written by the phase and spliced in by the
+        /// cell at named points: <see cref="RecurrentInput"/> (h(t−1), or h̃(t−1) under recurrent dropout, what the
+        /// recurrent weight gradient reads), <see cref="RecurrentGradient"/> (∂U, or ∂ of the dropped U under weight
+        /// drop), <see cref="MaskCarry"/> (after ∂h(t−1) of a step: recurrent dropout's mask on it),
+        /// <see cref="MaskLoad"/>, <see cref="CandidateKept"/>, <see cref="CandidateUsed"/> and <see cref="MaskFactor"/>
+        /// (candidate dropout), <see cref="ProductTarget"/> and <see cref="ClearTilde"/> (a GRU's ∂h̃(t−1) under
+        /// recurrent dropout).</summary>
+        private sealed record BackwardHooks(string RecurrentInput, string RecurrentGradient, string MaskCarry, string MaskLoad,
+            string CandidateKept, string CandidateUsed, string MaskFactor, string ProductTarget, string ClearTilde);
+    }
+}

@@ -1,0 +1,160 @@
+using System.Linq;
+
+namespace FastRnn.Generators;
+
+internal static partial class Emitter
+{
+    private sealed partial class ModelEmitter
+    {
+        /// <summary>The GRU with the reset gate after its product (PyTorch's nn.GRU, gate order r, z, n):
+        /// n = tanh(W_n·x + b_in + r⊙(U_n·h(t−1) + b_hn)), h(t) = (1 − z)⊙n + z⊙h(t−1); layer or recurrent batch
+        /// normalization composes in through the gates' input and recurrent parts (<see cref="CellEmitter.X"/>, <see cref="CellEmitter.H"/>).</summary>
+        private sealed class GruCell(ModelEmitter emitter, int layerIndex) : CellEmitter(emitter, layerIndex)
+        {
+            /// <inheritdoc/>
+            public override void EmitAdvance()
+            {
+                _w.Lines($$"""
+                    {{GruAdvanceDoc()}}{{RecurrentInputDoc}}{{ZoneDoc}}</summary>
+                    private static void AdvanceLayer{{n}}<T>({{ReadOnlySpan}} p,{{WeightsParameter}} {{Span}} gates, {{ReadOnlySpan}} hPrev,{{RecurrentInputParameter}} {{Span}} h,
+                        {{(layer.Normalized ? ReadOnlySpan : Span)}} recurrent, {{Span}} hiddenCandidate, {{ZoneParameters}}int batch) {{BlockConstraint}}
+                    {{{(layer.Normalized ? "" : $"\n    {Kernels}.BroadcastRows(p.Slice({L}RecurrentBias, {L}Row), recurrent, {L}Row, batch);\n    {Kernels}.MultiplyAdd<T>({RecurrentInput}, {L}Padded, batch, {RecurrentWeights}, 0, {L}Gates, recurrent, {L}Row);")}}
+                        for (int r = 0; r < batch; r++)
+                        {
+                            for (int j = 0; j < {{L}}Blocks; j++)
+                            {
+                                int at = r * {{L}}Row + j * {{L}}Gates * BlockWidth;
+                                ref float a = ref At(gates, at);
+                                ref float gh = ref At(recurrent, at);{{(layer.Normalized ? "\n            ref float xn = ref At(inputNormalized, at);\n            int block = j * " + L + "Gates * BlockWidth; // block j's gates in a parameter row" : "")}}
+                                int u = r * {{L}}Padded + j * BlockWidth;
+                                T reset = T.Sigmoid({{X(0)}} + {{H(0)}});
+                                T z = T.Sigmoid({{X(1)}} + {{H(1)}});
+                                T ghn = {{H(2)}};
+                                T candidate = T.Tanh(T.MultiplyAdd(reset, ghn, {{X(2)}}));
+                                // (1 − z)⊙n + z⊙h = n + z⊙(h − n)
+                                {{GruUpdate(layer, 12, "z", "candidate", "At(hPrev, u)", "At(h, u)", "T.Load(in At(zoneHidden, u))", Semeniuta)}}
+                                T.Store(ref At(hiddenCandidate, u), ghn);
+                                T.Store(ref a, reset);
+                                T.Store(ref At(ref a, BlockWidth), z);
+                                T.Store(ref At(ref a, 2 * BlockWidth), candidate);
+                            }
+                        }
+                    }
+
+                    """);
+            }
+
+            /// <summary>The summary of a reset-after GRU's AdvanceLayer, up to its recurrent-dropout and zoneout notes.</summary>
+            private string GruAdvanceDoc() => layer.Normalized
+                ? Lines(0,
+                    $"/// <summary>One layer-normalized GRU step of layer {n} for <paramref name=\"batch\"/> rows, once",
+                    "/// <paramref name=\"inputNormalized\"/> holds x̂ = normalize(W_ih·x):",
+                    "///   a = γ_x⊙x̂ + b_ih;  gh = γ_h⊙ĥ + b_hh, ĥ = normalize(U·h(t−1))",
+                    "///   r = σ(a_r + gh_r);  z = σ(a_z + gh_z);  n = tanh(a_n + r⊙gh_n);  h(t) = (1 − z)⊙n + z⊙h(t−1)",
+                    "/// (<paramref name=\"recurrent\"/> holds ĥ, made by the caller). The activated gates (r, z, n) go to",
+                    "/// <paramref name=\"gates\"/>, gh_n to <paramref name=\"hiddenCandidate\"/>.")
+                : Lines(0,
+                    $"/// <summary>One GRU step of layer {n} for <paramref name=\"batch\"/> rows, once <paramref name=\"gates\"/> holds",
+                    "/// a_x = b_ih + W_ih·x:",
+                    "///   gh = b_hh + U·h(t−1);  r = σ(a_r + gh_r);  z = σ(a_z + gh_z);  n = tanh(a_n + r⊙gh_n)",
+                    "///   h(t) = (1 − z)⊙n + z⊙h(t−1)",
+                    "/// The activated gates (r, z, n) replace the pre-activations; <paramref name=\"hiddenCandidate\"/> keeps gh_n.");
+
+            /// <summary>The batch-1 step, fused (a normalized layer: its products, fused).</summary>
+            public override void EmitStepSingle()
+            {
+                if (layer.Normalized)
+                {
+                    EmitProductsSingle();
+                    return;
+                }
+                _w.Lines($$"""
+                    /// <summary>Layer {{n}}, one row: for each block of 16 units, a_r, a_z (input and recurrent parts together), the
+                    /// candidate's input part and its recurrent part accumulate in registers in one pass over the weights.</summary>
+                    private static void StepLayer{{n}}Single<T>({{ReadOnlySpan}} p, {{ReadOnlySpan}} x, {{ReadOnlySpan}} hPrev, {{Span}} h{{StepZoneParameters}}) {{BlockConstraint}}
+                    {{{StepZoneSetup}}
+                        ref float inputWeights = ref At(p, {{L}}InputWeights);
+                        ref float recurrentWeights = ref At(p, {{L}}RecurrentWeights);
+                        ref float x0 = ref At(x, 0);
+                        ref float h0 = ref At(hPrev, 0);
+                        for (int j = 0; j < {{L}}Blocks; j++)
+                        {
+                            int bias = j * {{L}}Gates * BlockWidth;
+                            T ar = T.Load(in At(p, {{L}}InputBias + bias)) + T.Load(in At(p, {{L}}RecurrentBias + bias));
+                            T az = T.Load(in At(p, {{L}}InputBias + bias + BlockWidth)) + T.Load(in At(p, {{L}}RecurrentBias + bias + BlockWidth));
+                            T anx = T.Load(in At(p, {{L}}InputBias + bias + 2 * BlockWidth));
+                            T anh = T.Load(in At(p, {{L}}RecurrentBias + bias + 2 * BlockWidth));
+                            ref float w = ref At(ref inputWeights, j * {{L}}Inputs * {{L}}Gates * BlockWidth);
+                            {{Accumulate(L, "Inputs", "x", ["ar", "az", "anx"])}}
+                            w = ref At(ref recurrentWeights, j * {{L}}Hidden * {{L}}Gates * BlockWidth);
+                            {{Accumulate(L, "Hidden", "h", ["ar", "az", "anh"])}}
+                            // n = tanh(a_nx + σ(a_r)⊙a_nh);  h(t) = n + σ(a_z)⊙(h(t−1) − n)
+                            T candidate = T.Tanh(T.MultiplyAdd(T.Sigmoid(ar), anh, anx));
+                            {{GruUpdate(layer, 8, "T.Sigmoid(az)", "candidate", "At(hPrev, j * BlockWidth)", "At(h, j * BlockWidth)", "keepHidden")}}
+                        }
+                    }
+
+                    """);
+            }
+
+            /// <inheritdoc/>
+            public override void EmitBackwardSteps(BackwardHooks h)
+            {
+                    _w.Lines($$"""
+                        {{Span}} hiddenCandidate = _l{{n}}Aux.AsSpan(0, rows * {{L}}Padded);
+                        {{Span}} dRecurrent = _l{{n}}RecurrentGradient.AsSpan(0, rows * {{L}}Row);
+                        for (int t = steps - 1; t >= 0; t--)
+                        {
+                            int now = t * batch;{{E.ZoneStep(n)}}
+                            for (int r = 0; r < batch; r++)
+                            {
+                                for (int j = 0; j < {{L}}Blocks; j++)
+                                {
+                                    int u = r * {{L}}Padded + j * BlockWidth;
+                                    int at = (now + r) * {{L}}Row + j * {{L}}Gates * BlockWidth;
+                                    ref float a = ref At(gates, at);
+                                    T reset = T.Load(in a), z = T.Load(in At(ref a, BlockWidth)), candidate = T.Load(in At(ref a, 2 * BlockWidth));
+                                    T hPrev = T.Load(in At(hidden, now * {{L}}Padded + u));
+                                    T ghn = T.Load(in At(hiddenCandidate, now * {{L}}Padded + u));
+                                    {{h.MaskLoad}}{{E.GruHiddenGradient(n, 12)}}
+                                    // h(t) = n + z⊙(h(t−1) − n):  ∂n = ∂h⊙(1 − z);  ∂z = ∂h⊙(h(t−1) − n);  ∂h(t−1) = ∂h⊙z + …
+                                    T dCandidate = dh * (T.One - z){{h.MaskFactor}};
+                                    T dz = dh * (hPrev - {{h.CandidateUsed}});
+                                    {{(_m.Layers[n].Zoneout is null ? "T.Store(ref At(dHidden, u), dh * z);" : "T.Store(ref At(dHidden, u), T.MultiplyAdd(dh, z, keepHidden * dhTotal));")}}
+                                    // n = tanh(a_n + r⊙gh_n):  ∂a_n = ∂n⊙(1 − n²);  ∂r = ∂a_n⊙gh_n;  ∂gh_n = ∂a_n⊙r
+                                    T dan = dCandidate * (T.One - candidate * candidate);
+                                    T dar = dan * ghn * reset * (T.One - reset);
+                                    T daz = dz * z * (T.One - z);
+                                    ref float dx = ref At(dGates, at);
+                                    T.Store(ref dx, dar);
+                                    T.Store(ref At(ref dx, BlockWidth), daz);
+                                    T.Store(ref At(ref dx, 2 * BlockWidth), dan);
+                                    ref float dhh = ref At(dRecurrent, at);
+                                    T.Store(ref dhh, dar);
+                                    T.Store(ref At(ref dhh, BlockWidth), daz);
+                                    T.Store(ref At(ref dhh, 2 * BlockWidth), dan * reset);
+                                }
+                            }
+                            {{(layer.Normalized ? GruRecurrentNormBackward() : "")}}// gh = b_hh + U·h(t−1):  ∂h(t−1) += Uᵀ·∂gh{{h.ClearTilde}}
+                            {{Kernels}}.MultiplyAdd<T>(dRecurrent.Slice(now * {{L}}Row, batch * {{L}}Row), {{L}}Row, batch,
+                                _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, {{h.ProductTarget}}, {{L}}Padded);{{h.MaskCarry}}
+                        }
+                        {{(layer.Normalized ? "// ∂U += Σ_t ∂(U·h)(t)ᵀ·h(t−1)  (∂b_hh and ∂γ_h were gathered step by step)" : "// ∂U += Σ_t ∂gh(t)ᵀ·h(t−1);  ∂b_hh += Σ_t ∂gh(t)")}}
+                        {{Kernels}}.AccumulateOuter<T>({{h.RecurrentInput}}, {{L}}Padded, rows, dRecurrent, {{L}}Row, {{h.RecurrentGradient}}, 0, {{L}}Gates, _outerScratch);{{(layer.Normalized ? "" : $"\n{Kernels}.AccumulateRows<T>(dRecurrent, {L}Row, rows, {L}Row, grad.Slice({L}RecurrentBias, {L}Row));")}}
+                        """);
+            }
+
+            /// <summary>A layer-normalized GRU's step, once ∂gh is in dRecurrent: back through gh = γ_h⊙ĥ + b_hh and
+            /// ĥ = normalize(U·h(t−1)), in place.</summary>
+            private string GruRecurrentNormBackward()
+            {
+                string slice = $"dRecurrent.Slice(now * {L}Row, batch * {L}Row)";
+                return Lines(4,
+                    "// gh = γ_h⊙ĥ + b_hh, ĥ = normalize(U·h(t−1)):  ∂(U·h(t−1)) from ∂gh, in place (∂γ_h and ∂b_hh on the way)",
+                    E.NormalizationBackward(n, slice, $"_l{n}RecurrentNormalized.AsSpan(now * {L}Row, batch * {L}Row)", slice, $"{L}Row", $"{L}Gates", "batch",
+                        $"_l{n}RecurrentRstd.AsSpan(now, batch)", $"_l{n}RecurrentRstd.AsSpan(t * {L}Row, {L}Row)", $"{L}RecurrentGain", $"{L}RecurrentBias"),
+                    "");
+            }
+        }
+    }
+}
