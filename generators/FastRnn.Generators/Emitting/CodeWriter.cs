@@ -4,7 +4,9 @@ using System.Text;
 namespace FastRnn.Generators;
 
 /// <summary>Writes indented C#: <see cref="Line"/> for one line, <see cref="Lines"/> for a multi-line template
-/// (re-indented to the current level), <see cref="Block"/> for a braced block closed on dispose.</summary>
+/// (re-indented to the current level), <see cref="Block"/> for a braced block and <see cref="Indent"/> for one more
+/// level without braces, both closed on dispose. The depth lives here only: callers never write leading spaces of
+/// their own for the level they are at.</summary>
 internal sealed class CodeWriter
 {
     private readonly StringBuilder _text = new();
@@ -28,8 +30,12 @@ internal sealed class CodeWriter
             Line(raw.TrimEnd());
     }
 
-    public void Indent() => _depth++;
-    public void Outdent() => _depth--;
+    /// <summary>One more level of indentation until the returned scope is disposed.</summary>
+    public IDisposable Indent()
+    {
+        _depth++;
+        return new Closer(this, null);
+    }
 
     /// <summary>Writes <paramref name="header"/> (if any) and an opening brace; the closing brace comes on dispose.</summary>
     public IDisposable Block(string header)
@@ -43,12 +49,13 @@ internal sealed class CodeWriter
 
     public override string ToString() => _text.ToString();
 
-    private sealed class Closer(CodeWriter writer, string close) : IDisposable
+    private sealed class Closer(CodeWriter writer, string? close) : IDisposable
     {
         public void Dispose()
         {
             writer._depth--;
-            writer.Line(close);
+            if (close is not null)
+                writer.Line(close);
         }
     }
 }

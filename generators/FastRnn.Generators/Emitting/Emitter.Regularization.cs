@@ -89,7 +89,7 @@ internal static partial class Emitter
                     private static readonly string[] s_names = {{names}};
 
                 """);
-            using (Indent())
+            using (_w.Indent())
             {
                 foreach (var option in options)
                     _w.Line($"private float {Field(option.Name)} = {Float(option.Default)};");

@@ -288,7 +288,7 @@ internal static partial class Emitter
                     int rows = batchCapacity * sequenceCapacity;
                     _options = new RunOptions(seed);
                 """);
-            using (Indent())
+            using (_w.Indent())
             {
                 EmitBufferAllocations(BufferOwner.Model);
                 EmitStatisticsInitialization();
@@ -347,8 +347,6 @@ internal static partial class Emitter
             _w.Line("};");
             _w.Line();
         }
-
-        private System.IDisposable Indent() => new DepthOnly(_w);
 
         private void EmitTensors()
         {
@@ -467,7 +465,7 @@ internal static partial class Emitter
                         throw new global::System.ArgumentException(
                             $"Forward expects {steps * batch{{(Tokens ? "" : " * InputSize")}}} input values ({steps} steps × {batch} rows{{(Tokens ? "" : " × {InputSize} features")}}); got {inputs.Length}.", nameof(inputs));
                 """);
-            using (Indent())
+            using (_w.Indent())
             {
                 if (Tokens)
                 {
@@ -705,7 +703,7 @@ internal static partial class Emitter
                     {{ReadOnlySpan}} p = _parameters;
                     {{Span}} gates = _l{{n}}Gates.AsSpan(0, rows * {{L}}Row);
                 """);
-            using (Indent())
+            using (_w.Indent())
                 EmitInputDropout(n);
             bool recurrentDropout = _m.Layers[n].RecurrentDropout is not null;
             bool norm = _m.Layers[n].Normalized;
@@ -847,7 +845,7 @@ internal static partial class Emitter
                     if (output.Length != batch * OutputSize)
                         throw new global::System.ArgumentException($"Step writes {batch * OutputSize} outputs for {batch} row(s); the span has {output.Length}.", nameof(output));
                 """);
-            using (Indent())
+            using (_w.Indent())
             {
                 if (Tokens)
                 {
@@ -874,7 +872,7 @@ internal static partial class Emitter
 
             _w.Line($"private void StepCore<T>({ReadOnlySpan} input, State state, {Span} output) {BlockConstraint}");
             _w.Line("{");
-            using (Indent())
+            using (_w.Indent())
             {
                 _w.Line("int batch = state.Batch;");
                 if (_m.Layers.Any(l => l.RecurrentBatchNorm))
@@ -1113,7 +1111,7 @@ internal static partial class Emitter
             string maskFactor = semeniuta ? " * candidateKept" : "";
             // loaded once per block, where the block's state gradient starts
             string maskLoad = semeniuta ? "T candidateKept = T.Load(in At(candidateMask, u)); // the candidate's mask\n" + new string(' ', 12) : "";
-            using (Indent())
+            using (_w.Indent())
             {
                 if (semeniuta)
                 {
@@ -1344,16 +1342,5 @@ internal static partial class Emitter
                 _w.Line("}");
             }
         }
-    }
-
-    private sealed class DepthOnly : System.IDisposable
-    {
-        private readonly CodeWriter _writer;
-        public DepthOnly(CodeWriter writer)
-        {
-            _writer = writer;
-            _writer.Indent();
-        }
-        public void Dispose() => _writer.Outdent();
     }
 }
