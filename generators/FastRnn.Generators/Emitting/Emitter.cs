@@ -723,7 +723,7 @@ internal static partial class Emitter
                         p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, gates, {{L}}Row);
                 """.Trim();
             string hPrev = $"_l{n}Hidden.AsSpan(now * {L}Padded, batch * {L}Padded)";
-            string previous = !recurrentDropout ? hPrev : norm ? "hPrev" : cell == CellKind.Lstm ? "hRecurrent" : "hPrev, hRecurrent";
+            var cellEmitter = Cell(n);
             // A normalized layer's recurrent product runs here, before AdvanceLayer: the batch-1 streaming step makes it
             // with its own fused kernel and then shares AdvanceLayer.
             string normalizeRecurrent = !norm ? "" : "\n    " + Lines(4,
@@ -747,11 +747,8 @@ internal static partial class Emitter
                     {
                         int now = t * batch; // first row of step t; slot t of the hidden states holds h(t−1){{maskRecurrent}}{{normalizeRecurrent}}
                         AdvanceLayer{{n}}<T>(p,{{(_m.Layers[n].WeightDrop is null || norm ? "" : $" recurrentWeights,")}}{{(norm ? $" inputNormalized.Slice(now * {L}Row, batch * {L}Row)," : "")}} gates.Slice(now * {{L}}Row, batch * {{L}}Row),
-                            {{previous}}, _l{{n}}Hidden.AsSpan((now + batch) * {{L}}Padded, batch * {{L}}Padded),
-                            {{(cell == CellKind.Lstm
-                                ? $"_l{n}Cell.AsSpan(now * {L}Padded, batch * {L}Padded), _l{n}Cell.AsSpan((now + batch) * {L}Padded, batch * {L}Padded),"
-                                : norm ? $"recurrentNormalized, _l{n}Aux.AsSpan(now * {L}Padded, batch * {L}Padded),"
-                                : $"_l{n}Recurrent.AsSpan(0, batch * {L}Row), _l{n}Aux.AsSpan(now * {L}Padded, batch * {L}Padded),")}}{{(norm && cell == CellKind.Lstm ? $"\n        recurrentNormalized, " + CellNormalizationArguments(n, $"_l{n}CellNormalized.AsSpan(now * {L}Padded, batch * {L}Padded)", $"_l{n}CellRstd.AsSpan(now, batch)", "_batchStatistics", "_normMean", $"_l{n}CellRstd.AsSpan(t * {L}Padded, {L}Padded)", "t") : "")}}
+                            {{cellEmitter.ForwardPrevious(hPrev)}}, _l{{n}}Hidden.AsSpan((now + batch) * {{L}}Padded, batch * {{L}}Padded),
+                            {{cellEmitter.ForwardState}}
                             {{ZoneArguments(n)}}{{CandidateArgument(n)}}batch);
                     }
                 }
@@ -881,64 +878,8 @@ internal static partial class Emitter
                 _w.Line($"{ReadOnlySpan} x = input;");
                 for (int n = 0; n < _m.Layers.Count; n++)
                 {
-                    var cell = _m.Layers[n].Cell;
-                    string L = $"L{n}";
-                    string stride = InputStride(n);
-                    var layer = _m.Layers[n];
-                    string zoneFill = Lines(0,
-                        layer.Zoneout is not null ? $"global::FastRnn.ZoneoutSite.FillExpected(state.Layer{n}Zoneout, {L}Padded, {L}Hidden, batch, _options.Layer{n}Zoneout);" : null!,
-                        layer.CellZoneout is not null ? $"global::FastRnn.ZoneoutSite.FillExpected(state.Layer{n}CellZoneout, {L}Padded, {L}Hidden, batch, _options.Layer{n}CellZoneout);" : null!);
-                    if (zoneFill.Length > 0)
-                        zoneFill = "// zoneout at inference: κ = the rate\n" + zoneFill + "\n";
-                    string zoneArguments = (layer.Zoneout is not null ? $"state.Layer{n}Zoneout, " : "") +
-                        (layer.CellZoneout is not null ? $"state.Layer{n}CellZoneout, state.Layer{n}CellCandidate, " : "") +
-                        (layer.CandidateDropout is not null ? $"state.Layer{n}Ones, " : "");
-                    string zoneRates = (layer.Zoneout is not null ? $", _options.Layer{n}Zoneout" : "") + (layer.CellZoneout is not null ? $", _options.Layer{n}CellZoneout" : "");
-                    string batched = $$"""
-                        {{zoneFill}}{{Span}} gates = state.Layer{{n}}Gates;
-                        {{Kernels}}.BroadcastRows(p.Slice({{L}}InputBias, {{L}}Row), gates, {{L}}Row, batch);
-                        {{Kernels}}.MultiplyAdd<T>(x, {{stride}}, batch, p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, gates, {{L}}Row);
-                        AdvanceLayer{{n}}<T>(p,{{(layer.WeightDrop is null ? "" : $" p.Slice({L}RecurrentWeights, {L}RecurrentShape.Length),")}} gates, state.Layer{{n}}Hidden, {{(_m.Layers[n].RecurrentDropout is not null && cell != CellKind.Lstm ? $"state.Layer{n}Hidden, " : "")}}state.Layer{{n}}HiddenNext, {{(cell == CellKind.Lstm ? $"state.Layer{n}Cell, state.Layer{n}Cell" : $"state.Layer{n}Recurrent, state.Layer{n}Aux")}}, {{zoneArguments}}batch);
-                        """;
-                    _w.Line($"// Layer {n} ({CellName(cell)}{(layer.Normalized ? ", layer-normalized" : "")})");
-                    if (layer.Normalized)
-                    {
-                        string recurrentBuffer = cell == CellKind.Lstm ? $"state.Layer{n}RecurrentNormalized" : $"state.Layer{n}Recurrent";
-                        string stateArguments = cell == CellKind.Lstm
-                            ? $"state.Layer{n}Cell, state.Layer{n}Cell, recurrentNormalized, " + CellNormalizationArguments(n, $"state.Layer{n}CellNormalized", $"state.Layer{n}CellRstd", "false", $"state.Layer{n}Mean", $"state.Layer{n}CellRstd", "time").TrimEnd(',')
-                            : $"recurrentNormalized, state.Layer{n}Aux";
-                        using (_w.Block(""))
-                            _w.Lines($$"""
-                                {{zoneFill}}{{Span}} inputNormalized = state.Layer{{n}}InputNormalized, recurrentNormalized = {{recurrentBuffer}};
-                                // W_ih·x and U·h(t−1): one fused pass over the weights for one row, matrix products for more
-                                if (batch == 1)
-                                    ProductsLayer{{n}}Single<T>(p, x, state.Layer{{n}}Hidden, inputNormalized, recurrentNormalized);
-                                else
-                                {
-                                    inputNormalized.Clear();
-                                    recurrentNormalized.Clear();
-                                    {{Kernels}}.MultiplyAdd<T>(x, {{stride}}, batch, p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, inputNormalized, {{L}}Row);
-                                    {{Kernels}}.MultiplyAdd<T>(state.Layer{{n}}Hidden, {{L}}Padded, batch, p.Slice({{L}}RecurrentWeights, {{L}}RecurrentShape.Length), {{L}}RecurrentShape, 0, {{L}}Gates, recurrentNormalized, {{L}}Row);
-                                }
-                                // x̂, ĥ: {{(layer.LayerNorm ? "each row normalized over its Gates·Hidden values" : "each unit normalized with the running statistics of this time index")}}
-                                {{NormalizeProducts(n, "Input", "inputNormalized", "batch", $"state.Layer{n}InputRstd", $"state.Layer{n}InputRstd", "time", "false", $"state.Layer{n}Mean")}}
-                                {{NormalizeProducts(n, "Recurrent", "recurrentNormalized", "batch", $"state.Layer{n}RecurrentRstd", $"state.Layer{n}RecurrentRstd", "time", "false", $"state.Layer{n}Mean")}}
-                                AdvanceLayer{{n}}<T>(p, inputNormalized, state.Layer{{n}}Gates, state.Layer{{n}}Hidden, state.Layer{{n}}HiddenNext, {{stateArguments}}, {{zoneArguments}}batch);
-                                """);
-                    }
-                    else if (cell == CellKind.GruResetBefore)
-                    {
-                        _w.Line("// The classic GRU needs every reset gate before its candidate's product, so it always takes the batched path.");
-                        using (_w.Block(""))
-                            _w.Lines(batched);
-                    }
-                    else
-                    {
-                        _w.Line("if (batch == 1)");
-                        _w.Line($"    StepLayer{n}Single<T>(p, x, state.Layer{n}Hidden, state.Layer{n}HiddenNext{(cell == CellKind.Lstm ? $", state.Layer{n}Cell" : "")}{zoneRates});");
-                        using (_w.Block("else"))
-                            _w.Lines(batched);
-                    }
+                    _w.Line($"// Layer {n} ({CellName(_m.Layers[n].Cell)}{(_m.Layers[n].Normalized ? ", layer-normalized" : "")})");
+                    Cell(n).EmitStepLayer();
                     _w.Line($"(state.Layer{n}Hidden, state.Layer{n}HiddenNext) = (state.Layer{n}HiddenNext, state.Layer{n}Hidden);");
                     if (OutputNorm(n))
                         _w.Lines(OutputNormalizationStep(n));

@@ -53,11 +53,97 @@ internal static partial class Emitter
             /// the phase writes what comes before (buffers, masks) and after (the input side).</summary>
             public abstract void EmitBackwardSteps(BackwardHooks hooks);
 
+            // ---- how the phases call the cell --------------------------------------------------------------------
+
+            /// <summary>h(t−1) as the sequence forward passes it to <c>AdvanceLayer{n}</c>: <paramref name="hPrev"/> (the
+            /// slot's span), or under recurrent dropout the locals <c>hPrev</c> and <c>hRecurrent</c> the cell reads.</summary>
+            public virtual string ForwardPrevious(string hPrev) =>
+                layer.RecurrentDropout is null ? hPrev : MaskedRecurrentInput ? "hPrev, hRecurrent" : "hPrev";
+
+            /// <summary>The sequence forward's arguments of <c>AdvanceLayer{n}</c> after h(t): the cell's own state and
+            /// scratch for step t (each ends with a comma).</summary>
+            public abstract string ForwardState { get; }
+
+            /// <summary>The streaming step's state arguments of <c>AdvanceLayer{n}</c> after h(t) (batched path).</summary>
+            protected abstract string StepState { get; }
+
+            /// <summary><c>StepCore</c>'s part for this layer: from <c>x</c> and the state's h(t−1) to
+            /// <c>state.Layer{n}HiddenNext</c>. A plain cell takes its fused batch-1 method for one row and the batched
+            /// matrix kernels for more.</summary>
+            public virtual void EmitStepLayer()
+            {
+                _w.Line("if (batch == 1)");
+                _w.Line($"    StepLayer{n}Single<T>(p, x, state.Layer{n}Hidden, state.Layer{n}HiddenNext{StepSingleState}{StepZoneRates});");
+                using (_w.Block("else"))
+                    _w.Lines(BatchedStep);
+            }
+
+            /// <summary>The state <c>StepLayer{n}Single</c> takes after h(t) (an LSTM's c).</summary>
+            protected virtual string StepSingleState => "";
+
+            /// <summary>The streaming step for a batch: the input part of the gates as one product, then
+            /// <c>AdvanceLayer{n}</c>.</summary>
+            protected string BatchedStep => $$"""
+                {{StepZoneFill}}{{Span}} gates = state.Layer{{n}}Gates;
+                {{Kernels}}.BroadcastRows(p.Slice({{L}}InputBias, {{L}}Row), gates, {{L}}Row, batch);
+                {{Kernels}}.MultiplyAdd<T>(x, {{InputStride(n)}}, batch, p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, gates, {{L}}Row);
+                AdvanceLayer{{n}}<T>(p,{{(layer.WeightDrop is null ? "" : $" p.Slice({L}RecurrentWeights, {L}RecurrentShape.Length),")}} gates, state.Layer{{n}}Hidden, {{(MaskedRecurrentInput ? $"state.Layer{n}Hidden, " : "")}}state.Layer{{n}}HiddenNext, {{StepState}}, {{StepZoneArguments}}batch);
+                """;
+
+            /// <summary>A normalized cell's streaming step: both products (fused at batch 1), normalized with the
+            /// running statistics of this time index (recurrent batch norm) or per row (layer norm), then
+            /// <c>AdvanceLayer{n}</c>.</summary>
+            protected void EmitNormalizedStepLayer(string recurrentBuffer, string stateArguments)
+            {
+                using (_w.Block(""))
+                    _w.Lines($$"""
+                        {{StepZoneFill}}{{Span}} inputNormalized = state.Layer{{n}}InputNormalized, recurrentNormalized = {{recurrentBuffer}};
+                        // W_ih·x and U·h(t−1): one fused pass over the weights for one row, matrix products for more
+                        if (batch == 1)
+                            ProductsLayer{{n}}Single<T>(p, x, state.Layer{{n}}Hidden, inputNormalized, recurrentNormalized);
+                        else
+                        {
+                            inputNormalized.Clear();
+                            recurrentNormalized.Clear();
+                            {{Kernels}}.MultiplyAdd<T>(x, {{InputStride(n)}}, batch, p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, inputNormalized, {{L}}Row);
+                            {{Kernels}}.MultiplyAdd<T>(state.Layer{{n}}Hidden, {{L}}Padded, batch, p.Slice({{L}}RecurrentWeights, {{L}}RecurrentShape.Length), {{L}}RecurrentShape, 0, {{L}}Gates, recurrentNormalized, {{L}}Row);
+                        }
+                        // x̂, ĥ: {{(layer.LayerNorm ? "each row normalized over its Gates·Hidden values" : "each unit normalized with the running statistics of this time index")}}
+                        {{E.NormalizeProducts(n, "Input", "inputNormalized", "batch", $"state.Layer{n}InputRstd", $"state.Layer{n}InputRstd", "time", "false", $"state.Layer{n}Mean")}}
+                        {{E.NormalizeProducts(n, "Recurrent", "recurrentNormalized", "batch", $"state.Layer{n}RecurrentRstd", $"state.Layer{n}RecurrentRstd", "time", "false", $"state.Layer{n}Mean")}}
+                        AdvanceLayer{{n}}<T>(p, inputNormalized, state.Layer{{n}}Gates, state.Layer{{n}}Hidden, state.Layer{{n}}HiddenNext, {{stateArguments}}, {{StepZoneArguments}}batch);
+                        """);
+            }
+
+            // ---- hooks of the streaming step ------------------------------------------------------------------
+
+            /// <summary>Zoneout at inference: κ = the rate, filled into the state's κ buffers before the step.</summary>
+            protected string StepZoneFill
+            {
+                get
+                {
+                    string fill = Lines(0,
+                        layer.Zoneout is not null ? $"global::FastRnn.ZoneoutSite.FillExpected(state.Layer{n}Zoneout, {L}Padded, {L}Hidden, batch, _options.Layer{n}Zoneout);" : null!,
+                        layer.CellZoneout is not null ? $"global::FastRnn.ZoneoutSite.FillExpected(state.Layer{n}CellZoneout, {L}Padded, {L}Hidden, batch, _options.Layer{n}CellZoneout);" : null!);
+                    return fill.Length > 0 ? "// zoneout at inference: κ = the rate\n" + fill + "\n" : fill;
+                }
+            }
+
+            /// <summary>The state's κ buffers and the candidate mask (all ones at inference) as AdvanceLayer arguments.</summary>
+            protected string StepZoneArguments =>
+                (layer.Zoneout is not null ? $"state.Layer{n}Zoneout, " : "") +
+                (layer.CellZoneout is not null ? $"state.Layer{n}CellZoneout, state.Layer{n}CellCandidate, " : "") +
+                (layer.CandidateDropout is not null ? $"state.Layer{n}Ones, " : "");
+
+            /// <summary>The zoneout rates the fused batch-1 step takes.</summary>
+            protected string StepZoneRates =>
+                (layer.Zoneout is not null ? $", _options.Layer{n}Zoneout" : "") + (layer.CellZoneout is not null ? $", _options.Layer{n}CellZoneout" : "");
+
             // ---- hooks of the forward step ----------------------------------------------------------------------
 
             /// <summary>Recurrent dropout: a GRU reads h(t−1) twice, masked (h̃) in its recurrent products and unmasked
             /// in z⊙h(t−1), so it takes h̃ as its own parameter.</summary>
-            protected bool MaskedRecurrentInput => layer.RecurrentDropout is not null && !layer.Normalized;
+            protected virtual bool MaskedRecurrentInput => layer.RecurrentDropout is not null && !layer.Normalized;
 
             /// <summary>What the recurrent products read: h(t−1), or h̃(t−1) under recurrent dropout.</summary>
             protected string RecurrentInput => MaskedRecurrentInput ? "hRecurrent" : "hPrev";

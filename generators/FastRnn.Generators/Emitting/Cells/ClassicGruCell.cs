@@ -11,6 +11,20 @@ internal static partial class Emitter
         private sealed class ClassicGruCell(ModelEmitter emitter, int layerIndex) : CellEmitter(emitter, layerIndex)
         {
             /// <inheritdoc/>
+            public override string ForwardState => $"_l{n}Recurrent.AsSpan(0, batch * {L}Row), _l{n}Aux.AsSpan(now * {L}Padded, batch * {L}Padded),";
+
+            /// <inheritdoc/>
+            protected override string StepState => $"state.Layer{n}Recurrent, state.Layer{n}Aux";
+
+            /// <summary>Always the batched path: the classic GRU needs every reset gate before its candidate's product.</summary>
+            public override void EmitStepLayer()
+            {
+                _w.Line("// The classic GRU needs every reset gate before its candidate's product, so it always takes the batched path.");
+                using (_w.Block(""))
+                    _w.Lines(BatchedStep);
+            }
+
+            /// <inheritdoc/>
             public override void EmitAdvance()
             {
                 _w.Lines($$"""

@@ -12,6 +12,23 @@ internal static partial class Emitter
         private sealed class GruCell(ModelEmitter emitter, int layerIndex) : CellEmitter(emitter, layerIndex)
         {
             /// <inheritdoc/>
+            public override string ForwardState => layer.Normalized
+                ? $"recurrentNormalized, _l{n}Aux.AsSpan(now * {L}Padded, batch * {L}Padded),"
+                : $"_l{n}Recurrent.AsSpan(0, batch * {L}Row), _l{n}Aux.AsSpan(now * {L}Padded, batch * {L}Padded),";
+
+            /// <inheritdoc/>
+            protected override string StepState => $"state.Layer{n}Recurrent, state.Layer{n}Aux";
+
+            /// <inheritdoc/>
+            public override void EmitStepLayer()
+            {
+                if (layer.Normalized)
+                    EmitNormalizedStepLayer($"state.Layer{n}Recurrent", $"recurrentNormalized, state.Layer{n}Aux");
+                else
+                    base.EmitStepLayer();
+            }
+
+            /// <inheritdoc/>
             public override void EmitAdvance()
             {
                 _w.Lines($$"""

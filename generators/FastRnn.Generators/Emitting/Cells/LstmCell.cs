@@ -9,6 +9,22 @@ internal static partial class Emitter
         /// <summary>The LSTM cell (PyTorch gate order i, f, g, o): c(t) = f⊙c(t−1) + i⊙g, h(t) = o⊙tanh(c(t)).</summary>
         private sealed class LstmCell(ModelEmitter emitter, int layerIndex) : CellEmitter(emitter, layerIndex)
         {
+            /// <summary>An LSTM reads h(t−1) only in U·h(t−1): under recurrent dropout it is handed h̃(t−1) in its place.</summary>
+            protected override bool MaskedRecurrentInput => false;
+
+            /// <inheritdoc/>
+            public override string ForwardPrevious(string hPrev) => layer.RecurrentDropout is null ? hPrev : "hRecurrent";
+
+            /// <inheritdoc/>
+            public override string ForwardState =>
+                $"_l{n}Cell.AsSpan(now * {L}Padded, batch * {L}Padded), _l{n}Cell.AsSpan((now + batch) * {L}Padded, batch * {L}Padded),";
+
+            /// <inheritdoc/>
+            protected override string StepState => $"state.Layer{n}Cell, state.Layer{n}Cell";
+
+            /// <inheritdoc/>
+            protected override string StepSingleState => $", state.Layer{n}Cell";
+
             /// <inheritdoc/>
             public override void EmitAdvance()
             {

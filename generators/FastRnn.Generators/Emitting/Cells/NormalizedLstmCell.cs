@@ -12,6 +12,18 @@ internal static partial class Emitter
         private sealed class NormalizedLstmCell(ModelEmitter emitter, int layerIndex) : CellEmitter(emitter, layerIndex)
         {
             /// <inheritdoc/>
+            public override string ForwardState =>
+                $"_l{n}Cell.AsSpan(now * {L}Padded, batch * {L}Padded), _l{n}Cell.AsSpan((now + batch) * {L}Padded, batch * {L}Padded),\n        recurrentNormalized, " +
+                E.CellNormalizationArguments(n, $"_l{n}CellNormalized.AsSpan(now * {L}Padded, batch * {L}Padded)", $"_l{n}CellRstd.AsSpan(now, batch)", "_batchStatistics", "_normMean", $"_l{n}CellRstd.AsSpan(t * {L}Padded, {L}Padded)", "t");
+
+            /// <inheritdoc/>
+            protected override string StepState => throw new System.InvalidOperationException("A normalized cell has no batched plain step.");
+
+            /// <inheritdoc/>
+            public override void EmitStepLayer() => EmitNormalizedStepLayer($"state.Layer{n}RecurrentNormalized",
+                $"state.Layer{n}Cell, state.Layer{n}Cell, recurrentNormalized, " + E.CellNormalizationArguments(n, $"state.Layer{n}CellNormalized", $"state.Layer{n}CellRstd", "false", $"state.Layer{n}Mean", $"state.Layer{n}CellRstd", "time").TrimEnd(','));
+
+            /// <inheritdoc/>
             public override void EmitStepSingle() => EmitProductsSingle();
 
             /// <summary>The layer-normalized LSTM step (Ba et al. 2016): the gates from the two normalized products, then
