@@ -4,62 +4,6 @@ using FastRnn.Training;
 
 namespace FastRnn.Tool;
 
-/// <summary>A language model the tool trains, as its checkpoint (<c>train --out</c>) names it: the task, whether its
-/// tokens are words or characters, the batch and BPTT length it trains with (evaluation uses the same stream layout, so
-/// it reproduces the numbers training printed), and how to make the model and an optimizer of the type it saved.</summary>
-internal sealed record ShippedLanguageModel(string Task, bool Words, int Batch, int Steps,
-    Func<int, int, ISequenceModel> Create, Func<ISequenceModel, Optimizer> Optimizer)
-{
-    public static readonly ShippedLanguageModel KjvChar = new("kjv-char", false, CharTask.Batch, CharTask.Steps, (b, s) => new KjvCharModel(b, s), m => new Adam(m));
-    public static readonly ShippedLanguageModel S3 = new("s3", true, WordTask.S3Batch, WordTask.S3Steps, (b, s) => new KjvWordModel(b, s), m => new Adam(m));
-    public static readonly ShippedLanguageModel ZarembaSmall = new("zaremba-small", true, WordTask.ZarembaBatch, WordTask.ZarembaSteps,
-        (b, s) => new ZarembaSmallModel(b, s), m => new Sgd(m, 1f));
-    public static readonly ShippedLanguageModel ZarembaMedium = new("zaremba-medium", true, WordTask.ZarembaBatch, WordTask.ZarembaSteps,
-        (b, s) => new ZarembaMediumModel(b, s), m => new Sgd(m, 1f));
-
-    private static readonly ShippedLanguageModel[] All = [KjvChar, S3, ZarembaSmall, ZarembaMedium];
-
-    /// <summary>Saves the model, its optimizer and its vocabulary (characters concatenated, words one per line).</summary>
-    public void Save(string path, ISequenceModel model, Optimizer optimizer, Vocabulary vocabulary) =>
-        Checkpoint.Save(path, model, optimizer, new Dictionary<string, string>
-        {
-            ["task"] = Task,
-            ["vocabulary"] = Words ? string.Join('\n', vocabulary.Tokens) : string.Concat(vocabulary.Tokens),
-        });
-
-    /// <summary>Opens <c>--model</c>: the kind of model it holds, that model (for whole segments or, with
-    /// <paramref name="streaming"/>, for one token at a time) with the saved weights, and its vocabulary; a missing or
-    /// unreadable file is a clear argument error.</summary>
-    public static (ShippedLanguageModel Kind, ISequenceModel Model, Vocabulary Vocabulary) Open(Options options, bool streaming)
-    {
-        string path = options.Text("model", "");
-        if (path.Length == 0 || !File.Exists(path))
-            throw new ArgumentException($"--model: no checkpoint at '{path}' (write one with train --task kjv-char|s3|zaremba-small|zaremba-medium --out FILE).");
-        try
-        {
-            Safetensors.Read(path, out var metadata);
-            string task = metadata.GetValueOrDefault("progress.task") ?? "(none)";
-            var kind = All.FirstOrDefault(k => k.Task == task)
-                ?? throw new ArgumentException($"--model: '{path}' holds a model of task '{task}'; generate and evaluate read {string.Join(", ", All.Select(k => k.Task))}.");
-            var model = streaming ? kind.Create(1, 1) : kind.Create(kind.Batch, kind.Steps);
-            var progress = Checkpoint.Load(path, model, kind.Optimizer(model));
-            string saved = progress["vocabulary"];
-            var tokens = kind.Words ? saved.Split('\n') : saved.Select(c => c.ToString()).ToArray();
-            return (kind, model, Vocabulary.FromTokens(tokens));
-        }
-        catch (InvalidDataException e)
-        {
-            throw new ArgumentException(e.Message);
-        }
-    }
-
-    /// <summary>The ids of a text in this model's tokens; a character outside a character model's vocabulary is an
-    /// argument error naming <paramref name="what"/> (a word model reads it as <c>&lt;unk&gt;</c>).</summary>
-    public int[] Encode(IEnumerable<string> tokens, Vocabulary vocabulary, string what) =>
-        tokens.Select(t => vocabulary.Contains(t) || Words ? vocabulary.Id(t)
-            : throw new ArgumentException($"{what} has '{t}', which the model's vocabulary lacks.")).ToArray();
-}
-
 /// <summary><c>fastrnn evaluate</c> and <c>fastrnn generate</c> on a checkpoint of any language model the tool trains.</summary>
 public static class LanguageModelCommands
 {
