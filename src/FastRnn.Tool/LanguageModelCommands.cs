@@ -12,7 +12,6 @@ public static class LanguageModelCommands
     public static int Evaluate(Options options, TextWriter output)
     {
         var (kind, model, vocabulary) = ShippedLanguageModel.Open(options, streaming: false);
-        var corpus = options.Corpus();
         var split = options.Text("split", "test") switch
         {
             "test" => Split.Test,
@@ -22,14 +21,21 @@ public static class LanguageModelCommands
         };
         string name = split.ToString().ToLowerInvariant();
         IEnumerable<string> tokens;
-        if (kind.Words)
-            tokens = options.Verses(corpus, split).SelectMany(v => WordTokenizer.Tokens(v.Text));
+        if (options.Given("text"))
+        {
+            if (kind.Words)
+                throw new ArgumentException($"--text: '{options.Text("model", "")}' is a word model ({kind.Task}); it is evaluated on kjv.txt.");
+            var (train, validation, test) = TextTask.Split(TextTask.Read(options.Text("text", "")));
+            tokens = split switch { Split.Train => train, Split.Validation => validation, _ => test };
+        }
+        else if (kind.Words)
+            tokens = options.Verses(options.Corpus(), split).SelectMany(v => WordTokenizer.Tokens(v.Text));
         else
         {
-            string text = CharTask.Text(corpus, split);
-            int limit = options.Int("max-chars", int.MaxValue, 1000);
+            string text = CharTask.Text(options.Corpus(), split);
+            int limit = options.Int("max-chars", int.MaxValue);
             if (text.Length > limit) text = text[..limit];
-            tokens = text.Select(c => c.ToString());
+            tokens = ShippedLanguageModel.Characters(text);
         }
         var ids = kind.Encode(tokens, vocabulary, $"The {name} text");
         double loss = new LanguageModelTrainer(model, kind.Optimizer(model), kind.Steps).Evaluate(new TokenStream(ids, kind.Batch));
@@ -44,14 +50,13 @@ public static class LanguageModelCommands
     /// punctuation marks as tokens, and <c>&lt;eos&gt;</c> ends a line.</summary>
     public static int Generate(Options options, TextWriter output)
     {
-        int length = options.Int("length", 400, 1), seed = options.Int("seed", 1, 0);
-        if (!float.TryParse(options.Text("temperature", "0.8"), NumberStyles.Float, CultureInfo.InvariantCulture, out float temperature) || temperature < 0)
-            throw new ArgumentException($"--temperature must be a number of at least 0; got '{options.Text("temperature", "")}'.");
+        int length = options.Int("length", 400), seed = options.Int("seed", 1);
+        float temperature = options.Float("temperature", 0.8f);
         var (kind, model, vocabulary) = ShippedLanguageModel.Open(options, streaming: true);
         string prime = options.Text("prime", "In the beginning");
         var primeTokens = kind.Words
             ? WordTokenizer.Tokens(prime).SkipLast(1).ToArray() // not the <eos> a verse ends with
-            : prime.Select(c => c.ToString()).ToArray();
+            : ShippedLanguageModel.Characters(prime);
         if (primeTokens.Length == 0)
             throw new ArgumentException("--prime must hold at least one token.");
         var state = model.NewState(1);

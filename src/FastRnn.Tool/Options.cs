@@ -1,38 +1,44 @@
-using System.Globalization;
+using System.CommandLine;
 using FastRnn.Data;
 
 namespace FastRnn.Tool;
 
-/// <summary><c>--name value</c> pairs after the subcommand.</summary>
+/// <summary>The options a subcommand was given, as the tasks read them: by name (without the leading <c>--</c>), with
+/// the task's own default when the option was not given. The values were typed and checked when the command line was
+/// parsed (<see cref="ToolCommands"/>): a task sees only values its option accepts.</summary>
 public sealed class Options
 {
-    private readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);
+    private readonly ParseResult _result;
 
-    public static Options Parse(ReadOnlySpan<string> args)
+    /// <summary>The options of the subcommand <paramref name="result"/> parsed.</summary>
+    public Options(ParseResult result) => _result = result;
+
+    private T? Value<T>(string name)
     {
-        var options = new Options();
-        for (int i = 0; i < args.Length; i++)
-        {
-            if (!args[i].StartsWith("--", StringComparison.Ordinal) || i + 1 >= args.Length)
-                throw new ArgumentException($"Expected '--name value' pairs; got '{args[i]}'.");
-            options._values[args[i][2..]] = args[++i];
-        }
-        return options;
+        var command = _result.CommandResult.Command;
+        var option = command.Options.FirstOrDefault(o => o.Name == "--" + name)
+            ?? throw new InvalidOperationException($"'{command.Name}' has no option --{name}.");
+        if (option is not Option<T> typed)
+            throw new InvalidOperationException($"--{name} of '{command.Name}' is not an option of type {typeof(T).Name}.");
+        return _result.GetResult(option) is null ? default : _result.GetValue(typed);
     }
 
-    public int Int(string name, int fallback, int min)
-    {
-        if (!_values.TryGetValue(name, out var text))
-            return fallback;
-        if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value) || value < min)
-            throw new ArgumentException($"--{name} must be an integer of at least {min}; got '{text}'.");
-        return value;
-    }
+    /// <summary>True when the option was given on the command line.</summary>
+    public bool Given(string name) => _result.CommandResult.Command.Options.FirstOrDefault(o => o.Name == "--" + name) is { } option
+        && _result.GetResult(option) is not null;
 
-    public string Text(string name, string fallback) => _values.GetValueOrDefault(name, fallback);
+    /// <summary>An integer option's value, or <paramref name="fallback"/> when it was not given (its minimum was checked
+    /// at parsing).</summary>
+    public int Int(string name, int fallback) => Value<int?>(name) ?? fallback;
+
+    /// <summary>A number option's value, or <paramref name="fallback"/> when it was not given.</summary>
+    public float Float(string name, float fallback) => Value<float?>(name) ?? fallback;
+
+    /// <summary>A text option's value, or <paramref name="fallback"/> when it was not given.</summary>
+    public string Text(string name, string fallback) => Value<string>(name) ?? fallback;
 
     /// <summary><c>--backup FILE</c>: the run is saved there after every epoch and, when the file exists, resumed from
-    /// it (see <see cref="LanguageModelTrainer.Fit"/>); null without the option.</summary>
+    /// it (see <see cref="Training.LanguageModelTrainer.Fit"/>); null without the option.</summary>
     public string? Backup() => Text("backup", "") is { Length: > 0 } path ? path : null;
 
     /// <summary><c>--arm regularized|plain</c> of the reference tasks: true for plain.</summary>
@@ -65,7 +71,7 @@ public sealed class Options
     /// (at least 100).</summary>
     public List<Verse> Verses(KjvCorpus corpus, Split split)
     {
-        int limit = Int("max-verses", int.MaxValue, 100);
+        int limit = Int("max-verses", int.MaxValue);
         return corpus.In(split).Take(split == Split.Train ? limit : Math.Max(100, limit / 10)).ToList();
     }
 }
