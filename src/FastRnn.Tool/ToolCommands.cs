@@ -73,7 +73,7 @@ internal static class ToolCommands
             Int("--max-chars", 1000, "kjv-char: train on the first N characters of the training split (validation and test: a tenth)."),
             Int("--max-verses", 100, "s1, s3, s5, zaremba: train on the first N verses of the training split (validation and test: a tenth, " +
                 "at least 100)."),
-            Choice("--arm", "s1–s5, kjv-char, zaremba-medium: regularized (the default: the model as declared) or plain (every regularizer " +
+            Choice("--arm", "s1–s5, kjv-char, zaremba-medium, --text: regularized (the default: the model as declared) or plain (every regularizer " +
                 "switched off at run time).", "ARM", "regularized", "plain"),
             PathOption("--out", "kjv-char, s3, zaremba, --text: write a checkpoint of the trained model to FILE (for generate and evaluate); " +
                 "--csv: the forecaster's checkpoint.", "FILE"),
@@ -91,6 +91,11 @@ internal static class ToolCommands
                 result.AddError("--csv needs --target COLUMN: the name of the column to forecast.");
             if (!Has(csv) && (Has(target) || Has(window)))
                 result.AddError("--target and --window go with --csv FILE.");
+            // a user's own file: the built-in tasks' options would be silently ignored, so they are errors
+            string[] builtIn = Has(csv) ? ["--strings", "--samples", "--data", "--max-chars", "--max-verses", "--arm"]
+                : Has(text) ? ["--strings", "--samples", "--data", "--max-chars", "--max-verses"] : [];
+            foreach (var option in command.Options.Where(o => builtIn.Contains(o.Name) && Has(o)))
+                result.AddError($"{option.Name} is an option of the built-in tasks; {(Has(csv) ? "--csv" : "--text")} does not read it.");
         });
         command.SetAction(Action(error, options =>
             options.Given("text") ? TextTask.Train(options, output)
