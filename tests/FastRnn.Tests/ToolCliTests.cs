@@ -55,6 +55,7 @@ public class ToolCliTests : TemporaryDirectoryTest
     [InlineData(new[] { "train", "--csv", "x.csv" }, "--csv needs --target COLUMN")]
     [InlineData(new[] { "train", "--task", "adding", "--text", "x.txt" }, "Give one of --task, --text FILE and --csv FILE.")]
     [InlineData(new[] { "train", "--window", "5" }, "--target and --window go with --csv FILE.")]
+    [InlineData(new[] { "train", "--text", "" }, "--text needs the path of a file.")]
     [InlineData(new[] { "train", "--text", "x.txt", "--max-chars", "5000" }, "--max-chars is an option of the built-in tasks; --text does not read it.")]
     [InlineData(new[] { "train", "--csv", "x.csv", "--target", "y", "--arm", "plain" }, "--arm is an option of the built-in tasks; --csv does not read it.")]
     public void BadValuesAreErrorsNamingTheOption(string[] args, string message)

@@ -35,6 +35,8 @@ public static class CsvTask
     /// <summary>The numbers of column <paramref name="target"/> of the CSV file <paramref name="path"/>, oldest first.</summary>
     public static float[] ReadColumn(string path, string target)
     {
+        if (path.Trim().Length == 0)
+            throw new ArgumentException("--csv needs the path of a file.");
         if (!File.Exists(path))
             throw new ArgumentException($"--csv: no file at '{Path.GetFullPath(path)}'.");
         string[] lines;

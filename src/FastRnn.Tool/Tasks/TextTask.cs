@@ -37,6 +37,8 @@ public static class TextTask
     /// <see cref="MinimumCharacters"/> are argument errors naming the file.</summary>
     public static string[] Read(string path)
     {
+        if (path.Trim().Length == 0)
+            throw new ArgumentException("--text needs the path of a file.");
         if (!File.Exists(path))
             throw new ArgumentException($"--text: no file at '{Path.GetFullPath(path)}'.");
         byte[] bytes;
