@@ -254,12 +254,15 @@ public class ToolTests : TemporaryDirectoryTest
     }
 
     [Theory]
-    [InlineData(new[] { "train", "--task", "s2", "--arm", "half" }, "--arm must be 'regularized' or 'plain'")]
+    [InlineData(new[] { "train", "--task", "s2", "--arm", "half" }, "--arm must be one of regularized, plain; got 'half'.")]
     [InlineData(new[] { "sweep", "--task", "s2", "--grid", "NoSuchRate=0,1", "--epochs", "1" }, "NoSuchRate")]
-    [InlineData(new[] { "fly" }, "Unknown subcommand 'fly'")]
-    [InlineData(new[] { "train", "--strings" }, "Expected '--name value' pairs")]
-    [InlineData(new[] { "train", "--strings", "ten" }, "--strings must be an integer of at least 100")]
-    [InlineData(new[] { "train", "--task", "copy" }, "Unknown task 'copy'")]
+    [InlineData(new[] { "fly" }, "Unrecognized command or argument 'fly'")]
+    [InlineData(new[] { "train", "--strings" }, "Required argument missing for option: '--strings'")]
+    [InlineData(new[] { "train", "--strings", "ten" }, "--strings must be an integer of at least 100; got 'ten'")]
+    [InlineData(new[] { "train", "--strings", "99" }, "--strings must be an integer of at least 100; got '99'")]
+    [InlineData(new[] { "train", "--task", "copy" }, "--task must be one of reber, adding, kjv-char, s1, s2, s3, s4, s5, zaremba-small, zaremba-medium; got 'copy'.")]
+    [InlineData(new[] { "generate", "--temperature", "-1" }, "--temperature must be a number of at least 0; got '-1'")]
+    [InlineData(new[] { "evaluate", "--split", "dev" }, "--split must be one of test, validation, train; got 'dev'.")]
     public void BadArgumentsAreClearErrors(string[] args, string message)
     {
         var error = new StringWriter();

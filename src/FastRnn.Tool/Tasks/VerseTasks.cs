@@ -71,7 +71,7 @@ public static class VerseTasks
 
     private static int Train(Task task, Options options, TextWriter output)
     {
-        int seed = options.Int("seed", 1, 0), epochs = options.Int("epochs", task.Epochs, 1);
+        int seed = options.Int("seed", 1), epochs = options.Int("epochs", task.Epochs);
         bool plain = options.PlainArm();
         string arm = plain ? "plain" : "regularized";
         var corpus = options.Corpus();

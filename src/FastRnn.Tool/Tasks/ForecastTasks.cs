@@ -94,7 +94,7 @@ public static class ForecastTasks
     /// brief's search over S2's penalty coefficients by default), ranked by the best validation MSE.</summary>
     private static int Sweep(Task task, Options options, TextWriter output)
     {
-        int seed = options.Int("seed", 1, 0), epochs = options.Int("epochs", task.MaxEpochs, 1);
+        int seed = options.Int("seed", 1), epochs = options.Int("epochs", task.MaxEpochs);
         string defaultGrid = task == S2 ? "InputKernelL2=0,1e-4,1e-3,1e-2;RecurrentKernelL2=0,1e-4,1e-3,1e-2" : "InputKernelL2=0,1e-4,1e-3,1e-2;Layer0Dropout=0,0.1,0.3";
         var settings = SweepGrid.Settings(options, defaultGrid, seed);
         var probe = Build(task, seed, plain: false).Model.Options;
@@ -129,7 +129,7 @@ public static class ForecastTasks
 
     private static int Train(Task task, Options options, TextWriter output)
     {
-        int seed = options.Int("seed", 1, 0), epochs = options.Int("epochs", task.MaxEpochs, 1);
+        int seed = options.Int("seed", 1), epochs = options.Int("epochs", task.MaxEpochs);
         bool plain = options.PlainArm();
         string arm = plain ? "plain" : "regularized";
         var series = Series(task, options.Text("data", Path.Combine("..", "shared", "data", "timeseries")));
