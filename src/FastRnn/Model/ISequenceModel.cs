@@ -1,21 +1,5 @@
 namespace FastRnn;
 
-/// <summary>A streaming state of a generated model (its nested <c>State</c> type), seen without the model's type.</summary>
-public interface IRnnState
-{
-    /// <summary>Rows the state carries.</summary>
-    int Batch { get; }
-
-    /// <summary>The hidden state of <paramref name="layer"/> for <paramref name="row"/> (read or write).</summary>
-    Span<float> Hidden(int layer, int row);
-
-    /// <summary>The cell state of LSTM layer <paramref name="layer"/> for <paramref name="row"/> (read or write).</summary>
-    Span<float> Cell(int layer, int row);
-
-    /// <summary>Sets every state to zero.</summary>
-    void Reset();
-}
-
 /// <summary>
 /// A generated model seen without its type, for trainers, tools and tests that handle any model. Every generated
 /// model implements it explicitly; its typed members (<c>Forward</c>, <c>Loss</c>, <c>Step</c>, <c>State</c>) are the

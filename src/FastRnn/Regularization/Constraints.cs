@@ -1,30 +1,5 @@
 namespace FastRnn;
 
-/// <summary>A weight constraint, applied after every optimizer update (Keras' <c>kernel_constraint</c> and kin).</summary>
-public enum ConstraintKind
-{
-    None = 0,
-
-    /// <summary>Keras <c>MaxNorm(max_value, axis)</c>: <c>w·clip(‖w‖, 0, max)/(ε + ‖w‖)</c>.</summary>
-    MaxNorm = 1,
-
-    /// <summary>Keras <c>UnitNorm(axis)</c>: <c>w/(ε + ‖w‖)</c>.</summary>
-    UnitNorm = 2,
-
-    /// <summary>Keras <c>NonNeg()</c>: <c>max(w, 0)</c>.</summary>
-    NonNegative = 3,
-
-    /// <summary>Keras <c>MinMaxNorm(min_value, max_value, rate, axis)</c>:
-    /// <c>w·(rate·clip(‖w‖, min, max) + (1 − rate)·‖w‖)/(ε + ‖w‖)</c>.</summary>
-    MinMaxNorm = 4,
-}
-
-/// <summary>A constraint with its values. <see cref="Axis"/> is Keras': over the Keras-shaped tensor, whose kernels are
-/// PyTorch's transposed ([inputs, gates·units]), so axis 0 takes the norm of each unit's incoming weights (a row of
-/// PyTorch's weight) and axis 1 that of each input's outgoing weights; a bias has only axis 0 (the whole vector); an
-/// embedding is [vocabulary, dimension] in both.</summary>
-public readonly record struct WeightConstraint(ConstraintKind Kind, int Axis = 0, float Min = 0f, float Max = 1f, float Rate = 1f);
-
 /// <summary>Applies <see cref="WeightConstraint"/>s to tensors in a parameter arena, with the constants of
 /// keras/src/constraints/constraints.py (ε = <c>backend.epsilon()</c> = 1e-7).</summary>
 public static class Constraints

@@ -10,9 +10,6 @@ public enum NonFiniteGradientPolicy
     SkipStep = 1,
 }
 
-/// <summary>The gradient held a non-finite value; the optimizer did not change anything.</summary>
-public sealed class NonFiniteGradientException(string message) : InvalidOperationException(message);
-
 /// <summary>
 /// Gradient clipping applied by an optimizer inside its update pass, in PyTorch's order and constants: by value first
 /// (<c>clip_grad_value_</c>: clamp to ±<see cref="MaxValue"/>), then each tensor by its own norm, then by the global

@@ -1,43 +1,5 @@
 namespace FastRnn;
 
-/// <summary>How a named tensor is stored inside a model's parameter arena.</summary>
-public enum TensorStorage
-{
-    /// <summary>Row-major, exactly as PyTorch stores it (the embedding table).</summary>
-    Plain = 0,
-
-    /// <summary>A PyTorch <c>(gates·units, inputs)</c> weight held in the gate-interleaved layout.</summary>
-    InterleavedWeight = 1,
-
-    /// <summary>A PyTorch <c>(gates·units)</c> bias held as <c>[block][gate][16]</c>.</summary>
-    InterleavedBias = 2,
-
-    /// <summary>A PyTorch <c>(inputs, gates·units)</c> tensor held as <c>inputs</c> consecutive rows laid out like
-    /// <see cref="InterleavedBias"/> (per-time-step batch-normalization statistics: one row per step).</summary>
-    InterleavedRows = 3,
-}
-
-/// <summary>What a tensor is for: the parameter groups penalties, constraints and initializers address.</summary>
-public enum ParameterRole
-{
-    Embedding = 0,
-    InputKernel = 1,
-    RecurrentKernel = 2,
-    InputBias = 3,
-    RecurrentBias = 4,
-    HeadKernel = 5,
-    HeadBias = 6,
-    /// <summary>The gain γ of a layer-normalized cell's normalization (initialized to 1).</summary>
-    NormGain = 7,
-    /// <summary>The bias β of a layer-normalized cell's normalization of c (initialized to 0); the normalizations of
-    /// W·x and U·h use the layer's bias_ih and bias_hh as their β.</summary>
-    NormBias = 8,
-    /// <summary>A batch normalization's running mean (a statistic, not a parameter: <see cref="IRnnModel.Statistics"/>).</summary>
-    RunningMean = 9,
-    /// <summary>A batch normalization's running (unbiased) variance, a statistic like <see cref="RunningMean"/>.</summary>
-    RunningVariance = 10,
-}
-
 /// <summary>
 /// One named parameter tensor of a model: its PyTorch name and shape, and where it lives in the arena. The
 /// gradient arena has the same layout, so the same descriptor reads a gradient.
