@@ -114,7 +114,7 @@ internal static partial class Emitter
                     _w.Line($"public float {option.Name}");
                     _w.Line("{");
                     _w.Line($"    get => {Field(option.Name)};");
-                    string check = option.Coefficient ? "global::FastRnn.ActivationPenalty.CheckCoefficient" : "global::FastRnn.Masks.CheckRate";
+                    string check = option.Coefficient ? "global::FastRnn.Kernels.ActivationPenalty.CheckCoefficient" : "global::FastRnn.Kernels.Masks.CheckRate";
                     _w.Line($"    set => {Field(option.Name)} = {check}(value, nameof({option.Name}));");
                     _w.Line("}");
                     _w.Line();
@@ -162,12 +162,12 @@ internal static partial class Emitter
             _w.Line("// Dropout sites of the current pass (active only in training mode with a rate above 0), and the dropped");
             _w.Line("// copies of their inputs that the products read: masks are regenerated in backward, never stored.");
             if (_m.EmbeddingDropout is not null)
-                _w.Line("private global::FastRnn.DropoutSite _embeddingMask;");
+                _w.Line("private global::FastRnn.Kernels.DropoutSite _embeddingMask;");
             for (int n = 0; n < _m.Layers.Count; n++)
             {
                 if (_m.Layers[n].InputDropout is null)
                     continue;
-                _w.Line($"private global::FastRnn.DropoutSite _l{n}InputMask;");
+                _w.Line($"private global::FastRnn.Kernels.DropoutSite _l{n}InputMask;");
                 _w.Line($"private readonly float[] _l{n}Dropped;");
             }
             for (int n = 0; n < _m.Layers.Count; n++)
@@ -175,7 +175,7 @@ internal static partial class Emitter
                 if (_m.Layers[n].RecurrentDropout is null)
                     continue;
                 _w.Line($"// Layer {n}'s h̃(t−1) = h(t−1)⊙m/(1 − p) per step, the recurrent product's input: [steps·batch, Padded].");
-                _w.Line($"private global::FastRnn.DropoutSite _l{n}RecurrentMask;");
+                _w.Line($"private global::FastRnn.Kernels.DropoutSite _l{n}RecurrentMask;");
                 _w.Line($"private readonly float[] _l{n}RecurrentDropped;");
             }
             if (_m.Layers.Any(l => l.RecurrentDropout is not null && l.Cell != CellKind.Lstm))
@@ -189,13 +189,13 @@ internal static partial class Emitter
                 if (layer.Zoneout is not null)
                 {
                     _w.Line($"// Layer {n}'s zoneout of h: κ of the current step, [batch, Padded] (1 keeps h(t−1) in training; the rate at inference).");
-                    _w.Line($"private global::FastRnn.ZoneoutSite _l{n}ZoneoutMask;");
+                    _w.Line($"private global::FastRnn.Kernels.ZoneoutSite _l{n}ZoneoutMask;");
                     _w.Line($"private readonly float[] _l{n}Zoneout;");
                 }
                 if (layer.CellZoneout is not null)
                 {
                     _w.Line($"// Layer {n}'s zoneout of c: κ of the current step, and c̃(t) = f⊙c(t−1) + i⊙g before it, [steps·batch, Padded].");
-                    _w.Line($"private global::FastRnn.ZoneoutSite _l{n}CellZoneoutMask;");
+                    _w.Line($"private global::FastRnn.Kernels.ZoneoutSite _l{n}CellZoneoutMask;");
                     _w.Line($"private readonly float[] _l{n}CellZoneout;");
                     _w.Line($"private readonly float[] _l{n}CellCandidate;");
                 }
@@ -205,7 +205,7 @@ internal static partial class Emitter
                 if (_m.Layers[n].WeightDrop is null)
                     continue;
                 _w.Line($"// Layer {n}'s weight drop: weight_hh⊙M/(1 − p) for the current pass (what its products read), and ∂ of it.");
-                _w.Line($"private global::FastRnn.DropoutSite _l{n}WeightMask;");
+                _w.Line($"private global::FastRnn.Kernels.DropoutSite _l{n}WeightMask;");
                 _w.Line($"private readonly float[] _l{n}DroppedWeights = new float[L{n}RecurrentShape.Length];");
                 _w.Line($"private readonly float[] _l{n}DroppedWeightGradient = new float[L{n}RecurrentShape.Length];");
             }
@@ -214,7 +214,7 @@ internal static partial class Emitter
                 if (_m.Layers[n].CandidateDropout is null)
                     continue;
                 _w.Line($"// Layer {n}'s candidate mask (Semeniuta), [batch, Padded] for the whole sequence (all 1 when it does not drop).");
-                _w.Line($"private global::FastRnn.DropoutSite _l{n}CandidateSite;");
+                _w.Line($"private global::FastRnn.Kernels.DropoutSite _l{n}CandidateSite;");
                 _w.Line($"private readonly float[] _l{n}CandidateMask;");
             }
             if (_m.Layers.Any(l => l.HasZoneout))
@@ -224,7 +224,7 @@ internal static partial class Emitter
             }
             if (_m.HeadDropout is not null)
             {
-                _w.Line("private global::FastRnn.DropoutSite _headMask;");
+                _w.Line("private global::FastRnn.Kernels.DropoutSite _headMask;");
                 _w.Line("private readonly float[] _headDropped;");
             }
         }
@@ -261,7 +261,7 @@ internal static partial class Emitter
 
         private void EmitMaskMethods()
         {
-            const string Site = "global::FastRnn.MaskSite";
+            const string Site = "global::FastRnn.Kernels.MaskSite";
             _w.Line("/// <summary>Sets up the masks of a pass from the options: a training pass draws with the current counter and");
             _w.Line("/// advances it.</summary>");
             _w.Line("private void BeginMasks()");
@@ -434,9 +434,9 @@ internal static partial class Emitter
                     _temporalCoefficient = {{(_m.TemporalActivationRegularization is null ? "0f" : "_options.Training ? _options.TemporalActivationRegularization : 0f")}};
                     double penalty = 0;
                     if (_activationCoefficient > 0f) // α·mean(h̃²) over [steps·batch, Hidden]
-                        penalty += _activationCoefficient * global::FastRnn.ActivationPenalty.SumOfSquares({{top}}, L{{Top}}Padded, L{{Top}}Hidden, rows) / ((double)rows * L{{Top}}Hidden);
+                        penalty += _activationCoefficient * global::FastRnn.Kernels.ActivationPenalty.SumOfSquares({{top}}, L{{Top}}Padded, L{{Top}}Hidden, rows) / ((double)rows * L{{Top}}Hidden);
                     if (_temporalCoefficient > 0f && steps > 1) // β·mean((h(t) − h(t−1))²) over steps 1 … T − 1
-                        penalty += _temporalCoefficient * global::FastRnn.ActivationPenalty.SumOfSquaredDifferences(
+                        penalty += _temporalCoefficient * global::FastRnn.Kernels.ActivationPenalty.SumOfSquaredDifferences(
                             _l{{Top}}Hidden.AsSpan(batch * L{{Top}}Padded, rows * L{{Top}}Padded), L{{Top}}Padded, L{{Top}}Hidden, rows, batch) / ((double)(rows - batch) * L{{Top}}Hidden);
                     return (float)penalty;
                 }

@@ -1,7 +1,8 @@
+using System.ComponentModel;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
-namespace FastRnn;
+namespace FastRnn.Kernels;
 
 /// <summary>
 /// Batch normalization of the columns of a block of rows (Ioffe and Szegedy 2015): each of <c>width</c> features is
@@ -16,6 +17,7 @@ namespace FastRnn;
 /// <c>Σ ∂y</c> to ∂β.</para>
 /// Every width is a multiple of <see cref="Block.Width"/>; padded columns hold 0 in x and in γ, β and stay 0.
 /// </summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public static class BatchNorm
 {
     /// <summary>ε under the square root (PyTorch's <c>BatchNorm1d</c> default).</summary>

@@ -1,8 +1,9 @@
+using System.ComponentModel;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
 
-namespace FastRnn;
+namespace FastRnn.Kernels;
 
 /// <summary>
 /// Matrix kernels on the gate-interleaved layout, for many rows at once (a batch, or a whole sequence of batches):
@@ -10,6 +11,7 @@ namespace FastRnn;
 /// register-blocked: a tile of rows or inputs shares every weight or gradient vector it loads. A gate range
 /// restricts a kernel to some gates of every block (the classic GRU applies its candidate gate to r⊙h, not h).
 /// </summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public static class InterleavedKernels
 {
     private const int W = Block.Width;

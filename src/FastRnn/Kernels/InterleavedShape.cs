@@ -1,8 +1,9 @@
+using System.ComponentModel;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
 
-namespace FastRnn;
+namespace FastRnn.Kernels;
 
 /// <summary>
 /// The shape of a gate-interleaved weight matrix: <see cref="Inputs"/> inputs feeding <see cref="Gates"/> gates of
@@ -12,6 +13,7 @@ namespace FastRnn;
 /// An output row (a vector of gate pre-activations) is stored as <c>[block][gate][16]</c>.
 /// Padded units (past the real size) have zero weights and therefore stay zero; their gradients are zero too.
 /// </summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public readonly record struct InterleavedShape(int Inputs, int Gates, int Blocks)
 {
     public int Length => Blocks * Inputs * Gates * Block.Width;

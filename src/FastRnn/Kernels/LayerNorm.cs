@@ -1,7 +1,8 @@
+using System.ComponentModel;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
-namespace FastRnn;
+namespace FastRnn.Kernels;
 
 /// <summary>
 /// Layer normalization over rows in the gate-interleaved layout (Ba, Kiros and Hinton 2016), the operator of the
@@ -15,6 +16,7 @@ namespace FastRnn;
 /// <para>Backward: with <c>g = γ⊙∂y</c>, <c>∂x = rstd·(g − mean(g) − x̂·mean(g⊙x̂))</c>, and <c>∂γ += ∂y⊙x̂</c>,
 /// <c>∂β += ∂y</c> in the same pass.</para>
 /// </summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public static class LayerNorm
 {
     /// <summary>ε under the square root (PyTorch's <c>nn.LayerNorm</c> and <c>F.layer_norm</c> default).</summary>

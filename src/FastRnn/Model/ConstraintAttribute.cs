@@ -1,3 +1,5 @@
+using FastRnn.Kernels;
+
 namespace FastRnn;
 
 /// <summary>A constraint on a parameter group, applied after every optimizer update with Keras' semantics and

@@ -1,3 +1,5 @@
+using FastRnn.Kernels;
+
 namespace FastRnn;
 
 /// <summary>What every generated model offers to optimizers, checkpoints and tools.</summary>

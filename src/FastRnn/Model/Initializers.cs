@@ -1,3 +1,5 @@
+using FastRnn.Kernels;
+
 namespace FastRnn;
 
 /// <summary>Parameter initialization schemes. Every draw is keyed by (seed, tensor index, element), so the result

@@ -1,3 +1,6 @@
+using System.ComponentModel;
+using FastRnn.Kernels;
+
 namespace FastRnn;
 
 /// <summary>
@@ -38,6 +41,7 @@ public sealed class ParameterTensor
     public int Inputs { get; }
 
     /// <summary>The interleaved shape the storage follows (meaningless for a plain tensor).</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
     public InterleavedShape Shape { get; }
 
     /// <summary>The PyTorch shape: <c>(gates·units, inputs)</c> for a weight, <c>(gates·units)</c> for a bias.</summary>

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using FastRnn.Kernels;
 
 namespace FastRnn;
 

@@ -1,6 +1,7 @@
+using System.ComponentModel;
 using System.Numerics.Tensors;
 
-namespace FastRnn;
+namespace FastRnn.Kernels;
 
 /// <summary>
 /// AWD-LSTM's activation penalties on the top layer's output over a sequence of rows (time-major: row r of step t is
@@ -8,6 +9,7 @@ namespace FastRnn;
 /// and temporal activation regularization <c>β·mean((h(t) − h(t−1))²)</c> on the raw output, t from 1 within the
 /// segment (Merity et al. 2017, <c>alpha</c> and <c>beta</c> of the AWD-LSTM training script).
 /// </summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public static class ActivationPenalty
 {
     /// <summary>Σ x² over rows × width elements (columns width … stride untouched), in double.</summary>

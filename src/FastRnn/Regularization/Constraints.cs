@@ -1,7 +1,10 @@
-namespace FastRnn;
+using System.ComponentModel;
+
+namespace FastRnn.Kernels;
 
 /// <summary>Applies <see cref="WeightConstraint"/>s to tensors in a parameter arena, with the constants of
 /// keras/src/constraints/constraints.py (ε = <c>backend.epsilon()</c> = 1e-7).</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public static class Constraints
 {
     /// <summary>Keras' <c>backend.epsilon()</c>.</summary>

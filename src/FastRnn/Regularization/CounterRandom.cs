@@ -1,12 +1,14 @@
+using System.ComponentModel;
 using System.Runtime.CompilerServices;
 
-namespace FastRnn;
+namespace FastRnn.Kernels;
 
 /// <summary>
 /// A counter-based random generator: every number is a pure function of (seed, stream, index), so any draw can be
 /// regenerated without replaying the ones before it, and results do not depend on the order or thread of the draws.
 /// The mix is SplitMix64's finalizer applied twice over the combined key.
 /// </summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public static class CounterRandom
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -1,7 +1,8 @@
+using System.ComponentModel;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
-namespace FastRnn;
+namespace FastRnn.Kernels;
 
 /// <summary>
 /// One dropout site of a model for one forward pass: whether it drops at all (training mode and a rate above 0) and
@@ -9,6 +10,7 @@ namespace FastRnn;
 /// <c>(r mod period)·width + k</c>: period = the batch for a locked (variational) mask, shared by every step, and
 /// unbounded for a fresh mask per step.
 /// </summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public struct DropoutSite
 {
     private ulong _key;

@@ -1,9 +1,11 @@
+using System.ComponentModel;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
-namespace FastRnn;
+namespace FastRnn.Kernels;
 
 /// <summary>Where a mask is drawn. Part of every mask's key, so two sites never share draws.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public enum MaskSite
 {
     /// <summary>Embedding dropout: one draw per vocabulary row.</summary>

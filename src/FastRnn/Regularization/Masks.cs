@@ -1,7 +1,8 @@
+using System.ComponentModel;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
-namespace FastRnn;
+namespace FastRnn.Kernels;
 
 /// <summary>
 /// Dropout masks as pure functions of (seed, pass, site, layer, element index): a mask is regenerated in backward
@@ -12,6 +13,7 @@ namespace FastRnn;
 /// <para>tools/make_fixtures.py implements the same function to build the PyTorch references; the tests check that
 /// its masks equal the ones a model exports.</para>
 /// </summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public static class Masks
 {
     /// <summary>The key of one site's masks in one training pass.</summary>

@@ -1,8 +1,10 @@
+using System.ComponentModel;
 using System.Numerics.Tensors;
 
-namespace FastRnn;
+namespace FastRnn.Kernels;
 
 /// <summary>The value of a model's L1/L2 penalties (Keras semantics; see <see cref="PenaltyAttribute"/>).</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public static class Penalties
 {
     /// <summary>Σ over tensors of l1·Σ|w| + l2·Σw² with the coefficients <see cref="IRnnModel.PenaltyOf"/> gives, in

@@ -1,7 +1,8 @@
+using System.ComponentModel;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
-namespace FastRnn;
+namespace FastRnn.Kernels;
 
 /// <summary>
 /// One zoneout site of a model for one forward pass (Krueger et al. 2016): <c>h(t) = κ⊙h(t−1) + (1 − κ)⊙h̃(t)</c>,
@@ -9,6 +10,7 @@ namespace FastRnn;
 /// afresh for every step, and at inference κ = rate everywhere (the expectation). Element (r, k) of step t has index
 /// <c>(t·batch + r)·width + k</c>.
 /// </summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public struct ZoneoutSite
 {
     private ulong _key;

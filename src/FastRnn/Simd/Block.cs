@@ -1,8 +1,11 @@
+using System.ComponentModel;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
-namespace FastRnn;
+namespace FastRnn.Kernels;
 
+/// <summary>The block of the gate-interleaved layout: its width in float lanes and padding to whole blocks.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public static class Block
 {
     /// <summary>Units per block of the interleaved layout; every padded size is a multiple of it.</summary>

@@ -1,8 +1,10 @@
+using System.ComponentModel;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
-namespace FastRnn;
+namespace FastRnn.Kernels;
 
+[EditorBrowsable(EditorBrowsableState.Never)]
 public struct Block512 : IBlock<Block512>
 {
     public Vector512<float> V;

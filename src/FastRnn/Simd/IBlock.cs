@@ -1,7 +1,8 @@
+using System.ComponentModel;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
-namespace FastRnn;
+namespace FastRnn.Kernels;
 
 /// <summary>
 /// Sixteen float lanes: the unit of FastRnn's gate-interleaved layout. Every weight matrix stores its output units
@@ -10,6 +11,7 @@ namespace FastRnn;
 /// <see cref="Block512"/> in one <see cref="Vector512{T}"/> (AVX-512). The JIT specializes each generic kernel
 /// for the struct it is given, so the interface costs nothing at run time.
 /// </summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public interface IBlock<TSelf> where TSelf : struct, IBlock<TSelf>
 {
     static abstract TSelf Zero { get; }

@@ -1,11 +1,13 @@
+using System.ComponentModel;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
-namespace FastRnn;
+namespace FastRnn.Kernels;
 
 /// <summary>Which vector width models and optimizers constructed from now on use. Defaults to 512 bits where the
 /// hardware runs them natively, else 256. <see cref="Override"/> forces either on the calling thread (tests check
 /// both paths; 512 runs in software on AVX2 machines, so its speed there says nothing).</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public static class VectorPath
 {
     private static readonly bool s_hardware512 = Vector512.IsHardwareAccelerated;

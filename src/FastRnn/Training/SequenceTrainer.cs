@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using FastRnn.Kernels;
 
 namespace FastRnn.Training;
 
