@@ -2,17 +2,6 @@ using System.Text.RegularExpressions;
 
 namespace FastRnn.Data;
 
-/// <summary>Which part of a deterministic split a piece of data belongs to.</summary>
-public enum Split
-{
-    Train = 0,
-    Validation = 1,
-    Test = 2,
-}
-
-/// <summary>One verse of the King James Version: its book (0 = Genesis … 65 = Revelation), chapter and text.</summary>
-public sealed record Verse(int Book, int Chapter, int ChapterIndex, string Text);
-
 /// <summary>
 /// The King James Version as <c>shared/data/kjv.txt</c> holds it: a heading line <c>BOOK N</c> before each chapter,
 /// then one line per verse. The split is by whole chapters, so no passage is cut in two: counting chapters from 0 in
