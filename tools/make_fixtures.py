@@ -74,7 +74,7 @@ class ClassicGRU(nn.Module):
         return x, torch.stack(finals)
 
 
-# ---- FastRnn's dropout masks, spelled out from src/FastRnn/Masks.cs and CounterRandom.cs --------------------------
+# ---- FastRnn's dropout masks, spelled out from src/FastRnn/Regularization/Masks.cs and CounterRandom.cs -----------
 # A mask is a pure function of (seed, pass, site, layer, element index); the tests check that the masks below equal
 # the ones a FastRnn model exports, then compare its outputs and gradients with the reference run under those masks.
 

@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using FastRnn;
+using FastRnn.Kernels;
 
 namespace FastRnn.Benchmarks;
 

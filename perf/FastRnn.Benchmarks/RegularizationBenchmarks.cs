@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using FastRnn.Kernels;
 
 namespace FastRnn.Benchmarks;
 

@@ -1,4 +1,5 @@
 using FastRnn;
+using FastRnn.Kernels;
 
 // Usage: FastRnn.AllocationProbe <model> <256|512>
 // Warms up, then runs 1,000 streaming steps (batch 1 and batch 3) and 10 training iterations (forward, loss,

@@ -1,3 +1,4 @@
+using FastRnn.Kernels;
 using Xunit;
 
 namespace FastRnn.Tests;
@@ -9,7 +10,7 @@ namespace FastRnn.Tests;
 /// </summary>
 public class DropoutTests
 {
-    // The mask function spelled out independently of src/FastRnn/Masks.cs (same definition: two rounds of the
+    // The mask function spelled out independently of src/FastRnn/Regularization/Masks.cs (same definition: two rounds of the
     // lowbias32 mix keyed by the two halves of the site key; keep when the top 24 bits reach round(rate·2²⁴)).
     private static uint Mix(uint x)
     {

@@ -1,3 +1,4 @@
+using FastRnn.Kernels;
 namespace FastRnn.Tests;
 
 /// <summary>The plain oracle: a model spelled out as scalar loops in double precision, reading the weights in

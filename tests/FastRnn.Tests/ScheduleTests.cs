@@ -1,3 +1,4 @@
+using FastRnn.Kernels;
 using Xunit;
 
 namespace FastRnn.Tests;

@@ -1,4 +1,5 @@
 using System.Reflection;
+using FastRnn.Kernels;
 using Xunit;
 using static FastRnn.Tests.ScalarReference;
 

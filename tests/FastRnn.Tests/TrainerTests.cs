@@ -1,3 +1,4 @@
+using FastRnn.Kernels;
 using FastRnn.Training;
 using Xunit;
 

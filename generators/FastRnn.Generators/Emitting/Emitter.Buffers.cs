@@ -42,7 +42,7 @@ internal static partial class Emitter
             new(name, BufferOwner.Model, length, comment, BufferSizing.Constant);
 
         private static Buffer Site(string name, string type, string comment) =>
-            new(name, BufferOwner.Model, null, comment, FieldType: $"global::FastRnn.{type}", Mutable: true);
+            new(name, BufferOwner.Model, null, comment, FieldType: $"global::FastRnn.Kernels.{type}", Mutable: true);
 
         private static Buffer State(string name, string length, string comment, bool mutable = false, string? fill = null) =>
             new(name, BufferOwner.State, length, comment, Mutable: mutable, Fill: fill);
@@ -230,9 +230,9 @@ internal static partial class Emitter
             yield return Model("_hiddenCarry", "batchCapacity * MaxPadded", "Backward's carry from step t to t − 1: ∂L/∂h, [batch, MaxPadded].");
             yield return Model("_cellCarry", "batchCapacity * MaxPadded", "Backward's carry of ∂L/∂c (LSTM): [batch, MaxPadded].");
             yield return Model("_auxGradient", "batchCapacity * MaxPadded", "Backward's ∂L/∂(r⊙h) (classic GRU): [batch, MaxPadded].");
-            string scratch = "global::FastRnn.InterleavedKernels.OuterScratchLength(HeadShape)";
+            string scratch = "global::FastRnn.Kernels.InterleavedKernels.OuterScratchLength(HeadShape)";
             for (int n = 0; n < _m.Layers.Count; n++)
-                scratch = $"global::System.Math.Max({scratch}, global::System.Math.Max(global::FastRnn.InterleavedKernels.OuterScratchLength(L{n}InputShape), global::FastRnn.InterleavedKernels.OuterScratchLength(L{n}RecurrentShape)))";
+                scratch = $"global::System.Math.Max({scratch}, global::System.Math.Max(global::FastRnn.Kernels.InterleavedKernels.OuterScratchLength(L{n}InputShape), global::FastRnn.Kernels.InterleavedKernels.OuterScratchLength(L{n}RecurrentShape)))";
             yield return Constant("_outerScratch", scratch, "Scratch of the weight-gradient products (a transposed slab of inputs and one packed gradient column).");
         }
 

@@ -72,7 +72,7 @@ internal static partial class Emitter
                     int rows = steps * batch;
                     {{ReadOnlySpan}} p = _parameters;
                     {{ReadOnlySpan}} hidden = _l{{n}}Hidden.AsSpan(batch * {{L}}Padded, rows * {{L}}Padded);
-                    global::FastRnn.BatchNorm.Forward<T>(hidden, _l{{n}}Output, {{L}}Padded, rows, {{L}}Padded, _batchStatistics, _l{{n}}BatchMean, _l{{n}}BatchRstd,
+                    global::FastRnn.Kernels.BatchNorm.Forward<T>(hidden, _l{{n}}Output, {{L}}Padded, rows, {{L}}Padded, _batchStatistics, _l{{n}}BatchMean, _l{{n}}BatchRstd,
                         _statistics.AsSpan({{L}}RunningMean, {{L}}Padded), _statistics.AsSpan({{L}}RunningVariance, {{L}}Padded),
                         p.Slice({{L}}OutputGain, {{L}}Padded), p.Slice({{L}}OutputBias, {{L}}Padded));
                 }
@@ -87,7 +87,7 @@ internal static partial class Emitter
             string L = $"L{n}";
             return Lines(0,
                 $"// y = γ⊙(h − μ)⊙rstd + β over batch × time:  ∂h from ∂y, in place (∂γ and ∂β on the way)",
-                $"global::FastRnn.BatchNorm.Backward<T>({gradient}, {L}Padded, _l{n}Hidden.AsSpan(batch * {L}Padded, steps * batch * {L}Padded), {L}Padded, steps * batch, {L}Padded,",
+                $"global::FastRnn.Kernels.BatchNorm.Backward<T>({gradient}, {L}Padded, _l{n}Hidden.AsSpan(batch * {L}Padded, steps * batch * {L}Padded), {L}Padded, steps * batch, {L}Padded,",
                 $"    _l{n}BatchMean, _l{n}BatchRstd, p.Slice({L}OutputGain, {L}Padded), _batchStatistics, {gradient}, {L}Padded,",
                 $"    grad.Slice({L}OutputGain, {L}Padded), grad.Slice({L}OutputBias, {L}Padded), _normScratch);");
         }
@@ -98,7 +98,7 @@ internal static partial class Emitter
             string L = $"L{n}";
             return Lines(0,
                 "// batch normalization with the running statistics",
-                $"global::FastRnn.BatchNorm.Infer<T>(state.Layer{n}Hidden, {L}Padded, batch, {L}Padded, _statistics.AsSpan({L}RunningMean, {L}Padded),",
+                $"global::FastRnn.Kernels.BatchNorm.Infer<T>(state.Layer{n}Hidden, {L}Padded, batch, {L}Padded, _statistics.AsSpan({L}RunningMean, {L}Padded),",
                 $"    _statistics.AsSpan({L}RunningVariance, {L}Padded), p.Slice({L}OutputGain, {L}Padded), p.Slice({L}OutputBias, {L}Padded), state.Layer{n}OutputRstd, state.Layer{n}Output, {L}Padded);",
                 $"x = state.Layer{n}Output;");
         }
@@ -131,8 +131,8 @@ internal static partial class Emitter
         {
             string L = $"L{n}";
             return _m.Layers[n].LayerNorm
-                ? $"global::FastRnn.LayerNorm.Normalize<T>({span}, {span}, {L}Row, {rows}, {L}Gates, {L}Hidden, {layerRstd});"
-                : $"global::FastRnn.BatchNorm.NormalizeStep<T>({span}, {span}, {L}Row, {rows}, {L}Row, {training}, {mean}, {batchRstd}, {StepRunning(n, site, time)});";
+                ? $"global::FastRnn.Kernels.LayerNorm.Normalize<T>({span}, {span}, {L}Row, {rows}, {L}Gates, {L}Hidden, {layerRstd});"
+                : $"global::FastRnn.Kernels.BatchNorm.NormalizeStep<T>({span}, {span}, {L}Row, {rows}, {L}Row, {training}, {mean}, {batchRstd}, {StepRunning(n, site, time)});";
         }
 
         /// <summary>The parameters of an LSTM's cell normalization in AdvanceLayer, and (below) their values at a call.</summary>
@@ -146,8 +146,8 @@ internal static partial class Emitter
                 : $"{normalized}, {training}, {mean}, {batchRstd}, {StepRunning(n, "Cell", time)},";
 
         private string NormalizeCell(int n, string source) => _m.Layers[n].LayerNorm
-            ? $"global::FastRnn.LayerNorm.Normalize<T>({source}, cellNormalized, L{n}Padded, batch, 1, L{n}Hidden, cellRstd);"
-            : $"global::FastRnn.BatchNorm.NormalizeStep<T>({source}, cellNormalized, L{n}Padded, batch, L{n}Padded, training, mean, cellRstd, cellRunningMean, cellRunningVariance);";
+            ? $"global::FastRnn.Kernels.LayerNorm.Normalize<T>({source}, cellNormalized, L{n}Padded, batch, 1, L{n}Hidden, cellRstd);"
+            : $"global::FastRnn.Kernels.BatchNorm.NormalizeStep<T>({source}, cellNormalized, L{n}Padded, batch, L{n}Padded, training, mean, cellRstd, cellRunningMean, cellRunningVariance);";
 
         /// <summary>Backward through a normalization and its affine part, y = γ⊙x̂ + β with x̂ from the forward:
         /// ∂x into <paramref name="dx"/> (may be <paramref name="dy"/>), ∂γ and ∂β into the gradient arena. Layer norm
@@ -157,8 +157,8 @@ internal static partial class Emitter
         {
             string L = $"L{n}";
             return _m.Layers[n].LayerNorm
-                ? $"global::FastRnn.LayerNorm.Backward<T>({dy}, p.Slice({gain}, {width}), {normalized}, {layerRstd}, {dx}, {width}, {rows}, {gates}, {L}Hidden, grad.Slice({gain}, {width}), grad.Slice({bias}, {width}));"
-                : $"global::FastRnn.BatchNorm.BackwardNormalized<T>({dy}, {width}, {normalized}, {width}, {rows}, {width}, {batchRstd}, p.Slice({gain}, {width}), _batchStatistics, {dx}, {width}, grad.Slice({gain}, {width}), grad.Slice({bias}, {width}), _normScratch);";
+                ? $"global::FastRnn.Kernels.LayerNorm.Backward<T>({dy}, p.Slice({gain}, {width}), {normalized}, {layerRstd}, {dx}, {width}, {rows}, {gates}, {L}Hidden, grad.Slice({gain}, {width}), grad.Slice({bias}, {width}));"
+                : $"global::FastRnn.Kernels.BatchNorm.BackwardNormalized<T>({dy}, {width}, {normalized}, {width}, {rows}, {width}, {batchRstd}, p.Slice({gain}, {width}), _batchStatistics, {dx}, {width}, grad.Slice({gain}, {width}), grad.Slice({bias}, {width}), _normScratch);";
         }
 
         /// <summary>Forward, once inputNormalized holds W_ih·x for every step: x̂, by rows (layer norm) or by step over the

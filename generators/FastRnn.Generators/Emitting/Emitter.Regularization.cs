@@ -114,7 +114,7 @@ internal static partial class Emitter
                     _w.Line($"public float {option.Name}");
                     _w.Line("{");
                     _w.Line($"    get => {Field(option.Name)};");
-                    string check = option.Coefficient ? "global::FastRnn.ActivationPenalty.CheckCoefficient" : "global::FastRnn.Masks.CheckRate";
+                    string check = option.Coefficient ? "global::FastRnn.Kernels.ActivationPenalty.CheckCoefficient" : "global::FastRnn.Kernels.Masks.CheckRate";
                     _w.Line($"    set => {Field(option.Name)} = {check}(value, nameof({option.Name}));");
                     _w.Line("}");
                     _w.Line();
@@ -157,7 +157,7 @@ internal static partial class Emitter
 
         private void EmitMaskMethods()
         {
-            const string Site = "global::FastRnn.MaskSite";
+            const string Site = "global::FastRnn.Kernels.MaskSite";
             _w.Line("/// <summary>Sets up the masks of a pass from the options: a training pass draws with the current counter and");
             _w.Line("/// advances it.</summary>");
             _w.Line("private void BeginMasks()");
@@ -330,9 +330,9 @@ internal static partial class Emitter
                     _temporalCoefficient = {{(_m.TemporalActivationRegularization is null ? "0f" : "_options.Training ? _options.TemporalActivationRegularization : 0f")}};
                     double penalty = 0;
                     if (_activationCoefficient > 0f) // α·mean(h̃²) over [steps·batch, Hidden]
-                        penalty += _activationCoefficient * global::FastRnn.ActivationPenalty.SumOfSquares({{top}}, L{{Top}}Padded, L{{Top}}Hidden, rows) / ((double)rows * L{{Top}}Hidden);
+                        penalty += _activationCoefficient * global::FastRnn.Kernels.ActivationPenalty.SumOfSquares({{top}}, L{{Top}}Padded, L{{Top}}Hidden, rows) / ((double)rows * L{{Top}}Hidden);
                     if (_temporalCoefficient > 0f && steps > 1) // β·mean((h(t) − h(t−1))²) over steps 1 … T − 1
-                        penalty += _temporalCoefficient * global::FastRnn.ActivationPenalty.SumOfSquaredDifferences(
+                        penalty += _temporalCoefficient * global::FastRnn.Kernels.ActivationPenalty.SumOfSquaredDifferences(
                             _l{{Top}}Hidden.AsSpan(batch * L{{Top}}Padded, rows * L{{Top}}Padded), L{{Top}}Padded, L{{Top}}Hidden, rows, batch) / ((double)(rows - batch) * L{{Top}}Hidden);
                     return (float)penalty;
                 }

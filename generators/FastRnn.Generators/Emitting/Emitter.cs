@@ -12,11 +12,11 @@ namespace FastRnn.Generators;
 /// </summary>
 internal static partial class Emitter
 {
-    private const string Kernels = "global::FastRnn.InterleavedKernels";
+    private const string Kernels = "global::FastRnn.Kernels.InterleavedKernels";
     private const string Span = "global::System.Span<float>";
     private const string ReadOnlySpan = "global::System.ReadOnlySpan<float>";
     private const string Unsafe = "global::System.Runtime.CompilerServices.Unsafe";
-    private const string BlockConstraint = "where T : struct, global::FastRnn.IBlock<T>";
+    private const string BlockConstraint = "where T : struct, global::FastRnn.Kernels.IBlock<T>";
 
     public static string Emit(ModelSpec model)
     {
@@ -113,7 +113,7 @@ internal static partial class Emitter
             int offset = 0, statistics = 0;
             _w.Line("// ---- Sizes and the parameter arena's layout (floats; every offset is a multiple of 16) ----");
             _w.Line();
-            _w.Line("private const int BlockWidth = global::FastRnn.Block.Width;");
+            _w.Line("private const int BlockWidth = global::FastRnn.Kernels.Block.Width;");
             _w.Line($"/// <summary>Floats per time step and row of input{(Tokens ? " (the embedding width)" : "")}.</summary>");
             _w.Line($"public const int InputSize = {N(_m.InputSize)};");
             _w.Line($"private const int InputPadded = {N(Pad(_m.InputSize))};");
@@ -190,8 +190,8 @@ internal static partial class Emitter
                     _w.Line($"private const int L{n}RunningVariance = {N(statistics)};");
                     statistics += padded;
                 }
-                _w.Line($"private static global::FastRnn.InterleavedShape L{n}InputShape => new(L{n}Inputs, L{n}Gates, L{n}Blocks);");
-                _w.Line($"private static global::FastRnn.InterleavedShape L{n}RecurrentShape => new(L{n}Hidden, L{n}Gates, L{n}Blocks);");
+                _w.Line($"private static global::FastRnn.Kernels.InterleavedShape L{n}InputShape => new(L{n}Inputs, L{n}Gates, L{n}Blocks);");
+                _w.Line($"private static global::FastRnn.Kernels.InterleavedShape L{n}RecurrentShape => new(L{n}Hidden, L{n}Gates, L{n}Blocks);");
             }
             int headPadded = Pad(_m.Outputs);
             _w.Line();
@@ -202,7 +202,7 @@ internal static partial class Emitter
             offset += headPadded * _m.Layers[Top].Hidden;
             _w.Line($"private const int HeadBias = {N(offset)};");
             offset += headPadded;
-            _w.Line("private static global::FastRnn.InterleavedShape HeadShape => new(HeadInputs, 1, HeadPadded / BlockWidth);");
+            _w.Line("private static global::FastRnn.Kernels.InterleavedShape HeadShape => new(HeadInputs, 1, HeadPadded / BlockWidth);");
             _w.Line($"private const int MaxPadded = {N(_m.Layers.Max(l => Pad(l.Hidden)))};");
             _w.Line();
             _w.Line("/// <summary>Floats in the parameter arena (and in the gradient arena), padding included.</summary>");
@@ -284,7 +284,7 @@ internal static partial class Emitter
                         throw new global::System.ArgumentOutOfRangeException(nameof(sequenceCapacity), sequenceCapacity, "The sequence capacity must be at least 1.");
                     BatchCapacity = batchCapacity;
                     SequenceCapacity = sequenceCapacity;
-                    _wide = global::FastRnn.VectorPath.Use512;
+                    _wide = global::FastRnn.Kernels.VectorPath.Use512;
                     int rows = batchCapacity * sequenceCapacity;
                     _options = new RunOptions(seed);
                 """);
@@ -507,8 +507,8 @@ internal static partial class Emitter
                     _w.Line("_batchStatistics = _options.Training;");
                 _w.Lines("""
                     LoadInitialState(batch, state);
-                    if (_wide) ForwardCore<global::FastRnn.Block512>(batch, steps);
-                    else ForwardCore<global::FastRnn.Block256>(batch, steps);
+                    if (_wide) ForwardCore<global::FastRnn.Kernels.Block512>(batch, steps);
+                    else ForwardCore<global::FastRnn.Kernels.Block256>(batch, steps);
                     if (state is not null)
                         StoreFinalState(batch, steps, state);
                     _batch = batch;
@@ -528,7 +528,7 @@ internal static partial class Emitter
                     if (!_hasForward)
                         throw new global::System.InvalidOperationException("Call Forward before Loss.");
                     int rows = {{headRows}};
-                    float loss = {{LossCall()}};{{(_m.HasActivationPenalty ? "\n    loss += ActivationPenalties(_batch, _steps);" : "")}}{{(_m.Penalties.Count > 0 ? "\n    // L1/L2 penalties (Keras semantics): part of the training loss; the optimizer adds their gradient\n    if (_options.Training)\n        loss += (float)global::FastRnn.Penalties.Value(this);" : "")}}
+                    float loss = {{LossCall()}};{{(_m.HasActivationPenalty ? "\n    loss += ActivationPenalties(_batch, _steps);" : "")}}{{(_m.Penalties.Count > 0 ? "\n    // L1/L2 penalties (Keras semantics): part of the training loss; the optimizer adds their gradient\n    if (_options.Training)\n        loss += (float)global::FastRnn.Kernels.Penalties.Value(this);" : "")}}
                     _hasLoss = true;
                     return loss;
                 }
@@ -539,8 +539,8 @@ internal static partial class Emitter
                 {
                     if (!_hasLoss)
                         throw new global::System.InvalidOperationException("Call Forward and Loss before Backward.");
-                    if (_wide) BackwardCore<global::FastRnn.Block512>(_batch, _steps);
-                    else BackwardCore<global::FastRnn.Block256>(_batch, _steps);
+                    if (_wide) BackwardCore<global::FastRnn.Kernels.Block512>(_batch, _steps);
+                    else BackwardCore<global::FastRnn.Kernels.Block256>(_batch, _steps);
                     _hasLoss = false;
                 }
 
@@ -854,14 +854,14 @@ internal static partial class Emitter
                                 throw new global::System.ArgumentOutOfRangeException(nameof(input), token, $"Token {r} is {token}; ids run from 0 to {Vocabulary - 1}.");
                             _parameters.AsSpan(EmbeddingWeights + token * InputSize, InputSize).CopyTo(state.Input.AsSpan(r * InputSize, InputSize));
                         }
-                        if (_wide) StepCore<global::FastRnn.Block512>(state.Input, state, output);
-                        else StepCore<global::FastRnn.Block256>(state.Input, state, output);
+                        if (_wide) StepCore<global::FastRnn.Kernels.Block512>(state.Input, state, output);
+                        else StepCore<global::FastRnn.Kernels.Block256>(state.Input, state, output);
                         """);
                 }
                 else
                     _w.Lines("""
-                        if (_wide) StepCore<global::FastRnn.Block512>(input, state, output);
-                        else StepCore<global::FastRnn.Block256>(input, state, output);
+                        if (_wide) StepCore<global::FastRnn.Kernels.Block512>(input, state, output);
+                        else StepCore<global::FastRnn.Kernels.Block256>(input, state, output);
                         """);
             }
             _w.Line("}");
@@ -949,7 +949,7 @@ internal static partial class Emitter
                 _w.Lines($$"""
                         // AR: loss += α·mean(h̃²) over [steps·batch, Hidden]:  ∂h̃ += 2α·h̃/N
                         if (_activationCoefficient > 0f)
-                            global::FastRnn.ActivationPenalty.AddSquaresGradient(top, dTop, L{{Top}}Padded, L{{Top}}Hidden, headRows, _activationCoefficient / (headRows * (float)L{{Top}}Hidden));
+                            global::FastRnn.Kernels.ActivationPenalty.AddSquaresGradient(top, dTop, L{{Top}}Padded, L{{Top}}Hidden, headRows, _activationCoefficient / (headRows * (float)L{{Top}}Hidden));
                     """);
             if (_m.HeadDropout is { } head)
                 _w.Lines($$"""
@@ -971,7 +971,7 @@ internal static partial class Emitter
                 _w.Lines($$"""
                         // TAR: loss += β·mean((h(t) − h(t−1))²) over the raw output, t ≥ 1:  ∂h(t) += 2β·d/N, ∂h(t−1) −= 2β·d/N
                         if (_temporalCoefficient > 0f && steps > 1)
-                            global::FastRnn.ActivationPenalty.AddDifferencesGradient(_l{{Top}}Hidden.AsSpan(batch * L{{Top}}Padded, headRows * L{{Top}}Padded), dTop,
+                            global::FastRnn.Kernels.ActivationPenalty.AddDifferencesGradient(_l{{Top}}Hidden.AsSpan(batch * L{{Top}}Padded, headRows * L{{Top}}Padded), dTop,
                                 L{{Top}}Padded, L{{Top}}Hidden, headRows, batch, _temporalCoefficient / ((headRows - batch) * (float)L{{Top}}Hidden));
                     """);
             for (int n = Top; n >= 0; n--)

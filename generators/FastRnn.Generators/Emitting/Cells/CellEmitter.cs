@@ -123,8 +123,8 @@ internal static partial class Emitter
                 get
                 {
                     string fill = Lines(0,
-                        layer.Zoneout is not null ? $"global::FastRnn.ZoneoutSite.FillExpected(state.Layer{n}Zoneout, {L}Padded, {L}Hidden, batch, _options.Layer{n}Zoneout);" : null!,
-                        layer.CellZoneout is not null ? $"global::FastRnn.ZoneoutSite.FillExpected(state.Layer{n}CellZoneout, {L}Padded, {L}Hidden, batch, _options.Layer{n}CellZoneout);" : null!);
+                        layer.Zoneout is not null ? $"global::FastRnn.Kernels.ZoneoutSite.FillExpected(state.Layer{n}Zoneout, {L}Padded, {L}Hidden, batch, _options.Layer{n}Zoneout);" : null!,
+                        layer.CellZoneout is not null ? $"global::FastRnn.Kernels.ZoneoutSite.FillExpected(state.Layer{n}CellZoneout, {L}Padded, {L}Hidden, batch, _options.Layer{n}CellZoneout);" : null!);
                     return fill.Length > 0 ? "// zoneout at inference: κ = the rate\n" + fill + "\n" : fill;
                 }
             }

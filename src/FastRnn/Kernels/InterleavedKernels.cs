@@ -1,0 +1,567 @@
+using System.ComponentModel;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
+
+namespace FastRnn.Kernels;
+
+/// <summary>
+/// Matrix kernels on the gate-interleaved layout, for many rows at once (a batch, or a whole sequence of batches):
+/// the forward product, the backward product with the transpose, and the weight-gradient outer product. Each is
+/// register-blocked: a tile of rows or inputs shares every weight or gradient vector it loads. A gate range
+/// restricts a kernel to some gates of every block (the classic GRU applies its candidate gate to r⊙h, not h).
+/// </summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public static class InterleavedKernels
+{
+    private const int W = Block.Width;
+
+    // Rows per partial sum in the reductions over batch × time (see AccumulateOuter).
+    private const int SumChunk = 16;
+
+    // Rows per slab of the weight-gradient product, and columns it packs at once at 512 bits (see AccumulateOuter).
+    private const int RowSlab = 128;
+    private const int OuterColumns = 3;
+
+    /// <summary><c>y[r, (b,g)] += Σ_k x[r, k] · w[b, k, g]</c> for gates in [gateStart, gateEnd).</summary>
+    /// <remarks>The columns (block, gate) are taken in tiles that share every broadcast input: four columns by four
+    /// rows (16 accumulators) at 512 bits, two columns by two rows (8 registers of 256 bits) otherwise, so each weight
+    /// vector loaded serves several rows and each broadcast several columns. Inputs are summed in chunks of
+    /// <see cref="InputChunk"/> into fresh accumulators before they are added to y, which keeps float32 rounding
+    /// close to that of a pairwise sum.</remarks>
+    public static void MultiplyAdd<T>(
+        ReadOnlySpan<float> x, int xStride, int rows,
+        ReadOnlySpan<float> w, InterleavedShape shape, int gateStart, int gateEnd,
+        Span<float> y, int yStride)
+        where T : struct, IBlock<T>
+    {
+        CheckOperand(x, xStride, rows, shape.Inputs, "x");
+        CheckOperand(y, yStride, rows, shape.RowLength, "y");
+        CheckWeights(w, shape);
+        if ((uint)gateStart > (uint)gateEnd || gateEnd > shape.Gates)
+            throw new ArgumentOutOfRangeException(nameof(gateStart), $"Gate range [{gateStart}, {gateEnd}) is outside the matrix's {shape.Gates} gates.");
+        int k = shape.Inputs, gates = shape.Gates, kStride = gates * W, perBlock = gateEnd - gateStart;
+        int columns = shape.Blocks * perBlock;
+        bool wide = typeof(T) == typeof(Block512);
+        int tile = wide ? 4 : 2;
+        ref float x0 = ref MemoryMarshal.GetReference(x);
+        ref float w0 = ref MemoryMarshal.GetReference(w);
+        ref float y0 = ref MemoryMarshal.GetReference(y);
+        Span<int> weightAt = stackalloc int[4];
+        Span<int> outputAt = stackalloc int[4];
+        int c = 0;
+        for (; c + tile <= columns; c += tile)
+        {
+            for (int i = 0; i < tile; i++)
+            {
+                int b = (c + i) / perBlock, g = gateStart + (c + i) % perBlock;
+                weightAt[i] = (b * k * gates + g) * W;
+                outputAt[i] = (b * gates + g) * W;
+            }
+            int r = wide
+                ? Tile4x4<T>(ref x0, xStride, rows, k, kStride, ref w0, weightAt, ref y0, yStride, outputAt)
+                : Avx512F.VL.IsSupported
+                    ? Tile2x4<T>(ref x0, xStride, rows, k, kStride, ref w0, weightAt, ref y0, yStride, outputAt)
+                    : Tile2x2<T>(ref x0, xStride, rows, k, kStride, ref w0, weightAt, ref y0, yStride, outputAt);
+            // Rows the tile did not cover, one at a time.
+            for (int i = 0; i < tile; i++)
+                Column<T>(ref Unsafe.Add(ref x0, r * xStride), xStride, rows - r, k, kStride,
+                    ref Unsafe.Add(ref w0, weightAt[i]), ref Unsafe.Add(ref y0, r * yStride + outputAt[i]), yStride);
+        }
+        for (; c < columns; c++)
+        {
+            int b = c / perBlock, g = gateStart + c % perBlock;
+            Column<T>(ref x0, xStride, rows, k, kStride, ref Unsafe.Add(ref w0, (b * k * gates + g) * W),
+                ref Unsafe.Add(ref y0, (b * gates + g) * W), yStride);
+        }
+    }
+
+    // Inputs summed into fresh accumulators before they reach y (see MultiplyAdd).
+    private const int InputChunk = 32;
+
+    /// <summary>Four columns × four rows (16 accumulators of the 32 registers AVX-512 has); returns the first row it
+    /// did not cover.</summary>
+    private static int Tile4x4<T>(ref float x0, int xStride, int rows, int k, int kStride,
+        ref float w0, ReadOnlySpan<int> weightAt, ref float y0, int yStride, ReadOnlySpan<int> outputAt)
+        where T : struct, IBlock<T>
+    {
+        ref float c0 = ref Unsafe.Add(ref w0, weightAt[0]);
+        ref float c1 = ref Unsafe.Add(ref w0, weightAt[1]);
+        ref float c2 = ref Unsafe.Add(ref w0, weightAt[2]);
+        ref float c3 = ref Unsafe.Add(ref w0, weightAt[3]);
+        int o0 = outputAt[0], o1 = outputAt[1], o2 = outputAt[2], o3 = outputAt[3];
+        int r = 0;
+        for (; r + 4 <= rows; r += 4)
+        {
+            ref float xr = ref Unsafe.Add(ref x0, r * xStride);
+            ref float yr = ref Unsafe.Add(ref y0, r * yStride);
+            for (int i0 = 0; i0 < k; i0 += InputChunk)
+            {
+                int i1 = Math.Min(k, i0 + InputChunk);
+                T a00 = T.Zero, a01 = T.Zero, a02 = T.Zero, a03 = T.Zero;
+                T a10 = T.Zero, a11 = T.Zero, a12 = T.Zero, a13 = T.Zero;
+                T a20 = T.Zero, a21 = T.Zero, a22 = T.Zero, a23 = T.Zero;
+                T a30 = T.Zero, a31 = T.Zero, a32 = T.Zero, a33 = T.Zero;
+                for (int i = i0; i < i1; i++)
+                {
+                    int at = i * kStride;
+                    T v0 = T.Load(in Unsafe.Add(ref c0, at));
+                    T v1 = T.Load(in Unsafe.Add(ref c1, at));
+                    T v2 = T.Load(in Unsafe.Add(ref c2, at));
+                    T v3 = T.Load(in Unsafe.Add(ref c3, at));
+                    T x_0 = T.Create(Unsafe.Add(ref xr, i));
+                    a00 = T.MultiplyAdd(x_0, v0, a00); a01 = T.MultiplyAdd(x_0, v1, a01);
+                    a02 = T.MultiplyAdd(x_0, v2, a02); a03 = T.MultiplyAdd(x_0, v3, a03);
+                    T x_1 = T.Create(Unsafe.Add(ref xr, xStride + i));
+                    a10 = T.MultiplyAdd(x_1, v0, a10); a11 = T.MultiplyAdd(x_1, v1, a11);
+                    a12 = T.MultiplyAdd(x_1, v2, a12); a13 = T.MultiplyAdd(x_1, v3, a13);
+                    T x_2 = T.Create(Unsafe.Add(ref xr, 2 * xStride + i));
+                    a20 = T.MultiplyAdd(x_2, v0, a20); a21 = T.MultiplyAdd(x_2, v1, a21);
+                    a22 = T.MultiplyAdd(x_2, v2, a22); a23 = T.MultiplyAdd(x_2, v3, a23);
+                    T x_3 = T.Create(Unsafe.Add(ref xr, 3 * xStride + i));
+                    a30 = T.MultiplyAdd(x_3, v0, a30); a31 = T.MultiplyAdd(x_3, v1, a31);
+                    a32 = T.MultiplyAdd(x_3, v2, a32); a33 = T.MultiplyAdd(x_3, v3, a33);
+                }
+                AddTo(ref yr, o0, a00); AddTo(ref yr, o1, a01); AddTo(ref yr, o2, a02); AddTo(ref yr, o3, a03);
+                ref float y1 = ref Unsafe.Add(ref yr, yStride);
+                AddTo(ref y1, o0, a10); AddTo(ref y1, o1, a11); AddTo(ref y1, o2, a12); AddTo(ref y1, o3, a13);
+                ref float y2 = ref Unsafe.Add(ref yr, 2 * yStride);
+                AddTo(ref y2, o0, a20); AddTo(ref y2, o1, a21); AddTo(ref y2, o2, a22); AddTo(ref y2, o3, a23);
+                ref float y3 = ref Unsafe.Add(ref yr, 3 * yStride);
+                AddTo(ref y3, o0, a30); AddTo(ref y3, o1, a31); AddTo(ref y3, o2, a32); AddTo(ref y3, o3, a33);
+            }
+        }
+        return r;
+    }
+
+    /// <summary>Two columns × four rows: 16 registers of 256 bits, for machines with AVX-512's 32 vector registers
+    /// (the 256-bit path there); returns the first row it did not cover.</summary>
+    private static int Tile2x4<T>(ref float x0, int xStride, int rows, int k, int kStride,
+        ref float w0, ReadOnlySpan<int> weightAt, ref float y0, int yStride, ReadOnlySpan<int> outputAt)
+        where T : struct, IBlock<T>
+    {
+        ref float c0 = ref Unsafe.Add(ref w0, weightAt[0]);
+        ref float c1 = ref Unsafe.Add(ref w0, weightAt[1]);
+        int o0 = outputAt[0], o1 = outputAt[1];
+        int r = 0;
+        for (; r + 4 <= rows; r += 4)
+        {
+            ref float xr = ref Unsafe.Add(ref x0, r * xStride);
+            ref float yr = ref Unsafe.Add(ref y0, r * yStride);
+            for (int i0 = 0; i0 < k; i0 += InputChunk)
+            {
+                int i1 = Math.Min(k, i0 + InputChunk);
+                T a00 = T.Zero, a01 = T.Zero, a10 = T.Zero, a11 = T.Zero;
+                T a20 = T.Zero, a21 = T.Zero, a30 = T.Zero, a31 = T.Zero;
+                for (int i = i0; i < i1; i++)
+                {
+                    int at = i * kStride;
+                    T v0 = T.Load(in Unsafe.Add(ref c0, at));
+                    T v1 = T.Load(in Unsafe.Add(ref c1, at));
+                    T x_0 = T.Create(Unsafe.Add(ref xr, i));
+                    a00 = T.MultiplyAdd(x_0, v0, a00); a01 = T.MultiplyAdd(x_0, v1, a01);
+                    T x_1 = T.Create(Unsafe.Add(ref xr, xStride + i));
+                    a10 = T.MultiplyAdd(x_1, v0, a10); a11 = T.MultiplyAdd(x_1, v1, a11);
+                    T x_2 = T.Create(Unsafe.Add(ref xr, 2 * xStride + i));
+                    a20 = T.MultiplyAdd(x_2, v0, a20); a21 = T.MultiplyAdd(x_2, v1, a21);
+                    T x_3 = T.Create(Unsafe.Add(ref xr, 3 * xStride + i));
+                    a30 = T.MultiplyAdd(x_3, v0, a30); a31 = T.MultiplyAdd(x_3, v1, a31);
+                }
+                AddTo(ref yr, o0, a00); AddTo(ref yr, o1, a01);
+                ref float y1 = ref Unsafe.Add(ref yr, yStride);
+                AddTo(ref y1, o0, a10); AddTo(ref y1, o1, a11);
+                ref float y2 = ref Unsafe.Add(ref yr, 2 * yStride);
+                AddTo(ref y2, o0, a20); AddTo(ref y2, o1, a21);
+                ref float y3 = ref Unsafe.Add(ref yr, 3 * yStride);
+                AddTo(ref y3, o0, a30); AddTo(ref y3, o1, a31);
+            }
+        }
+        return r;
+    }
+
+    /// <summary>Two columns × two rows (8 registers of 256 bits, leaving room for the weights and broadcasts within
+    /// AVX2's 16); returns the first row it did not cover.</summary>
+    private static int Tile2x2<T>(ref float x0, int xStride, int rows, int k, int kStride,
+        ref float w0, ReadOnlySpan<int> weightAt, ref float y0, int yStride, ReadOnlySpan<int> outputAt)
+        where T : struct, IBlock<T>
+    {
+        ref float c0 = ref Unsafe.Add(ref w0, weightAt[0]);
+        ref float c1 = ref Unsafe.Add(ref w0, weightAt[1]);
+        int o0 = outputAt[0], o1 = outputAt[1];
+        int r = 0;
+        for (; r + 2 <= rows; r += 2)
+        {
+            ref float xr = ref Unsafe.Add(ref x0, r * xStride);
+            ref float yr = ref Unsafe.Add(ref y0, r * yStride);
+            for (int i0 = 0; i0 < k; i0 += InputChunk)
+            {
+                int i1 = Math.Min(k, i0 + InputChunk);
+                T a00 = T.Zero, a01 = T.Zero, a10 = T.Zero, a11 = T.Zero;
+                for (int i = i0; i < i1; i++)
+                {
+                    int at = i * kStride;
+                    T v0 = T.Load(in Unsafe.Add(ref c0, at));
+                    T v1 = T.Load(in Unsafe.Add(ref c1, at));
+                    T x_0 = T.Create(Unsafe.Add(ref xr, i));
+                    T x_1 = T.Create(Unsafe.Add(ref xr, xStride + i));
+                    a00 = T.MultiplyAdd(x_0, v0, a00); a01 = T.MultiplyAdd(x_0, v1, a01);
+                    a10 = T.MultiplyAdd(x_1, v0, a10); a11 = T.MultiplyAdd(x_1, v1, a11);
+                }
+                AddTo(ref yr, o0, a00); AddTo(ref yr, o1, a01);
+                AddTo(ref yr, yStride + o0, a10); AddTo(ref yr, yStride + o1, a11);
+            }
+        }
+        return r;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddTo<T>(ref float y, int offset, T value) where T : struct, IBlock<T>
+    {
+        ref float at = ref Unsafe.Add(ref y, offset);
+        T.Store(ref at, T.Load(in at) + value);
+    }
+
+    /// <summary>One column for each of <paramref name="rows"/> rows: four partial sums over interleaved inputs hide
+    /// the FMA latency of a single row and lose less precision than one long chain.</summary>
+    private static void Column<T>(ref float x0, int xStride, int rows, int k, int kStride, ref float wColumn, ref float y0, int yStride)
+        where T : struct, IBlock<T>
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            ref float xr = ref Unsafe.Add(ref x0, r * xStride);
+            ref float yr = ref Unsafe.Add(ref y0, r * yStride);
+            T a0 = T.Zero, a1 = T.Zero, a2 = T.Zero, a3 = T.Zero;
+            int i = 0;
+            for (; i + 4 <= k; i += 4)
+            {
+                ref float wi = ref Unsafe.Add(ref wColumn, i * kStride);
+                a0 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xr, i)), T.Load(in wi), a0);
+                a1 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xr, i + 1)), T.Load(in Unsafe.Add(ref wi, kStride)), a1);
+                a2 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xr, i + 2)), T.Load(in Unsafe.Add(ref wi, 2 * kStride)), a2);
+                a3 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xr, i + 3)), T.Load(in Unsafe.Add(ref wi, 3 * kStride)), a3);
+            }
+            for (; i < k; i++)
+                a0 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xr, i)), T.Load(in Unsafe.Add(ref wColumn, i * kStride)), a0);
+            T.Store(ref yr, T.Load(in yr) + ((a0 + a1) + (a2 + a3)));
+        }
+    }
+
+    /// <summary>Floats of scratch <see cref="AccumulateOuter{T}"/> needs for a matrix of <paramref name="shape"/>.</summary>
+    public static int OuterScratchLength(InterleavedShape shape) => RowSlab * (shape.Inputs + OuterColumns * W);
+
+    /// <summary><c>dw[b, k, g] += Σ_r x[r, k] · dy[r, (b,g)]</c> for gates in [gateStart, gateEnd): the weight
+    /// gradient, summed over every row (batch × time) in one call.</summary>
+    /// <remarks>Rows are taken a slab at a time. Within a slab, x is transposed and each column of dy copied into
+    /// <paramref name="scratch"/> (of <see cref="OuterScratchLength"/> floats) so the inner loop reads both
+    /// contiguously: read in place, 128 rows of dy 4 KB apart land in the same few L1 sets and evict each other.
+    /// Rows are summed in chunks of <see cref="SumChunk"/> into fresh accumulators, which keeps a long sum over
+    /// batch × time accurate where a gradient element is a small difference of large contributions.</remarks>
+    public static void AccumulateOuter<T>(
+        ReadOnlySpan<float> x, int xStride, int rows,
+        ReadOnlySpan<float> dy, int dyStride,
+        Span<float> dw, InterleavedShape shape, int gateStart, int gateEnd, Span<float> scratch)
+        where T : struct, IBlock<T>
+    {
+        CheckOperand(x, xStride, rows, shape.Inputs, "x");
+        CheckOperand(dy, dyStride, rows, shape.RowLength, "dy");
+        CheckWeights(dw, shape);
+        if (scratch.Length < OuterScratchLength(shape))
+            throw new ArgumentException($"AccumulateOuter needs {OuterScratchLength(shape)} floats of scratch for {shape}; got {scratch.Length}.");
+        int k = shape.Inputs, gates = shape.Gates, kStride = gates * W;
+        Span<float> xT = scratch.Slice(0, k * RowSlab);
+        Span<float> column = scratch.Slice(k * RowSlab, RowSlab * OuterColumns * W);
+        ref float xT0 = ref MemoryMarshal.GetReference(xT);
+        ref float col0 = ref MemoryMarshal.GetReference(column);
+        ref float dw0 = ref MemoryMarshal.GetReference(dw);
+        for (int slab = 0; slab < rows; slab += RowSlab)
+        {
+            int n = Math.Min(RowSlab, rows - slab);
+            for (int r = 0; r < n; r++)
+            {
+                var xr = x.Slice((slab + r) * xStride, k);
+                for (int i = 0; i < k; i++)
+                    xT[i * RowSlab + r] = xr[i];
+            }
+            int perBlock = gateEnd - gateStart, columns = shape.Blocks * perBlock, c = 0;
+            if (typeof(T) != typeof(Block512) && Avx512F.VL.IsSupported)
+            {
+                // 256-bit blocks with AVX-512's 32 registers: two columns × four inputs (16 registers of 256 bits).
+                for (; c + 2 <= columns; c += 2)
+                {
+                    int w0 = PackColumn(dy, dyStride, slab, n, shape, gateStart, perBlock, c, column);
+                    int w1 = PackColumn(dy, dyStride, slab, n, shape, gateStart, perBlock, c + 1, column.Slice(RowSlab * W));
+                    OuterTile2x4<T>(ref xT0, ref col0, n, k, kStride, ref Unsafe.Add(ref dw0, w0), ref Unsafe.Add(ref dw0, w1));
+                }
+            }
+            if (typeof(T) == typeof(Block512))
+            {
+                // Three columns × four inputs: 12 accumulators share each broadcast input and each gradient vector.
+                for (; c + OuterColumns <= columns; c += OuterColumns)
+                {
+                    int w0 = PackColumn(dy, dyStride, slab, n, shape, gateStart, perBlock, c, column);
+                    int w1 = PackColumn(dy, dyStride, slab, n, shape, gateStart, perBlock, c + 1, column.Slice(RowSlab * W));
+                    int w2 = PackColumn(dy, dyStride, slab, n, shape, gateStart, perBlock, c + 2, column.Slice(2 * RowSlab * W));
+                    OuterTile3x4<T>(ref xT0, ref col0, n, k, kStride, ref Unsafe.Add(ref dw0, w0), ref Unsafe.Add(ref dw0, w1), ref Unsafe.Add(ref dw0, w2));
+                }
+            }
+            for (; c < columns; c++)
+            {
+                {
+                    ref float dwColumn = ref Unsafe.Add(ref dw0, PackColumn(dy, dyStride, slab, n, shape, gateStart, perBlock, c, column));
+                    int i = 0;
+                    // Four inputs share each gradient vector.
+                    for (; i + 4 <= k; i += 4)
+                    {
+                        ref float dwi = ref Unsafe.Add(ref dwColumn, i * kStride);
+                        ref float xi = ref Unsafe.Add(ref xT0, i * RowSlab);
+                        T a0 = T.Load(in dwi);
+                        T a1 = T.Load(in Unsafe.Add(ref dwi, kStride));
+                        T a2 = T.Load(in Unsafe.Add(ref dwi, 2 * kStride));
+                        T a3 = T.Load(in Unsafe.Add(ref dwi, 3 * kStride));
+                        for (int r0 = 0; r0 < n; r0 += SumChunk)
+                        {
+                            int r1 = Math.Min(n, r0 + SumChunk);
+                            T c0 = T.Zero, c1 = T.Zero, c2 = T.Zero, c3 = T.Zero;
+                            for (int r = r0; r < r1; r++)
+                            {
+                                T d = T.Load(in Unsafe.Add(ref col0, r * W));
+                                c0 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xi, r)), d, c0);
+                                c1 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xi, RowSlab + r)), d, c1);
+                                c2 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xi, 2 * RowSlab + r)), d, c2);
+                                c3 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xi, 3 * RowSlab + r)), d, c3);
+                            }
+                            a0 += c0;
+                            a1 += c1;
+                            a2 += c2;
+                            a3 += c3;
+                        }
+                        T.Store(ref dwi, a0);
+                        T.Store(ref Unsafe.Add(ref dwi, kStride), a1);
+                        T.Store(ref Unsafe.Add(ref dwi, 2 * kStride), a2);
+                        T.Store(ref Unsafe.Add(ref dwi, 3 * kStride), a3);
+                    }
+                    for (; i < k; i++)
+                    {
+                        ref float dwi = ref Unsafe.Add(ref dwColumn, i * kStride);
+                        ref float xi = ref Unsafe.Add(ref xT0, i * RowSlab);
+                        T a0 = T.Load(in dwi);
+                        for (int r0 = 0; r0 < n; r0 += SumChunk)
+                        {
+                            int r1 = Math.Min(n, r0 + SumChunk);
+                            T c0 = T.Zero;
+                            for (int r = r0; r < r1; r++)
+                                c0 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xi, r)), T.Load(in Unsafe.Add(ref col0, r * W)), c0);
+                            a0 += c0;
+                        }
+                        T.Store(ref dwi, a0);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Copies column <paramref name="c"/> (the c-th (block, gate) pair in the gate range) of a slab of
+    /// <paramref name="n"/> rows of dy into <paramref name="destination"/>, 16 floats a row; returns the offset of that
+    /// column in the weight matrix.</summary>
+    private static int PackColumn(ReadOnlySpan<float> dy, int dyStride, int slab, int n, InterleavedShape shape,
+        int gateStart, int perBlock, int c, Span<float> destination)
+    {
+        int b = c / perBlock, g = gateStart + c % perBlock;
+        int yColumn = (b * shape.Gates + g) * W;
+        for (int r = 0; r < n; r++)
+            dy.Slice((slab + r) * dyStride + yColumn, W).CopyTo(destination.Slice(r * W, W));
+        return (b * shape.Inputs * shape.Gates + g) * W;
+    }
+
+    /// <summary>Two packed gradient columns × four inputs at a time (8 accumulators), over a slab's rows.</summary>
+    private static void OuterTile2x4<T>(ref float xT0, ref float col0, int n, int k, int kStride, ref float dw0, ref float dw1)
+        where T : struct, IBlock<T>
+    {
+        ref float d1 = ref Unsafe.Add(ref col0, RowSlab * W);
+        int i = 0;
+        for (; i + 4 <= k; i += 4)
+        {
+            ref float xi = ref Unsafe.Add(ref xT0, i * RowSlab);
+            int at = i * kStride;
+            T a00 = T.Zero, a01 = T.Zero, a02 = T.Zero, a03 = T.Zero;
+            T a10 = T.Zero, a11 = T.Zero, a12 = T.Zero, a13 = T.Zero;
+            for (int r0 = 0; r0 < n; r0 += SumChunk)
+            {
+                int r1 = Math.Min(n, r0 + SumChunk);
+                T c00 = T.Zero, c01 = T.Zero, c02 = T.Zero, c03 = T.Zero;
+                T c10 = T.Zero, c11 = T.Zero, c12 = T.Zero, c13 = T.Zero;
+                for (int r = r0; r < r1; r++)
+                {
+                    T x0 = T.Create(Unsafe.Add(ref xi, r)), x1 = T.Create(Unsafe.Add(ref xi, RowSlab + r));
+                    T x2 = T.Create(Unsafe.Add(ref xi, 2 * RowSlab + r)), x3 = T.Create(Unsafe.Add(ref xi, 3 * RowSlab + r));
+                    T v = T.Load(in Unsafe.Add(ref col0, r * W));
+                    c00 = T.MultiplyAdd(x0, v, c00); c01 = T.MultiplyAdd(x1, v, c01); c02 = T.MultiplyAdd(x2, v, c02); c03 = T.MultiplyAdd(x3, v, c03);
+                    v = T.Load(in Unsafe.Add(ref d1, r * W));
+                    c10 = T.MultiplyAdd(x0, v, c10); c11 = T.MultiplyAdd(x1, v, c11); c12 = T.MultiplyAdd(x2, v, c12); c13 = T.MultiplyAdd(x3, v, c13);
+                }
+                a00 += c00; a01 += c01; a02 += c02; a03 += c03;
+                a10 += c10; a11 += c11; a12 += c12; a13 += c13;
+            }
+            AddTo(ref dw0, at, a00); AddTo(ref dw0, at + kStride, a01); AddTo(ref dw0, at + 2 * kStride, a02); AddTo(ref dw0, at + 3 * kStride, a03);
+            AddTo(ref dw1, at, a10); AddTo(ref dw1, at + kStride, a11); AddTo(ref dw1, at + 2 * kStride, a12); AddTo(ref dw1, at + 3 * kStride, a13);
+        }
+        for (; i < k; i++)
+        {
+            ref float xi = ref Unsafe.Add(ref xT0, i * RowSlab);
+            T a0 = T.Zero, a1 = T.Zero;
+            for (int r = 0; r < n; r++)
+            {
+                T xv = T.Create(Unsafe.Add(ref xi, r));
+                a0 = T.MultiplyAdd(xv, T.Load(in Unsafe.Add(ref col0, r * W)), a0);
+                a1 = T.MultiplyAdd(xv, T.Load(in Unsafe.Add(ref d1, r * W)), a1);
+            }
+            AddTo(ref dw0, i * kStride, a0);
+            AddTo(ref dw1, i * kStride, a1);
+        }
+    }
+
+    /// <summary>Three packed gradient columns × four inputs at a time (12 accumulators), over a slab's rows.</summary>
+    private static void OuterTile3x4<T>(ref float xT0, ref float col0, int n, int k, int kStride,
+        ref float dw0, ref float dw1, ref float dw2)
+        where T : struct, IBlock<T>
+    {
+        ref float d1 = ref Unsafe.Add(ref col0, RowSlab * W);
+        ref float d2 = ref Unsafe.Add(ref col0, 2 * RowSlab * W);
+        int i = 0;
+        for (; i + 4 <= k; i += 4)
+        {
+            ref float xi = ref Unsafe.Add(ref xT0, i * RowSlab);
+            int at = i * kStride;
+            T a00 = T.Zero, a01 = T.Zero, a02 = T.Zero, a03 = T.Zero;
+            T a10 = T.Zero, a11 = T.Zero, a12 = T.Zero, a13 = T.Zero;
+            T a20 = T.Zero, a21 = T.Zero, a22 = T.Zero, a23 = T.Zero;
+            for (int r0 = 0; r0 < n; r0 += SumChunk)
+            {
+                int r1 = Math.Min(n, r0 + SumChunk);
+                T c00 = T.Zero, c01 = T.Zero, c02 = T.Zero, c03 = T.Zero;
+                T c10 = T.Zero, c11 = T.Zero, c12 = T.Zero, c13 = T.Zero;
+                T c20 = T.Zero, c21 = T.Zero, c22 = T.Zero, c23 = T.Zero;
+                for (int r = r0; r < r1; r++)
+                {
+                    T x0 = T.Create(Unsafe.Add(ref xi, r)), x1 = T.Create(Unsafe.Add(ref xi, RowSlab + r));
+                    T x2 = T.Create(Unsafe.Add(ref xi, 2 * RowSlab + r)), x3 = T.Create(Unsafe.Add(ref xi, 3 * RowSlab + r));
+                    T v = T.Load(in Unsafe.Add(ref col0, r * W));
+                    c00 = T.MultiplyAdd(x0, v, c00); c01 = T.MultiplyAdd(x1, v, c01); c02 = T.MultiplyAdd(x2, v, c02); c03 = T.MultiplyAdd(x3, v, c03);
+                    v = T.Load(in Unsafe.Add(ref d1, r * W));
+                    c10 = T.MultiplyAdd(x0, v, c10); c11 = T.MultiplyAdd(x1, v, c11); c12 = T.MultiplyAdd(x2, v, c12); c13 = T.MultiplyAdd(x3, v, c13);
+                    v = T.Load(in Unsafe.Add(ref d2, r * W));
+                    c20 = T.MultiplyAdd(x0, v, c20); c21 = T.MultiplyAdd(x1, v, c21); c22 = T.MultiplyAdd(x2, v, c22); c23 = T.MultiplyAdd(x3, v, c23);
+                }
+                a00 += c00; a01 += c01; a02 += c02; a03 += c03;
+                a10 += c10; a11 += c11; a12 += c12; a13 += c13;
+                a20 += c20; a21 += c21; a22 += c22; a23 += c23;
+            }
+            AddTo(ref dw0, at, a00); AddTo(ref dw0, at + kStride, a01); AddTo(ref dw0, at + 2 * kStride, a02); AddTo(ref dw0, at + 3 * kStride, a03);
+            AddTo(ref dw1, at, a10); AddTo(ref dw1, at + kStride, a11); AddTo(ref dw1, at + 2 * kStride, a12); AddTo(ref dw1, at + 3 * kStride, a13);
+            AddTo(ref dw2, at, a20); AddTo(ref dw2, at + kStride, a21); AddTo(ref dw2, at + 2 * kStride, a22); AddTo(ref dw2, at + 3 * kStride, a23);
+        }
+        for (; i < k; i++)
+        {
+            ref float xi = ref Unsafe.Add(ref xT0, i * RowSlab);
+            T a0 = T.Zero, a1 = T.Zero, a2 = T.Zero;
+            for (int r = 0; r < n; r++)
+            {
+                T xv = T.Create(Unsafe.Add(ref xi, r));
+                a0 = T.MultiplyAdd(xv, T.Load(in Unsafe.Add(ref col0, r * W)), a0);
+                a1 = T.MultiplyAdd(xv, T.Load(in Unsafe.Add(ref d1, r * W)), a1);
+                a2 = T.MultiplyAdd(xv, T.Load(in Unsafe.Add(ref d2, r * W)), a2);
+            }
+            AddTo(ref dw0, i * kStride, a0);
+            AddTo(ref dw1, i * kStride, a1);
+            AddTo(ref dw2, i * kStride, a2);
+        }
+    }
+
+    /// <summary>
+    /// Packs the transpose of <paramref name="w"/>, restricted to gates in [gateStart, gateEnd), as a matrix of shape
+    /// <see cref="InterleavedShape.Transposed"/>: then <c>dx += dy·w</c> (the backward product) is the forward kernel
+    /// <see cref="MultiplyAdd{T}"/> over <c>dy</c>'s rows, register-blocked over rows instead of re-reading the weights
+    /// for every row. Gates outside the range, padded units and padded inputs pack as zeros.
+    /// </summary>
+    public static void PackTransposed(ReadOnlySpan<float> w, InterleavedShape shape, int gateStart, int gateEnd, Span<float> transposed)
+    {
+        CheckWeights(w, shape);
+        var t = shape.Transposed;
+        if (transposed.Length < t.Length)
+            throw new ArgumentException($"The transpose of {shape} needs {t.Length} floats; the span has {transposed.Length}.");
+        transposed.Slice(0, t.Length).Clear();
+        int k = shape.Inputs, gates = shape.Gates;
+        for (int b = 0; b < shape.Blocks; b++)
+            for (int g = gateStart; g < gateEnd; g++)
+                for (int u = 0; u < W; u++)
+                {
+                    int j = (b * gates + g) * W + u; // position in an output row
+                    int source = (b * k * gates + g) * W + u;
+                    for (int input = 0; input < k; input++)
+                        transposed[(input / W * t.Inputs + j) * W + input % W] = w[source + input * gates * W];
+                }
+    }
+
+    /// <summary><c>sum[c] += Σ_r dy[r, c]</c> over a row of <paramref name="width"/> floats (a multiple of 16):
+    /// the bias gradient.</summary>
+    public static void AccumulateRows<T>(ReadOnlySpan<float> dy, int dyStride, int rows, int width, Span<float> sum)
+        where T : struct, IBlock<T>
+    {
+        CheckOperand(dy, dyStride, rows, width, "dy");
+        if (width % W != 0 || sum.Length < width)
+            throw new ArgumentException($"Row width must be a multiple of {W} within the sum's length {sum.Length}; got {width}.");
+        ref float dy0 = ref MemoryMarshal.GetReference(dy);
+        ref float s0 = ref MemoryMarshal.GetReference(sum);
+        for (int c = 0; c < width; c += W)
+        {
+            T a = T.Load(in Unsafe.Add(ref s0, c));
+            for (int r0 = 0; r0 < rows; r0 += SumChunk)
+            {
+                int r1 = Math.Min(rows, r0 + SumChunk);
+                T chunk = T.Zero;
+                for (int r = r0; r < r1; r++)
+                    chunk += T.Load(in Unsafe.Add(ref dy0, r * dyStride + c));
+                a += chunk;
+            }
+            T.Store(ref Unsafe.Add(ref s0, c), a);
+        }
+    }
+
+    /// <summary><c>y[r, c] += row[c]</c> for each of <paramref name="rows"/> rows (a bias added to every row).</summary>
+    public static void AddRows<T>(ReadOnlySpan<float> row, Span<float> y, int yStride, int rows)
+        where T : struct, IBlock<T>
+    {
+        CheckOperand(y, yStride, rows, row.Length, "y");
+        if (row.Length % W != 0)
+            throw new ArgumentException($"Row length must be a multiple of {W}; got {row.Length}.");
+        ref float b0 = ref MemoryMarshal.GetReference(row);
+        ref float y0 = ref MemoryMarshal.GetReference(y);
+        for (int r = 0; r < rows; r++)
+        {
+            ref float yr = ref Unsafe.Add(ref y0, r * yStride);
+            for (int c = 0; c < row.Length; c += W)
+                T.Store(ref Unsafe.Add(ref yr, c), T.Load(in Unsafe.Add(ref yr, c)) + T.Load(in Unsafe.Add(ref b0, c)));
+        }
+    }
+
+    /// <summary>Copies <paramref name="row"/> into each of <paramref name="rows"/> rows of <paramref name="y"/>.</summary>
+    public static void BroadcastRows(ReadOnlySpan<float> row, Span<float> y, int yStride, int rows)
+    {
+        CheckOperand(y, yStride, rows, row.Length, "y");
+        for (int r = 0; r < rows; r++)
+            row.CopyTo(y.Slice(r * yStride, row.Length));
+    }
+
+    private static void CheckOperand(ReadOnlySpan<float> span, int stride, int rows, int width, string name)
+    {
+        if (rows < 0 || stride < width || (rows > 0 && span.Length < (rows - 1) * stride + width))
+            throw new ArgumentException(
+                $"Operand '{name}' needs {rows} rows of {width} floats at stride {stride} ({(rows > 0 ? (rows - 1) * stride + width : 0)} floats); it has {span.Length}.");
+    }
+
+    private static void CheckWeights(ReadOnlySpan<float> w, InterleavedShape shape)
+    {
+        if (w.Length < shape.Length)
+            throw new ArgumentException($"An interleaved matrix of {shape} needs {shape.Length} floats; the span has {w.Length}.");
+    }
+}
