@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
+using FastRnn.Kernels;
 using Xunit;
 
 namespace FastRnn.Tests;
