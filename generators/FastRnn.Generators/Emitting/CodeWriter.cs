@@ -22,6 +22,10 @@ internal sealed class CodeWriter
         _text.Append(' ', 4 * _depth).Append(line).Append('\n');
     }
 
+    /// <summary>Writes the lines of an interpolated template (see <see cref="CodeTemplate"/>: values indented where they
+    /// stand, empty values alone on a line removed with it) at the current indentation.</summary>
+    public void Lines(CodeTemplate template) => Lines(template.ToString());
+
     /// <summary>Writes each line of <paramref name="template"/> at the current indentation (a template is written
     /// as if at depth 0; blank lines stay blank).</summary>
     public void Lines(string template)

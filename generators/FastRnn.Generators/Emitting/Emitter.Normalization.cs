@@ -85,8 +85,7 @@ internal static partial class Emitter
         private string OutputNormalizationBackward(int n, string gradient)
         {
             string L = $"L{n}";
-            return Lines(0,
-                $"// y = γ⊙(h − μ)⊙rstd + β over batch × time:  ∂h from ∂y, in place (∂γ and ∂β on the way)",
+            return Lines($"// y = γ⊙(h − μ)⊙rstd + β over batch × time:  ∂h from ∂y, in place (∂γ and ∂β on the way)",
                 $"global::FastRnn.Kernels.BatchNorm.Backward<T>({gradient}, {L}Padded, _l{n}Hidden.AsSpan(batch * {L}Padded, steps * batch * {L}Padded), {L}Padded, steps * batch, {L}Padded,",
                 $"    _l{n}BatchMean, _l{n}BatchRstd, p.Slice({L}OutputGain, {L}Padded), _batchStatistics, {gradient}, {L}Padded,",
                 $"    grad.Slice({L}OutputGain, {L}Padded), grad.Slice({L}OutputBias, {L}Padded), _normScratch);");
@@ -96,8 +95,7 @@ internal static partial class Emitter
         private string OutputNormalizationStep(int n)
         {
             string L = $"L{n}";
-            return Lines(0,
-                "// batch normalization with the running statistics",
+            return Lines("// batch normalization with the running statistics",
                 $"global::FastRnn.Kernels.BatchNorm.Infer<T>(state.Layer{n}Hidden, {L}Padded, batch, {L}Padded, _statistics.AsSpan({L}RunningMean, {L}Padded),",
                 $"    _statistics.AsSpan({L}RunningVariance, {L}Padded), p.Slice({L}OutputGain, {L}Padded), p.Slice({L}OutputBias, {L}Padded), state.Layer{n}OutputRstd, state.Layer{n}Output, {L}Padded);",
                 $"x = state.Layer{n}Output;");
@@ -168,7 +166,7 @@ internal static partial class Emitter
             string L = $"L{n}";
             if (_m.Layers[n].LayerNorm)
                 return NormalizeProducts(n, "Input", "inputNormalized", "rows", $"_l{n}InputRstd.AsSpan(0, rows)", "", "", "", "");
-            return string.Join("\n    ",
+            return string.Join("\n",
                 "// each step's rows over the batch (Cooijmans et al.): the batch's statistics in training, the running ones at inference",
                 "for (int t = 0; t < steps; t++)",
                 "{",

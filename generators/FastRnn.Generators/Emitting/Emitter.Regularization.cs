@@ -251,21 +251,23 @@ internal static partial class Emitter
 
         // ---- zoneout ------------------------------------------------------------------------------------------
 
-        private static string Lines(int indent, params string[] lines) =>
-            string.Join("\n" + new string(' ', indent), lines.Where(l => l is not null));
+        /// <summary>A fragment of whole lines (null entries left out), written without indentation: a template puts it
+        /// at the indentation of the line it stands on (<see cref="CodeTemplate"/>).</summary>
+        private static string Lines(params string[] lines) =>
+            string.Join("\n", lines.Where(l => l is not null));
 
         /// <summary>An LSTM's state update for one block: c̃ = f⊙c(t−1) + i⊙g, h̃ = o⊙tanh(c̃), then zoneout where declared.
         /// Without zoneout it is the plain update. <paramref name="candidate"/> (may be null) receives c̃ for backward.</summary>
-        private static string LstmUpdate(LayerSpec layer, int indent, string f, string ig, string o, string cPrev, string c,
+        private static string LstmUpdate(LayerSpec layer, string f, string ig, string o, string cPrev, string c,
             string hPrev, string h, string keepHidden, string keepCell, string? candidate)
         {
             if (!layer.HasZoneout)
-                return Lines(indent,
+                return Lines(
                     $"T cNew = T.MultiplyAdd({f}, T.Load(in {cPrev}), {ig});",
                     $"T.Store(ref {c}, cNew);",
                     $"T.Store(ref {h}, {o} * T.Tanh(cNew));");
             bool zh = layer.Zoneout is not null, zc = layer.CellZoneout is not null;
-            return Lines(indent,
+            return Lines(
                 $"T cPrevious = T.Load(in {cPrev});",
                 $"T cTilde = T.MultiplyAdd({f}, cPrevious, {ig});",
                 $"T hTilde = {o} * T.Tanh(cTilde);",
@@ -278,17 +280,17 @@ internal static partial class Emitter
 
         /// <summary>A GRU's h(t) = n + z⊙(h(t−1) − n) for one block, then zoneout where declared. With
         /// <paramref name="masked"/> (Semeniuta's dropout in training), n is first multiplied by the candidate mask.</summary>
-        private static string GruUpdate(LayerSpec layer, int indent, string z, string candidate, string hPrev, string h, string keepHidden,
+        private static string GruUpdate(LayerSpec layer, string z, string candidate, string hPrev, string h, string keepHidden,
             bool masked = false)
         {
             if (masked)
-                return Lines(indent,
+                return Lines(
                     "// Semeniuta: ñ = n⊙m/(1 − p), the mask fixed over the sequence",
                     $"T nKept = {candidate} * T.Load(in At(candidateMask, u));",
-                    GruUpdate(layer, indent, z, "nKept", hPrev, h, keepHidden));
+                    GruUpdate(layer, z, "nKept", hPrev, h, keepHidden));
             if (layer.Zoneout is null)
                 return $"T.Store(ref {h}, T.MultiplyAdd({z}, T.Load(in {hPrev}) - {candidate}, {candidate}));";
-            return Lines(indent,
+            return Lines(
                 $"T hPrevious = T.Load(in {hPrev});",
                 $"T hTilde = T.MultiplyAdd({z}, hPrevious - {candidate}, {candidate});",
                 "// zoneout: h(t) = h̃ + κ⊙(h(t−1) − h̃)",
@@ -302,7 +304,7 @@ internal static partial class Emitter
         /// <summary>Forward and backward, at the start of layer n: the sequence's candidate mask (regenerated in backward).</summary>
         private string CandidateMaskFill(int n) =>
             _m.Layers[n].CandidateDropout is null ? "" :
-                $"\n    // Semeniuta: one candidate mask for the whole sequence, regenerated from its key (all 1 when not dropping)\n    _l{n}CandidateSite.FillRows(_l{n}CandidateMask, L{n}Padded, L{n}Hidden, batch);";
+                $"// Semeniuta: one candidate mask for the whole sequence, regenerated from its key (all 1 when not dropping)\n_l{n}CandidateSite.FillRows(_l{n}CandidateMask, L{n}Padded, L{n}Hidden, batch);";
 
         /// <summary>The zoneout arguments of AdvanceLayer n in the sequence forward, for the step whose first row is now.</summary>
         private string ZoneArguments(int n) =>
@@ -397,8 +399,7 @@ internal static partial class Emitter
             if (_m.Layers[n].WeightDrop is null)
                 return "";
             string L = $"L{n}";
-            return Lines(0,
-                "",
+            return Lines("",
                 $"// W̃ = W⊙M/(1 − p):  ∂W = ∂W̃⊙M/(1 − p), so this pass's ∂W̃ gathers apart from the gradients already there",
                 $"{Span} dRecurrentWeights = _l{n}WeightMask.Active ? _l{n}DroppedWeightGradient : grad.Slice({L}RecurrentWeights, {L}RecurrentShape.Length);",
                 $"if (_l{n}WeightMask.Active)",
@@ -410,8 +411,7 @@ internal static partial class Emitter
             if (_m.Layers[n].WeightDrop is null)
                 return "";
             string L = $"L{n}";
-            return Lines(0,
-                "",
+            return Lines("",
                 $"if (_l{n}WeightMask.Active)",
                 "{",
                 $"    _l{n}WeightMask.ApplyInterleaved(dRecurrentWeights, dRecurrentWeights, {L}RecurrentShape, {L}Hidden);",
@@ -422,18 +422,18 @@ internal static partial class Emitter
 
         /// <summary>Backward, at the top of step t: κ of the step, regenerated.</summary>
         private string ZoneStep(int n) =>
-            (_m.Layers[n].Zoneout is not null ? $"\n    {ReadOnlySpan} zoneHidden = Layer{n}ZoneHidden(batch, now);" : "") +
-            (_m.Layers[n].CellZoneout is not null ? $"\n    {ReadOnlySpan} zoneCell = Layer{n}ZoneCell(batch, now);" : "");
+            (_m.Layers[n].Zoneout is not null ? $"\n{ReadOnlySpan} zoneHidden = Layer{n}ZoneHidden(batch, now);" : "") +
+            (_m.Layers[n].CellZoneout is not null ? $"\n{ReadOnlySpan} zoneCell = Layer{n}ZoneCell(batch, now);" : "");
 
         /// <summary>Backward, a GRU block: ∂h of the step's output, split by zoneout into ∂h̃ and the part that reaches
         /// h(t−1) directly (stored by the caller).</summary>
-        private string GruHiddenGradient(int n, int indent)
+        private string GruHiddenGradient(int n)
         {
             string L = $"L{n}";
             string total = $"T.Load(in At(dAbove, now * {L}Padded + u)) + T.Load(in At(dHidden, u))";
             if (_m.Layers[n].Zoneout is null)
                 return $"T dh = {total};";
-            return Lines(indent,
+            return Lines(
                 $"T dhTotal = {total};",
                 "// zoneout h(t) = h̃ + κ⊙(h(t−1) − h̃):  ∂h̃ = (1 − κ)⊙∂h(t);  ∂h(t−1) = κ⊙∂h(t) + …",
                 "T keepHidden = T.Load(in At(zoneHidden, u));",
@@ -442,14 +442,14 @@ internal static partial class Emitter
 
         /// <summary>Backward, an LSTM block: from ∂h(t) and ∂c(t) to ∂h̃, ∂c̃ (dh, dc) and the carries, through zoneout
         /// where declared. Without zoneout it is the plain LSTM step.</summary>
-        private string LstmBackwardState(int n, int indent)
+        private string LstmBackwardState(int n)
         {
             string L = $"L{n}";
             var layer = _m.Layers[n];
             bool zh = layer.Zoneout is not null, zc = layer.CellZoneout is not null;
             string total = $"T.Load(in At(dAbove, now * {L}Padded + u)) + T.Load(in At(dHidden, u))";
             if (!zh && !zc)
-                return Lines(indent,
+                return Lines(
                     $"T cPrev = T.Load(in At(cells, now * {L}Padded + u));",
                     $"T tanhC = T.Tanh(T.Load(in At(cells, (now + batch) * {L}Padded + u)));",
                     "// ∂h(t): from above, and from step t + 1 through U",
@@ -458,7 +458,7 @@ internal static partial class Emitter
                     "T dc = T.MultiplyAdd(dh * o, T.One - tanhC * tanhC, T.Load(in At(dCell, u)));",
                     "// c(t) = f⊙c(t−1) + i⊙g:  ∂c(t−1) = ∂c⊙f",
                     "T.Store(ref At(dCell, u), dc * f);");
-            return Lines(indent,
+            return Lines(
                 $"T cPrev = T.Load(in At(cells, now * {L}Padded + u));",
                 zc ? $"T tanhC = T.Tanh(T.Load(in At(cellCandidates, now * {L}Padded + u))); // tanh(c̃(t))"
                    : $"T tanhC = T.Tanh(T.Load(in At(cells, (now + batch) * {L}Padded + u)));",

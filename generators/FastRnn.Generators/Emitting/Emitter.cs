@@ -460,7 +460,7 @@ internal static partial class Emitter
                     CheckSequence(batch, steps, state);
                     // Whatever happens below, the buffers no longer hold the last pass: Loss and Backward must wait for this one.
                     _hasForward = false;
-                    _hasLoss = false;{{(EveryStep ? "" : "\n    _useLengths = _lengthsRequested;")}}
+                    _hasLoss = false;{{(EveryStep ? "" : "\n_useLengths = _lengthsRequested;")}}
                     if (inputs.Length != steps * batch{{(Tokens ? "" : " * InputSize")}})
                         throw new global::System.ArgumentException(
                             $"Forward expects {steps * batch{{(Tokens ? "" : " * InputSize")}}} input values ({steps} steps × {batch} rows{{(Tokens ? "" : " × {InputSize} features")}}); got {inputs.Length}.", nameof(inputs));
@@ -528,7 +528,7 @@ internal static partial class Emitter
                     if (!_hasForward)
                         throw new global::System.InvalidOperationException("Call Forward before Loss.");
                     int rows = {{headRows}};
-                    float loss = {{LossCall()}};{{(_m.HasActivationPenalty ? "\n    loss += ActivationPenalties(_batch, _steps);" : "")}}{{(_m.Penalties.Count > 0 ? "\n    // L1/L2 penalties (Keras semantics): part of the training loss; the optimizer adds their gradient\n    if (_options.Training)\n        loss += (float)global::FastRnn.Kernels.Penalties.Value(this);" : "")}}
+                    float loss = {{LossCall()}};{{(_m.HasActivationPenalty ? "\nloss += ActivationPenalties(_batch, _steps);" : "")}}{{(_m.Penalties.Count > 0 ? "\n// L1/L2 penalties (Keras semantics): part of the training loss; the optimizer adds their gradient\nif (_options.Training)\n    loss += (float)global::FastRnn.Kernels.Penalties.Value(this);" : "")}}
                     _hasLoss = true;
                     return loss;
                 }
@@ -594,7 +594,7 @@ internal static partial class Emitter
                     {
                         _lengthsRequested = false;
                     }
-                    """).Replace("\n", "\n    ");
+                    """);
                 _w.Lines($$"""
                     /// <summary>Runs the model over right-padded sequences of different lengths: row r is
                     /// <paramref name="lengths"/>[r] steps long (1 to <paramref name="steps"/>), the steps after it padding. The head
@@ -715,34 +715,34 @@ internal static partial class Emitter
                     {{Kernels}}.MultiplyAdd<T>({{InputSpan(n, "rows")}}, {{InputStride(n)}}, rows,
                         p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, inputNormalized, {{L}}Row);
                     {{NormalizeInputSequence(n)}}
-                """.Trim()
+                    """
                 : $$"""
                     // a_x(t) = b_ih + W_ih·x(t)   [steps·batch, Row]
                     {{Kernels}}.BroadcastRows(p.Slice({{L}}InputBias, {{L}}Row), gates, {{L}}Row, rows);
                     {{Kernels}}.MultiplyAdd<T>({{InputSpan(n, "rows")}}, {{InputStride(n)}}, rows,
                         p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, gates, {{L}}Row);
-                """.Trim();
+                    """;
             string hPrev = $"_l{n}Hidden.AsSpan(now * {L}Padded, batch * {L}Padded)";
             var cellEmitter = Cell(n);
             // A normalized layer's recurrent product runs here, before AdvanceLayer: the batch-1 streaming step makes it
             // with its own fused kernel and then shares AdvanceLayer.
-            string normalizeRecurrent = !norm ? "" : "\n    " + Lines(4,
-                $"{Span} recurrentNormalized = _l{n}RecurrentNormalized.AsSpan(now * {L}Row, batch * {L}Row);",
+            string normalizeRecurrent = !norm ? "" : "\n" + Lines($"{Span} recurrentNormalized = _l{n}RecurrentNormalized.AsSpan(now * {L}Row, batch * {L}Row);",
                 NormalizeRecurrent(n, recurrentDropout ? "hRecurrent" : hPrev, "recurrentNormalized",
                     _m.Layers[n].WeightDrop is null ? $"p.Slice({L}RecurrentWeights, {L}RecurrentShape.Length)" : "recurrentWeights"));
-            string maskRecurrent = !recurrentDropout ? "" : $$"""
-
-                        {{ReadOnlySpan}} hPrev = {{hPrev}}, hRecurrent = hPrev;
-                        if (_l{{n}}RecurrentMask.Active)
-                        {
-                            // h̃(t−1) = h(t−1)⊙m/(1 − p): one mask for the whole sequence, shared by every gate
-                            {{Span}} dropped = _l{{n}}RecurrentDropped.AsSpan(now * {{L}}Padded, batch * {{L}}Padded);
-                            _l{{n}}RecurrentMask.Apply(hPrev, dropped, {{L}}Padded, {{L}}Hidden, batch, batch);
-                            hRecurrent = dropped;
-                        }
+            string maskRecurrent = !recurrentDropout ? "" : "\n" + $$"""
+                {{ReadOnlySpan}} hPrev = {{hPrev}}, hRecurrent = hPrev;
+                if (_l{{n}}RecurrentMask.Active)
+                {
+                    // h̃(t−1) = h(t−1)⊙m/(1 − p): one mask for the whole sequence, shared by every gate
+                    {{Span}} dropped = _l{{n}}RecurrentDropped.AsSpan(now * {{L}}Padded, batch * {{L}}Padded);
+                    _l{{n}}RecurrentMask.Apply(hPrev, dropped, {{L}}Padded, {{L}}Hidden, batch, batch);
+                    hRecurrent = dropped;
+                }
                 """;
             _w.Lines($$"""
-                    {{InputPart}}{{CandidateMaskFill(n)}}{{(_m.Layers[n].WeightDrop is null ? "" : $"\n    {ReadOnlySpan} recurrentWeights = {RecurrentWeights(n)};")}}
+                    {{InputPart}}
+                    {{CandidateMaskFill(n)}}
+                    {{(_m.Layers[n].WeightDrop is null ? "" : $"{ReadOnlySpan} recurrentWeights = {RecurrentWeights(n)};")}}
                     for (int t = 0; t < steps; t++)
                     {
                         int now = t * batch; // first row of step t; slot t of the hidden states holds h(t−1){{maskRecurrent}}{{normalizeRecurrent}}
@@ -765,8 +765,7 @@ internal static partial class Emitter
         private string NormalizeRecurrent(int n, string hIn, string target, string weights)
         {
             string L = $"L{n}";
-            return Lines(4,
-                $"// ĥ = normalize(U·h(t−1)) over each row's Gates·Hidden values",
+            return Lines($"// ĥ = normalize(U·h(t−1)) over each row's Gates·Hidden values",
                 $"{target}.Clear();",
                 $"{Kernels}.MultiplyAdd<T>({hIn}, {L}Padded, batch, {weights}, {L}RecurrentShape, 0, {L}Gates, {target}, {L}Row);",
                 NormalizeProducts(n, "Recurrent", target, "batch", $"_l{n}RecurrentRstd.AsSpan(now, batch)", $"_l{n}RecurrentRstd.AsSpan(t * {L}Row, {L}Row)",
@@ -917,7 +916,7 @@ internal static partial class Emitter
             lines.Add($"    w = ref At(ref w, {L}Gates * BlockWidth);");
             lines.Add("}");
             // The template line supplies the first line's indentation (8 spaces inside the method's block loop).
-            return string.Join("\n        ", lines);
+            return string.Join("\n", lines);
         }
 
         // ---- backward through time --------------------------------------------------------------------------
@@ -941,7 +940,7 @@ internal static partial class Emitter
                     {{Kernels}}.AccumulateOuter<T>(top, L{{Top}}Padded, headRows, dLogits, HeadPadded, grad.Slice(HeadWeights, HeadShape.Length), HeadShape, 0, 1, _outerScratch);
                     {{Kernels}}.AccumulateRows<T>(dLogits, HeadPadded, headRows, HeadPadded, grad.Slice(HeadBias, HeadPadded));
                     {{Span}} dTop = _l{{Top}}HiddenGradient.AsSpan(0, steps * batch * L{{Top}}Padded);
-                    dTop.Clear();{{(EveryStep ? "" : $"\n    // ∂ of the rows the head read: the last step's, or each row's last real step's (scattered back below)\n    {Span} dHeadRows = _useLengths ? _headGatheredGradient.AsSpan(0, batch * L{Top}Padded) : dTop.Slice({into}, batch * L{Top}Padded);\n    dHeadRows.Clear();")}}
+                    dTop.Clear();{{(EveryStep ? "" : $"\n// ∂ of the rows the head read: the last step's, or each row's last real step's (scattered back below)\n{Span} dHeadRows = _useLengths ? _headGatheredGradient.AsSpan(0, batch * L{Top}Padded) : dTop.Slice({into}, batch * L{Top}Padded);\ndHeadRows.Clear();")}}
                     {{Kernels}}.MultiplyAdd<T>(dLogits, HeadPadded, headRows, _headTransposed, HeadShape.Transposed, 0, 1,
                         {{(EveryStep ? "dTop" : "dHeadRows")}}, L{{Top}}Padded);
                 """);
@@ -966,7 +965,8 @@ internal static partial class Emitter
                         }
                     """);
             if (OutputNorm(Top))
-                _w.Lines("    " + OutputNormalizationBackward(Top, "dTop").Replace("\n", "\n    "));
+                using (_w.Indent())
+                    _w.Lines(OutputNormalizationBackward(Top, "dTop"));
             if (_m.TemporalActivationRegularization is not null)
                 _w.Lines($$"""
                         // TAR: loss += β·mean((h(t) − h(t−1))²) over the raw output, t ≥ 1:  ∂h(t) += 2β·d/N, ∂h(t−1) −= 2β·d/N
@@ -1041,9 +1041,9 @@ internal static partial class Emitter
             // A GRU's products send ∂h̃(t−1) into dTilde, added to ∂h(t−1) through the mask; an LSTM's carry is all product.
             string productTarget = masked && cell != CellKind.Lstm ? "dTilde" : "dHidden";
             string maskCarry = !masked ? "" : cell == CellKind.Lstm
-                ? $"\n    // h̃ = h⊙m/(1 − p):  ∂h(t−1) = ∂h̃⊙m/(1 − p)\n    if (_l{n}RecurrentMask.Active)\n        _l{n}RecurrentMask.Apply(dHidden, dHidden, {L}Padded, {L}Hidden, batch, batch);"
-                : $"\n    // h̃ = h⊙m/(1 − p):  ∂h(t−1) += ∂h̃⊙m/(1 − p)\n    if (_l{n}RecurrentMask.Active)\n        _l{n}RecurrentMask.Apply(dTilde, dTilde, {L}Padded, {L}Hidden, batch, batch);\n    global::System.Numerics.Tensors.TensorPrimitives.Add(dHidden, dTilde, dHidden);";
-            string clearTilde = masked && cell != CellKind.Lstm ? "\n    dTilde.Clear();" : "";
+                ? $"// h̃ = h⊙m/(1 − p):  ∂h(t−1) = ∂h̃⊙m/(1 − p)\nif (_l{n}RecurrentMask.Active)\n    _l{n}RecurrentMask.Apply(dHidden, dHidden, {L}Padded, {L}Hidden, batch, batch);"
+                : $"// h̃ = h⊙m/(1 − p):  ∂h(t−1) += ∂h̃⊙m/(1 − p)\nif (_l{n}RecurrentMask.Active)\n    _l{n}RecurrentMask.Apply(dTilde, dTilde, {L}Padded, {L}Hidden, batch, batch);\nglobal::System.Numerics.Tensors.TensorPrimitives.Add(dHidden, dTilde, dHidden);";
+            string clearTilde = masked && cell != CellKind.Lstm ? "\ndTilde.Clear();" : "";
             // Semeniuta: the candidate used was g⊙m (n⊙m); the mask, regenerated, scales its gradient.
             bool semeniuta = _m.Layers[n].CandidateDropout is not null;
             bool norm = _m.Layers[n].Normalized;
@@ -1051,12 +1051,12 @@ internal static partial class Emitter
             string nKept = semeniuta ? "candidate * candidateKept" : "candidate";
             string maskFactor = semeniuta ? " * candidateKept" : "";
             // loaded once per block, where the block's state gradient starts
-            string maskLoad = semeniuta ? "T candidateKept = T.Load(in At(candidateMask, u)); // the candidate's mask\n" + new string(' ', 12) : "";
+            string maskLoad = semeniuta ? "T candidateKept = T.Load(in At(candidateMask, u)); // the candidate's mask\n" : "";
             using (_w.Indent())
             {
                 if (semeniuta)
                 {
-                    _w.Lines(CandidateMaskFill(n).TrimStart('\n').Replace("\n    ", "\n"));
+                    _w.Lines(CandidateMaskFill(n));
                     _w.Line($"{ReadOnlySpan} candidateMask = _l{n}CandidateMask.AsSpan(0, batch * {L}Padded);");
                 }
                 if (_m.Layers[n].WeightDrop is not null)

@@ -122,8 +122,7 @@ internal static partial class Emitter
             {
                 get
                 {
-                    string fill = Lines(0,
-                        layer.Zoneout is not null ? $"global::FastRnn.Kernels.ZoneoutSite.FillExpected(state.Layer{n}Zoneout, {L}Padded, {L}Hidden, batch, _options.Layer{n}Zoneout);" : null!,
+                    string fill = Lines(layer.Zoneout is not null ? $"global::FastRnn.Kernels.ZoneoutSite.FillExpected(state.Layer{n}Zoneout, {L}Padded, {L}Hidden, batch, _options.Layer{n}Zoneout);" : null!,
                         layer.CellZoneout is not null ? $"global::FastRnn.Kernels.ZoneoutSite.FillExpected(state.Layer{n}CellZoneout, {L}Padded, {L}Hidden, batch, _options.Layer{n}CellZoneout);" : null!);
                     return fill.Length > 0 ? "// zoneout at inference: κ = the rate\n" + fill + "\n" : fill;
                 }
@@ -198,10 +197,9 @@ internal static partial class Emitter
             {
                 get
                 {
-                    string setup = Lines(4,
-                        layer.Zoneout is not null ? "T keepHidden = T.Create(zoneHidden);" : null!,
+                    string setup = Lines(layer.Zoneout is not null ? "T keepHidden = T.Create(zoneHidden);" : null!,
                         layer.CellZoneout is not null ? "T keepCell = T.Create(zoneCell);" : null!);
-                    return setup.Length > 0 ? "\n    " + setup : setup;
+                    return setup;
                 }
             }
 
@@ -215,7 +213,7 @@ internal static partial class Emitter
                 string[] input = System.Linq.Enumerable.ToArray(System.Linq.Enumerable.Select(System.Linq.Enumerable.Range(0, gates), k => $"wx{k}"));
                 string[] recurrent = System.Linq.Enumerable.ToArray(System.Linq.Enumerable.Select(System.Linq.Enumerable.Range(0, gates), k => $"uh{k}"));
                 string Stores(string target, string[] accumulators) =>
-                    string.Join("\n        ", System.Linq.Enumerable.Select(accumulators, (a, k) => $"T.Store(ref At({target}, block{Lane(k)}), {a});"));
+                    string.Join("\n", System.Linq.Enumerable.Select(accumulators, (a, k) => $"T.Store(ref At({target}, block{Lane(k)}), {a});"));
                 _w.Lines($$"""
                     /// <summary>Layer {{n}}, one row: W_ih·x into <paramref name="inputProduct"/> and U·h(t−1) into
                     /// <paramref name="recurrentProduct"/> ([Row] each), every gate of a block of 16 units accumulated in

@@ -64,7 +64,7 @@ internal static partial class Emitter
                                 int u = r * {{L}}Padded + j * BlockWidth;
                                 T z = T.Load(in At(ref a, BlockWidth));
                                 T candidate = T.Tanh(T.Load(in At(ref a, 2 * BlockWidth)) + T.Load(in At(recurrent, at + 2 * BlockWidth)));
-                                {{GruUpdate(layer, 12, "z", "candidate", "At(hPrev, u)", "At(h, u)", "T.Load(in At(zoneHidden, u))", Semeniuta)}}
+                                {{GruUpdate(layer, "z", "candidate", "At(hPrev, u)", "At(h, u)", "T.Load(in At(zoneHidden, u))", Semeniuta)}}
                                 T.Store(ref At(ref a, 2 * BlockWidth), candidate);
                             }
                         }
@@ -97,7 +97,7 @@ internal static partial class Emitter
                                     ref float a = ref At(gates, at);
                                     T z = T.Load(in At(ref a, BlockWidth)), candidate = T.Load(in At(ref a, 2 * BlockWidth));
                                     T hPrev = T.Load(in At(hidden, now * {{L}}Padded + u));
-                                    {{h.MaskLoad}}{{E.GruHiddenGradient(n, 12)}}
+                                    {{h.MaskLoad}}{{E.GruHiddenGradient(n)}}
                                     // h(t) = n + z⊙(h(t−1) − n):  ∂n = ∂h⊙(1 − z);  ∂z = ∂h⊙(h(t−1) − n);  ∂h(t−1) = ∂h⊙z + …
                                     T dan = dh * (T.One - z){{h.MaskFactor}} * (T.One - candidate * candidate);
                                     T daz = dh * (hPrev - {{h.CandidateUsed}}) * z * (T.One - z);
@@ -126,7 +126,8 @@ internal static partial class Emitter
                                 }
                             }
                             // r, z = σ(… + U_r,z·h(t−1)):  ∂h(t−1) += U_r,zᵀ·∂a_r,z
-                            {{Kernels}}.MultiplyAdd<T>(dStep, {{L}}Row, batch, _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, {{h.ProductTarget}}, {{L}}Padded);{{h.MaskCarry}}
+                            {{Kernels}}.MultiplyAdd<T>(dStep, {{L}}Row, batch, _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, {{h.ProductTarget}}, {{L}}Padded);
+                            {{h.MaskCarry}}
                         }
                         // ∂U_r,z += Σ_t ∂a_r,zᵀ·h(t−1);  ∂U_n += Σ_t ∂a_nᵀ·(r⊙h(t−1));  ∂b_hh += Σ_t ∂a
                         {{Kernels}}.AccumulateOuter<T>({{h.RecurrentInput}}, {{L}}Padded, rows, dGates, {{L}}Row, {{h.RecurrentGradient}}, 0, 2, _outerScratch);

@@ -35,21 +35,22 @@ internal static partial class Emitter
                     {{GruAdvanceDoc()}}{{RecurrentInputDoc}}{{ZoneDoc}}</summary>
                     private static void AdvanceLayer{{n}}<T>({{ReadOnlySpan}} p,{{WeightsParameter}} {{Span}} gates, {{ReadOnlySpan}} hPrev,{{RecurrentInputParameter}} {{Span}} h,
                         {{(layer.Normalized ? ReadOnlySpan : Span)}} recurrent, {{Span}} hiddenCandidate, {{ZoneParameters}}int batch) {{BlockConstraint}}
-                    {{{(layer.Normalized ? "" : $"\n    {Kernels}.BroadcastRows(p.Slice({L}RecurrentBias, {L}Row), recurrent, {L}Row, batch);\n    {Kernels}.MultiplyAdd<T>({RecurrentInput}, {L}Padded, batch, {RecurrentWeights}, 0, {L}Gates, recurrent, {L}Row);")}}
+                    {
+                        {{(layer.Normalized ? "" : $"{Kernels}.BroadcastRows(p.Slice({L}RecurrentBias, {L}Row), recurrent, {L}Row, batch);\n{Kernels}.MultiplyAdd<T>({RecurrentInput}, {L}Padded, batch, {RecurrentWeights}, 0, {L}Gates, recurrent, {L}Row);")}}
                         for (int r = 0; r < batch; r++)
                         {
                             for (int j = 0; j < {{L}}Blocks; j++)
                             {
                                 int at = r * {{L}}Row + j * {{L}}Gates * BlockWidth;
                                 ref float a = ref At(gates, at);
-                                ref float gh = ref At(recurrent, at);{{(layer.Normalized ? "\n            ref float xn = ref At(inputNormalized, at);\n            int block = j * " + L + "Gates * BlockWidth; // block j's gates in a parameter row" : "")}}
+                                ref float gh = ref At(recurrent, at);{{(layer.Normalized ? "\nref float xn = ref At(inputNormalized, at);\nint block = j * " + L + "Gates * BlockWidth; // block j's gates in a parameter row" : "")}}
                                 int u = r * {{L}}Padded + j * BlockWidth;
                                 T reset = T.Sigmoid({{X(0)}} + {{H(0)}});
                                 T z = T.Sigmoid({{X(1)}} + {{H(1)}});
                                 T ghn = {{H(2)}};
                                 T candidate = T.Tanh(T.MultiplyAdd(reset, ghn, {{X(2)}}));
                                 // (1 − z)⊙n + z⊙h = n + z⊙(h − n)
-                                {{GruUpdate(layer, 12, "z", "candidate", "At(hPrev, u)", "At(h, u)", "T.Load(in At(zoneHidden, u))", Semeniuta)}}
+                                {{GruUpdate(layer, "z", "candidate", "At(hPrev, u)", "At(h, u)", "T.Load(in At(zoneHidden, u))", Semeniuta)}}
                                 T.Store(ref At(hiddenCandidate, u), ghn);
                                 T.Store(ref a, reset);
                                 T.Store(ref At(ref a, BlockWidth), z);
@@ -63,15 +64,13 @@ internal static partial class Emitter
 
             /// <summary>The summary of a reset-after GRU's AdvanceLayer, up to its recurrent-dropout and zoneout notes.</summary>
             private string GruAdvanceDoc() => layer.Normalized
-                ? Lines(0,
-                    $"/// <summary>One layer-normalized GRU step of layer {n} for <paramref name=\"batch\"/> rows, once",
+                ? Lines($"/// <summary>One layer-normalized GRU step of layer {n} for <paramref name=\"batch\"/> rows, once",
                     "/// <paramref name=\"inputNormalized\"/> holds x̂ = normalize(W_ih·x):",
                     "///   a = γ_x⊙x̂ + b_ih;  gh = γ_h⊙ĥ + b_hh, ĥ = normalize(U·h(t−1))",
                     "///   r = σ(a_r + gh_r);  z = σ(a_z + gh_z);  n = tanh(a_n + r⊙gh_n);  h(t) = (1 − z)⊙n + z⊙h(t−1)",
                     "/// (<paramref name=\"recurrent\"/> holds ĥ, made by the caller). The activated gates (r, z, n) go to",
                     "/// <paramref name=\"gates\"/>, gh_n to <paramref name=\"hiddenCandidate\"/>.")
-                : Lines(0,
-                    $"/// <summary>One GRU step of layer {n} for <paramref name=\"batch\"/> rows, once <paramref name=\"gates\"/> holds",
+                : Lines($"/// <summary>One GRU step of layer {n} for <paramref name=\"batch\"/> rows, once <paramref name=\"gates\"/> holds",
                     "/// a_x = b_ih + W_ih·x:",
                     "///   gh = b_hh + U·h(t−1);  r = σ(a_r + gh_r);  z = σ(a_z + gh_z);  n = tanh(a_n + r⊙gh_n)",
                     "///   h(t) = (1 − z)⊙n + z⊙h(t−1)",
@@ -89,7 +88,8 @@ internal static partial class Emitter
                     /// <summary>Layer {{n}}, one row: for each block of 16 units, a_r, a_z (input and recurrent parts together), the
                     /// candidate's input part and its recurrent part accumulate in registers in one pass over the weights.</summary>
                     private static void StepLayer{{n}}Single<T>({{ReadOnlySpan}} p, {{ReadOnlySpan}} x, {{ReadOnlySpan}} hPrev, {{Span}} h{{StepZoneParameters}}) {{BlockConstraint}}
-                    {{{StepZoneSetup}}
+                    {
+                        {{StepZoneSetup}}
                         ref float inputWeights = ref At(p, {{L}}InputWeights);
                         ref float recurrentWeights = ref At(p, {{L}}RecurrentWeights);
                         ref float x0 = ref At(x, 0);
@@ -107,7 +107,7 @@ internal static partial class Emitter
                             {{Accumulate(L, "Hidden", "h", ["ar", "az", "anh"])}}
                             // n = tanh(a_nx + σ(a_r)⊙a_nh);  h(t) = n + σ(a_z)⊙(h(t−1) − n)
                             T candidate = T.Tanh(T.MultiplyAdd(T.Sigmoid(ar), anh, anx));
-                            {{GruUpdate(layer, 8, "T.Sigmoid(az)", "candidate", "At(hPrev, j * BlockWidth)", "At(h, j * BlockWidth)", "keepHidden")}}
+                            {{GruUpdate(layer, "T.Sigmoid(az)", "candidate", "At(hPrev, j * BlockWidth)", "At(h, j * BlockWidth)", "keepHidden")}}
                         }
                     }
 
@@ -133,7 +133,7 @@ internal static partial class Emitter
                                     T reset = T.Load(in a), z = T.Load(in At(ref a, BlockWidth)), candidate = T.Load(in At(ref a, 2 * BlockWidth));
                                     T hPrev = T.Load(in At(hidden, now * {{L}}Padded + u));
                                     T ghn = T.Load(in At(hiddenCandidate, now * {{L}}Padded + u));
-                                    {{h.MaskLoad}}{{E.GruHiddenGradient(n, 12)}}
+                                    {{h.MaskLoad}}{{E.GruHiddenGradient(n)}}
                                     // h(t) = n + z⊙(h(t−1) − n):  ∂n = ∂h⊙(1 − z);  ∂z = ∂h⊙(h(t−1) − n);  ∂h(t−1) = ∂h⊙z + …
                                     T dCandidate = dh * (T.One - z){{h.MaskFactor}};
                                     T dz = dh * (hPrev - {{h.CandidateUsed}});
@@ -154,7 +154,8 @@ internal static partial class Emitter
                             }
                             {{(layer.Normalized ? GruRecurrentNormBackward() : "")}}// gh = b_hh + U·h(t−1):  ∂h(t−1) += Uᵀ·∂gh{{h.ClearTilde}}
                             {{Kernels}}.MultiplyAdd<T>(dRecurrent.Slice(now * {{L}}Row, batch * {{L}}Row), {{L}}Row, batch,
-                                _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, {{h.ProductTarget}}, {{L}}Padded);{{h.MaskCarry}}
+                                _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, {{h.ProductTarget}}, {{L}}Padded);
+                            {{h.MaskCarry}}
                         }
                         {{(layer.Normalized ? "// ∂U += Σ_t ∂(U·h)(t)ᵀ·h(t−1)  (∂b_hh and ∂γ_h were gathered step by step)" : "// ∂U += Σ_t ∂gh(t)ᵀ·h(t−1);  ∂b_hh += Σ_t ∂gh(t)")}}
                         {{Kernels}}.AccumulateOuter<T>({{h.RecurrentInput}}, {{L}}Padded, rows, dRecurrent, {{L}}Row, {{h.RecurrentGradient}}, 0, {{L}}Gates, _outerScratch);{{(layer.Normalized ? "" : $"\n{Kernels}.AccumulateRows<T>(dRecurrent, {L}Row, rows, {L}Row, grad.Slice({L}RecurrentBias, {L}Row));")}}
@@ -166,8 +167,7 @@ internal static partial class Emitter
             private string GruRecurrentNormBackward()
             {
                 string slice = $"dRecurrent.Slice(now * {L}Row, batch * {L}Row)";
-                return Lines(4,
-                    "// gh = γ_h⊙ĥ + b_hh, ĥ = normalize(U·h(t−1)):  ∂(U·h(t−1)) from ∂gh, in place (∂γ_h and ∂b_hh on the way)",
+                return Lines("// gh = γ_h⊙ĥ + b_hh, ĥ = normalize(U·h(t−1)):  ∂(U·h(t−1)) from ∂gh, in place (∂γ_h and ∂b_hh on the way)",
                     E.NormalizationBackward(n, slice, $"_l{n}RecurrentNormalized.AsSpan(now * {L}Row, batch * {L}Row)", slice, $"{L}Row", $"{L}Gates", "batch",
                         $"_l{n}RecurrentRstd.AsSpan(now, batch)", $"_l{n}RecurrentRstd.AsSpan(t * {L}Row, {L}Row)", $"{L}RecurrentGain", $"{L}RecurrentBias"),
                     "");

@@ -50,7 +50,7 @@ internal static partial class Emitter
                                 T f = T.Sigmoid(T.Load(in At(ref a, BlockWidth)));
                                 T g = T.Tanh(T.Load(in At(ref a, 2 * BlockWidth)));
                                 T o = T.Sigmoid(T.Load(in At(ref a, 3 * BlockWidth)));
-                                {{LstmUpdate(layer, 12, "f", Semeniuta ? "i * (g * T.Load(in At(candidateMask, u)))" : "i * g", "o", "At(cPrev, u)", "At(c, u)", "At(hPrev, u)", "At(h, u)", "T.Load(in At(zoneHidden, u))", "T.Load(in At(zoneCell, u))", "At(cellCandidate, u)")}}
+                                {{LstmUpdate(layer, "f", Semeniuta ? "i * (g * T.Load(in At(candidateMask, u)))" : "i * g", "o", "At(cPrev, u)", "At(c, u)", "At(hPrev, u)", "At(h, u)", "T.Load(in At(zoneHidden, u))", "T.Load(in At(zoneCell, u))", "At(cellCandidate, u)")}}
                                 T.Store(ref a, i);
                                 T.Store(ref At(ref a, BlockWidth), f);
                                 T.Store(ref At(ref a, 2 * BlockWidth), g);
@@ -70,7 +70,8 @@ internal static partial class Emitter
                     /// <summary>Layer {{n}}, one row: for each block of 16 units, a_i, a_f, a_g, a_o accumulate in registers over
                     /// x and h(t−1) in one pass over the gate-interleaved weights, then c and h are updated in place.</summary>
                     private static void StepLayer{{n}}Single<T>({{ReadOnlySpan}} p, {{ReadOnlySpan}} x, {{ReadOnlySpan}} hPrev, {{Span}} h, {{Span}} c{{StepZoneParameters}}) {{BlockConstraint}}
-                    {{{StepZoneSetup}}
+                    {
+                        {{StepZoneSetup}}
                         ref float inputWeights = ref At(p, {{L}}InputWeights);
                         ref float recurrentWeights = ref At(p, {{L}}RecurrentWeights);
                         ref float x0 = ref At(x, 0);
@@ -90,7 +91,7 @@ internal static partial class Emitter
                             {{Accumulate(L, "Hidden", "h", ["ai", "af", "ag", "ao"])}}
                             // c(t) = σ(a_f)⊙c(t−1) + σ(a_i)⊙tanh(a_g);  h(t) = σ(a_o)⊙tanh(c(t))
                             ref float cj = ref At(c, j * BlockWidth);
-                            {{LstmUpdate(layer, 8, "T.Sigmoid(af)", "T.Sigmoid(ai) * T.Tanh(ag)", "T.Sigmoid(ao)", "cj", "cj", "At(hPrev, j * BlockWidth)", "At(h, j * BlockWidth)", "keepHidden", "keepCell", null)}}
+                            {{LstmUpdate(layer, "T.Sigmoid(af)", "T.Sigmoid(ai) * T.Tanh(ag)", "T.Sigmoid(ao)", "cj", "cj", "At(hPrev, j * BlockWidth)", "At(h, j * BlockWidth)", "keepHidden", "keepCell", null)}}
                         }
                     }
 
@@ -117,7 +118,7 @@ internal static partial class Emitter
                                     ref float da = ref At(dGates, at);
                                     T i = T.Load(in a), f = T.Load(in At(ref a, BlockWidth));
                                     T g = T.Load(in At(ref a, 2 * BlockWidth)), o = T.Load(in At(ref a, 3 * BlockWidth));
-                                    {{h.MaskLoad}}{{E.LstmBackwardState(n, 12)}}
+                                    {{h.MaskLoad}}{{E.LstmBackwardState(n)}}
                                     // i, f, o = σ(a):  ∂a = ∂gate⊙s(1 − s);  g = tanh(a_g):  ∂a_g = ∂g⊙(1 − g²)
                                     T.Store(ref da, dc * {{h.CandidateKept}} * i * (T.One - i));
                                     T.Store(ref At(ref da, BlockWidth), dc * cPrev * f * (T.One - f));
@@ -125,9 +126,10 @@ internal static partial class Emitter
                                     T.Store(ref At(ref da, 3 * BlockWidth), dh * tanhC * o * (T.One - o));
                                 }
                             }
-                            // a = … + U·h(t−1):  ∂h(t−1) = Uᵀ·∂a{{(_m.Layers[n].Zoneout is null ? "\n    dHidden.Clear();" : " (added to κ_h⊙∂h(t), already there)")}}
+                            // a = … + U·h(t−1):  ∂h(t−1) = Uᵀ·∂a{{(_m.Layers[n].Zoneout is null ? "\ndHidden.Clear();" : " (added to κ_h⊙∂h(t), already there)")}}
                             {{Kernels}}.MultiplyAdd<T>(dGates.Slice(now * {{L}}Row, batch * {{L}}Row), {{L}}Row, batch,
-                                _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, dHidden, {{L}}Padded);{{h.MaskCarry}}
+                                _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, dHidden, {{L}}Padded);
+                            {{h.MaskCarry}}
                         }
                         // ∂U += Σ_t ∂a(t)ᵀ·h(t−1);  ∂b_hh += Σ_t ∂a(t)
                         {{Kernels}}.AccumulateOuter<T>({{h.RecurrentInput}}, {{L}}Padded, rows, dGates, {{L}}Row, {{h.RecurrentGradient}}, 0, {{L}}Gates, _outerScratch);

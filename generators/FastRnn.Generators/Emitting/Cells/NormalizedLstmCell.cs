@@ -13,7 +13,7 @@ internal static partial class Emitter
         {
             /// <inheritdoc/>
             public override string ForwardState =>
-                $"_l{n}Cell.AsSpan(now * {L}Padded, batch * {L}Padded), _l{n}Cell.AsSpan((now + batch) * {L}Padded, batch * {L}Padded),\n        recurrentNormalized, " +
+                $"_l{n}Cell.AsSpan(now * {L}Padded, batch * {L}Padded), _l{n}Cell.AsSpan((now + batch) * {L}Padded, batch * {L}Padded),\nrecurrentNormalized, " +
                 E.CellNormalizationArguments(n, $"_l{n}CellNormalized.AsSpan(now * {L}Padded, batch * {L}Padded)", $"_l{n}CellRstd.AsSpan(now, batch)", "_batchStatistics", "_normMean", $"_l{n}CellRstd.AsSpan(t * {L}Padded, {L}Padded)", "t");
 
             /// <inheritdoc/>
@@ -33,14 +33,12 @@ internal static partial class Emitter
                 bool zh = layer.Zoneout is not null, zc = layer.CellZoneout is not null;
                 string ig = layer.CandidateDropout is not null ? "i * (g * T.Load(in At(candidateMask, u)))" : "i * g";
                 string cellStore = zc
-                    ? Lines(12,
-                        "T.Store(ref At(cellCandidate, u), cTilde);",
+                    ? Lines("T.Store(ref At(cellCandidate, u), cTilde);",
                         "// zoneout: c(t) = c̃ + κ_c⊙(c(t−1) − c̃)",
                         "T.Store(ref At(c, u), T.MultiplyAdd(T.Load(in At(zoneCell, u)), cPrevious - cTilde, cTilde));")
                     : "T.Store(ref At(c, u), cTilde);";
                 string hiddenStore = zh
-                    ? Lines(12,
-                        "// zoneout: h(t) = h̃ + κ_h⊙(h(t−1) − h̃)",
+                    ? Lines("// zoneout: h(t) = h̃ + κ_h⊙(h(t−1) − h̃)",
                         "T.Store(ref At(h, u), T.MultiplyAdd(T.Load(in At(zoneHidden, u)), T.Load(in At(hPrev, u)) - hTilde, hTilde));")
                     : "T.Store(ref At(h, u), hTilde);";
                 _w.Lines($$"""
@@ -109,24 +107,20 @@ internal static partial class Emitter
                 bool zh = layer.Zoneout is not null, zc = layer.CellZoneout is not null;
                 string total = $"T.Load(in At(dAbove, now * {L}Padded + u)) + T.Load(in At(dHidden, u))";
                 string hiddenGradient = zh
-                    ? Lines(12,
-                        $"T dhTotal = {total};",
+                    ? Lines($"T dhTotal = {total};",
                         "// zoneout h(t) = h̃ + κ_h⊙(h(t−1) − h̃):  ∂h̃ = (1 − κ_h)⊙∂h(t);  ∂h(t−1) = κ_h⊙∂h(t) + Uᵀ·∂(U·h)",
                         "T keepHidden = T.Load(in At(zoneHidden, u));",
                         "T dh = dhTotal * (T.One - keepHidden);",
                         "T.Store(ref At(dHidden, u), keepHidden * dhTotal);")
-                    : Lines(12,
-                        "// ∂h(t): from above, and from step t + 1 through U",
+                    : Lines("// ∂h(t): from above, and from step t + 1 through U",
                         $"T dh = {total};");
                 string cellGradient = zc
-                    ? Lines(12,
-                        "// zoneout c(t) = c̃ + κ_c⊙(c(t−1) − c̃):  ∂c̃ = ∂c̃ through ĉ + (1 − κ_c)⊙∂c(t)",
+                    ? Lines("// zoneout c(t) = c̃ + κ_c⊙(c(t−1) − c̃):  ∂c̃ = ∂c̃ through ĉ + (1 − κ_c)⊙∂c(t)",
                         "T dcTotal = T.Load(in At(dCell, u)), keepCell = T.Load(in At(zoneCell, u));",
                         "T dc = T.MultiplyAdd(dcTotal, T.One - keepCell, T.Load(in At(dNormalizedCell, u)));",
                         "// c̃ = f⊙c(t−1) + i⊙g:  ∂c(t−1) = ∂c̃⊙f + κ_c⊙∂c(t)",
                         "T.Store(ref At(dCell, u), T.MultiplyAdd(dc, f, keepCell * dcTotal));")
-                    : Lines(12,
-                        "// c(t) reaches the loss through ĉ and through c(t + 1):  ∂c = ∂c through ĉ + ∂c from step t + 1",
+                    : Lines("// c(t) reaches the loss through ĉ and through c(t + 1):  ∂c = ∂c through ĉ + ∂c from step t + 1",
                         "T dc = T.Load(in At(dNormalizedCell, u)) + T.Load(in At(dCell, u));",
                         "// c(t) = f⊙c(t−1) + i⊙g:  ∂c(t−1) = ∂c⊙f",
                         "T.Store(ref At(dCell, u), dc * f);");
@@ -180,8 +174,9 @@ internal static partial class Emitter
                         {{Span}} dProduct = dRecurrent.Slice(now * {{L}}Row, batch * {{L}}Row);
                         {{E.NormalizationBackward(n, $"dGates.Slice(now * {L}Row, batch * {L}Row)", $"_l{n}RecurrentNormalized.AsSpan(now * {L}Row, batch * {L}Row)", "dProduct",
                             $"{L}Row", $"{L}Gates", "batch", $"_l{n}RecurrentRstd.AsSpan(now, batch)", $"_l{n}RecurrentRstd.AsSpan(t * {L}Row, {L}Row)", $"{L}RecurrentGain", $"{L}RecurrentBias")}}
-                        // U·h(t−1):  ∂h(t−1) = Uᵀ·∂(U·h(t−1)){{(zh ? " (added to κ_h⊙∂h(t), already there)" : "\n    dHidden.Clear();")}}
-                        {{Kernels}}.MultiplyAdd<T>(dProduct, {{L}}Row, batch, _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, dHidden, {{L}}Padded);{{h.MaskCarry}}
+                        // U·h(t−1):  ∂h(t−1) = Uᵀ·∂(U·h(t−1)){{(zh ? " (added to κ_h⊙∂h(t), already there)" : "\ndHidden.Clear();")}}
+                        {{Kernels}}.MultiplyAdd<T>(dProduct, {{L}}Row, batch, _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, dHidden, {{L}}Padded);
+                        {{h.MaskCarry}}
                     }
                     // ∂U += Σ_t ∂(U·h)(t)ᵀ·h(t−1)
                     {{Kernels}}.AccumulateOuter<T>({{h.RecurrentInput}}, {{L}}Padded, rows, dRecurrent, {{L}}Row, {{h.RecurrentGradient}}, 0, {{L}}Gates, _outerScratch);
