@@ -1006,14 +1006,9 @@ internal static partial class Emitter
 
         private void EmitBackwardLayer(int n)
         {
-            var cell = _m.Layers[n].Cell;
             string L = $"L{n}";
-            string recurrent = $"p.Slice({L}RecurrentWeights, {L}RecurrentShape.Length), {L}RecurrentShape";
-            string recurrentGrad = _m.Layers[n].WeightDrop is null
-                ? $"grad.Slice({L}RecurrentWeights, {L}RecurrentShape.Length), {L}RecurrentShape"
-                : $"dRecurrentWeights, {L}RecurrentShape";
             _w.Lines($$"""
-                /// <summary>Backward through layer {{n}} ({{CellName(cell)}}), last step first. ∂L/∂h(t) from above is in
+                /// <summary>Backward through layer {{n}} ({{CellName(_m.Layers[n].Cell)}}), last step first. ∂L/∂h(t) from above is in
                 /// _l{{n}}HiddenGradient; the weight gradients are one product each over all steps × rows at the end.</summary>
                 private void BackwardLayer{{n}}<T>(int batch, int steps) {{BlockConstraint}}
                 {
@@ -1027,41 +1022,25 @@ internal static partial class Emitter
                     {{Span}} dHidden = _hiddenCarry.AsSpan(0, batch * {{L}}Padded);
                     dHidden.Clear();
                 """);
-            // Recurrent dropout: the recurrent products read h̃(t−1) = h(t−1)⊙m, so their weight gradients take h̃ and the
-            // gradient they send back to h(t−1) is masked again.
-            bool masked = _m.Layers[n].RecurrentDropout is not null;
-            string hIn = masked ? "recurrentInput" : "hidden";
-            if (masked)
+            var cell = Cell(n);
+            var hooks = cell.BackwardHooks();
+            if (_m.Layers[n].RecurrentDropout is not null)
             {
                 _w.Line($"    // h̃(t−1) = h(t−1)⊙m/(1 − p) is what the recurrent products read (the mask regenerated for ∂h(t−1))");
                 _w.Line($"    {ReadOnlySpan} recurrentInput = _l{n}RecurrentMask.Active ? _l{n}RecurrentDropped.AsSpan(0, rows * {L}Padded) : hidden;");
-                if (cell != CellKind.Lstm)
+                if (cell.GathersMaskedGradient)
                     _w.Line($"    {Span} dTilde = _droppedHiddenGradient.AsSpan(0, batch * {L}Padded);");
             }
-            // A GRU's products send ∂h̃(t−1) into dTilde, added to ∂h(t−1) through the mask; an LSTM's carry is all product.
-            string productTarget = masked && cell != CellKind.Lstm ? "dTilde" : "dHidden";
-            string maskCarry = !masked ? "" : cell == CellKind.Lstm
-                ? $"// h̃ = h⊙m/(1 − p):  ∂h(t−1) = ∂h̃⊙m/(1 − p)\nif (_l{n}RecurrentMask.Active)\n    _l{n}RecurrentMask.Apply(dHidden, dHidden, {L}Padded, {L}Hidden, batch, batch);"
-                : $"// h̃ = h⊙m/(1 − p):  ∂h(t−1) += ∂h̃⊙m/(1 − p)\nif (_l{n}RecurrentMask.Active)\n    _l{n}RecurrentMask.Apply(dTilde, dTilde, {L}Padded, {L}Hidden, batch, batch);\nglobal::System.Numerics.Tensors.TensorPrimitives.Add(dHidden, dTilde, dHidden);";
-            string clearTilde = masked && cell != CellKind.Lstm ? "\ndTilde.Clear();" : "";
-            // Semeniuta: the candidate used was g⊙m (n⊙m); the mask, regenerated, scales its gradient.
-            bool semeniuta = _m.Layers[n].CandidateDropout is not null;
-            bool norm = _m.Layers[n].Normalized;
-            string gKept = semeniuta ? "(g * candidateKept)" : "g";
-            string nKept = semeniuta ? "candidate * candidateKept" : "candidate";
-            string maskFactor = semeniuta ? " * candidateKept" : "";
-            // loaded once per block, where the block's state gradient starts
-            string maskLoad = semeniuta ? "T candidateKept = T.Load(in At(candidateMask, u)); // the candidate's mask\n" : "";
             using (_w.Indent())
             {
-                if (semeniuta)
+                if (_m.Layers[n].CandidateDropout is not null)
                 {
                     _w.Lines(CandidateMaskFill(n));
                     _w.Line($"{ReadOnlySpan} candidateMask = _l{n}CandidateMask.AsSpan(0, batch * {L}Padded);");
                 }
                 if (_m.Layers[n].WeightDrop is not null)
                     _w.Lines(WeightGradientSetup(n).TrimStart('\n'));
-                Cell(n).EmitBackwardSteps(new BackwardHooks(hIn, recurrentGrad, maskCarry, maskLoad, gKept, nKept, maskFactor, productTarget, clearTilde));
+                cell.EmitBackwardSteps(hooks);
                 if (_m.Layers[n].WeightDrop is not null)
                     _w.Lines(WeightGradientFinish(n).TrimStart('\n'));
                 EmitInputSideBackward(n, "dGates");

@@ -115,6 +115,42 @@ internal static partial class Emitter
                         """);
             }
 
+            // ---- hooks of the backward step --------------------------------------------------------------------
+
+            /// <summary>A GRU reads h(t−1) outside its recurrent products too (z⊙h(t−1)); an LSTM reads it only in
+            /// U·h(t−1).</summary>
+            protected virtual bool ReadsHiddenOutsideProducts => true;
+
+            /// <summary>Under recurrent dropout a GRU's products send ∂h̃(t−1) into <c>dTilde</c>, added to ∂h(t−1)
+            /// through the mask; an LSTM's carry is all product.</summary>
+            public bool GathersMaskedGradient => layer.RecurrentDropout is not null && ReadsHiddenOutsideProducts;
+
+            /// <summary>What recurrent dropout, weight drop and candidate dropout change in this cell's backward step.</summary>
+            public BackwardHooks BackwardHooks()
+            {
+                // Recurrent dropout: the recurrent products read h̃(t−1) = h(t−1)⊙m, so their weight gradients take h̃ and
+                // the gradient they send back to h(t−1) is masked again.
+                bool masked = layer.RecurrentDropout is not null;
+                string maskCarry = !masked ? "" : !GathersMaskedGradient
+                    ? $"// h̃ = h⊙m/(1 − p):  ∂h(t−1) = ∂h̃⊙m/(1 − p)\nif (_l{n}RecurrentMask.Active)\n    _l{n}RecurrentMask.Apply(dHidden, dHidden, {L}Padded, {L}Hidden, batch, batch);"
+                    : $"// h̃ = h⊙m/(1 − p):  ∂h(t−1) += ∂h̃⊙m/(1 − p)\nif (_l{n}RecurrentMask.Active)\n    _l{n}RecurrentMask.Apply(dTilde, dTilde, {L}Padded, {L}Hidden, batch, batch);\nglobal::System.Numerics.Tensors.TensorPrimitives.Add(dHidden, dTilde, dHidden);";
+                // Semeniuta: the candidate used was g⊙m (n⊙m); the mask, regenerated, scales its gradient. It is loaded
+                // once per block, where the block's state gradient starts.
+                bool semeniuta = Semeniuta;
+                return new BackwardHooks(
+                    RecurrentInput: masked ? "recurrentInput" : "hidden",
+                    RecurrentGradient: layer.WeightDrop is null
+                        ? $"grad.Slice({L}RecurrentWeights, {L}RecurrentShape.Length), {L}RecurrentShape"
+                        : $"dRecurrentWeights, {L}RecurrentShape",
+                    MaskCarry: maskCarry,
+                    MaskLoad: semeniuta ? "T candidateKept = T.Load(in At(candidateMask, u)); // the candidate's mask\n" : "",
+                    CandidateKept: semeniuta ? "(g * candidateKept)" : "g",
+                    CandidateUsed: semeniuta ? "candidate * candidateKept" : "candidate",
+                    MaskFactor: semeniuta ? " * candidateKept" : "",
+                    ProductTarget: GathersMaskedGradient ? "dTilde" : "dHidden",
+                    ClearTilde: GathersMaskedGradient ? "\ndTilde.Clear();" : "");
+            }
+
             // ---- hooks of the streaming step ------------------------------------------------------------------
 
             /// <summary>Zoneout at inference: κ = the rate, filled into the state's κ buffers before the step.</summary>

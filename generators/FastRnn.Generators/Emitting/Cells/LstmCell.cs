@@ -9,6 +9,9 @@ internal static partial class Emitter
         /// <summary>The LSTM cell (PyTorch gate order i, f, g, o): c(t) = f⊙c(t−1) + i⊙g, h(t) = o⊙tanh(c(t)).</summary>
         private sealed class LstmCell(ModelEmitter emitter, int layerIndex) : CellEmitter(emitter, layerIndex)
         {
+            /// <inheritdoc/>
+            protected override bool ReadsHiddenOutsideProducts => false;
+
             /// <summary>An LSTM reads h(t−1) only in U·h(t−1): under recurrent dropout it is handed h̃(t−1) in its place.</summary>
             protected override bool MaskedRecurrentInput => false;
 

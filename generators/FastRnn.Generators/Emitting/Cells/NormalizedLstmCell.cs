@@ -12,6 +12,9 @@ internal static partial class Emitter
         private sealed class NormalizedLstmCell(ModelEmitter emitter, int layerIndex) : CellEmitter(emitter, layerIndex)
         {
             /// <inheritdoc/>
+            protected override bool ReadsHiddenOutsideProducts => false;
+
+            /// <inheritdoc/>
             public override string ForwardState =>
                 $"_l{n}Cell.AsSpan(now * {L}Padded, batch * {L}Padded), _l{n}Cell.AsSpan((now + batch) * {L}Padded, batch * {L}Padded),\nrecurrentNormalized, " +
                 E.CellNormalizationArguments(n, $"_l{n}CellNormalized.AsSpan(now * {L}Padded, batch * {L}Padded)", $"_l{n}CellRstd.AsSpan(now, batch)", "_batchStatistics", "_normMean", $"_l{n}CellRstd.AsSpan(t * {L}Padded, {L}Padded)", "t");
