@@ -11,8 +11,8 @@ namespace FastRnn.Benchmarks;
 public class KjvCharBenchmarks
 {
     public const int Batch = 32, Steps = 100;
-    private static readonly int[] Tokens = Enumerable.Range(0, Batch * Steps).Select(i => (i * 7919) % 96).ToArray();
-    private static readonly int[] Targets = Enumerable.Range(0, Batch * Steps).Select(i => (i * 104729 + 3) % 96).ToArray();
+    private static readonly int[] s_tokens = Enumerable.Range(0, Batch * Steps).Select(i => (i * 7919) % 96).ToArray();
+    private static readonly int[] s_targets = Enumerable.Range(0, Batch * Steps).Select(i => (i * 104729 + 3) % 96).ToArray();
     private ISequenceModel _model = null!;
     private Adam _adam = null!;
     private IRnnState _state = null!;
@@ -33,8 +33,8 @@ public class KjvCharBenchmarks
     [Benchmark(Description = "kjv-char training segment (2 × LSTM(256), dropout, B=32, T=100, Adam, clip 1)")]
     public float Segment()
     {
-        _model.ForwardTokens(Tokens, Batch, Steps, _state);
-        float loss = _model.LossClasses(Targets);
+        _model.ForwardTokens(s_tokens, Batch, Steps, _state);
+        float loss = _model.LossClasses(s_targets);
         _model.ZeroGrad();
         _model.Backward();
         _adam.Step();

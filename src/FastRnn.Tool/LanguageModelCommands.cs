@@ -33,7 +33,7 @@ public static class LanguageModelCommands
         else
         {
             string text = CharTask.Text(options.Corpus(), split);
-            int limit = options.Int("max-chars", int.MaxValue);
+            int limit = options.WholeNumber("max-chars", int.MaxValue);
             if (text.Length > limit) text = text[..limit];
             tokens = ShippedLanguageModel.Characters(text);
         }
@@ -50,8 +50,8 @@ public static class LanguageModelCommands
     /// punctuation marks as tokens, and <c>&lt;eos&gt;</c> ends a line.</summary>
     public static int Generate(Options options, TextWriter output)
     {
-        int length = options.Int("length", 400), seed = options.Int("seed", 1);
-        float temperature = options.Float("temperature", 0.8f);
+        int length = options.WholeNumber("length", 400), seed = options.WholeNumber("seed", 1);
+        float temperature = options.Number("temperature", 0.8f);
         var (kind, model, vocabulary) = ShippedLanguageModel.Open(options, streaming: true);
         string prime = options.Text("prime", "In the beginning");
         var primeTokens = kind.Words

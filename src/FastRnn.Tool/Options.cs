@@ -29,10 +29,10 @@ public sealed class Options
 
     /// <summary>An integer option's value, or <paramref name="fallback"/> when it was not given (its minimum was checked
     /// at parsing).</summary>
-    public int Int(string name, int fallback) => Value<int?>(name) ?? fallback;
+    public int WholeNumber(string name, int fallback) => Value<int?>(name) ?? fallback;
 
     /// <summary>A number option's value, or <paramref name="fallback"/> when it was not given.</summary>
-    public float Float(string name, float fallback) => Value<float?>(name) ?? fallback;
+    public float Number(string name, float fallback) => Value<float?>(name) ?? fallback;
 
     /// <summary>A text option's value, or <paramref name="fallback"/> when it was not given.</summary>
     public string Text(string name, string fallback) => Value<string>(name) ?? fallback;
@@ -71,7 +71,7 @@ public sealed class Options
     /// (at least 100).</summary>
     public List<Verse> Verses(KjvCorpus corpus, Split split)
     {
-        int limit = Int("max-verses", int.MaxValue);
+        int limit = WholeNumber("max-verses", int.MaxValue);
         return corpus.In(split).Take(split == Split.Train ? limit : Math.Max(100, limit / 10)).ToList();
     }
 }

@@ -21,7 +21,7 @@ internal sealed record ShippedLanguageModel(string Task, bool Words, int Batch, 
     /// text's length and is saved with it.</summary>
     public static readonly ShippedLanguageModel Text = new("text", false, CharTask.Batch, CharTask.Steps, (b, s) => new KjvCharModel(b, s), m => new Adam(m));
 
-    private static readonly ShippedLanguageModel[] All = [KjvChar, S3, ZarembaSmall, ZarembaMedium, Text];
+    private static readonly ShippedLanguageModel[] s_all = [KjvChar, S3, ZarembaSmall, ZarembaMedium, Text];
 
     /// <summary>Saves the model, its optimizer and its vocabulary (characters concatenated, words one per line), and the
     /// batch it trained with when that is not the kind's own.</summary>
@@ -49,8 +49,8 @@ internal sealed record ShippedLanguageModel(string Task, bool Words, int Batch, 
         {
             Safetensors.Read(path, out var metadata);
             string task = metadata.GetValueOrDefault("progress.task") ?? "(none)";
-            var kind = All.FirstOrDefault(k => k.Task == task)
-                ?? throw new ArgumentException($"--model: '{path}' holds a model of task '{task}'; generate and evaluate read {string.Join(", ", All.Select(k => k.Task))}.");
+            var kind = s_all.FirstOrDefault(k => k.Task == task)
+                ?? throw new ArgumentException($"--model: '{path}' holds a model of task '{task}'; generate and evaluate read {string.Join(", ", s_all.Select(k => k.Task))}.");
             if (metadata.GetValueOrDefault("progress.batch") is { } batch)
                 kind = kind with { Batch = int.Parse(batch, CultureInfo.InvariantCulture) };
             var model = streaming ? kind.Create(1, 1) : kind.Create(kind.Batch, kind.Steps);

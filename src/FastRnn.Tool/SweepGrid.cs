@@ -20,7 +20,7 @@ internal static class SweepGrid
         }).ToArray();
         var settings = axes.Aggregate(new[] { Array.Empty<(string, float)>() }.AsEnumerable(),
             (acc, axis) => acc.SelectMany(prefix => axis.Values.Select(v => prefix.Append((axis.Name, v)).ToArray()))).ToList();
-        if (options.Int("random", 0) is > 0 and int draws)
+        if (options.WholeNumber("random", 0) is > 0 and int draws)
         {
             var random = new Random(seed);
             settings = Enumerable.Range(0, draws).Select(_ => axes.Select(a => (a.Name, a.Values[random.Next(a.Values.Length)])).ToArray()).ToList();

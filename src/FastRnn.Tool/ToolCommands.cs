@@ -58,20 +58,20 @@ internal static class ToolCommands
             HelpName = "FILE",
         };
         var target = new Option<string>("--target") { Description = "With --csv: the name of the column to forecast.", HelpName = "COLUMN" };
-        var window = Int("--window", 1, $"With --csv: steps per window (default {CsvTask.DefaultWindow}).");
+        var window = WholeNumber("--window", 1, $"With --csv: steps per window (default {CsvTask.DefaultWindow}).");
         var command = new Command("train", "Train a model: a built-in --task, your own text (--text FILE) or your own numeric table " +
             "(--csv FILE --target COLUMN). With no options, an LSTM on the embedded Reber grammar (generated here).")
         {
             task, text, csv, target, window,
-            Int("--strings", 100, "reber: training strings (default 4000)."),
-            Int("--samples", 100, "adding: training sequences (default 10000)."),
-            Int("--epochs", 1, "Epochs to train (at most, with early stopping); the default depends on the task (reber 40, adding 30, " +
+            WholeNumber("--strings", 100, "reber: training strings (default 4000)."),
+            WholeNumber("--samples", 100, "adding: training sequences (default 10000)."),
+            WholeNumber("--epochs", 1, "Epochs to train (at most, with early stopping); the default depends on the task (reber 40, adding 30, " +
                 $"kjv-char and --text 1, s1 10, s2 60, s3 2, s4 30, s5 8, zaremba 6, --csv {CsvTask.DefaultEpochs})."),
-            Int("--seed", 0, "Seed of the initial weights, data order and masks (default 1)."),
+            WholeNumber("--seed", 0, "Seed of the initial weights, data order and masks (default 1)."),
             PathOption("--data", "kjv-char, s1, s3, s5, zaremba: kjv.txt (default ../shared/data/kjv.txt); s2, s4: the folder of the CSV files " +
                 "(default ../shared/data/timeseries).", "FILE|FOLDER"),
-            Int("--max-chars", 1000, "kjv-char: train on the first N characters of the training split (validation and test: a tenth)."),
-            Int("--max-verses", 100, "s1, s3, s5, zaremba: train on the first N verses of the training split (validation and test: a tenth, " +
+            WholeNumber("--max-chars", 1000, "kjv-char: train on the first N characters of the training split (validation and test: a tenth)."),
+            WholeNumber("--max-verses", 100, "s1, s3, s5, zaremba: train on the first N verses of the training split (validation and test: a tenth, " +
                 "at least 100)."),
             Choice("--arm", "s1–s5, kjv-char, zaremba-medium, --text: regularized (the default: the model as declared) or plain (every regularizer " +
                 "switched off at run time).", "ARM", "regularized", "plain"),
@@ -123,10 +123,10 @@ internal static class ToolCommands
             "zaremba-medium or --text, with --out FILE): characters, or words (lower case, <eos> ends a line).")
         {
             PathOption("--model", "The checkpoint to sample from.", "FILE"),
-            Int("--length", 1, "Tokens to sample after the prime (default 400)."),
-            Float("--temperature", 0, "Softmax temperature: the logits are divided by T; 0 takes the most likely token (default 0.8)."),
+            WholeNumber("--length", 1, "Tokens to sample after the prime (default 400)."),
+            Number("--temperature", 0, "Softmax temperature: the logits are divided by T; 0 takes the most likely token (default 0.8)."),
             new Option<string>("--prime") { Description = "The text the sample continues (default \"In the beginning\").", HelpName = "TEXT" },
-            Int("--seed", 0, "Seed of the sampling (default 1)."),
+            WholeNumber("--seed", 0, "Seed of the sampling (default 1)."),
         };
         command.SetAction(Action(error, options => LanguageModelCommands.Generate(options, output)));
         return command;
@@ -141,9 +141,9 @@ internal static class ToolCommands
             Choice("--split", "The split to measure: test (the default), validation or train.", "SPLIT", "test", "validation", "train"),
             PathOption("--data", "kjv.txt (default ../shared/data/kjv.txt).", "FILE"),
             PathOption("--text", "A character model on FILE's split instead of kjv.txt's (first 90% train, next 5% validation, last 5% test).", "FILE"),
-            Int("--max-chars", 1000, "A character model: the split cut to N characters, as train --max-chars cut it (a tenth for " +
+            WholeNumber("--max-chars", 1000, "A character model: the split cut to N characters, as train --max-chars cut it (a tenth for " +
                 "validation and test)."),
-            Int("--max-verses", 100, "A word model: the split's verses cut as train --max-verses cut them."),
+            WholeNumber("--max-verses", 100, "A word model: the split's verses cut as train --max-verses cut them."),
         };
         command.SetAction(Action(error, options => LanguageModelCommands.Evaluate(options, output)));
         return command;
@@ -162,10 +162,10 @@ internal static class ToolCommands
                     "\"Layer0Dropout=0,0.2;HeadDropout=0,0.2\"; s2: S2's L2 coefficients; s4: L2 and dropout).",
                 HelpName = "GRID",
             },
-            Int("--random", 0, "Draw N settings from the grid's values instead of taking every combination."),
-            Int("--epochs", 1, "Epochs per setting, at most (default kjv-char 3, s2 60, s4 30)."),
-            Int("--max-chars", 1000, "kjv-char: the first N training characters (validation: a tenth)."),
-            Int("--seed", 0, "Seed of the initial weights, data order and draws (default 1)."),
+            WholeNumber("--random", 0, "Draw N settings from the grid's values instead of taking every combination."),
+            WholeNumber("--epochs", 1, "Epochs per setting, at most (default kjv-char 3, s2 60, s4 30)."),
+            WholeNumber("--max-chars", 1000, "kjv-char: the first N training characters (validation: a tenth)."),
+            WholeNumber("--seed", 0, "Seed of the initial weights, data order and draws (default 1)."),
             PathOption("--data", "kjv-char: kjv.txt; s2, s4: the folder of the CSV files (defaults in ../shared/data).", "FILE|FOLDER"),
             PathOption("--plot", "Draw the ranking as a bar chart to FILE (PNG).", "FILE"),
         };
@@ -194,7 +194,7 @@ internal static class ToolCommands
     };
 
     /// <summary>An integer option of at least <paramref name="min"/>; anything else is a parse error naming it.</summary>
-    private static Option<int?> Int(string name, int min, string description) => new(name)
+    private static Option<int?> WholeNumber(string name, int min, string description) => new(name)
     {
         Description = description,
         HelpName = "N",
@@ -209,7 +209,7 @@ internal static class ToolCommands
     };
 
     /// <summary>A number option of at least <paramref name="min"/>; anything else is a parse error naming it.</summary>
-    private static Option<float?> Float(string name, float min, string description) => new(name)
+    private static Option<float?> Number(string name, float min, string description) => new(name)
     {
         Description = description,
         HelpName = "T",

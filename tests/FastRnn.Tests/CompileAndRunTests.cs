@@ -16,7 +16,7 @@ public class CompileAndRunTests
 
     private static (Cell, int, int, int)[] L(params (Cell Cell, int Hidden, int Group, int K)[] layers) => layers;
 
-    private static readonly Case[] Cases =
+    private static readonly Case[] s_cases =
     [
         new("A1", "DenseInput(3), Lstm(5), Head(2), Loss(LossKind.MeanSquaredError)",
             new(false, 0, 3, L((Cell.Lstm, 5, 0, 0)), 2, "Linear", true, "MeanSquaredError"), 2, 4),
@@ -115,20 +115,20 @@ public class CompileAndRunTests
     // A: file-scoped namespace; B: nested block namespaces with the models inside partial types; C: global namespace;
     // D: a block namespace. Several models per file and four files in one assembly.
     private static readonly Lazy<Assembly> s_assembly = new(() => GeneratorHarness.CompileAndLoad(
-        "using FastRnn;\nnamespace Shapes.A;\n" + string.Join("\n", Cases.Where(c => c.Name[0] == 'A').Select(c => $"[RnnModel, {c.Attributes}] public partial class {c.Name};")),
+        "using FastRnn;\nnamespace Shapes.A;\n" + string.Join("\n", s_cases.Where(c => c.Name[0] == 'A').Select(c => $"[RnnModel, {c.Attributes}] public partial class {c.Name};")),
         "using FastRnn;\nnamespace Shapes { namespace B { public static partial class Holder { internal partial record Inner {\n" +
-            string.Join("\n", Cases.Where(c => c.Name[0] == 'B').Select(c => $"[RnnModel, {c.Attributes}] public partial class {c.Name};")) + "\n} } } }",
-        "using FastRnn;\n" + string.Join("\n", Cases.Where(c => c.Name[0] == 'C').Select(c => $"[RnnModel, {c.Attributes}] internal partial class {c.Name};")),
-        "namespace Shapes.D {\n" + string.Join("\n", Cases.Where(c => c.Name[0] == 'D').Select(c => $"[global::FastRnn.RnnModel, global::FastRnn.{c.Attributes.Replace("), ", "), global::FastRnn.").Replace("(LossKind", "(global::FastRnn.LossKind").Replace("Activation.", "global::FastRnn.Activation.").Replace("GruVariant.", "global::FastRnn.GruVariant.").Replace("Readout.", "global::FastRnn.Readout.")}] public partial class {c.Name};")) + "\n}",
-        "using FastRnn;\nnamespace Shapes.E;\n" + string.Join("\n", Cases.Where(c => c.Name[0] == 'E').Select(c => $"[RnnModel, {c.Attributes}] public partial class {c.Name};")),
-        "using FastRnn;\nnamespace Shapes.F;\n" + string.Join("\n", Cases.Where(c => c.Name[0] == 'F').Select(c => $"[RnnModel, {c.Attributes}] public partial class {c.Name};")),
-        "using FastRnn;\nnamespace Shapes.G;\n" + string.Join("\n", Cases.Where(c => c.Name[0] == 'G').Select(c => $"[RnnModel, {c.Attributes}] public partial class {c.Name};")),
-        "using FastRnn;\nnamespace Shapes.H;\n" + string.Join("\n", Cases.Where(c => c.Name[0] == 'H').Select(c => $"[RnnModel, {c.Attributes}] public partial class {c.Name};"))));
+            string.Join("\n", s_cases.Where(c => c.Name[0] == 'B').Select(c => $"[RnnModel, {c.Attributes}] public partial class {c.Name};")) + "\n} } } }",
+        "using FastRnn;\n" + string.Join("\n", s_cases.Where(c => c.Name[0] == 'C').Select(c => $"[RnnModel, {c.Attributes}] internal partial class {c.Name};")),
+        "namespace Shapes.D {\n" + string.Join("\n", s_cases.Where(c => c.Name[0] == 'D').Select(c => $"[global::FastRnn.RnnModel, global::FastRnn.{c.Attributes.Replace("), ", "), global::FastRnn.").Replace("(LossKind", "(global::FastRnn.LossKind").Replace("Activation.", "global::FastRnn.Activation.").Replace("GruVariant.", "global::FastRnn.GruVariant.").Replace("Readout.", "global::FastRnn.Readout.")}] public partial class {c.Name};")) + "\n}",
+        "using FastRnn;\nnamespace Shapes.E;\n" + string.Join("\n", s_cases.Where(c => c.Name[0] == 'E').Select(c => $"[RnnModel, {c.Attributes}] public partial class {c.Name};")),
+        "using FastRnn;\nnamespace Shapes.F;\n" + string.Join("\n", s_cases.Where(c => c.Name[0] == 'F').Select(c => $"[RnnModel, {c.Attributes}] public partial class {c.Name};")),
+        "using FastRnn;\nnamespace Shapes.G;\n" + string.Join("\n", s_cases.Where(c => c.Name[0] == 'G').Select(c => $"[RnnModel, {c.Attributes}] public partial class {c.Name};")),
+        "using FastRnn;\nnamespace Shapes.H;\n" + string.Join("\n", s_cases.Where(c => c.Name[0] == 'H').Select(c => $"[RnnModel, {c.Attributes}] public partial class {c.Name};"))));
 
     public static TheoryData<string, bool> Names()
     {
         var data = new TheoryData<string, bool>();
-        foreach (var c in Cases)
+        foreach (var c in s_cases)
         {
             data.Add(c.Name, false);
             data.Add(c.Name, true);
@@ -147,7 +147,7 @@ public class CompileAndRunTests
     [MemberData(nameof(Names))]
     public void MatchesScalarReferenceAndFiniteDifferences(string name, bool wide)
     {
-        var c = Cases.Single(x => x.Name == name);
+        var c = s_cases.Single(x => x.Name == name);
         ISequenceModel model;
         using (VectorPath.Override(wide))
             model = (ISequenceModel)Activator.CreateInstance(TypeOf(name), c.Batch + 1, c.Steps + 2, 77UL)!;
@@ -243,7 +243,7 @@ public class CompileAndRunTests
     public void EveryCaseCompiledWarningFree()
     {
         // CompileAndLoad fails on any warning (as TreatWarningsAsErrors would); here every model must also be present.
-        foreach (var c in Cases)
+        foreach (var c in s_cases)
             Assert.True(typeof(ISequenceModel).IsAssignableFrom(TypeOf(c.Name)));
         Assert.Contains(s_assembly.Value.GetTypes(), t => t.Name == "B1" && t.DeclaringType?.Name == "Inner");
         Assert.Contains(s_assembly.Value.GetTypes(), t => t.Name == "C1" && t.Namespace is null);

@@ -32,24 +32,24 @@ public class DropoutTests
     {
         var random = new Random(3);
         foreach (float rate in new[] { 0f, 0.3f, 0.5f, 0.999f })
-        foreach (uint first in new uint[] { 0, 5, 1000, uint.MaxValue - 100 })
-        {
-            ulong key = Masks.Key(11, 2, MaskSite.LayerInput, 1);
-            for (int length = 0; length <= 70; length++)
+            foreach (uint first in new uint[] { 0, 5, 1000, uint.MaxValue - 100 })
             {
-                var x = Enumerable.Range(0, length).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
-                var y = new float[length + 3];
-                y[length] = 42f;
-                Masks.Multiply(x, y, key, first, Masks.Threshold(rate), 1f / (1f - rate));
-                for (int k = 0; k < length; k++)
-                    Assert.Equal(x[k] * ScalarMultiplier(key, first + (uint)k, rate), y[k]);
-                Assert.Equal(42f, y[length]); // nothing written past the source
-                // in place, as backward uses it
-                var z = (float[])x.Clone();
-                Masks.Multiply(z, z, key, first, Masks.Threshold(rate), 1f / (1f - rate));
-                Assert.Equal(y.Take(length), z);
+                ulong key = Masks.Key(11, 2, MaskSite.LayerInput, 1);
+                for (int length = 0; length <= 70; length++)
+                {
+                    var x = Enumerable.Range(0, length).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
+                    var y = new float[length + 3];
+                    y[length] = 42f;
+                    Masks.Multiply(x, y, key, first, Masks.Threshold(rate), 1f / (1f - rate));
+                    for (int k = 0; k < length; k++)
+                        Assert.Equal(x[k] * ScalarMultiplier(key, first + (uint)k, rate), y[k]);
+                    Assert.Equal(42f, y[length]); // nothing written past the source
+                    // in place, as backward uses it
+                    var z = (float[])x.Clone();
+                    Masks.Multiply(z, z, key, first, Masks.Threshold(rate), 1f / (1f - rate));
+                    Assert.Equal(y.Take(length), z);
+                }
             }
-        }
     }
 
     [Theory]

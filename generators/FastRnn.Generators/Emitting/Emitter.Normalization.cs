@@ -82,7 +82,7 @@ internal static partial class Emitter
 
         /// <summary>Backward, once ∂y of layer n's normalized output is in <paramref name="gradient"/> (all steps × rows):
         /// ∂h in place, ∂γ and ∂β into the gradient arena.</summary>
-        private string OutputNormalizationBackward(int n, string gradient)
+        private static string OutputNormalizationBackward(int n, string gradient)
         {
             string L = $"L{n}";
             return Lines($"// y = γ⊙(h − μ)⊙rstd + β over batch × time:  ∂h from ∂y, in place (∂γ and ∂β on the way)",
@@ -92,7 +92,7 @@ internal static partial class Emitter
         }
 
         /// <summary>Streaming step, after layer n: its output normalized with the running statistics.</summary>
-        private string OutputNormalizationStep(int n)
+        private static string OutputNormalizationStep(int n)
         {
             string L = $"L{n}";
             return Lines("// batch normalization with the running statistics",

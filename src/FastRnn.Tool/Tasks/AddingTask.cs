@@ -30,7 +30,7 @@ public static class AddingTask
 
     public static int Train(Options options, TextWriter output)
     {
-        int samples = options.Int("samples", 10_000), epochs = options.Int("epochs", 30), seed = options.Int("seed", 1);
+        int samples = options.WholeNumber("samples", 10_000), epochs = options.WholeNumber("epochs", 30), seed = options.WholeNumber("seed", 1);
         var random = new Random(seed);
         var train = Make(samples, random);
         var validation = Make(Math.Max(100, samples / 10), random);

@@ -22,7 +22,7 @@ public static class CharTask
     /// and the character vocabulary.</summary>
     private static (Vocabulary Symbols, TokenStream Train, TokenStream Validation, TokenStream Test) Load(Options options)
     {
-        int limit = options.Int("max-chars", int.MaxValue);
+        int limit = options.WholeNumber("max-chars", int.MaxValue);
         var corpus = options.Corpus();
         string train = Text(corpus, Split.Train), valid = Text(corpus, Split.Validation), test = Text(corpus, Split.Test);
         if (train.Length > limit) train = train[..limit];
@@ -47,7 +47,7 @@ public static class CharTask
     /// inference mode and a RESULT line.</summary>
     public static int Train(Options options, TextWriter output)
     {
-        int epochs = options.Int("epochs", 1), seed = options.Int("seed", 1);
+        int epochs = options.WholeNumber("epochs", 1), seed = options.WholeNumber("seed", 1);
         bool plain = options.PlainArm();
         var (symbols, trainStream, validStream, testStream) = Load(options);
         var (model, optimizer, trainer) = Build(seed);
@@ -88,7 +88,7 @@ public static class CharTask
     /// by the best validation bits per character (and a bar chart with <c>--plot</c>).</summary>
     public static int Sweep(Options options, TextWriter output)
     {
-        int epochs = options.Int("epochs", 3), seed = options.Int("seed", 1);
+        int epochs = options.WholeNumber("epochs", 3), seed = options.WholeNumber("seed", 1);
         var settings = SweepGrid.Settings(options, "Layer0Dropout=0,0.2;HeadDropout=0,0.2", seed);
         var (_, train, validation, _) = Load(options);
         output.WriteLine($"fastrnn sweep --task kjv-char: {settings.Count} settings × up to {epochs} epochs, {train.Targets:N0} training characters, seed {seed}");

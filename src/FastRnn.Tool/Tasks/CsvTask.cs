@@ -130,7 +130,7 @@ public static class CsvTask
     public static int Train(Options options, TextWriter output)
     {
         string path = options.Text("csv", ""), target = options.Text("target", "");
-        int window = options.Int("window", DefaultWindow), epochs = options.Int("epochs", DefaultEpochs), seed = options.Int("seed", 1);
+        int window = options.WholeNumber("window", DefaultWindow), epochs = options.WholeNumber("epochs", DefaultEpochs), seed = options.WholeNumber("seed", 1);
         var data = Windows(ReadColumn(path, target), window, path);
         var (train, validation, test) = (Set(data, Split.Train), Set(data, Split.Validation), Set(data, Split.Test));
         var model = new CsvForecastModel(Batch, window, (ulong)seed);

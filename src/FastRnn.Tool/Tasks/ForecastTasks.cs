@@ -31,15 +31,15 @@ public static class ForecastTasks
 
     private sealed record Task(string Name, string Title, string File, int Window, int MaxEpochs, int Patience, string Baseline);
 
-    private static readonly Task S2 = new("s2", "S2 sunspots: LSTM(64) → dropout 0.2 → LSTM(32) → Dense(1); L1/L2 1e-5/1e-4, recurrent dropout 0.2, max-norm 3",
+    private static readonly Task s_s2 = new("s2", "S2 sunspots: LSTM(64) → dropout 0.2 → LSTM(32) → Dense(1); L1/L2 1e-5/1e-4, recurrent dropout 0.2, max-norm 3",
         "sunspot_month.csv", 24, 60, 8, "persistence (next month = this month)");
 
-    private static readonly Task S4 = new("s4", "S4 EuStockMarkets: GRU(128) × 2, dropout 0.1, L2 1e-3 → Dense(4)",
+    private static readonly Task s_s4 = new("s4", "S4 EuStockMarkets: GRU(128) × 2, dropout 0.1, L2 1e-3 → Dense(4)",
         "eu_stock_markets.csv", 30, 30, 6, "zero return");
 
-    public static int TrainS2(Options options, TextWriter output) => Train(S2, options, output);
+    public static int TrainS2(Options options, TextWriter output) => Train(s_s2, options, output);
 
-    public static int TrainS4(Options options, TextWriter output) => Train(S4, options, output);
+    public static int TrainS4(Options options, TextWriter output) => Train(s_s4, options, output);
 
     private static float[][] Series(Task task, string folder)
     {
@@ -47,7 +47,7 @@ public static class ForecastTasks
         if (!File.Exists(path))
             throw new ArgumentException($"--data: no '{task.File}' in '{Path.GetFullPath(folder)}' (../shared/data/timeseries).");
         var table = CsvTable.Read(path);
-        return task == S2
+        return task == s_s2
             ? table.Column("sunspots").Select(v => new[] { v }).ToArray()
             : ForecastWindows.LogReturns(table.Rows.Select(r => new[] { r[1], r[2], r[3], r[4] }).ToArray()); // DAX, SMI, CAC, FTSE
     }
@@ -86,16 +86,16 @@ public static class ForecastTasks
         return (modelSquares / n, baselineSquares / n);
     }
 
-    public static int SweepS2(Options options, TextWriter output) => Sweep(S2, options, output);
+    public static int SweepS2(Options options, TextWriter output) => Sweep(s_s2, options, output);
 
-    public static int SweepS4(Options options, TextWriter output) => Sweep(S4, options, output);
+    public static int SweepS4(Options options, TextWriter output) => Sweep(s_s4, options, output);
 
     /// <summary><c>fastrnn sweep --task s2|s4</c>: the regularized model once per setting of its run-time options (the
     /// brief's search over S2's penalty coefficients by default), ranked by the best validation MSE.</summary>
     private static int Sweep(Task task, Options options, TextWriter output)
     {
-        int seed = options.Int("seed", 1), epochs = options.Int("epochs", task.MaxEpochs);
-        string defaultGrid = task == S2 ? "InputKernelL2=0,1e-4,1e-3,1e-2;RecurrentKernelL2=0,1e-4,1e-3,1e-2" : "InputKernelL2=0,1e-4,1e-3,1e-2;Layer0Dropout=0,0.1,0.3";
+        int seed = options.WholeNumber("seed", 1), epochs = options.WholeNumber("epochs", task.MaxEpochs);
+        string defaultGrid = task == s_s2 ? "InputKernelL2=0,1e-4,1e-3,1e-2;RecurrentKernelL2=0,1e-4,1e-3,1e-2" : "InputKernelL2=0,1e-4,1e-3,1e-2;Layer0Dropout=0,0.1,0.3";
         var settings = SweepGrid.Settings(options, defaultGrid, seed);
         var probe = Build(task, seed, plain: false).Model.Options;
         foreach (var setting in settings)
@@ -120,7 +120,7 @@ public static class ForecastTasks
 
     private static (ISequenceModel Model, SequenceTrainer Trainer, EarlyStopping Stopping) Build(Task task, int seed, bool plain)
     {
-        ISequenceModel model = task == S2 ? new SunspotModel(Batch, task.Window, (ulong)seed) : new StockModel(Batch, task.Window, (ulong)seed);
+        ISequenceModel model = task == s_s2 ? new SunspotModel(Batch, task.Window, (ulong)seed) : new StockModel(Batch, task.Window, (ulong)seed);
         if (plain)
             Options.SwitchOff(model.Options);
         var trainer = new SequenceTrainer(model, new Adam(model, 1e-3f), (ulong)seed);
@@ -129,7 +129,7 @@ public static class ForecastTasks
 
     private static int Train(Task task, Options options, TextWriter output)
     {
-        int seed = options.Int("seed", 1), epochs = options.Int("epochs", task.MaxEpochs);
+        int seed = options.WholeNumber("seed", 1), epochs = options.WholeNumber("epochs", task.MaxEpochs);
         bool plain = options.PlainArm();
         string arm = plain ? "plain" : "regularized";
         var series = Series(task, options.Text("data", Path.Combine("..", "shared", "data", "timeseries")));
@@ -148,10 +148,10 @@ public static class ForecastTasks
         int best = Enumerable.Range(0, history.Count).MinBy(i => history[i].Validation!.Loss);
         var trainMetrics = trainer.Evaluate(train);
         var validationMetrics = trainer.Evaluate(validation);
-        var (testMse, baselineMse) = TestErrors(trainer, test, data, persistence: task == S2);
+        var (testMse, baselineMse) = TestErrors(trainer, test, data, persistence: task == s_s2);
         Plots.CurvesIfAsked(options, output, $"{task.Name} ({arm})", "MSE (standardized)",
             ("train", history.Select(r => r.TrainLoss).ToArray()), ("validation", history.Select(r => r.Validation!.Loss).ToArray()));
-        string units = task == S2 ? "sunspots" : "log return";
+        string units = task == s_s2 ? "sunspots" : "log return";
         output.WriteLine($"best epoch {best + 1} of {history.Count}; standardized MSE: train {trainMetrics.Loss:F4}, validation {validationMetrics.Loss:F4}");
         output.WriteLine($"test RMSE {Math.Sqrt(testMse):G4} {units} (MSE {testMse:G4}); {task.Baseline}: RMSE {Math.Sqrt(baselineMse):G4} (MSE {baselineMse:G4}); " +
             $"{seconds:F1} s");

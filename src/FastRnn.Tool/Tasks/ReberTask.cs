@@ -20,7 +20,7 @@ public static class ReberTask
 
     public static int Train(Options options, TextWriter output)
     {
-        int strings = options.Int("strings", 4000), epochs = options.Int("epochs", 40), seed = options.Int("seed", 1);
+        int strings = options.WholeNumber("strings", 4000), epochs = options.WholeNumber("epochs", 40), seed = options.WholeNumber("seed", 1);
         var random = new Random(seed);
         var train = Stream(strings, random);
         var validation = Stream(Math.Max(100, strings / 8), random);

@@ -102,7 +102,7 @@ public static class TextTask
     public static int Train(Options options, TextWriter output)
     {
         string path = options.Text("text", "");
-        int epochs = options.Int("epochs", 1), seed = options.Int("seed", 1);
+        int epochs = options.WholeNumber("epochs", 1), seed = options.WholeNumber("seed", 1);
         bool plain = options.PlainArm();
         var characters = Read(path);
         var (trainPart, validationPart, testPart) = Split(characters);

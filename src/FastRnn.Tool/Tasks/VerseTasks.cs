@@ -31,16 +31,16 @@ public static class VerseTasks
 
     private sealed record Task(string Name, string Title, int Epochs, int Patience);
 
-    private static readonly Task S1 = new("s1", "S1 verse → testament: Embedding(10k, 64) → LSTM(64) → LSTM(32) → Dense(1, sigmoid); L2 0.01 on the kernels", 10, 0);
-    private static readonly Task S5 = new("s5", "S5 verse → book group: Embedding(10k, 128) → GRU(256) → dropout 0.5 → Linear(10); Adam weight decay 1e-4, clip norm 5", 8, 2);
+    private static readonly Task s_s1 = new("s1", "S1 verse → testament: Embedding(10k, 64) → LSTM(64) → LSTM(32) → Dense(1, sigmoid); L2 0.01 on the kernels", 10, 0);
+    private static readonly Task s_s5 = new("s5", "S5 verse → book group: Embedding(10k, 128) → GRU(256) → dropout 0.5 → Linear(10); Adam weight decay 1e-4, clip norm 5", 8, 2);
 
-    public static int TrainS1(Options options, TextWriter output) => Train(S1, options, output);
+    public static int TrainS1(Options options, TextWriter output) => Train(s_s1, options, output);
 
-    public static int TrainS5(Options options, TextWriter output) => Train(S5, options, output);
+    public static int TrainS5(Options options, TextWriter output) => Train(s_s5, options, output);
 
-    private static SequenceSet Encode(IReadOnlyList<Verse> verses, Vocabulary vocabulary, Task task)
+    private static SequenceSet Encode(List<Verse> verses, Vocabulary vocabulary, Task task)
     {
-        bool classes = task == S5;
+        bool classes = task == s_s5;
         var set = new SequenceSet(verses.Count, MaxTokens, 1, tokens: true, outputs: classes ? KjvCorpus.Groups.Count : 1, classes: classes);
         for (int i = 0; i < verses.Count; i++)
         {
@@ -71,7 +71,7 @@ public static class VerseTasks
 
     private static int Train(Task task, Options options, TextWriter output)
     {
-        int seed = options.Int("seed", 1), epochs = options.Int("epochs", task.Epochs);
+        int seed = options.WholeNumber("seed", 1), epochs = options.WholeNumber("epochs", task.Epochs);
         bool plain = options.PlainArm();
         string arm = plain ? "plain" : "regularized";
         var corpus = options.Corpus();
@@ -81,7 +81,7 @@ public static class VerseTasks
 
         ISequenceModel model;
         Optimizer optimizer;
-        if (task == S1)
+        if (task == s_s1)
         {
             model = new TestamentModel(Batch, MaxTokens, (ulong)seed);
             optimizer = new Adam(model, 1e-3f);
@@ -107,7 +107,7 @@ public static class VerseTasks
         var history = trainer.History;
         var (trainLoss, validationLoss, testLoss) = (trainer.Evaluate(train).Loss, trainer.Evaluate(validation).Loss, trainer.Evaluate(test).Loss);
         var (trainAccuracy, validationAccuracy, testAccuracy) = (Accuracy(trainer, train), Accuracy(trainer, validation), Accuracy(trainer, test));
-        int majority = task == S1
+        int majority = task == s_s1
             ? Math.Max(test.Values.Count(v => v >= 0.5f), test.Count - test.Values.Count(v => v >= 0.5f))
             : test.Classes.GroupBy(c => c).Max(g => g.Count());
         Plots.CurvesIfAsked(options, output, $"{task.Name} ({arm})", "loss", ("train", history.Select(r => r.TrainLoss).ToArray()),

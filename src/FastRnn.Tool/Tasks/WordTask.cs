@@ -46,7 +46,7 @@ public static class WordTask
     public static int TrainS3(Options options, TextWriter output)
     {
         const int batch = S3Batch, steps = S3Steps;
-        int seed = options.Int("seed", 1), epochs = options.Int("epochs", 2);
+        int seed = options.WholeNumber("seed", 1), epochs = options.WholeNumber("epochs", 2);
         bool plain = options.PlainArm();
         var data = Load(options, batch);
         var model = new KjvWordModel(batch, steps, (ulong)seed);
@@ -72,7 +72,7 @@ public static class WordTask
     public static int TrainZaremba(Options options, TextWriter output, bool medium)
     {
         const int batch = ZarembaBatch, steps = ZarembaSteps;
-        int seed = options.Int("seed", 1), epochs = options.Int("epochs", 6);
+        int seed = options.WholeNumber("seed", 1), epochs = options.WholeNumber("epochs", 6);
         bool plain = medium && options.PlainArm();
         var data = Load(options, batch);
         ISequenceModel model = medium ? new ZarembaMediumModel(batch, steps, (ulong)seed) : new ZarembaSmallModel(batch, steps, (ulong)seed);
@@ -91,7 +91,7 @@ public static class WordTask
     private static int Run(Options options, TextWriter output, ShippedLanguageModel kind, string arm, ISequenceModel model, Optimizer optimizer,
         (TokenStream Train, TokenStream Validation, TokenStream Test, Vocabulary Words) data, int epochs, Func<int, float>? learningRate)
     {
-        int seed = options.Int("seed", 1), steps = kind.Steps;
+        int seed = options.WholeNumber("seed", 1), steps = kind.Steps;
         string task = kind.Task;
         var (train, validation, test, words) = data;
         var trainer = new LanguageModelTrainer(model, optimizer, steps);

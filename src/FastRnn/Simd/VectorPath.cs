@@ -13,7 +13,9 @@ public static class VectorPath
     private static readonly bool s_hardware512 = Vector512.IsHardwareAccelerated;
 
     [ThreadStatic]
+#pragma warning disable IDE1006 // a thread-static field is t_camelCase (the naming rules cannot tell it from a static one)
     private static bool? t_override;
+#pragma warning restore IDE1006
 
     /// <summary>True when an object constructed now on this thread will use the 512-bit kernels.</summary>
     public static bool Use512 => t_override ?? s_hardware512;

@@ -22,7 +22,7 @@ internal static class EpochLoop
     private const string BackupFormat = "fastrnn-run-1";
     private const string BestWeights = "early_stopping.best_weights";
 
-    private static readonly JsonSerializerOptions RecordJson = new() { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
+    private static readonly JsonSerializerOptions s_recordJson = new() { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     public static void Run<TRecord>(ISequenceModel model, Optimizer optimizer, int epochs, FitHooks hooks, List<TRecord> history,
         Action<TRecord>? onEpoch, Func<int, (TRecord Record, double Monitored)> epoch)
@@ -97,7 +97,7 @@ internal static class EpochLoop
             ["run.identity"] = identity,
             ["run.next_epoch"] = nextEpoch.ToString(CultureInfo.InvariantCulture),
             ["run.stopped"] = stopped ? "true" : "false",
-            ["run.records"] = JsonSerializer.Serialize(run, RecordJson),
+            ["run.records"] = JsonSerializer.Serialize(run, s_recordJson),
         };
         var arrays = new Dictionary<string, float[]>(StringComparer.Ordinal);
         earlyStopping?.WriteState(progress);
@@ -134,7 +134,7 @@ internal static class EpochLoop
                 throw Refuse("its epoch count or stop flag is malformed");
             try
             {
-                records = JsonSerializer.Deserialize<List<TRecord>>(Need("run.records"), RecordJson);
+                records = JsonSerializer.Deserialize<List<TRecord>>(Need("run.records"), s_recordJson);
             }
             catch (JsonException e)
             {

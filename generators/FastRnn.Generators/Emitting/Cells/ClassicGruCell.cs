@@ -82,58 +82,58 @@ internal static partial class Emitter
             /// <inheritdoc/>
             public override void EmitBackwardSteps(BackwardHooks h)
             {
-                    _w.Lines($$"""
-                        {{Span}} resetHidden = _l{{n}}Aux.AsSpan(0, rows * {{L}}Padded);
-                        {{Span}} dResetHidden = _auxGradient.AsSpan(0, batch * {{L}}Padded);
-                        for (int t = steps - 1; t >= 0; t--)
+                _w.Lines($$"""
+                    {{Span}} resetHidden = _l{{n}}Aux.AsSpan(0, rows * {{L}}Padded);
+                    {{Span}} dResetHidden = _auxGradient.AsSpan(0, batch * {{L}}Padded);
+                    for (int t = steps - 1; t >= 0; t--)
+                    {
+                        int now = t * batch;{{E.ZoneStep(n)}}
+                        for (int r = 0; r < batch; r++)
                         {
-                            int now = t * batch;{{E.ZoneStep(n)}}
-                            for (int r = 0; r < batch; r++)
+                            for (int j = 0; j < {{L}}Blocks; j++)
                             {
-                                for (int j = 0; j < {{L}}Blocks; j++)
-                                {
-                                    int u = r * {{L}}Padded + j * BlockWidth;
-                                    int at = (now + r) * {{L}}Row + j * {{L}}Gates * BlockWidth;
-                                    ref float a = ref At(gates, at);
-                                    T z = T.Load(in At(ref a, BlockWidth)), candidate = T.Load(in At(ref a, 2 * BlockWidth));
-                                    T hPrev = T.Load(in At(hidden, now * {{L}}Padded + u));
-                                    {{h.MaskLoad}}{{E.GruHiddenGradient(n)}}
-                                    // h(t) = n + z⊙(h(t−1) − n):  ∂n = ∂h⊙(1 − z);  ∂z = ∂h⊙(h(t−1) − n);  ∂h(t−1) = ∂h⊙z + …
-                                    T dan = dh * (T.One - z){{h.MaskFactor}} * (T.One - candidate * candidate);
-                                    T daz = dh * (hPrev - {{h.CandidateUsed}}) * z * (T.One - z);
-                                    {{(_m.Layers[n].Zoneout is null ? "T.Store(ref At(dHidden, u), dh * z);" : "T.Store(ref At(dHidden, u), T.MultiplyAdd(dh, z, keepHidden * dhTotal));")}}
-                                    ref float da = ref At(dGates, at);
-                                    T.Store(ref At(ref da, BlockWidth), daz);
-                                    T.Store(ref At(ref da, 2 * BlockWidth), dan);
-                                }
+                                int u = r * {{L}}Padded + j * BlockWidth;
+                                int at = (now + r) * {{L}}Row + j * {{L}}Gates * BlockWidth;
+                                ref float a = ref At(gates, at);
+                                T z = T.Load(in At(ref a, BlockWidth)), candidate = T.Load(in At(ref a, 2 * BlockWidth));
+                                T hPrev = T.Load(in At(hidden, now * {{L}}Padded + u));
+                                {{h.MaskLoad}}{{E.GruHiddenGradient(n)}}
+                                // h(t) = n + z⊙(h(t−1) − n):  ∂n = ∂h⊙(1 − z);  ∂z = ∂h⊙(h(t−1) − n);  ∂h(t−1) = ∂h⊙z + …
+                                T dan = dh * (T.One - z){{h.MaskFactor}} * (T.One - candidate * candidate);
+                                T daz = dh * (hPrev - {{h.CandidateUsed}}) * z * (T.One - z);
+                                {{(_m.Layers[n].Zoneout is null ? "T.Store(ref At(dHidden, u), dh * z);" : "T.Store(ref At(dHidden, u), T.MultiplyAdd(dh, z, keepHidden * dhTotal));")}}
+                                ref float da = ref At(dGates, at);
+                                T.Store(ref At(ref da, BlockWidth), daz);
+                                T.Store(ref At(ref da, 2 * BlockWidth), dan);
                             }
-                            // n = tanh(a_n + b_hn + U_n·(r⊙h(t−1))):  ∂(r⊙h(t−1)) = U_nᵀ·∂a_n
-                            {{Span}} dStep = dGates.Slice(now * {{L}}Row, batch * {{L}}Row);
-                            dResetHidden.Clear();{{h.ClearTilde}}
-                            {{Kernels}}.MultiplyAdd<T>(dStep, {{L}}Row, batch, _l{{n}}CandidateTransposed, {{L}}RecurrentShape.Transposed, 0, 1, dResetHidden, {{L}}Padded);
-                            for (int r = 0; r < batch; r++)
-                            {
-                                for (int j = 0; j < {{L}}Blocks; j++)
-                                {
-                                    int u = r * {{L}}Padded + j * BlockWidth;
-                                    int at = (now + r) * {{L}}Row + j * {{L}}Gates * BlockWidth;
-                                    T reset = T.Load(in At(gates, at));
-                                    T dProduct = T.Load(in At(dResetHidden, u));
-                                    // ∂r = ∂(r⊙h)⊙h(t−1);  ∂h(t−1) += ∂(r⊙h)⊙r;  r = σ(a_r):  ∂a_r = ∂r⊙r(1 − r)
-                                    T dReset = dProduct * T.Load(in At({{h.RecurrentInput}}, now * {{L}}Padded + u));
-                                    T.Store(ref At(dGates, at), dReset * reset * (T.One - reset));
-                                    T.Store(ref At({{h.ProductTarget}}, u), T.MultiplyAdd(dProduct, reset, T.Load(in At({{h.ProductTarget}}, u))));
-                                }
-                            }
-                            // r, z = σ(… + U_r,z·h(t−1)):  ∂h(t−1) += U_r,zᵀ·∂a_r,z
-                            {{Kernels}}.MultiplyAdd<T>(dStep, {{L}}Row, batch, _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, {{h.ProductTarget}}, {{L}}Padded);
-                            {{h.MaskCarry}}
                         }
-                        // ∂U_r,z += Σ_t ∂a_r,zᵀ·h(t−1);  ∂U_n += Σ_t ∂a_nᵀ·(r⊙h(t−1));  ∂b_hh += Σ_t ∂a
-                        {{Kernels}}.AccumulateOuter<T>({{h.RecurrentInput}}, {{L}}Padded, rows, dGates, {{L}}Row, {{h.RecurrentGradient}}, 0, 2, _outerScratch);
-                        {{Kernels}}.AccumulateOuter<T>(resetHidden, {{L}}Padded, rows, dGates, {{L}}Row, {{h.RecurrentGradient}}, 2, 3, _outerScratch);
-                        {{Kernels}}.AccumulateRows<T>(dGates, {{L}}Row, rows, {{L}}Row, grad.Slice({{L}}RecurrentBias, {{L}}Row));
-                        """);
+                        // n = tanh(a_n + b_hn + U_n·(r⊙h(t−1))):  ∂(r⊙h(t−1)) = U_nᵀ·∂a_n
+                        {{Span}} dStep = dGates.Slice(now * {{L}}Row, batch * {{L}}Row);
+                        dResetHidden.Clear();{{h.ClearTilde}}
+                        {{Kernels}}.MultiplyAdd<T>(dStep, {{L}}Row, batch, _l{{n}}CandidateTransposed, {{L}}RecurrentShape.Transposed, 0, 1, dResetHidden, {{L}}Padded);
+                        for (int r = 0; r < batch; r++)
+                        {
+                            for (int j = 0; j < {{L}}Blocks; j++)
+                            {
+                                int u = r * {{L}}Padded + j * BlockWidth;
+                                int at = (now + r) * {{L}}Row + j * {{L}}Gates * BlockWidth;
+                                T reset = T.Load(in At(gates, at));
+                                T dProduct = T.Load(in At(dResetHidden, u));
+                                // ∂r = ∂(r⊙h)⊙h(t−1);  ∂h(t−1) += ∂(r⊙h)⊙r;  r = σ(a_r):  ∂a_r = ∂r⊙r(1 − r)
+                                T dReset = dProduct * T.Load(in At({{h.RecurrentInput}}, now * {{L}}Padded + u));
+                                T.Store(ref At(dGates, at), dReset * reset * (T.One - reset));
+                                T.Store(ref At({{h.ProductTarget}}, u), T.MultiplyAdd(dProduct, reset, T.Load(in At({{h.ProductTarget}}, u))));
+                            }
+                        }
+                        // r, z = σ(… + U_r,z·h(t−1)):  ∂h(t−1) += U_r,zᵀ·∂a_r,z
+                        {{Kernels}}.MultiplyAdd<T>(dStep, {{L}}Row, batch, _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, {{h.ProductTarget}}, {{L}}Padded);
+                        {{h.MaskCarry}}
+                    }
+                    // ∂U_r,z += Σ_t ∂a_r,zᵀ·h(t−1);  ∂U_n += Σ_t ∂a_nᵀ·(r⊙h(t−1));  ∂b_hh += Σ_t ∂a
+                    {{Kernels}}.AccumulateOuter<T>({{h.RecurrentInput}}, {{L}}Padded, rows, dGates, {{L}}Row, {{h.RecurrentGradient}}, 0, 2, _outerScratch);
+                    {{Kernels}}.AccumulateOuter<T>(resetHidden, {{L}}Padded, rows, dGates, {{L}}Row, {{h.RecurrentGradient}}, 2, 3, _outerScratch);
+                    {{Kernels}}.AccumulateRows<T>(dGates, {{L}}Row, rows, {{L}}Row, grad.Slice({{L}}RecurrentBias, {{L}}Row));
+                    """);
             }
         }
     }

@@ -117,49 +117,49 @@ internal static partial class Emitter
             /// <inheritdoc/>
             public override void EmitBackwardSteps(BackwardHooks h)
             {
-                    _w.Lines($$"""
-                        {{Span}} hiddenCandidate = _l{{n}}Aux.AsSpan(0, rows * {{L}}Padded);
-                        {{Span}} dRecurrent = _l{{n}}RecurrentGradient.AsSpan(0, rows * {{L}}Row);
-                        for (int t = steps - 1; t >= 0; t--)
+                _w.Lines($$"""
+                    {{Span}} hiddenCandidate = _l{{n}}Aux.AsSpan(0, rows * {{L}}Padded);
+                    {{Span}} dRecurrent = _l{{n}}RecurrentGradient.AsSpan(0, rows * {{L}}Row);
+                    for (int t = steps - 1; t >= 0; t--)
+                    {
+                        int now = t * batch;{{E.ZoneStep(n)}}
+                        for (int r = 0; r < batch; r++)
                         {
-                            int now = t * batch;{{E.ZoneStep(n)}}
-                            for (int r = 0; r < batch; r++)
+                            for (int j = 0; j < {{L}}Blocks; j++)
                             {
-                                for (int j = 0; j < {{L}}Blocks; j++)
-                                {
-                                    int u = r * {{L}}Padded + j * BlockWidth;
-                                    int at = (now + r) * {{L}}Row + j * {{L}}Gates * BlockWidth;
-                                    ref float a = ref At(gates, at);
-                                    T reset = T.Load(in a), z = T.Load(in At(ref a, BlockWidth)), candidate = T.Load(in At(ref a, 2 * BlockWidth));
-                                    T hPrev = T.Load(in At(hidden, now * {{L}}Padded + u));
-                                    T ghn = T.Load(in At(hiddenCandidate, now * {{L}}Padded + u));
-                                    {{h.MaskLoad}}{{E.GruHiddenGradient(n)}}
-                                    // h(t) = n + z⊙(h(t−1) − n):  ∂n = ∂h⊙(1 − z);  ∂z = ∂h⊙(h(t−1) − n);  ∂h(t−1) = ∂h⊙z + …
-                                    T dCandidate = dh * (T.One - z){{h.MaskFactor}};
-                                    T dz = dh * (hPrev - {{h.CandidateUsed}});
-                                    {{(_m.Layers[n].Zoneout is null ? "T.Store(ref At(dHidden, u), dh * z);" : "T.Store(ref At(dHidden, u), T.MultiplyAdd(dh, z, keepHidden * dhTotal));")}}
-                                    // n = tanh(a_n + r⊙gh_n):  ∂a_n = ∂n⊙(1 − n²);  ∂r = ∂a_n⊙gh_n;  ∂gh_n = ∂a_n⊙r
-                                    T dan = dCandidate * (T.One - candidate * candidate);
-                                    T dar = dan * ghn * reset * (T.One - reset);
-                                    T daz = dz * z * (T.One - z);
-                                    ref float dx = ref At(dGates, at);
-                                    T.Store(ref dx, dar);
-                                    T.Store(ref At(ref dx, BlockWidth), daz);
-                                    T.Store(ref At(ref dx, 2 * BlockWidth), dan);
-                                    ref float dhh = ref At(dRecurrent, at);
-                                    T.Store(ref dhh, dar);
-                                    T.Store(ref At(ref dhh, BlockWidth), daz);
-                                    T.Store(ref At(ref dhh, 2 * BlockWidth), dan * reset);
-                                }
+                                int u = r * {{L}}Padded + j * BlockWidth;
+                                int at = (now + r) * {{L}}Row + j * {{L}}Gates * BlockWidth;
+                                ref float a = ref At(gates, at);
+                                T reset = T.Load(in a), z = T.Load(in At(ref a, BlockWidth)), candidate = T.Load(in At(ref a, 2 * BlockWidth));
+                                T hPrev = T.Load(in At(hidden, now * {{L}}Padded + u));
+                                T ghn = T.Load(in At(hiddenCandidate, now * {{L}}Padded + u));
+                                {{h.MaskLoad}}{{E.GruHiddenGradient(n)}}
+                                // h(t) = n + z⊙(h(t−1) − n):  ∂n = ∂h⊙(1 − z);  ∂z = ∂h⊙(h(t−1) − n);  ∂h(t−1) = ∂h⊙z + …
+                                T dCandidate = dh * (T.One - z){{h.MaskFactor}};
+                                T dz = dh * (hPrev - {{h.CandidateUsed}});
+                                {{(_m.Layers[n].Zoneout is null ? "T.Store(ref At(dHidden, u), dh * z);" : "T.Store(ref At(dHidden, u), T.MultiplyAdd(dh, z, keepHidden * dhTotal));")}}
+                                // n = tanh(a_n + r⊙gh_n):  ∂a_n = ∂n⊙(1 − n²);  ∂r = ∂a_n⊙gh_n;  ∂gh_n = ∂a_n⊙r
+                                T dan = dCandidate * (T.One - candidate * candidate);
+                                T dar = dan * ghn * reset * (T.One - reset);
+                                T daz = dz * z * (T.One - z);
+                                ref float dx = ref At(dGates, at);
+                                T.Store(ref dx, dar);
+                                T.Store(ref At(ref dx, BlockWidth), daz);
+                                T.Store(ref At(ref dx, 2 * BlockWidth), dan);
+                                ref float dhh = ref At(dRecurrent, at);
+                                T.Store(ref dhh, dar);
+                                T.Store(ref At(ref dhh, BlockWidth), daz);
+                                T.Store(ref At(ref dhh, 2 * BlockWidth), dan * reset);
                             }
-                            {{(layer.Normalized ? GruRecurrentNormBackward() : "")}}// gh = b_hh + U·h(t−1):  ∂h(t−1) += Uᵀ·∂gh{{h.ClearTilde}}
-                            {{Kernels}}.MultiplyAdd<T>(dRecurrent.Slice(now * {{L}}Row, batch * {{L}}Row), {{L}}Row, batch,
-                                _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, {{h.ProductTarget}}, {{L}}Padded);
-                            {{h.MaskCarry}}
                         }
-                        {{(layer.Normalized ? "// ∂U += Σ_t ∂(U·h)(t)ᵀ·h(t−1)  (∂b_hh and ∂γ_h were gathered step by step)" : "// ∂U += Σ_t ∂gh(t)ᵀ·h(t−1);  ∂b_hh += Σ_t ∂gh(t)")}}
-                        {{Kernels}}.AccumulateOuter<T>({{h.RecurrentInput}}, {{L}}Padded, rows, dRecurrent, {{L}}Row, {{h.RecurrentGradient}}, 0, {{L}}Gates, _outerScratch);{{(layer.Normalized ? "" : $"\n{Kernels}.AccumulateRows<T>(dRecurrent, {L}Row, rows, {L}Row, grad.Slice({L}RecurrentBias, {L}Row));")}}
-                        """);
+                        {{(layer.Normalized ? GruRecurrentNormBackward() : "")}}// gh = b_hh + U·h(t−1):  ∂h(t−1) += Uᵀ·∂gh{{h.ClearTilde}}
+                        {{Kernels}}.MultiplyAdd<T>(dRecurrent.Slice(now * {{L}}Row, batch * {{L}}Row), {{L}}Row, batch,
+                            _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, {{h.ProductTarget}}, {{L}}Padded);
+                        {{h.MaskCarry}}
+                    }
+                    {{(layer.Normalized ? "// ∂U += Σ_t ∂(U·h)(t)ᵀ·h(t−1)  (∂b_hh and ∂γ_h were gathered step by step)" : "// ∂U += Σ_t ∂gh(t)ᵀ·h(t−1);  ∂b_hh += Σ_t ∂gh(t)")}}
+                    {{Kernels}}.AccumulateOuter<T>({{h.RecurrentInput}}, {{L}}Padded, rows, dRecurrent, {{L}}Row, {{h.RecurrentGradient}}, 0, {{L}}Gates, _outerScratch);{{(layer.Normalized ? "" : $"\n{Kernels}.AccumulateRows<T>(dRecurrent, {L}Row, rows, {L}Row, grad.Slice({L}RecurrentBias, {L}Row));")}}
+                    """);
             }
 
             /// <summary>A layer-normalized GRU's step, once ∂gh is in dRecurrent: back through gh = γ_h⊙ĥ + b_hh and

@@ -104,40 +104,40 @@ internal static partial class Emitter
             /// <inheritdoc/>
             public override void EmitBackwardSteps(BackwardHooks h)
             {
-                    _w.Lines($$"""
-                        {{Span}} cells = _l{{n}}Cell.AsSpan(0, (rows + batch) * {{L}}Padded);{{(_m.Layers[n].CellZoneout is null ? "" : $"\n{ReadOnlySpan} cellCandidates = _l{n}CellCandidate.AsSpan(0, rows * {L}Padded); // c̃(t) before zoneout")}}
-                        {{Span}} dCell = _cellCarry.AsSpan(0, batch * {{L}}Padded);
-                        dCell.Clear();
-                        for (int t = steps - 1; t >= 0; t--)
+                _w.Lines($$"""
+                    {{Span}} cells = _l{{n}}Cell.AsSpan(0, (rows + batch) * {{L}}Padded);{{(_m.Layers[n].CellZoneout is null ? "" : $"\n{ReadOnlySpan} cellCandidates = _l{n}CellCandidate.AsSpan(0, rows * {L}Padded); // c̃(t) before zoneout")}}
+                    {{Span}} dCell = _cellCarry.AsSpan(0, batch * {{L}}Padded);
+                    dCell.Clear();
+                    for (int t = steps - 1; t >= 0; t--)
+                    {
+                        int now = t * batch;{{E.ZoneStep(n)}}
+                        for (int r = 0; r < batch; r++)
                         {
-                            int now = t * batch;{{E.ZoneStep(n)}}
-                            for (int r = 0; r < batch; r++)
+                            for (int j = 0; j < {{L}}Blocks; j++)
                             {
-                                for (int j = 0; j < {{L}}Blocks; j++)
-                                {
-                                    int u = r * {{L}}Padded + j * BlockWidth;
-                                    int at = (now + r) * {{L}}Row + j * {{L}}Gates * BlockWidth;
-                                    ref float a = ref At(gates, at);
-                                    ref float da = ref At(dGates, at);
-                                    T i = T.Load(in a), f = T.Load(in At(ref a, BlockWidth));
-                                    T g = T.Load(in At(ref a, 2 * BlockWidth)), o = T.Load(in At(ref a, 3 * BlockWidth));
-                                    {{h.MaskLoad}}{{E.LstmBackwardState(n)}}
-                                    // i, f, o = σ(a):  ∂a = ∂gate⊙s(1 − s);  g = tanh(a_g):  ∂a_g = ∂g⊙(1 − g²)
-                                    T.Store(ref da, dc * {{h.CandidateKept}} * i * (T.One - i));
-                                    T.Store(ref At(ref da, BlockWidth), dc * cPrev * f * (T.One - f));
-                                    T.Store(ref At(ref da, 2 * BlockWidth), dc * i{{h.MaskFactor}} * (T.One - g * g));
-                                    T.Store(ref At(ref da, 3 * BlockWidth), dh * tanhC * o * (T.One - o));
-                                }
+                                int u = r * {{L}}Padded + j * BlockWidth;
+                                int at = (now + r) * {{L}}Row + j * {{L}}Gates * BlockWidth;
+                                ref float a = ref At(gates, at);
+                                ref float da = ref At(dGates, at);
+                                T i = T.Load(in a), f = T.Load(in At(ref a, BlockWidth));
+                                T g = T.Load(in At(ref a, 2 * BlockWidth)), o = T.Load(in At(ref a, 3 * BlockWidth));
+                                {{h.MaskLoad}}{{E.LstmBackwardState(n)}}
+                                // i, f, o = σ(a):  ∂a = ∂gate⊙s(1 − s);  g = tanh(a_g):  ∂a_g = ∂g⊙(1 − g²)
+                                T.Store(ref da, dc * {{h.CandidateKept}} * i * (T.One - i));
+                                T.Store(ref At(ref da, BlockWidth), dc * cPrev * f * (T.One - f));
+                                T.Store(ref At(ref da, 2 * BlockWidth), dc * i{{h.MaskFactor}} * (T.One - g * g));
+                                T.Store(ref At(ref da, 3 * BlockWidth), dh * tanhC * o * (T.One - o));
                             }
-                            // a = … + U·h(t−1):  ∂h(t−1) = Uᵀ·∂a{{(_m.Layers[n].Zoneout is null ? "\ndHidden.Clear();" : " (added to κ_h⊙∂h(t), already there)")}}
-                            {{Kernels}}.MultiplyAdd<T>(dGates.Slice(now * {{L}}Row, batch * {{L}}Row), {{L}}Row, batch,
-                                _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, dHidden, {{L}}Padded);
-                            {{h.MaskCarry}}
                         }
-                        // ∂U += Σ_t ∂a(t)ᵀ·h(t−1);  ∂b_hh += Σ_t ∂a(t)
-                        {{Kernels}}.AccumulateOuter<T>({{h.RecurrentInput}}, {{L}}Padded, rows, dGates, {{L}}Row, {{h.RecurrentGradient}}, 0, {{L}}Gates, _outerScratch);
-                        {{Kernels}}.AccumulateRows<T>(dGates, {{L}}Row, rows, {{L}}Row, grad.Slice({{L}}RecurrentBias, {{L}}Row));
-                        """);
+                        // a = … + U·h(t−1):  ∂h(t−1) = Uᵀ·∂a{{(_m.Layers[n].Zoneout is null ? "\ndHidden.Clear();" : " (added to κ_h⊙∂h(t), already there)")}}
+                        {{Kernels}}.MultiplyAdd<T>(dGates.Slice(now * {{L}}Row, batch * {{L}}Row), {{L}}Row, batch,
+                            _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, dHidden, {{L}}Padded);
+                        {{h.MaskCarry}}
+                    }
+                    // ∂U += Σ_t ∂a(t)ᵀ·h(t−1);  ∂b_hh += Σ_t ∂a(t)
+                    {{Kernels}}.AccumulateOuter<T>({{h.RecurrentInput}}, {{L}}Padded, rows, dGates, {{L}}Row, {{h.RecurrentGradient}}, 0, {{L}}Gates, _outerScratch);
+                    {{Kernels}}.AccumulateRows<T>(dGates, {{L}}Row, rows, {{L}}Row, grad.Slice({{L}}RecurrentBias, {{L}}Row));
+                    """);
             }
         }
     }
