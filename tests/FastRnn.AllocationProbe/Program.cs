@@ -1,7 +1,7 @@
 using FastRnn;
 using FastRnn.Kernels;
 
-// Usage: FastRnn.AllocationProbe <model> <256|512>
+// Usage: FastRnn.AllocationProbe <model> <256|512> [threads]   (threads > 1: the optimizer updates on a ComputePool)
 // Warms up, then runs 1,000 streaming steps (batch 1 and batch 3) and 10 training iterations (forward, loss,
 // backward, Adam with clipping; batch 4, 12 steps, state carried), and prints the bytes this thread and the whole
 // process allocated.
@@ -9,6 +9,7 @@ using FastRnn.Kernels;
 const int Batch = 4, Steps = 12;
 string name = args.Length > 0 ? args[0] : "tokens";
 bool wide = args.Length > 1 && args[1] == "512";
+int threads = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1;
 ISequenceModel model;
 Optimizer optimizer;
 using (VectorPath.Override(wide))
@@ -28,6 +29,9 @@ using (VectorPath.Override(wide))
     // Clipping on, so its gradient scan and the clipped update are measured too.
     optimizer = new Adam(model, 1e-3f) { Clipping = { MaxGlobalNorm = 1f, MaxValue = 5f } };
 }
+// The pool's workers are other threads: GC.GetTotalAllocatedBytes(precise: true) below counts them too.
+using var pool = threads > 1 ? new ComputePool(threads) : null;
+optimizer.Pool = pool;
 var random = new Random(1);
 int inputCount = Steps * Batch * model.InputWidth;
 var dense = Enumerable.Range(0, inputCount).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();

@@ -28,11 +28,21 @@ public class AllocationTests
     [InlineData("layernorm", "512")]
     [InlineData("batchnorm", "256")]
     [InlineData("batchnorm", "512")]
-    public void StepsAndTrainingIterationsAllocateNothing(string model, string width)
+    public void StepsAndTrainingIterationsAllocateNothing(string model, string width) => Probe(model, width, "1");
+
+    /// <summary>The optimizer's update on a <see cref="ComputePool"/>: its workers allocate nothing either (counted by
+    /// GC.GetTotalAllocatedBytes(precise: true), which sees every thread).</summary>
+    [Theory]
+    [InlineData("tokens", "512", "2")]
+    [InlineData("penalties", "256", "3")]
+    [InlineData("dropout", "512", "8")]
+    public void TrainingWithAPoolAllocatesNothing(string model, string width, string threads) => Probe(model, width, threads);
+
+    private static void Probe(string model, string width, string threads)
     {
         string probe = Path.Combine(AppContext.BaseDirectory, "FastRnn.AllocationProbe.dll");
         Assert.True(File.Exists(probe), $"{probe} is missing");
-        var start = new ProcessStartInfo("dotnet", ["exec", probe, model, width])
+        var start = new ProcessStartInfo("dotnet", ["exec", probe, model, width, threads])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

@@ -18,7 +18,12 @@ public abstract class Optimizer
     private readonly (float L1, float L2)[] _rangePenalty;
     // The tensor that starts each range (null for leading padding): its role selects its penalty and constraint.
     private readonly ParameterTensor?[] _rangeTensor;
-    private readonly double[] _constraintScratch;
+    // Per range: whether its gradient was finite, and the scratch of its constraint (one each, so ranges can be updated
+    // on different threads at once).
+    private readonly bool[] _rangeFinite;
+    private readonly double[][] _constraintScratch;
+    private readonly ScanWork _scan;
+    private readonly UpdateWork _update;
 
     protected Optimizer(IRnnModel model)
     {
@@ -36,8 +41,17 @@ public abstract class Optimizer
         _rangeTensor = new ParameterTensor?[starts.Count - 1];
         for (int r = 0; r < _rangeTensor.Length; r++)
             _rangeTensor[r] = model.Tensors.FirstOrDefault(t => t.Offset == _rangeStart[r]);
-        _constraintScratch = new double[model.Tensors.Select(Constraints.ScratchLength).DefaultIfEmpty(1).Max()];
+        _rangeFinite = new bool[starts.Count - 1];
+        _constraintScratch = [.. _rangeTensor.Select(t => new double[t is null ? 0 : Constraints.ScratchLength(t)])];
+        _scan = new ScanWork(this);
+        _update = new UpdateWork(this);
     }
+
+    /// <summary>Threads that share each update (null, the default: the calling thread alone). The arena's ranges — one
+    /// per tensor — are scanned and updated in parallel, each range by one thread in the order one thread would, and the
+    /// global norm is summed over the ranges in their order: the weights and the optimizer state are bit-identical at
+    /// any thread count.</summary>
+    public ComputePool? Pool { get; set; }
 
     /// <summary>Updates done so far (skipped steps not counted).</summary>
     public long Steps { get; private protected set; }
@@ -60,16 +74,14 @@ public abstract class Optimizer
     {
         // One read pass over the gradients: each range's sum of squares (after value clipping) and a non-finite check.
         // The L1/L2 penalties' gradient (l1·sign(w) + 2·l2·w) is part of the gradient: clipping sees it too.
-        ReadOnlySpan<float> g = Model.Gradients;
-        ReadOnlySpan<float> w = Model.Parameters;
         float bound = Clipping.MaxValue > 0 ? Clipping.MaxValue : float.PositiveInfinity;
-        bool finite = true;
         for (int r = 0; r < _rangeSquares.Length; r++)
-        {
             _rangePenalty[r] = _rangeTensor[r] is { } tensor ? Model.PenaltyOf(tensor.Role) : default;
-            var (start, end) = (_rangeStart[r], _rangeStart[r + 1]);
-            _rangeSquares[r] = SumOfSquares(g[start..end], w[start..end], _rangePenalty[r], bound, ref finite);
-        }
+        _scan.Bound = bound;
+        ForEachRange(_scan);
+        bool finite = true;
+        for (int r = 0; r < _rangeFinite.Length; r++)
+            finite &= _rangeFinite[r];
         double total = 0;
         for (int r = 0; r < _rangeSquares.Length; r++)
         {
@@ -93,35 +105,74 @@ public abstract class Optimizer
             for (int r = 0; r < _rangeScale.Length; r++)
                 _rangeScale[r] *= global;
         }
-        for (int r = 0; r < _rangeScale.Length; r++)
-        {
-            var transform = new GradientTransform(_rangeScale[r], bound, _rangePenalty[r]);
-            var tensor = _rangeTensor[r];
-            var constraint = tensor is null ? default : Model.ConstraintOf(tensor.Role);
-            if (constraint.Kind == ConstraintKind.None || tensor is null)
-                Update(_rangeStart[r], _rangeStart[r + 1], transform);
-            else if (tensor.Storage == TensorStorage.InterleavedWeight && Constraints.IsBlockLocal(tensor, constraint))
-            {
-                // Constrain each block of 16 units right after updating it, while it is still in cache: the block holds
-                // every incoming weight of its units. The range's tail (padding after the tensor) is only updated.
-                int length = Constraints.BlockLength(tensor);
-                for (int b = 0; b < tensor.Shape.Blocks; b++)
-                {
-                    Update(tensor.Offset + b * length, tensor.Offset + (b + 1) * length, transform);
-                    Constraints.ApplyBlock(Model.Parameters, tensor, constraint, b);
-                }
-                if (tensor.Offset + tensor.StorageLength < _rangeStart[r + 1])
-                    Update(tensor.Offset + tensor.StorageLength, _rangeStart[r + 1], transform);
-            }
-            else
-            {
-                Update(_rangeStart[r], _rangeStart[r + 1], transform);
-                Constraints.Apply(Model.Parameters, tensor, constraint, _constraintScratch);
-            }
-        }
+        _update.Bound = bound;
+        ForEachRange(_update);
         EndStep();
         Steps++;
         return true;
+    }
+
+    /// <summary>Runs <paramref name="work"/> for every range: on <see cref="Pool"/>, or in order on this thread.</summary>
+    private void ForEachRange(IParallelWork work)
+    {
+        if (Pool is { Threads: > 1 } pool)
+            pool.For(_rangeScale.Length, work);
+        else
+            for (int r = 0; r < _rangeScale.Length; r++)
+                work.Run(r);
+    }
+
+    /// <summary>Range r's sum of squares (after value clipping and with its penalty's gradient) and finiteness.</summary>
+    private void ScanRange(int r, float bound)
+    {
+        var (start, end) = (_rangeStart[r], _rangeStart[r + 1]);
+        bool finite = true;
+        _rangeSquares[r] = SumOfSquares(Model.Gradients[start..end], Model.Parameters[start..end], _rangePenalty[r], bound, ref finite);
+        _rangeFinite[r] = finite;
+    }
+
+    /// <summary>Range r's update, clipped and penalized, and its tensor's constraint.</summary>
+    private void UpdateRange(int r, float bound)
+    {
+        var transform = new GradientTransform(_rangeScale[r], bound, _rangePenalty[r]);
+        var tensor = _rangeTensor[r];
+        var constraint = tensor is null ? default : Model.ConstraintOf(tensor.Role);
+        if (constraint.Kind == ConstraintKind.None || tensor is null)
+            Update(_rangeStart[r], _rangeStart[r + 1], transform);
+        else if (tensor.Storage == TensorStorage.InterleavedWeight && Constraints.IsBlockLocal(tensor, constraint))
+        {
+            // Constrain each block of 16 units right after updating it, while it is still in cache: the block holds
+            // every incoming weight of its units. The range's tail (padding after the tensor) is only updated.
+            int length = Constraints.BlockLength(tensor);
+            for (int b = 0; b < tensor.Shape.Blocks; b++)
+            {
+                Update(tensor.Offset + b * length, tensor.Offset + (b + 1) * length, transform);
+                Constraints.ApplyBlock(Model.Parameters, tensor, constraint, b);
+            }
+            if (tensor.Offset + tensor.StorageLength < _rangeStart[r + 1])
+                Update(tensor.Offset + tensor.StorageLength, _rangeStart[r + 1], transform);
+        }
+        else
+        {
+            Update(_rangeStart[r], _rangeStart[r + 1], transform);
+            Constraints.Apply(Model.Parameters, tensor, constraint, _constraintScratch[r]);
+        }
+    }
+
+    /// <summary>The gradient scan of one range, as pool work (allocated once).</summary>
+    private sealed class ScanWork(Optimizer optimizer) : IParallelWork
+    {
+        public float Bound;
+
+        public void Run(int index) => optimizer.ScanRange(index, Bound);
+    }
+
+    /// <summary>The update of one range, as pool work (allocated once).</summary>
+    private sealed class UpdateWork(Optimizer optimizer) : IParallelWork
+    {
+        public float Bound;
+
+        public void Run(int index) => optimizer.UpdateRange(index, Bound);
     }
 
     /// <summary>What an update does to the gradient of one range: add the penalty's gradient, clamp, scale.</summary>
