@@ -35,22 +35,74 @@ public static class InterleavedKernels
         Span<float> y, int yStride)
         where T : struct, IBlock<T>
     {
+        CheckProduct(x, xStride, rows, w, shape, gateStart, gateEnd, y, yStride);
+        MultiplyAddColumns<T>(x, xStride, rows, w, shape, gateStart, gateEnd, y, yStride, 0, shape.Blocks * (gateEnd - gateStart));
+    }
+
+    /// <summary><see cref="MultiplyAdd{T}(ReadOnlySpan{float}, int, int, ReadOnlySpan{float}, InterleavedShape, int, int, Span{float}, int)"/>
+    /// with the output columns (block, gate) split across <paramref name="pool"/>'s threads. The columns are cut on
+    /// multiples of the register tile, so every column is computed by the same tile, in the same order, as on one
+    /// thread: the result is bit-identical at any thread count. Without a pool (or with one thread, or too few columns
+    /// to share) it is the serial product.</summary>
+    public static void MultiplyAdd<T>(ComputePool? pool,
+        ArraySegment<float> x, int xStride, int rows,
+        ArraySegment<float> w, InterleavedShape shape, int gateStart, int gateEnd,
+        ArraySegment<float> y, int yStride)
+        where T : struct, IBlock<T>
+    {
+        CheckProduct(x, xStride, rows, w, shape, gateStart, gateEnd, y, yStride);
+        int columns = shape.Blocks * (gateEnd - gateStart);
+        int tile = Tile<T>();
+        int tiles = columns / tile;
+        int parts = pool is null ? 1 : Math.Min(pool.Threads, tiles);
+        if (parts <= 1)
+        {
+            MultiplyAddColumns<T>(x, xStride, rows, w, shape, gateStart, gateEnd, y, yStride, 0, columns);
+            return;
+        }
+        var work = ProductWork<T>.ForThisThread;
+        work.Set(x, xStride, rows, w, shape, gateStart, gateEnd, y, yStride, columns, tile, tiles, parts);
+        try
+        {
+            pool!.For(parts, work);
+        }
+        finally
+        {
+            work.Clear();
+        }
+    }
+
+    /// <summary>Columns per register tile of <see cref="MultiplyAdd{T}(ReadOnlySpan{float}, int, int, ReadOnlySpan{float}, InterleavedShape, int, int, Span{float}, int)"/>.</summary>
+    private static int Tile<T>() where T : struct, IBlock<T> => typeof(T) == typeof(Block512) ? 4 : 2;
+
+    private static void CheckProduct(ReadOnlySpan<float> x, int xStride, int rows, ReadOnlySpan<float> w, InterleavedShape shape,
+        int gateStart, int gateEnd, ReadOnlySpan<float> y, int yStride)
+    {
         CheckOperand(x, xStride, rows, shape.Inputs, "x");
         CheckOperand(y, yStride, rows, shape.RowLength, "y");
         CheckWeights(w, shape);
         if ((uint)gateStart > (uint)gateEnd || gateEnd > shape.Gates)
             throw new ArgumentOutOfRangeException(nameof(gateStart), $"Gate range [{gateStart}, {gateEnd}) is outside the matrix's {shape.Gates} gates.");
+    }
+
+    /// <summary>The product for output columns [<paramref name="columnStart"/>, <paramref name="columnEnd"/>):
+    /// tiles from <paramref name="columnStart"/> (a multiple of the tile), then single columns for what is left.</summary>
+    private static void MultiplyAddColumns<T>(
+        ReadOnlySpan<float> x, int xStride, int rows,
+        ReadOnlySpan<float> w, InterleavedShape shape, int gateStart, int gateEnd,
+        Span<float> y, int yStride, int columnStart, int columnEnd)
+        where T : struct, IBlock<T>
+    {
         int k = shape.Inputs, gates = shape.Gates, kStride = gates * W, perBlock = gateEnd - gateStart;
-        int columns = shape.Blocks * perBlock;
         bool wide = typeof(T) == typeof(Block512);
-        int tile = wide ? 4 : 2;
+        int tile = Tile<T>();
         ref float x0 = ref MemoryMarshal.GetReference(x);
         ref float w0 = ref MemoryMarshal.GetReference(w);
         ref float y0 = ref MemoryMarshal.GetReference(y);
         Span<int> weightAt = stackalloc int[4];
         Span<int> outputAt = stackalloc int[4];
-        int c = 0;
-        for (; c + tile <= columns; c += tile)
+        int c = columnStart;
+        for (; c + tile <= columnEnd; c += tile)
         {
             for (int i = 0; i < tile; i++)
             {
@@ -68,7 +120,7 @@ public static class InterleavedKernels
                 Column<T>(ref Unsafe.Add(ref x0, r * xStride), xStride, rows - r, k, kStride,
                     ref Unsafe.Add(ref w0, weightAt[i]), ref Unsafe.Add(ref y0, r * yStride + outputAt[i]), yStride);
         }
-        for (; c < columns; c++)
+        for (; c < columnEnd; c++)
         {
             int b = c / perBlock, g = gateStart + c % perBlock;
             Column<T>(ref x0, xStride, rows, k, kStride, ref Unsafe.Add(ref w0, (b * k * gates + g) * W),
@@ -480,7 +532,8 @@ public static class InterleavedKernels
     /// <summary>
     /// Packs the transpose of <paramref name="w"/>, restricted to gates in [gateStart, gateEnd), as a matrix of shape
     /// <see cref="InterleavedShape.Transposed"/>: then <c>dx += dy·w</c> (the backward product) is the forward kernel
-    /// <see cref="MultiplyAdd{T}"/> over <c>dy</c>'s rows, register-blocked over rows instead of re-reading the weights
+    /// <see cref="MultiplyAdd{T}(ReadOnlySpan{float}, int, int, ReadOnlySpan{float}, InterleavedShape, int, int, Span{float}, int)"/>
+    /// over <c>dy</c>'s rows, register-blocked over rows instead of re-reading the weights
     /// for every row. Gates outside the range, padded units and padded inputs pack as zeros.
     /// </summary>
     public static void PackTransposed(ReadOnlySpan<float> w, InterleavedShape shape, int gateStart, int gateEnd, Span<float> transposed)
@@ -563,5 +616,38 @@ public static class InterleavedKernels
     {
         if (w.Length < shape.Length)
             throw new ArgumentException($"An interleaved matrix of {shape} needs {shape.Length} floats; the span has {w.Length}.");
+    }
+
+    /// <summary>A parallel product's arguments and its split: part i takes the tiles [i·tiles/parts, (i+1)·tiles/parts),
+    /// the last part also the columns after the last whole tile. One instance per calling thread, reused.</summary>
+    private sealed class ProductWork<T> : IParallelWork where T : struct, IBlock<T>
+    {
+        [ThreadStatic]
+#pragma warning disable IDE1006 // a thread-static field is t_camelCase (the naming rules cannot tell it from a static one)
+        private static ProductWork<T>? t_work;
+#pragma warning restore IDE1006
+
+        private ArraySegment<float> _x, _w, _y;
+        private int _xStride, _rows, _gateStart, _gateEnd, _yStride, _columns, _tile, _tiles, _parts;
+        private InterleavedShape _shape;
+
+        public static ProductWork<T> ForThisThread => t_work ??= new ProductWork<T>();
+
+        public void Set(ArraySegment<float> x, int xStride, int rows, ArraySegment<float> w, InterleavedShape shape, int gateStart,
+            int gateEnd, ArraySegment<float> y, int yStride, int columns, int tile, int tiles, int parts)
+        {
+            (_x, _xStride, _rows, _w, _shape, _gateStart, _gateEnd, _y, _yStride) = (x, xStride, rows, w, shape, gateStart, gateEnd, y, yStride);
+            (_columns, _tile, _tiles, _parts) = (columns, tile, tiles, parts);
+        }
+
+        /// <summary>Drops the arrays, so a finished product keeps nothing alive.</summary>
+        public void Clear() => (_x, _w, _y) = (default, default, default);
+
+        public void Run(int index)
+        {
+            int start = (int)((long)_tiles * index / _parts) * _tile;
+            int end = index == _parts - 1 ? _columns : (int)((long)_tiles * (index + 1) / _parts) * _tile;
+            MultiplyAddColumns<T>(_x, _xStride, _rows, _w, _shape, _gateStart, _gateEnd, _y, _yStride, start, end);
+        }
     }
 }

@@ -1,0 +1,63 @@
+using FastRnn.Kernels;
+using Xunit;
+
+namespace FastRnn.Tests;
+
+/// <summary>The products split across a <see cref="ComputePool"/> equal the serial products bit for bit, at 1 to 8
+/// threads, on both vector widths, for every tail of columns, rows and inputs and for gate ranges.</summary>
+public class ParallelKernelTests
+{
+    public static TheoryData<bool> Widths() => [false, true];
+
+    private static float[] Random(int length, int seed)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, length).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+    }
+
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void MultiplyAddOnAPoolEqualsTheSerialProduct(bool wide)
+    {
+        var pools = new[] { 1, 2, 3, 4, 8 }.Select(t => new ComputePool(t)).ToArray();
+        try
+        {
+            int cases = 0;
+            foreach (int rows in new[] { 1, 3, 4, 5, 17, 64 })
+                foreach (int inputs in new[] { 1, 5, 33, 70 })
+                    foreach (int gates in new[] { 1, 3, 4 })
+                        foreach (int blocks in new[] { 1, 2, 3, 5, 16 })
+                            foreach (var (start, end) in new[] { (0, gates), (gates - 1, gates), (0, Math.Max(1, gates - 1)) })
+                            {
+                                var shape = new InterleavedShape(inputs, gates, blocks);
+                                int xStride = inputs + 3, yStride = shape.RowLength + 16;
+                                // the operands sit at an offset inside their arrays, as the models' arenas do
+                                var x = new ArraySegment<float>(Random(7 + rows * xStride, rows * 31 + inputs), 7, rows * xStride);
+                                var w = new ArraySegment<float>(Random(16 + shape.Length, blocks * 7 + gates), 16, shape.Length);
+                                float[] initial = Random(rows * yStride, 5);
+                                var serial = (float[])initial.Clone();
+                                if (wide)
+                                    InterleavedKernels.MultiplyAdd<Block512>(x, xStride, rows, w, shape, start, end, serial, yStride);
+                                else
+                                    InterleavedKernels.MultiplyAdd<Block256>(x, xStride, rows, w, shape, start, end, serial, yStride);
+                                foreach (var pool in pools)
+                                {
+                                    var parallel = (float[])initial.Clone();
+                                    if (wide)
+                                        InterleavedKernels.MultiplyAdd<Block512>(pool, x, xStride, rows, w, shape, start, end, parallel, yStride);
+                                    else
+                                        InterleavedKernels.MultiplyAdd<Block256>(pool, x, xStride, rows, w, shape, start, end, parallel, yStride);
+                                    Assert.True(serial.AsSpan().SequenceEqual(parallel),
+                                        $"rows {rows}, inputs {inputs}, {gates} gates × {blocks} blocks, gates [{start}, {end}), {pool.Threads} threads: not bit-identical");
+                                    cases++;
+                                }
+                            }
+            Assert.True(cases > 1000, $"only {cases} cases");
+        }
+        finally
+        {
+            foreach (var pool in pools)
+                pool.Dispose();
+        }
+    }
+}
