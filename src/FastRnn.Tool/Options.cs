@@ -37,6 +37,20 @@ public sealed class Options
     /// <summary>A text option's value, or <paramref name="fallback"/> when it was not given.</summary>
     public string Text(string name, string fallback) => Value<string>(name) ?? fallback;
 
+    /// <summary>Refuses, before anything runs, an output file (<c>--out</c>, <c>--plot</c>, <c>--backup</c>) whose folder
+    /// does not exist: a run must not train for an hour and then fail to save.</summary>
+    public void CheckOutputFolders()
+    {
+        foreach (string name in new[] { "out", "plot", "backup" })
+        {
+            if (!Given(name) || Text(name, "") is not { Length: > 0 } path)
+                continue;
+            string? folder = Path.GetDirectoryName(Path.GetFullPath(path));
+            if (folder is not null && !Directory.Exists(folder))
+                throw new ArgumentException($"--{name}: the folder '{folder}' does not exist; nothing was run.");
+        }
+    }
+
     /// <summary><c>--backup FILE</c>: the run is saved there after every epoch and, when the file exists, resumed from
     /// it (see <see cref="Training.LanguageModelTrainer.Fit"/>); null without the option.</summary>
     public string? Backup() => Text("backup", "") is { Length: > 0 } path ? path : null;

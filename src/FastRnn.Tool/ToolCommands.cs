@@ -179,17 +179,25 @@ internal static class ToolCommands
         return command;
     }
 
-    /// <summary>A command's action: the task's exit code, or its argument error's message and 2.</summary>
+    /// <summary>A command's action: the task's exit code, or its argument error's message and 2; a file that cannot be
+    /// written (a full disk, no permission) is its message and 1.</summary>
     private static Func<ParseResult, int> Action(TextWriter error, Func<Options, int> run) => result =>
     {
         try
         {
-            return run(new Options(result));
+            var options = new Options(result);
+            options.CheckOutputFolders();
+            return run(options);
         }
         catch (ArgumentException e)
         {
             error.WriteLine(e.Message);
             return 2;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            error.WriteLine(e.Message);
+            return 1;
         }
     };
 

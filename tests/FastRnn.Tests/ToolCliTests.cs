@@ -33,6 +33,20 @@ public class ToolCliTests : TemporaryDirectoryTest
         Assert.Equal("", output);
     }
 
+    [Theory]
+    [InlineData("--out")]
+    [InlineData("--plot")]
+    [InlineData("--backup")]
+    public void AnOutputInAFolderThatDoesNotExistIsRefusedBeforeTraining(string option)
+    {
+        string missing = Path.Combine(Directory, "no-such-folder", "file.out");
+        var (code, output, error) = Run("train", "--task", "kjv-char", option, missing);
+        Assert.Equal(2, code);
+        Assert.Contains($"{option}: the folder '{Path.GetDirectoryName(missing)}' does not exist; nothing was run.", error);
+        Assert.Equal("", output);
+        Assert.False(System.IO.Directory.Exists(Path.GetDirectoryName(missing)));
+    }
+
     [Fact]
     public void AMisspelledSubcommandIsAnErrorWithTheClosestName()
     {

@@ -82,7 +82,7 @@ internal static class Diagnostics
         "The parameter group {0} has more than one [Penalty]; declare L1 and L2 together in one");
 
     public static readonly DiagnosticDescriptor MissingGroup = Error("FRNN019",
-        "Penalty on a parameter group the model does not have",
+        "Penalty or constraint on a parameter group the model does not have",
         "[{0}] applies to a group this model does not have (an embedding needs [TokenInput])");
 
     public static readonly DiagnosticDescriptor ConstraintTwice = Error("FRNN020",

@@ -42,13 +42,17 @@ internal sealed class CodeWriter
     }
 
     /// <summary>Writes <paramref name="header"/> (if any) and an opening brace; the closing brace comes on dispose.</summary>
-    public IDisposable Block(string header)
+    public IDisposable Block(string header) => Block(header, "{", "}");
+
+    /// <summary>Writes <paramref name="header"/> (if any) and <paramref name="open"/>; <paramref name="close"/> (say "};"
+    /// after a switch expression, "];" after a collection) comes on dispose.</summary>
+    public IDisposable Block(string header, string open, string close)
     {
         if (header.Length > 0)
             Line(header);
-        Line("{");
+        Line(open);
         _depth++;
-        return new Closer(this, "}");
+        return new Closer(this, close);
     }
 
     public override string ToString() => _text.ToString();

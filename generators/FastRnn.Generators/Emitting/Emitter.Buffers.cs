@@ -228,8 +228,11 @@ internal static partial class Emitter
                 yield return Constant("_normMean", N(_m.Layers.Where(l => l.RecurrentBatchNorm).Max(l => Gates(l.Cell) * Pad(l.Hidden))),
                     "Scratch of the recurrent batch normalizations: one step's batch mean.");
             yield return Model("_hiddenCarry", "batchCapacity * MaxPadded", "Backward's carry from step t to t − 1: ∂L/∂h, [batch, MaxPadded].");
-            yield return Model("_cellCarry", "batchCapacity * MaxPadded", "Backward's carry of ∂L/∂c (LSTM): [batch, MaxPadded].");
-            yield return Model("_auxGradient", "batchCapacity * MaxPadded", "Backward's ∂L/∂(r⊙h) (classic GRU): [batch, MaxPadded].");
+            if (_m.Layers.Any(l => l.Cell == CellKind.Lstm))
+                yield return Model("_cellCarry", "batchCapacity * MaxPadded", "Backward's carry of ∂L/∂c (LSTM): [batch, MaxPadded].");
+            if (_m.Layers.Any(l => l.Cell == CellKind.GruResetBefore || (l.Cell == CellKind.Lstm && l.Normalized)))
+                yield return Model("_auxGradient", "batchCapacity * MaxPadded",
+                    "Backward's ∂L/∂(r⊙h) (classic GRU) or ∂ of ĉ's affine output (normalized LSTM): [batch, MaxPadded].");
             string scratch = "global::FastRnn.Kernels.InterleavedKernels.OuterScratchLength(HeadShape)";
             for (int n = 0; n < _m.Layers.Count; n++)
                 scratch = $"global::System.Math.Max({scratch}, global::System.Math.Max(global::FastRnn.Kernels.InterleavedKernels.OuterScratchLength(L{n}InputShape), global::FastRnn.Kernels.InterleavedKernels.OuterScratchLength(L{n}RecurrentShape)))";

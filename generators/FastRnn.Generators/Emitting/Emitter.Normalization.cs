@@ -2,8 +2,9 @@ using System.Linq;
 
 namespace FastRnn.Generators;
 
-// Batch normalization between layers: a declared layer's output is normalized over batch × time before the next
-// layer (or the head) reads it; its running statistics live in a statistics arena beside the parameters.
+// The normalizations' shared pieces: batch normalization between layers (a declared layer's output normalized over
+// batch × time before the next layer or the head reads it), and the calls that layer norm and recurrent batch norm
+// make inside the normalized cells; running statistics live in a statistics arena beside the parameters.
 internal static partial class Emitter
 {
     private sealed partial class ModelEmitter

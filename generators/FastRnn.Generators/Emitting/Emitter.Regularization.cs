@@ -110,40 +110,44 @@ internal static partial class Emitter
                     """);
                 foreach (var option in options)
                 {
-                    _w.Line($"/// <summary>{option.Doc} Default {Float(option.Default)}; {(option.Coefficient ? "finite, at least 0" : "in [0, 1)")}.</summary>");
-                    _w.Line($"public float {option.Name}");
-                    _w.Line("{");
-                    _w.Line($"    get => {Field(option.Name)};");
                     string check = option.Coefficient ? "global::FastRnn.Kernels.ActivationPenalty.CheckCoefficient" : "global::FastRnn.Kernels.Masks.CheckRate";
-                    _w.Line($"    set => {Field(option.Name)} = {check}(value, nameof({option.Name}));");
-                    _w.Line("}");
-                    _w.Line();
+                    _w.Lines($$"""
+                        /// <summary>{{option.Doc}} Default {{Float(option.Default)}}; {{(option.Coefficient ? "finite, at least 0" : "in [0, 1)")}}.</summary>
+                        public float {{option.Name}}
+                        {
+                            get => {{Field(option.Name)}};
+                            set => {{Field(option.Name)}} = {{check}}(value, nameof({{option.Name}}));
+                        }
+
+                        """);
                 }
-                _w.Line("/// <inheritdoc/>");
-                _w.Line("public global::System.Collections.Generic.IReadOnlyList<string> Names => s_names;");
-                _w.Line();
-                _w.Line("/// <inheritdoc/>");
-                _w.Line("public float this[string name]");
-                _w.Line("{");
-                _w.Line("    get => name switch");
-                _w.Line("    {");
-                foreach (var option in options)
-                    _w.Line($"        \"{option.Name}\" => {option.Name},");
-                _w.Line("        _ => throw Unknown(name),");
-                _w.Line("    };");
-                _w.Line("    set");
-                _w.Line("    {");
-                _w.Line("        switch (name)");
-                _w.Line("        {");
-                foreach (var option in options)
-                    _w.Line($"            case \"{option.Name}\": {option.Name} = value; break;");
-                _w.Line("            default: throw Unknown(name);");
-                _w.Line("        }");
-                _w.Line("    }");
-                _w.Line("}");
-                _w.Line();
-                _w.Line("private static global::System.ArgumentException Unknown(string name) =>");
-                _w.Line($"    new($\"{_m.Name} has no run-time option '{{name}}'; its options are: {known}.\", nameof(name));");
+                string getters = Lines([.. options.Select(o => $"\"{o.Name}\" => {o.Name},")]);
+                string setters = Lines([.. options.Select(o => $"case \"{o.Name}\": {o.Name} = value; break;")]);
+                _w.Lines($$"""
+                    /// <inheritdoc/>
+                    public global::System.Collections.Generic.IReadOnlyList<string> Names => s_names;
+
+                    /// <inheritdoc/>
+                    public float this[string name]
+                    {
+                        get => name switch
+                        {
+                            {{getters}}
+                            _ => throw Unknown(name),
+                        };
+                        set
+                        {
+                            switch (name)
+                            {
+                                {{setters}}
+                                default: throw Unknown(name);
+                            }
+                        }
+                    }
+
+                    private static global::System.ArgumentException Unknown(string name) =>
+                        new($"{{_m.Name}} has no run-time option '{name}'; its options are: {{known}}.", nameof(name));
+                    """);
             }
             _w.Line("}");
             _w.Line();
@@ -158,41 +162,64 @@ internal static partial class Emitter
         private void EmitMaskMethods()
         {
             const string Site = "global::FastRnn.Kernels.MaskSite";
-            _w.Line("/// <summary>Sets up the masks of a pass from the options: a training pass draws with the current counter and");
-            _w.Line("/// advances it.</summary>");
-            _w.Line("private void BeginMasks()");
-            _w.Line("{");
-            _w.Line("    bool training = _options.Training;");
-            _w.Line("    ulong pass = _options.Pass;");
-            _w.Line("    if (training)");
-            _w.Line("        _options.Pass = pass + 1;");
+            var begin = new List<string>();
             if (_m.EmbeddingDropout is not null)
-                _w.Line($"    _embeddingMask.Begin(training, _options.EmbeddingDropout, _options.Seed, pass, {Site}.EmbeddingRows, 0);");
+                begin.Add($"_embeddingMask.Begin(training, _options.EmbeddingDropout, _options.Seed, pass, {Site}.EmbeddingRows, 0);");
             for (int n = 0; n < _m.Layers.Count; n++)
             {
                 if (_m.Layers[n].InputDropout is not null)
-                    _w.Line($"    _l{n}InputMask.Begin(training, _options.Layer{n}Dropout, _options.Seed, pass, {Site}.LayerInput, {N(n)});");
+                    begin.Add($"_l{n}InputMask.Begin(training, _options.Layer{n}Dropout, _options.Seed, pass, {Site}.LayerInput, {N(n)});");
                 if (_m.Layers[n].RecurrentDropout is not null)
-                    _w.Line($"    _l{n}RecurrentMask.Begin(training, _options.Layer{n}RecurrentDropout, _options.Seed, pass, {Site}.Recurrent, {N(n)});");
+                    begin.Add($"_l{n}RecurrentMask.Begin(training, _options.Layer{n}RecurrentDropout, _options.Seed, pass, {Site}.Recurrent, {N(n)});");
                 if (_m.Layers[n].Zoneout is not null)
-                    _w.Line($"    _l{n}ZoneoutMask.Begin(training, _options.Layer{n}Zoneout, _options.Seed, pass, {Site}.ZoneoutHidden, {N(n)});");
+                    begin.Add($"_l{n}ZoneoutMask.Begin(training, _options.Layer{n}Zoneout, _options.Seed, pass, {Site}.ZoneoutHidden, {N(n)});");
                 if (_m.Layers[n].CellZoneout is not null)
-                    _w.Line($"    _l{n}CellZoneoutMask.Begin(training, _options.Layer{n}CellZoneout, _options.Seed, pass, {Site}.ZoneoutCell, {N(n)});");
+                    begin.Add($"_l{n}CellZoneoutMask.Begin(training, _options.Layer{n}CellZoneout, _options.Seed, pass, {Site}.ZoneoutCell, {N(n)});");
                 if (_m.Layers[n].CandidateDropout is not null)
-                    _w.Line($"    _l{n}CandidateSite.Begin(training, _options.Layer{n}CandidateDropout, _options.Seed, pass, {Site}.Candidate, {N(n)});");
+                    begin.Add($"_l{n}CandidateSite.Begin(training, _options.Layer{n}CandidateDropout, _options.Seed, pass, {Site}.Candidate, {N(n)});");
                 if (_m.Layers[n].WeightDrop is not null)
-                {
-                    _w.Line($"    _l{n}WeightMask.Begin(training, _options.Layer{n}WeightDrop, _options.Seed, pass, {Site}.WeightDrop, {N(n)});");
-                    _w.Line($"    if (_l{n}WeightMask.Active) // one mask over weight_hh for the whole pass (AWD-LSTM's WeightDrop)");
-                    _w.Line($"        _l{n}WeightMask.ApplyInterleaved(_parameters.AsSpan(L{n}RecurrentWeights, L{n}RecurrentShape.Length), _l{n}DroppedWeights, L{n}RecurrentShape, L{n}Hidden);");
-                }
+                    begin.Add(Lines(
+                        $"_l{n}WeightMask.Begin(training, _options.Layer{n}WeightDrop, _options.Seed, pass, {Site}.WeightDrop, {N(n)});",
+                        $"if (_l{n}WeightMask.Active) // one mask over weight_hh for the whole pass (AWD-LSTM's WeightDrop)",
+                        $"    _l{n}WeightMask.ApplyInterleaved(_parameters.AsSpan(L{n}RecurrentWeights, L{n}RecurrentShape.Length), _l{n}DroppedWeights, L{n}RecurrentShape, L{n}Hidden);"));
             }
             if (_m.HeadDropout is not null)
-                _w.Line($"    _headMask.Begin(training, _options.HeadDropout, _options.Seed, pass, {Site}.HeadInput, 0);");
-            _w.Line("}");
-            _w.Line();
+                begin.Add($"_headMask.Begin(training, _options.HeadDropout, _options.Seed, pass, {Site}.HeadInput, 0);");
+            _w.Lines($$"""
+                /// <summary>Sets up the masks of a pass from the options: a training pass draws with the current counter and
+                /// advances it.</summary>
+                private void BeginMasks()
+                {
+                    bool training = _options.Training;
+                    ulong pass = _options.Pass;
+                    if (training)
+                        _options.Pass = pass + 1;
+                    {{Lines([.. begin])}}
+                }
 
-            _w.Lines("""
+                """);
+
+            var exports = new List<string>();
+            if (_m.EmbeddingDropout is not null)
+                exports.Add("if (_embeddingMask.Active) masks.Add(\"embedding.rows\", _embeddingMask.Export(1, Vocabulary, int.MaxValue));");
+            for (int n = 0; n < _m.Layers.Count; n++)
+            {
+                if (_m.Layers[n].InputDropout is { } dropout)
+                    exports.Add($"if (_l{n}InputMask.Active) masks.Add(\"layer{n}.input\", _l{n}InputMask.Export({InputWidth(n)}, rows, {Period(dropout)}));");
+                if (_m.Layers[n].RecurrentDropout is not null)
+                    exports.Add($"if (_l{n}RecurrentMask.Active) masks.Add(\"layer{n}.recurrent\", _l{n}RecurrentMask.Export(L{n}Hidden, batch, batch));");
+                if (_m.Layers[n].Zoneout is not null)
+                    exports.Add($"if (_l{n}ZoneoutMask.Random) masks.Add(\"layer{n}.zoneout\", _l{n}ZoneoutMask.Export(L{n}Hidden, rows));");
+                if (_m.Layers[n].CellZoneout is not null)
+                    exports.Add($"if (_l{n}CellZoneoutMask.Random) masks.Add(\"layer{n}.cellzoneout\", _l{n}CellZoneoutMask.Export(L{n}Hidden, rows));");
+                if (_m.Layers[n].CandidateDropout is not null)
+                    exports.Add($"if (_l{n}CandidateSite.Active) masks.Add(\"layer{n}.candidate\", _l{n}CandidateSite.Export(L{n}Hidden, batch, batch));");
+                if (_m.Layers[n].WeightDrop is not null)
+                    exports.Add($"if (_l{n}WeightMask.Active) masks.Add(\"layer{n}.weight_hh\", _l{n}WeightMask.ExportMatrix(L{n}Gates * L{n}Hidden, L{n}Hidden));");
+            }
+            if (_m.HeadDropout is { } head)
+                exports.Add($"if (_headMask.Active) masks.Add(\"head.input\", _headMask.Export(L{Top}Hidden, {(EveryStep ? "rows" : "batch")}, {Period(head)}));");
+            _w.Lines($$"""
                 /// <summary>Debug: the dropout multipliers (0, or 1/(1 − rate) for a kept element) the last <see cref="Forward"/>
                 /// used, by site: "embedding.rows" [Vocabulary], "layer{n}.input" [steps, batch, inputs of layer n],
                 /// "layer{n}.recurrent" [batch, hidden of layer n] (one mask for every step), "head.input" [head rows, hidden];
@@ -205,47 +232,32 @@ internal static partial class Emitter
                         throw new global::System.InvalidOperationException("Call Forward before ExportMasks.");
                     var masks = new global::System.Collections.Generic.Dictionary<string, float[]>();
                     int batch = _batch, rows = _steps * _batch;
+                    {{Lines([.. exports])}}
+                    return masks;
+                }
+
                 """);
-            if (_m.EmbeddingDropout is not null)
-                _w.Line("    if (_embeddingMask.Active) masks.Add(\"embedding.rows\", _embeddingMask.Export(1, Vocabulary, int.MaxValue));");
-            for (int n = 0; n < _m.Layers.Count; n++)
-            {
-                if (_m.Layers[n].InputDropout is { } dropout)
-                    _w.Line($"    if (_l{n}InputMask.Active) masks.Add(\"layer{n}.input\", _l{n}InputMask.Export({InputWidth(n)}, rows, {Period(dropout)}));");
-                if (_m.Layers[n].RecurrentDropout is not null)
-                    _w.Line($"    if (_l{n}RecurrentMask.Active) masks.Add(\"layer{n}.recurrent\", _l{n}RecurrentMask.Export(L{n}Hidden, batch, batch));");
-                if (_m.Layers[n].Zoneout is not null)
-                    _w.Line($"    if (_l{n}ZoneoutMask.Random) masks.Add(\"layer{n}.zoneout\", _l{n}ZoneoutMask.Export(L{n}Hidden, rows));");
-                if (_m.Layers[n].CellZoneout is not null)
-                    _w.Line($"    if (_l{n}CellZoneoutMask.Random) masks.Add(\"layer{n}.cellzoneout\", _l{n}CellZoneoutMask.Export(L{n}Hidden, rows));");
-                if (_m.Layers[n].CandidateDropout is not null)
-                    _w.Line($"    if (_l{n}CandidateSite.Active) masks.Add(\"layer{n}.candidate\", _l{n}CandidateSite.Export(L{n}Hidden, batch, batch));");
-                if (_m.Layers[n].WeightDrop is not null)
-                    _w.Line($"    if (_l{n}WeightMask.Active) masks.Add(\"layer{n}.weight_hh\", _l{n}WeightMask.ExportMatrix(L{n}Gates * L{n}Hidden, L{n}Hidden));");
-            }
-            if (_m.HeadDropout is { } head)
-                _w.Line($"    if (_headMask.Active) masks.Add(\"head.input\", _headMask.Export(L{Top}Hidden, {(EveryStep ? "rows" : "batch")}, {Period(head)}));");
-            _w.Line("    return masks;");
-            _w.Line("}");
-            _w.Line();
 
             for (int n = 0; n < _m.Layers.Count; n++)
             {
                 if (_m.Layers[n].InputDropout is null)
                     continue;
-                _w.Line($"/// <summary>What layer {n}'s input products read: the dropped copy when its mask is active.</summary>");
-                _w.Line($"private {ReadOnlySpan} Layer{n}Input(int batch, int rows) =>");
-                _w.Line($"    _l{n}InputMask.Active ? _l{n}Dropped.AsSpan(0, rows * {InputStride(n)}) : {RawInputSpan(n, "rows")};");
-                _w.Line();
+                _w.Lines($$"""
+                    /// <summary>What layer {{n}}'s input products read: the dropped copy when its mask is active.</summary>
+                    private {{ReadOnlySpan}} Layer{{n}}Input(int batch, int rows) =>
+                        _l{{n}}InputMask.Active ? _l{{n}}Dropped.AsSpan(0, rows * {{InputStride(n)}}) : {{RawInputSpan(n, "rows")}};
+
+                    """);
             }
             if (_m.HeadDropout is not null)
             {
                 string rows = EveryStep ? "steps * batch" : "batch";
-                string first = EveryStep ? "batch" : "steps * batch";
-                _w.Line("/// <summary>What the head reads: the top layer's hidden states, or their dropped copy when its mask is active.</summary>");
-                _w.Line($"private {ReadOnlySpan} HeadInput(int batch, int steps) =>");
-                _w.Line($"    _headMask.Active ? _headDropped.AsSpan(0, ({rows}) * L{Top}Padded) : {TopRows};");
-                _w.Line();
+                _w.Lines($$"""
+                    /// <summary>What the head reads: the top layer's hidden states, or their dropped copy when its mask is active.</summary>
+                    private {{ReadOnlySpan}} HeadInput(int batch, int steps) =>
+                        _headMask.Active ? _headDropped.AsSpan(0, ({{rows}}) * L{{Top}}Padded) : {{TopRows}};
+
+                    """);
             }
         }
 
@@ -350,35 +362,41 @@ internal static partial class Emitter
                 return;
             string Coefficients(PenaltySpec p) =>
                 $"({(p.L1 is null ? "0f" : $"_options.{p.Name}L1")}, {(p.L2 is null ? "0f" : $"_options.{p.Name}L2")})";
-            _w.Line("/// <inheritdoc/>");
-            _w.Line("(float L1, float L2) global::FastRnn.IRnnModel.PenaltyOf(global::FastRnn.ParameterRole role) => role switch");
-            _w.Line("{");
-            foreach (var penalty in _m.Penalties)
-                foreach (var role in Roles(penalty.Group))
-                    _w.Line($"    global::FastRnn.ParameterRole.{role} => {Coefficients(penalty)},");
-            _w.Line("    _ => default,");
-            _w.Line("};");
-            _w.Line();
+            string cases = Lines([.. _m.Penalties.SelectMany(penalty => Roles(penalty.Group)
+                .Select(role => $"global::FastRnn.ParameterRole.{role} => {Coefficients(penalty)},"))]);
+            _w.Lines($$"""
+                /// <inheritdoc/>
+                (float L1, float L2) global::FastRnn.IRnnModel.PenaltyOf(global::FastRnn.ParameterRole role) => role switch
+                {
+                    {{cases}}
+                    _ => default,
+                };
+
+                """);
         }
 
         private void EmitConstraintOf()
         {
             if (_m.Constraints.Count == 0)
                 return;
-            _w.Line("/// <inheritdoc/>");
-            _w.Line("global::FastRnn.WeightConstraint global::FastRnn.IRnnModel.ConstraintOf(global::FastRnn.ParameterRole role) => role switch");
-            _w.Line("{");
+            var cases = new List<string>();
             foreach (var c in _m.Constraints)
             {
                 string max = c.HasMax ? $"_options.{c.Name}MaxNorm" : "1f";
                 string min = c.Kind == ConstraintKind.MinMaxNorm ? $"_options.{c.Name}MinNorm" : "0f";
                 string rate = c.Kind == ConstraintKind.MinMaxNorm ? $"_options.{c.Name}NormRate" : "1f";
                 foreach (var role in Roles(c.Group))
-                    _w.Line($"    global::FastRnn.ParameterRole.{role} => new(global::FastRnn.ConstraintKind.{c.Kind}, {N(c.Axis)}, {min}, {max}, {rate}),");
+                    cases.Add($"global::FastRnn.ParameterRole.{role} => new(global::FastRnn.ConstraintKind.{c.Kind}, {N(c.Axis)}, {min}, {max}, {rate}),");
             }
-            _w.Line("    _ => default,");
-            _w.Line("};");
-            _w.Line();
+            _w.Lines($$"""
+                /// <inheritdoc/>
+                global::FastRnn.WeightConstraint global::FastRnn.IRnnModel.ConstraintOf(global::FastRnn.ParameterRole role) => role switch
+                {
+                    {{Lines([.. cases])}}
+                    _ => default,
+                };
+
+                """);
         }
 
         /// <summary>The parameter roles (FastRnn.ParameterRole) a group's penalty or constraint applies to.</summary>
@@ -399,19 +417,20 @@ internal static partial class Emitter
             if (_m.Layers[n].WeightDrop is null)
                 return "";
             string L = $"L{n}";
-            return Lines("",
+            return Lines(
                 $"// W̃ = W⊙M/(1 − p):  ∂W = ∂W̃⊙M/(1 − p), so this pass's ∂W̃ gathers apart from the gradients already there",
                 $"{Span} dRecurrentWeights = _l{n}WeightMask.Active ? _l{n}DroppedWeightGradient : grad.Slice({L}RecurrentWeights, {L}RecurrentShape.Length);",
                 $"if (_l{n}WeightMask.Active)",
                 $"    dRecurrentWeights.Clear();");
         }
 
+        /// <summary>Backward, after the recurrent weight gradient: under weight drop, ∂W += ∂W̃⊙M/(1 − p).</summary>
         private string WeightGradientFinish(int n)
         {
             if (_m.Layers[n].WeightDrop is null)
                 return "";
             string L = $"L{n}";
-            return Lines("",
+            return Lines(
                 $"if (_l{n}WeightMask.Active)",
                 "{",
                 $"    _l{n}WeightMask.ApplyInterleaved(dRecurrentWeights, dRecurrentWeights, {L}RecurrentShape, {L}Hidden);",
@@ -526,9 +545,11 @@ internal static partial class Emitter
         {
             if (_m.Layers[n].InputDropout is not { } dropout)
                 return;
-            _w.Line($"// x̃ = x⊙m/(1 − p):  ∂x = ∂x̃⊙m/(1 − p), the mask regenerated");
-            _w.Line($"if (_l{n}InputMask.Active)");
-            _w.Line($"    _l{n}InputMask.Apply({dBelow}, {dBelow}, {stride}, {InputWidth(n)}, rows, {Period(dropout)});");
+            _w.Lines($$"""
+                // x̃ = x⊙m/(1 − p):  ∂x = ∂x̃⊙m/(1 − p), the mask regenerated
+                if (_l{{n}}InputMask.Active)
+                    _l{{n}}InputMask.Apply({{dBelow}}, {{dBelow}}, {{stride}}, {{InputWidth(n)}}, rows, {{Period(dropout)}});
+                """);
         }
     }
 }

@@ -339,12 +339,12 @@ internal static partial class Emitter
                 """);
             EmitStatisticsApi();
             _w.Line("/// <summary>Units of recurrent layer <paramref name=\"layer\"/>.</summary>");
-            _w.Line("public static int HiddenSize(int layer) => layer switch");
-            _w.Line("{");
-            for (int n = 0; n < _m.Layers.Count; n++)
-                _w.Line($"    {n} => L{n}Hidden,");
-            _w.Line("    _ => throw new global::System.ArgumentOutOfRangeException(nameof(layer), layer, $\"The model has layers 0 to {LayerCount - 1}.\"),");
-            _w.Line("};");
+            using (_w.Block("public static int HiddenSize(int layer) => layer switch", "{", "};"))
+            {
+                for (int n = 0; n < _m.Layers.Count; n++)
+                    _w.Line($"{n} => L{n}Hidden,");
+                _w.Line("_ => throw new global::System.ArgumentOutOfRangeException(nameof(layer), layer, $\"The model has layers 0 to {LayerCount - 1}.\"),");
+            }
             _w.Line();
         }
 
@@ -353,64 +353,64 @@ internal static partial class Emitter
             _w.Line("// The named tensors in PyTorch's state-dict order, with PyTorch's names and shapes. The equivalent PyTorch module:");
             foreach (var line in PyTorchModule())
                 _w.Line("//   " + line);
-            _w.Line("private static readonly global::FastRnn.ParameterTensor[] s_tensors =");
-            _w.Line("[");
             const string T = "global::FastRnn.";
-            if (Tokens)
-                _w.Line($"    new(\"embedding.weight\", {T}ParameterRole.Embedding, -1, {T}TensorStorage.Plain, EmbeddingWeights, Vocabulary, 1, InputSize),");
-            for (int n = 0; n < _m.Layers.Count; n++)
+            using (_w.Block("private static readonly global::FastRnn.ParameterTensor[] s_tensors =", "[", "];"))
             {
-                var layer = _m.Layers[n];
-                string p = Prefix(layer), k = N(layer.IndexInGroup);
-                _w.Line($"    new(\"{p}weight_ih_l{k}\", {T}ParameterRole.InputKernel, {n}, {T}TensorStorage.InterleavedWeight, L{n}InputWeights, L{n}Hidden, L{n}Gates, L{n}Inputs),");
-                _w.Line($"    new(\"{p}weight_hh_l{k}\", {T}ParameterRole.RecurrentKernel, {n}, {T}TensorStorage.InterleavedWeight, L{n}RecurrentWeights, L{n}Hidden, L{n}Gates, L{n}Hidden),");
-                _w.Line($"    new(\"{p}bias_ih_l{k}\", {T}ParameterRole.InputBias, {n}, {T}TensorStorage.InterleavedBias, L{n}InputBias, L{n}Hidden, L{n}Gates, 1),");
-                _w.Line($"    new(\"{p}bias_hh_l{k}\", {T}ParameterRole.RecurrentBias, {n}, {T}TensorStorage.InterleavedBias, L{n}RecurrentBias, L{n}Hidden, L{n}Gates, 1),");
-                if (layer.OutputBatchNorm)
+                if (Tokens)
+                    _w.Line($"new(\"embedding.weight\", {T}ParameterRole.Embedding, -1, {T}TensorStorage.Plain, EmbeddingWeights, Vocabulary, 1, InputSize),");
+                for (int n = 0; n < _m.Layers.Count; n++)
                 {
-                    _w.Line($"    new(\"{p}bn_l{k}.weight\", {T}ParameterRole.NormGain, {n}, {T}TensorStorage.InterleavedBias, L{n}OutputGain, L{n}Hidden, 1, 1),");
-                    _w.Line($"    new(\"{p}bn_l{k}.bias\", {T}ParameterRole.NormBias, {n}, {T}TensorStorage.InterleavedBias, L{n}OutputBias, L{n}Hidden, 1, 1),");
-                }
-                if (layer.Normalized)
-                {
-                    string ln = NormPrefix(layer);
-                    _w.Line($"    new(\"{p}{ln}_ih_weight_l{k}\", {T}ParameterRole.NormGain, {n}, {T}TensorStorage.InterleavedBias, L{n}InputGain, L{n}Hidden, L{n}Gates, 1),");
-                    _w.Line($"    new(\"{p}{ln}_hh_weight_l{k}\", {T}ParameterRole.NormGain, {n}, {T}TensorStorage.InterleavedBias, L{n}RecurrentGain, L{n}Hidden, L{n}Gates, 1),");
-                    if (layer.Cell == CellKind.Lstm)
+                    var layer = _m.Layers[n];
+                    string p = Prefix(layer), k = N(layer.IndexInGroup);
+                    _w.Line($"new(\"{p}weight_ih_l{k}\", {T}ParameterRole.InputKernel, {n}, {T}TensorStorage.InterleavedWeight, L{n}InputWeights, L{n}Hidden, L{n}Gates, L{n}Inputs),");
+                    _w.Line($"new(\"{p}weight_hh_l{k}\", {T}ParameterRole.RecurrentKernel, {n}, {T}TensorStorage.InterleavedWeight, L{n}RecurrentWeights, L{n}Hidden, L{n}Gates, L{n}Hidden),");
+                    _w.Line($"new(\"{p}bias_ih_l{k}\", {T}ParameterRole.InputBias, {n}, {T}TensorStorage.InterleavedBias, L{n}InputBias, L{n}Hidden, L{n}Gates, 1),");
+                    _w.Line($"new(\"{p}bias_hh_l{k}\", {T}ParameterRole.RecurrentBias, {n}, {T}TensorStorage.InterleavedBias, L{n}RecurrentBias, L{n}Hidden, L{n}Gates, 1),");
+                    if (layer.OutputBatchNorm)
                     {
-                        _w.Line($"    new(\"{p}{ln}_cell_weight_l{k}\", {T}ParameterRole.NormGain, {n}, {T}TensorStorage.InterleavedBias, L{n}CellGain, L{n}Hidden, 1, 1),");
-                        _w.Line($"    new(\"{p}{ln}_cell_bias_l{k}\", {T}ParameterRole.NormBias, {n}, {T}TensorStorage.InterleavedBias, L{n}CellBias, L{n}Hidden, 1, 1),");
+                        _w.Line($"new(\"{p}bn_l{k}.weight\", {T}ParameterRole.NormGain, {n}, {T}TensorStorage.InterleavedBias, L{n}OutputGain, L{n}Hidden, 1, 1),");
+                        _w.Line($"new(\"{p}bn_l{k}.bias\", {T}ParameterRole.NormBias, {n}, {T}TensorStorage.InterleavedBias, L{n}OutputBias, L{n}Hidden, 1, 1),");
+                    }
+                    if (layer.Normalized)
+                    {
+                        string ln = NormPrefix(layer);
+                        _w.Line($"new(\"{p}{ln}_ih_weight_l{k}\", {T}ParameterRole.NormGain, {n}, {T}TensorStorage.InterleavedBias, L{n}InputGain, L{n}Hidden, L{n}Gates, 1),");
+                        _w.Line($"new(\"{p}{ln}_hh_weight_l{k}\", {T}ParameterRole.NormGain, {n}, {T}TensorStorage.InterleavedBias, L{n}RecurrentGain, L{n}Hidden, L{n}Gates, 1),");
+                        if (layer.Cell == CellKind.Lstm)
+                        {
+                            _w.Line($"new(\"{p}{ln}_cell_weight_l{k}\", {T}ParameterRole.NormGain, {n}, {T}TensorStorage.InterleavedBias, L{n}CellGain, L{n}Hidden, 1, 1),");
+                            _w.Line($"new(\"{p}{ln}_cell_bias_l{k}\", {T}ParameterRole.NormBias, {n}, {T}TensorStorage.InterleavedBias, L{n}CellBias, L{n}Hidden, 1, 1),");
+                        }
                     }
                 }
+                _w.Line($"new(\"head.weight\", {T}ParameterRole.HeadKernel, -1, {T}TensorStorage.InterleavedWeight, HeadWeights, OutputSize, 1, HeadInputs),");
+                _w.Line($"new(\"head.bias\", {T}ParameterRole.HeadBias, -1, {T}TensorStorage.InterleavedBias, HeadBias, OutputSize, 1, 1),");
             }
-            _w.Line($"    new(\"head.weight\", {T}ParameterRole.HeadKernel, -1, {T}TensorStorage.InterleavedWeight, HeadWeights, OutputSize, 1, HeadInputs),");
-            _w.Line($"    new(\"head.bias\", {T}ParameterRole.HeadBias, -1, {T}TensorStorage.InterleavedBias, HeadBias, OutputSize, 1, 1),");
-            _w.Line("];");
             _w.Line();
             if (_m.HasStatistics)
             {
                 _w.Line("// The statistics arena's tensors, with PyTorch's buffer names (BatchNorm1d's running_mean and running_var).");
-                _w.Line("private static readonly global::FastRnn.ParameterTensor[] s_statisticTensors =");
-                _w.Line("[");
-                for (int n = 0; n < _m.Layers.Count; n++)
+                using (_w.Block("private static readonly global::FastRnn.ParameterTensor[] s_statisticTensors =", "[", "];"))
                 {
-                    string p = Prefix(_m.Layers[n]), k = N(_m.Layers[n].IndexInGroup);
-                    if (_m.Layers[n].RecurrentBatchNorm)
+                    for (int n = 0; n < _m.Layers.Count; n++)
                     {
-                        foreach (var (site, _) in StepStatisticSites(_m.Layers[n], 0))
+                        string p = Prefix(_m.Layers[n]), k = N(_m.Layers[n].IndexInGroup);
+                        if (_m.Layers[n].RecurrentBatchNorm)
                         {
-                            string name = site switch { "Input" => "ih", "Recurrent" => "hh", _ => "cell" };
-                            string gates = site == "Cell" ? "1" : $"L{n}Gates";
-                            _w.Line($"    new(\"{p}bn_{name}_l{k}.running_mean\", {T}ParameterRole.RunningMean, {n}, {T}TensorStorage.InterleavedRows, L{n}{site}RunningMean, L{n}Hidden, {gates}, L{n}MaxSteps),");
-                            _w.Line($"    new(\"{p}bn_{name}_l{k}.running_var\", {T}ParameterRole.RunningVariance, {n}, {T}TensorStorage.InterleavedRows, L{n}{site}RunningVariance, L{n}Hidden, {gates}, L{n}MaxSteps),");
+                            foreach (var (site, _) in StepStatisticSites(_m.Layers[n], 0))
+                            {
+                                string name = site switch { "Input" => "ih", "Recurrent" => "hh", _ => "cell" };
+                                string gates = site == "Cell" ? "1" : $"L{n}Gates";
+                                _w.Line($"new(\"{p}bn_{name}_l{k}.running_mean\", {T}ParameterRole.RunningMean, {n}, {T}TensorStorage.InterleavedRows, L{n}{site}RunningMean, L{n}Hidden, {gates}, L{n}MaxSteps),");
+                                _w.Line($"new(\"{p}bn_{name}_l{k}.running_var\", {T}ParameterRole.RunningVariance, {n}, {T}TensorStorage.InterleavedRows, L{n}{site}RunningVariance, L{n}Hidden, {gates}, L{n}MaxSteps),");
+                            }
                         }
+                        if (!_m.Layers[n].OutputBatchNorm)
+                            continue;
+                        _w.Line($"new(\"{p}bn_l{k}.running_mean\", {T}ParameterRole.RunningMean, {n}, {T}TensorStorage.InterleavedBias, L{n}RunningMean, L{n}Hidden, 1, 1),");
+                        _w.Line($"new(\"{p}bn_l{k}.running_var\", {T}ParameterRole.RunningVariance, {n}, {T}TensorStorage.InterleavedBias, L{n}RunningVariance, L{n}Hidden, 1, 1),");
                     }
-                    if (!_m.Layers[n].OutputBatchNorm)
-                        continue;
-                    _w.Line($"    new(\"{p}bn_l{k}.running_mean\", {T}ParameterRole.RunningMean, {n}, {T}TensorStorage.InterleavedBias, L{n}RunningMean, L{n}Hidden, 1, 1),");
-                    _w.Line($"    new(\"{p}bn_l{k}.running_var\", {T}ParameterRole.RunningVariance, {n}, {T}TensorStorage.InterleavedBias, L{n}RunningVariance, L{n}Hidden, 1, 1),");
                 }
-                _w.Line("];");
                 _w.Line();
             }
         }
@@ -624,29 +624,29 @@ internal static partial class Emitter
 
                 """);
 
-            _w.Line("private void LoadInitialState(int batch, State? state)");
-            _w.Line("{");
-            for (int n = 0; n < _m.Layers.Count; n++)
+            using (_w.Block("private void LoadInitialState(int batch, State? state)", "{", "}"))
             {
-                _w.Line($"    if (state is null) _l{n}Hidden.AsSpan(0, batch * L{n}Padded).Clear();");
-                _w.Line($"    else state.Layer{n}Hidden.CopyTo(_l{n}Hidden, 0);");
-                if (_m.Layers[n].Cell == CellKind.Lstm)
+                for (int n = 0; n < _m.Layers.Count; n++)
                 {
-                    _w.Line($"    if (state is null) _l{n}Cell.AsSpan(0, batch * L{n}Padded).Clear();");
-                    _w.Line($"    else state.Layer{n}Cell.CopyTo(_l{n}Cell, 0);");
+                    _w.Line($"if (state is null) _l{n}Hidden.AsSpan(0, batch * L{n}Padded).Clear();");
+                    _w.Line($"else state.Layer{n}Hidden.CopyTo(_l{n}Hidden, 0);");
+                    if (_m.Layers[n].Cell == CellKind.Lstm)
+                    {
+                        _w.Line($"if (state is null) _l{n}Cell.AsSpan(0, batch * L{n}Padded).Clear();");
+                        _w.Line($"else state.Layer{n}Cell.CopyTo(_l{n}Cell, 0);");
+                    }
                 }
             }
-            _w.Line("}");
             _w.Line();
-            _w.Line("private void StoreFinalState(int batch, int steps, State state)");
-            _w.Line("{");
-            for (int n = 0; n < _m.Layers.Count; n++)
+            using (_w.Block("private void StoreFinalState(int batch, int steps, State state)", "{", "}"))
             {
-                _w.Line($"    _l{n}Hidden.AsSpan(steps * batch * L{n}Padded, batch * L{n}Padded).CopyTo(state.Layer{n}Hidden);");
-                if (_m.Layers[n].Cell == CellKind.Lstm)
-                    _w.Line($"    _l{n}Cell.AsSpan(steps * batch * L{n}Padded, batch * L{n}Padded).CopyTo(state.Layer{n}Cell);");
+                for (int n = 0; n < _m.Layers.Count; n++)
+                {
+                    _w.Line($"_l{n}Hidden.AsSpan(steps * batch * L{n}Padded, batch * L{n}Padded).CopyTo(state.Layer{n}Hidden);");
+                    if (_m.Layers[n].Cell == CellKind.Lstm)
+                        _w.Line($"_l{n}Cell.AsSpan(steps * batch * L{n}Padded, batch * L{n}Padded).CopyTo(state.Layer{n}Cell);");
+                }
             }
-            _w.Line("}");
             _w.Line();
         }
 
@@ -677,16 +677,16 @@ internal static partial class Emitter
 
         private void EmitForward()
         {
-            _w.Line($"private void ForwardCore<T>(int batch, int steps) {BlockConstraint}");
-            _w.Line("{");
-            for (int n = 0; n < _m.Layers.Count; n++)
+            using (_w.Block($"private void ForwardCore<T>(int batch, int steps) {BlockConstraint}", "{", "}"))
             {
-                _w.Line($"    ForwardLayer{n}<T>(batch, steps);");
-                if (OutputNorm(n))
-                    _w.Line($"    NormalizeLayer{n}Output<T>(batch, steps);");
+                for (int n = 0; n < _m.Layers.Count; n++)
+                {
+                    _w.Line($"ForwardLayer{n}<T>(batch, steps);");
+                    if (OutputNorm(n))
+                        _w.Line($"NormalizeLayer{n}Output<T>(batch, steps);");
+                }
+                _w.Line("ForwardHead<T>(batch, steps);");
             }
-            _w.Line("    ForwardHead<T>(batch, steps);");
-            _w.Line("}");
             _w.Line();
         }
 
@@ -760,7 +760,11 @@ internal static partial class Emitter
 
         private static string Lane(int k) => k == 0 ? "" : " + " + LaneOffset(k);
 
-        /// <summary>A layer-normalized step's recurrent part, before AdvanceLayer: ĥ = normalize(U·h(t−1)) into
+        /// <summary>", layer-normalized" or ", recurrent batch norm" for a normalized layer's comments.</summary>
+        private static string NormalizationNote(LayerSpec layer) =>
+            layer.LayerNorm ? ", layer-normalized" : layer.RecurrentBatchNorm ? ", recurrent batch norm" : "";
+
+        /// <summary>A normalized step's recurrent part, before AdvanceLayer: ĥ = normalize(U·h(t−1)) into
         /// <paramref name="target"/> (the product accumulates, so it starts cleared), each row's rstd into <paramref name="rstd"/>.</summary>
         private string NormalizeRecurrent(int n, string hIn, string target, string weights)
         {
@@ -775,7 +779,6 @@ internal static partial class Emitter
         private void EmitHeadForward()
         {
             string rows = EveryStep ? "steps * batch" : "batch";
-            string first = EveryStep ? "batch" : "steps * batch";
             _w.Lines($$"""
                 /// <summary>The head: logits = b + W·h(t) {{(EveryStep ? "at every step" : "at the last step")}}, then the activation.</summary>
                 private void ForwardHead<T>(int batch, int steps) {{BlockConstraint}}
@@ -877,7 +880,7 @@ internal static partial class Emitter
                 _w.Line($"{ReadOnlySpan} x = input;");
                 for (int n = 0; n < _m.Layers.Count; n++)
                 {
-                    _w.Line($"// Layer {n} ({CellName(_m.Layers[n].Cell)}{(_m.Layers[n].Normalized ? ", layer-normalized" : "")})");
+                    _w.Line($"// Layer {n} ({CellName(_m.Layers[n].Cell)}{NormalizationNote(_m.Layers[n])})");
                     Cell(n).EmitStepLayer();
                     _w.Line($"(state.Layer{n}Hidden, state.Layer{n}HiddenNext) = (state.Layer{n}HiddenNext, state.Layer{n}Hidden);");
                     if (OutputNorm(n))
@@ -924,7 +927,6 @@ internal static partial class Emitter
         private void EmitBackward()
         {
             string rows = EveryStep ? "steps * batch" : "batch";
-            string first = EveryStep ? "batch" : "steps * batch";
             string into = EveryStep ? "0" : $"(steps - 1) * batch * L{Top}Padded";
             _w.Lines($$"""
                 private void BackwardCore<T>(int batch, int steps) {{BlockConstraint}}
@@ -974,8 +976,9 @@ internal static partial class Emitter
                             global::FastRnn.Kernels.ActivationPenalty.AddDifferencesGradient(_l{{Top}}Hidden.AsSpan(batch * L{{Top}}Padded, headRows * L{{Top}}Padded), dTop,
                                 L{{Top}}Padded, L{{Top}}Hidden, headRows, batch, _temporalCoefficient / ((headRows - batch) * (float)L{{Top}}Hidden));
                     """);
-            for (int n = Top; n >= 0; n--)
-                _w.Line($"    BackwardLayer{n}<T>(batch, steps);");
+            using (_w.Indent())
+                for (int n = Top; n >= 0; n--)
+                    _w.Line($"BackwardLayer{n}<T>(batch, steps);");
             if (Tokens)
             {
                 _w.Lines("""
@@ -1024,25 +1027,25 @@ internal static partial class Emitter
                 """);
             var cell = Cell(n);
             var hooks = cell.BackwardHooks();
-            if (_m.Layers[n].RecurrentDropout is not null)
-            {
-                _w.Line($"    // h̃(t−1) = h(t−1)⊙m/(1 − p) is what the recurrent products read (the mask regenerated for ∂h(t−1))");
-                _w.Line($"    {ReadOnlySpan} recurrentInput = _l{n}RecurrentMask.Active ? _l{n}RecurrentDropped.AsSpan(0, rows * {L}Padded) : hidden;");
-                if (cell.GathersMaskedGradient)
-                    _w.Line($"    {Span} dTilde = _droppedHiddenGradient.AsSpan(0, batch * {L}Padded);");
-            }
             using (_w.Indent())
             {
+                if (_m.Layers[n].RecurrentDropout is not null)
+                {
+                    _w.Line($"// h̃(t−1) = h(t−1)⊙m/(1 − p) is what the recurrent products read (the mask regenerated for ∂h(t−1))");
+                    _w.Line($"{ReadOnlySpan} recurrentInput = _l{n}RecurrentMask.Active ? _l{n}RecurrentDropped.AsSpan(0, rows * {L}Padded) : hidden;");
+                    if (cell.GathersMaskedGradient)
+                        _w.Line($"{Span} dTilde = _droppedHiddenGradient.AsSpan(0, batch * {L}Padded);");
+                }
                 if (_m.Layers[n].CandidateDropout is not null)
                 {
                     _w.Lines(CandidateMaskFill(n));
                     _w.Line($"{ReadOnlySpan} candidateMask = _l{n}CandidateMask.AsSpan(0, batch * {L}Padded);");
                 }
                 if (_m.Layers[n].WeightDrop is not null)
-                    _w.Lines(WeightGradientSetup(n).TrimStart('\n'));
+                    _w.Lines(WeightGradientSetup(n));
                 cell.EmitBackwardSteps(hooks);
                 if (_m.Layers[n].WeightDrop is not null)
-                    _w.Lines(WeightGradientFinish(n).TrimStart('\n'));
+                    _w.Lines(WeightGradientFinish(n));
                 EmitInputSideBackward(n, "dGates");
             }
             _w.Line("}");
@@ -1086,25 +1089,25 @@ internal static partial class Emitter
         private void EmitPackTransposes()
         {
             const string Pack = Kernels + ".PackTransposed";
-            _w.Line("private void PackTransposes()");
-            _w.Line("{");
-            _w.Line($"    {ReadOnlySpan} p = _parameters;");
-            _w.Line($"    {Pack}(p.Slice(HeadWeights, HeadShape.Length), HeadShape, 0, 1, _headTransposed);");
-            for (int n = 0; n < _m.Layers.Count; n++)
+            using (_w.Block("private void PackTransposes()", "{", "}"))
             {
-                string L = $"L{n}";
-                string recurrent = $"{RecurrentWeights(n)}, {L}RecurrentShape";
-                if (_m.Layers[n].Cell == CellKind.GruResetBefore)
+                _w.Line($"{ReadOnlySpan} p = _parameters;");
+                _w.Line($"{Pack}(p.Slice(HeadWeights, HeadShape.Length), HeadShape, 0, 1, _headTransposed);");
+                for (int n = 0; n < _m.Layers.Count; n++)
                 {
-                    _w.Line($"    {Pack}({recurrent}, 0, 2, _l{n}RecurrentTransposed);");
-                    _w.Line($"    {Pack}({recurrent}, 2, 3, _l{n}CandidateTransposed);");
+                    string L = $"L{n}";
+                    string recurrent = $"{RecurrentWeights(n)}, {L}RecurrentShape";
+                    if (_m.Layers[n].Cell == CellKind.GruResetBefore)
+                    {
+                        _w.Line($"{Pack}({recurrent}, 0, 2, _l{n}RecurrentTransposed);");
+                        _w.Line($"{Pack}({recurrent}, 2, 3, _l{n}CandidateTransposed);");
+                    }
+                    else
+                        _w.Line($"{Pack}({recurrent}, 0, {L}Gates, _l{n}RecurrentTransposed);");
+                    if (NeedsInputGradient(n))
+                        _w.Line($"{Pack}(p.Slice({L}InputWeights, {L}InputShape.Length), {L}InputShape, 0, {L}Gates, _l{n}InputTransposed);");
                 }
-                else
-                    _w.Line($"    {Pack}({recurrent}, 0, {L}Gates, _l{n}RecurrentTransposed);");
-                if (NeedsInputGradient(n))
-                    _w.Line($"    {Pack}(p.Slice({L}InputWeights, {L}InputShape.Length), {L}InputShape, 0, {L}Gates, _l{n}InputTransposed);");
             }
-            _w.Line("}");
             _w.Line();
         }
 
@@ -1216,50 +1219,52 @@ internal static partial class Emitter
                 _w.Line("public int Batch { get; }");
                 _w.Line();
                 _w.Line("/// <summary>The hidden state h of <paramref name=\"layer\"/> for <paramref name=\"row\"/> (read or write).</summary>");
-                _w.Line("public global::System.Span<float> Hidden(int layer, int row)");
-                _w.Line("{");
-                _w.Line("    CheckRow(row);");
-                _w.Line("    return layer switch");
-                _w.Line("    {");
-                for (int n = 0; n < _m.Layers.Count; n++)
-                    _w.Line($"        {n} => Layer{n}Hidden.AsSpan(row * L{n}Padded, L{n}Hidden),");
-                _w.Line("        _ => throw new global::System.ArgumentOutOfRangeException(nameof(layer), layer, $\"The model has layers 0 to {LayerCount - 1}.\"),");
-                _w.Line("    };");
-                _w.Line("}");
+                using (_w.Block("public global::System.Span<float> Hidden(int layer, int row)", "{", "}"))
+                {
+                    _w.Line("CheckRow(row);");
+                    using (_w.Block("return layer switch", "{", "};"))
+                    {
+                        for (int n = 0; n < _m.Layers.Count; n++)
+                            _w.Line($"{n} => Layer{n}Hidden.AsSpan(row * L{n}Padded, L{n}Hidden),");
+                        _w.Line("_ => throw new global::System.ArgumentOutOfRangeException(nameof(layer), layer, $\"The model has layers 0 to {LayerCount - 1}.\"),");
+                    }
+                }
                 _w.Line();
                 _w.Line("/// <summary>The cell state c of LSTM layer <paramref name=\"layer\"/> for <paramref name=\"row\"/> (read or write).</summary>");
-                _w.Line("public global::System.Span<float> Cell(int layer, int row)");
-                _w.Line("{");
-                _w.Line("    CheckRow(row);");
-                _w.Line("    return layer switch");
-                _w.Line("    {");
-                for (int n = 0; n < _m.Layers.Count; n++)
-                    if (_m.Layers[n].Cell == CellKind.Lstm)
-                        _w.Line($"        {n} => Layer{n}Cell.AsSpan(row * L{n}Padded, L{n}Hidden),");
-                _w.Line("        _ => throw new global::System.ArgumentOutOfRangeException(nameof(layer), layer, \"Only LSTM layers have a cell state.\"),");
-                _w.Line("    };");
-                _w.Line("}");
+                using (_w.Block("public global::System.Span<float> Cell(int layer, int row)", "{", "}"))
+                {
+                    _w.Line("CheckRow(row);");
+                    using (_w.Block("return layer switch", "{", "};"))
+                    {
+                        for (int n = 0; n < _m.Layers.Count; n++)
+                            if (_m.Layers[n].Cell == CellKind.Lstm)
+                                _w.Line($"{n} => Layer{n}Cell.AsSpan(row * L{n}Padded, L{n}Hidden),");
+                        _w.Line("_ => throw new global::System.ArgumentOutOfRangeException(nameof(layer), layer, \"Only LSTM layers have a cell state.\"),");
+                    }
+                }
                 _w.Line();
                 _w.Line(_m.Layers.Any(l => l.RecurrentBatchNorm)
                     ? "/// <summary>Sets every state to zero and the time index to 0 (a new sequence).</summary>"
                     : "/// <summary>Sets every state to zero (a new sequence).</summary>");
-                _w.Line("public void Reset()");
-                _w.Line("{");
-                for (int n = 0; n < _m.Layers.Count; n++)
+                using (_w.Block("public void Reset()", "{", "}"))
                 {
-                    _w.Line($"    global::System.Array.Clear(Layer{n}Hidden);");
-                    if (_m.Layers[n].Cell == CellKind.Lstm)
-                        _w.Line($"    global::System.Array.Clear(Layer{n}Cell);");
+                    for (int n = 0; n < _m.Layers.Count; n++)
+                    {
+                        _w.Line($"global::System.Array.Clear(Layer{n}Hidden);");
+                        if (_m.Layers[n].Cell == CellKind.Lstm)
+                            _w.Line($"global::System.Array.Clear(Layer{n}Cell);");
+                    }
+                    if (_m.Layers.Any(l => l.RecurrentBatchNorm))
+                        _w.Line("Time = 0;");
                 }
-                if (_m.Layers.Any(l => l.RecurrentBatchNorm))
-                    _w.Line("    Time = 0;");
-                _w.Line("}");
                 _w.Line();
-                _w.Line("private void CheckRow(int row)");
-                _w.Line("{");
-                _w.Line("    if ((uint)row >= (uint)Batch)");
-                _w.Line("        throw new global::System.ArgumentOutOfRangeException(nameof(row), row, $\"The state has rows 0 to {Batch - 1}.\");");
-                _w.Line("}");
+                using (_w.Block("private void CheckRow(int row)", "{", "}"))
+                {
+                    _w.Lines("""
+                        if ((uint)row >= (uint)Batch)
+                            throw new global::System.ArgumentOutOfRangeException(nameof(row), row, $"The state has rows 0 to {Batch - 1}.");
+                        """);
+                }
             }
         }
     }

@@ -294,7 +294,7 @@ internal sealed class Parser
         {
             int gates = layer.Cell == CellKind.Lstm ? 4 : 3;
             long padded = (layer.Hidden + 15L) / 16 * 16;
-            total += gates * padded * (layer.Inputs + layer.Hidden + 2) + (layer.Normalized ? 2 * gates * padded + 2 * padded : 0) + (layer.OutputBatchNorm ? 2 * padded : 0);
+            total += gates * padded * (layer.Inputs + layer.Hidden + 2) + (layer.Normalized ? 2 * gates * padded + (layer.Cell == CellKind.Lstm ? 2 * padded : 0) : 0) + (layer.OutputBatchNorm ? 2 * padded : 0);
         }
         total += (_outputs + 15L) / 16 * 16 * ((_layers.Count > 0 ? _layers[_layers.Count - 1].Hidden : _inputSize) + 1);
         if (total > int.MaxValue)

@@ -29,17 +29,12 @@ internal sealed record ModelSpec(
     EquatableArray<PenaltySpec> Penalties = default,
     EquatableArray<ConstraintSpec> Constraints = default)
 {
-    public bool HasMasks => EmbeddingDropout is not null || HeadDropout is not null ||
-        Layers.Any(l => l.InputDropout is not null || l.RecurrentDropout is not null || l.HasZoneout || l.WeightDrop is not null ||
-            l.CandidateDropout is not null);
-
     public bool HasOutputBatchNorm => Layers.Any(l => l.OutputBatchNorm);
 
     /// <summary>Some batch normalization keeps running statistics (between layers or in a cell).</summary>
     public bool HasStatistics => Layers.Any(l => l.OutputBatchNorm || l.RecurrentBatchNorm);
 
     public bool HasActivationPenalty => ActivationRegularization is not null || TemporalActivationRegularization is not null;
-
 
     public string FullName => (Namespace is null ? "" : Namespace + ".") +
         string.Concat(ContainingTypes.Select(t => t.Name + ".")) + Name;

@@ -1,3 +1,5 @@
+using System.Linq;
+
 namespace FastRnn.Generators;
 
 internal static partial class Emitter
@@ -72,10 +74,14 @@ internal static partial class Emitter
             /// matrix kernels for more.</summary>
             public virtual void EmitStepLayer()
             {
-                _w.Line("if (batch == 1)");
-                _w.Line($"    StepLayer{n}Single<T>(p, x, state.Layer{n}Hidden, state.Layer{n}HiddenNext{StepSingleState}{StepZoneRates});");
-                using (_w.Block("else"))
-                    _w.Lines(BatchedStep);
+                _w.Lines($$"""
+                    if (batch == 1)
+                        StepLayer{{n}}Single<T>(p, x, state.Layer{{n}}Hidden, state.Layer{{n}}HiddenNext{{StepSingleState}}{{StepZoneRates}});
+                    else
+                    {
+                        {{BatchedStep}}
+                    }
+                    """);
             }
 
             /// <summary>The state <c>StepLayer{n}Single</c> takes after h(t) (an LSTM's c).</summary>
@@ -229,15 +235,9 @@ internal static partial class Emitter
             /// <summary>Zoneout at inference: the rates weigh the previous state (the same for every unit).</summary>
             protected string StepZoneParameters => (layer.Zoneout is not null ? ", float zoneHidden" : "") + (layer.CellZoneout is not null ? ", float zoneCell" : "");
 
-            protected string StepZoneSetup
-            {
-                get
-                {
-                    string setup = Lines(layer.Zoneout is not null ? "T keepHidden = T.Create(zoneHidden);" : null!,
-                        layer.CellZoneout is not null ? "T keepCell = T.Create(zoneCell);" : null!);
-                    return setup;
-                }
-            }
+            protected string StepZoneSetup => Lines(
+                layer.Zoneout is not null ? "T keepHidden = T.Create(zoneHidden);" : null!,
+                layer.CellZoneout is not null ? "T keepCell = T.Create(zoneCell);" : null!);
 
             /// <summary>A normalized layer's batch-1 products, fused: one pass over the gate-interleaved weights
             /// accumulates W_ih·x and U·h(t−1) for every gate of a block of 16 units in registers, as the plain fused
@@ -246,10 +246,10 @@ internal static partial class Emitter
             protected void EmitProductsSingle()
             {
                 int gates = Gates(layer.Cell);
-                string[] input = System.Linq.Enumerable.ToArray(System.Linq.Enumerable.Select(System.Linq.Enumerable.Range(0, gates), k => $"wx{k}"));
-                string[] recurrent = System.Linq.Enumerable.ToArray(System.Linq.Enumerable.Select(System.Linq.Enumerable.Range(0, gates), k => $"uh{k}"));
+                string[] input = Enumerable.Range(0, gates).Select(k => $"wx{k}").ToArray();
+                string[] recurrent = Enumerable.Range(0, gates).Select(k => $"uh{k}").ToArray();
                 string Stores(string target, string[] accumulators) =>
-                    string.Join("\n", System.Linq.Enumerable.Select(accumulators, (a, k) => $"T.Store(ref At({target}, block{Lane(k)}), {a});"));
+                    string.Join("\n", accumulators.Select((a, k) => $"T.Store(ref At({target}, block{Lane(k)}), {a});"));
                 _w.Lines($$"""
                     /// <summary>Layer {{n}}, one row: W_ih·x into <paramref name="inputProduct"/> and U·h(t−1) into
                     /// <paramref name="recurrentProduct"/> ([Row] each), every gate of a block of 16 units accumulated in

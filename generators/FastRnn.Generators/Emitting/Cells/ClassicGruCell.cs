@@ -1,12 +1,10 @@
-using System.Linq;
-
 namespace FastRnn.Generators;
 
 internal static partial class Emitter
 {
     private sealed partial class ModelEmitter
     {
-        /// <summary>The classic GRU (Cho et al. 2014; reset before the product): n = tanh(W_n·x + b_in + U_n·(r⊙h(t−1)) + b_hn).</summary>
+        /// <summary>The classic GRU (Cho et al. 2014; reset before the product): n = tanh(W_n·x + b_in + U_n·(r⊙h(t−1)) + b_hn).
         /// PyTorch has no such cell; its names, shapes and gate order are nn.GRU's.</summary>
         private sealed class ClassicGruCell(ModelEmitter emitter, int layerIndex) : CellEmitter(emitter, layerIndex)
         {

@@ -1,5 +1,3 @@
-using System.Linq;
-
 namespace FastRnn.Generators;
 
 internal static partial class Emitter
@@ -64,7 +62,7 @@ internal static partial class Emitter
 
             /// <summary>The summary of a reset-after GRU's AdvanceLayer, up to its recurrent-dropout and zoneout notes.</summary>
             private string GruAdvanceDoc() => layer.Normalized
-                ? Lines($"/// <summary>One layer-normalized GRU step of layer {n} for <paramref name=\"batch\"/> rows, once",
+                ? Lines($"/// <summary>One {(layer.LayerNorm ? "layer-normalized" : "batch-normalized")} GRU step of layer {n} for <paramref name=\"batch\"/> rows, once",
                     "/// <paramref name=\"inputNormalized\"/> holds x̂ = normalize(W_ih·x):",
                     "///   a = γ_x⊙x̂ + b_ih;  gh = γ_h⊙ĥ + b_hh, ĥ = normalize(U·h(t−1))",
                     "///   r = σ(a_r + gh_r);  z = σ(a_z + gh_z);  n = tanh(a_n + r⊙gh_n);  h(t) = (1 − z)⊙n + z⊙h(t−1)",

@@ -1,5 +1,3 @@
-using System.Linq;
-
 namespace FastRnn.Generators;
 
 internal static partial class Emitter

@@ -1,5 +1,3 @@
-using System.Linq;
-
 namespace FastRnn.Generators;
 
 internal static partial class Emitter
@@ -45,7 +43,7 @@ internal static partial class Emitter
                         "T.Store(ref At(h, u), T.MultiplyAdd(T.Load(in At(zoneHidden, u)), T.Load(in At(hPrev, u)) - hTilde, hTilde));")
                     : "T.Store(ref At(h, u), hTilde);";
                 _w.Lines($$"""
-                    /// <summary>One layer-normalized LSTM step of layer {{n}} for <paramref name="batch"/> rows, once
+                    /// <summary>One {{(layer.LayerNorm ? "layer-normalized" : "batch-normalized")}} LSTM step of layer {{n}} for <paramref name="batch"/> rows, once
                     /// <paramref name="inputNormalized"/> holds x̂ = normalize(W_ih·x) and <paramref name="recurrentNormalized"/>
                     /// ĥ = normalize(U·h(t−1)) (made by the caller):
                     ///   a = γ_x⊙x̂ + b_ih + γ_h⊙ĥ + b_hh;  i, f, o = σ(a_i, a_f, a_o);  g = tanh(a_g)
@@ -98,8 +96,6 @@ internal static partial class Emitter
 
                     """);
             }
-
-            /// <inheritdoc/>
 
             /// <summary>Backward through a layer-normalized LSTM layer (Ba et al. 2016), last step first. Each step runs in
             /// three parts, because a normalization couples every unit of a row: ∂ of h(t) into ∂(γ_c⊙ĉ + β_c) and ∂a_o for
