@@ -50,8 +50,8 @@ public class SoftmaxHeadBenchmarks
     [Benchmark(Description = "softmax and cross-entropy with ∂logits")]
     public float Softmax()
     {
-        Losses.Softmax(_logits, _outputs, Vocabulary, Rows, Vocabulary);
-        return Losses.SoftmaxCrossEntropy(_logits, _outputs, Vocabulary, Rows, Vocabulary, _targets, _dLogits);
+        LossKernels.Softmax(_logits, _outputs, Vocabulary, Rows, Vocabulary);
+        return LossKernels.SoftmaxCrossEntropy(_logits, _outputs, Vocabulary, Rows, Vocabulary, _targets, _dLogits);
     }
 
     [Benchmark(Description = "∂W += xᵀ·∂logits (weight gradient)")]

@@ -1,3 +1,4 @@
+using FastRnn.Kernels;
 using Xunit;
 
 namespace FastRnn.Tests;
@@ -10,9 +11,9 @@ public class LossTests
         float[] logits = [0f, -200f, 0f, 5f];
         var outputs = new float[4];
         var gradient = new float[4];
-        Losses.Softmax(logits, outputs, 4, 1, 4);
+        LossKernels.Softmax(logits, outputs, 4, 1, 4);
         Assert.Equal(0f, outputs[1]);
-        float loss = Losses.SoftmaxCrossEntropy(logits, outputs, 4, 1, 4, [1], gradient);
+        float loss = LossKernels.SoftmaxCrossEntropy(logits, outputs, 4, 1, 4, [1], gradient);
         double expected = Math.Log(Math.Exp(0) + Math.Exp(-200) + Math.Exp(0) + Math.Exp(5)) + 200;
         Assert.Equal(expected, loss, 3);
         Assert.Equal(-1f, gradient[1], 6);
@@ -24,8 +25,8 @@ public class LossTests
         float[] logits = [80f, -80f];
         var outputs = new float[2];
         var gradient = new float[2];
-        Losses.Sigmoid(logits, outputs, 2, 1, 2);
-        float loss = Losses.BinaryCrossEntropy(logits, outputs, 2, 1, 2, [0f, 1f], gradient);
+        LossKernels.Sigmoid(logits, outputs, 2, 1, 2);
+        float loss = LossKernels.BinaryCrossEntropy(logits, outputs, 2, 1, 2, [0f, 1f], gradient);
         Assert.Equal(80.0, loss, 3); // each element loses 80 nats; the mean is 80
         Assert.True(float.IsFinite(gradient[0]) && float.IsFinite(gradient[1]));
     }
@@ -34,7 +35,7 @@ public class LossTests
     public void WrongTargetCountsAndClassesAreRejected()
     {
         var buffer = new float[4];
-        Assert.Throws<ArgumentException>(() => Losses.MeanSquaredError(buffer, 4, 1, 4, new float[3], buffer, false));
-        Assert.Throws<ArgumentOutOfRangeException>(() => Losses.SoftmaxCrossEntropy(buffer, buffer, 4, 1, 4, [4], new float[4]));
+        Assert.Throws<ArgumentException>(() => LossKernels.MeanSquaredError(buffer, 4, 1, 4, new float[3], buffer, false));
+        Assert.Throws<ArgumentOutOfRangeException>(() => LossKernels.SoftmaxCrossEntropy(buffer, buffer, 4, 1, 4, [4], new float[4]));
     }
 }

@@ -160,9 +160,9 @@ public class PaddingTests
     {
         var logits = new float[8];
         var outputs = new float[8];
-        Losses.Softmax(logits, outputs, 4, 2, 4);
+        LossKernels.Softmax(logits, outputs, 4, 2, 4);
         var gradient = Enumerable.Repeat(5f, 8).ToArray();
-        Assert.Equal(0f, Losses.SoftmaxCrossEntropy(logits, outputs, 4, 2, 4, [Losses.Ignore, -7], gradient));
+        Assert.Equal(0f, LossKernels.SoftmaxCrossEntropy(logits, outputs, 4, 2, 4, [Losses.Ignore, -7], gradient));
         Assert.All(gradient, g => Assert.Equal(0f, g));
     }
 }

@@ -660,17 +660,17 @@ internal static partial class Emitter
         private string LossCall() => _m.Loss switch
         {
             LossKind.MeanSquaredError =>
-                $"global::FastRnn.Losses.MeanSquaredError(_outputs, HeadPadded, rows, OutputSize, targets, _logitGradient, sigmoid: {(_m.Activation == HeadActivation.Sigmoid ? "true" : "false")})",
+                $"global::FastRnn.Kernels.LossKernels.MeanSquaredError(_outputs, HeadPadded, rows, OutputSize, targets, _logitGradient, sigmoid: {(_m.Activation == HeadActivation.Sigmoid ? "true" : "false")})",
             LossKind.BinaryCrossEntropy =>
-                "global::FastRnn.Losses.BinaryCrossEntropy(_logits, _outputs, HeadPadded, rows, OutputSize, targets, _logitGradient)",
-            _ => "global::FastRnn.Losses.SoftmaxCrossEntropy(_logits, _outputs, HeadPadded, rows, OutputSize, targets, _logitGradient)",
+                "global::FastRnn.Kernels.LossKernels.BinaryCrossEntropy(_logits, _outputs, HeadPadded, rows, OutputSize, targets, _logitGradient)",
+            _ => "global::FastRnn.Kernels.LossKernels.SoftmaxCrossEntropy(_logits, _outputs, HeadPadded, rows, OutputSize, targets, _logitGradient)",
         };
 
         private string ActivationCall(string logits, string outputs, string rows) => _m.Activation switch
         {
-            HeadActivation.Sigmoid => $"global::FastRnn.Losses.Sigmoid({logits}, {outputs}, HeadPadded, {rows}, OutputSize);",
-            HeadActivation.Softmax => $"global::FastRnn.Losses.Softmax({logits}, {outputs}, HeadPadded, {rows}, OutputSize);",
-            _ => $"global::FastRnn.Losses.Identity({logits}, {outputs}, HeadPadded, {rows}, OutputSize);",
+            HeadActivation.Sigmoid => $"global::FastRnn.Kernels.LossKernels.Sigmoid({logits}, {outputs}, HeadPadded, {rows}, OutputSize);",
+            HeadActivation.Softmax => $"global::FastRnn.Kernels.LossKernels.Softmax({logits}, {outputs}, HeadPadded, {rows}, OutputSize);",
+            _ => $"global::FastRnn.Kernels.LossKernels.Identity({logits}, {outputs}, HeadPadded, {rows}, OutputSize);",
         };
 
         // ---- forward over a sequence ------------------------------------------------------------------------

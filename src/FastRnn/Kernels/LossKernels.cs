@@ -1,25 +1,23 @@
 using System.ComponentModel;
 using System.Numerics.Tensors;
 
-namespace FastRnn;
+namespace FastRnn.Kernels;
 
 /// <summary>
 /// Head activations and losses over rows of logits (rows of <c>stride</c> floats, the first <c>width</c> real).
 /// Each loss returns the mean and writes <c>∂loss/∂logit</c> into <c>dLogits</c>; sums run in double.
-/// Targets are dense: <c>width</c> floats per row, or one class id per row.
-/// <para>The activations and losses are called by generated code and hidden from IntelliSense; what a user reads is
-/// <see cref="Ignore"/>, the target that marks a padded step.</para>
+/// Targets are dense: <c>width</c> floats per row, or one class id per row; a negative class id
+/// (<see cref="Losses.Ignore"/>) marks a padded step.
 /// </summary>
-public static class Losses
+[EditorBrowsable(EditorBrowsableState.Never)]
+public static class LossKernels
 {
-    [EditorBrowsable(EditorBrowsableState.Never)]
     public static void Identity(ReadOnlySpan<float> logits, Span<float> outputs, int stride, int rows, int width)
     {
         for (int r = 0; r < rows; r++)
             logits.Slice(r * stride, width).CopyTo(outputs.Slice(r * stride, width));
     }
 
-    [EditorBrowsable(EditorBrowsableState.Never)]
     public static void Sigmoid(ReadOnlySpan<float> logits, Span<float> outputs, int stride, int rows, int width)
     {
         for (int r = 0; r < rows; r++)
@@ -27,7 +25,6 @@ public static class Losses
     }
 
     /// <summary>Row-wise softmax, <c>exp(z − max z) / Σ exp(z − max z)</c>, vectorized.</summary>
-    [EditorBrowsable(EditorBrowsableState.Never)]
     public static void Softmax(ReadOnlySpan<float> logits, Span<float> outputs, int stride, int rows, int width)
     {
         for (int r = 0; r < rows; r++)
@@ -42,7 +39,6 @@ public static class Losses
 
     /// <summary>Mean of <c>(y − t)²</c> over rows × width; <paramref name="sigmoid"/> says y = σ(logit), so the
     /// gradient carries σ' = y(1 − y).</summary>
-    [EditorBrowsable(EditorBrowsableState.Never)]
     public static float MeanSquaredError(ReadOnlySpan<float> outputs, int stride, int rows, int width,
         ReadOnlySpan<float> targets, Span<float> dLogits, bool sigmoid)
     {
@@ -63,7 +59,6 @@ public static class Losses
 
     /// <summary>Binary cross-entropy from logits z (PyTorch <c>BCEWithLogitsLoss</c>): per element
     /// <c>max(z, 0) − z·t + log(1 + e^−|z|)</c>, gradient <c>σ(z) − t</c>, both over rows × width.</summary>
-    [EditorBrowsable(EditorBrowsableState.Never)]
     public static float BinaryCrossEntropy(ReadOnlySpan<float> logits, ReadOnlySpan<float> outputs, int stride, int rows, int width,
         ReadOnlySpan<float> targets, Span<float> dLogits)
     {
@@ -81,16 +76,11 @@ public static class Losses
         return (float)(sum / (rows * width));
     }
 
-    /// <summary>A class id that marks a padded step: it counts in neither the loss nor any gradient (PyTorch's
-    /// <c>ignore_index</c>; any negative id does).</summary>
-    public const int Ignore = -1;
-
     /// <summary>Softmax cross-entropy with class ids (PyTorch <c>CrossEntropyLoss</c> on the logits): per row
     /// <c>−log softmax(z)[t]</c>, gradient <c>softmax(z) − onehot(t)</c>, mean over the rows whose target is not ignored
-    /// (a negative id, see <see cref="Ignore"/>; as <c>ignore_index</c>), 0 when every target is. <paramref name="outputs"/>
+    /// (a negative id, see <see cref="Losses.Ignore"/>; as <c>ignore_index</c>), 0 when every target is. <paramref name="outputs"/>
     /// must hold the softmax of <paramref name="logits"/>; where the target's probability underflows, the row's loss is
     /// computed from the logits as <c>logsumexp(z) − z[t]</c>.</summary>
-    [EditorBrowsable(EditorBrowsableState.Never)]
     public static float SoftmaxCrossEntropy(ReadOnlySpan<float> logits, ReadOnlySpan<float> outputs, int stride, int rows, int width,
         ReadOnlySpan<int> targets, Span<float> dLogits)
     {
