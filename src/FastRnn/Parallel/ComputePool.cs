@@ -12,8 +12,9 @@ namespace FastRnn;
 /// </summary>
 public sealed class ComputePool : IDisposable
 {
-    // Rounds of Thread.SpinWait(SpinIterations) a worker polls for the next dispatch before it parks: about 50 µs here,
-    // longer than the gap between the dispatches of one training step, far shorter than a scheduler quantum.
+    // Rounds of Thread.SpinWait(SpinIterations) a worker polls for the next dispatch before it parks: 0.16–0.20 ms on this
+    // project's machine (200 rounds of SpinWait(20) measured 161–203 µs), longer than the gap between the dispatches of
+    // one training step, far shorter than a scheduler quantum.
     private const int SpinRounds = 200;
     private const int SpinIterations = 20;
 
