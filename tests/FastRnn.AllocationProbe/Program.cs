@@ -32,6 +32,7 @@ using (VectorPath.Override(wide))
 // The pool's workers are other threads: GC.GetTotalAllocatedBytes(precise: true) below counts them too.
 using var pool = threads > 1 ? new ComputePool(threads) : null;
 optimizer.Pool = pool;
+model.GetType().GetProperty("Pool")!.SetValue(model, pool); // the model's input products too
 var random = new Random(1);
 int inputCount = Steps * Batch * model.InputWidth;
 var dense = Enumerable.Range(0, inputCount).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();

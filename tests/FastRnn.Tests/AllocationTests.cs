@@ -30,8 +30,8 @@ public class AllocationTests
     [InlineData("batchnorm", "512")]
     public void StepsAndTrainingIterationsAllocateNothing(string model, string width) => Probe(model, width, "1");
 
-    /// <summary>The optimizer's update on a <see cref="ComputePool"/>: its workers allocate nothing either (counted by
-    /// GC.GetTotalAllocatedBytes(precise: true), which sees every thread).</summary>
+    /// <summary>The model's input products and the optimizer's update on a <see cref="ComputePool"/>: its workers allocate
+    /// nothing either (counted by GC.GetTotalAllocatedBytes(precise: true), which sees every thread).</summary>
     [Theory]
     [InlineData("tokens", "512", "2")]
     [InlineData("penalties", "256", "3")]

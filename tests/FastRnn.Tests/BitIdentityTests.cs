@@ -42,6 +42,20 @@ public class BitIdentityTests
         Assert.Equal(hash, actual);
     }
 
+    /// <summary>The same model on a <see cref="ComputePool"/> of 2 and 3 threads: every float is the same as on one.</summary>
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void OnAPoolTheBitsAreTheSame(string file, bool wide)
+    {
+        string key = $"{file} {(wide ? "512" : "256")} {Hardware}";
+        var expected = Load();
+        foreach (int threads in new[] { 2, 3 })
+        {
+            using var pool = new ComputePool(threads);
+            Assert.True(expected[key] == Run(file, wide, pool), $"'{key}' differs on a pool of {threads} threads");
+        }
+    }
+
     [Fact]
     public void EveryCaseHasARecordedChecksum()
     {
@@ -82,7 +96,7 @@ public class BitIdentityTests
     }
 
     /// <summary>Runs the fixture's model through every public computation and hashes what it produced.</summary>
-    private static string Run(string file, bool wide)
+    private static string Run(string file, bool wide, ComputePool? pool = null)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         void Add(string label, ReadOnlySpan<float> values)
@@ -96,6 +110,7 @@ public class BitIdentityTests
         ISequenceModel model;
         using (VectorPath.Override(wide))
             model = TestModels.Create(meta["model"], batch, steps, seed: 12345);
+        ((dynamic)model).Pool = pool;
         foreach (var tensor in model.Tensors)
             tensor.Import(entries[tensor.Name].Data, model.Parameters);
         foreach (var tensor in model.StatisticTensors)

@@ -225,6 +225,19 @@ internal static partial class Emitter
             ? $"_input.AsSpan(0, {rows} * InputSize)"
             : LayerOutput(n - 1, "0", rows);
 
+        /// <summary>The same rows as <see cref="InputSpan"/>, as an array segment (what the pool-aware products take).</summary>
+        private string InputSegment(int n, string rows) =>
+            _m.Layers[n].InputDropout is null ? RawInputSegment(n, rows) : $"Layer{n}InputSegment(batch, {rows})";
+
+        private string RawInputSegment(int n, string rows) => n == 0
+            ? Segment("_input", "0", $"{rows} * InputSize")
+            : OutputNorm(n - 1)
+                ? Segment($"_l{n - 1}Output", "0", $"{rows} * L{n - 1}Padded")
+                : Segment($"_l{n - 1}Hidden", $"batch * L{n - 1}Padded", $"{rows} * L{n - 1}Padded");
+
+        private static string Segment(string array, string offset, string count) =>
+            $"new global::System.ArraySegment<float>({array}, {offset}, {count})";
+
         private static string InputStride(int n) => n == 0 ? "InputSize" : $"L{n - 1}Padded";
 
         /// <summary>The top layer's rows the head reads (before its dropout): every step, or each row's last step
@@ -245,6 +258,7 @@ internal static partial class Emitter
                 // Chosen once, at construction: every public call then branches once to the 256- or 512-bit code.
                 private readonly bool _wide;
                 private readonly RunOptions _options;
+                private global::FastRnn.ComputePool? _pool;
                 """);
             EmitBufferFields(BufferOwner.Model);
             if (_m.HasStatistics)
@@ -323,6 +337,11 @@ internal static partial class Emitter
 
                 /// <summary>True when this instance runs the 512-bit kernels (fixed at construction).</summary>
                 public bool UsesVector512 => _wide;
+
+                /// <summary>Threads that share this model's products (null, the default: the calling thread alone). The
+                /// products are split by output columns, so the results are bit-identical at any thread count. So far each
+                /// layer's input product in <see cref="Forward"/> (all steps × rows at once) runs on it.</summary>
+                public global::FastRnn.ComputePool? Pool { get => _pool; set => _pool = value; }
 
                 /// <inheritdoc/>
                 public global::System.Span<float> Parameters => _parameters;
@@ -712,15 +731,17 @@ internal static partial class Emitter
                     // x̂(t) = normalize(W_ih·x(t)) over each row's Gates·Hidden values   [steps·batch, Row]
                     {{Span}} inputNormalized = _l{{n}}InputNormalized.AsSpan(0, rows * {{L}}Row);
                     inputNormalized.Clear();
-                    {{Kernels}}.MultiplyAdd<T>({{InputSpan(n, "rows")}}, {{InputStride(n)}}, rows,
-                        p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, inputNormalized, {{L}}Row);
+                    {{Kernels}}.MultiplyAdd<T>(_pool, {{InputSegment(n, "rows")}}, {{InputStride(n)}}, rows,
+                        {{Segment("_parameters", $"{L}InputWeights", $"{L}InputShape.Length")}}, {{L}}InputShape, 0, {{L}}Gates,
+                        {{Segment($"_l{n}InputNormalized", "0", $"rows * {L}Row")}}, {{L}}Row);
                     {{NormalizeInputSequence(n)}}
                     """
                 : $$"""
                     // a_x(t) = b_ih + W_ih·x(t)   [steps·batch, Row]
                     {{Kernels}}.BroadcastRows(p.Slice({{L}}InputBias, {{L}}Row), gates, {{L}}Row, rows);
-                    {{Kernels}}.MultiplyAdd<T>({{InputSpan(n, "rows")}}, {{InputStride(n)}}, rows,
-                        p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, gates, {{L}}Row);
+                    {{Kernels}}.MultiplyAdd<T>(_pool, {{InputSegment(n, "rows")}}, {{InputStride(n)}}, rows,
+                        {{Segment("_parameters", $"{L}InputWeights", $"{L}InputShape.Length")}}, {{L}}InputShape, 0, {{L}}Gates,
+                        {{Segment($"_l{n}Gates", "0", $"rows * {L}Row")}}, {{L}}Row);
                     """;
             string hPrev = $"_l{n}Hidden.AsSpan(now * {L}Padded, batch * {L}Padded)";
             var cellEmitter = Cell(n);
