@@ -4,14 +4,18 @@ using FastRnn.Kernels;
 
 namespace FastRnn.Benchmarks;
 
-/// <summary>The LSTM(256) sequence forward (batch 32 × 100 steps) with its input product on a <see cref="ComputePool"/>
-/// of 1 and 2 threads (the recurrence still runs on one): what issue 10's first wiring buys, bit-identical results.</summary>
+/// <summary>The LSTM(256) sequence forward (batch 32 × 100 steps) and the char-LM training iteration (Embedding(96, 64) →
+/// LSTM(256) → Linear(96), batch 32 × 64, Adam) with the model's and the optimizer's <see cref="ComputePool"/> of 1 and
+/// 2 threads: the input products, ∂x and the update run on the pool, the recurrence and the weight gradients on one
+/// thread. Results are bit-identical at both thread counts.</summary>
 [MemoryDiagnoser]
 public class PoolForwardBenchmarks
 {
     private const int Batch = 32, Steps = 100, H = 256;
     private readonly float[] _inputs = Enumerable.Range(0, Batch * Steps * H).Select(i => MathF.Sin(i * 0.01f)).ToArray();
     private Lstm256 _model = null!;
+    private CharLanguageModel _charModel = null!;
+    private Adam _adam = null!;
     private ComputePool? _pool;
 
     [Params(1, 2)] public int Threads { get; set; }
@@ -22,9 +26,15 @@ public class PoolForwardBenchmarks
     public void Setup()
     {
         using (VectorPath.Override(Bits == 512))
+        {
             _model = new Lstm256(Batch, Steps);
+            _charModel = new CharLanguageModel(CharModelBatch.Batch, CharModelBatch.Steps, seed: 1);
+            _adam = new Adam(_charModel, 1e-3f);
+        }
         _pool = Threads > 1 ? new ComputePool(Threads) : null;
         _model.Pool = _pool;
+        _charModel.Pool = _pool;
+        _adam.Pool = _pool;
     }
 
     [GlobalCleanup]
@@ -32,4 +42,7 @@ public class PoolForwardBenchmarks
 
     [Benchmark(Description = "FastRnn Forward B=32 T=100 H=256, input product on the pool")]
     public void Forward() => _model.Forward(_inputs, Batch, Steps);
+
+    [Benchmark(Description = "char-LM training iteration, products and update on the pool")]
+    public float Iteration() => CharModelBatch.Iteration(_charModel, _adam);
 }

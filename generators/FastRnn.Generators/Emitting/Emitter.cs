@@ -340,7 +340,7 @@ internal static partial class Emitter
 
                 /// <summary>Threads that share this model's products (null, the default: the calling thread alone). The
                 /// products are split by output columns, so the results are bit-identical at any thread count. So far each
-                /// layer's input product in <see cref="Forward"/> (all steps × rows at once) runs on it.</summary>
+                /// layer's input product in <see cref="Forward"/> and its ∂x in <see cref="Backward"/> (all steps × rows at once) run on it.</summary>
                 public global::FastRnn.ComputePool? Pool { get => _pool; set => _pool = value; }
 
                 /// <inheritdoc/>
@@ -1092,15 +1092,17 @@ internal static partial class Emitter
                         grad.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, _outerScratch);
                     {{Kernels}}.AccumulateRows<T>({{dInput}}, {{L}}Row, rows, {{L}}Row, grad.Slice({{L}}InputBias, {{L}}Row));
                     """);
-            string? below = n > 0 ? $"_l{n - 1}HiddenGradient.AsSpan(0, rows * L{n - 1}Padded)" : Tokens ? "_inputGradient.AsSpan(0, rows * InputPadded)" : null;
-            if (below is null)
+            var (belowArray, belowWidth) = n > 0 ? ($"_l{n - 1}HiddenGradient", $"L{n - 1}Padded") : ("_inputGradient", "InputPadded");
+            if (n == 0 && !Tokens)
                 return;
+            // ∂a(t) is this layer's gate gradient (a normalized layer has turned it into ∂(W_ih·x) in place).
             _w.Lines($$"""
-                // ∂x(t) = W_ihᵀ·∂a(t), for the {{(n > 0 ? "layer below" : "embedding")}}
-                {{Span}} dBelow = {{below}};
+                // ∂x(t) = W_ihᵀ·∂a(t), for the {{(n > 0 ? "layer below" : "embedding")}} (on the model's pool, by columns of ∂x)
+                {{Span}} dBelow = {{belowArray}}.AsSpan(0, rows * {{belowWidth}});
                 dBelow.Clear();
-                {{Kernels}}.MultiplyAdd<T>({{dInput}}, {{L}}Row, rows, _l{{n}}InputTransposed, {{L}}InputShape.Transposed, 0, 1,
-                    dBelow, {{(n > 0 ? InputStride(n) : "InputPadded")}});
+                {{Kernels}}.MultiplyAdd<T>(_pool, {{Segment($"_l{n}GateGradient", "0", $"rows * {L}Row")}}, {{L}}Row, rows,
+                    {{Segment($"_l{n}InputTransposed", "0", $"{L}InputShape.Transposed.Length")}}, {{L}}InputShape.Transposed, 0, 1,
+                    {{Segment(belowArray, "0", $"rows * {belowWidth}")}}, {{belowWidth}});
                 """);
             EmitInputDropoutBackward(n, "dBelow", n > 0 ? InputStride(n) : "InputPadded");
             if (n > 0 && OutputNorm(n - 1))
