@@ -770,7 +770,7 @@ internal static partial class Emitter
                         AdvanceLayer{{n}}<T>(p,{{(_m.Layers[n].WeightDrop is null || norm ? "" : $" recurrentWeights,")}}{{(norm ? $" inputNormalized.Slice(now * {L}Row, batch * {L}Row)," : "")}} gates.Slice(now * {{L}}Row, batch * {{L}}Row),
                             {{cellEmitter.ForwardPrevious(hPrev)}}, _l{{n}}Hidden.AsSpan((now + batch) * {{L}}Padded, batch * {{L}}Padded),
                             {{cellEmitter.ForwardState}}
-                            {{ZoneArguments(n)}}{{CandidateArgument(n)}}batch);
+                            {{ZoneArguments(n)}}{{CandidateArgument(n)}}batch{{(norm ? "" : ", Alternate(t)")}});
                     }
                 }
 
@@ -792,7 +792,7 @@ internal static partial class Emitter
             string L = $"L{n}";
             return Lines($"// ĥ = normalize(U·h(t−1)) over each row's Gates·Hidden values",
                 $"{target}.Clear();",
-                $"{Kernels}.MultiplyAdd<T>({hIn}, {L}Padded, batch, {weights}, {L}RecurrentShape, 0, {L}Gates, {target}, {L}Row);",
+                $"{Kernels}.MultiplyAdd<T>({hIn}, {L}Padded, batch, {weights}, {L}RecurrentShape, 0, {L}Gates, {target}, {L}Row, Alternate(t));",
                 NormalizeProducts(n, "Recurrent", target, "batch", $"_l{n}RecurrentRstd.AsSpan(now, batch)", $"_l{n}RecurrentRstd.AsSpan(t * {L}Row, {L}Row)",
                     "t", "_batchStatistics", "_normMean"));
         }
@@ -1209,6 +1209,11 @@ internal static partial class Emitter
 
                 [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
                 private static ref float At(ref float origin, int offset) => ref {{Unsafe}}.Add(ref origin, offset);
+
+                /// <summary>Whether step <paramref name="t"/>'s recurrent product visits the weights' columns last to
+                /// first. Alternating keeps the columns read last, still in the cache, first in line; every column's
+                /// sum is the same either way.</summary>
+                private static bool Alternate(int t) => (t & 1) != 0;
 
                 """);
             if (_m.Layers.Any(l => l.Normalized))

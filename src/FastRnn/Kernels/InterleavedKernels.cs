@@ -28,18 +28,21 @@ public static class InterleavedKernels
     /// rows (16 accumulators) at 512 bits, two columns by two rows (8 registers of 256 bits) otherwise, so each weight
     /// vector loaded serves several rows and each broadcast several columns. Inputs are summed in chunks of
     /// <see cref="InputChunk"/> into fresh accumulators before they are added to y, which keeps float32 rounding
-    /// close to that of a pairwise sum.</remarks>
+    /// close to that of a pairwise sum.
+    /// <para>With <paramref name="descending"/> the columns are visited last to first. The result is the same bit for
+    /// bit; a recurrence that alternates the direction every step re-reads first the weights it read last, which are
+    /// still in the cache when the matrix is about the cache's size.</para></remarks>
     public static void MultiplyAdd<T>(
         ReadOnlySpan<float> x, int xStride, int rows,
         ReadOnlySpan<float> w, InterleavedShape shape, int gateStart, int gateEnd,
-        Span<float> y, int yStride)
+        Span<float> y, int yStride, bool descending = false)
         where T : struct, IBlock<T>
     {
         CheckProduct(x, xStride, rows, w, shape, gateStart, gateEnd, y, yStride);
-        MultiplyAddColumns<T>(x, xStride, rows, w, shape, gateStart, gateEnd, y, yStride, 0, shape.Blocks * (gateEnd - gateStart));
+        MultiplyAddColumns<T>(x, xStride, rows, w, shape, gateStart, gateEnd, y, yStride, 0, shape.Blocks * (gateEnd - gateStart), descending);
     }
 
-    /// <summary><see cref="MultiplyAdd{T}(ReadOnlySpan{float}, int, int, ReadOnlySpan{float}, InterleavedShape, int, int, Span{float}, int)"/>
+    /// <summary><see cref="MultiplyAdd{T}(ReadOnlySpan{float}, int, int, ReadOnlySpan{float}, InterleavedShape, int, int, Span{float}, int, bool)"/>
     /// with the output columns (block, gate) split across <paramref name="pool"/>'s threads. The columns are cut on
     /// multiples of the register tile, so every column is computed by the same tile, in the same order, as on one
     /// thread: the result is bit-identical at any thread count. Without a pool (or with one thread, or too few columns
@@ -72,7 +75,7 @@ public static class InterleavedKernels
         }
     }
 
-    /// <summary>Columns per register tile of <see cref="MultiplyAdd{T}(ReadOnlySpan{float}, int, int, ReadOnlySpan{float}, InterleavedShape, int, int, Span{float}, int)"/>.</summary>
+    /// <summary>Columns per register tile of <see cref="MultiplyAdd{T}(ReadOnlySpan{float}, int, int, ReadOnlySpan{float}, InterleavedShape, int, int, Span{float}, int, bool)"/>.</summary>
     private static int Tile<T>() where T : struct, IBlock<T> => typeof(T) == typeof(Block512) ? 4 : 2;
 
     private static void CheckProduct(ReadOnlySpan<float> x, int xStride, int rows, ReadOnlySpan<float> w, InterleavedShape shape,
@@ -90,41 +93,64 @@ public static class InterleavedKernels
     private static void MultiplyAddColumns<T>(
         ReadOnlySpan<float> x, int xStride, int rows,
         ReadOnlySpan<float> w, InterleavedShape shape, int gateStart, int gateEnd,
-        Span<float> y, int yStride, int columnStart, int columnEnd)
+        Span<float> y, int yStride, int columnStart, int columnEnd, bool descending = false)
         where T : struct, IBlock<T>
     {
         int k = shape.Inputs, gates = shape.Gates, kStride = gates * W, perBlock = gateEnd - gateStart;
-        bool wide = typeof(T) == typeof(Block512);
         int tile = Tile<T>();
+        int tiles = (columnEnd - columnStart) / tile, tilesEnd = columnStart + tiles * tile;
         ref float x0 = ref MemoryMarshal.GetReference(x);
         ref float w0 = ref MemoryMarshal.GetReference(w);
         ref float y0 = ref MemoryMarshal.GetReference(y);
         Span<int> weightAt = stackalloc int[4];
         Span<int> outputAt = stackalloc int[4];
-        int c = columnStart;
-        for (; c + tile <= columnEnd; c += tile)
+        // Every column is computed the same way whatever the order, so the order is free: descending lets a caller
+        // that runs the same product step after step alternate directions, and the weights it read last, still in
+        // the cache, are the first it reads next.
+        for (int n = 0; n < tiles; n++)
         {
+            int c = columnStart + (descending ? tiles - 1 - n : n) * tile;
             for (int i = 0; i < tile; i++)
             {
                 int b = (c + i) / perBlock, g = gateStart + (c + i) % perBlock;
                 weightAt[i] = (b * k * gates + g) * W;
                 outputAt[i] = (b * gates + g) * W;
             }
-            int r = wide
-                ? Tile4x4<T>(ref x0, xStride, rows, k, kStride, ref w0, weightAt, ref y0, yStride, outputAt)
-                : Avx512F.VL.IsSupported
-                    ? Tile2x4<T>(ref x0, xStride, rows, k, kStride, ref w0, weightAt, ref y0, yStride, outputAt)
-                    : Tile2x2<T>(ref x0, xStride, rows, k, kStride, ref w0, weightAt, ref y0, yStride, outputAt);
-            // Rows the tile did not cover, one at a time.
-            for (int i = 0; i < tile; i++)
-                Column<T>(ref Unsafe.Add(ref x0, r * xStride), xStride, rows - r, k, kStride,
-                    ref Unsafe.Add(ref w0, weightAt[i]), ref Unsafe.Add(ref y0, r * yStride + outputAt[i]), yStride);
+            TileColumns<T>(ref x0, xStride, rows, k, kStride, ref w0, weightAt, ref y0, yStride, outputAt);
         }
-        for (; c < columnEnd; c++)
+        for (int c = tilesEnd; c < columnEnd; c++)
         {
             int b = c / perBlock, g = gateStart + c % perBlock;
             Column<T>(ref x0, xStride, rows, k, kStride, ref Unsafe.Add(ref w0, (b * k * gates + g) * W),
                 ref Unsafe.Add(ref y0, (b * gates + g) * W), yStride);
+        }
+    }
+
+    /// <summary>One tile of columns (4 at 512 bits, 2 at 256) over every row: four rows at a time, then two, then one,
+    /// so the weights are read once per group of rows and each group keeps at least eight independent sums.</summary>
+    private static void TileColumns<T>(ref float x0, int xStride, int rows, int k, int kStride,
+        ref float w0, ReadOnlySpan<int> weightAt, ref float y0, int yStride, ReadOnlySpan<int> outputAt)
+        where T : struct, IBlock<T>
+    {
+        bool wide = typeof(T) == typeof(Block512);
+        int r = wide
+            ? Tile4x4<T>(ref x0, xStride, rows, k, kStride, ref w0, weightAt, ref y0, yStride, outputAt)
+            : Avx512F.VL.IsSupported
+                ? Tile2x4<T>(ref x0, xStride, rows, k, kStride, ref w0, weightAt, ref y0, yStride, outputAt)
+                : Tile2x2<T>(ref x0, xStride, rows, k, kStride, ref w0, weightAt, ref y0, yStride, outputAt);
+        for (; r + 2 <= rows; r += 2)
+        {
+            ref float xr = ref Unsafe.Add(ref x0, r * xStride);
+            ref float yr = ref Unsafe.Add(ref y0, r * yStride);
+            if (wide) Tile4x2<T>(ref xr, xStride, k, kStride, ref w0, weightAt, ref yr, yStride, outputAt);
+            else Tile2x2<T>(ref xr, xStride, 2, k, kStride, ref w0, weightAt, ref yr, yStride, outputAt);
+        }
+        if (r < rows)
+        {
+            ref float xr = ref Unsafe.Add(ref x0, r * xStride);
+            ref float yr = ref Unsafe.Add(ref y0, r * yStride);
+            if (wide) Tile4x1<T>(ref xr, k, kStride, ref w0, weightAt, ref yr, outputAt);
+            else Tile2x1<T>(ref xr, k, kStride, ref w0, weightAt, ref yr, outputAt);
         }
     }
 
@@ -264,6 +290,115 @@ public static class InterleavedKernels
             }
         }
         return r;
+    }
+
+    /// <summary>Four columns × two rows (8 accumulators): a batch of 2 or 3, or the rows a 4-row tile left. One
+    /// pointer walks the first column's weights; the others sit at fixed distances from it.</summary>
+    private static void Tile4x2<T>(ref float xr, int xStride, int k, int kStride,
+        ref float w0, ReadOnlySpan<int> weightAt, ref float yr, int yStride, ReadOnlySpan<int> outputAt)
+        where T : struct, IBlock<T>
+    {
+        ref float c0 = ref Unsafe.Add(ref w0, weightAt[0]);
+        nint d1 = weightAt[1] - weightAt[0], d2 = weightAt[2] - weightAt[0], d3 = weightAt[3] - weightAt[0];
+        int o0 = outputAt[0], o1 = outputAt[1], o2 = outputAt[2], o3 = outputAt[3];
+        ref float y1 = ref Unsafe.Add(ref yr, yStride);
+        for (int i0 = 0; i0 < k; i0 += InputChunk)
+        {
+            int n = Math.Min(k - i0, InputChunk);
+            ref float w = ref Unsafe.Add(ref c0, (nint)i0 * kStride);
+            ref float x_0 = ref Unsafe.Add(ref xr, i0);
+            ref float x_1 = ref Unsafe.Add(ref x_0, xStride);
+            T a00 = T.Zero, a01 = T.Zero, a02 = T.Zero, a03 = T.Zero;
+            T a10 = T.Zero, a11 = T.Zero, a12 = T.Zero, a13 = T.Zero;
+            for (nint i = 0; i < n; i++)
+            {
+                T v0 = T.Load(in w), v1 = T.Load(in Unsafe.Add(ref w, d1));
+                T v2 = T.Load(in Unsafe.Add(ref w, d2)), v3 = T.Load(in Unsafe.Add(ref w, d3));
+                T xa = T.Create(Unsafe.Add(ref x_0, i));
+                a00 = T.MultiplyAdd(xa, v0, a00); a01 = T.MultiplyAdd(xa, v1, a01);
+                a02 = T.MultiplyAdd(xa, v2, a02); a03 = T.MultiplyAdd(xa, v3, a03);
+                T xb = T.Create(Unsafe.Add(ref x_1, i));
+                a10 = T.MultiplyAdd(xb, v0, a10); a11 = T.MultiplyAdd(xb, v1, a11);
+                a12 = T.MultiplyAdd(xb, v2, a12); a13 = T.MultiplyAdd(xb, v3, a13);
+                w = ref Unsafe.Add(ref w, kStride);
+            }
+            AddTo(ref yr, o0, a00); AddTo(ref yr, o1, a01); AddTo(ref yr, o2, a02); AddTo(ref yr, o3, a03);
+            AddTo(ref y1, o0, a10); AddTo(ref y1, o1, a11); AddTo(ref y1, o2, a12); AddTo(ref y1, o3, a13);
+        }
+    }
+
+    /// <summary>Four columns × one row: a batch of 1 (the recurrence of a single sequence) or the row a larger tile
+    /// left. Even and odd inputs go to separate sums, so eight FMA chains hide the latency a single row would
+    /// otherwise expose; each 32-input chunk adds their sum to y. One pointer walks the weights, as in
+    /// <see cref="Tile4x2{T}"/>.</summary>
+    private static void Tile4x1<T>(ref float xr, int k, int kStride,
+        ref float w0, ReadOnlySpan<int> weightAt, ref float yr, ReadOnlySpan<int> outputAt)
+        where T : struct, IBlock<T>
+    {
+        ref float c0 = ref Unsafe.Add(ref w0, weightAt[0]);
+        nint d1 = weightAt[1] - weightAt[0], d2 = weightAt[2] - weightAt[0], d3 = weightAt[3] - weightAt[0];
+        int o0 = outputAt[0], o1 = outputAt[1], o2 = outputAt[2], o3 = outputAt[3];
+        for (int i0 = 0; i0 < k; i0 += InputChunk)
+        {
+            int n = Math.Min(k - i0, InputChunk);
+            ref float w = ref Unsafe.Add(ref c0, (nint)i0 * kStride);
+            ref float xi = ref Unsafe.Add(ref xr, i0);
+            T e0 = T.Zero, e1 = T.Zero, e2 = T.Zero, e3 = T.Zero;
+            T d0 = T.Zero, f1 = T.Zero, f2 = T.Zero, f3 = T.Zero;
+            nint i = 0;
+            for (; i + 2 <= n; i += 2)
+            {
+                T xe = T.Create(Unsafe.Add(ref xi, i));
+                e0 = T.MultiplyAdd(in w, xe, e0); e1 = T.MultiplyAdd(in Unsafe.Add(ref w, d1), xe, e1);
+                e2 = T.MultiplyAdd(in Unsafe.Add(ref w, d2), xe, e2); e3 = T.MultiplyAdd(in Unsafe.Add(ref w, d3), xe, e3);
+                w = ref Unsafe.Add(ref w, kStride);
+                T xo = T.Create(Unsafe.Add(ref xi, i + 1));
+                d0 = T.MultiplyAdd(in w, xo, d0); f1 = T.MultiplyAdd(in Unsafe.Add(ref w, d1), xo, f1);
+                f2 = T.MultiplyAdd(in Unsafe.Add(ref w, d2), xo, f2); f3 = T.MultiplyAdd(in Unsafe.Add(ref w, d3), xo, f3);
+                w = ref Unsafe.Add(ref w, kStride);
+            }
+            if (i < n)
+            {
+                T xe = T.Create(Unsafe.Add(ref xi, i));
+                e0 = T.MultiplyAdd(in w, xe, e0); e1 = T.MultiplyAdd(in Unsafe.Add(ref w, d1), xe, e1);
+                e2 = T.MultiplyAdd(in Unsafe.Add(ref w, d2), xe, e2); e3 = T.MultiplyAdd(in Unsafe.Add(ref w, d3), xe, e3);
+            }
+            AddTo(ref yr, o0, e0 + d0); AddTo(ref yr, o1, e1 + f1); AddTo(ref yr, o2, e2 + f2); AddTo(ref yr, o3, e3 + f3);
+        }
+    }
+
+    /// <summary>Two columns × one row at 256 bits: <see cref="Tile4x1{T}"/>'s even/odd split over two columns (eight
+    /// 256-bit chains).</summary>
+    private static void Tile2x1<T>(ref float xr, int k, int kStride,
+        ref float w0, ReadOnlySpan<int> weightAt, ref float yr, ReadOnlySpan<int> outputAt)
+        where T : struct, IBlock<T>
+    {
+        ref float c0 = ref Unsafe.Add(ref w0, weightAt[0]);
+        nint d1 = weightAt[1] - weightAt[0];
+        int o0 = outputAt[0], o1 = outputAt[1];
+        for (int i0 = 0; i0 < k; i0 += InputChunk)
+        {
+            int n = Math.Min(k - i0, InputChunk);
+            ref float w = ref Unsafe.Add(ref c0, (nint)i0 * kStride);
+            ref float xi = ref Unsafe.Add(ref xr, i0);
+            T e0 = T.Zero, e1 = T.Zero, d0 = T.Zero, f1 = T.Zero;
+            nint i = 0;
+            for (; i + 2 <= n; i += 2)
+            {
+                T xe = T.Create(Unsafe.Add(ref xi, i));
+                e0 = T.MultiplyAdd(in w, xe, e0); e1 = T.MultiplyAdd(in Unsafe.Add(ref w, d1), xe, e1);
+                w = ref Unsafe.Add(ref w, kStride);
+                T xo = T.Create(Unsafe.Add(ref xi, i + 1));
+                d0 = T.MultiplyAdd(in w, xo, d0); f1 = T.MultiplyAdd(in Unsafe.Add(ref w, d1), xo, f1);
+                w = ref Unsafe.Add(ref w, kStride);
+            }
+            if (i < n)
+            {
+                T xe = T.Create(Unsafe.Add(ref xi, i));
+                e0 = T.MultiplyAdd(in w, xe, e0); e1 = T.MultiplyAdd(in Unsafe.Add(ref w, d1), xe, e1);
+            }
+            AddTo(ref yr, o0, e0 + d0); AddTo(ref yr, o1, e1 + f1);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -532,7 +667,7 @@ public static class InterleavedKernels
     /// <summary>
     /// Packs the transpose of <paramref name="w"/>, restricted to gates in [gateStart, gateEnd), as a matrix of shape
     /// <see cref="InterleavedShape.Transposed"/>: then <c>dx += dy·w</c> (the backward product) is the forward kernel
-    /// <see cref="MultiplyAdd{T}(ReadOnlySpan{float}, int, int, ReadOnlySpan{float}, InterleavedShape, int, int, Span{float}, int)"/>
+    /// <see cref="MultiplyAdd{T}(ReadOnlySpan{float}, int, int, ReadOnlySpan{float}, InterleavedShape, int, int, Span{float}, int, bool)"/>
     /// over <c>dy</c>'s rows, register-blocked over rows instead of re-reading the weights
     /// for every row. Gates outside the range, padded units and padded inputs pack as zeros.
     /// </summary>

@@ -27,7 +27,7 @@ public sealed class ComputePool : IDisposable
 
     private readonly Worker[] _workers;
     private readonly object _dispatch = new();
-    private readonly ManualResetEventSlim _done = new(false);
+    private readonly Signal _done = new();
     private IParallelWork? _work;
     private int _count;
     private int _next;
@@ -88,7 +88,6 @@ public sealed class ComputePool : IDisposable
             _count = count;
             _next = 0;
             _failure = null;
-            _done.Reset();
             Volatile.Write(ref _pending, _workers.Length);
             Interlocked.Increment(ref _generation);
             foreach (var worker in _workers)
@@ -102,12 +101,14 @@ public sealed class ComputePool : IDisposable
             {
                 t_running = null;
             }
-            // A worker that finished the previous dispatch late may have set _done again: the count decides, the event
-            // only parks the caller (reset after each wake, so a stale set costs one more look at the count).
-            while (Volatile.Read(ref _pending) != 0)
+            // Spin briefly for the workers' last indices, then park. The count decides; the signal only parks the
+            // caller (a stale set left by an earlier dispatch costs one more look at the count).
+            for (int round = 0; Volatile.Read(ref _pending) != 0; round++)
             {
-                _done.Wait();
-                _done.Reset();
+                if (round < SpinRounds)
+                    Thread.SpinWait(SpinIterations);
+                else
+                    _done.Wait();
             }
             _work = null;
             var failure = _failure;
@@ -154,14 +155,41 @@ public sealed class ComputePool : IDisposable
         }
         foreach (var worker in _workers)
             worker.Dispose();
-        _done.Dispose();
+    }
+
+    /// <summary>An auto-reset signal on a monitor the pool creates up front. <see cref="ManualResetEventSlim"/> would
+    /// allocate its lock object the first time a thread really blocks, which may be long after warm-up.</summary>
+    private sealed class Signal
+    {
+        private readonly object _gate = new();
+        private bool _set;
+
+        public void Set()
+        {
+            lock (_gate)
+            {
+                _set = true;
+                Monitor.Pulse(_gate);
+            }
+        }
+
+        /// <summary>Returns once <see cref="Set"/> has been called since the last return.</summary>
+        public void Wait()
+        {
+            lock (_gate)
+            {
+                while (!_set)
+                    Monitor.Wait(_gate);
+                _set = false;
+            }
+        }
     }
 
     /// <summary>One persistent worker thread: waits for the pool's generation to move, runs indices, reports done.</summary>
     private sealed class Worker : IDisposable
     {
         private readonly ComputePool _pool;
-        private readonly ManualResetEventSlim _wake = new(false, spinCount: 1);
+        private readonly Signal _wake = new();
         private readonly Thread _thread;
 
         public Worker(ComputePool pool, int index)
@@ -173,12 +201,8 @@ public sealed class ComputePool : IDisposable
 
         public void Wake() => _wake.Set();
 
-        /// <summary>Waits for the thread to end (the pool has told it to) and frees its event.</summary>
-        public void Dispose()
-        {
-            _thread.Join();
-            _wake.Dispose();
-        }
+        /// <summary>Waits for the thread to end (the pool has told it to).</summary>
+        public void Dispose() => _thread.Join();
 
         private void Loop()
         {
@@ -193,9 +217,7 @@ public sealed class ComputePool : IDisposable
                         Thread.SpinWait(SpinIterations);
                         continue;
                     }
-                    _wake.Reset();
-                    if (Volatile.Read(ref _pool._generation) == seen)
-                        _wake.Wait();
+                    _wake.Wait();
                 }
                 seen = Volatile.Read(ref _pool._generation);
                 if (_pool._disposed)

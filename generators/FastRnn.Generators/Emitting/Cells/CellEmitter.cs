@@ -93,7 +93,7 @@ internal static partial class Emitter
                 {{StepZoneFill}}{{Span}} gates = state.Layer{{n}}Gates;
                 {{Kernels}}.BroadcastRows(p.Slice({{L}}InputBias, {{L}}Row), gates, {{L}}Row, batch);
                 {{Kernels}}.MultiplyAdd<T>(x, {{InputStride(n)}}, batch, p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, gates, {{L}}Row);
-                AdvanceLayer{{n}}<T>(p,{{(layer.WeightDrop is null ? "" : $" p.Slice({L}RecurrentWeights, {L}RecurrentShape.Length),")}} gates, state.Layer{{n}}Hidden, {{(MaskedRecurrentInput ? $"state.Layer{n}Hidden, " : "")}}state.Layer{{n}}HiddenNext, {{StepState}}, {{StepZoneArguments}}batch);
+                AdvanceLayer{{n}}<T>(p,{{(layer.WeightDrop is null ? "" : $" p.Slice({L}RecurrentWeights, {L}RecurrentShape.Length),")}} gates, state.Layer{{n}}Hidden, {{(MaskedRecurrentInput ? $"state.Layer{n}Hidden, " : "")}}state.Layer{{n}}HiddenNext, {{StepState}}, {{StepZoneArguments}}batch, descending: false);
                 """;
 
             /// <summary>A normalized cell's streaming step: both products (fused at batch 1), normalized with the
@@ -209,6 +209,10 @@ internal static partial class Emitter
                 "\"/> (1 keeps the previous value in training, the rate at inference), " +
                 (layer.Zoneout is not null ? "h(t) = h̃ + κ_h⊙(h(t−1) − h̃)" : "") + (layer.Zoneout is not null && layer.CellZoneout is not null ? " and " : "") +
                 (layer.CellZoneout is not null ? "c(t) = c̃ + κ_c⊙(c(t−1) − c̃), c̃ kept in <paramref name=\"cellCandidate\"/>" : "") + ".";
+
+            /// <summary>AdvanceLayer's last parameter when it makes the recurrent product itself (a normalized cell's is
+            /// made before): the direction of its column walk (see the generated <c>Alternate</c>).</summary>
+            protected string DescendingParameter => layer.Normalized ? "" : ", bool descending";
 
             /// <summary>The recurrent weights and their shape: the arena's, or, under weight drop, the pass's dropped
             /// copy, passed in apart from the arena.</summary>

@@ -32,10 +32,10 @@ internal static partial class Emitter
                     ///   n = tanh(a_n + b_hn + U_n·(r⊙h(t−1)));  h(t) = (1 − z)⊙n + z⊙h(t−1)
                     /// The activated gates replace the pre-activations; <paramref name="resetHidden"/> keeps r⊙h(t−1).{{RecurrentInputDoc}}{{ZoneDoc}}</summary>
                     private static void AdvanceLayer{{n}}<T>({{ReadOnlySpan}} p,{{WeightsParameter}} {{Span}} gates, {{ReadOnlySpan}} hPrev,{{RecurrentInputParameter}} {{Span}} h,
-                        {{Span}} recurrent, {{Span}} resetHidden, {{ZoneParameters}}int batch) {{BlockConstraint}}
+                        {{Span}} recurrent, {{Span}} resetHidden, {{ZoneParameters}}int batch, bool descending) {{BlockConstraint}}
                     {
                         {{Kernels}}.BroadcastRows(p.Slice({{L}}RecurrentBias, {{L}}Row), recurrent, {{L}}Row, batch);
-                        {{Kernels}}.MultiplyAdd<T>({{RecurrentInput}}, {{L}}Padded, batch, {{RecurrentWeights}}, 0, 2, recurrent, {{L}}Row);
+                        {{Kernels}}.MultiplyAdd<T>({{RecurrentInput}}, {{L}}Padded, batch, {{RecurrentWeights}}, 0, 2, recurrent, {{L}}Row, descending);
                         for (int r = 0; r < batch; r++)
                         {
                             for (int j = 0; j < {{L}}Blocks; j++)
@@ -52,7 +52,7 @@ internal static partial class Emitter
                             }
                         }
                         // gh_n = b_hn + U_n·(r⊙h(t−1)): the candidate's product needs every unit's reset gate first.
-                        {{Kernels}}.MultiplyAdd<T>(resetHidden, {{L}}Padded, batch, {{RecurrentWeights}}, 2, 3, recurrent, {{L}}Row);
+                        {{Kernels}}.MultiplyAdd<T>(resetHidden, {{L}}Padded, batch, {{RecurrentWeights}}, 2, 3, recurrent, {{L}}Row, descending);
                         for (int r = 0; r < batch; r++)
                         {
                             for (int j = 0; j < {{L}}Blocks; j++)
@@ -108,7 +108,7 @@ internal static partial class Emitter
                         // n = tanh(a_n + b_hn + U_n·(r⊙h(t−1))):  ∂(r⊙h(t−1)) = U_nᵀ·∂a_n
                         {{Span}} dStep = dGates.Slice(now * {{L}}Row, batch * {{L}}Row);
                         dResetHidden.Clear();{{h.ClearTilde}}
-                        {{Kernels}}.MultiplyAdd<T>(dStep, {{L}}Row, batch, _l{{n}}CandidateTransposed, {{L}}RecurrentShape.Transposed, 0, 1, dResetHidden, {{L}}Padded);
+                        {{Kernels}}.MultiplyAdd<T>(dStep, {{L}}Row, batch, _l{{n}}CandidateTransposed, {{L}}RecurrentShape.Transposed, 0, 1, dResetHidden, {{L}}Padded, Alternate(t));
                         for (int r = 0; r < batch; r++)
                         {
                             for (int j = 0; j < {{L}}Blocks; j++)
@@ -124,7 +124,7 @@ internal static partial class Emitter
                             }
                         }
                         // r, z = σ(… + U_r,z·h(t−1)):  ∂h(t−1) += U_r,zᵀ·∂a_r,z
-                        {{Kernels}}.MultiplyAdd<T>(dStep, {{L}}Row, batch, _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, {{h.ProductTarget}}, {{L}}Padded);
+                        {{Kernels}}.MultiplyAdd<T>(dStep, {{L}}Row, batch, _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, {{h.ProductTarget}}, {{L}}Padded, Alternate(t));
                         {{h.MaskCarry}}
                     }
                     // ∂U_r,z += Σ_t ∂a_r,zᵀ·h(t−1);  ∂U_n += Σ_t ∂a_nᵀ·(r⊙h(t−1));  ∂b_hh += Σ_t ∂a

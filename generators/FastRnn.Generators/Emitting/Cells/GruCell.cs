@@ -32,9 +32,9 @@ internal static partial class Emitter
                 _w.Lines($$"""
                     {{GruAdvanceDoc()}}{{RecurrentInputDoc}}{{ZoneDoc}}</summary>
                     private static void AdvanceLayer{{n}}<T>({{ReadOnlySpan}} p,{{WeightsParameter}} {{Span}} gates, {{ReadOnlySpan}} hPrev,{{RecurrentInputParameter}} {{Span}} h,
-                        {{(layer.Normalized ? ReadOnlySpan : Span)}} recurrent, {{Span}} hiddenCandidate, {{ZoneParameters}}int batch) {{BlockConstraint}}
+                        {{(layer.Normalized ? ReadOnlySpan : Span)}} recurrent, {{Span}} hiddenCandidate, {{ZoneParameters}}int batch{{DescendingParameter}}) {{BlockConstraint}}
                     {
-                        {{(layer.Normalized ? "" : $"{Kernels}.BroadcastRows(p.Slice({L}RecurrentBias, {L}Row), recurrent, {L}Row, batch);\n{Kernels}.MultiplyAdd<T>({RecurrentInput}, {L}Padded, batch, {RecurrentWeights}, 0, {L}Gates, recurrent, {L}Row);")}}
+                        {{(layer.Normalized ? "" : $"{Kernels}.BroadcastRows(p.Slice({L}RecurrentBias, {L}Row), recurrent, {L}Row, batch);\n{Kernels}.MultiplyAdd<T>({RecurrentInput}, {L}Padded, batch, {RecurrentWeights}, 0, {L}Gates, recurrent, {L}Row, descending);")}}
                         for (int r = 0; r < batch; r++)
                         {
                             for (int j = 0; j < {{L}}Blocks; j++)
@@ -152,7 +152,7 @@ internal static partial class Emitter
                         }
                         {{(layer.Normalized ? GruRecurrentNormBackward() : "")}}// gh = b_hh + U·h(t−1):  ∂h(t−1) += Uᵀ·∂gh{{h.ClearTilde}}
                         {{Kernels}}.MultiplyAdd<T>(dRecurrent.Slice(now * {{L}}Row, batch * {{L}}Row), {{L}}Row, batch,
-                            _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, {{h.ProductTarget}}, {{L}}Padded);
+                            _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, {{h.ProductTarget}}, {{L}}Padded, Alternate(t));
                         {{h.MaskCarry}}
                     }
                     {{(layer.Normalized ? "// ∂U += Σ_t ∂(U·h)(t)ᵀ·h(t−1)  (∂b_hh and ∂γ_h were gathered step by step)" : "// ∂U += Σ_t ∂gh(t)ᵀ·h(t−1);  ∂b_hh += Σ_t ∂gh(t)")}}

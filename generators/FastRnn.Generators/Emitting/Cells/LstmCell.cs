@@ -37,10 +37,10 @@ internal static partial class Emitter
                     /// The activated gates replace the pre-activations (backward reads them). <paramref name="cPrev"/> and
                     /// <paramref name="c"/> may be the same buffer.{{ZoneDoc}}</summary>
                     private static void AdvanceLayer{{n}}<T>({{ReadOnlySpan}} p,{{WeightsParameter}} {{Span}} gates, {{ReadOnlySpan}} hPrev, {{Span}} h,
-                        {{ReadOnlySpan}} cPrev, {{Span}} c, {{ZoneParameters}}int batch) {{BlockConstraint}}
+                        {{ReadOnlySpan}} cPrev, {{Span}} c, {{ZoneParameters}}int batch, bool descending) {{BlockConstraint}}
                     {
                         {{Kernels}}.AddRows<T>(p.Slice({{L}}RecurrentBias, {{L}}Row), gates, {{L}}Row, batch);
-                        {{Kernels}}.MultiplyAdd<T>(hPrev, {{L}}Padded, batch, {{RecurrentWeights}}, 0, {{L}}Gates, gates, {{L}}Row);
+                        {{Kernels}}.MultiplyAdd<T>(hPrev, {{L}}Padded, batch, {{RecurrentWeights}}, 0, {{L}}Gates, gates, {{L}}Row, descending);
                         for (int r = 0; r < batch; r++)
                         {
                             for (int j = 0; j < {{L}}Blocks; j++)
@@ -129,7 +129,7 @@ internal static partial class Emitter
                         }
                         // a = … + U·h(t−1):  ∂h(t−1) = Uᵀ·∂a{{(_m.Layers[n].Zoneout is null ? "\ndHidden.Clear();" : " (added to κ_h⊙∂h(t), already there)")}}
                         {{Kernels}}.MultiplyAdd<T>(dGates.Slice(now * {{L}}Row, batch * {{L}}Row), {{L}}Row, batch,
-                            _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, dHidden, {{L}}Padded);
+                            _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, dHidden, {{L}}Padded, Alternate(t));
                         {{h.MaskCarry}}
                     }
                     // ∂U += Σ_t ∂a(t)ᵀ·h(t−1);  ∂b_hh += Σ_t ∂a(t)
