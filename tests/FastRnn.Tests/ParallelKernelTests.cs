@@ -60,4 +60,83 @@ public class ParallelKernelTests
                 pool.Dispose();
         }
     }
+
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void WeightGradientOnAPoolEqualsTheSerialOne(bool wide)
+    {
+        var pools = new[] { 1, 2, 3, 4, 8 }.Select(t => new ComputePool(t)).ToArray();
+        try
+        {
+            int cases = 0;
+            foreach (int rows in new[] { 1, 5, 17, 130, 300 })
+                foreach (int inputs in new[] { 1, 5, 33, 70 })
+                    foreach (int gates in new[] { 1, 3, 4 })
+                        foreach (int blocks in new[] { 1, 2, 5, 16 })
+                            foreach (var (start, end) in new[] { (0, gates), (gates - 1, gates) })
+                            {
+                                var shape = new InterleavedShape(inputs, gates, blocks);
+                                int xStride = inputs + 3, dyStride = shape.RowLength + 16;
+                                float[] x = Random(rows * xStride, rows * 13 + inputs), dy = Random(rows * dyStride, blocks * 5 + gates);
+                                float[] initial = Random(shape.Length, 9);
+                                int part = InterleavedKernels.OuterScratchLength(shape);
+                                var serial = (float[])initial.Clone();
+                                if (wide)
+                                    InterleavedKernels.AccumulateOuter<Block512>(x, xStride, rows, dy, dyStride, serial, shape, start, end, new float[part]);
+                                else
+                                    InterleavedKernels.AccumulateOuter<Block256>(x, xStride, rows, dy, dyStride, serial, shape, start, end, new float[part]);
+                                foreach (var pool in pools)
+                                    // scratch for every thread, and for fewer (then fewer parts run)
+                                    foreach (int scratchParts in new[] { pool.Threads, Math.Max(1, pool.Threads - 1) })
+                                    {
+                                        var parallel = (float[])initial.Clone();
+                                        var scratch = new float[part * scratchParts];
+                                        if (wide)
+                                            InterleavedKernels.AccumulateOuter<Block512>(pool, x, xStride, rows, dy, dyStride, parallel, shape, start, end, scratch);
+                                        else
+                                            InterleavedKernels.AccumulateOuter<Block256>(pool, x, xStride, rows, dy, dyStride, parallel, shape, start, end, scratch);
+                                        Assert.True(serial.AsSpan().SequenceEqual(parallel),
+                                            $"rows {rows}, inputs {inputs}, {gates} gates × {blocks} blocks, gates [{start}, {end}), {pool.Threads} threads, scratch for {scratchParts}: not bit-identical");
+                                        cases++;
+                                    }
+                            }
+            Assert.True(cases > 1000, $"only {cases} cases");
+        }
+        finally
+        {
+            foreach (var pool in pools)
+                pool.Dispose();
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void AColumnRangeOfAProductEqualsThoseColumnsOfTheWholeProduct(bool wide)
+    {
+        int tile = wide ? InterleavedKernels.ColumnTile<Block512>() : InterleavedKernels.ColumnTile<Block256>();
+        foreach (int rows in new[] { 1, 2, 3, 4, 7 })
+            foreach (int gates in new[] { 3, 4 })
+            {
+                var shape = new InterleavedShape(37, gates, 6);
+                int columns = gates * 6, xStride = 40, yStride = shape.RowLength;
+                float[] x = Random(rows * xStride, 3), w = Random(shape.Length, 4), initial = Random(rows * yStride, 5);
+                var whole = (float[])initial.Clone();
+                if (wide) InterleavedKernels.MultiplyAdd<Block512>(x, xStride, rows, w, shape, 0, gates, whole, yStride);
+                else InterleavedKernels.MultiplyAdd<Block256>(x, xStride, rows, w, shape, 0, gates, whole, yStride);
+                // in pieces cut on tile multiples (the last piece takes the tail), each direction
+                foreach (bool descending in new[] { false, true })
+                {
+                    var pieces = (float[])initial.Clone();
+                    for (int c = 0; c < columns; c += 2 * tile)
+                    {
+                        int end = c + 2 * tile + tile > columns ? columns : c + 2 * tile;
+                        if (wide) InterleavedKernels.MultiplyAdd<Block512>(x, xStride, rows, w, shape, 0, gates, pieces, yStride, c, end, descending);
+                        else InterleavedKernels.MultiplyAdd<Block256>(x, xStride, rows, w, shape, 0, gates, pieces, yStride, c, end, descending);
+                        if (end == columns)
+                            break;
+                    }
+                    Assert.True(whole.AsSpan().SequenceEqual(pieces), $"rows {rows}, {gates} gates, descending {descending}: not bit-identical");
+                }
+            }
+    }
 }

@@ -233,10 +233,18 @@ internal static partial class Emitter
             if (_m.Layers.Any(l => l.Cell == CellKind.GruResetBefore || (l.Cell == CellKind.Lstm && l.Normalized)))
                 yield return Model("_auxGradient", "batchCapacity * MaxPadded",
                     "Backward's ∂L/∂(r⊙h) (classic GRU) or ∂ of ĉ's affine output (normalized LSTM): [batch, MaxPadded].");
+            yield return new Buffer("_outerScratch", BufferOwner.Model, "OuterScratchPart",
+                "Scratch of the weight-gradient products, OuterScratchPart floats for each thread of the pool (a transposed slab of inputs and packed gradient columns).",
+                BufferSizing.Constant, Mutable: true);
+        }
+
+        /// <summary>The largest <c>OuterScratchLength</c> of the model's matrices, as an expression.</summary>
+        private string OuterScratchPart()
+        {
             string scratch = "global::FastRnn.Kernels.InterleavedKernels.OuterScratchLength(HeadShape)";
             for (int n = 0; n < _m.Layers.Count; n++)
                 scratch = $"global::System.Math.Max({scratch}, global::System.Math.Max(global::FastRnn.Kernels.InterleavedKernels.OuterScratchLength(L{n}InputShape), global::FastRnn.Kernels.InterleavedKernels.OuterScratchLength(L{n}RecurrentShape)))";
-            yield return Constant("_outerScratch", scratch, "Scratch of the weight-gradient products (a transposed slab of inputs and one packed gradient column).");
+            return scratch;
         }
 
         // ---- the head -----------------------------------------------------------------------------------------

@@ -247,10 +247,6 @@ internal static partial class Emitter
                     private {{ReadOnlySpan}} Layer{{n}}Input(int batch, int rows) =>
                         _l{{n}}InputMask.Active ? _l{{n}}Dropped.AsSpan(0, rows * {{InputStride(n)}}) : {{RawInputSpan(n, "rows")}};
 
-                    /// <summary>The same rows as <see cref="Layer{{n}}Input"/>, as an array segment.</summary>
-                    private global::System.ArraySegment<float> Layer{{n}}InputSegment(int batch, int rows) =>
-                        _l{{n}}InputMask.Active ? {{Segment($"_l{n}Dropped", "0", $"rows * {InputStride(n)}")}} : {{RawInputSegment(n, "rows")}};
-
                     """);
             }
             if (_m.HeadDropout is not null)

@@ -225,19 +225,6 @@ internal static partial class Emitter
             ? $"_input.AsSpan(0, {rows} * InputSize)"
             : LayerOutput(n - 1, "0", rows);
 
-        /// <summary>The same rows as <see cref="InputSpan"/>, as an array segment (what the pool-aware products take).</summary>
-        private string InputSegment(int n, string rows) =>
-            _m.Layers[n].InputDropout is null ? RawInputSegment(n, rows) : $"Layer{n}InputSegment(batch, {rows})";
-
-        private string RawInputSegment(int n, string rows) => n == 0
-            ? Segment("_input", "0", $"{rows} * InputSize")
-            : OutputNorm(n - 1)
-                ? Segment($"_l{n - 1}Output", "0", $"{rows} * L{n - 1}Padded")
-                : Segment($"_l{n - 1}Hidden", $"batch * L{n - 1}Padded", $"{rows} * L{n - 1}Padded");
-
-        private static string Segment(string array, string offset, string count) =>
-            $"new global::System.ArraySegment<float>({array}, {offset}, {count})";
-
         private static string InputStride(int n) => n == 0 ? "InputSize" : $"L{n - 1}Padded";
 
         /// <summary>The top layer's rows the head reads (before its dropout): every step, or each row's last step
@@ -324,7 +311,7 @@ internal static partial class Emitter
             }
             _w.Line("}");
             _w.Line();
-            _w.Lines("""
+            _w.Lines($$"""
                 /// <summary>Most rows a <see cref="Forward"/> call takes.</summary>
                 public int BatchCapacity { get; }
 
@@ -341,7 +328,21 @@ internal static partial class Emitter
                 /// <summary>Threads that share this model's products (null, the default: the calling thread alone). The
                 /// products are split by output columns, so the results are bit-identical at any thread count. So far each
                 /// layer's input product in <see cref="Forward"/> and its ∂x in <see cref="Backward"/> (all steps × rows at once) run on it.</summary>
-                public global::FastRnn.ComputePool? Pool { get => _pool; set => _pool = value; }
+                public global::FastRnn.ComputePool? Pool
+                {
+                    get => _pool;
+                    set
+                    {
+                        // each thread of the pool sums its columns of a weight gradient in its own scratch
+                        int length = OuterScratchPart * (value?.Threads ?? 1);
+                        if (_outerScratch.Length < length)
+                            _outerScratch = new float[length];
+                        _pool = value;
+                    }
+                }
+
+                /// <summary>Scratch one thread's share of a weight-gradient product needs: the most any matrix here needs.</summary>
+                private static readonly int OuterScratchPart = {{OuterScratchPart()}};
 
                 /// <inheritdoc/>
                 public global::System.Span<float> Parameters => _parameters;
@@ -731,17 +732,15 @@ internal static partial class Emitter
                     // x̂(t) = normalize(W_ih·x(t)) over each row's Gates·Hidden values   [steps·batch, Row]
                     {{Span}} inputNormalized = _l{{n}}InputNormalized.AsSpan(0, rows * {{L}}Row);
                     inputNormalized.Clear();
-                    {{Kernels}}.MultiplyAdd<T>(_pool, {{InputSegment(n, "rows")}}, {{InputStride(n)}}, rows,
-                        {{Segment("_parameters", $"{L}InputWeights", $"{L}InputShape.Length")}}, {{L}}InputShape, 0, {{L}}Gates,
-                        {{Segment($"_l{n}InputNormalized", "0", $"rows * {L}Row")}}, {{L}}Row);
+                    {{Kernels}}.MultiplyAdd<T>(_pool, {{InputSpan(n, "rows")}}, {{InputStride(n)}}, rows,
+                        p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, inputNormalized, {{L}}Row);
                     {{NormalizeInputSequence(n)}}
                     """
                 : $$"""
                     // a_x(t) = b_ih + W_ih·x(t)   [steps·batch, Row]
                     {{Kernels}}.BroadcastRows(p.Slice({{L}}InputBias, {{L}}Row), gates, {{L}}Row, rows);
-                    {{Kernels}}.MultiplyAdd<T>(_pool, {{InputSegment(n, "rows")}}, {{InputStride(n)}}, rows,
-                        {{Segment("_parameters", $"{L}InputWeights", $"{L}InputShape.Length")}}, {{L}}InputShape, 0, {{L}}Gates,
-                        {{Segment($"_l{n}Gates", "0", $"rows * {L}Row")}}, {{L}}Row);
+                    {{Kernels}}.MultiplyAdd<T>(_pool, {{InputSpan(n, "rows")}}, {{InputStride(n)}}, rows,
+                        p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, gates, {{L}}Row);
                     """;
             string hPrev = $"_l{n}Hidden.AsSpan(now * {L}Padded, batch * {L}Padded)";
             var cellEmitter = Cell(n);
@@ -960,7 +959,7 @@ internal static partial class Emitter
                     // The weights do not change during a backward pass: pack the transposes its products read, once.
                     PackTransposes();
                     // logits = b + W·h:  ∂W += ∂logitsᵀ·h;  ∂b += Σ ∂logits;  ∂h = Wᵀ·∂logits
-                    {{Kernels}}.AccumulateOuter<T>(top, L{{Top}}Padded, headRows, dLogits, HeadPadded, grad.Slice(HeadWeights, HeadShape.Length), HeadShape, 0, 1, _outerScratch);
+                    {{Kernels}}.AccumulateOuter<T>(_pool, top, L{{Top}}Padded, headRows, dLogits, HeadPadded, grad.Slice(HeadWeights, HeadShape.Length), HeadShape, 0, 1, _outerScratch);
                     {{Kernels}}.AccumulateRows<T>(dLogits, HeadPadded, headRows, HeadPadded, grad.Slice(HeadBias, HeadPadded));
                     {{Span}} dTop = _l{{Top}}HiddenGradient.AsSpan(0, steps * batch * L{{Top}}Padded);
                     dTop.Clear();{{(EveryStep ? "" : $"\n// ∂ of the rows the head read: the last step's, or each row's last real step's (scattered back below)\n{Span} dHeadRows = _useLengths ? _headGatheredGradient.AsSpan(0, batch * L{Top}Padded) : dTop.Slice({into}, batch * L{Top}Padded);\ndHeadRows.Clear();")}}
@@ -1082,13 +1081,13 @@ internal static partial class Emitter
                     // x̂ = normalize(W_ih·x(t)), a = γ_x⊙x̂ + b_ih + …:  ∂(W_ih·x) from ∂a, in place (∂γ_x and ∂b_ih on the way)
                     {{InputNormalizationBackward(n, dInput)}}
                     // W_ih·x(t):  ∂W_ih += Σ_t ∂(W_ih·x)(t)ᵀ·x(t)
-                    {{Kernels}}.AccumulateOuter<T>({{InputSpan(n, "rows")}}, {{InputStride(n)}}, rows, {{dInput}}, {{L}}Row,
+                    {{Kernels}}.AccumulateOuter<T>(_pool, {{InputSpan(n, "rows")}}, {{InputStride(n)}}, rows, {{dInput}}, {{L}}Row,
                         grad.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, _outerScratch);
                     """);
             else
                 _w.Lines($$"""
                     // a_x = b_ih + W_ih·x(t):  ∂W_ih += Σ_t ∂a(t)ᵀ·x(t);  ∂b_ih += Σ_t ∂a(t)
-                    {{Kernels}}.AccumulateOuter<T>({{InputSpan(n, "rows")}}, {{InputStride(n)}}, rows, {{dInput}}, {{L}}Row,
+                    {{Kernels}}.AccumulateOuter<T>(_pool, {{InputSpan(n, "rows")}}, {{InputStride(n)}}, rows, {{dInput}}, {{L}}Row,
                         grad.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, _outerScratch);
                     {{Kernels}}.AccumulateRows<T>({{dInput}}, {{L}}Row, rows, {{L}}Row, grad.Slice({{L}}InputBias, {{L}}Row));
                     """);
@@ -1100,9 +1099,8 @@ internal static partial class Emitter
                 // ∂x(t) = W_ihᵀ·∂a(t), for the {{(n > 0 ? "layer below" : "embedding")}} (on the model's pool, by columns of ∂x)
                 {{Span}} dBelow = {{belowArray}}.AsSpan(0, rows * {{belowWidth}});
                 dBelow.Clear();
-                {{Kernels}}.MultiplyAdd<T>(_pool, {{Segment($"_l{n}GateGradient", "0", $"rows * {L}Row")}}, {{L}}Row, rows,
-                    {{Segment($"_l{n}InputTransposed", "0", $"{L}InputShape.Transposed.Length")}}, {{L}}InputShape.Transposed, 0, 1,
-                    {{Segment(belowArray, "0", $"rows * {belowWidth}")}}, {{belowWidth}});
+                {{Kernels}}.MultiplyAdd<T>(_pool, _l{{n}}GateGradient.AsSpan(0, rows * {{L}}Row), {{L}}Row, rows,
+                    _l{{n}}InputTransposed, {{L}}InputShape.Transposed, 0, 1, dBelow, {{belowWidth}});
                 """);
             EmitInputDropoutBackward(n, "dBelow", n > 0 ? InputStride(n) : "InputPadded");
             if (n > 0 && OutputNorm(n - 1))

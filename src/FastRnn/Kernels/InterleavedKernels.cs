@@ -46,11 +46,11 @@ public static class InterleavedKernels
     /// with the output columns (block, gate) split across <paramref name="pool"/>'s threads. The columns are cut on
     /// multiples of the register tile, so every column is computed by the same tile, in the same order, as on one
     /// thread: the result is bit-identical at any thread count. Without a pool (or with one thread, or too few columns
-    /// to share) it is the serial product.</summary>
-    public static void MultiplyAdd<T>(ComputePool? pool,
-        ArraySegment<float> x, int xStride, int rows,
-        ArraySegment<float> w, InterleavedShape shape, int gateStart, int gateEnd,
-        ArraySegment<float> y, int yStride)
+    /// to share) it is the serial product. The operands stay pinned for the call.</summary>
+    public static unsafe void MultiplyAdd<T>(ComputePool? pool,
+        ReadOnlySpan<float> x, int xStride, int rows,
+        ReadOnlySpan<float> w, InterleavedShape shape, int gateStart, int gateEnd,
+        Span<float> y, int yStride)
         where T : struct, IBlock<T>
     {
         CheckProduct(x, xStride, rows, w, shape, gateStart, gateEnd, y, yStride);
@@ -63,17 +63,35 @@ public static class InterleavedKernels
             MultiplyAddColumns<T>(x, xStride, rows, w, shape, gateStart, gateEnd, y, yStride, 0, columns);
             return;
         }
-        var work = ProductWork<T>.ForThisThread;
-        work.Set(x, xStride, rows, w, shape, gateStart, gateEnd, y, yStride, columns, tile, tiles, parts);
-        try
+        fixed (float* px = x, pw = w, py = y)
         {
+            var work = ProductWork<T>.ForThisThread;
+            work.Set(new Pinned(px, x.Length), xStride, rows, new Pinned(pw, w.Length), shape, gateStart, gateEnd,
+                new Pinned(py, y.Length), yStride, columns, tile, tiles, parts);
             pool!.For(parts, work);
         }
-        finally
-        {
-            work.Clear();
-        }
     }
+
+    /// <summary>The product for the output columns [<paramref name="columnStart"/>, <paramref name="columnEnd"/>) only
+    /// (columns numbered block by block, the gates of the range within each): a part of a product split by blocks of
+    /// units. Bit-identical to the same columns of the whole product when <paramref name="columnStart"/> is a
+    /// multiple of <see cref="ColumnTile{T}"/> and <paramref name="columnEnd"/> is too or is the last column.</summary>
+    public static void MultiplyAdd<T>(
+        ReadOnlySpan<float> x, int xStride, int rows,
+        ReadOnlySpan<float> w, InterleavedShape shape, int gateStart, int gateEnd,
+        Span<float> y, int yStride, int columnStart, int columnEnd, bool descending)
+        where T : struct, IBlock<T>
+    {
+        CheckProduct(x, xStride, rows, w, shape, gateStart, gateEnd, y, yStride);
+        int columns = shape.Blocks * (gateEnd - gateStart);
+        if ((uint)columnStart > (uint)columnEnd || columnEnd > columns)
+            throw new ArgumentOutOfRangeException(nameof(columnStart), $"Columns [{columnStart}, {columnEnd}) are outside the product's {columns}.");
+        MultiplyAddColumns<T>(x, xStride, rows, w, shape, gateStart, gateEnd, y, yStride, columnStart, columnEnd, descending);
+    }
+
+    /// <summary>Columns per register tile of the products at this width: a split of the output columns on its
+    /// multiples leaves every column's arithmetic unchanged.</summary>
+    public static int ColumnTile<T>() where T : struct, IBlock<T> => Tile<T>();
 
     /// <summary>Columns per register tile of <see cref="MultiplyAdd{T}(ReadOnlySpan{float}, int, int, ReadOnlySpan{float}, InterleavedShape, int, int, Span{float}, int, bool)"/>.</summary>
     private static int Tile<T>() where T : struct, IBlock<T> => typeof(T) == typeof(Block512) ? 4 : 2;
@@ -433,7 +451,7 @@ public static class InterleavedKernels
         }
     }
 
-    /// <summary>Floats of scratch <see cref="AccumulateOuter{T}"/> needs for a matrix of <paramref name="shape"/>.</summary>
+    /// <summary>Floats of scratch <see cref="AccumulateOuter{T}(ReadOnlySpan{float}, int, int, ReadOnlySpan{float}, int, Span{float}, InterleavedShape, int, int, Span{float})"/> needs for a matrix of <paramref name="shape"/>.</summary>
     public static int OuterScratchLength(InterleavedShape shape) => RowSlab * (shape.Inputs + OuterColumns * W);
 
     /// <summary><c>dw[b, k, g] += Σ_r x[r, k] · dy[r, (b,g)]</c> for gates in [gateStart, gateEnd): the weight
@@ -449,11 +467,57 @@ public static class InterleavedKernels
         Span<float> dw, InterleavedShape shape, int gateStart, int gateEnd, Span<float> scratch)
         where T : struct, IBlock<T>
     {
+        CheckOuter(x, xStride, rows, dy, dyStride, dw, shape, scratch.Length);
+        AccumulateOuterColumns<T>(x, xStride, rows, dy, dyStride, dw, shape, gateStart, gateEnd, scratch, 0, shape.Blocks * (gateEnd - gateStart));
+    }
+
+    /// <summary><see cref="AccumulateOuter{T}(ReadOnlySpan{float}, int, int, ReadOnlySpan{float}, int, Span{float}, InterleavedShape, int, int, Span{float})"/>
+    /// with the gradient's columns (block, gate) split across <paramref name="pool"/>'s threads, each summing over
+    /// every row in the same order as one thread does; the cuts fall on multiples of the column tile, so the result
+    /// is bit-identical at any thread count. Each part needs its own <see cref="OuterScratchLength"/> floats of
+    /// <paramref name="scratch"/>: with less, fewer parts run. The operands stay pinned for the call.</summary>
+    public static unsafe void AccumulateOuter<T>(ComputePool? pool,
+        ReadOnlySpan<float> x, int xStride, int rows,
+        ReadOnlySpan<float> dy, int dyStride,
+        Span<float> dw, InterleavedShape shape, int gateStart, int gateEnd, Span<float> scratch)
+        where T : struct, IBlock<T>
+    {
+        CheckOuter(x, xStride, rows, dy, dyStride, dw, shape, scratch.Length);
+        int columns = shape.Blocks * (gateEnd - gateStart), length = OuterScratchLength(shape);
+        int group = typeof(T) == typeof(Block512) ? OuterColumns : Avx512F.VL.IsSupported ? 2 : 1;
+        int groups = columns / group;
+        int parts = pool is null ? 1 : Math.Min(Math.Min(pool.Threads, groups), scratch.Length / length);
+        if (parts <= 1)
+        {
+            AccumulateOuterColumns<T>(x, xStride, rows, dy, dyStride, dw, shape, gateStart, gateEnd, scratch, 0, columns);
+            return;
+        }
+        fixed (float* px = x, pdy = dy, pdw = dw, ps = scratch)
+        {
+            var work = OuterWork<T>.ForThisThread;
+            work.Set(new Pinned(px, x.Length), xStride, rows, new Pinned(pdy, dy.Length), dyStride, new Pinned(pdw, dw.Length), shape,
+                gateStart, gateEnd, new Pinned(ps, scratch.Length), length, columns, group, groups, parts);
+            pool!.For(parts, work);
+        }
+    }
+
+    private static void CheckOuter(ReadOnlySpan<float> x, int xStride, int rows, ReadOnlySpan<float> dy, int dyStride,
+        ReadOnlySpan<float> dw, InterleavedShape shape, int scratchLength)
+    {
         CheckOperand(x, xStride, rows, shape.Inputs, "x");
         CheckOperand(dy, dyStride, rows, shape.RowLength, "dy");
         CheckWeights(dw, shape);
-        if (scratch.Length < OuterScratchLength(shape))
-            throw new ArgumentException($"AccumulateOuter needs {OuterScratchLength(shape)} floats of scratch for {shape}; got {scratch.Length}.");
+        if (scratchLength < OuterScratchLength(shape))
+            throw new ArgumentException($"AccumulateOuter needs {OuterScratchLength(shape)} floats of scratch for {shape}; got {scratchLength}.");
+    }
+
+    /// <summary>The weight gradient of the columns [<paramref name="columnStart"/>, <paramref name="columnEnd"/>).</summary>
+    private static void AccumulateOuterColumns<T>(
+        ReadOnlySpan<float> x, int xStride, int rows,
+        ReadOnlySpan<float> dy, int dyStride,
+        Span<float> dw, InterleavedShape shape, int gateStart, int gateEnd, Span<float> scratch, int columnStart, int columnEnd)
+        where T : struct, IBlock<T>
+    {
         int k = shape.Inputs, gates = shape.Gates, kStride = gates * W;
         Span<float> xT = scratch.Slice(0, k * RowSlab);
         Span<float> column = scratch.Slice(k * RowSlab, RowSlab * OuterColumns * W);
@@ -469,11 +533,11 @@ public static class InterleavedKernels
                 for (int i = 0; i < k; i++)
                     xT[i * RowSlab + r] = xr[i];
             }
-            int perBlock = gateEnd - gateStart, columns = shape.Blocks * perBlock, c = 0;
+            int perBlock = gateEnd - gateStart, c = columnStart;
             if (typeof(T) != typeof(Block512) && Avx512F.VL.IsSupported)
             {
                 // 256-bit blocks with AVX-512's 32 registers: two columns × four inputs (16 registers of 256 bits).
-                for (; c + 2 <= columns; c += 2)
+                for (; c + 2 <= columnEnd; c += 2)
                 {
                     int w0 = PackColumn(dy, dyStride, slab, n, shape, gateStart, perBlock, c, column);
                     int w1 = PackColumn(dy, dyStride, slab, n, shape, gateStart, perBlock, c + 1, column.Slice(RowSlab * W));
@@ -483,7 +547,7 @@ public static class InterleavedKernels
             if (typeof(T) == typeof(Block512))
             {
                 // Three columns × four inputs: 12 accumulators share each broadcast input and each gradient vector.
-                for (; c + OuterColumns <= columns; c += OuterColumns)
+                for (; c + OuterColumns <= columnEnd; c += OuterColumns)
                 {
                     int w0 = PackColumn(dy, dyStride, slab, n, shape, gateStart, perBlock, c, column);
                     int w1 = PackColumn(dy, dyStride, slab, n, shape, gateStart, perBlock, c + 1, column.Slice(RowSlab * W));
@@ -491,7 +555,7 @@ public static class InterleavedKernels
                     OuterTile3x4<T>(ref xT0, ref col0, n, k, kStride, ref Unsafe.Add(ref dw0, w0), ref Unsafe.Add(ref dw0, w1), ref Unsafe.Add(ref dw0, w2));
                 }
             }
-            for (; c < columns; c++)
+            for (; c < columnEnd; c++)
             {
                 {
                     ref float dwColumn = ref Unsafe.Add(ref dw0, PackColumn(dy, dyStride, slab, n, shape, gateStart, perBlock, c, column));
@@ -753,6 +817,15 @@ public static class InterleavedKernels
             throw new ArgumentException($"An interleaved matrix of {shape} needs {shape.Length} floats; the span has {w.Length}.");
     }
 
+    /// <summary>A pinned operand: its address and length, valid while the dispatching call holds it fixed.</summary>
+    private readonly unsafe struct Pinned(float* address, int length)
+    {
+        private readonly float* _address = address;
+        private readonly int _length = length;
+
+        public Span<float> Span => new(_address, _length);
+    }
+
     /// <summary>A parallel product's arguments and its split: part i takes the tiles [i·tiles/parts, (i+1)·tiles/parts),
     /// the last part also the columns after the last whole tile. One instance per calling thread, reused.</summary>
     private sealed class ProductWork<T> : IParallelWork where T : struct, IBlock<T>
@@ -762,27 +835,56 @@ public static class InterleavedKernels
         private static ProductWork<T>? t_work;
 #pragma warning restore IDE1006
 
-        private ArraySegment<float> _x, _w, _y;
+        private Pinned _x, _w, _y;
         private int _xStride, _rows, _gateStart, _gateEnd, _yStride, _columns, _tile, _tiles, _parts;
         private InterleavedShape _shape;
 
         public static ProductWork<T> ForThisThread => t_work ??= new ProductWork<T>();
 
-        public void Set(ArraySegment<float> x, int xStride, int rows, ArraySegment<float> w, InterleavedShape shape, int gateStart,
-            int gateEnd, ArraySegment<float> y, int yStride, int columns, int tile, int tiles, int parts)
+        public void Set(Pinned x, int xStride, int rows, Pinned w, InterleavedShape shape, int gateStart,
+            int gateEnd, Pinned y, int yStride, int columns, int tile, int tiles, int parts)
         {
             (_x, _xStride, _rows, _w, _shape, _gateStart, _gateEnd, _y, _yStride) = (x, xStride, rows, w, shape, gateStart, gateEnd, y, yStride);
             (_columns, _tile, _tiles, _parts) = (columns, tile, tiles, parts);
         }
 
-        /// <summary>Drops the arrays, so a finished product keeps nothing alive.</summary>
-        public void Clear() => (_x, _w, _y) = (default, default, default);
-
         public void Run(int index)
         {
             int start = (int)((long)_tiles * index / _parts) * _tile;
             int end = index == _parts - 1 ? _columns : (int)((long)_tiles * (index + 1) / _parts) * _tile;
-            MultiplyAddColumns<T>(_x, _xStride, _rows, _w, _shape, _gateStart, _gateEnd, _y, _yStride, start, end);
+            MultiplyAddColumns<T>(_x.Span, _xStride, _rows, _w.Span, _shape, _gateStart, _gateEnd, _y.Span, _yStride, start, end);
+        }
+    }
+
+    /// <summary>A parallel weight gradient's arguments and its split: part i takes the column groups
+    /// [i·groups/parts, (i+1)·groups/parts) with its own slice of the scratch, the last part also the columns after
+    /// the last whole group. One instance per calling thread, reused.</summary>
+    private sealed class OuterWork<T> : IParallelWork where T : struct, IBlock<T>
+    {
+        [ThreadStatic]
+#pragma warning disable IDE1006 // a thread-static field is t_camelCase (the naming rules cannot tell it from a static one)
+        private static OuterWork<T>? t_work;
+#pragma warning restore IDE1006
+
+        private Pinned _x, _dy, _dw, _scratch;
+        private int _xStride, _rows, _dyStride, _gateStart, _gateEnd, _columns, _group, _groups, _parts, _scratchLength;
+        private InterleavedShape _shape;
+
+        public static OuterWork<T> ForThisThread => t_work ??= new OuterWork<T>();
+
+        public void Set(Pinned x, int xStride, int rows, Pinned dy, int dyStride, Pinned dw, InterleavedShape shape,
+            int gateStart, int gateEnd, Pinned scratch, int scratchLength, int columns, int group, int groups, int parts)
+        {
+            (_x, _xStride, _rows, _dy, _dyStride, _dw, _shape, _gateStart, _gateEnd) = (x, xStride, rows, dy, dyStride, dw, shape, gateStart, gateEnd);
+            (_scratch, _scratchLength, _columns, _group, _groups, _parts) = (scratch, scratchLength, columns, group, groups, parts);
+        }
+
+        public void Run(int index)
+        {
+            int start = (int)((long)_groups * index / _parts) * _group;
+            int end = index == _parts - 1 ? _columns : (int)((long)_groups * (index + 1) / _parts) * _group;
+            AccumulateOuterColumns<T>(_x.Span, _xStride, _rows, _dy.Span, _dyStride, _dw.Span, _shape, _gateStart, _gateEnd,
+                _scratch.Span.Slice(index * _scratchLength, _scratchLength), start, end);
         }
     }
 }

@@ -15,8 +15,8 @@ public sealed class ComputePool : IDisposable
     // Rounds of Thread.SpinWait(SpinIterations) a worker polls for the next dispatch before it parks: 0.16–0.20 ms on this
     // project's machine (200 rounds of SpinWait(20) measured 161–203 µs), longer than the gap between the dispatches of
     // one training step, far shorter than a scheduler quantum.
-    private const int SpinRounds = 200;
-    private const int SpinIterations = 20;
+    internal const int SpinRounds = 200;
+    internal const int SpinIterations = 20;
 
     private static ComputePool? s_shared;
 
@@ -30,6 +30,7 @@ public sealed class ComputePool : IDisposable
     private readonly Signal _done = new();
     private IParallelWork? _work;
     private int _count;
+    private bool _oneEach;
     private int _next;
     private int _pending;
     private int _generation;
@@ -66,10 +67,26 @@ public sealed class ComputePool : IDisposable
     /// <summary>Threads that run a dispatch: the workers and the caller.</summary>
     public int Threads { get; }
 
+    /// <summary>Threads that can run parts of one work at the same time from the calling thread: <see cref="Threads"/>,
+    /// or 1 inside a running index (a nested dispatch runs in order on that thread).</summary>
+    public int Concurrency => t_running is null ? Threads : 1;
+
     /// <summary>Runs <paramref name="work"/> for every index in [0, <paramref name="count"/>) and returns when all are
     /// done. The caller runs indices too. An exception thrown by an index is rethrown here once every thread has
     /// stopped taking indices. A dispatch from inside a running index runs in order on that thread.</summary>
-    public void For(int count, IParallelWork work)
+    public void For(int count, IParallelWork work) => Dispatch(count, work, oneEach: false);
+
+    /// <summary>Runs the <paramref name="parts"/> indices of <paramref name="work"/> at the same time, each on its own
+    /// thread, for work whose parts wait for each other (on a <see cref="ComputeBarrier"/> of
+    /// <paramref name="parts"/>): <paramref name="parts"/> may not exceed <see cref="Concurrency"/>.</summary>
+    public void Together(int parts, IParallelWork work)
+    {
+        if (parts > Concurrency)
+            throw new ArgumentOutOfRangeException(nameof(parts), parts, $"Only {Concurrency} thread(s) can run parts together here.");
+        Dispatch(parts, work, oneEach: true);
+    }
+
+    private void Dispatch(int count, IParallelWork work, bool oneEach)
     {
         ArgumentNullException.ThrowIfNull(work);
         ArgumentOutOfRangeException.ThrowIfNegative(count);
@@ -86,6 +103,7 @@ public sealed class ComputePool : IDisposable
         {
             _work = work;
             _count = count;
+            _oneEach = oneEach;
             _next = 0;
             _failure = null;
             Volatile.Write(ref _pending, _workers.Length);
@@ -117,12 +135,13 @@ public sealed class ComputePool : IDisposable
         }
     }
 
-    /// <summary>Takes indices until none are left.</summary>
+    /// <summary>Takes indices until none are left (or one, for <see cref="Together"/>).</summary>
     private void RunIndices()
     {
         var work = _work!;
         int count = _count;
-        while (true)
+        bool oneEach = _oneEach;
+        for (bool first = true; first || !oneEach; first = false)
         {
             int index = Interlocked.Increment(ref _next) - 1;
             if (index >= count)

@@ -178,7 +178,7 @@ internal static partial class Emitter
                         {{h.MaskCarry}}
                     }
                     // ∂U += Σ_t ∂(U·h)(t)ᵀ·h(t−1)
-                    {{Kernels}}.AccumulateOuter<T>({{h.RecurrentInput}}, {{L}}Padded, rows, dRecurrent, {{L}}Row, {{h.RecurrentGradient}}, 0, {{L}}Gates, _outerScratch);
+                    {{Kernels}}.AccumulateOuter<T>(_pool, {{h.RecurrentInput}}, {{L}}Padded, rows, dRecurrent, {{L}}Row, {{h.RecurrentGradient}}, 0, {{L}}Gates, _outerScratch);
                     """);
             }
         }
