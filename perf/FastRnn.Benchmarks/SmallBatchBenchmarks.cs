@@ -4,10 +4,12 @@ using FastRnn.Kernels;
 
 namespace FastRnn.Benchmarks;
 
-/// <summary>LSTM(256) over 100 steps at batch 1–4, one thread: the sequence <c>Forward</c> and <c>Backward</c> against
+/// <summary>LSTM(256) over 100 steps at batch 1–4, on one thread and on a pool of two (the model's Pool; the streaming
+/// Step stays on one thread): the sequence <c>Forward</c> and <c>Backward</c> against
 /// 100 streaming steps (the fused batch-1 kernel) and against reading W_hh 100 times, the floor of a recurrence that
 /// reads its recurrent weights once per step.</summary>
 [MemoryDiagnoser]
+#pragma warning disable CA1001 // BenchmarkDotNet disposes the pool in [GlobalCleanup]; it needs the class unsealed
 public class SmallBatchBenchmarks
 {
     private const int Steps = 100, H = 256;
@@ -19,11 +21,17 @@ public class SmallBatchBenchmarks
 
     [Params(256, 512)] public int Bits { get; set; }
 
+    [Params(1, 2)] public int Threads { get; set; }
+
+    private ComputePool? _pool;
+
     [GlobalSetup]
     public void Setup()
     {
         using (VectorPath.Override(Bits == 512))
             _model = new Lstm256(Batch, Steps, seed: 1);
+        _pool = Threads > 1 ? new ComputePool(Threads) : null;
+        _model.Pool = _pool;
         _inputs = Enumerable.Range(0, Batch * Steps * H).Select(i => MathF.Sin(i * 0.01f)).ToArray();
         _targets = Enumerable.Repeat(0.5f, Batch * Steps).ToArray(); // the head reads every step
         _state = _model.CreateState(Batch);
@@ -32,6 +40,9 @@ public class SmallBatchBenchmarks
         _recurrent = new float[4 * H * H];
         for (int i = 0; i < _recurrent.Length; i++) _recurrent[i] = i % 7;
     }
+
+    [GlobalCleanup]
+    public void Cleanup() => _pool?.Dispose();
 
     [Benchmark(Baseline = true, Description = "read W_hh 100 times")]
     public float ReadRecurrentWeights()
@@ -61,3 +72,4 @@ public class SmallBatchBenchmarks
         return loss;
     }
 }
+#pragma warning restore CA1001

@@ -233,6 +233,9 @@ internal static partial class Emitter
             if (_m.Layers.Any(l => l.Cell == CellKind.GruResetBefore || (l.Cell == CellKind.Lstm && l.Normalized)))
                 yield return Model("_auxGradient", "batchCapacity * MaxPadded",
                     "Backward's ∂L/∂(r⊙h) (classic GRU) or ∂ of ĉ's affine output (normalized LSTM): [batch, MaxPadded].");
+            if (SplitsAnyRecurrence)
+                yield return new Buffer("_recurrence", BufferOwner.Model, null, "The recurrence the pool's threads share (created when a pool of more than one thread is set).",
+                    FieldType: "RecurrenceWork?", Mutable: true);
             yield return new Buffer("_outerScratch", BufferOwner.Model, "OuterScratchPart",
                 "Scratch of the weight-gradient products, OuterScratchPart floats for each thread of the pool (a transposed slab of inputs and packed gradient columns).",
                 BufferSizing.Constant, Mutable: true);

@@ -89,6 +89,7 @@ internal static partial class Emitter
             EmitForward();
             EmitStep();
             EmitBackward();
+            EmitRecurrenceOnThePool();
             // Each layer's forward, step and backward together, as the cell writes them.
             for (int n = 0; n < _m.Layers.Count; n++)
             {
@@ -325,9 +326,11 @@ internal static partial class Emitter
                 /// <summary>True when this instance runs the 512-bit kernels (fixed at construction).</summary>
                 public bool UsesVector512 => _wide;
 
-                /// <summary>Threads that share this model's products (null, the default: the calling thread alone). The
-                /// products are split by output columns, so the results are bit-identical at any thread count. So far each
-                /// layer's input product in <see cref="Forward"/> and its ∂x in <see cref="Backward"/> (all steps × rows at once) run on it.</summary>
+                /// <summary>Threads that share this model's work (null, the default: the calling thread alone). Work is split
+                /// by outputs only, so the results are bit-identical at any thread count: each layer's input product and ∂x
+                /// (all steps × rows at once) by columns, every weight gradient by columns of ∂W, and the forward recurrence
+                /// of an LSTM or GRU layer without recurrent masks by blocks of units, with a barrier per step. The streaming
+                /// <see cref="Step"/> does not use it. Set it between calls, not during one.</summary>
                 public global::FastRnn.ComputePool? Pool
                 {
                     get => _pool;
@@ -336,7 +339,7 @@ internal static partial class Emitter
                         // each thread of the pool sums its columns of a weight gradient in its own scratch
                         int length = OuterScratchPart * (value?.Threads ?? 1);
                         if (_outerScratch.Length < length)
-                            _outerScratch = new float[length];
+                            _outerScratch = new float[length];{{(SplitsAnyRecurrence ? "\nif (value is { Threads: > 1 })\n    _recurrence ??= new RecurrenceWork(this);" : "")}}
                         _pool = value;
                     }
                 }
@@ -759,18 +762,49 @@ internal static partial class Emitter
                     hRecurrent = dropped;
                 }
                 """;
+            bool split = SplitsRecurrence(n);
+            string weights = _m.Layers[n].WeightDrop is null ? "" : $"{ReadOnlySpan} recurrentWeights = {RecurrentWeights(n)};";
+            string loop = $$"""
+                for (int t = 0; t < steps; t++)
+                {
+                    int now = t * batch; // first row of step t; slot t of the hidden states holds h(t−1){{maskRecurrent}}{{normalizeRecurrent}}
+                    AdvanceLayer{{n}}<T>(p,{{(_m.Layers[n].WeightDrop is null || norm ? "" : $" recurrentWeights,")}}{{(norm ? $" inputNormalized.Slice(now * {L}Row, batch * {L}Row)," : "")}} gates.Slice(now * {{L}}Row, batch * {{L}}Row),
+                        {{cellEmitter.ForwardPrevious(hPrev)}}, _l{{n}}Hidden.AsSpan((now + batch) * {{L}}Padded, batch * {{L}}Padded),
+                        {{cellEmitter.ForwardState}}
+                        {{ZoneArguments(n)}}{{CandidateArgument(n)}}batch{{(norm ? "" : ", Alternate(t)")}}{{(split ? ", blockStart, blockEnd" : cellEmitter.SplitsByBlocks ? $", 0, {L}Blocks" : "")}});{{(split ? "\nbarrier?.SignalAndWait();" : "")}}
+                }
+                """;
+            if (!split)
+            {
+                _w.Lines($$"""
+                        {{InputPart}}
+                        {{CandidateMaskFill(n)}}
+                        {{weights}}
+                        {{loop}}
+                    }
+
+                    """);
+                return;
+            }
             _w.Lines($$"""
                     {{InputPart}}
-                    {{CandidateMaskFill(n)}}
-                    {{(_m.Layers[n].WeightDrop is null ? "" : $"{ReadOnlySpan} recurrentWeights = {RecurrentWeights(n)};")}}
-                    for (int t = 0; t < steps; t++)
-                    {
-                        int now = t * batch; // first row of step t; slot t of the hidden states holds h(t−1){{maskRecurrent}}{{normalizeRecurrent}}
-                        AdvanceLayer{{n}}<T>(p,{{(_m.Layers[n].WeightDrop is null || norm ? "" : $" recurrentWeights,")}}{{(norm ? $" inputNormalized.Slice(now * {L}Row, batch * {L}Row)," : "")}} gates.Slice(now * {{L}}Row, batch * {{L}}Row),
-                            {{cellEmitter.ForwardPrevious(hPrev)}}, _l{{n}}Hidden.AsSpan((now + batch) * {{L}}Padded, batch * {{L}}Padded),
-                            {{cellEmitter.ForwardState}}
-                            {{ZoneArguments(n)}}{{CandidateArgument(n)}}batch{{(norm ? "" : ", Alternate(t)")}});
-                    }
+                    // the recurrence: by blocks of units across the pool's threads when they can share it, else here
+                    int parts = RecurrenceParts({{L}}Blocks);
+                    if (parts > 1)
+                        RunRecurrence({{n}}, parts, batch, steps);
+                    else
+                        RecurLayer{{n}}<T>(batch, steps, 0, {{L}}Blocks, null);
+                }
+
+                /// <summary>Layer {{n}}'s recurrence for the unit blocks [<paramref name="blockStart"/>, <paramref name="blockEnd"/>):
+                /// every block on one thread, or one thread's share, waiting at <paramref name="barrier"/> after each step
+                /// for the other shares of h(t).</summary>
+                private void RecurLayer{{n}}<T>(int batch, int steps, int blockStart, int blockEnd, global::FastRnn.ComputeBarrier? barrier) {{BlockConstraint}}
+                {
+                    {{ReadOnlySpan}} p = _parameters;
+                    {{Span}} gates = _l{{n}}Gates.AsSpan(0, steps * batch * {{L}}Row);
+                    {{weights}}
+                    {{loop}}
                 }
 
                 """);

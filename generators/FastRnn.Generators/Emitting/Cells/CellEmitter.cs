@@ -93,7 +93,7 @@ internal static partial class Emitter
                 {{StepZoneFill}}{{Span}} gates = state.Layer{{n}}Gates;
                 {{Kernels}}.BroadcastRows(p.Slice({{L}}InputBias, {{L}}Row), gates, {{L}}Row, batch);
                 {{Kernels}}.MultiplyAdd<T>(x, {{InputStride(n)}}, batch, p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, gates, {{L}}Row);
-                AdvanceLayer{{n}}<T>(p,{{(layer.WeightDrop is null ? "" : $" p.Slice({L}RecurrentWeights, {L}RecurrentShape.Length),")}} gates, state.Layer{{n}}Hidden, {{(MaskedRecurrentInput ? $"state.Layer{n}Hidden, " : "")}}state.Layer{{n}}HiddenNext, {{StepState}}, {{StepZoneArguments}}batch, descending: false);
+                AdvanceLayer{{n}}<T>(p,{{(layer.WeightDrop is null ? "" : $" p.Slice({L}RecurrentWeights, {L}RecurrentShape.Length),")}} gates, state.Layer{{n}}Hidden, {{(MaskedRecurrentInput ? $"state.Layer{n}Hidden, " : "")}}state.Layer{{n}}HiddenNext, {{StepState}}, {{StepZoneArguments}}batch, descending: false{{(SplitsByBlocks ? $", 0, {L}Blocks" : "")}});
                 """;
 
             /// <summary>A normalized cell's streaming step: both products (fused at batch 1), normalized with the
@@ -212,7 +212,12 @@ internal static partial class Emitter
 
             /// <summary>AdvanceLayer's last parameter when it makes the recurrent product itself (a normalized cell's is
             /// made before): the direction of its column walk (see the generated <c>Alternate</c>).</summary>
-            protected string DescendingParameter => layer.Normalized ? "" : ", bool descending";
+            protected string DescendingParameter => layer.Normalized ? "" : SplitsByBlocks ? ", bool descending, int blockStart, int blockEnd" : ", bool descending";
+
+            /// <summary>Whether AdvanceLayer can run for a range of unit blocks (one thread's share of a step): its
+            /// product and its update touch only those blocks' gates and units. Not a normalized cell (its product is
+            /// made before) and not the classic GRU (its candidate product reads r⊙h of every unit).</summary>
+            public virtual bool SplitsByBlocks => !layer.Normalized;
 
             /// <summary>The recurrent weights and their shape: the arena's, or, under weight drop, the pass's dropped
             /// copy, passed in apart from the arena.</summary>

@@ -23,6 +23,9 @@ internal static partial class Emitter
             }
 
             /// <inheritdoc/>
+            public override bool SplitsByBlocks => false;
+
+            /// <inheritdoc/>
             public override void EmitAdvance()
             {
                 _w.Lines($$"""

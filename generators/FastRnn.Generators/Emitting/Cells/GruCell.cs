@@ -26,6 +26,15 @@ internal static partial class Emitter
                     base.EmitStepLayer();
             }
 
+            /// <summary>b_hh + U·h(t−1) into the recurrent buffer for the blocks [blockStart, blockEnd).</summary>
+            private string RecurrentProduct => $$"""
+                // blocks [blockStart, blockEnd) of units: the whole layer, or one thread's share of it
+                int first = blockStart * {{L}}Gates * BlockWidth, width = (blockEnd - blockStart) * {{L}}Gates * BlockWidth;
+                {{Kernels}}.BroadcastRows(p.Slice({{L}}RecurrentBias + first, width), recurrent.Slice(first), {{L}}Row, batch);
+                {{Kernels}}.MultiplyAdd<T>({{RecurrentInput}}, {{L}}Padded, batch, {{RecurrentWeights}}, 0, {{L}}Gates, recurrent, {{L}}Row,
+                    blockStart * {{L}}Gates, blockEnd * {{L}}Gates, descending);
+                """;
+
             /// <inheritdoc/>
             public override void EmitAdvance()
             {
@@ -34,10 +43,10 @@ internal static partial class Emitter
                     private static void AdvanceLayer{{n}}<T>({{ReadOnlySpan}} p,{{WeightsParameter}} {{Span}} gates, {{ReadOnlySpan}} hPrev,{{RecurrentInputParameter}} {{Span}} h,
                         {{(layer.Normalized ? ReadOnlySpan : Span)}} recurrent, {{Span}} hiddenCandidate, {{ZoneParameters}}int batch{{DescendingParameter}}) {{BlockConstraint}}
                     {
-                        {{(layer.Normalized ? "" : $"{Kernels}.BroadcastRows(p.Slice({L}RecurrentBias, {L}Row), recurrent, {L}Row, batch);\n{Kernels}.MultiplyAdd<T>({RecurrentInput}, {L}Padded, batch, {RecurrentWeights}, 0, {L}Gates, recurrent, {L}Row, descending);")}}
+                        {{(layer.Normalized ? "" : RecurrentProduct)}}
                         for (int r = 0; r < batch; r++)
                         {
-                            for (int j = 0; j < {{L}}Blocks; j++)
+                            for (int j = {{(layer.Normalized ? "0" : "blockStart")}}; j < {{(layer.Normalized ? $"{L}Blocks" : "blockEnd")}}; j++)
                             {
                                 int at = r * {{L}}Row + j * {{L}}Gates * BlockWidth;
                                 ref float a = ref At(gates, at);

@@ -37,13 +37,16 @@ internal static partial class Emitter
                     /// The activated gates replace the pre-activations (backward reads them). <paramref name="cPrev"/> and
                     /// <paramref name="c"/> may be the same buffer.{{ZoneDoc}}</summary>
                     private static void AdvanceLayer{{n}}<T>({{ReadOnlySpan}} p,{{WeightsParameter}} {{Span}} gates, {{ReadOnlySpan}} hPrev, {{Span}} h,
-                        {{ReadOnlySpan}} cPrev, {{Span}} c, {{ZoneParameters}}int batch, bool descending) {{BlockConstraint}}
+                        {{ReadOnlySpan}} cPrev, {{Span}} c, {{ZoneParameters}}int batch, bool descending, int blockStart, int blockEnd) {{BlockConstraint}}
                     {
-                        {{Kernels}}.AddRows<T>(p.Slice({{L}}RecurrentBias, {{L}}Row), gates, {{L}}Row, batch);
-                        {{Kernels}}.MultiplyAdd<T>(hPrev, {{L}}Padded, batch, {{RecurrentWeights}}, 0, {{L}}Gates, gates, {{L}}Row, descending);
+                        // blocks [blockStart, blockEnd) of units: the whole layer, or one thread's share of it
+                        int first = blockStart * {{L}}Gates * BlockWidth, width = (blockEnd - blockStart) * {{L}}Gates * BlockWidth;
+                        {{Kernels}}.AddRows<T>(p.Slice({{L}}RecurrentBias + first, width), gates.Slice(first), {{L}}Row, batch);
+                        {{Kernels}}.MultiplyAdd<T>(hPrev, {{L}}Padded, batch, {{RecurrentWeights}}, 0, {{L}}Gates, gates, {{L}}Row,
+                            blockStart * {{L}}Gates, blockEnd * {{L}}Gates, descending);
                         for (int r = 0; r < batch; r++)
                         {
-                            for (int j = 0; j < {{L}}Blocks; j++)
+                            for (int j = blockStart; j < blockEnd; j++)
                             {
                                 ref float a = ref At(gates, r * {{L}}Row + j * {{L}}Gates * BlockWidth);
                                 int u = r * {{L}}Padded + j * BlockWidth;
