@@ -16,6 +16,9 @@ internal static partial class Emitter
                 && layer.CandidateDropout is null;
         }
 
+        /// <summary>Whether layer n's backward steps are split too: so far the LSTM's.</summary>
+        private bool SplitsBackwardRecurrence(int n) => SplitsRecurrence(n) && _m.Layers[n].Cell == CellKind.Lstm;
+
         private bool SplitsAnyRecurrence => Enumerable.Range(0, _m.Layers.Count).Any(SplitsRecurrence);
 
         /// <summary>The recurrence on the pool: how many threads share a layer, the work they run together and the
@@ -35,15 +38,15 @@ internal static partial class Emitter
                 /// <summary>Threads that share a recurrence over <paramref name="blocks"/> blocks of units.</summary>
                 private int RecurrenceParts(int blocks) => _pool is null ? 1 : global::System.Math.Min(_pool.Concurrency, blocks / RecurrenceGroup);
 
-                /// <summary>Runs layer <paramref name="layer"/>'s recurrence on <paramref name="parts"/> threads at once.</summary>
-                private void RunRecurrence(int layer, int parts, int batch, int steps)
+                /// <summary>Runs layer <paramref name="layer"/>'s recurrence (forward or backward) on <paramref name="parts"/> threads at once.</summary>
+                private void RunRecurrence(int layer, int parts, int batch, int steps, bool backward = false)
                 {
-                    _recurrence!.Set(layer, parts, batch, steps);
+                    _recurrence!.Set(layer, parts, batch, steps, backward);
                     _pool!.Together(parts, _recurrence);
                 }
 
                 /// <summary>Share <paramref name="part"/> of <paramref name="parts"/> of layer <paramref name="layer"/>'s recurrence.</summary>
-                private void RecurrencePart(int layer, int part, int parts, int batch, int steps, global::FastRnn.ComputeBarrier barrier)
+                private void RecurrencePart(int layer, int part, int parts, int batch, int steps, bool backward, global::FastRnn.ComputeBarrier barrier)
                 {
                     switch (layer)
                     {
@@ -58,7 +61,7 @@ internal static partial class Emitter
                         case {{n}}:
                         {
                             var (start, end) = Share(L{{n}}Blocks, part, parts);
-                            if (_wide) RecurLayer{{n}}<global::FastRnn.Kernels.Block512>(batch, steps, start, end, barrier);
+                            {{(SplitsBackwardRecurrence(n) ? $"if (backward && _wide) BackRecurLayer{n}<global::FastRnn.Kernels.Block512>(batch, steps, start, end, barrier);\nelse if (backward) BackRecurLayer{n}<global::FastRnn.Kernels.Block256>(batch, steps, start, end, barrier);\nelse " : "")}}if (_wide) RecurLayer{{n}}<global::FastRnn.Kernels.Block512>(batch, steps, start, end, barrier);
                             else RecurLayer{{n}}<global::FastRnn.Kernels.Block256>(batch, steps, start, end, barrier);
                             break;
                         }
@@ -85,10 +88,11 @@ internal static partial class Emitter
                 {
                     private readonly global::FastRnn.ComputeBarrier _barrier = new();
                     private int _layer, _parts, _batch, _steps;
+                    private bool _backward;
 
-                    public void Set(int layer, int parts, int batch, int steps)
+                    public void Set(int layer, int parts, int batch, int steps, bool backward)
                     {
-                        (_layer, _parts, _batch, _steps) = (layer, parts, batch, steps);
+                        (_layer, _parts, _batch, _steps, _backward) = (layer, parts, batch, steps, backward);
                         _barrier.Reset(parts);
                     }
 
@@ -96,7 +100,7 @@ internal static partial class Emitter
                     {
                         try
                         {
-                            model.RecurrencePart(_layer, part, _parts, _batch, _steps, _barrier);
+                            model.RecurrencePart(_layer, part, _parts, _batch, _steps, _backward, _barrier);
                         }
                         catch
                         {

@@ -99,6 +99,7 @@ internal static partial class Emitter
                 EmitOutputNormalization(n);
                 cell.EmitStepSingle();
                 EmitBackwardLayer(n);
+                cell.EmitBackwardRecurrence();
             }
             EmitHeadForward();
             EmitPackTransposes();

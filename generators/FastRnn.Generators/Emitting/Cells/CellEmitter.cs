@@ -121,6 +121,11 @@ internal static partial class Emitter
                         """);
             }
 
+            /// <summary>Methods the backward pass calls that sit beside <c>BackwardLayer{n}</c> (the shared backward steps).</summary>
+            public virtual void EmitBackwardRecurrence()
+            {
+            }
+
             // ---- hooks of the backward step --------------------------------------------------------------------
 
             /// <summary>A GRU reads h(t−1) outside its recurrent products too (z⊙h(t−1)); an LSTM reads it only in

@@ -105,6 +105,11 @@ internal static partial class Emitter
             /// <inheritdoc/>
             public override void EmitBackwardSteps(BackwardHooks h)
             {
+                if (E.SplitsBackwardRecurrence(n))
+                {
+                    EmitSharedBackwardSteps(h);
+                    return;
+                }
                 _w.Lines($$"""
                     {{Span}} cells = _l{{n}}Cell.AsSpan(0, (rows + batch) * {{L}}Padded);{{(_m.Layers[n].CellZoneout is null ? "" : $"\n{ReadOnlySpan} cellCandidates = _l{n}CellCandidate.AsSpan(0, rows * {L}Padded); // c̃(t) before zoneout")}}
                     {{Span}} dCell = _cellCarry.AsSpan(0, batch * {{L}}Padded);
@@ -116,18 +121,7 @@ internal static partial class Emitter
                         {
                             for (int j = 0; j < {{L}}Blocks; j++)
                             {
-                                int u = r * {{L}}Padded + j * BlockWidth;
-                                int at = (now + r) * {{L}}Row + j * {{L}}Gates * BlockWidth;
-                                ref float a = ref At(gates, at);
-                                ref float da = ref At(dGates, at);
-                                T i = T.Load(in a), f = T.Load(in At(ref a, BlockWidth));
-                                T g = T.Load(in At(ref a, 2 * BlockWidth)), o = T.Load(in At(ref a, 3 * BlockWidth));
-                                {{h.MaskLoad}}{{E.LstmBackwardState(n)}}
-                                // i, f, o = σ(a):  ∂a = ∂gate⊙s(1 − s);  g = tanh(a_g):  ∂a_g = ∂g⊙(1 − g²)
-                                T.Store(ref da, dc * {{h.CandidateKept}} * i * (T.One - i));
-                                T.Store(ref At(ref da, BlockWidth), dc * cPrev * f * (T.One - f));
-                                T.Store(ref At(ref da, 2 * BlockWidth), dc * i{{h.MaskFactor}} * (T.One - g * g));
-                                T.Store(ref At(ref da, 3 * BlockWidth), dh * tanhC * o * (T.One - o));
+                                {{BlockBackward(h)}}
                             }
                         }
                         // a = … + U·h(t−1):  ∂h(t−1) = Uᵀ·∂a{{(_m.Layers[n].Zoneout is null ? "\ndHidden.Clear();" : " (added to κ_h⊙∂h(t), already there)")}}
@@ -138,6 +132,82 @@ internal static partial class Emitter
                     // ∂U += Σ_t ∂a(t)ᵀ·h(t−1);  ∂b_hh += Σ_t ∂a(t)
                     {{Kernels}}.AccumulateOuter<T>(_pool, {{h.RecurrentInput}}, {{L}}Padded, rows, dGates, {{L}}Row, {{h.RecurrentGradient}}, 0, {{L}}Gates, _outerScratch);
                     {{Kernels}}.AccumulateRows<T>(dGates, {{L}}Row, rows, {{L}}Row, grad.Slice({{L}}RecurrentBias, {{L}}Row));
+                    """);
+            }
+
+            /// <summary>Backward through one step of block j of row r: ∂a(t) of its four gates and the carries ∂c, from
+            /// the gates and cells the forward saved.</summary>
+            private string BlockBackward(BackwardHooks h) => $$"""
+                int u = r * {{L}}Padded + j * BlockWidth;
+                int at = (now + r) * {{L}}Row + j * {{L}}Gates * BlockWidth;
+                ref float a = ref At(gates, at);
+                ref float da = ref At(dGates, at);
+                T i = T.Load(in a), f = T.Load(in At(ref a, BlockWidth));
+                T g = T.Load(in At(ref a, 2 * BlockWidth)), o = T.Load(in At(ref a, 3 * BlockWidth));
+                {{h.MaskLoad}}{{E.LstmBackwardState(n)}}
+                // i, f, o = σ(a):  ∂a = ∂gate⊙s(1 − s);  g = tanh(a_g):  ∂a_g = ∂g⊙(1 − g²)
+                T.Store(ref da, dc * {{h.CandidateKept}} * i * (T.One - i));
+                T.Store(ref At(ref da, BlockWidth), dc * cPrev * f * (T.One - f));
+                T.Store(ref At(ref da, 2 * BlockWidth), dc * i{{h.MaskFactor}} * (T.One - g * g));
+                T.Store(ref At(ref da, 3 * BlockWidth), dh * tanhC * o * (T.One - o));
+                """;
+
+            /// <summary>The backward steps of a layer whose recurrence the pool's threads share: the carries cleared,
+            /// the steps in <c>BackRecurLayer{n}</c> (on one thread or several), then the recurrent weight gradients.</summary>
+            private void EmitSharedBackwardSteps(BackwardHooks h)
+            {
+                _w.Lines($$"""
+                    _cellCarry.AsSpan(0, batch * {{L}}Padded).Clear();
+                    // the steps: by blocks of units across the pool's threads when they can share them, else here
+                    int parts = RecurrenceParts({{L}}Blocks);
+                    if (parts > 1)
+                        RunRecurrence({{n}}, parts, batch, steps, backward: true);
+                    else
+                        BackRecurLayer{{n}}<T>(batch, steps, 0, {{L}}Blocks, null);
+                    // ∂U += Σ_t ∂a(t)ᵀ·h(t−1);  ∂b_hh += Σ_t ∂a(t)
+                    {{Kernels}}.AccumulateOuter<T>(_pool, {{h.RecurrentInput}}, {{L}}Padded, rows, dGates, {{L}}Row, {{h.RecurrentGradient}}, 0, {{L}}Gates, _outerScratch);
+                    {{Kernels}}.AccumulateRows<T>(dGates, {{L}}Row, rows, {{L}}Row, grad.Slice({{L}}RecurrentBias, {{L}}Row));
+                    """);
+            }
+
+            /// <inheritdoc/>
+            public override void EmitBackwardRecurrence()
+            {
+                if (!E.SplitsBackwardRecurrence(n))
+                    return;
+                _w.Lines($$"""
+                    /// <summary>Backward through layer {{n}}'s steps, last first, for the unit blocks [<paramref name="blockStart"/>,
+                    /// <paramref name="blockEnd"/>): every block on one thread, or one thread's share. A share computes ∂a(t) of its
+                    /// units, waits at <paramref name="barrier"/> until every share has, then its units of ∂h(t−1) = Uᵀ·∂a(t).</summary>
+                    private void BackRecurLayer{{n}}<T>(int batch, int steps, int blockStart, int blockEnd, global::FastRnn.ComputeBarrier? barrier) {{BlockConstraint}}
+                    {
+                        int rows = steps * batch, width = (blockEnd - blockStart) * BlockWidth;
+                        {{Span}} gates = _l{{n}}Gates.AsSpan(0, rows * {{L}}Row);
+                        {{Span}} dGates = _l{{n}}GateGradient.AsSpan(0, rows * {{L}}Row);
+                        {{Span}} dAbove = _l{{n}}HiddenGradient.AsSpan(0, rows * {{L}}Padded);
+                        {{Span}} dHidden = _hiddenCarry.AsSpan(0, batch * {{L}}Padded);
+                        {{Span}} cells = _l{{n}}Cell.AsSpan(0, (rows + batch) * {{L}}Padded);
+                        {{Span}} dCell = _cellCarry.AsSpan(0, batch * {{L}}Padded);
+                        for (int t = steps - 1; t >= 0; t--)
+                        {
+                            int now = t * batch;
+                            for (int r = 0; r < batch; r++)
+                            {
+                                for (int j = blockStart; j < blockEnd; j++)
+                                {
+                                    {{BlockBackward(BackwardHooks())}}
+                                }
+                            }
+                            // every share's ∂a(t) is in place before any share reads it
+                            barrier?.SignalAndWait();
+                            // a = … + U·h(t−1):  ∂h(t−1) = Uᵀ·∂a, this share's units
+                            for (int r = 0; r < batch; r++)
+                                dHidden.Slice(r * {{L}}Padded + blockStart * BlockWidth, width).Clear();
+                            {{Kernels}}.MultiplyAdd<T>(dGates.Slice(now * {{L}}Row, batch * {{L}}Row), {{L}}Row, batch,
+                                _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, dHidden, {{L}}Padded, blockStart, blockEnd, Alternate(t));
+                        }
+                    }
+
                     """);
             }
         }

@@ -1,0 +1,129 @@
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using FastRnn.Kernels;
+using Xunit;
+
+namespace FastRnn.Tests;
+
+// Every regularizer the engine has, in layers split across the pool (the plain LSTM with weight drop, forward and
+// backward; the GRU with batch normalization after it, forward) and layers kept on one thread (zoneout, recurrent
+// dropout): 128 units are 8 blocks, two shares at 512 bits, four at 256.
+[RnnModel, TokenInput(40, 16, EmbeddingDropout = 0.1), Lstm(128, Dropout = 0.2, WeightDrop = 0.3),
+ Lstm(128, Zoneout = 0.1, CellZoneout = 0.05), Gru(128, RecurrentDropout = 0.2, Dropout = 0.1), Gru(128, BatchNorm = true),
+ Head(40, Activation.Softmax, Dropout = 0.2), Loss(LossKind.SoftmaxCrossEntropy)]
+public sealed partial class EveryTechniqueModel;
+
+/// <summary>Issue 10's proof: training gives the same bits at any thread count. 20 Adam iterations (global-norm
+/// clipping, the model's and the optimizer's pool) with every kind of dropout, weight drop, zoneout and batch
+/// normalization on: the outputs, loss, every gradient and the weights after each iteration hash the same at 1, 2,
+/// 3, 4 and 8 threads (more threads than this machine's cores must still be right), on both vector widths.</summary>
+public class ThreadCountTests
+{
+    public static TheoryData<bool> Widths() => [false, true];
+
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void TwentyIterationsAreBitIdenticalAtAnyThreadCount(bool wide)
+    {
+        string serial = Train(wide, threads: 1);
+        foreach (int threads in new[] { 2, 3, 4, 8 })
+            Assert.True(serial == Train(wide, threads), $"{threads} threads: not bit-identical to 1 thread ({(wide ? 512 : 256)}-bit)");
+    }
+
+    private static string Train(bool wide, int threads)
+    {
+        const int Batch = 8, Steps = 12, Iterations = 20;
+        using var pool = threads > 1 ? new ComputePool(threads) : null;
+        EveryTechniqueModel model;
+        using (VectorPath.Override(wide))
+            model = new EveryTechniqueModel(Batch, Steps, seed: 7);
+        model.Pool = pool;
+        var adam = new Adam(model, learningRate: 3e-3f) { Pool = pool };
+        adam.Clipping.MaxGlobalNorm = 1f;
+        var random = new Random(11);
+        var tokens = new int[Batch * Steps];
+        var targets = new int[Batch * Steps];
+        var outputs = new float[Batch * Steps * EveryTechniqueModel.OutputSize];
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        for (int iteration = 0; iteration < Iterations; iteration++)
+        {
+            for (int i = 0; i < tokens.Length; i++)
+            {
+                tokens[i] = random.Next(EveryTechniqueModel.Vocabulary);
+                targets[i] = random.Next(EveryTechniqueModel.OutputSize);
+            }
+            model.Options.Pass = (ulong)iteration;
+            model.Forward(tokens, Batch, Steps);
+            ((ISequenceModel)model).CopyOutputs(outputs);
+            float loss = model.Loss(targets);
+            model.ZeroGrad();
+            model.Backward();
+            adam.Step();
+            sha.AppendData(MemoryMarshal.AsBytes(outputs.AsSpan()));
+            sha.AppendData(BitConverter.GetBytes(loss));
+            sha.AppendData(MemoryMarshal.AsBytes(model.Gradients));
+            sha.AppendData(MemoryMarshal.AsBytes(model.Parameters));
+        }
+        Assert.True(float.IsFinite(model.Parameters[0]));
+        return Convert.ToHexStringLower(sha.GetHashAndReset());
+    }
+
+    /// <summary>Streaming states stepped from several threads at once, while another model trains on a pool in the
+    /// background: every stream's outputs equal the same stream stepped alone.</summary>
+    [Fact]
+    public async Task StreamsSteppedWhileAnotherModelTrainsOnThePoolMatchSerialOnes()
+    {
+        const int Streams = 4, Steps = 50;
+        var server = new EveryTechniqueModel(1, 1, seed: 3) { Options = { Training = false } };
+        int[][] inputs = Enumerable.Range(0, Streams).Select(s => Enumerable.Range(0, Steps).Select(t => (s * 7 + t * 3) % 40).ToArray()).ToArray();
+        float[][] Serve()
+        {
+            var results = new float[Streams][];
+            Parallel.For(0, Streams, new ParallelOptions { MaxDegreeOfParallelism = Streams }, s =>
+            {
+                var state = server.CreateState();
+                var output = new float[EveryTechniqueModel.OutputSize];
+                var all = new float[Steps * output.Length];
+                for (int t = 0; t < Steps; t++)
+                {
+                    server.Step(inputs[s].AsSpan(t, 1), state, output);
+                    output.CopyTo(all, t * output.Length);
+                }
+                results[s] = all;
+            });
+            return results;
+        }
+        var alone = Serve();
+
+        using var pool = new ComputePool(2);
+        var trainer = new EveryTechniqueModel(8, 12, seed: 5) { Pool = pool };
+        var adam = new Adam(trainer, 1e-3f) { Pool = pool };
+        var tokens = Enumerable.Range(0, 96).Select(i => i % 40).ToArray();
+        using var stop = new CancellationTokenSource();
+        var training = Task.Run(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                trainer.Forward(tokens, 8, 12);
+                trainer.Loss(tokens);
+                trainer.ZeroGrad();
+                trainer.Backward();
+                adam.Step();
+            }
+        });
+        try
+        {
+            for (int round = 0; round < 3; round++)
+            {
+                var busy = Serve();
+                for (int s = 0; s < Streams; s++)
+                    Assert.True(alone[s].AsSpan().SequenceEqual(busy[s]), $"stream {s}, round {round}: differs while another model trains");
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await training;
+        }
+    }
+}
