@@ -6,9 +6,10 @@ namespace FastRnn.Tool;
 /// <summary>The options a subcommand was given, as the tasks read them: by name (without the leading <c>--</c>), with
 /// the task's own default when the option was not given. The values were typed and checked when the command line was
 /// parsed (<see cref="ToolCommands"/>): a task sees only values its option accepts.</summary>
-public sealed class Options
+public sealed class Options : IDisposable
 {
     private readonly ParseResult _result;
+    private ComputePool? _pool;
 
     /// <summary>The options of the subcommand <paramref name="result"/> parsed.</summary>
     public Options(ParseResult result) => _result = result;
@@ -22,6 +23,21 @@ public sealed class Options
             throw new InvalidOperationException($"--{name} of '{command.Name}' is not an option of type {typeof(T).Name}.");
         return _result.GetResult(option) is null ? default : _result.GetValue(typed);
     }
+
+    /// <summary>The pool of <c>--threads N</c> (null for one thread, the default), created on first use and disposed
+    /// with these options.</summary>
+    public ComputePool? Pool()
+    {
+        if (!_result.CommandResult.Command.Options.Any(o => o.Name == "--threads"))
+            return null;
+        int threads = WholeNumber("threads", 1);
+        if (threads == 1 || threads == 0 && Environment.ProcessorCount == 1)
+            return null;
+        return _pool ??= new ComputePool(threads);
+    }
+
+    /// <summary>Stops the pool's threads, if there is one.</summary>
+    public void Dispose() => _pool?.Dispose();
 
     /// <summary>True when the option was given on the command line.</summary>
     public bool Given(string name) => _result.CommandResult.Command.Options.FirstOrDefault(o => o.Name == "--" + name) is { } option

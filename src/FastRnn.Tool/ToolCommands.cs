@@ -80,6 +80,8 @@ internal static class ToolCommands
             PathOption("--plot", "Write the training and validation curves to FILE (PNG).", "FILE"),
             PathOption("--backup", "Every task but reber and adding: save the run to FILE after each epoch and, when FILE exists, resume it there " +
                 "(the same command again continues an interrupted run, bit for bit).", "FILE"),
+            WholeNumber("--threads", 0, "Threads that share the training (default 1; 0: one per processor). The results are the same bits at " +
+                "any thread count."),
         };
         command.Validators.Add(result =>
         {
@@ -185,7 +187,7 @@ internal static class ToolCommands
     {
         try
         {
-            var options = new Options(result);
+            using var options = new Options(result);
             options.CheckOutputFolders();
             return run(options);
         }

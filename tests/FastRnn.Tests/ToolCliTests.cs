@@ -82,7 +82,7 @@ public class ToolCliTests : TemporaryDirectoryTest
 
     [Theory]
     [InlineData("train", new[] { "--task", "--text", "--csv", "--target", "--window", "--strings", "--samples", "--epochs", "--seed", "--data",
-        "--max-chars", "--max-verses", "--arm", "--out", "--plot", "--backup" })]
+        "--max-chars", "--max-verses", "--arm", "--out", "--plot", "--backup", "--threads" })]
     [InlineData("generate", new[] { "--model", "--length", "--temperature", "--prime", "--seed" })]
     [InlineData("evaluate", new[] { "--model", "--split", "--data", "--text", "--max-chars", "--max-verses" })]
     [InlineData("sweep", new[] { "--task", "--grid", "--random", "--epochs", "--max-chars", "--seed", "--data", "--plot" })]
@@ -124,6 +124,22 @@ public class ToolCliTests : TemporaryDirectoryTest
         string path = Path.Combine(Directory, name);
         File.WriteAllText(path, text);
         return path;
+    }
+
+    [Fact]
+    public void TrainingOnMoreThreadsWritesTheSameCheckpoint()
+    {
+        string text = SmallText("threads.txt");
+        var checkpoints = new List<byte[]>();
+        foreach (string threads in new[] { "1", "2", "3" })
+        {
+            string checkpoint = Path.Combine(Directory, $"threads{threads}.ckpt");
+            var (code, output, error) = Run("train", "--text", text, "--epochs", "1", "--threads", threads, "--out", checkpoint);
+            Assert.True(code == 0, output + error);
+            checkpoints.Add(File.ReadAllBytes(checkpoint));
+        }
+        Assert.Equal(checkpoints[0], checkpoints[1]);
+        Assert.Equal(checkpoints[0], checkpoints[2]);
     }
 
     [Fact]

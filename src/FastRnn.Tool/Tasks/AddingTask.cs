@@ -36,7 +36,7 @@ public static class AddingTask
         var validation = Make(Math.Max(100, samples / 10), random);
         var model = new AddingModel(Batch, Steps, (ulong)seed);
         var optimizer = new Adam(model, 2e-3f) { Clipping = { MaxGlobalNorm = 1f } };
-        var trainer = new SequenceTrainer(model, optimizer, (ulong)seed);
+        var trainer = new SequenceTrainer(model, optimizer, (ulong)seed) { Pool = options.Pool() };
         output.WriteLine($"fastrnn train --task adding: LSTM(64), {samples} sequences of {Steps} steps, batch {Batch}, Adam 2e-3, clip 1, seed {seed}");
         var clock = Stopwatch.StartNew();
         double mse = double.PositiveInfinity;

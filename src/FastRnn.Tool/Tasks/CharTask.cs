@@ -51,6 +51,7 @@ public static class CharTask
         bool plain = options.PlainArm();
         var (symbols, trainStream, validStream, testStream) = Load(options);
         var (model, optimizer, trainer) = Build(seed);
+        trainer.Pool = options.Pool();
         if (plain)
             Options.SwitchOff(model.Options);
         output.WriteLine($"fastrnn train --task kjv-char --arm {(plain ? "plain" : "regularized")}: 2 × LSTM(256), dropout {(plain ? "off" : "0.2")}, {symbols.Count} characters, " +

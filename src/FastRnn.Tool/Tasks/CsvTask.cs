@@ -135,7 +135,7 @@ public static class CsvTask
         var (train, validation, test) = (Set(data, Split.Train), Set(data, Split.Validation), Set(data, Split.Test));
         var model = new CsvForecastModel(Batch, window, (ulong)seed);
         var optimizer = new Adam(model, 2e-3f) { Clipping = { MaxGlobalNorm = 1f } };
-        var trainer = new SequenceTrainer(model, optimizer, (ulong)seed);
+        var trainer = new SequenceTrainer(model, optimizer, (ulong)seed) { Pool = options.Pool() };
         var stopping = new EarlyStopping("val_loss", patience: Patience, restoreBestWeights: true);
         output.WriteLine($"fastrnn train --csv {path} --target {target}: LSTM(32) → Dense(1) on the last {window} values of '{target}'");
         output.WriteLine($"  {train.Count} / {validation.Count} / {test.Count} windows (chronological 70/15/15, standardized on the training part), " +

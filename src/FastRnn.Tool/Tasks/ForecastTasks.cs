@@ -118,12 +118,12 @@ public static class ForecastTasks
         return 0;
     }
 
-    private static (ISequenceModel Model, SequenceTrainer Trainer, EarlyStopping Stopping) Build(Task task, int seed, bool plain)
+    private static (ISequenceModel Model, SequenceTrainer Trainer, EarlyStopping Stopping) Build(Task task, int seed, bool plain, ComputePool? pool = null)
     {
         ISequenceModel model = task == s_s2 ? new SunspotModel(Batch, task.Window, (ulong)seed) : new StockModel(Batch, task.Window, (ulong)seed);
         if (plain)
             Options.SwitchOff(model.Options);
-        var trainer = new SequenceTrainer(model, new Adam(model, 1e-3f), (ulong)seed);
+        var trainer = new SequenceTrainer(model, new Adam(model, 1e-3f), (ulong)seed) { Pool = pool };
         return (model, trainer, new EarlyStopping("val_loss", patience: task.Patience, restoreBestWeights: true));
     }
 
@@ -135,7 +135,7 @@ public static class ForecastTasks
         var series = Series(task, options.Text("data", Path.Combine("..", "shared", "data", "timeseries")));
         var data = new ForecastWindows(series, task.Window);
         var (train, validation, test) = (Windows(data, Split.Train), Windows(data, Split.Validation), Windows(data, Split.Test));
-        var (_, trainer, stopping) = Build(task, seed, plain);
+        var (_, trainer, stopping) = Build(task, seed, plain, options.Pool());
         output.WriteLine($"fastrnn train --task {task.Name} --arm {arm}: {task.Title}" + (plain ? " (all off at run time)" : ""));
         output.WriteLine($"  {train.Count} / {validation.Count} / {test.Count} windows of {task.Window} steps (chronological 70/15/15), " +
             $"batch {Batch}, Adam 1e-3, early stopping on validation loss (patience {task.Patience}, best weights restored), " +

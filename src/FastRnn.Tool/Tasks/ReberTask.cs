@@ -27,7 +27,7 @@ public static class ReberTask
         var test = Enumerable.Range(0, 1000).Select(_ => Reber.Generate(random)).ToArray();
 
         var model = new ReberModel(Batch, Steps, (ulong)seed);
-        var trainer = new LanguageModelTrainer(model, new Adam(model, 1e-2f), Steps);
+        var trainer = new LanguageModelTrainer(model, new Adam(model, 1e-2f), Steps) { Pool = options.Pool() };
         output.WriteLine($"fastrnn train: embedded Reber grammar, LSTM(32), {strings} training strings ({train.Targets} tokens), " +
             $"batch {Batch}, BPTT {Steps}, Adam 1e-2, seed {seed}");
         var clock = Stopwatch.StartNew();

@@ -115,7 +115,7 @@ public static class TextTask
         var optimizer = new Adam(model, 2e-3f) { Clipping = { MaxGlobalNorm = 1f } };
         if (plain)
             Options.SwitchOff(model.Options);
-        var trainer = new LanguageModelTrainer(model, optimizer, CharTask.Steps);
+        var trainer = new LanguageModelTrainer(model, optimizer, CharTask.Steps) { Pool = options.Pool() };
         output.WriteLine($"fastrnn train --text {path}: 2 × LSTM(256), dropout {(plain ? "off" : "0.2")}, {characters.Length:N0} characters split " +
             $"{trainPart.Length:N0} / {validationPart.Length:N0} / {testPart.Length:N0} (first 90% train, next 5% validation, last 5% test)");
         output.WriteLine($"  vocabulary: {vocabulary.Count - 1} characters of the training part and U+FFFD for any other " +

@@ -93,7 +93,7 @@ public static class VerseTasks
         }
         if (plain)
             Options.SwitchOff(model.Options);
-        var trainer = new SequenceTrainer(model, optimizer, (ulong)seed);
+        var trainer = new SequenceTrainer(model, optimizer, (ulong)seed) { Pool = options.Pool() };
         var stopping = task.Patience > 0 ? new EarlyStopping("val_loss", patience: task.Patience, restoreBestWeights: true) : null;
         output.WriteLine($"fastrnn train --task {task.Name} --arm {arm}: {task.Title}" + (plain ? " (all off)" : ""));
         output.WriteLine($"  {train.Count:N0} / {validation.Count:N0} / {test.Count:N0} verses (chapter split), {vocabulary.Count:N0} words, " +

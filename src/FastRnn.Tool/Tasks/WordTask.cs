@@ -94,7 +94,7 @@ public static class WordTask
         int seed = options.WholeNumber("seed", 1), steps = kind.Steps;
         string task = kind.Task;
         var (train, validation, test, words) = data;
-        var trainer = new LanguageModelTrainer(model, optimizer, steps);
+        var trainer = new LanguageModelTrainer(model, optimizer, steps) { Pool = options.Pool() };
         output.WriteLine($"  {train.Targets:N0} / {validation.Targets:N0} / {test.Targets:N0} training / validation / test tokens, {words.Count:N0} words, " +
             $"batch {train.Batch}, BPTT {steps}, {epochs} epochs, seed {seed}");
         if (ProgressBar.Interactive(output))

@@ -17,6 +17,19 @@ public interface IRnnModel
     /// <summary>Sets every gradient to zero: one clear of the gradient arena.</summary>
     void ZeroGrad();
 
+    /// <summary>Threads that share the model's work, split by outputs so every result is bit-identical at any thread
+    /// count (null: the calling thread alone). Set it between calls, not during one. Every generated model has one; a
+    /// hand-written model without threads of its own keeps the default, which runs on the calling thread.</summary>
+    ComputePool? Pool
+    {
+        get => null;
+        set
+        {
+            if (value is { Threads: > 1 })
+                throw new NotSupportedException($"{GetType().Name} runs on the calling thread only; it takes no pool of {value.Threads} threads.");
+        }
+    }
+
     /// <summary>State that is learned from data but not by gradient: batch normalizations' running means and variances,
     /// in one arena (empty for a model without batch normalization). Checkpoints and safetensors files carry it.</summary>
     Span<float> Statistics => Span<float>.Empty;

@@ -36,6 +36,18 @@ public sealed class LanguageModelTrainer
 
     public IReadOnlyList<EpochRecord> History => _history;
 
+    /// <summary>Threads that share the training (the model's work and the optimizer's update; null: the calling thread
+    /// alone). The results are the same bits at any thread count. The trainer does not own the pool.</summary>
+    public ComputePool? Pool
+    {
+        get => _model.Pool;
+        set
+        {
+            _model.Pool = value;
+            _optimizer.Pool = value;
+        }
+    }
+
     /// <summary>Called after each training segment with (segments done, segments in the epoch): for progress display.</summary>
     public Action<int, int>? SegmentDone { get; set; }
 

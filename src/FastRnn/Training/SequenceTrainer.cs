@@ -41,6 +41,18 @@ public sealed class SequenceTrainer
     public ulong ShuffleSeed { get; }
     public IReadOnlyList<SequenceEpoch> History => _history;
 
+    /// <summary>Threads that share the training (the model's work and the optimizer's update; null: the calling thread
+    /// alone). The results are the same bits at any thread count. The trainer does not own the pool.</summary>
+    public ComputePool? Pool
+    {
+        get => _model.Pool;
+        set
+        {
+            _model.Pool = value;
+            _optimizer.Pool = value;
+        }
+    }
+
     private void Check(SequenceSet set)
     {
         if (set.TakesTokens != _model.TakesTokens || set.Width != _model.InputWidth || set.Outputs != _model.OutputWidth ||
