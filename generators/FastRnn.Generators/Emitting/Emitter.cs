@@ -330,8 +330,9 @@ internal static partial class Emitter
                 /// <summary>Threads that share this model's work (null, the default: the calling thread alone). Work is split
                 /// by outputs only, so the results are bit-identical at any thread count: each layer's input product and ∂x
                 /// (all steps × rows at once) by columns, every weight gradient by columns of ∂W, and the forward recurrence
-                /// of an LSTM or GRU layer without recurrent masks by blocks of units, with a barrier per step. The streaming
-                /// <see cref="Step"/> does not use it. Set it between calls, not during one.</summary>
+                /// of an LSTM or GRU layer without recurrent masks (and the backward one of such an LSTM layer) by blocks of
+                /// units, with a barrier per step. The streaming <see cref="Step"/> does not use it. Set it between calls,
+                /// not during one.</summary>
                 public global::FastRnn.ComputePool? Pool
                 {
                     get => _pool;
