@@ -71,3 +71,7 @@ public sealed partial class CharLanguageModelOutputBatchNorm;
 // output, between the layers and before the head.
 [RnnModel, TokenInput(96, 64), Lstm(256, Layers = 2, Dropout = 0.2), Head(96, Activation.Softmax, Dropout = 0.2), Loss(LossKind.SoftmaxCrossEntropy)]
 public sealed partial class KjvCharModel;
+
+// The large layers of issue 10's multi-core step (I = H).
+[RnnModel, DenseInput(1024), Lstm(1024), Head(1), Loss(LossKind.MeanSquaredError)] public sealed partial class Lstm1024;
+[RnnModel, DenseInput(1024), Gru(1024), Head(1), Loss(LossKind.MeanSquaredError)] public sealed partial class Gru1024;

@@ -41,6 +41,7 @@ int targetRows = model.EveryStep ? Steps * Batch : Batch;
 var floatTargets = Enumerable.Range(0, targetRows * model.OutputWidth).Select(_ => (float)random.NextDouble()).ToArray();
 var classTargets = Enumerable.Range(0, targetRows).Select(_ => random.Next(model.OutputWidth)).ToArray();
 var single = model.NewState(1);
+single.GetType().GetProperty("Pool")?.SetValue(single, pool); // a state's batch-1 steps on the pool, where the model allows it
 var batched = model.NewState(3);
 var carried = model.NewState(Batch);
 var output1 = new float[model.OutputWidth];

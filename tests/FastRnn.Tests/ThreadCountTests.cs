@@ -13,6 +13,13 @@ namespace FastRnn.Tests;
  Head(40, Activation.Softmax, Dropout = 0.2), Loss(LossKind.SoftmaxCrossEntropy)]
 public sealed partial class EveryTechniqueModel;
 
+// A stack whose batch-1 step a state's pool can share: a dense LSTM and a GRU of different widths (4 and 3 blocks).
+[RnnModel, DenseInput(20), Lstm(64), Gru(48), Head(3, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)]
+public sealed partial class SharedStepModel;
+
+[RnnModel, TokenInput(30, 8), Gru(40), Lstm(70), Head(30, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)]
+public sealed partial class SharedStepTokenModel;
+
 /// <summary>Issue 10's proof: training gives the same bits at any thread count. 20 Adam iterations (global-norm
 /// clipping, the model's and the optimizer's pool) with every kind of dropout, weight drop, zoneout and batch
 /// normalization on: the outputs, loss, every gradient and the weights after each iteration hash the same at 1, 2,
@@ -124,6 +131,50 @@ public class ThreadCountTests
         {
             await stop.CancelAsync();
             await training;
+        }
+    }
+
+    /// <summary>A state's batch-1 steps on a pool of 2, 3, 4 and 8 threads: every output and the final states equal the
+    /// same steps on one thread, bit for bit, on both widths.</summary>
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void AStatesStepsOnAPoolAreBitIdentical(bool wide)
+    {
+        const int Steps = 60;
+        SharedStepModel dense;
+        SharedStepTokenModel tokens;
+        using (VectorPath.Override(wide))
+        {
+            dense = new SharedStepModel(1, 1, seed: 3) { Options = { Training = false } };
+            tokens = new SharedStepTokenModel(1, 1, seed: 4) { Options = { Training = false } };
+        }
+        var inputs = Enumerable.Range(0, Steps * SharedStepModel.InputSize).Select(i => MathF.Sin(i * 0.37f)).ToArray();
+        float[] RunDense(ComputePool? pool)
+        {
+            var state = dense.CreateState();
+            state.Pool = pool;
+            var all = new float[Steps * SharedStepModel.OutputSize + 64 + 48];
+            for (int t = 0; t < Steps; t++)
+                dense.Step(inputs.AsSpan(t * SharedStepModel.InputSize, SharedStepModel.InputSize), state, all.AsSpan(t * SharedStepModel.OutputSize, SharedStepModel.OutputSize));
+            state.Hidden(0, 0).CopyTo(all.AsSpan(Steps * SharedStepModel.OutputSize));
+            state.Hidden(1, 0).CopyTo(all.AsSpan(Steps * SharedStepModel.OutputSize + 64));
+            return all;
+        }
+        float[] RunTokens(ComputePool? pool)
+        {
+            var state = tokens.CreateState();
+            state.Pool = pool;
+            var all = new float[Steps * SharedStepTokenModel.OutputSize];
+            for (int t = 0; t < Steps; t++)
+                tokens.Step([t * 7 % 30], state, all.AsSpan(t * SharedStepTokenModel.OutputSize, SharedStepTokenModel.OutputSize));
+            return all;
+        }
+        float[] serialDense = RunDense(null), serialTokens = RunTokens(null);
+        foreach (int threads in new[] { 2, 3, 4, 8 })
+        {
+            using var pool = new ComputePool(threads);
+            Assert.True(serialDense.AsSpan().SequenceEqual(RunDense(pool)), $"dense, {threads} threads");
+            Assert.True(serialTokens.AsSpan().SequenceEqual(RunTokens(pool)), $"tokens, {threads} threads");
         }
     }
 }

@@ -19,6 +19,10 @@ internal static partial class Emitter
         /// <summary>Whether layer n's backward steps are split too: so far the LSTM's.</summary>
         private bool SplitsBackwardRecurrence(int n) => SplitsRecurrence(n) && _m.Layers[n].Cell == CellKind.Lstm;
 
+        /// <summary>Whether a state's batch-1 step can be shared by the pool's threads: every layer's fused kernel
+        /// takes a block range (no zoneout) and nothing between the layers reads a whole row (no batch normalization).</summary>
+        private bool SplitsStep => Enumerable.Range(0, _m.Layers.Count).All(n => SplitsRecurrence(n) && !OutputNorm(n));
+
         private bool SplitsAnyRecurrence => Enumerable.Range(0, _m.Layers.Count).Any(SplitsRecurrence);
 
         /// <summary>The recurrence on the pool: how many threads share a layer, the work they run together and the
@@ -60,7 +64,7 @@ internal static partial class Emitter
                     _w.Lines($$"""
                         case {{n}}:
                         {
-                            var (start, end) = Share(L{{n}}Blocks, part, parts);
+                            var (start, end) = Share(L{{n}}Blocks, RecurrenceGroup, part, parts);
                             {{(SplitsBackwardRecurrence(n) ? $"if (backward && _wide) BackRecurLayer{n}<global::FastRnn.Kernels.Block512>(batch, steps, start, end, barrier);\nelse if (backward) BackRecurLayer{n}<global::FastRnn.Kernels.Block256>(batch, steps, start, end, barrier);\nelse " : "")}}if (_wide) RecurLayer{{n}}<global::FastRnn.Kernels.Block512>(batch, steps, start, end, barrier);
                             else RecurLayer{{n}}<global::FastRnn.Kernels.Block256>(batch, steps, start, end, barrier);
                             break;
@@ -73,12 +77,13 @@ internal static partial class Emitter
                     }
                 }
 
-                /// <summary>Blocks [start, end) of share <paramref name="part"/>: whole groups, the last share also the blocks after the last group.</summary>
-                private (int Start, int End) Share(int blocks, int part, int parts)
+                /// <summary>Blocks [start, end) of share <paramref name="part"/>: whole groups of <paramref name="group"/> blocks,
+                /// the last share also the blocks after the last group.</summary>
+                private static (int Start, int End) Share(int blocks, int group, int part, int parts)
                 {
-                    int groups = blocks / RecurrenceGroup;
-                    int start = groups * part / parts * RecurrenceGroup;
-                    int end = part == parts - 1 ? blocks : groups * (part + 1) / parts * RecurrenceGroup;
+                    int groups = blocks / group;
+                    int start = groups * part / parts * group;
+                    int end = part == parts - 1 ? blocks : groups * (part + 1) / parts * group;
                     return (start, end);
                 }
 
@@ -101,6 +106,85 @@ internal static partial class Emitter
                         try
                         {
                             model.RecurrencePart(_layer, part, _parts, _batch, _steps, _backward, _barrier);
+                        }
+                        catch
+                        {
+                            _barrier.Break();
+                            throw;
+                        }
+                    }
+                }
+
+                """);
+        }
+
+        /// <summary>The batch-1 step on a state's pool: each thread runs every layer's fused kernel over its share of the
+        /// unit blocks, with a barrier between layers. A block's gates are computed the same way whatever the share, so
+        /// the outputs are the same bits as on one thread.</summary>
+        private void EmitSharedStep()
+        {
+            if (!SplitsStep)
+                return;
+            _w.Lines($$"""
+                // ---- The batch-1 step on a state's pool: every layer's unit blocks across the threads ----
+
+                /// <summary>Most threads a batch-1 step can use: the blocks of the widest layer (a narrower layer leaves
+                /// some threads without blocks; they wait at its barrier).</summary>
+                private const int SharedStepBlocks = {{Enumerable.Range(0, _m.Layers.Count).Max(n => Pad(_m.Layers[n].Hidden) / 16)}};
+
+                /// <summary>Runs <paramref name="state"/>'s step on <paramref name="parts"/> threads of its pool at once.</summary>
+                private void RunSharedStep(State state, int parts)
+                {
+                    // created on a state's first shared step and kept with it
+                    var work = state.SharedStep ??= new SharedStepWork();
+                    work.Set(this, state, parts);
+                    state.Pool!.Together(parts, work);
+                }
+
+                /// <summary>Share <paramref name="part"/> of <paramref name="parts"/> of a batch-1 step: each layer's blocks of the share.</summary>
+                private void StepShare(State state, int part, int parts, global::FastRnn.ComputeBarrier barrier)
+                {
+                    if (_wide) StepShare<global::FastRnn.Kernels.Block512>(state, part, parts, barrier);
+                    else StepShare<global::FastRnn.Kernels.Block256>(state, part, parts, barrier);
+                }
+
+                private void StepShare<T>(State state, int part, int parts, global::FastRnn.ComputeBarrier barrier) {{BlockConstraint}}
+                {
+                    {{ReadOnlySpan}} p = _parameters;
+                    int start, end;
+                """);
+            using (_w.Indent())
+                for (int n = 0; n < _m.Layers.Count; n++)
+                {
+                    string x = n == 0 ? "state.Input" : $"state.Layer{n - 1}HiddenNext";
+                    _w.Line($"// Layer {n}: h(t) of its share of blocks{(n == 0 ? "" : $", from every share of layer {n - 1}'s h(t)")}");
+                    _w.Line($"(start, end) = Share(L{n}Blocks, 1, part, parts);");
+                    _w.Line(Cell(n).SharedStepCall(x, "start", "end"));
+                    if (n < _m.Layers.Count - 1)
+                        _w.Line("barrier.SignalAndWait();");
+                }
+            _w.Lines($$"""
+                }
+
+                /// <summary>A batch-1 step the pool's threads run together (one per state, created on its first shared step).</summary>
+                internal sealed class SharedStepWork : global::FastRnn.IParallelWork
+                {
+                    private readonly global::FastRnn.ComputeBarrier _barrier = new();
+                    private {{_m.Name}}? _model;
+                    private State? _state;
+                    private int _parts;
+
+                    public void Set({{_m.Name}} model, State state, int parts)
+                    {
+                        (_model, _state, _parts) = (model, state, parts);
+                        _barrier.Reset(parts);
+                    }
+
+                    public void Run(int part)
+                    {
+                        try
+                        {
+                            _model!.StepShare(_state!, part, _parts, _barrier);
                         }
                         catch
                         {

@@ -90,6 +90,7 @@ internal static partial class Emitter
             EmitStep();
             EmitBackward();
             EmitRecurrenceOnThePool();
+            EmitSharedStep();
             // Each layer's forward, step and backward together, as the cell writes them.
             for (int n = 0; n < _m.Layers.Count; n++)
             {
@@ -873,6 +874,21 @@ internal static partial class Emitter
 
         // ---- streaming step ---------------------------------------------------------------------------------
 
+        /// <summary>StepCore's layers, one after the other on the calling thread.</summary>
+        private void EmitStepLayers()
+        {
+            for (int n = 0; n < _m.Layers.Count; n++)
+            {
+                _w.Line($"// Layer {n} ({CellName(_m.Layers[n].Cell)}{NormalizationNote(_m.Layers[n])})");
+                Cell(n).EmitStepLayer();
+                _w.Line($"(state.Layer{n}Hidden, state.Layer{n}HiddenNext) = (state.Layer{n}HiddenNext, state.Layer{n}Hidden);");
+                if (OutputNorm(n))
+                    _w.Lines(OutputNormalizationStep(n));
+                else
+                    _w.Line($"x = state.Layer{n}Hidden;");
+            }
+        }
+
         private void EmitStep()
         {
             string inputType = Tokens ? "global::System.ReadOnlySpan<int>" : ReadOnlySpan;
@@ -934,16 +950,23 @@ internal static partial class Emitter
                     _w.Line("int time = state.Time++; // the recurrent batch normalizations' statistics of this step");
                 _w.Line($"{ReadOnlySpan} p = _parameters;");
                 _w.Line($"{ReadOnlySpan} x = input;");
-                for (int n = 0; n < _m.Layers.Count; n++)
+                if (SplitsStep)
                 {
-                    _w.Line($"// Layer {n} ({CellName(_m.Layers[n].Cell)}{NormalizationNote(_m.Layers[n])})");
-                    Cell(n).EmitStepLayer();
-                    _w.Line($"(state.Layer{n}Hidden, state.Layer{n}HiddenNext) = (state.Layer{n}HiddenNext, state.Layer{n}Hidden);");
-                    if (OutputNorm(n))
-                        _w.Lines(OutputNormalizationStep(n));
-                    else
-                        _w.Line($"x = state.Layer{n}Hidden;");
+                    _w.Lines($$"""
+                        if (batch == 1 && state.Pool is { } pool && global::System.Math.Min(pool.Concurrency, SharedStepBlocks) is var parts && parts > 1)
+                        {
+                            // every layer's blocks across the pool's threads (see StepShare), then the states advance
+                            {{(Tokens ? "" : "input.CopyTo(state.Input);")}}
+                            RunSharedStep(state, parts);
+                            {{string.Join("\n", Enumerable.Range(0, _m.Layers.Count).Select(n => $"(state.Layer{n}Hidden, state.Layer{n}HiddenNext) = (state.Layer{n}HiddenNext, state.Layer{n}Hidden);"))}}
+                            x = state.Layer{{Top}}Hidden;
+                        }
+                        """);
+                    using (_w.Block("else"))
+                        EmitStepLayers();
                 }
+                else
+                    EmitStepLayers();
                 _w.Lines($$"""
                     // Head
                     {{Kernels}}.BroadcastRows(p.Slice(HeadBias, HeadPadded), state.Logits, HeadPadded, batch);
@@ -1280,6 +1303,17 @@ internal static partial class Emitter
                 _w.Line("/// <summary>Rows this state carries.</summary>");
                 _w.Line("public int Batch { get; }");
                 _w.Line();
+                if (SplitsStep)
+                    _w.Lines("""
+                        /// <summary>Threads that share this state's batch-1 steps (null, the default: the calling thread). Each
+                        /// layer's blocks of units are split across them, a barrier between layers; the outputs are the same bits.
+                        /// It pays for large layers only (perf/README §8): a small layer's step costs more on two threads than on one.</summary>
+                        public global::FastRnn.ComputePool? Pool { get; set; }
+
+                        // The shared step's work, created on the first shared step.
+                        internal SharedStepWork? SharedStep;
+
+                        """);
                 _w.Line("/// <summary>The hidden state h of <paramref name=\"layer\"/> for <paramref name=\"row\"/> (read or write).</summary>");
                 using (_w.Block("public global::System.Span<float> Hidden(int layer, int row)", "{", "}"))
                 {

@@ -76,13 +76,18 @@ internal static partial class Emitter
             {
                 _w.Lines($$"""
                     if (batch == 1)
-                        StepLayer{{n}}Single<T>(p, x, state.Layer{{n}}Hidden, state.Layer{{n}}HiddenNext{{StepSingleState}}{{StepZoneRates}});
+                        StepLayer{{n}}Single<T>(p, x, state.Layer{{n}}Hidden, state.Layer{{n}}HiddenNext{{StepSingleState}}{{StepZoneRates}}{{(SplitsByBlocks ? $", 0, {L}Blocks" : "")}});
                     else
                     {
                         {{BatchedStep}}
                     }
                     """);
             }
+
+            /// <summary>One thread's share of this layer's batch-1 step: the fused kernel over the blocks [start, end)
+            /// (a layer without zoneout, whose kernel takes a block range).</summary>
+            public string SharedStepCall(string x, string start, string end) =>
+                $"StepLayer{n}Single<T>(p, {x}, state.Layer{n}Hidden, state.Layer{n}HiddenNext{StepSingleState}, {start}, {end});";
 
             /// <summary>The state <c>StepLayer{n}Single</c> takes after h(t) (an LSTM's c).</summary>
             protected virtual string StepSingleState => "";

@@ -94,14 +94,15 @@ internal static partial class Emitter
                 _w.Lines($$"""
                     /// <summary>Layer {{n}}, one row: for each block of 16 units, a_r, a_z (input and recurrent parts together), the
                     /// candidate's input part and its recurrent part accumulate in registers in one pass over the weights.</summary>
-                    private static void StepLayer{{n}}Single<T>({{ReadOnlySpan}} p, {{ReadOnlySpan}} x, {{ReadOnlySpan}} hPrev, {{Span}} h{{StepZoneParameters}}) {{BlockConstraint}}
+                    private static void StepLayer{{n}}Single<T>({{ReadOnlySpan}} p, {{ReadOnlySpan}} x, {{ReadOnlySpan}} hPrev, {{Span}} h{{StepZoneParameters}},
+                        int blockStart, int blockEnd) {{BlockConstraint}}
                     {
                         {{StepZoneSetup}}
                         ref float inputWeights = ref At(p, {{L}}InputWeights);
                         ref float recurrentWeights = ref At(p, {{L}}RecurrentWeights);
                         ref float x0 = ref At(x, 0);
                         ref float h0 = ref At(hPrev, 0);
-                        for (int j = 0; j < {{L}}Blocks; j++)
+                        for (int j = blockStart; j < blockEnd; j++)
                         {
                             int bias = j * {{L}}Gates * BlockWidth;
                             T ar = T.Load(in At(p, {{L}}InputBias + bias)) + T.Load(in At(p, {{L}}RecurrentBias + bias));

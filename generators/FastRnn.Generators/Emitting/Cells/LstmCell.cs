@@ -73,14 +73,15 @@ internal static partial class Emitter
                 _w.Lines($$"""
                     /// <summary>Layer {{n}}, one row: for each block of 16 units, a_i, a_f, a_g, a_o accumulate in registers over
                     /// x and h(t−1) in one pass over the gate-interleaved weights, then c and h are updated in place.</summary>
-                    private static void StepLayer{{n}}Single<T>({{ReadOnlySpan}} p, {{ReadOnlySpan}} x, {{ReadOnlySpan}} hPrev, {{Span}} h, {{Span}} c{{StepZoneParameters}}) {{BlockConstraint}}
+                    private static void StepLayer{{n}}Single<T>({{ReadOnlySpan}} p, {{ReadOnlySpan}} x, {{ReadOnlySpan}} hPrev, {{Span}} h, {{Span}} c{{StepZoneParameters}},
+                        int blockStart, int blockEnd) {{BlockConstraint}}
                     {
                         {{StepZoneSetup}}
                         ref float inputWeights = ref At(p, {{L}}InputWeights);
                         ref float recurrentWeights = ref At(p, {{L}}RecurrentWeights);
                         ref float x0 = ref At(x, 0);
                         ref float h0 = ref At(hPrev, 0);
-                        for (int j = 0; j < {{L}}Blocks; j++)
+                        for (int j = blockStart; j < blockEnd; j++)
                         {
                             int bias = j * {{L}}Gates * BlockWidth;
                             // a = b_ih + b_hh + W_ih·x + W_hh·h(t−1), gate by gate for units 16j … 16j + 15
