@@ -332,8 +332,8 @@ internal static partial class Emitter
                 /// by outputs only, so the results are bit-identical at any thread count: each layer's input product and ∂x
                 /// (all steps × rows at once) by columns, every weight gradient by columns of ∂W, and the forward recurrence
                 /// of an LSTM or GRU layer without recurrent masks (and the backward one of such an LSTM layer) by blocks of
-                /// units, with a barrier per step. The streaming <see cref="Step"/> does not use it. Set it between calls,
-                /// not during one.</summary>
+                /// units, with a barrier per step. The streaming <see cref="Step"/> takes a pool through its state instead
+                /// (State.Pool, where the model allows it). Set it between calls, not during one.</summary>
                 public global::FastRnn.ComputePool? Pool
                 {
                     get => _pool;
