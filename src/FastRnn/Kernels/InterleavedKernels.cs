@@ -122,25 +122,34 @@ public static class InterleavedKernels
         ref float y0 = ref MemoryMarshal.GetReference(y);
         Span<int> weightAt = stackalloc int[4];
         Span<int> outputAt = stackalloc int[4];
-        // Every column is computed the same way whatever the order, so the order is free: descending lets a caller
-        // that runs the same product step after step alternate directions, and the weights it read last, still in
-        // the cache, are the first it reads next.
-        for (int n = 0; n < tiles; n++)
+        // Rows a slab at a time (a multiple of every tile's height, so each row falls in the same kind of tile as in
+        // one pass): the slab's inputs stay in the cache while every column tile reads them, instead of all the rows
+        // streaming through once per tile.
+        for (int r0 = 0; r0 < rows; r0 += RowSlabOfTiles)
         {
-            int c = columnStart + (descending ? tiles - 1 - n : n) * tile;
-            for (int i = 0; i < tile; i++)
+            int slabRows = Math.Min(RowSlabOfTiles, rows - r0);
+            ref float xs = ref Unsafe.Add(ref x0, r0 * xStride);
+            ref float ys = ref Unsafe.Add(ref y0, r0 * yStride);
+            // Every column is computed the same way whatever the order, so the order is free: descending lets a caller
+            // that runs the same product step after step alternate directions, and the weights it read last, still in
+            // the cache, are the first it reads next.
+            for (int n = 0; n < tiles; n++)
             {
-                int b = (c + i) / perBlock, g = gateStart + (c + i) % perBlock;
-                weightAt[i] = (b * k * gates + g) * W;
-                outputAt[i] = (b * gates + g) * W;
+                int c = columnStart + (descending ? tiles - 1 - n : n) * tile;
+                for (int i = 0; i < tile; i++)
+                {
+                    int b = (c + i) / perBlock, g = gateStart + (c + i) % perBlock;
+                    weightAt[i] = (b * k * gates + g) * W;
+                    outputAt[i] = (b * gates + g) * W;
+                }
+                TileColumns<T>(ref xs, xStride, slabRows, k, kStride, ref w0, weightAt, ref ys, yStride, outputAt);
             }
-            TileColumns<T>(ref x0, xStride, rows, k, kStride, ref w0, weightAt, ref y0, yStride, outputAt);
-        }
-        for (int c = tilesEnd; c < columnEnd; c++)
-        {
-            int b = c / perBlock, g = gateStart + c % perBlock;
-            Column<T>(ref x0, xStride, rows, k, kStride, ref Unsafe.Add(ref w0, (b * k * gates + g) * W),
-                ref Unsafe.Add(ref y0, (b * gates + g) * W), yStride);
+            for (int c = tilesEnd; c < columnEnd; c++)
+            {
+                int b = c / perBlock, g = gateStart + c % perBlock;
+                Column<T>(ref xs, xStride, slabRows, k, kStride, ref Unsafe.Add(ref w0, (b * k * gates + g) * W),
+                    ref Unsafe.Add(ref ys, (b * gates + g) * W), yStride);
+            }
         }
     }
 
