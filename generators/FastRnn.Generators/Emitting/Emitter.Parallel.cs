@@ -16,8 +16,9 @@ internal static partial class Emitter
                 && layer.CandidateDropout is null;
         }
 
-        /// <summary>Whether layer n's backward steps are split too: so far the LSTM's.</summary>
-        private bool SplitsBackwardRecurrence(int n) => SplitsRecurrence(n) && _m.Layers[n].Cell == CellKind.Lstm;
+        /// <summary>Whether layer n's backward steps are split too: the LSTM's and the reset-after GRU's, whenever the
+        /// forward's are.</summary>
+        private bool SplitsBackwardRecurrence(int n) => SplitsRecurrence(n);
 
         /// <summary>Whether a state's batch-1 step can be shared by the pool's threads: every layer's fused kernel
         /// takes a block range (no zoneout) and nothing between the layers reads a whole row (no batch normalization).</summary>

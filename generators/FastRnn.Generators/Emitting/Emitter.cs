@@ -331,7 +331,7 @@ internal static partial class Emitter
                 /// <summary>Threads that share this model's work (null, the default: the calling thread alone). Work is split
                 /// by outputs only, so the results are bit-identical at any thread count: each layer's input product and ∂x
                 /// (all steps × rows at once) by columns, every weight gradient by columns of ∂W, and the forward recurrence
-                /// of an LSTM or GRU layer without recurrent masks (and the backward one of such an LSTM layer) by blocks of
+                /// of an LSTM or GRU layer without recurrent masks (and its backward recurrence) by blocks of
                 /// units, with a barrier per step. The streaming <see cref="Step"/> takes a pool through its state instead
                 /// (State.Pool, where the model allows it). Set it between calls, not during one.</summary>
                 public global::FastRnn.ComputePool? Pool

@@ -126,6 +126,50 @@ internal static partial class Emitter
                         """);
             }
 
+            /// <summary>Backward's steps run by <c>BackRecurLayer{n}</c>: on the pool's threads when they can share them.</summary>
+            protected string RunBackwardShares => $$"""
+                // the steps: by blocks of units across the pool's threads when they can share them, else here
+                int parts = RecurrenceParts({{L}}Blocks);
+                if (parts > 1)
+                    RunRecurrence({{n}}, parts, batch, steps, backward: true);
+                else
+                    BackRecurLayer{{n}}<T>(batch, steps, 0, {{L}}Blocks, null);
+                """;
+
+            /// <summary><c>BackRecurLayer{n}</c>: backward through the steps for a range of unit blocks. Each share runs
+            /// <paramref name="blockBody"/> for its blocks, waits for every share, then computes its units of
+            /// ∂h(t−1) from <paramref name="productRows"/> (every share's) through Uᵀ.</summary>
+            protected void EmitBackRecurLayer(string summary, string locals, string blockBody, string productComment, string productRows)
+            {
+                _w.Lines($$"""
+                    /// <summary>Backward through layer {{n}}'s steps, last first, for the unit blocks [<paramref name="blockStart"/>,
+                    /// <paramref name="blockEnd"/>): every block on one thread, or one thread's share.
+                    /// {{summary}}</summary>
+                    private void BackRecurLayer{{n}}<T>(int batch, int steps, int blockStart, int blockEnd, global::FastRnn.ComputeBarrier? barrier) {{BlockConstraint}}
+                    {
+                        int rows = steps * batch;
+                        {{locals}}
+                        for (int t = steps - 1; t >= 0; t--)
+                        {
+                            int now = t * batch;
+                            for (int r = 0; r < batch; r++)
+                            {
+                                for (int j = blockStart; j < blockEnd; j++)
+                                {
+                                    {{blockBody}}
+                                }
+                            }
+                            // every share's part of step t is in place before any share reads it
+                            barrier?.SignalAndWait();
+                            {{productComment}}
+                            {{Kernels}}.MultiplyAdd<T>({{productRows}}.Slice(now * {{L}}Row, batch * {{L}}Row), {{L}}Row, batch,
+                                _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, dHidden, {{L}}Padded, blockStart, blockEnd, Alternate(t));
+                        }
+                    }
+
+                    """);
+            }
+
             /// <summary>Methods the backward pass calls that sit beside <c>BackwardLayer{n}</c> (the shared backward steps).</summary>
             public virtual void EmitBackwardRecurrence()
             {

@@ -122,9 +122,48 @@ internal static partial class Emitter
                     """);
             }
 
+            /// <summary>Backward through one step of block j of row r: ∂a(t) of its gates (into dGates), ∂gh(t) (into
+            /// dRecurrent) and the part of ∂h(t−1) that does not pass through U.</summary>
+            private string BlockBackward(BackwardHooks h) => $$"""
+                int u = r * {{L}}Padded + j * BlockWidth;
+                int at = (now + r) * {{L}}Row + j * {{L}}Gates * BlockWidth;
+                ref float a = ref At(gates, at);
+                T reset = T.Load(in a), z = T.Load(in At(ref a, BlockWidth)), candidate = T.Load(in At(ref a, 2 * BlockWidth));
+                T hPrev = T.Load(in At(hidden, now * {{L}}Padded + u));
+                T ghn = T.Load(in At(hiddenCandidate, now * {{L}}Padded + u));
+                {{h.MaskLoad}}{{E.GruHiddenGradient(n)}}
+                // h(t) = n + z⊙(h(t−1) − n):  ∂n = ∂h⊙(1 − z);  ∂z = ∂h⊙(h(t−1) − n);  ∂h(t−1) = ∂h⊙z + …
+                T dCandidate = dh * (T.One - z){{h.MaskFactor}};
+                T dz = dh * (hPrev - {{h.CandidateUsed}});
+                {{(_m.Layers[n].Zoneout is null ? "T.Store(ref At(dHidden, u), dh * z);" : "T.Store(ref At(dHidden, u), T.MultiplyAdd(dh, z, keepHidden * dhTotal));")}}
+                // n = tanh(a_n + r⊙gh_n):  ∂a_n = ∂n⊙(1 − n²);  ∂r = ∂a_n⊙gh_n;  ∂gh_n = ∂a_n⊙r
+                T dan = dCandidate * (T.One - candidate * candidate);
+                T dar = dan * ghn * reset * (T.One - reset);
+                T daz = dz * z * (T.One - z);
+                ref float dx = ref At(dGates, at);
+                T.Store(ref dx, dar);
+                T.Store(ref At(ref dx, BlockWidth), daz);
+                T.Store(ref At(ref dx, 2 * BlockWidth), dan);
+                ref float dhh = ref At(dRecurrent, at);
+                T.Store(ref dhh, dar);
+                T.Store(ref At(ref dhh, BlockWidth), daz);
+                T.Store(ref At(ref dhh, 2 * BlockWidth), dan * reset);
+                """;
+
             /// <inheritdoc/>
             public override void EmitBackwardSteps(BackwardHooks h)
             {
+                if (E.SplitsBackwardRecurrence(n))
+                {
+                    _w.Lines($$"""
+                        {{Span}} dRecurrent = _l{{n}}RecurrentGradient.AsSpan(0, rows * {{L}}Row);
+                        {{RunBackwardShares}}
+                        // ∂U += Σ_t ∂gh(t)ᵀ·h(t−1);  ∂b_hh += Σ_t ∂gh(t)
+                        {{Kernels}}.AccumulateOuter<T>(_pool, {{h.RecurrentInput}}, {{L}}Padded, rows, dRecurrent, {{L}}Row, {{h.RecurrentGradient}}, 0, {{L}}Gates, _outerScratch);
+                        {{Kernels}}.AccumulateRows<T>(dRecurrent, {{L}}Row, rows, {{L}}Row, grad.Slice({{L}}RecurrentBias, {{L}}Row));
+                        """);
+                    return;
+                }
                 _w.Lines($$"""
                     {{Span}} hiddenCandidate = _l{{n}}Aux.AsSpan(0, rows * {{L}}Padded);
                     {{Span}} dRecurrent = _l{{n}}RecurrentGradient.AsSpan(0, rows * {{L}}Row);
@@ -135,29 +174,7 @@ internal static partial class Emitter
                         {
                             for (int j = 0; j < {{L}}Blocks; j++)
                             {
-                                int u = r * {{L}}Padded + j * BlockWidth;
-                                int at = (now + r) * {{L}}Row + j * {{L}}Gates * BlockWidth;
-                                ref float a = ref At(gates, at);
-                                T reset = T.Load(in a), z = T.Load(in At(ref a, BlockWidth)), candidate = T.Load(in At(ref a, 2 * BlockWidth));
-                                T hPrev = T.Load(in At(hidden, now * {{L}}Padded + u));
-                                T ghn = T.Load(in At(hiddenCandidate, now * {{L}}Padded + u));
-                                {{h.MaskLoad}}{{E.GruHiddenGradient(n)}}
-                                // h(t) = n + z⊙(h(t−1) − n):  ∂n = ∂h⊙(1 − z);  ∂z = ∂h⊙(h(t−1) − n);  ∂h(t−1) = ∂h⊙z + …
-                                T dCandidate = dh * (T.One - z){{h.MaskFactor}};
-                                T dz = dh * (hPrev - {{h.CandidateUsed}});
-                                {{(_m.Layers[n].Zoneout is null ? "T.Store(ref At(dHidden, u), dh * z);" : "T.Store(ref At(dHidden, u), T.MultiplyAdd(dh, z, keepHidden * dhTotal));")}}
-                                // n = tanh(a_n + r⊙gh_n):  ∂a_n = ∂n⊙(1 − n²);  ∂r = ∂a_n⊙gh_n;  ∂gh_n = ∂a_n⊙r
-                                T dan = dCandidate * (T.One - candidate * candidate);
-                                T dar = dan * ghn * reset * (T.One - reset);
-                                T daz = dz * z * (T.One - z);
-                                ref float dx = ref At(dGates, at);
-                                T.Store(ref dx, dar);
-                                T.Store(ref At(ref dx, BlockWidth), daz);
-                                T.Store(ref At(ref dx, 2 * BlockWidth), dan);
-                                ref float dhh = ref At(dRecurrent, at);
-                                T.Store(ref dhh, dar);
-                                T.Store(ref At(ref dhh, BlockWidth), daz);
-                                T.Store(ref At(ref dhh, 2 * BlockWidth), dan * reset);
+                                {{BlockBackward(h)}}
                             }
                         }
                         {{(layer.Normalized ? GruRecurrentNormBackward() : "")}}// gh = b_hh + U·h(t−1):  ∂h(t−1) += Uᵀ·∂gh{{h.ClearTilde}}
@@ -179,6 +196,24 @@ internal static partial class Emitter
                     E.NormalizationBackward(n, slice, $"_l{n}RecurrentNormalized.AsSpan(now * {L}Row, batch * {L}Row)", slice, $"{L}Row", $"{L}Gates", "batch",
                         $"_l{n}RecurrentRstd.AsSpan(now, batch)", $"_l{n}RecurrentRstd.AsSpan(t * {L}Row, {L}Row)", $"{L}RecurrentGain", $"{L}RecurrentBias"),
                     "");
+            }
+
+            /// <inheritdoc/>
+            public override void EmitBackwardRecurrence()
+            {
+                if (!E.SplitsBackwardRecurrence(n))
+                    return;
+                EmitBackRecurLayer("A share computes ∂gh(t) of its units, waits at <paramref name=\"barrier\"/> until every share has, then adds\n/// Uᵀ·∂gh(t) to its units of ∂h(t−1).",
+                    Lines($"{Span} gates = _l{n}Gates.AsSpan(0, rows * {L}Row);",
+                        $"{Span} dGates = _l{n}GateGradient.AsSpan(0, rows * {L}Row);",
+                        $"{Span} dAbove = _l{n}HiddenGradient.AsSpan(0, rows * {L}Padded);",
+                        $"{Span} hidden = _l{n}Hidden.AsSpan(0, (rows + batch) * {L}Padded);",
+                        $"{Span} dHidden = _hiddenCarry.AsSpan(0, batch * {L}Padded);",
+                        $"{Span} hiddenCandidate = _l{n}Aux.AsSpan(0, rows * {L}Padded);",
+                        $"{Span} dRecurrent = _l{n}RecurrentGradient.AsSpan(0, rows * {L}Row);"),
+                    BlockBackward(BackwardHooks()),
+                    "// gh = b_hh + U·h(t−1):  ∂h(t−1) += Uᵀ·∂gh, this share's units",
+                    "dRecurrent");
             }
         }
     }

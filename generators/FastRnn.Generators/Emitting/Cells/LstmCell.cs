@@ -159,12 +159,7 @@ internal static partial class Emitter
             {
                 _w.Lines($$"""
                     _cellCarry.AsSpan(0, batch * {{L}}Padded).Clear();
-                    // the steps: by blocks of units across the pool's threads when they can share them, else here
-                    int parts = RecurrenceParts({{L}}Blocks);
-                    if (parts > 1)
-                        RunRecurrence({{n}}, parts, batch, steps, backward: true);
-                    else
-                        BackRecurLayer{{n}}<T>(batch, steps, 0, {{L}}Blocks, null);
+                    {{RunBackwardShares}}
                     // ∂U += Σ_t ∂a(t)ᵀ·h(t−1);  ∂b_hh += Σ_t ∂a(t)
                     {{Kernels}}.AccumulateOuter<T>(_pool, {{h.RecurrentInput}}, {{L}}Padded, rows, dGates, {{L}}Row, {{h.RecurrentGradient}}, 0, {{L}}Gates, _outerScratch);
                     {{Kernels}}.AccumulateRows<T>(dGates, {{L}}Row, rows, {{L}}Row, grad.Slice({{L}}RecurrentBias, {{L}}Row));
@@ -176,40 +171,19 @@ internal static partial class Emitter
             {
                 if (!E.SplitsBackwardRecurrence(n))
                     return;
-                _w.Lines($$"""
-                    /// <summary>Backward through layer {{n}}'s steps, last first, for the unit blocks [<paramref name="blockStart"/>,
-                    /// <paramref name="blockEnd"/>): every block on one thread, or one thread's share. A share computes ∂a(t) of its
-                    /// units, waits at <paramref name="barrier"/> until every share has, then its units of ∂h(t−1) = Uᵀ·∂a(t).</summary>
-                    private void BackRecurLayer{{n}}<T>(int batch, int steps, int blockStart, int blockEnd, global::FastRnn.ComputeBarrier? barrier) {{BlockConstraint}}
-                    {
-                        int rows = steps * batch, width = (blockEnd - blockStart) * BlockWidth;
-                        {{Span}} gates = _l{{n}}Gates.AsSpan(0, rows * {{L}}Row);
-                        {{Span}} dGates = _l{{n}}GateGradient.AsSpan(0, rows * {{L}}Row);
-                        {{Span}} dAbove = _l{{n}}HiddenGradient.AsSpan(0, rows * {{L}}Padded);
-                        {{Span}} dHidden = _hiddenCarry.AsSpan(0, batch * {{L}}Padded);
-                        {{Span}} cells = _l{{n}}Cell.AsSpan(0, (rows + batch) * {{L}}Padded);
-                        {{Span}} dCell = _cellCarry.AsSpan(0, batch * {{L}}Padded);
-                        for (int t = steps - 1; t >= 0; t--)
-                        {
-                            int now = t * batch;
-                            for (int r = 0; r < batch; r++)
-                            {
-                                for (int j = blockStart; j < blockEnd; j++)
-                                {
-                                    {{BlockBackward(BackwardHooks())}}
-                                }
-                            }
-                            // every share's ∂a(t) is in place before any share reads it
-                            barrier?.SignalAndWait();
-                            // a = … + U·h(t−1):  ∂h(t−1) = Uᵀ·∂a, this share's units
-                            for (int r = 0; r < batch; r++)
-                                dHidden.Slice(r * {{L}}Padded + blockStart * BlockWidth, width).Clear();
-                            {{Kernels}}.MultiplyAdd<T>(dGates.Slice(now * {{L}}Row, batch * {{L}}Row), {{L}}Row, batch,
-                                _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, dHidden, {{L}}Padded, blockStart, blockEnd, Alternate(t));
-                        }
-                    }
-
-                    """);
+                EmitBackRecurLayer("A share computes ∂a(t) of its units, waits at <paramref name=\"barrier\"/> until every share has, then\n/// computes its units of ∂h(t−1) = Uᵀ·∂a(t).",
+                    Lines("int width = (blockEnd - blockStart) * BlockWidth;",
+                        $"{Span} gates = _l{n}Gates.AsSpan(0, rows * {L}Row);",
+                        $"{Span} dGates = _l{n}GateGradient.AsSpan(0, rows * {L}Row);",
+                        $"{Span} dAbove = _l{n}HiddenGradient.AsSpan(0, rows * {L}Padded);",
+                        $"{Span} dHidden = _hiddenCarry.AsSpan(0, batch * {L}Padded);",
+                        $"{Span} cells = _l{n}Cell.AsSpan(0, (rows + batch) * {L}Padded);",
+                        $"{Span} dCell = _cellCarry.AsSpan(0, batch * {L}Padded);"),
+                    BlockBackward(BackwardHooks()),
+                    Lines("// a = … + U·h(t−1):  ∂h(t−1) = Uᵀ·∂a, this share's units",
+                        "for (int r = 0; r < batch; r++)",
+                        $"    dHidden.Slice(r * {L}Padded + blockStart * BlockWidth, width).Clear();"),
+                    "dGates");
             }
         }
     }
