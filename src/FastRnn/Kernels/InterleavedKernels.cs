@@ -184,14 +184,15 @@ public static class InterleavedKernels
     // Inputs summed into fresh accumulators before they reach y (see MultiplyAdd).
     private const int InputChunk = 32;
 
-    // Rows per slab of the tiled products: the tile's weights for one chunk of inputs (4 columns × 32 inputs × 64 B =
-    // 8 KB), the slab's inputs for that chunk and its outputs (64 rows × 4 columns × 64 B = 16 KB) stay in L1 while every
-    // row group of the slab uses them; the chunk's weights are read from L2 once per slab instead of once per row group.
+    // Rows per slab of the tiled products (MultiplyAddColumns hands each tile one slab): the tile's weights for one chunk
+    // of inputs (4 columns × 32 inputs × 64 B = 8 KB), the slab's inputs for that chunk and its outputs (64 rows × 4
+    // columns × 64 B = 16 KB) stay in L1 while every row group of the slab uses them; the chunk's weights are read from
+    // L2 once per slab instead of once per row group, and the slab's inputs stay cached across the column tiles.
     private const int RowSlabOfTiles = 64;
 
     /// <summary>Four columns × four rows (16 accumulators of the 32 registers AVX-512 has); returns the first row it
-    /// did not cover. Rows go a slab at a time; within a slab, chunk of inputs by chunk, each row group adding its
-    /// chunk's sums to y — per output the same sums in the same order as chunk by chunk within each row group.</summary>
+    /// did not cover. The rows (at most a slab) go chunk of inputs by chunk, each row group adding its chunk's sums to
+    /// y — per output the same sums in the same order as chunk by chunk within each row group.</summary>
     private static int Tile4x4<T>(ref float x0, int xStride, int rows, int k, int kStride,
         ref float w0, ReadOnlySpan<int> weightAt, ref float y0, int yStride, ReadOnlySpan<int> outputAt)
         where T : struct, IBlock<T>
@@ -200,58 +201,54 @@ public static class InterleavedKernels
         nint d1 = weightAt[1] - weightAt[0], d2 = weightAt[2] - weightAt[0], d3 = weightAt[3] - weightAt[0];
         int o0 = outputAt[0], o1 = outputAt[1], o2 = outputAt[2], o3 = outputAt[3];
         int full = rows & ~3;
-        for (int s0 = 0; s0 < full; s0 += RowSlabOfTiles)
+        for (int i0 = 0; i0 < k; i0 += InputChunk)
         {
-            int s1 = Math.Min(full, s0 + RowSlabOfTiles);
-            for (int i0 = 0; i0 < k; i0 += InputChunk)
+            int n = Math.Min(k - i0, InputChunk);
+            ref float wChunk = ref Unsafe.Add(ref c0, (nint)i0 * kStride);
+            for (int r = 0; r < full; r += 4)
             {
-                int n = Math.Min(k - i0, InputChunk);
-                ref float wChunk = ref Unsafe.Add(ref c0, (nint)i0 * kStride);
-                for (int r = s0; r < s1; r += 4)
+                ref float xa = ref Unsafe.Add(ref x0, r * xStride + i0);
+                ref float xb = ref Unsafe.Add(ref xa, xStride);
+                ref float xc = ref Unsafe.Add(ref xb, xStride);
+                ref float xd = ref Unsafe.Add(ref xc, xStride);
+                ref float w = ref wChunk;
+                T a00 = T.Zero, a01 = T.Zero, a02 = T.Zero, a03 = T.Zero;
+                T a10 = T.Zero, a11 = T.Zero, a12 = T.Zero, a13 = T.Zero;
+                T a20 = T.Zero, a21 = T.Zero, a22 = T.Zero, a23 = T.Zero;
+                T a30 = T.Zero, a31 = T.Zero, a32 = T.Zero, a33 = T.Zero;
+                for (nint i = 0; i < n; i++)
                 {
-                    ref float xa = ref Unsafe.Add(ref x0, r * xStride + i0);
-                    ref float xb = ref Unsafe.Add(ref xa, xStride);
-                    ref float xc = ref Unsafe.Add(ref xb, xStride);
-                    ref float xd = ref Unsafe.Add(ref xc, xStride);
-                    ref float w = ref wChunk;
-                    T a00 = T.Zero, a01 = T.Zero, a02 = T.Zero, a03 = T.Zero;
-                    T a10 = T.Zero, a11 = T.Zero, a12 = T.Zero, a13 = T.Zero;
-                    T a20 = T.Zero, a21 = T.Zero, a22 = T.Zero, a23 = T.Zero;
-                    T a30 = T.Zero, a31 = T.Zero, a32 = T.Zero, a33 = T.Zero;
-                    for (nint i = 0; i < n; i++)
-                    {
-                        T v0 = T.Load(in w), v1 = T.Load(in Unsafe.Add(ref w, d1));
-                        T v2 = T.Load(in Unsafe.Add(ref w, d2)), v3 = T.Load(in Unsafe.Add(ref w, d3));
-                        T x_0 = T.Create(Unsafe.Add(ref xa, i));
-                        a00 = T.MultiplyAdd(x_0, v0, a00); a01 = T.MultiplyAdd(x_0, v1, a01);
-                        a02 = T.MultiplyAdd(x_0, v2, a02); a03 = T.MultiplyAdd(x_0, v3, a03);
-                        T x_1 = T.Create(Unsafe.Add(ref xb, i));
-                        a10 = T.MultiplyAdd(x_1, v0, a10); a11 = T.MultiplyAdd(x_1, v1, a11);
-                        a12 = T.MultiplyAdd(x_1, v2, a12); a13 = T.MultiplyAdd(x_1, v3, a13);
-                        T x_2 = T.Create(Unsafe.Add(ref xc, i));
-                        a20 = T.MultiplyAdd(x_2, v0, a20); a21 = T.MultiplyAdd(x_2, v1, a21);
-                        a22 = T.MultiplyAdd(x_2, v2, a22); a23 = T.MultiplyAdd(x_2, v3, a23);
-                        T x_3 = T.Create(Unsafe.Add(ref xd, i));
-                        a30 = T.MultiplyAdd(x_3, v0, a30); a31 = T.MultiplyAdd(x_3, v1, a31);
-                        a32 = T.MultiplyAdd(x_3, v2, a32); a33 = T.MultiplyAdd(x_3, v3, a33);
-                        w = ref Unsafe.Add(ref w, kStride);
-                    }
-                    ref float yr = ref Unsafe.Add(ref y0, r * yStride);
-                    AddTo(ref yr, o0, a00); AddTo(ref yr, o1, a01); AddTo(ref yr, o2, a02); AddTo(ref yr, o3, a03);
-                    ref float y1 = ref Unsafe.Add(ref yr, yStride);
-                    AddTo(ref y1, o0, a10); AddTo(ref y1, o1, a11); AddTo(ref y1, o2, a12); AddTo(ref y1, o3, a13);
-                    ref float y2 = ref Unsafe.Add(ref yr, 2 * yStride);
-                    AddTo(ref y2, o0, a20); AddTo(ref y2, o1, a21); AddTo(ref y2, o2, a22); AddTo(ref y2, o3, a23);
-                    ref float y3 = ref Unsafe.Add(ref yr, 3 * yStride);
-                    AddTo(ref y3, o0, a30); AddTo(ref y3, o1, a31); AddTo(ref y3, o2, a32); AddTo(ref y3, o3, a33);
+                    T v0 = T.Load(in w), v1 = T.Load(in Unsafe.Add(ref w, d1));
+                    T v2 = T.Load(in Unsafe.Add(ref w, d2)), v3 = T.Load(in Unsafe.Add(ref w, d3));
+                    T x_0 = T.Create(Unsafe.Add(ref xa, i));
+                    a00 = T.MultiplyAdd(x_0, v0, a00); a01 = T.MultiplyAdd(x_0, v1, a01);
+                    a02 = T.MultiplyAdd(x_0, v2, a02); a03 = T.MultiplyAdd(x_0, v3, a03);
+                    T x_1 = T.Create(Unsafe.Add(ref xb, i));
+                    a10 = T.MultiplyAdd(x_1, v0, a10); a11 = T.MultiplyAdd(x_1, v1, a11);
+                    a12 = T.MultiplyAdd(x_1, v2, a12); a13 = T.MultiplyAdd(x_1, v3, a13);
+                    T x_2 = T.Create(Unsafe.Add(ref xc, i));
+                    a20 = T.MultiplyAdd(x_2, v0, a20); a21 = T.MultiplyAdd(x_2, v1, a21);
+                    a22 = T.MultiplyAdd(x_2, v2, a22); a23 = T.MultiplyAdd(x_2, v3, a23);
+                    T x_3 = T.Create(Unsafe.Add(ref xd, i));
+                    a30 = T.MultiplyAdd(x_3, v0, a30); a31 = T.MultiplyAdd(x_3, v1, a31);
+                    a32 = T.MultiplyAdd(x_3, v2, a32); a33 = T.MultiplyAdd(x_3, v3, a33);
+                    w = ref Unsafe.Add(ref w, kStride);
                 }
+                ref float yr = ref Unsafe.Add(ref y0, r * yStride);
+                AddTo(ref yr, o0, a00); AddTo(ref yr, o1, a01); AddTo(ref yr, o2, a02); AddTo(ref yr, o3, a03);
+                ref float y1 = ref Unsafe.Add(ref yr, yStride);
+                AddTo(ref y1, o0, a10); AddTo(ref y1, o1, a11); AddTo(ref y1, o2, a12); AddTo(ref y1, o3, a13);
+                ref float y2 = ref Unsafe.Add(ref yr, 2 * yStride);
+                AddTo(ref y2, o0, a20); AddTo(ref y2, o1, a21); AddTo(ref y2, o2, a22); AddTo(ref y2, o3, a23);
+                ref float y3 = ref Unsafe.Add(ref yr, 3 * yStride);
+                AddTo(ref y3, o0, a30); AddTo(ref y3, o1, a31); AddTo(ref y3, o2, a32); AddTo(ref y3, o3, a33);
             }
         }
         return full;
     }
 
     /// <summary>Two columns × four rows: 16 registers of 256 bits, for machines with AVX-512's 32 vector registers
-    /// (the 256-bit path there); returns the first row it did not cover. Slabs and chunks as in
+    /// (the 256-bit path there); returns the first row it did not cover. Chunks as in
     /// <see cref="Tile4x4{T}"/>.</summary>
     private static int Tile2x4<T>(ref float x0, int xStride, int rows, int k, int kStride,
         ref float w0, ReadOnlySpan<int> weightAt, ref float y0, int yStride, ReadOnlySpan<int> outputAt)
@@ -261,51 +258,47 @@ public static class InterleavedKernels
         nint d1 = weightAt[1] - weightAt[0];
         int o0 = outputAt[0], o1 = outputAt[1];
         int full = rows & ~3;
-        for (int s0 = 0; s0 < full; s0 += RowSlabOfTiles)
+        for (int i0 = 0; i0 < k; i0 += InputChunk)
         {
-            int s1 = Math.Min(full, s0 + RowSlabOfTiles);
-            for (int i0 = 0; i0 < k; i0 += InputChunk)
+            int n = Math.Min(k - i0, InputChunk);
+            ref float wChunk = ref Unsafe.Add(ref c0, (nint)i0 * kStride);
+            for (int r = 0; r < full; r += 4)
             {
-                int n = Math.Min(k - i0, InputChunk);
-                ref float wChunk = ref Unsafe.Add(ref c0, (nint)i0 * kStride);
-                for (int r = s0; r < s1; r += 4)
+                ref float xa = ref Unsafe.Add(ref x0, r * xStride + i0);
+                ref float xb = ref Unsafe.Add(ref xa, xStride);
+                ref float xc = ref Unsafe.Add(ref xb, xStride);
+                ref float xd = ref Unsafe.Add(ref xc, xStride);
+                ref float w = ref wChunk;
+                T a00 = T.Zero, a01 = T.Zero, a10 = T.Zero, a11 = T.Zero;
+                T a20 = T.Zero, a21 = T.Zero, a30 = T.Zero, a31 = T.Zero;
+                for (nint i = 0; i < n; i++)
                 {
-                    ref float xa = ref Unsafe.Add(ref x0, r * xStride + i0);
-                    ref float xb = ref Unsafe.Add(ref xa, xStride);
-                    ref float xc = ref Unsafe.Add(ref xb, xStride);
-                    ref float xd = ref Unsafe.Add(ref xc, xStride);
-                    ref float w = ref wChunk;
-                    T a00 = T.Zero, a01 = T.Zero, a10 = T.Zero, a11 = T.Zero;
-                    T a20 = T.Zero, a21 = T.Zero, a30 = T.Zero, a31 = T.Zero;
-                    for (nint i = 0; i < n; i++)
-                    {
-                        T v0 = T.Load(in w), v1 = T.Load(in Unsafe.Add(ref w, d1));
-                        T x_0 = T.Create(Unsafe.Add(ref xa, i));
-                        a00 = T.MultiplyAdd(x_0, v0, a00); a01 = T.MultiplyAdd(x_0, v1, a01);
-                        T x_1 = T.Create(Unsafe.Add(ref xb, i));
-                        a10 = T.MultiplyAdd(x_1, v0, a10); a11 = T.MultiplyAdd(x_1, v1, a11);
-                        T x_2 = T.Create(Unsafe.Add(ref xc, i));
-                        a20 = T.MultiplyAdd(x_2, v0, a20); a21 = T.MultiplyAdd(x_2, v1, a21);
-                        T x_3 = T.Create(Unsafe.Add(ref xd, i));
-                        a30 = T.MultiplyAdd(x_3, v0, a30); a31 = T.MultiplyAdd(x_3, v1, a31);
-                        w = ref Unsafe.Add(ref w, kStride);
-                    }
-                    ref float yr = ref Unsafe.Add(ref y0, r * yStride);
-                    AddTo(ref yr, o0, a00); AddTo(ref yr, o1, a01);
-                    ref float y1 = ref Unsafe.Add(ref yr, yStride);
-                    AddTo(ref y1, o0, a10); AddTo(ref y1, o1, a11);
-                    ref float y2 = ref Unsafe.Add(ref yr, 2 * yStride);
-                    AddTo(ref y2, o0, a20); AddTo(ref y2, o1, a21);
-                    ref float y3 = ref Unsafe.Add(ref yr, 3 * yStride);
-                    AddTo(ref y3, o0, a30); AddTo(ref y3, o1, a31);
+                    T v0 = T.Load(in w), v1 = T.Load(in Unsafe.Add(ref w, d1));
+                    T x_0 = T.Create(Unsafe.Add(ref xa, i));
+                    a00 = T.MultiplyAdd(x_0, v0, a00); a01 = T.MultiplyAdd(x_0, v1, a01);
+                    T x_1 = T.Create(Unsafe.Add(ref xb, i));
+                    a10 = T.MultiplyAdd(x_1, v0, a10); a11 = T.MultiplyAdd(x_1, v1, a11);
+                    T x_2 = T.Create(Unsafe.Add(ref xc, i));
+                    a20 = T.MultiplyAdd(x_2, v0, a20); a21 = T.MultiplyAdd(x_2, v1, a21);
+                    T x_3 = T.Create(Unsafe.Add(ref xd, i));
+                    a30 = T.MultiplyAdd(x_3, v0, a30); a31 = T.MultiplyAdd(x_3, v1, a31);
+                    w = ref Unsafe.Add(ref w, kStride);
                 }
+                ref float yr = ref Unsafe.Add(ref y0, r * yStride);
+                AddTo(ref yr, o0, a00); AddTo(ref yr, o1, a01);
+                ref float y1 = ref Unsafe.Add(ref yr, yStride);
+                AddTo(ref y1, o0, a10); AddTo(ref y1, o1, a11);
+                ref float y2 = ref Unsafe.Add(ref yr, 2 * yStride);
+                AddTo(ref y2, o0, a20); AddTo(ref y2, o1, a21);
+                ref float y3 = ref Unsafe.Add(ref yr, 3 * yStride);
+                AddTo(ref y3, o0, a30); AddTo(ref y3, o1, a31);
             }
         }
         return full;
     }
 
     /// <summary>Two columns × two rows (8 registers of 256 bits, leaving room for the weights and broadcasts within
-    /// AVX2's 16); returns the first row it did not cover. Slabs and chunks as in <see cref="Tile4x4{T}"/>.</summary>
+    /// AVX2's 16); returns the first row it did not cover. Chunks as in <see cref="Tile4x4{T}"/>.</summary>
     private static int Tile2x2<T>(ref float x0, int xStride, int rows, int k, int kStride,
         ref float w0, ReadOnlySpan<int> weightAt, ref float y0, int yStride, ReadOnlySpan<int> outputAt)
         where T : struct, IBlock<T>
@@ -314,32 +307,28 @@ public static class InterleavedKernels
         nint d1 = weightAt[1] - weightAt[0];
         int o0 = outputAt[0], o1 = outputAt[1];
         int full = rows & ~1;
-        for (int s0 = 0; s0 < full; s0 += RowSlabOfTiles)
+        for (int i0 = 0; i0 < k; i0 += InputChunk)
         {
-            int s1 = Math.Min(full, s0 + RowSlabOfTiles);
-            for (int i0 = 0; i0 < k; i0 += InputChunk)
+            int n = Math.Min(k - i0, InputChunk);
+            ref float wChunk = ref Unsafe.Add(ref c0, (nint)i0 * kStride);
+            for (int r = 0; r < full; r += 2)
             {
-                int n = Math.Min(k - i0, InputChunk);
-                ref float wChunk = ref Unsafe.Add(ref c0, (nint)i0 * kStride);
-                for (int r = s0; r < s1; r += 2)
+                ref float xa = ref Unsafe.Add(ref x0, r * xStride + i0);
+                ref float xb = ref Unsafe.Add(ref xa, xStride);
+                ref float w = ref wChunk;
+                T a00 = T.Zero, a01 = T.Zero, a10 = T.Zero, a11 = T.Zero;
+                for (nint i = 0; i < n; i++)
                 {
-                    ref float xa = ref Unsafe.Add(ref x0, r * xStride + i0);
-                    ref float xb = ref Unsafe.Add(ref xa, xStride);
-                    ref float w = ref wChunk;
-                    T a00 = T.Zero, a01 = T.Zero, a10 = T.Zero, a11 = T.Zero;
-                    for (nint i = 0; i < n; i++)
-                    {
-                        T v0 = T.Load(in w), v1 = T.Load(in Unsafe.Add(ref w, d1));
-                        T x_0 = T.Create(Unsafe.Add(ref xa, i));
-                        T x_1 = T.Create(Unsafe.Add(ref xb, i));
-                        a00 = T.MultiplyAdd(x_0, v0, a00); a01 = T.MultiplyAdd(x_0, v1, a01);
-                        a10 = T.MultiplyAdd(x_1, v0, a10); a11 = T.MultiplyAdd(x_1, v1, a11);
-                        w = ref Unsafe.Add(ref w, kStride);
-                    }
-                    ref float yr = ref Unsafe.Add(ref y0, r * yStride);
-                    AddTo(ref yr, o0, a00); AddTo(ref yr, o1, a01);
-                    AddTo(ref yr, yStride + o0, a10); AddTo(ref yr, yStride + o1, a11);
+                    T v0 = T.Load(in w), v1 = T.Load(in Unsafe.Add(ref w, d1));
+                    T x_0 = T.Create(Unsafe.Add(ref xa, i));
+                    T x_1 = T.Create(Unsafe.Add(ref xb, i));
+                    a00 = T.MultiplyAdd(x_0, v0, a00); a01 = T.MultiplyAdd(x_0, v1, a01);
+                    a10 = T.MultiplyAdd(x_1, v0, a10); a11 = T.MultiplyAdd(x_1, v1, a11);
+                    w = ref Unsafe.Add(ref w, kStride);
                 }
+                ref float yr = ref Unsafe.Add(ref y0, r * yStride);
+                AddTo(ref yr, o0, a00); AddTo(ref yr, o1, a01);
+                AddTo(ref yr, yStride + o0, a10); AddTo(ref yr, yStride + o1, a11);
             }
         }
         return full;
