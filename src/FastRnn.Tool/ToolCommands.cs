@@ -170,6 +170,10 @@ internal static class ToolCommands
             WholeNumber("--seed", 0, "Seed of the initial weights, data order and draws (default 1)."),
             PathOption("--data", "kjv-char: kjv.txt; s2, s4: the folder of the CSV files (defaults in ../shared/data).", "FILE|FOLDER"),
             PathOption("--plot", "Draw the ranking as a bar chart to FILE (PNG).", "FILE"),
+            WholeNumber("--threads", 0, "Threads for the whole sweep (default 0: one per processor). The results are the same bits at any " +
+                "thread count and layout."),
+            Choice("--parallel", "How the threads are used: trials (the default: up to --threads settings trained side by side, one thread " +
+                "each) or steps (one setting at a time, each training step split across the threads).", "LAYOUT", "trials", "steps"),
         };
         command.SetAction(Action(error, options => options.Text("task", "kjv-char") switch
         {

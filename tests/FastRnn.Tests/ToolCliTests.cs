@@ -66,6 +66,7 @@ public class ToolCliTests : TemporaryDirectoryTest
     [InlineData(new[] { "generate", "--temperature", "hot" }, "--temperature must be a number of at least 0; got 'hot'.")]
     [InlineData(new[] { "train", "--arm", "half" }, "--arm must be one of regularized, plain; got 'half'.")]
     [InlineData(new[] { "sweep", "--task", "s3" }, "--task must be one of kjv-char, s2, s4; got 's3'.")]
+    [InlineData(new[] { "sweep", "--parallel", "both" }, "--parallel must be one of trials, steps; got 'both'.")]
     [InlineData(new[] { "train", "--csv", "x.csv" }, "--csv needs --target COLUMN")]
     [InlineData(new[] { "train", "--task", "adding", "--text", "x.txt" }, "Give one of --task, --text FILE and --csv FILE.")]
     [InlineData(new[] { "train", "--window", "5" }, "--target and --window go with --csv FILE.")]
@@ -85,7 +86,7 @@ public class ToolCliTests : TemporaryDirectoryTest
         "--max-chars", "--max-verses", "--arm", "--out", "--plot", "--backup", "--threads" })]
     [InlineData("generate", new[] { "--model", "--length", "--temperature", "--prime", "--seed" })]
     [InlineData("evaluate", new[] { "--model", "--split", "--data", "--text", "--max-chars", "--max-verses" })]
-    [InlineData("sweep", new[] { "--task", "--grid", "--random", "--epochs", "--max-chars", "--seed", "--data", "--plot" })]
+    [InlineData("sweep", new[] { "--task", "--grid", "--random", "--epochs", "--max-chars", "--seed", "--data", "--plot", "--threads", "--parallel" })]
     public void HelpDescribesEverySubcommandOption(string subcommand, string[] options)
     {
         var (code, output, error) = Run(subcommand, "--help");

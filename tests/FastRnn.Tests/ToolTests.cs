@@ -68,6 +68,28 @@ public class ToolTests : TemporaryDirectoryTest
     }
 
     [Fact]
+    public void ASweepGivesTheSameResultsInEveryLayout()
+    {
+        string? root = FixtureFiles.SharedData;
+        Assert.True(root is not null, "../shared/data is missing: this test reads kjv.txt.");
+        string data = Path.Combine(root!, "kjv.txt");
+        // each trial's lines and the ranking, without the seconds (the only thing a layout may change)
+        string[] Sweep(params string[] layout)
+        {
+            var output = new StringWriter();
+            Assert.Equal(0, Cli.Run(["sweep", "--data", data, "--grid", "HeadDropout=0,0.3;Layer0Dropout=0,0.4", "--epochs", "1",
+                "--max-chars", "6000", .. layout], output, new StringWriter()));
+            return [.. output.ToString().Split('\n').Where(l => l.StartsWith("  ") || System.Text.RegularExpressions.Regex.IsMatch(l, @"^\s+\d+\s+\d"))
+                .Select(l => System.Text.RegularExpressions.Regex.Replace(l, @"\(\d+ s\)|\s+\d+\s+(?=HeadDropout)", " "))];
+        }
+        string[] serial = Sweep("--threads", "1");
+        Assert.Equal(8, serial.Length); // four trial lines in setting order, four ranks
+        Assert.Equal(serial, Sweep("--threads", "2", "--parallel", "trials"));
+        Assert.Equal(serial, Sweep("--threads", "3", "--parallel", "trials")); // more lanes than cores, fewer than trials
+        Assert.Equal(serial, Sweep("--threads", "2", "--parallel", "steps"));
+    }
+
+    [Fact]
     public void TrainLearnsTheEmbeddedReberGrammar()
     {
         var output = new StringWriter();

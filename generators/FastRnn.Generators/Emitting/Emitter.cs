@@ -683,20 +683,22 @@ internal static partial class Emitter
             _ => "Softmax cross-entropy (PyTorch CrossEntropyLoss on the logits), mean over the targets that are not ignored: a negative class id (Losses.Ignore) marks a padded step, which then counts in neither the loss nor any gradient.",
         };
 
+        /// <summary>The loss kernel over the head's rows, split by rows on the model's pool (same bits at any thread count).</summary>
         private string LossCall() => _m.Loss switch
         {
             LossKind.MeanSquaredError =>
-                $"global::FastRnn.Kernels.LossKernels.MeanSquaredError(_outputs, HeadPadded, rows, OutputSize, targets, _logitGradient, sigmoid: {(_m.Activation == HeadActivation.Sigmoid ? "true" : "false")})",
+                $"global::FastRnn.Kernels.LossKernels.MeanSquaredError(_pool, _outputs, HeadPadded, rows, OutputSize, targets, _logitGradient, sigmoid: {(_m.Activation == HeadActivation.Sigmoid ? "true" : "false")})",
             LossKind.BinaryCrossEntropy =>
-                "global::FastRnn.Kernels.LossKernels.BinaryCrossEntropy(_logits, _outputs, HeadPadded, rows, OutputSize, targets, _logitGradient)",
-            _ => "global::FastRnn.Kernels.LossKernels.SoftmaxCrossEntropy(_logits, _outputs, HeadPadded, rows, OutputSize, targets, _logitGradient)",
+                "global::FastRnn.Kernels.LossKernels.BinaryCrossEntropy(_pool, _logits, _outputs, HeadPadded, rows, OutputSize, targets, _logitGradient)",
+            _ => "global::FastRnn.Kernels.LossKernels.SoftmaxCrossEntropy(_pool, _logits, _outputs, HeadPadded, rows, OutputSize, targets, _logitGradient)",
         };
 
-        private string ActivationCall(string logits, string outputs, string rows) => _m.Activation switch
+        /// <summary>The head's activation over <paramref name="rows"/>, split by rows on <paramref name="pool"/> when it is not "null".</summary>
+        private string ActivationCall(string pool, string logits, string outputs, string rows) => _m.Activation switch
         {
-            HeadActivation.Sigmoid => $"global::FastRnn.Kernels.LossKernels.Sigmoid({logits}, {outputs}, HeadPadded, {rows}, OutputSize);",
-            HeadActivation.Softmax => $"global::FastRnn.Kernels.LossKernels.Softmax({logits}, {outputs}, HeadPadded, {rows}, OutputSize);",
-            _ => $"global::FastRnn.Kernels.LossKernels.Identity({logits}, {outputs}, HeadPadded, {rows}, OutputSize);",
+            HeadActivation.Sigmoid => $"global::FastRnn.Kernels.LossKernels.Sigmoid({pool}, {logits}, {outputs}, HeadPadded, {rows}, OutputSize);",
+            HeadActivation.Softmax => $"global::FastRnn.Kernels.LossKernels.Softmax({pool}, {logits}, {outputs}, HeadPadded, {rows}, OutputSize);",
+            _ => $"global::FastRnn.Kernels.LossKernels.Identity({pool}, {logits}, {outputs}, HeadPadded, {rows}, OutputSize);",
         };
 
         // ---- forward over a sequence ------------------------------------------------------------------------
@@ -864,9 +866,9 @@ internal static partial class Emitter
             string headInput = _m.HeadDropout is null ? TopRows : "HeadInput(batch, steps)";
             _w.Lines($$"""
                     {{Kernels}}.BroadcastRows(p.Slice(HeadBias, HeadPadded), logits, HeadPadded, rows);
-                    {{Kernels}}.MultiplyAdd<T>({{headInput}}, L{{Top}}Padded, rows,
+                    {{Kernels}}.MultiplyAdd<T>(_pool, {{headInput}}, L{{Top}}Padded, rows,
                         p.Slice(HeadWeights, HeadShape.Length), HeadShape, 0, 1, logits, HeadPadded);
-                    {{ActivationCall("logits", "_outputs", "rows")}}
+                    {{ActivationCall("_pool", "logits", "_outputs", "rows")}}
                 }
 
                 """);
@@ -971,7 +973,7 @@ internal static partial class Emitter
                     // Head
                     {{Kernels}}.BroadcastRows(p.Slice(HeadBias, HeadPadded), state.Logits, HeadPadded, batch);
                     {{Kernels}}.MultiplyAdd<T>(x, L{{Top}}Padded, batch, p.Slice(HeadWeights, HeadShape.Length), HeadShape, 0, 1, state.Logits, HeadPadded);
-                    {{ActivationCall("state.Logits", "state.Outputs", "batch")}}
+                    {{ActivationCall("null", "state.Logits", "state.Outputs", "batch")}}
                     for (int r = 0; r < batch; r++)
                         state.Outputs.AsSpan(r * HeadPadded, OutputSize).CopyTo(output.Slice(r * OutputSize, OutputSize));
                     """);
@@ -1022,7 +1024,7 @@ internal static partial class Emitter
                     {{Kernels}}.AccumulateRows<T>(dLogits, HeadPadded, headRows, HeadPadded, grad.Slice(HeadBias, HeadPadded));
                     {{Span}} dTop = _l{{Top}}HiddenGradient.AsSpan(0, steps * batch * L{{Top}}Padded);
                     dTop.Clear();{{(EveryStep ? "" : $"\n// ∂ of the rows the head read: the last step's, or each row's last real step's (scattered back below)\n{Span} dHeadRows = _useLengths ? _headGatheredGradient.AsSpan(0, batch * L{Top}Padded) : dTop.Slice({into}, batch * L{Top}Padded);\ndHeadRows.Clear();")}}
-                    {{Kernels}}.MultiplyAdd<T>(dLogits, HeadPadded, headRows, _headTransposed, HeadShape.Transposed, 0, 1,
+                    {{Kernels}}.MultiplyAdd<T>(_pool, dLogits, HeadPadded, headRows, _headTransposed, HeadShape.Transposed, 0, 1,
                         {{(EveryStep ? "dTop" : "dHeadRows")}}, L{{Top}}Padded);
                 """);
             if (_m.ActivationRegularization is not null)

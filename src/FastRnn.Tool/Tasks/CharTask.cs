@@ -93,18 +93,18 @@ public static class CharTask
         var settings = SweepGrid.Settings(options, "Layer0Dropout=0,0.2;HeadDropout=0,0.2", seed);
         var (_, train, validation, _) = Load(options);
         output.WriteLine($"fastrnn sweep --task kjv-char: {settings.Count} settings × up to {epochs} epochs, {train.Targets:N0} training characters, seed {seed}");
-        var results = new List<(string Setting, double Best, int Epoch, double Seconds)>();
-        foreach (var setting in settings)
+        var results = SweepGrid.Run(options, output, settings.Count, (i, pool) =>
         {
             var (model, _, trainer) = Build(seed);
-            string label = SweepGrid.Apply(model.Options, setting);
+            trainer.Pool = pool;
+            string label = SweepGrid.Apply(model.Options, settings[i]);
             var clock = Stopwatch.StartNew();
             var stopping = new EarlyStopping(patience: 1, restoreBestWeights: true);
             var history = trainer.Fit(train, validation, epochs, earlyStopping: stopping);
             var best = history.MinBy(r => r.ValidationLoss!.Value)!;
-            results.Add((label, best.ValidationBitsPerToken!.Value, best.Epoch + 1, clock.Elapsed.TotalSeconds));
-            output.WriteLine($"  {label}: best {best.ValidationBitsPerToken:F3} bits/char at epoch {best.Epoch + 1} ({clock.Elapsed.TotalSeconds:F0} s)");
-        }
+            return new SweepGrid.Trial(label, best.ValidationBitsPerToken!.Value, best.Epoch + 1, clock.Elapsed.TotalSeconds,
+                $"  {label}: best {best.ValidationBitsPerToken:F3} bits/char at epoch {best.Epoch + 1} ({clock.Elapsed.TotalSeconds:F0} s)");
+        });
         SweepGrid.Report(options, output, "valid bits/char", "F3", results);
         return 0;
     }

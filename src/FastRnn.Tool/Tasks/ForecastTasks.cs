@@ -103,17 +103,16 @@ public static class ForecastTasks
         var data = new ForecastWindows(Series(task, options.Text("data", Path.Combine("..", "shared", "data", "timeseries"))), task.Window);
         var (train, validation) = (Windows(data, Split.Train), Windows(data, Split.Validation));
         output.WriteLine($"fastrnn sweep --task {task.Name}: {settings.Count} settings × up to {epochs} epochs (early stopping, patience {task.Patience}), seed {seed}");
-        var results = new List<(string Setting, double Best, int Epoch, double Seconds)>();
-        foreach (var setting in settings)
+        var results = SweepGrid.Run(options, output, settings.Count, (i, pool) =>
         {
-            var (model, trainer, stopping) = Build(task, seed, plain: false);
-            string label = SweepGrid.Apply(model.Options, setting);
+            var (model, trainer, stopping) = Build(task, seed, plain: false, pool);
+            string label = SweepGrid.Apply(model.Options, settings[i]);
             var clock = Stopwatch.StartNew();
             var history = trainer.Fit(train, validation, epochs, earlyStopping: stopping);
-            int best = Enumerable.Range(0, history.Count).MinBy(i => history[i].Validation!.Loss);
-            results.Add((label, history[best].Validation!.Loss, best + 1, clock.Elapsed.TotalSeconds));
-            output.WriteLine($"  {label}: best validation MSE {history[best].Validation!.Loss:F4} at epoch {best + 1} ({clock.Elapsed.TotalSeconds:F0} s)");
-        }
+            int best = Enumerable.Range(0, history.Count).MinBy(e => history[e].Validation!.Loss);
+            return new SweepGrid.Trial(label, history[best].Validation!.Loss, best + 1, clock.Elapsed.TotalSeconds,
+                $"  {label}: best validation MSE {history[best].Validation!.Loss:F4} at epoch {best + 1} ({clock.Elapsed.TotalSeconds:F0} s)");
+        });
         SweepGrid.Report(options, output, "valid MSE (std.)", "F4", results);
         return 0;
     }
