@@ -68,6 +68,7 @@ internal static partial class Emitter
             _w.Lines($$"""
                 /// <summary>Batch normalization of layer {{n}}'s output over its steps × rows: the batch's statistics in training
                 /// (the running ones move towards them), the running ones at inference.</summary>
+                {{NoInlining}}
                 private void NormalizeLayer{{n}}Output<T>(int batch, int steps) {{BlockConstraint}}
                 {
                     int rows = steps * batch;

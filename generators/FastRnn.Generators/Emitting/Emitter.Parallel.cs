@@ -35,13 +35,18 @@ internal static partial class Emitter
             _w.Lines($$"""
                 // ---- The recurrence on the pool: each step's unit blocks across the threads, a barrier per step ----
 
-                /// <summary>Blocks of units per share of a recurrence: a multiple of every product's column tile at this
-                /// width (4 columns at 512 bits, 2 at 256; an LSTM block has 4, a GRU block 3), so each share's columns are
-                /// computed exactly as on one thread.</summary>
+                /// <summary>Blocks of units per share of a backward recurrence: its product Uᵀ·∂a has one column per block
+                /// of units, so a share must be a whole number of column tiles (4 columns at 512 bits, 2 at 256) for each
+                /// share's columns to be computed exactly as on one thread.</summary>
                 private int RecurrenceGroup => _wide ? 4 : 2;
 
-                /// <summary>Threads that share a recurrence over <paramref name="blocks"/> blocks of units.</summary>
-                private int RecurrenceParts(int blocks) => _pool is null ? 1 : global::System.Math.Min(_pool.Concurrency, blocks / RecurrenceGroup);
+                /// <summary>Blocks of units per share of a forward recurrence whose blocks have <paramref name="gates"/>
+                /// columns each: one block when a block is whole tiles (an LSTM's 4), else the tile's count (a GRU's 3).</summary>
+                private int ForwardGroup(int gates) => gates % RecurrenceGroup == 0 ? 1 : RecurrenceGroup;
+
+                /// <summary>Threads that share a recurrence over <paramref name="blocks"/> blocks of units in shares of
+                /// whole groups of <paramref name="group"/> blocks.</summary>
+                private int RecurrenceParts(int blocks, int group) => _pool is null ? 1 : global::System.Math.Min(_pool.Concurrency, blocks / group);
 
                 /// <summary>Runs layer <paramref name="layer"/>'s recurrence (forward or backward) on <paramref name="parts"/> threads at once.</summary>
                 private void RunRecurrence(int layer, int parts, int batch, int steps, bool backward = false)
@@ -65,7 +70,7 @@ internal static partial class Emitter
                     _w.Lines($$"""
                         case {{n}}:
                         {
-                            var (start, end) = Share(L{{n}}Blocks, RecurrenceGroup, part, parts);
+                            var (start, end) = Share(L{{n}}Blocks, backward ? RecurrenceGroup : ForwardGroup(L{{n}}Gates), part, parts);
                             {{(SplitsBackwardRecurrence(n) ? $"if (backward && _wide) BackRecurLayer{n}<global::FastRnn.Kernels.Block512>(batch, steps, start, end, barrier);\nelse if (backward) BackRecurLayer{n}<global::FastRnn.Kernels.Block256>(batch, steps, start, end, barrier);\nelse " : "")}}if (_wide) RecurLayer{{n}}<global::FastRnn.Kernels.Block512>(batch, steps, start, end, barrier);
                             else RecurLayer{{n}}<global::FastRnn.Kernels.Block256>(batch, steps, start, end, barrier);
                             break;
@@ -148,6 +153,8 @@ internal static partial class Emitter
                     if (_wide) StepShare<global::FastRnn.Kernels.Block512>(state, part, parts, barrier);
                     else StepShare<global::FastRnn.Kernels.Block256>(state, part, parts, barrier);
                 }
+
+                {{NoInlining}}
 
                 private void StepShare<T>(State state, int part, int parts, global::FastRnn.ComputeBarrier barrier) {{BlockConstraint}}
                 {

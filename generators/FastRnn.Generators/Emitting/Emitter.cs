@@ -18,6 +18,12 @@ internal static partial class Emitter
     private const string Unsafe = "global::System.Runtime.CompilerServices.Unsafe";
     private const string BlockConstraint = "where T : struct, global::FastRnn.Kernels.IBlock<T>";
 
+    // On every method of a pass (ForwardCore, ForwardLayer{n}, RecurLayer{n}, AdvanceLayer{n}, …): each is compiled
+    // on its own, with its own inlining budget. Inlined into one another they exhaust the JIT's budget, and the block
+    // operations of the innermost loops (Sigmoid, Tanh, Store, …) were then left as calls: 13 calls per block and
+    // step in the LSTM's cell update, measured in the Tier1 code of Forward. A call per layer or step costs nothing.
+    private const string NoInlining = "[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]";
+
     public static string Emit(ModelSpec model)
     {
         var w = new CodeWriter();
@@ -705,6 +711,7 @@ internal static partial class Emitter
 
         private void EmitForward()
         {
+            _w.Line(NoInlining);
             using (_w.Block($"private void ForwardCore<T>(int batch, int steps) {BlockConstraint}", "{", "}"))
             {
                 for (int n = 0; n < _m.Layers.Count; n++)
@@ -725,6 +732,7 @@ internal static partial class Emitter
             _w.Lines($$"""
                 /// <summary>Layer {{n}} ({{CellName(cell)}}) over the whole sequence. The input part of every gate is one matrix
                 /// product over all steps × rows; the recurrent part follows step by step.</summary>
+                {{NoInlining}}
                 private void ForwardLayer{{n}}<T>(int batch, int steps) {{BlockConstraint}}
                 {
                     int rows = steps * batch;
@@ -794,7 +802,7 @@ internal static partial class Emitter
             _w.Lines($$"""
                     {{InputPart}}
                     // the recurrence: by blocks of units across the pool's threads when they can share it, else here
-                    int parts = RecurrenceParts({{L}}Blocks);
+                    int parts = RecurrenceParts({{L}}Blocks, ForwardGroup({{L}}Gates));
                     if (parts > 1)
                         RunRecurrence({{n}}, parts, batch, steps);
                     else
@@ -804,6 +812,7 @@ internal static partial class Emitter
                 /// <summary>Layer {{n}}'s recurrence for the unit blocks [<paramref name="blockStart"/>, <paramref name="blockEnd"/>):
                 /// every block on one thread, or one thread's share, waiting at <paramref name="barrier"/> after each step
                 /// for the other shares of h(t).</summary>
+                {{NoInlining}}
                 private void RecurLayer{{n}}<T>(int batch, int steps, int blockStart, int blockEnd, global::FastRnn.ComputeBarrier? barrier) {{BlockConstraint}}
                 {
                     {{ReadOnlySpan}} p = _parameters;
@@ -840,6 +849,7 @@ internal static partial class Emitter
             string rows = EveryStep ? "steps * batch" : "batch";
             _w.Lines($$"""
                 /// <summary>The head: logits = b + W·h(t) {{(EveryStep ? "at every step" : "at the last step")}}, then the activation.</summary>
+                {{NoInlining}}
                 private void ForwardHead<T>(int batch, int steps) {{BlockConstraint}}
                 {
                     int rows = {{rows}};
@@ -943,6 +953,7 @@ internal static partial class Emitter
             _w.Line("}");
             _w.Line();
 
+            _w.Line(NoInlining);
             _w.Line($"private void StepCore<T>({ReadOnlySpan} input, State state, {Span} output) {BlockConstraint}");
             _w.Line("{");
             using (_w.Indent())
@@ -1010,6 +1021,7 @@ internal static partial class Emitter
             string rows = EveryStep ? "steps * batch" : "batch";
             string into = EveryStep ? "0" : $"(steps - 1) * batch * L{Top}Padded";
             _w.Lines($$"""
+                {{NoInlining}}
                 private void BackwardCore<T>(int batch, int steps) {{BlockConstraint}}
                 {
                     {{ReadOnlySpan}} p = _parameters;
@@ -1094,6 +1106,7 @@ internal static partial class Emitter
             _w.Lines($$"""
                 /// <summary>Backward through layer {{n}} ({{CellName(_m.Layers[n].Cell)}}), last step first. ∂L/∂h(t) from above is in
                 /// _l{{n}}HiddenGradient; the weight gradients are one product each over all steps × rows at the end.</summary>
+                {{NoInlining}}
                 private void BackwardLayer{{n}}<T>(int batch, int steps) {{BlockConstraint}}
                 {
                     int rows = steps * batch;

@@ -129,7 +129,7 @@ internal static partial class Emitter
             /// <summary>Backward's steps run by <c>BackRecurLayer{n}</c>: on the pool's threads when they can share them.</summary>
             protected string RunBackwardShares => $$"""
                 // the steps: by blocks of units across the pool's threads when they can share them, else here
-                int parts = RecurrenceParts({{L}}Blocks);
+                int parts = RecurrenceParts({{L}}Blocks, RecurrenceGroup);
                 if (parts > 1)
                     RunRecurrence({{n}}, parts, batch, steps, backward: true);
                 else
@@ -145,6 +145,7 @@ internal static partial class Emitter
                     /// <summary>Backward through layer {{n}}'s steps, last first, for the unit blocks [<paramref name="blockStart"/>,
                     /// <paramref name="blockEnd"/>): every block on one thread, or one thread's share.
                     /// {{summary}}</summary>
+                    {{NoInlining}}
                     private void BackRecurLayer{{n}}<T>(int batch, int steps, int blockStart, int blockEnd, global::FastRnn.ComputeBarrier? barrier) {{BlockConstraint}}
                     {
                         int rows = steps * batch;
@@ -317,6 +318,7 @@ internal static partial class Emitter
                     /// <summary>Layer {{n}}, one row: W_ih·x into <paramref name="inputProduct"/> and U·h(t−1) into
                     /// <paramref name="recurrentProduct"/> ([Row] each), every gate of a block of 16 units accumulated in
                     /// registers in one pass over the layer's weights.</summary>
+                    {{NoInlining}}
                     private static void ProductsLayer{{n}}Single<T>({{ReadOnlySpan}} p, {{ReadOnlySpan}} x, {{ReadOnlySpan}} hPrev, {{Span}} inputProduct, {{Span}} recurrentProduct) {{BlockConstraint}}
                     {
                         ref float inputWeights = ref At(p, {{L}}InputWeights);

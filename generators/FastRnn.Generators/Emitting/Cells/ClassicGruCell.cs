@@ -34,6 +34,7 @@ internal static partial class Emitter
                     ///   r = σ(a_r + b_hr + U_r·h(t−1));  z = σ(a_z + b_hz + U_z·h(t−1))
                     ///   n = tanh(a_n + b_hn + U_n·(r⊙h(t−1)));  h(t) = (1 − z)⊙n + z⊙h(t−1)
                     /// The activated gates replace the pre-activations; <paramref name="resetHidden"/> keeps r⊙h(t−1).{{RecurrentInputDoc}}{{ZoneDoc}}</summary>
+                    {{NoInlining}}
                     private static void AdvanceLayer{{n}}<T>({{ReadOnlySpan}} p,{{WeightsParameter}} {{Span}} gates, {{ReadOnlySpan}} hPrev,{{RecurrentInputParameter}} {{Span}} h,
                         {{Span}} recurrent, {{Span}} resetHidden, {{ZoneParameters}}int batch, bool descending) {{BlockConstraint}}
                     {

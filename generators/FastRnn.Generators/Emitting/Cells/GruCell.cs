@@ -40,6 +40,7 @@ internal static partial class Emitter
             {
                 _w.Lines($$"""
                     {{GruAdvanceDoc()}}{{RecurrentInputDoc}}{{ZoneDoc}}</summary>
+                    {{NoInlining}}
                     private static void AdvanceLayer{{n}}<T>({{ReadOnlySpan}} p,{{WeightsParameter}} {{Span}} gates, {{ReadOnlySpan}} hPrev,{{RecurrentInputParameter}} {{Span}} h,
                         {{(layer.Normalized ? ReadOnlySpan : Span)}} recurrent, {{Span}} hiddenCandidate, {{ZoneParameters}}int batch{{DescendingParameter}}) {{BlockConstraint}}
                     {
@@ -94,6 +95,7 @@ internal static partial class Emitter
                 _w.Lines($$"""
                     /// <summary>Layer {{n}}, one row: for each block of 16 units, a_r, a_z (input and recurrent parts together), the
                     /// candidate's input part and its recurrent part accumulate in registers in one pass over the weights.</summary>
+                    {{NoInlining}}
                     private static void StepLayer{{n}}Single<T>({{ReadOnlySpan}} p, {{ReadOnlySpan}} x, {{ReadOnlySpan}} hPrev, {{Span}} h{{StepZoneParameters}},
                         int blockStart, int blockEnd) {{BlockConstraint}}
                     {

@@ -36,6 +36,7 @@ internal static partial class Emitter
                     ///   c(t) = f⊙c(t−1) + i⊙g;  h(t) = o⊙tanh(c(t))
                     /// The activated gates replace the pre-activations (backward reads them). <paramref name="cPrev"/> and
                     /// <paramref name="c"/> may be the same buffer.{{ZoneDoc}}</summary>
+                    {{NoInlining}}
                     private static void AdvanceLayer{{n}}<T>({{ReadOnlySpan}} p,{{WeightsParameter}} {{Span}} gates, {{ReadOnlySpan}} hPrev, {{Span}} h,
                         {{ReadOnlySpan}} cPrev, {{Span}} c, {{ZoneParameters}}int batch, bool descending, int blockStart, int blockEnd) {{BlockConstraint}}
                     {
@@ -73,6 +74,7 @@ internal static partial class Emitter
                 _w.Lines($$"""
                     /// <summary>Layer {{n}}, one row: for each block of 16 units, a_i, a_f, a_g, a_o accumulate in registers over
                     /// x and h(t−1) in one pass over the gate-interleaved weights, then c and h are updated in place.</summary>
+                    {{NoInlining}}
                     private static void StepLayer{{n}}Single<T>({{ReadOnlySpan}} p, {{ReadOnlySpan}} x, {{ReadOnlySpan}} hPrev, {{Span}} h, {{Span}} c{{StepZoneParameters}},
                         int blockStart, int blockEnd) {{BlockConstraint}}
                     {

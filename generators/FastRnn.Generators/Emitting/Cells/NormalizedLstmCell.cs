@@ -50,6 +50,7 @@ internal static partial class Emitter
                     ///   c(t) = f⊙c(t−1) + i⊙g;  ĉ = normalize(c(t));  h(t) = o⊙tanh(γ_c⊙ĉ + β_c)
                     /// The activated gates go to <paramref name="gates"/>; ĉ and its rows' rstd stay for backward.
                     /// <paramref name="cPrev"/> and <paramref name="c"/> may be the same buffer.{{ZoneDoc}}</summary>
+                    {{NoInlining}}
                     private static void AdvanceLayer{{n}}<T>({{ReadOnlySpan}} p,{{WeightsParameter}} {{Span}} gates, {{ReadOnlySpan}} hPrev, {{Span}} h,
                         {{ReadOnlySpan}} cPrev, {{Span}} c, {{ReadOnlySpan}} recurrentNormalized, {{E.CellNormalizationParameters(n)}}
                         {{ZoneParameters}}int batch) {{BlockConstraint}}
