@@ -2,7 +2,8 @@
 """PyTorch peer numbers for perf/README.md, on the same machine and thread count as the BenchmarkDotNet run.
 
 Run: /usr/bin/python3 perf/pytorch_bench.py [threads]      (Debian python3-torch with libopenblas0-openmp)
-Prints: nn.LSTMCell batch-1 step at H = I = 256, and one training iteration of the character language model
+Prints: nn.LSTMCell batch-1 step at H = I = 256 (and LSTMCell/GRUCell at 1024), nn.LSTM(256)'s 100-step sequence
+forward at batch 1 and 32, one training iteration of the character language model
 (Embedding(96, 64) -> LSTM(256) -> Linear(96), batch 32, length 64, cross-entropy, Adam, clip_grad_norm_(5)), and one
 training segment of fastrnn's kjv-char model (2 x LSTM(256) with dropout 0.2, batch 32, length 100, Adam, clip 1).
 """
@@ -41,6 +42,21 @@ def main():
             h, c = cell(x, (h, c))
         t = best_of(step, 2000)
     print(f"LSTMCell step, batch 1, H=I=256: {t * 1e6:.1f} us")
+
+    # the shapes of FastRnn's PeerBenchmarks: the batch-1 step of the large layers, and the 100-step sequence forward
+    with torch.no_grad():
+        for name, make in (("LSTMCell", nn.LSTMCell), ("GRUCell", nn.GRUCell)):
+            big = make(1024, 1024)
+            xb = torch.randn(1, 1024)
+            hb = torch.zeros(1, 1024)
+            state_b = (hb, torch.zeros(1, 1024)) if name == "LSTMCell" else hb
+            t = best_of(lambda: big(xb, state_b), 200)
+            print(f"{name} step, batch 1, H=I=1024: {t * 1e6:.1f} us")
+        lstm = nn.LSTM(256, 256)
+        for batch in (1, 32):
+            xs = torch.randn(100, batch, 256)
+            t = best_of(lambda: lstm(xs), 20)
+            print(f"LSTM(256) sequence forward, batch {batch} x 100 steps: {t * 1e3:.2f} ms")
 
     class CharModel(nn.Module):
         def __init__(self):

@@ -10,8 +10,10 @@ job=${2:-short}
 /usr/bin/python3 perf/peers/export_onnx.py perf/peers/onnx   # the ONNX Runtime peer's models (PeerBenchmarks reads them)
 dotnet run -c Release --project perf/FastRnn.Benchmarks -- --filter '*' --job "$job"
 {
-  echo "# PyTorch as configured here (OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset})"
-  OMP_NUM_THREADS=1 /usr/bin/python3 perf/pytorch_bench.py 1
-  echo "# PyTorch with OpenBLAS choosing its own kernels (OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset)"
-  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_NUM_THREADS=1 /usr/bin/python3 perf/pytorch_bench.py 1
+  for threads in 1 "$(nproc)"; do
+    echo "# PyTorch on $threads thread(s), as configured here (OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset})"
+    OMP_NUM_THREADS=$threads /usr/bin/python3 perf/pytorch_bench.py "$threads"
+    echo "# PyTorch on $threads thread(s), OpenBLAS choosing its own kernels (OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset)"
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_NUM_THREADS=$threads /usr/bin/python3 perf/pytorch_bench.py "$threads"
+  done
 } | tee perf/pytorch.txt

@@ -34,6 +34,10 @@ public class PeerBenchmarks
 
     [Params(1, 2)] public int Threads { get; set; }
 
+    /// <summary>Whether ONNX Runtime's intra-op threads spin after a run (its default, kept here); <see cref="PeerRounds"/>
+    /// turns it off, since its spinning threads would take the processors from FastRnn's rounds that follow.</summary>
+    public bool OnnxSpinning { get; set; } = true;
+
     private bool IsStep => Shape.StartsWith("step", StringComparison.Ordinal);
 
     private bool IsLstm => Shape.Contains("LSTM", StringComparison.Ordinal);
@@ -80,6 +84,8 @@ public class PeerBenchmarks
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
         };
+        if (!OnnxSpinning)
+            options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         _session = new InferenceSession(path, options);
         _runOptions = new RunOptions();
         _binding = _session.CreateIoBinding();

@@ -94,6 +94,46 @@ public class ComputePoolTests
         Assert.Empty(failures);
     }
 
+    /// <summary>Records the processor each part ran on (the caller's part too).</summary>
+    private sealed class WhereWork : IParallelWork
+    {
+        public readonly int[] Processor = new int[2];
+        public readonly int[] ThreadId = new int[2];
+        public readonly ComputeBarrier Barrier = new();
+
+        public void Run(int index)
+        {
+            Barrier.SignalAndWait(); // both parts running at once, so each is on its own thread
+            Processor[index] = Thread.GetCurrentProcessorId();
+            ThreadId[index] = Environment.CurrentManagedThreadId;
+        }
+    }
+
+    [Fact]
+    public void WorkersArePinnedToTheProcessorsAfterTheFirst()
+    {
+        if (!OperatingSystem.IsLinux() || Environment.ProcessorCount < 2)
+            return; // pinning is Linux-only, and needs a second processor
+        // the processors this process may use ("Cpus_allowed_list: 0-1" or "0,2,5-7")
+        string list = File.ReadAllLines("/proc/self/status").Single(l => l.StartsWith("Cpus_allowed_list:", StringComparison.Ordinal)).Split(':')[1].Trim();
+        int[] allowed = [.. list.Split(',').SelectMany(range => range.Split('-') is [var a, var b]
+            ? Enumerable.Range(int.Parse(a), int.Parse(b) - int.Parse(a) + 1) : [int.Parse(range)])];
+        using var pool = new ComputePool(2);
+        Assert.True(pool.PinsWorkers);
+        var work = new WhereWork();
+        for (int round = 0; round < 20; round++)
+        {
+            work.Barrier.Reset(2);
+            pool.Together(2, work);
+            // the part the worker ran (not on this thread) ran on the second allowed processor
+            int workerPart = work.ThreadId[0] == Environment.CurrentManagedThreadId ? 1 : 0;
+            Assert.NotEqual(Environment.CurrentManagedThreadId, work.ThreadId[workerPart]);
+            Assert.Equal(allowed[1], work.Processor[workerPart]);
+        }
+        using var unpinned = new ComputePool(2, pinWorkers: false);
+        Assert.False(unpinned.PinsWorkers);
+    }
+
     [Fact]
     public void DisposeStopsTheWorkersAndRefusesMoreWork()
     {

@@ -155,7 +155,6 @@ internal static partial class Emitter
                 }
 
                 {{NoInlining}}
-
                 private void StepShare<T>(State state, int part, int parts, global::FastRnn.ComputeBarrier barrier) {{BlockConstraint}}
                 {
                     {{ReadOnlySpan}} p = _parameters;

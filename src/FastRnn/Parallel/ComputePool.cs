@@ -37,15 +37,21 @@ public sealed class ComputePool : IDisposable
     private volatile bool _disposed;
     private ExceptionDispatchInfo? _failure;
 
-    /// <summary>Creates a pool of <paramref name="threads"/> threads, the caller's included (0: one per processor).</summary>
-    public ComputePool(int threads = 0)
+    /// <summary>Creates a pool of <paramref name="threads"/> threads, the caller's included (0: one per processor).
+    /// With <paramref name="pinWorkers"/> (the default) each worker stays on one processor (Linux; elsewhere the
+    /// scheduler decides): worker i on the (i + 1)-th processor the process may use, the first left to the threads that
+    /// dispatch. Turn it off when several pools or processes share the machine's processors.</summary>
+    public ComputePool(int threads = 0, bool pinWorkers = true)
     {
         if (threads < 0)
             throw new ArgumentOutOfRangeException(nameof(threads), threads, "A pool needs at least 1 thread (0 for one per processor).");
         Threads = threads == 0 ? Environment.ProcessorCount : threads;
         _workers = new Worker[Threads - 1];
+        // Worker i on the (i + 1)-th processor this process may use, round the list; the first is left to the callers.
+        int[] processors = Threads > 1 && pinWorkers ? ThreadPinning.AllowedProcessors() : [];
+        PinsWorkers = processors.Length > 1;
         for (int i = 0; i < _workers.Length; i++)
-            _workers[i] = new Worker(this, i);
+            _workers[i] = new Worker(this, i, processors.Length > 1 ? processors[(i + 1) % processors.Length] : -1);
     }
 
     /// <summary>A pool with one thread per processor, created on first use and kept for the process.</summary>
@@ -66,6 +72,9 @@ public sealed class ComputePool : IDisposable
 
     /// <summary>Threads that run a dispatch: the workers and the caller.</summary>
     public int Threads { get; }
+
+    /// <summary>Whether the workers were pinned to processors (see the constructor).</summary>
+    public bool PinsWorkers { get; }
 
     /// <summary>Threads that can run parts of one work at the same time from the calling thread: <see cref="Threads"/>,
     /// or 1 inside a running index (a nested dispatch runs in order on that thread).</summary>
@@ -211,9 +220,12 @@ public sealed class ComputePool : IDisposable
         private readonly Signal _wake = new();
         private readonly Thread _thread;
 
-        public Worker(ComputePool pool, int index)
+        private readonly int _processor;
+
+        public Worker(ComputePool pool, int index, int processor)
         {
             _pool = pool;
+            _processor = processor;
             _thread = new Thread(Loop) { IsBackground = true, Name = $"FastRnn compute {index + 1}" };
             _thread.Start();
         }
@@ -225,6 +237,8 @@ public sealed class ComputePool : IDisposable
 
         private void Loop()
         {
+            if (_processor >= 0)
+                ThreadPinning.PinCurrentThread(_processor);
             int seen = 0;
             while (true)
             {
