@@ -20,6 +20,11 @@ public sealed partial class SharedStepModel;
 [RnnModel, TokenInput(30, 8), Gru(40), Lstm(70), Head(30, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)]
 public sealed partial class SharedStepTokenModel;
 
+// Wide enough that a batched step's shares are real on both widths: a GRU of 13 blocks (groups of 4 or 2 blocks) and an
+// LSTM of 7.
+[RnnModel, DenseInput(24), Gru(200), Lstm(100), Head(5), Loss(LossKind.MeanSquaredError)]
+public sealed partial class SharedBatchStepModel;
+
 /// <summary>Issue 10's proof: training gives the same bits at any thread count. 20 Adam iterations (global-norm
 /// clipping, the model's and the optimizer's pool) with every kind of dropout, weight drop, zoneout and batch
 /// normalization on: the outputs, loss, every gradient and the weights after each iteration hash the same at 1, 2,
@@ -175,6 +180,50 @@ public class ThreadCountTests
             using var pool = new ComputePool(threads);
             Assert.True(serialDense.AsSpan().SequenceEqual(RunDense(pool)), $"dense, {threads} threads");
             Assert.True(serialTokens.AsSpan().SequenceEqual(RunTokens(pool)), $"tokens, {threads} threads");
+        }
+    }
+
+    /// <summary>A state's steps at batch 3 and 6 on a pool of 2, 3, 4 and 8 threads (each thread its columns of both
+    /// products and its units): every output and every row's final state equal one thread's, bit for bit.</summary>
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void AStatesBatchedStepsOnAPoolAreBitIdentical(bool wide)
+    {
+        const int Steps = 25;
+        foreach (int batch in new[] { 3, 6 })
+        {
+            ISequenceModel[] models;
+            using (VectorPath.Override(wide))
+                models = [new SharedStepModel(batch, 1, seed: 3), new SharedStepTokenModel(batch, 1, seed: 4), new SharedBatchStepModel(batch, 1, seed: 5)];
+            foreach (var model in models)
+            {
+                model.Options.Training = false;
+                float[] Run(ComputePool? pool)
+                {
+                    var state = model.NewState(batch);
+                    ((dynamic)state).Pool = pool;
+                    var all = new List<float>();
+                    var output = new float[batch * model.OutputWidth];
+                    for (int t = 0; t < Steps; t++)
+                    {
+                        if (model.TakesTokens)
+                            model.StepTokens([.. Enumerable.Range(0, batch).Select(r => (t * 7 + r * 5) % 30)], state, output);
+                        else
+                            model.StepDense([.. Enumerable.Range(0, batch * model.InputWidth).Select(i => MathF.Sin((t * 131 + i) * 0.37f))], state, output);
+                        all.AddRange(output);
+                    }
+                    for (int layer = 0; layer < 2; layer++)
+                        for (int r = 0; r < batch; r++)
+                            all.AddRange(state.Hidden(layer, r).ToArray());
+                    return [.. all];
+                }
+                float[] serial = Run(null);
+                foreach (int threads in new[] { 2, 3, 4, 8 })
+                {
+                    using var pool = new ComputePool(threads);
+                    Assert.True(serial.AsSpan().SequenceEqual(Run(pool)), $"{model.GetType().Name}, batch {batch}, {threads} threads");
+                }
+            }
         }
     }
 }

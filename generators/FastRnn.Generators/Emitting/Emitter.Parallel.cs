@@ -20,7 +20,7 @@ internal static partial class Emitter
         /// forward's are.</summary>
         private bool SplitsBackwardRecurrence(int n) => SplitsRecurrence(n);
 
-        /// <summary>Whether a state's batch-1 step can be shared by the pool's threads: every layer's fused kernel
+        /// <summary>Whether a state's step can be shared by the pool's threads: every layer's fused kernel
         /// takes a block range (no zoneout) and nothing between the layers reads a whole row (no batch normalization).</summary>
         private bool SplitsStep => Enumerable.Range(0, _m.Layers.Count).All(n => SplitsRecurrence(n) && !OutputNorm(n));
 
@@ -124,17 +124,18 @@ internal static partial class Emitter
                 """);
         }
 
-        /// <summary>The batch-1 step on a state's pool: each thread runs every layer's fused kernel over its share of the
-        /// unit blocks, with a barrier between layers. A block's gates are computed the same way whatever the share, so
-        /// the outputs are the same bits as on one thread.</summary>
+        /// <summary>The streaming step on a state's pool: each thread runs every layer over its share of the unit blocks,
+        /// with a barrier between layers (at batch 1 the fused kernel; above, its columns of the two products and its
+        /// units' cell update). A block's gates are computed the same way whatever the share, so the outputs are the
+        /// same bits as on one thread.</summary>
         private void EmitSharedStep()
         {
             if (!SplitsStep)
                 return;
             _w.Lines($$"""
-                // ---- The batch-1 step on a state's pool: every layer's unit blocks across the threads ----
+                // ---- The streaming step on a state's pool: every layer's unit blocks across the threads ----
 
-                /// <summary>Most threads a batch-1 step can use: the blocks of the widest layer (a narrower layer leaves
+                /// <summary>Most threads a step can use: the blocks of the widest layer (a narrower layer leaves
                 /// some threads without blocks; they wait at its barrier).</summary>
                 private const int SharedStepBlocks = {{Enumerable.Range(0, _m.Layers.Count).Max(n => Pad(_m.Layers[n].Hidden) / 16)}};
 
@@ -147,7 +148,8 @@ internal static partial class Emitter
                     state.Pool!.Together(parts, work);
                 }
 
-                /// <summary>Share <paramref name="part"/> of <paramref name="parts"/> of a batch-1 step: each layer's blocks of the share.</summary>
+                /// <summary>Share <paramref name="part"/> of <paramref name="parts"/> of a step: each layer's blocks of the share (at
+                /// batch 1 the fused kernel, any blocks; above, the products' column tiles, whole groups of blocks).</summary>
                 private void StepShare(State state, int part, int parts, global::FastRnn.ComputeBarrier barrier)
                 {
                     if (_wide) StepShare<global::FastRnn.Kernels.Block512>(state, part, parts, barrier);
@@ -158,22 +160,32 @@ internal static partial class Emitter
                 private void StepShare<T>(State state, int part, int parts, global::FastRnn.ComputeBarrier barrier) {{BlockConstraint}}
                 {
                     {{ReadOnlySpan}} p = _parameters;
-                    int start, end;
+                    int batch = state.Batch, start, end;
                 """);
             using (_w.Indent())
                 for (int n = 0; n < _m.Layers.Count; n++)
                 {
                     string x = n == 0 ? "state.Input" : $"state.Layer{n - 1}HiddenNext";
                     _w.Line($"// Layer {n}: h(t) of its share of blocks{(n == 0 ? "" : $", from every share of layer {n - 1}'s h(t)")}");
-                    _w.Line($"(start, end) = Share(L{n}Blocks, 1, part, parts);");
-                    _w.Line(Cell(n).SharedStepCall(x, "start", "end"));
+                    _w.Lines($$"""
+                        if (batch == 1)
+                        {
+                            (start, end) = Share(L{{n}}Blocks, 1, part, parts);
+                            {{Cell(n).SharedStepCall(x, "start", "end")}}
+                        }
+                        else
+                        {
+                            (start, end) = Share(L{{n}}Blocks, ForwardGroup(L{{n}}Gates), part, parts);
+                            {{Cell(n).SharedBatchStepCall(x)}}
+                        }
+                        """);
                     if (n < _m.Layers.Count - 1)
                         _w.Line("barrier.SignalAndWait();");
                 }
             _w.Lines($$"""
                 }
 
-                /// <summary>A batch-1 step the pool's threads run together (one per state, created on its first shared step).</summary>
+                /// <summary>A step the pool's threads run together (one per state, created on its first shared step).</summary>
                 internal sealed class SharedStepWork : global::FastRnn.IParallelWork
                 {
                     private readonly global::FastRnn.ComputeBarrier _barrier = new();

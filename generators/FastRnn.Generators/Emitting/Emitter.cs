@@ -966,7 +966,7 @@ internal static partial class Emitter
                 if (SplitsStep)
                 {
                     _w.Lines($$"""
-                        if (batch == 1 && state.Pool is { } pool && global::System.Math.Min(pool.Concurrency, SharedStepBlocks) is var parts && parts > 1)
+                        if (state.Pool is { } pool && global::System.Math.Min(pool.Concurrency, SharedStepBlocks) is var parts && parts > 1)
                         {
                             // every layer's blocks across the pool's threads (see StepShare), then the states advance
                             {{(Tokens ? "" : "input.CopyTo(state.Input);")}}
@@ -983,8 +983,8 @@ internal static partial class Emitter
                 _w.Lines($$"""
                     // Head
                     {{Kernels}}.BroadcastRows(p.Slice(HeadBias, HeadPadded), state.Logits, HeadPadded, batch);
-                    {{Kernels}}.MultiplyAdd<T>(x, L{{Top}}Padded, batch, p.Slice(HeadWeights, HeadShape.Length), HeadShape, 0, 1, state.Logits, HeadPadded);
-                    {{ActivationCall("null", "state.Logits", "state.Outputs", "batch")}}
+                    {{Kernels}}.MultiplyAdd<T>({{(SplitsStep ? "state.Pool, " : "")}}x, L{{Top}}Padded, batch, p.Slice(HeadWeights, HeadShape.Length), HeadShape, 0, 1, state.Logits, HeadPadded);
+                    {{ActivationCall(SplitsStep ? "state.Pool" : "null", "state.Logits", "state.Outputs", "batch")}}
                     for (int r = 0; r < batch; r++)
                         state.Outputs.AsSpan(r * HeadPadded, OutputSize).CopyTo(output.Slice(r * OutputSize, OutputSize));
                     """);
@@ -1320,9 +1320,11 @@ internal static partial class Emitter
                 _w.Line();
                 if (SplitsStep)
                     _w.Lines("""
-                        /// <summary>Threads that share this state's batch-1 steps (null, the default: the calling thread). Each
-                        /// layer's blocks of units are split across them, a barrier between layers; the outputs are the same bits.
-                        /// It pays for large layers only (perf/README §8): a small layer's step costs more on two threads than on one.</summary>
+                        /// <summary>Threads that share this state's steps (null, the default: the calling thread). Each layer's
+                        /// blocks of units are split across them, a barrier between layers (at batch 1 each thread runs the fused
+                        /// kernel over its blocks; above, its columns of both products and its units' update), and the head's
+                        /// product and activation by columns and rows; the outputs are the same bits. On two cores here it
+                        /// pays from LSTM(256) up (perf/README §8).</summary>
                         public global::FastRnn.ComputePool? Pool { get; set; }
 
                         // The shared step's work, created on the first shared step.

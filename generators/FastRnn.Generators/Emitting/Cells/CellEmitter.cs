@@ -89,6 +89,22 @@ internal static partial class Emitter
             public string SharedStepCall(string x, string start, string end) =>
                 $"StepLayer{n}Single<T>(p, {x}, state.Layer{n}Hidden, state.Layer{n}HiddenNext{StepSingleState}, {start}, {end});";
 
+            /// <summary>One share of a batched streaming step (<c>StepShare</c>, batch above 1): this share's columns of
+            /// the input product, bias first, then <c>AdvanceLayer{n}</c> over its blocks (its columns of U·h(t−1) and its
+            /// units). The shares are whole column tiles (<c>ForwardGroup</c>), so every column is computed as in
+            /// <see cref="BatchedStep"/>.</summary>
+            public string SharedBatchStepCall(string x) => $$"""
+                {
+                    {{Span}} gates = state.Layer{{n}}Gates;
+                    int first = start * {{L}}Gates * BlockWidth, width = (end - start) * {{L}}Gates * BlockWidth;
+                    for (int r = 0; r < batch; r++)
+                        p.Slice({{L}}InputBias + first, width).CopyTo(gates.Slice(r * {{L}}Row + first, width));
+                    {{Kernels}}.MultiplyAdd<T>({{x}}, {{InputStride(n)}}, batch, p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates,
+                        gates, {{L}}Row, start * {{L}}Gates, end * {{L}}Gates, descending: false);
+                    AdvanceLayer{{n}}<T>(p,{{(layer.WeightDrop is null ? "" : $" p.Slice({L}RecurrentWeights, {L}RecurrentShape.Length),")}} gates, state.Layer{{n}}Hidden, state.Layer{{n}}HiddenNext, {{StepState}}, batch, descending: false, start, end);
+                }
+                """;
+
             /// <summary>The state <c>StepLayer{n}Single</c> takes after h(t) (an LSTM's c).</summary>
             protected virtual string StepSingleState => "";
 
