@@ -139,4 +139,63 @@ public class ParallelKernelTests
                 }
             }
     }
+
+    /// <summary>The kernels that split otherwise: a product with fewer column tiles than threads by whole slabs of 64
+    /// rows (a head of few classes), the bias sums by blocks of columns, the transposed copy by blocks.</summary>
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void RowSlabsBiasSumsAndTransposesOnAPoolEqualTheSerialOnes(bool wide)
+    {
+        var pools = new[] { 2, 3, 8 }.Select(t => new ComputePool(t)).ToArray();
+        try
+        {
+            foreach (int rows in new[] { 63, 64, 65, 200, 2048 })
+                foreach (var shape in new[] { new InterleavedShape(40, 1, 1), new InterleavedShape(33, 3, 2), new InterleavedShape(70, 1, 6) })
+                {
+                    int xStride = shape.Inputs + 3, yStride = shape.RowLength + 16;
+                    float[] x = Random(rows * xStride, rows + shape.Inputs), w = Random(shape.Length, shape.Blocks);
+                    float[] initial = Random(rows * yStride, 5);
+                    var serial = (float[])initial.Clone();
+                    if (wide) InterleavedKernels.MultiplyAdd<Block512>(x, xStride, rows, w, shape, 0, shape.Gates, serial, yStride);
+                    else InterleavedKernels.MultiplyAdd<Block256>(x, xStride, rows, w, shape, 0, shape.Gates, serial, yStride);
+                    var sums = Random(shape.RowLength, 9);
+                    var serialSums = (float[])sums.Clone();
+                    if (wide) InterleavedKernels.AccumulateRows<Block512>(initial, yStride, rows, shape.RowLength, serialSums);
+                    else InterleavedKernels.AccumulateRows<Block256>(initial, yStride, rows, shape.RowLength, serialSums);
+                    var serialT = new float[shape.Transposed.Length];
+                    InterleavedKernels.PackTransposed(w, shape, 0, shape.Gates, serialT);
+                    foreach (var pool in pools)
+                    {
+                        var pooled = (float[])initial.Clone();
+                        if (wide) InterleavedKernels.MultiplyAdd<Block512>(pool, x, xStride, rows, w, shape, 0, shape.Gates, pooled, yStride);
+                        else InterleavedKernels.MultiplyAdd<Block256>(pool, x, xStride, rows, w, shape, 0, shape.Gates, pooled, yStride);
+                        Assert.True(serial.AsSpan().SequenceEqual(pooled), $"product {rows} rows, {shape}, {pool.Threads} threads");
+                        var pooledSums = (float[])sums.Clone();
+                        if (wide) InterleavedKernels.AccumulateRows<Block512>(pool, initial, yStride, rows, shape.RowLength, pooledSums);
+                        else InterleavedKernels.AccumulateRows<Block256>(pool, initial, yStride, rows, shape.RowLength, pooledSums);
+                        Assert.True(serialSums.AsSpan().SequenceEqual(pooledSums), $"sums {rows} rows, {shape}, {pool.Threads} threads");
+                        var pooledT = Random(shape.Transposed.Length, 3); // stale contents: the copy clears first
+                        InterleavedKernels.PackTransposed(pool, w, shape, 0, shape.Gates, pooledT);
+                        Assert.True(serialT.AsSpan().SequenceEqual(pooledT), $"transpose {shape}, {pool.Threads} threads");
+                    }
+                }
+            // transposes large enough to split (at least 16,384 floats a part)
+            foreach (var shape in new[] { new InterleavedShape(300, 4, 8), new InterleavedShape(129, 3, 20) })
+            {
+                float[] w = Random(shape.Length, shape.Inputs);
+                var serialT = new float[shape.Transposed.Length];
+                InterleavedKernels.PackTransposed(w, shape, 1, shape.Gates, serialT);
+                foreach (var pool in pools)
+                {
+                    var pooledT = Random(shape.Transposed.Length, 3);
+                    InterleavedKernels.PackTransposed(pool, w, shape, 1, shape.Gates, pooledT);
+                    Assert.True(serialT.AsSpan().SequenceEqual(pooledT), $"transpose {shape}, {pool.Threads} threads");
+                }
+            }
+        }
+        finally
+        {
+            foreach (var pool in pools) pool.Dispose();
+        }
+    }
 }

@@ -1033,7 +1033,7 @@ internal static partial class Emitter
                     PackTransposes();
                     // logits = b + W·h:  ∂W += ∂logitsᵀ·h;  ∂b += Σ ∂logits;  ∂h = Wᵀ·∂logits
                     {{Kernels}}.AccumulateOuter<T>(_pool, top, L{{Top}}Padded, headRows, dLogits, HeadPadded, grad.Slice(HeadWeights, HeadShape.Length), HeadShape, 0, 1, _outerScratch);
-                    {{Kernels}}.AccumulateRows<T>(dLogits, HeadPadded, headRows, HeadPadded, grad.Slice(HeadBias, HeadPadded));
+                    {{Kernels}}.AccumulateRows<T>(_pool, dLogits, HeadPadded, headRows, HeadPadded, grad.Slice(HeadBias, HeadPadded));
                     {{Span}} dTop = _l{{Top}}HiddenGradient.AsSpan(0, steps * batch * L{{Top}}Padded);
                     dTop.Clear();{{(EveryStep ? "" : $"\n// ∂ of the rows the head read: the last step's, or each row's last real step's (scattered back below)\n{Span} dHeadRows = _useLengths ? _headGatheredGradient.AsSpan(0, batch * L{Top}Padded) : dTop.Slice({into}, batch * L{Top}Padded);\ndHeadRows.Clear();")}}
                     {{Kernels}}.MultiplyAdd<T>(_pool, dLogits, HeadPadded, headRows, _headTransposed, HeadShape.Transposed, 0, 1,
@@ -1163,7 +1163,7 @@ internal static partial class Emitter
                     // a_x = b_ih + W_ih·x(t):  ∂W_ih += Σ_t ∂a(t)ᵀ·x(t);  ∂b_ih += Σ_t ∂a(t)
                     {{Kernels}}.AccumulateOuter<T>(_pool, {{InputSpan(n, "rows")}}, {{InputStride(n)}}, rows, {{dInput}}, {{L}}Row,
                         grad.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, _outerScratch);
-                    {{Kernels}}.AccumulateRows<T>({{dInput}}, {{L}}Row, rows, {{L}}Row, grad.Slice({{L}}InputBias, {{L}}Row));
+                    {{Kernels}}.AccumulateRows<T>(_pool, {{dInput}}, {{L}}Row, rows, {{L}}Row, grad.Slice({{L}}InputBias, {{L}}Row));
                     """);
             var (belowArray, belowWidth) = n > 0 ? ($"_l{n - 1}HiddenGradient", $"L{n - 1}Padded") : ("_inputGradient", "InputPadded");
             if (n == 0 && !Tokens)
@@ -1187,20 +1187,20 @@ internal static partial class Emitter
             using (_w.Block("private void PackTransposes()", "{", "}"))
             {
                 _w.Line($"{ReadOnlySpan} p = _parameters;");
-                _w.Line($"{Pack}(p.Slice(HeadWeights, HeadShape.Length), HeadShape, 0, 1, _headTransposed);");
+                _w.Line($"{Pack}(_pool, p.Slice(HeadWeights, HeadShape.Length), HeadShape, 0, 1, _headTransposed);");
                 for (int n = 0; n < _m.Layers.Count; n++)
                 {
                     string L = $"L{n}";
                     string recurrent = $"{RecurrentWeights(n)}, {L}RecurrentShape";
                     if (_m.Layers[n].Cell == CellKind.GruResetBefore)
                     {
-                        _w.Line($"{Pack}({recurrent}, 0, 2, _l{n}RecurrentTransposed);");
-                        _w.Line($"{Pack}({recurrent}, 2, 3, _l{n}CandidateTransposed);");
+                        _w.Line($"{Pack}(_pool, {recurrent}, 0, 2, _l{n}RecurrentTransposed);");
+                        _w.Line($"{Pack}(_pool, {recurrent}, 2, 3, _l{n}CandidateTransposed);");
                     }
                     else
-                        _w.Line($"{Pack}({recurrent}, 0, {L}Gates, _l{n}RecurrentTransposed);");
+                        _w.Line($"{Pack}(_pool, {recurrent}, 0, {L}Gates, _l{n}RecurrentTransposed);");
                     if (NeedsInputGradient(n))
-                        _w.Line($"{Pack}(p.Slice({L}InputWeights, {L}InputShape.Length), {L}InputShape, 0, {L}Gates, _l{n}InputTransposed);");
+                        _w.Line($"{Pack}(_pool, p.Slice({L}InputWeights, {L}InputShape.Length), {L}InputShape, 0, {L}Gates, _l{n}InputTransposed);");
                 }
             }
             _w.Line();

@@ -58,6 +58,14 @@ public static class InterleavedKernels
         int tile = Tile<T>();
         int tiles = columns / tile;
         int parts = pool is null ? 1 : Math.Min(pool.Threads, tiles);
+        int slabs = (rows + RowSlabOfTiles - 1) / RowSlabOfTiles;
+        if (pool is not null && parts < pool.Threads && Math.Min(pool.Concurrency, slabs) > Math.Max(parts, 1))
+        {
+            // Too few column tiles for the threads (a head of a few classes): split the rows instead, on whole slabs,
+            // which the serial product also walks one by one, so every row is computed by the same tile.
+            MultiplyAddRowSlabs<T>(pool, x, xStride, rows, w, shape, gateStart, gateEnd, y, yStride, Math.Min(pool.Concurrency, slabs));
+            return;
+        }
         if (parts <= 1)
         {
             MultiplyAddColumns<T>(x, xStride, rows, w, shape, gateStart, gateEnd, y, yStride, 0, columns);
@@ -69,6 +77,21 @@ public static class InterleavedKernels
             work.Set(new Pinned(px, x.Length), xStride, rows, new Pinned(pw, w.Length), shape, gateStart, gateEnd,
                 new Pinned(py, y.Length), yStride, columns, tile, tiles, parts);
             pool!.For(parts, work);
+        }
+    }
+
+    private static unsafe void MultiplyAddRowSlabs<T>(ComputePool pool,
+        ReadOnlySpan<float> x, int xStride, int rows,
+        ReadOnlySpan<float> w, InterleavedShape shape, int gateStart, int gateEnd,
+        Span<float> y, int yStride, int parts)
+        where T : struct, IBlock<T>
+    {
+        fixed (float* px = x, pw = w, py = y)
+        {
+            var work = ProductWork<T>.ForThisThread;
+            work.Set(new Pinned(px, x.Length), xStride, rows, new Pinned(pw, w.Length), shape, gateStart, gateEnd,
+                new Pinned(py, y.Length), yStride, shape.Blocks * (gateEnd - gateStart), 0, 0, parts, bySlabs: true);
+            pool.For(parts, work);
         }
     }
 
@@ -759,15 +782,42 @@ public static class InterleavedKernels
     /// over <c>dy</c>'s rows, register-blocked over rows instead of re-reading the weights
     /// for every row. Gates outside the range, padded units and padded inputs pack as zeros.
     /// </summary>
-    public static void PackTransposed(ReadOnlySpan<float> w, InterleavedShape shape, int gateStart, int gateEnd, Span<float> transposed)
+    public static void PackTransposed(ReadOnlySpan<float> w, InterleavedShape shape, int gateStart, int gateEnd, Span<float> transposed) =>
+        PackTransposed(null, w, shape, gateStart, gateEnd, transposed);
+
+    /// <summary><see cref="PackTransposed(ReadOnlySpan{float}, InterleavedShape, int, int, Span{float})"/> with the blocks
+    /// split across <paramref name="pool"/>'s threads (a copy: each block writes its own places).</summary>
+    public static unsafe void PackTransposed(ComputePool? pool, ReadOnlySpan<float> w, InterleavedShape shape, int gateStart, int gateEnd, Span<float> transposed)
     {
         CheckWeights(w, shape);
         var t = shape.Transposed;
         if (transposed.Length < t.Length)
             throw new ArgumentException($"The transpose of {shape} needs {t.Length} floats; the span has {transposed.Length}.");
+        if ((uint)gateStart > (uint)gateEnd || gateEnd > shape.Gates)
+            throw new ArgumentOutOfRangeException(nameof(gateStart), $"Gate range [{gateStart}, {gateEnd}) is outside the matrix's {shape.Gates} gates.");
         transposed.Slice(0, t.Length).Clear();
+        int parts = pool is null ? 1 : Math.Min(Math.Min(pool.Concurrency, shape.Blocks), shape.Length / MinElementsPerPart);
+        if (parts <= 1)
+        {
+            PackTransposedBlocks(w, shape, gateStart, gateEnd, transposed, 0, shape.Blocks);
+            return;
+        }
+        fixed (float* pw = w, pt = transposed)
+        {
+            var work = PackWork.ForThisThread;
+            work.Set(new Pinned(pw, w.Length), shape, gateStart, gateEnd, new Pinned(pt, t.Length), parts);
+            pool!.For(parts, work);
+        }
+    }
+
+    /// <summary>The transposed copy of blocks [<paramref name="blockStart"/>, <paramref name="blockEnd"/>) (the
+    /// destination already cleared).</summary>
+    private static void PackTransposedBlocks(ReadOnlySpan<float> w, InterleavedShape shape, int gateStart, int gateEnd, Span<float> transposed,
+        int blockStart, int blockEnd)
+    {
+        var t = shape.Transposed;
         int k = shape.Inputs, gates = shape.Gates;
-        for (int b = 0; b < shape.Blocks; b++)
+        for (int b = blockStart; b < blockEnd; b++)
             for (int g = gateStart; g < gateEnd; g++)
                 for (int u = 0; u < W; u++)
                 {
@@ -802,6 +852,32 @@ public static class InterleavedKernels
             T.Store(ref Unsafe.Add(ref s0, c), a);
         }
     }
+
+    /// <summary><see cref="AccumulateRows{T}(ReadOnlySpan{float}, int, int, int, Span{float})"/> with the blocks of 16
+    /// columns split across <paramref name="pool"/>'s threads: each column is summed over the rows as on one thread.</summary>
+    public static unsafe void AccumulateRows<T>(ComputePool? pool, ReadOnlySpan<float> dy, int dyStride, int rows, int width, Span<float> sum)
+        where T : struct, IBlock<T>
+    {
+        CheckOperand(dy, dyStride, rows, width, "dy");
+        if (width % W != 0 || sum.Length < width)
+            throw new ArgumentException($"Row width must be a multiple of {W} within the sum's length {sum.Length}; got {width}.");
+        int blocks = width / W;
+        int parts = pool is null ? 1 : Math.Min(Math.Min(pool.Concurrency, blocks), (int)Math.Min(int.MaxValue, (long)rows * width / MinElementsPerPart));
+        if (parts <= 1)
+        {
+            AccumulateRows<T>(dy, dyStride, rows, width, sum);
+            return;
+        }
+        fixed (float* pdy = dy, ps = sum)
+        {
+            var work = RowSumWork<T>.ForThisThread;
+            work.Set(new Pinned(pdy, dy.Length), dyStride, rows, new Pinned(ps, width), blocks, parts);
+            pool!.For(parts, work);
+        }
+    }
+
+    // Elements below which a part of a row-wise or copy kernel is not worth a dispatch.
+    private const int MinElementsPerPart = 16_384;
 
     /// <summary><c>y[r, c] += row[c]</c> for each of <paramref name="rows"/> rows (a bias added to every row).</summary>
     public static void AddRows<T>(ReadOnlySpan<float> row, Span<float> y, int yStride, int rows)
@@ -851,7 +927,8 @@ public static class InterleavedKernels
     }
 
     /// <summary>A parallel product's arguments and its split: part i takes the tiles [i·tiles/parts, (i+1)·tiles/parts),
-    /// the last part also the columns after the last whole tile. One instance per calling thread, reused.</summary>
+    /// the last part also the columns after the last whole tile; or, split by slabs, the slabs of rows
+    /// [i·slabs/parts, (i+1)·slabs/parts) with every column. One instance per calling thread, reused.</summary>
     private sealed class ProductWork<T> : IParallelWork where T : struct, IBlock<T>
     {
         [ThreadStatic]
@@ -861,19 +938,30 @@ public static class InterleavedKernels
 
         private Pinned _x, _w, _y;
         private int _xStride, _rows, _gateStart, _gateEnd, _yStride, _columns, _tile, _tiles, _parts;
+        private bool _bySlabs;
         private InterleavedShape _shape;
 
         public static ProductWork<T> ForThisThread => t_work ??= new ProductWork<T>();
 
         public void Set(Pinned x, int xStride, int rows, Pinned w, InterleavedShape shape, int gateStart,
-            int gateEnd, Pinned y, int yStride, int columns, int tile, int tiles, int parts)
+            int gateEnd, Pinned y, int yStride, int columns, int tile, int tiles, int parts, bool bySlabs = false)
         {
             (_x, _xStride, _rows, _w, _shape, _gateStart, _gateEnd, _y, _yStride) = (x, xStride, rows, w, shape, gateStart, gateEnd, y, yStride);
-            (_columns, _tile, _tiles, _parts) = (columns, tile, tiles, parts);
+            (_columns, _tile, _tiles, _parts, _bySlabs) = (columns, tile, tiles, parts, bySlabs);
         }
 
         public void Run(int index)
         {
+            if (_bySlabs)
+            {
+                int slabs = (_rows + RowSlabOfTiles - 1) / RowSlabOfTiles;
+                int first = (int)((long)slabs * index / _parts) * RowSlabOfTiles;
+                int last = Math.Min(_rows, (int)((long)slabs * (index + 1) / _parts) * RowSlabOfTiles);
+                if (first < last)
+                    MultiplyAddColumns<T>(_x.Span.Slice(first * _xStride), _xStride, last - first, _w.Span, _shape, _gateStart, _gateEnd,
+                        _y.Span.Slice(first * _yStride), _yStride, 0, _columns);
+                return;
+            }
             int start = (int)((long)_tiles * index / _parts) * _tile;
             int end = index == _parts - 1 ? _columns : (int)((long)_tiles * (index + 1) / _parts) * _tile;
             MultiplyAddColumns<T>(_x.Span, _xStride, _rows, _w.Span, _shape, _gateStart, _gateEnd, _y.Span, _yStride, start, end);
@@ -910,5 +998,53 @@ public static class InterleavedKernels
             AccumulateOuterColumns<T>(_x.Span, _xStride, _rows, _dy.Span, _dyStride, _dw.Span, _shape, _gateStart, _gateEnd,
                 _scratch.Span.Slice(index * _scratchLength, _scratchLength), start, end);
         }
+    }
+
+    /// <summary>Column sums split by blocks of 16 columns: part i takes blocks [i·blocks/parts, (i+1)·blocks/parts).</summary>
+    private sealed class RowSumWork<T> : IParallelWork where T : struct, IBlock<T>
+    {
+        [ThreadStatic]
+#pragma warning disable IDE1006 // a thread-static field is t_camelCase (the naming rules cannot tell it from a static one)
+        private static RowSumWork<T>? t_work;
+#pragma warning restore IDE1006
+
+        private Pinned _dy, _sum;
+        private int _dyStride, _rows, _blocks, _parts;
+
+        public static RowSumWork<T> ForThisThread => t_work ??= new RowSumWork<T>();
+
+        public void Set(Pinned dy, int dyStride, int rows, Pinned sum, int blocks, int parts) =>
+            (_dy, _dyStride, _rows, _sum, _blocks, _parts) = (dy, dyStride, rows, sum, blocks, parts);
+
+        public void Run(int index)
+        {
+            int start = (int)((long)_blocks * index / _parts) * W, end = (int)((long)_blocks * (index + 1) / _parts) * W;
+            if (start >= end)
+                return;
+            // the columns [start, end) of every row: the same sums as the whole row's
+            AccumulateRows<T>(_dy.Span.Slice(start), _dyStride, _rows, end - start, _sum.Span.Slice(start, end - start));
+        }
+    }
+
+    /// <summary>A transposed copy split by blocks: part i takes blocks [i·blocks/parts, (i+1)·blocks/parts).</summary>
+    private sealed class PackWork : IParallelWork
+    {
+        [ThreadStatic]
+#pragma warning disable IDE1006 // a thread-static field is t_camelCase (the naming rules cannot tell it from a static one)
+        private static PackWork? t_work;
+#pragma warning restore IDE1006
+
+        private Pinned _w, _transposed;
+        private InterleavedShape _shape;
+        private int _gateStart, _gateEnd, _parts;
+
+        public static PackWork ForThisThread => t_work ??= new PackWork();
+
+        public void Set(Pinned w, InterleavedShape shape, int gateStart, int gateEnd, Pinned transposed, int parts) =>
+            (_w, _shape, _gateStart, _gateEnd, _transposed, _parts) = (w, shape, gateStart, gateEnd, transposed, parts);
+
+        public void Run(int index) =>
+            PackTransposedBlocks(_w.Span, _shape, _gateStart, _gateEnd, _transposed.Span,
+                (int)((long)_shape.Blocks * index / _parts), (int)((long)_shape.Blocks * (index + 1) / _parts));
     }
 }

@@ -25,7 +25,7 @@ public readonly record struct InterleavedShape(int Inputs, int Gates, int Blocks
     public int IndexOf(int unit, int gate, int input) =>
         ((unit / Block.Width * Inputs + input) * Gates + gate) * Block.Width + unit % Block.Width;
 
-    /// <summary>The shape of this matrix's transpose as <see cref="InterleavedKernels.PackTransposed"/> packs it: its
+    /// <summary>The shape of this matrix's transpose as <see cref="InterleavedKernels.PackTransposed(ReadOnlySpan{float}, InterleavedShape, int, int, Span{float})"/> packs it: its
     /// inputs are the positions of an output row (every gate of every block), its outputs the (padded) inputs.</summary>
     public InterleavedShape Transposed => new(RowLength, 1, Block.Pad(Inputs) / Block.Width);
 
