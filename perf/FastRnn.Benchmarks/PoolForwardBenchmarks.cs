@@ -6,8 +6,8 @@ namespace FastRnn.Benchmarks;
 
 /// <summary>The LSTM(256) sequence forward (batch 32 × 100 steps) and the char-LM training iteration (Embedding(96, 64) →
 /// LSTM(256) → Linear(96), batch 32 × 64, Adam) with the model's and the optimizer's <see cref="ComputePool"/> of 1 and
-/// 2 threads: the input products, ∂x and the update run on the pool, the recurrence and the weight gradients on one
-/// thread. Results are bit-identical at both thread counts.</summary>
+/// 2 threads: everything the model's pool carries (products, recurrence, weight gradients, head, loss) and the update.
+/// Results are bit-identical at both thread counts.</summary>
 [MemoryDiagnoser]
 public class PoolForwardBenchmarks
 {
@@ -40,9 +40,9 @@ public class PoolForwardBenchmarks
     [GlobalCleanup]
     public void Cleanup() => _pool?.Dispose();
 
-    [Benchmark(Description = "FastRnn Forward B=32 T=100 H=256, input product on the pool")]
+    [Benchmark(Description = "FastRnn Forward B=32 T=100 H=256 on the pool")]
     public void Forward() => _model.Forward(_inputs, Batch, Steps);
 
-    [Benchmark(Description = "char-LM training iteration, products and update on the pool")]
+    [Benchmark(Description = "char-LM training iteration on the pool")]
     public float Iteration() => CharModelBatch.Iteration(_charModel, _adam);
 }
