@@ -30,12 +30,12 @@ public static class PeerRounds
                     // both sides are called well past that before anything is timed.
                     for (int pass = 0; pass < 3; pass++)
                     {
-                        Time(bench.FastRnn, 60);
+                        Time(() => bench.FastRnn(), 60);
                         Time(() => bench.OnnxRuntime(), 60);
                         Thread.Sleep(200);
                     }
                     // calls per round: about 20 ms of work
-                    int calls = Math.Max(1, (int)(20.0 / Milliseconds(bench.FastRnn, 5)));
+                    int calls = Math.Max(1, (int)(20_000 / Time(() => bench.FastRnn(), 5)));
                     var fast = new double[rounds];
                     var peer = new double[rounds];
                     for (int r = 0; r < rounds; r++)
@@ -43,7 +43,7 @@ public static class PeerRounds
                         // a pause before each side: the other side's threads stop spinning and park (ONNX Runtime's
                         // intra-op threads spin after a run, FastRnn's workers for 0.2 ms), so neither competes with them
                         Thread.Sleep(20);
-                        fast[r] = Time(bench.FastRnn, calls);
+                        fast[r] = Time(() => bench.FastRnn(), calls);
                         Thread.Sleep(20);
                         peer[r] = Time(() => bench.OnnxRuntime(), calls);
                     }
@@ -58,16 +58,7 @@ public static class PeerRounds
         }
     }
 
-    private static double Milliseconds(Func<float> work, int calls)
-    {
-        var clock = Stopwatch.StartNew();
-        for (int i = 0; i < calls; i++) work();
-        return clock.Elapsed.TotalMilliseconds / calls;
-    }
-
     /// <summary>Microseconds per call over <paramref name="calls"/> calls.</summary>
-    private static double Time(Func<float> work, int calls) => Milliseconds(work, calls) * 1000;
-
     private static double Time(Action work, int calls)
     {
         var clock = Stopwatch.StartNew();

@@ -8,16 +8,13 @@ internal static unsafe class HeadRows
     /// <summary>What is done to each row.</summary>
     public enum Kind { Identity, Sigmoid, Softmax, SquaredError, SquaredErrorOfSigmoid, BinaryCrossEntropy, SoftmaxCrossEntropy }
 
-    // Elements (rows × width) below which a part is not worth a dispatch (≈ 10 µs of exp at this size).
-    private const int MinElementsPerPart = 16_384;
-
     /// <summary>Runs <paramref name="kind"/> over every row and returns the sum of the rows' loss terms (0 for an
     /// activation).</summary>
     public static double Run(ComputePool? pool, Kind kind, ReadOnlySpan<float> logits, ReadOnlySpan<float> outputs,
         int stride, int rows, int width, ReadOnlySpan<float> targets, ReadOnlySpan<int> classes, Span<float> dLogits,
         float scale = 0f)
     {
-        int parts = pool is null ? 1 : Math.Min(Math.Min(pool.Concurrency, rows), (int)Math.Min(int.MaxValue, (long)rows * width / MinElementsPerPart));
+        int parts = InterleavedKernels.PartsFor(pool, rows, (long)rows * width);
         fixed (float* pz = logits, py = outputs, pt = targets, pd = dLogits)
         fixed (int* pc = classes)
         {

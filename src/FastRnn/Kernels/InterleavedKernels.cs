@@ -796,7 +796,7 @@ public static class InterleavedKernels
         if ((uint)gateStart > (uint)gateEnd || gateEnd > shape.Gates)
             throw new ArgumentOutOfRangeException(nameof(gateStart), $"Gate range [{gateStart}, {gateEnd}) is outside the matrix's {shape.Gates} gates.");
         transposed.Slice(0, t.Length).Clear();
-        int parts = pool is null ? 1 : Math.Min(Math.Min(pool.Concurrency, shape.Blocks), shape.Length / MinElementsPerPart);
+        int parts = PartsFor(pool, shape.Blocks, shape.Length);
         if (parts <= 1)
         {
             PackTransposedBlocks(w, shape, gateStart, gateEnd, transposed, 0, shape.Blocks);
@@ -833,9 +833,7 @@ public static class InterleavedKernels
     public static void AccumulateRows<T>(ReadOnlySpan<float> dy, int dyStride, int rows, int width, Span<float> sum)
         where T : struct, IBlock<T>
     {
-        CheckOperand(dy, dyStride, rows, width, "dy");
-        if (width % W != 0 || sum.Length < width)
-            throw new ArgumentException($"Row width must be a multiple of {W} within the sum's length {sum.Length}; got {width}.");
+        CheckRowSums(dy, dyStride, rows, width, sum.Length);
         ref float dy0 = ref MemoryMarshal.GetReference(dy);
         ref float s0 = ref MemoryMarshal.GetReference(sum);
         for (int c = 0; c < width; c += W)
@@ -858,11 +856,9 @@ public static class InterleavedKernels
     public static unsafe void AccumulateRows<T>(ComputePool? pool, ReadOnlySpan<float> dy, int dyStride, int rows, int width, Span<float> sum)
         where T : struct, IBlock<T>
     {
-        CheckOperand(dy, dyStride, rows, width, "dy");
-        if (width % W != 0 || sum.Length < width)
-            throw new ArgumentException($"Row width must be a multiple of {W} within the sum's length {sum.Length}; got {width}.");
+        CheckRowSums(dy, dyStride, rows, width, sum.Length);
         int blocks = width / W;
-        int parts = pool is null ? 1 : Math.Min(Math.Min(pool.Concurrency, blocks), (int)Math.Min(int.MaxValue, (long)rows * width / MinElementsPerPart));
+        int parts = PartsFor(pool, blocks, (long)rows * width);
         if (parts <= 1)
         {
             AccumulateRows<T>(dy, dyStride, rows, width, sum);
@@ -876,8 +872,21 @@ public static class InterleavedKernels
         }
     }
 
-    // Elements below which a part of a row-wise or copy kernel is not worth a dispatch.
+    private static void CheckRowSums(ReadOnlySpan<float> dy, int dyStride, int rows, int width, int sumLength)
+    {
+        CheckOperand(dy, dyStride, rows, width, "dy");
+        if (width % W != 0 || sumLength < width)
+            throw new ArgumentException($"Row width must be a multiple of {W} within the sum's length {sumLength}; got {width}.");
+    }
+
+    // Elements below which a part of a row-wise or copy kernel is not worth a dispatch (≈ 10 µs of exp at this size).
     private const int MinElementsPerPart = 16_384;
+
+    /// <summary>Parts a light kernel (a copy, a sum, a softmax) over <paramref name="elements"/> floats in
+    /// <paramref name="units"/> independent pieces is split into on <paramref name="pool"/>: at most one per thread and
+    /// per piece, each at least <see cref="MinElementsPerPart"/> floats.</summary>
+    internal static int PartsFor(ComputePool? pool, int units, long elements) =>
+        pool is null ? 1 : (int)Math.Min(Math.Min(pool.Concurrency, units), elements / MinElementsPerPart);
 
     /// <summary><c>y[r, c] += row[c]</c> for each of <paramref name="rows"/> rows (a bias added to every row).</summary>
     public static void AddRows<T>(ReadOnlySpan<float> row, Span<float> y, int yStride, int rows)

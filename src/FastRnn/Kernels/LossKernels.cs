@@ -91,15 +91,10 @@ public static class LossKernels
             if (target >= 0)
                 counted++;
         }
-        if (counted == 0)
-        {
-            for (int r = 0; r < rows; r++)
-                dLogits.Slice(r * stride, width).Clear();
-            return 0f;
-        }
+        // every row ignored: each clears its gradient, and the loss is 0
         double sum = HeadRows.Run(pool, HeadRows.Kind.SoftmaxCrossEntropy, logits, outputs, stride, rows, width, default, targets, dLogits,
-            scale: 1f / counted);
-        return (float)(sum / counted);
+            scale: counted == 0 ? 0f : 1f / counted);
+        return counted == 0 ? 0f : (float)(sum / counted);
     }
 
     /// <summary>One row of <see cref="Softmax(ReadOnlySpan{float}, Span{float}, int, int, int)"/>.</summary>

@@ -101,7 +101,7 @@ internal static partial class Emitter
                         p.Slice({{L}}InputBias + first, width).CopyTo(gates.Slice(r * {{L}}Row + first, width));
                     {{Kernels}}.MultiplyAdd<T>({{x}}, {{InputStride(n)}}, batch, p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates,
                         gates, {{L}}Row, start * {{L}}Gates, end * {{L}}Gates, descending: false);
-                    AdvanceLayer{{n}}<T>(p,{{(layer.WeightDrop is null ? "" : $" p.Slice({L}RecurrentWeights, {L}RecurrentShape.Length),")}} gates, state.Layer{{n}}Hidden, state.Layer{{n}}HiddenNext, {{StepState}}, batch, descending: false, start, end);
+                    {{StepAdvanceCall("start, end")}}
                 }
                 """;
 
@@ -114,8 +114,14 @@ internal static partial class Emitter
                 {{StepZoneFill}}{{Span}} gates = state.Layer{{n}}Gates;
                 {{Kernels}}.BroadcastRows(p.Slice({{L}}InputBias, {{L}}Row), gates, {{L}}Row, batch);
                 {{Kernels}}.MultiplyAdd<T>(x, {{InputStride(n)}}, batch, p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, gates, {{L}}Row);
-                AdvanceLayer{{n}}<T>(p,{{(layer.WeightDrop is null ? "" : $" p.Slice({L}RecurrentWeights, {L}RecurrentShape.Length),")}} gates, state.Layer{{n}}Hidden, {{(MaskedRecurrentInput ? $"state.Layer{n}Hidden, " : "")}}state.Layer{{n}}HiddenNext, {{StepState}}, {{StepZoneArguments}}batch, descending: false{{(SplitsByBlocks ? $", 0, {L}Blocks" : "")}});
+                {{StepAdvanceCall(SplitsByBlocks ? $"0, {L}Blocks" : null)}}
                 """;
+
+            /// <summary>The streaming step's <c>AdvanceLayer{n}</c> call on the gates in <c>gates</c>, over the blocks
+            /// <paramref name="blocks"/> (<c>"start, end"</c>) when the kernel takes a range.</summary>
+            private string StepAdvanceCall(string? blocks) =>
+                $"AdvanceLayer{n}<T>(p,{(layer.WeightDrop is null ? "" : $" p.Slice({L}RecurrentWeights, {L}RecurrentShape.Length),")} gates, state.Layer{n}Hidden, " +
+                $"{(MaskedRecurrentInput ? $"state.Layer{n}Hidden, " : "")}state.Layer{n}HiddenNext, {StepState}, {StepZoneArguments}batch, descending: false{(blocks is null ? "" : ", " + blocks)});";
 
             /// <summary>A normalized cell's streaming step: both products (fused at batch 1), normalized with the
             /// running statistics of this time index (recurrent batch norm) or per row (layer norm), then
