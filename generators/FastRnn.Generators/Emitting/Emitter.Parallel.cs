@@ -7,22 +7,25 @@ internal static partial class Emitter
     private sealed partial class ModelEmitter
     {
         /// <summary>Whether layer n's sequence recurrence can be split by blocks of units across the model's pool: its
-        /// cell updates each block from that block's gates alone, and no per-step mask or zoneout draw is shared by
-        /// the whole row.</summary>
-        private bool SplitsRecurrence(int n)
-        {
-            var layer = _m.Layers[n];
-            return Cell(n).SplitsByBlocks && layer.RecurrentDropout is null && layer.Zoneout is null && layer.CellZoneout is null
-                && layer.CandidateDropout is null;
-        }
+        /// cell updates each block from that block's gates alone (not a normalized cell, not the classic GRU, whose
+        /// reset gate multiplies h(t−1) before its product). The masks (recurrent dropout, zoneout's κ, Semeniuta's) are
+        /// drawn per element from their index, so each share draws its own units' and gets the same values.</summary>
+        private bool SplitsRecurrence(int n) => Cell(n).SplitsByBlocks;
 
         /// <summary>Whether layer n's backward steps are split too: the LSTM's and the reset-after GRU's, whenever the
         /// forward's are.</summary>
         private bool SplitsBackwardRecurrence(int n) => SplitsRecurrence(n);
 
         /// <summary>Whether a state's step can be shared by the pool's threads: every layer's fused kernel
-        /// takes a block range (no zoneout) and nothing between the layers reads a whole row (no batch normalization).</summary>
-        private bool SplitsStep => Enumerable.Range(0, _m.Layers.Count).All(n => SplitsRecurrence(n) && !OutputNorm(n));
+        /// takes a block range (no zoneout, whose inference κ the fused kernel takes as a rate; no dropout in the
+        /// recurrence, whose step keeps the whole-layer call) and nothing between the layers reads a whole row (no batch
+        /// normalization).</summary>
+        private bool SplitsStep => Enumerable.Range(0, _m.Layers.Count).All(n =>
+        {
+            var layer = _m.Layers[n];
+            return SplitsRecurrence(n) && !OutputNorm(n) && layer.RecurrentDropout is null && layer.Zoneout is null
+                && layer.CellZoneout is null && layer.CandidateDropout is null;
+        });
 
         private bool SplitsAnyRecurrence => Enumerable.Range(0, _m.Layers.Count).Any(SplitsRecurrence);
 

@@ -268,6 +268,9 @@ internal static partial class Emitter
         private static string Lines(params string[] lines) =>
             string.Join("\n", lines.Where(l => l is not null));
 
+        /// <summary>A fragment written from a template, its values indented where they stand (<see cref="CodeTemplate"/>).</summary>
+        private static string Code(CodeTemplate template) => template.ToString();
+
         /// <summary>An LSTM's state update for one block: c̃ = f⊙c(t−1) + i⊙g, h̃ = o⊙tanh(c̃), then zoneout where declared.
         /// Without zoneout it is the plain update. <paramref name="candidate"/> (may be null) receives c̃ for backward.</summary>
         private static string LstmUpdate(LayerSpec layer, string f, string ig, string o, string cPrev, string c,
@@ -318,10 +321,11 @@ internal static partial class Emitter
             _m.Layers[n].CandidateDropout is null ? "" :
                 $"// Semeniuta: one candidate mask for the whole sequence, regenerated from its key (all 1 when not dropping)\n_l{n}CandidateSite.FillRows(_l{n}CandidateMask, L{n}Padded, L{n}Hidden, batch);";
 
-        /// <summary>The zoneout arguments of AdvanceLayer n in the sequence forward, for the step whose first row is now.</summary>
-        private string ZoneArguments(int n) =>
-            (_m.Layers[n].Zoneout is not null ? $"Layer{n}ZoneHidden(batch, now), " : "") +
-            (_m.Layers[n].CellZoneout is not null ? $"Layer{n}ZoneCell(batch, now), _l{n}CellCandidate.AsSpan(now * L{n}Padded, batch * L{n}Padded), " : "");
+        /// <summary>The zoneout arguments of AdvanceLayer n in the sequence forward, for the step whose first row is now
+        /// and the units of <paramref name="blocks"/> (<c>"start, end"</c>).</summary>
+        private string ZoneArguments(int n, string blocks) =>
+            (_m.Layers[n].Zoneout is not null ? $"Layer{n}ZoneHidden(batch, now, {blocks}), " : "") +
+            (_m.Layers[n].CellZoneout is not null ? $"Layer{n}ZoneCell(batch, now, {blocks}), _l{n}CellCandidate.AsSpan(now * L{n}Padded, batch * L{n}Padded), " : "");
 
         // ---- activation penalties (AR, TAR) -------------------------------------------------------------------
 
@@ -439,10 +443,10 @@ internal static partial class Emitter
                 "}");
         }
 
-        /// <summary>Backward, at the top of step t: κ of the step, regenerated.</summary>
-        private string ZoneStep(int n) =>
-            (_m.Layers[n].Zoneout is not null ? $"\n{ReadOnlySpan} zoneHidden = Layer{n}ZoneHidden(batch, now);" : "") +
-            (_m.Layers[n].CellZoneout is not null ? $"\n{ReadOnlySpan} zoneCell = Layer{n}ZoneCell(batch, now);" : "");
+        /// <summary>Backward, at the top of step t: κ of the step for the units of <paramref name="blocks"/>, regenerated.</summary>
+        private string ZoneStep(int n, string blocks) =>
+            (_m.Layers[n].Zoneout is not null ? $"\n{ReadOnlySpan} zoneHidden = Layer{n}ZoneHidden(batch, now, {blocks});" : "") +
+            (_m.Layers[n].CellZoneout is not null ? $"\n{ReadOnlySpan} zoneCell = Layer{n}ZoneCell(batch, now, {blocks});" : "");
 
         /// <summary>Backward, a GRU block: ∂h of the step's output, split by zoneout into ∂h̃ and the part that reaches
         /// h(t−1) directly (stored by the caller).</summary>
@@ -510,14 +514,15 @@ internal static partial class Emitter
                         continue;
                     string mask = field + "Mask";
                     _w.Lines($$"""
-                        /// <summary>κ of layer {{n}}'s {{what}} at the step whose first row is <paramref name="now"/>: 1 where a unit keeps its
+                        /// <summary>κ of layer {{n}}'s {{what}} at the step whose first row is <paramref name="now"/>, for the units of the blocks
+                        /// [<paramref name="blockStart"/>, <paramref name="blockEnd"/>) (the layer, or one thread's share): 1 where a unit keeps its
                         /// previous value (training), the rate (inference), or nothing to keep at rate 0. Backward calls it again
                         /// for the same step and gets the same draws.</summary>
-                        private {{ReadOnlySpan}} Layer{{n}}{{name}}(int batch, int now)
+                        private {{ReadOnlySpan}} Layer{{n}}{{name}}(int batch, int now, int blockStart, int blockEnd)
                         {
                             if (!{{mask}}.Active)
                                 return _noZoneout.AsSpan(0, batch * L{{n}}Padded);
-                            {{mask}}.Fill({{field}}, L{{n}}Padded, L{{n}}Hidden, batch, now);
+                            {{mask}}.Fill({{field}}, L{{n}}Padded, L{{n}}Hidden, batch, now, blockStart * BlockWidth, blockEnd * BlockWidth);
                             return {{field}}.AsSpan(0, batch * L{{n}}Padded);
                         }
 

@@ -762,45 +762,74 @@ internal static partial class Emitter
             var cellEmitter = Cell(n);
             // A normalized layer's recurrent product runs here, before AdvanceLayer: the batch-1 streaming step makes it
             // with its own fused kernel and then shares AdvanceLayer.
-            string normalizeRecurrent = !norm ? "" : "\n" + Lines($"{Span} recurrentNormalized = _l{n}RecurrentNormalized.AsSpan(now * {L}Row, batch * {L}Row);",
+            string normalizeRecurrent = !norm ? "" : Lines($"{Span} recurrentNormalized = _l{n}RecurrentNormalized.AsSpan(now * {L}Row, batch * {L}Row);",
                 NormalizeRecurrent(n, recurrentDropout ? "hRecurrent" : hPrev, "recurrentNormalized",
                     _m.Layers[n].WeightDrop is null ? $"p.Slice({L}RecurrentWeights, {L}RecurrentShape.Length)" : "recurrentWeights"));
-            string maskRecurrent = !recurrentDropout ? "" : "\n" + $$"""
-                {{ReadOnlySpan}} hPrev = {{hPrev}}, hRecurrent = hPrev;
-                if (_l{{n}}RecurrentMask.Active)
-                {
-                    // h̃(t−1) = h(t−1)⊙m/(1 − p): one mask for the whole sequence, shared by every gate
-                    {{Span}} dropped = _l{{n}}RecurrentDropped.AsSpan(now * {{L}}Padded, batch * {{L}}Padded);
-                    _l{{n}}RecurrentMask.Apply(hPrev, dropped, {{L}}Padded, {{L}}Hidden, batch, batch);
-                    hRecurrent = dropped;
-                }
-                """;
             bool split = SplitsRecurrence(n);
             string weights = _m.Layers[n].WeightDrop is null ? "" : $"{ReadOnlySpan} recurrentWeights = {RecurrentWeights(n)};";
-            string loop = $$"""
+            string advance = Code($$"""
+                AdvanceLayer{{n}}<T>(p,{{(_m.Layers[n].WeightDrop is null || norm ? "" : $" recurrentWeights,")}}{{(norm ? $" inputNormalized.Slice(now * {L}Row, batch * {L}Row)," : "")}} gates.Slice(now * {{L}}Row, batch * {{L}}Row),
+                    {{cellEmitter.ForwardPrevious(hPrev)}}, _l{{n}}Hidden.AsSpan((now + batch) * {{L}}Padded, batch * {{L}}Padded),
+                    {{cellEmitter.ForwardState}}
+                    {{ZoneArguments(n, split ? "blockStart, blockEnd" : $"0, {L}Blocks")}}{{CandidateArgument(n)}}batch{{(norm ? "" : ", Alternate(t)")}}{{(split ? ", blockStart, blockEnd" : cellEmitter.SplitsByBlocks ? $", 0, {L}Blocks" : "")}});
+                """);
+            // The steps, each from the slot of h(t−1) to that of h(t): before and after AdvanceLayer, what the layer adds.
+            string StepLoop(string before, string after) => Code($$"""
                 for (int t = 0; t < steps; t++)
                 {
-                    int now = t * batch; // first row of step t; slot t of the hidden states holds h(t−1){{maskRecurrent}}{{normalizeRecurrent}}
-                    AdvanceLayer{{n}}<T>(p,{{(_m.Layers[n].WeightDrop is null || norm ? "" : $" recurrentWeights,")}}{{(norm ? $" inputNormalized.Slice(now * {L}Row, batch * {L}Row)," : "")}} gates.Slice(now * {{L}}Row, batch * {{L}}Row),
-                        {{cellEmitter.ForwardPrevious(hPrev)}}, _l{{n}}Hidden.AsSpan((now + batch) * {{L}}Padded, batch * {{L}}Padded),
-                        {{cellEmitter.ForwardState}}
-                        {{ZoneArguments(n)}}{{CandidateArgument(n)}}batch{{(norm ? "" : ", Alternate(t)")}}{{(split ? ", blockStart, blockEnd" : cellEmitter.SplitsByBlocks ? $", 0, {L}Blocks" : "")}});{{(split ? "\nbarrier?.SignalAndWait();" : "")}}
+                    int now = t * batch; // first row of step t; slot t of the hidden states holds h(t−1)
+                    {{before}}
+                    {{advance}}
+                    {{after}}
                 }
-                """;
+                """);
             if (!split)
             {
+                string maskRecurrent = !recurrentDropout ? "" : Code($$"""
+                    {{ReadOnlySpan}} hPrev = {{hPrev}}, hRecurrent = hPrev;
+                    if (_l{{n}}RecurrentMask.Active)
+                    {
+                        // h̃(t−1) = h(t−1)⊙m/(1 − p): one mask for the whole sequence, shared by every gate
+                        {{Span}} dropped = _l{{n}}RecurrentDropped.AsSpan(now * {{L}}Padded, batch * {{L}}Padded);
+                        _l{{n}}RecurrentMask.Apply(hPrev, dropped, {{L}}Padded, {{L}}Hidden, batch, batch);
+                        hRecurrent = dropped;
+                    }
+                    """);
                 _w.Lines($$"""
                         {{InputPart}}
                         {{CandidateMaskFill(n)}}
                         {{weights}}
-                        {{loop}}
+                        {{StepLoop(string.Join("\n", new[] { maskRecurrent, normalizeRecurrent }.Where(part => part.Length > 0)), "")}}
                     }
 
                     """);
                 return;
             }
+            // Shared by blocks, recurrent dropout masks each share's units of h(t) as soon as they are made (h(−1) before the
+            // first step), so the barrier that publishes h(t) publishes h̃(t) too: the same products of the same values.
+            string maskFirst = !recurrentDropout ? "" : Code($$"""
+                if (_l{{n}}RecurrentMask.Active)
+                {
+                    // h̃(−1) = h(−1)⊙m/(1 − p): one mask for the whole sequence, shared by every gate; each share masks its units
+                    _l{{n}}RecurrentMask.Apply(_l{{n}}Hidden.AsSpan(0, batch * {{L}}Padded), _l{{n}}RecurrentDropped.AsSpan(0, batch * {{L}}Padded), {{L}}Padded, {{L}}Hidden, batch, batch,
+                        blockStart * BlockWidth, blockEnd * BlockWidth);
+                    barrier?.SignalAndWait();
+                }
+                """);
+            string recurrentInputs = !recurrentDropout ? "" :
+                $"{ReadOnlySpan} hPrev = {hPrev}, hRecurrent = _l{n}RecurrentMask.Active ? _l{n}RecurrentDropped.AsSpan(now * {L}Padded, batch * {L}Padded) : hPrev;";
+            string maskNext = !recurrentDropout ? "" : Code($$"""
+                if (_l{{n}}RecurrentMask.Active && t + 1 < steps)
+                {
+                    // h̃(t) = h(t)⊙m/(1 − p), this share's units, for step t + 1
+                    int next = now + batch;
+                    _l{{n}}RecurrentMask.Apply(_l{{n}}Hidden.AsSpan(next * {{L}}Padded, batch * {{L}}Padded), _l{{n}}RecurrentDropped.AsSpan(next * {{L}}Padded, batch * {{L}}Padded), {{L}}Padded, {{L}}Hidden, batch, batch,
+                        blockStart * BlockWidth, blockEnd * BlockWidth);
+                }
+                """);
             _w.Lines($$"""
                     {{InputPart}}
+                    {{CandidateMaskFill(n)}}
                     // the recurrence: by blocks of units across the pool's threads when they can share it, else here
                     int parts = RecurrenceParts({{L}}Blocks, ForwardGroup({{L}}Gates));
                     if (parts > 1)
@@ -818,7 +847,8 @@ internal static partial class Emitter
                     {{ReadOnlySpan}} p = _parameters;
                     {{Span}} gates = _l{{n}}Gates.AsSpan(0, steps * batch * {{L}}Row);
                     {{weights}}
-                    {{loop}}
+                    {{maskFirst}}
+                    {{StepLoop(recurrentInputs, Lines(maskNext, "barrier?.SignalAndWait();").TrimStart('\n'))}}
                 }
 
                 """);
@@ -1127,13 +1157,14 @@ internal static partial class Emitter
                 {
                     _w.Line($"// h̃(t−1) = h(t−1)⊙m/(1 − p) is what the recurrent products read (the mask regenerated for ∂h(t−1))");
                     _w.Line($"{ReadOnlySpan} recurrentInput = _l{n}RecurrentMask.Active ? _l{n}RecurrentDropped.AsSpan(0, rows * {L}Padded) : hidden;");
-                    if (cell.GathersMaskedGradient)
+                    if (cell.GathersMaskedGradient && !SplitsBackwardRecurrence(n))
                         _w.Line($"{Span} dTilde = _droppedHiddenGradient.AsSpan(0, batch * {L}Padded);");
                 }
                 if (_m.Layers[n].CandidateDropout is not null)
                 {
                     _w.Lines(CandidateMaskFill(n));
-                    _w.Line($"{ReadOnlySpan} candidateMask = _l{n}CandidateMask.AsSpan(0, batch * {L}Padded);");
+                    if (!SplitsBackwardRecurrence(n))
+                        _w.Line($"{ReadOnlySpan} candidateMask = _l{n}CandidateMask.AsSpan(0, batch * {L}Padded);");
                 }
                 if (_m.Layers[n].WeightDrop is not null)
                     _w.Lines(WeightGradientSetup(n));

@@ -35,10 +35,21 @@ public struct DropoutSite
 
     /// <summary>For r &lt; rows and k &lt; width: <c>y[r·stride + k] = x[r·stride + k]·m((r mod period)·width + k)</c>.
     /// Columns from width to stride are not touched. x and y may be the same.</summary>
-    public readonly void Apply(ReadOnlySpan<float> x, Span<float> y, int stride, int width, int rows, int period)
+    public readonly void Apply(ReadOnlySpan<float> x, Span<float> y, int stride, int width, int rows, int period) =>
+        Apply(x, y, stride, width, rows, period, 0, width);
+
+    /// <summary><see cref="Apply(ReadOnlySpan{float}, Span{float}, int, int, int, int)"/> for the columns
+    /// [<paramref name="columnStart"/>, <paramref name="columnEnd"/>) of each row only (clipped to width): one thread's
+    /// units of a recurrence shared by blocks. Each element's multiplier depends on its index alone, so the columns
+    /// get the same bits as in the whole-row call.</summary>
+    public readonly void Apply(ReadOnlySpan<float> x, Span<float> y, int stride, int width, int rows, int period, int columnStart, int columnEnd)
     {
+        int end = Math.Min(columnEnd, width);
+        if (columnStart >= end)
+            return;
         for (int r = 0; r < rows; r++)
-            Masks.Multiply(x.Slice(r * stride, width), y.Slice(r * stride, width), _key, (uint)(r % period * width), _threshold, _scale);
+            Masks.Multiply(x.Slice(r * stride + columnStart, end - columnStart), y.Slice(r * stride + columnStart, end - columnStart),
+                _key, (uint)(r % period * width + columnStart), _threshold, _scale);
     }
 
     /// <summary>Writes the multipliers of rows × width elements, a row at a time: m[r·stride + k] for element index
@@ -82,7 +93,7 @@ public struct DropoutSite
         return values;
     }
 
-    /// <summary>The multipliers of rows × width elements, as <see cref="Apply"/> uses them (a debug export).</summary>
+    /// <summary>The multipliers of rows × width elements, as <see cref="Apply(ReadOnlySpan{float}, Span{float}, int, int, int, int)"/> uses them (a debug export).</summary>
     public readonly float[] Export(int width, int rows, int period)
     {
         var values = new float[rows * width];

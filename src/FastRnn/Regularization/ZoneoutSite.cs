@@ -35,14 +35,23 @@ public struct ZoneoutSite
 
     /// <summary>Writes κ for <paramref name="rows"/> rows of one step, whose first row is <paramref name="firstRow"/>
     /// of the sequence: kappa[r·stride + k] for k &lt; width (columns from width to stride are not touched).</summary>
-    public readonly void Fill(Span<float> kappa, int stride, int width, int rows, int firstRow)
+    public readonly void Fill(Span<float> kappa, int stride, int width, int rows, int firstRow) =>
+        Fill(kappa, stride, width, rows, firstRow, 0, width);
+
+    /// <summary><see cref="Fill(Span{float}, int, int, int, int)"/> for the columns [<paramref name="columnStart"/>,
+    /// <paramref name="columnEnd"/>) of each row only (clipped to width): one thread's units of a recurrence shared by
+    /// blocks. Each draw depends on its element's index alone, so the columns get the same κ as in the whole-row call.</summary>
+    public readonly void Fill(Span<float> kappa, int stride, int width, int rows, int firstRow, int columnStart, int columnEnd)
     {
+        int end = Math.Min(columnEnd, width);
+        if (columnStart >= end)
+            return;
         for (int r = 0; r < rows; r++)
         {
-            var row = kappa.Slice(r * stride, width);
+            var row = kappa.Slice(r * stride + columnStart, end - columnStart);
             if (Random)
                 // The draws below the threshold zone out: κ = 1 (keep h(t−1)) with probability rate.
-                Masks.Fill(row, _key, (uint)((firstRow + r) * width), _threshold, 0f, 1f);
+                Masks.Fill(row, _key, (uint)((firstRow + r) * width + columnStart), _threshold, 0f, 1f);
             else
                 row.Fill(Rate);
         }

@@ -159,10 +159,12 @@ internal static partial class Emitter
                 """;
 
             /// <summary><c>BackRecurLayer{n}</c>: backward through the steps for a range of unit blocks. Each share runs
-            /// <paramref name="blockBody"/> for its blocks, waits for every share, then computes its units of
-            /// ∂h(t−1) from <paramref name="productRows"/> (every share's) through Uᵀ.</summary>
-            protected void EmitBackRecurLayer(string summary, string locals, string blockBody, string productComment, string productRows)
+            /// <paramref name="blockBody"/> for its blocks (κ of its units drawn first under zoneout), waits for every
+            /// share, then runs <paramref name="product"/>: its units of ∂h(t−1) from every share's gate gradients
+            /// through Uᵀ (<see cref="SharedProduct"/>).</summary>
+            protected void EmitBackRecurLayer(string summary, string locals, string blockBody, string product)
             {
+                string candidateMask = layer.CandidateDropout is null ? "" : $"{ReadOnlySpan} candidateMask = _l{n}CandidateMask.AsSpan(0, batch * {L}Padded);";
                 _w.Lines($$"""
                     /// <summary>Backward through layer {{n}}'s steps, last first, for the unit blocks [<paramref name="blockStart"/>,
                     /// <paramref name="blockEnd"/>): every block on one thread, or one thread's share.
@@ -170,11 +172,12 @@ internal static partial class Emitter
                     {{NoInlining}}
                     private void BackRecurLayer{{n}}<T>(int batch, int steps, int blockStart, int blockEnd, global::FastRnn.ComputeBarrier? barrier) {{BlockConstraint}}
                     {
-                        int rows = steps * batch;
+                        int rows = steps * batch, width = (blockEnd - blockStart) * BlockWidth;
                         {{locals}}
+                        {{candidateMask}}
                         for (int t = steps - 1; t >= 0; t--)
                         {
-                            int now = t * batch;
+                            int now = t * batch;{{E.ZoneStep(n, "blockStart, blockEnd")}}
                             for (int r = 0; r < batch; r++)
                             {
                                 for (int j = blockStart; j < blockEnd; j++)
@@ -184,14 +187,26 @@ internal static partial class Emitter
                             }
                             // every share's part of step t is in place before any share reads it
                             barrier?.SignalAndWait();
-                            {{productComment}}
-                            {{Kernels}}.MultiplyAdd<T>({{productRows}}.Slice(now * {{L}}Row, batch * {{L}}Row), {{L}}Row, batch,
-                                _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, dHidden, {{L}}Padded, blockStart, blockEnd, Alternate(t));
+                            {{product}}
                         }
                     }
 
                     """);
             }
+
+            /// <summary>This share's units of <paramref name="target"/> += Uᵀ·(<paramref name="rows"/> of step t, every share's).</summary>
+            protected string SharedProduct(string rows, string target) => Code($$"""
+                {{Kernels}}.MultiplyAdd<T>({{rows}}.Slice(now * {{L}}Row, batch * {{L}}Row), {{L}}Row, batch,
+                    _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, {{target}}, {{L}}Padded, blockStart, blockEnd, Alternate(t));
+                """);
+
+            /// <summary>Clears this share's units of <paramref name="buffer"/> in every row of a step.</summary>
+            protected string ClearShare(string buffer) => Lines("for (int r = 0; r < batch; r++)",
+                $"    {buffer}.Slice(r * {L}Padded + blockStart * BlockWidth, width).Clear();");
+
+            /// <summary>Under recurrent dropout, this share's units of <paramref name="buffer"/> times the sequence's mask.</summary>
+            protected string MaskShare(string buffer) => Lines($"if (_l{n}RecurrentMask.Active)",
+                $"    _l{n}RecurrentMask.Apply({buffer}, {buffer}, {L}Padded, {L}Hidden, batch, batch, blockStart * BlockWidth, blockEnd * BlockWidth);");
 
             /// <summary>Methods the backward pass calls that sit beside <c>BackwardLayer{n}</c> (the shared backward steps).</summary>
             public virtual void EmitBackwardRecurrence()

@@ -171,7 +171,7 @@ internal static partial class Emitter
                     {{Span}} dRecurrent = _l{{n}}RecurrentGradient.AsSpan(0, rows * {{L}}Row);
                     for (int t = steps - 1; t >= 0; t--)
                     {
-                        int now = t * batch;{{E.ZoneStep(n)}}
+                        int now = t * batch;{{E.ZoneStep(n, $"0, {L}Blocks")}}
                         for (int r = 0; r < batch; r++)
                         {
                             for (int j = 0; j < {{L}}Blocks; j++)
@@ -205,17 +205,30 @@ internal static partial class Emitter
             {
                 if (!E.SplitsBackwardRecurrence(n))
                     return;
+                // Under recurrent dropout the products send ∂h̃(t−1) into dTilde, added to ∂h(t−1) through the mask.
+                string product = !GathersMaskedGradient
+                    ? Lines("// gh = b_hh + U·h(t−1):  ∂h(t−1) += Uᵀ·∂gh, this share's units", SharedProduct("dRecurrent", "dHidden"))
+                    : Lines("// gh = b_hh + U·h̃(t−1):  ∂h̃(t−1) = Uᵀ·∂gh, this share's units",
+                        ClearShare("dTilde"),
+                        SharedProduct("dRecurrent", "dTilde"),
+                        "// h̃ = h⊙m/(1 − p):  ∂h(t−1) += ∂h̃⊙m/(1 − p)",
+                        MaskShare("dTilde"),
+                        "for (int r = 0; r < batch; r++)",
+                        "{",
+                        $"    {Span} dh = dHidden.Slice(r * {L}Padded + blockStart * BlockWidth, width);",
+                        $"    global::System.Numerics.Tensors.TensorPrimitives.Add(dh, dTilde.Slice(r * {L}Padded + blockStart * BlockWidth, width), dh);",
+                        "}");
                 EmitBackRecurLayer("A share computes ∂gh(t) of its units, waits at <paramref name=\"barrier\"/> until every share has, then adds\n/// Uᵀ·∂gh(t) to its units of ∂h(t−1).",
                     Lines($"{Span} gates = _l{n}Gates.AsSpan(0, rows * {L}Row);",
                         $"{Span} dGates = _l{n}GateGradient.AsSpan(0, rows * {L}Row);",
                         $"{Span} dAbove = _l{n}HiddenGradient.AsSpan(0, rows * {L}Padded);",
                         $"{Span} hidden = _l{n}Hidden.AsSpan(0, (rows + batch) * {L}Padded);",
                         $"{Span} dHidden = _hiddenCarry.AsSpan(0, batch * {L}Padded);",
+                        GathersMaskedGradient ? $"{Span} dTilde = _droppedHiddenGradient.AsSpan(0, batch * {L}Padded);" : null!,
                         $"{Span} hiddenCandidate = _l{n}Aux.AsSpan(0, rows * {L}Padded);",
                         $"{Span} dRecurrent = _l{n}RecurrentGradient.AsSpan(0, rows * {L}Row);"),
                     BlockBackward(BackwardHooks()),
-                    "// gh = b_hh + U·h(t−1):  ∂h(t−1) += Uᵀ·∂gh, this share's units",
-                    "dRecurrent");
+                    product);
             }
         }
     }

@@ -106,32 +106,12 @@ internal static partial class Emitter
             }
 
             /// <inheritdoc/>
+            /// <remarks>The steps run in <c>BackRecurLayer{n}</c>, on one thread or several.</remarks>
             public override void EmitBackwardSteps(BackwardHooks h)
             {
-                if (E.SplitsBackwardRecurrence(n))
-                {
-                    EmitSharedBackwardSteps(h);
-                    return;
-                }
                 _w.Lines($$"""
-                    {{Span}} cells = _l{{n}}Cell.AsSpan(0, (rows + batch) * {{L}}Padded);{{(_m.Layers[n].CellZoneout is null ? "" : $"\n{ReadOnlySpan} cellCandidates = _l{n}CellCandidate.AsSpan(0, rows * {L}Padded); // c̃(t) before zoneout")}}
-                    {{Span}} dCell = _cellCarry.AsSpan(0, batch * {{L}}Padded);
-                    dCell.Clear();
-                    for (int t = steps - 1; t >= 0; t--)
-                    {
-                        int now = t * batch;{{E.ZoneStep(n)}}
-                        for (int r = 0; r < batch; r++)
-                        {
-                            for (int j = 0; j < {{L}}Blocks; j++)
-                            {
-                                {{BlockBackward(h)}}
-                            }
-                        }
-                        // a = … + U·h(t−1):  ∂h(t−1) = Uᵀ·∂a{{(_m.Layers[n].Zoneout is null ? "\ndHidden.Clear();" : " (added to κ_h⊙∂h(t), already there)")}}
-                        {{Kernels}}.MultiplyAdd<T>(dGates.Slice(now * {{L}}Row, batch * {{L}}Row), {{L}}Row, batch,
-                            _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, dHidden, {{L}}Padded, Alternate(t));
-                        {{h.MaskCarry}}
-                    }
+                    _cellCarry.AsSpan(0, batch * {{L}}Padded).Clear();
+                    {{RunBackwardShares}}
                     // ∂U += Σ_t ∂a(t)ᵀ·h(t−1);  ∂b_hh += Σ_t ∂a(t)
                     {{Kernels}}.AccumulateOuter<T>(_pool, {{h.RecurrentInput}}, {{L}}Padded, rows, dGates, {{L}}Row, {{h.RecurrentGradient}}, 0, {{L}}Gates, _outerScratch);
                     {{Kernels}}.AccumulateRows<T>(_pool, dGates, {{L}}Row, rows, {{L}}Row, grad.Slice({{L}}RecurrentBias, {{L}}Row));
@@ -155,37 +135,25 @@ internal static partial class Emitter
                 T.Store(ref At(ref da, 3 * BlockWidth), dh * tanhC * o * (T.One - o));
                 """;
 
-            /// <summary>The backward steps of a layer whose recurrence the pool's threads share: the carries cleared,
-            /// the steps in <c>BackRecurLayer{n}</c> (on one thread or several), then the recurrent weight gradients.</summary>
-            private void EmitSharedBackwardSteps(BackwardHooks h)
-            {
-                _w.Lines($$"""
-                    _cellCarry.AsSpan(0, batch * {{L}}Padded).Clear();
-                    {{RunBackwardShares}}
-                    // ∂U += Σ_t ∂a(t)ᵀ·h(t−1);  ∂b_hh += Σ_t ∂a(t)
-                    {{Kernels}}.AccumulateOuter<T>(_pool, {{h.RecurrentInput}}, {{L}}Padded, rows, dGates, {{L}}Row, {{h.RecurrentGradient}}, 0, {{L}}Gates, _outerScratch);
-                    {{Kernels}}.AccumulateRows<T>(_pool, dGates, {{L}}Row, rows, {{L}}Row, grad.Slice({{L}}RecurrentBias, {{L}}Row));
-                    """);
-            }
-
             /// <inheritdoc/>
             public override void EmitBackwardRecurrence()
             {
-                if (!E.SplitsBackwardRecurrence(n))
-                    return;
+                bool zoneHidden = layer.Zoneout is not null;
                 EmitBackRecurLayer("A share computes ∂a(t) of its units, waits at <paramref name=\"barrier\"/> until every share has, then\n/// computes its units of ∂h(t−1) = Uᵀ·∂a(t).",
-                    Lines("int width = (blockEnd - blockStart) * BlockWidth;",
-                        $"{Span} gates = _l{n}Gates.AsSpan(0, rows * {L}Row);",
+                    Lines($"{Span} gates = _l{n}Gates.AsSpan(0, rows * {L}Row);",
                         $"{Span} dGates = _l{n}GateGradient.AsSpan(0, rows * {L}Row);",
                         $"{Span} dAbove = _l{n}HiddenGradient.AsSpan(0, rows * {L}Padded);",
                         $"{Span} dHidden = _hiddenCarry.AsSpan(0, batch * {L}Padded);",
                         $"{Span} cells = _l{n}Cell.AsSpan(0, (rows + batch) * {L}Padded);",
+                        layer.CellZoneout is null ? null! : $"{ReadOnlySpan} cellCandidates = _l{n}CellCandidate.AsSpan(0, rows * {L}Padded); // c̃(t) before zoneout",
                         $"{Span} dCell = _cellCarry.AsSpan(0, batch * {L}Padded);"),
                     BlockBackward(BackwardHooks()),
-                    Lines("// a = … + U·h(t−1):  ∂h(t−1) = Uᵀ·∂a, this share's units",
-                        "for (int r = 0; r < batch; r++)",
-                        $"    dHidden.Slice(r * {L}Padded + blockStart * BlockWidth, width).Clear();"),
-                    "dGates");
+                    Lines(zoneHidden ? "// a = … + U·h(t−1):  ∂h(t−1) = Uᵀ·∂a, this share's units (added to κ_h⊙∂h(t), already there)"
+                            : "// a = … + U·h(t−1):  ∂h(t−1) = Uᵀ·∂a, this share's units",
+                        zoneHidden ? null! : ClearShare("dHidden"),
+                        SharedProduct("dGates", "dHidden"),
+                        layer.RecurrentDropout is null ? null! : "// h̃ = h⊙m/(1 − p):  ∂h(t−1) = ∂h̃⊙m/(1 − p)",
+                        layer.RecurrentDropout is null ? null! : MaskShare("dHidden")));
             }
         }
     }
