@@ -17,8 +17,10 @@ public enum MonitorMode
 /// ∓∞; each considered epoch adds one to the wait, and an improvement resets it only if it also beats the baseline
 /// (when one is given); training stops at the first epoch after epoch 0 that does not improve while the wait has
 /// reached <c>patience</c>; epochs before <c>start_from_epoch</c> are ignored. With <c>restore_best_weights</c> the
-/// parameters of the best epoch (or of the first considered epoch, before any improvement) are kept in a buffer
-/// allocated once, and <see cref="End"/> puts them back, whether or not training stopped early.
+/// parameters and the batch-normalization running statistics of the best epoch (or of the first considered epoch,
+/// before any improvement) are kept in a buffer allocated once, and <see cref="End"/> puts them back, whether or not
+/// training stopped early. The trainers pass the metric named by <see cref="Monitor"/> and refuse a name they do not
+/// report before training starts.
 /// A NaN never improves.
 /// </summary>
 public sealed class EarlyStopping
@@ -72,8 +74,8 @@ public sealed class EarlyStopping
     public void Begin(IRnnModel model)
     {
         _model = model;
-        if (RestoreBestWeights && _bestWeights?.Length != model.Parameters.Length)
-            _bestWeights = new float[model.Parameters.Length];
+        if (RestoreBestWeights && _bestWeights?.Length != KeptLength(model))
+            _bestWeights = new float[KeptLength(model)];
         Reset();
     }
 
@@ -109,12 +111,20 @@ public sealed class EarlyStopping
         return false;
     }
 
-    /// <summary>Ends the run: with <see cref="RestoreBestWeights"/>, copies the best epoch's parameters back.</summary>
+    /// <summary>Ends the run: with <see cref="RestoreBestWeights"/>, copies the best epoch's parameters and running
+    /// statistics back.</summary>
     public void End()
     {
         if (RestoreBestWeights && _hasBestWeights && _model is not null)
-            _bestWeights.AsSpan().CopyTo(_model.Parameters);
+        {
+            int parameters = _model.Parameters.Length;
+            _bestWeights.AsSpan(0, parameters).CopyTo(_model.Parameters);
+            _bestWeights.AsSpan(parameters).CopyTo(_model.Statistics);
+        }
     }
+
+    /// <summary>Floats the best weights take for <paramref name="model"/>: its parameters, then its running statistics.</summary>
+    internal static int KeptLength(IRnnModel model) => model.Parameters.Length + model.Statistics.Length;
 
     /// <summary>The settings a resumed run must share with the one that saved its state.</summary>
     internal string Settings => string.Create(CultureInfo.InvariantCulture,
@@ -157,6 +167,7 @@ public sealed class EarlyStopping
     private void Snapshot()
     {
         _model!.Parameters.CopyTo(_bestWeights);
+        _model.Statistics.CopyTo(_bestWeights.AsSpan(_model.Parameters.Length));
         _hasBestWeights = true;
     }
 

@@ -24,14 +24,23 @@ internal static class EpochLoop
 
     private static readonly JsonSerializerOptions s_recordJson = new() { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
+    /// <summary>Runs the epochs. <paramref name="epoch"/> trains one and returns its record and the metrics it reports
+    /// by name (<see cref="FitHooks.Reported"/>: "loss", and with a validation set "val_loss" and the trainer's others);
+    /// early stopping watches the one it monitors, reduce-on-plateau the validation loss (the training loss without a
+    /// validation set).</summary>
     public static void Run<TRecord>(ISequenceModel model, Optimizer optimizer, int epochs, FitHooks hooks, List<TRecord> history,
-        Action<TRecord>? onEpoch, Func<int, (TRecord Record, double Monitored)> epoch)
+        Action<TRecord>? onEpoch, Func<int, (TRecord Record, EpochMetrics Metrics)> epoch)
     {
         var (earlyStopping, plateau, backup) = (hooks.EarlyStopping, hooks.Plateau, hooks.Backup);
         if (hooks.LearningRate is not null && plateau is not null)
             throw new ArgumentException("Give either a learning-rate schedule or reduce-on-plateau, not both: each sets the rate.");
         if (plateau is not null && plateau.Optimizer != optimizer)
             throw new ArgumentException("The reduce-on-plateau schedule was made for another optimizer than the trainer's.", nameof(hooks));
+        if (earlyStopping is not null && !hooks.Reported.Contains(earlyStopping.Monitor, StringComparer.Ordinal))
+            throw new ArgumentException($"Early stopping monitors '{earlyStopping.Monitor}', which this Fit does not report; it reports " +
+                $"{string.Join(", ", hooks.Reported.Select(name => $"'{name}'"))}" +
+                (earlyStopping.Monitor.StartsWith("val_", StringComparison.Ordinal) && !hooks.Reported.Contains("val_loss", StringComparer.Ordinal)
+                    ? " (the 'val_' metrics need a validation set)." : "."), nameof(hooks));
         earlyStopping?.Begin(model);
         var run = new List<TRecord>();
         int start = 0;
@@ -52,12 +61,12 @@ internal static class EpochLoop
         {
             if (hooks.LearningRate is not null)
                 optimizer.LearningRate = hooks.LearningRate(e);
-            var (record, monitored) = epoch(e);
+            var (record, metrics) = epoch(e);
             history.Add(record);
             run.Add(record);
             onEpoch?.Invoke(record);
-            plateau?.Step(monitored);
-            stopped = earlyStopping is not null && earlyStopping.EndEpoch(e, (float)monitored);
+            plateau?.Step(metrics.ValidationLoss ?? metrics.Loss);
+            stopped = earlyStopping is not null && earlyStopping.EndEpoch(e, (float)metrics[earlyStopping.Monitor]);
             if (backup is not null)
                 Save(backup, model, optimizer, earlyStopping, plateau, identity!, run, e + 1, stopped);
         }
@@ -128,8 +137,8 @@ internal static class EpochLoop
                 if (!double.TryParse(Need(key), NumberStyles.Float, CultureInfo.InvariantCulture, out _) && Need(key) is not ("true" or "false"))
                     throw Refuse($"'{key}' is '{Need(key)}'");
             if (earlyStopping?.RestoreBestWeights == true && Need("early_stopping.has_best_weights") == "true"
-                && arrays.GetValueOrDefault(BestWeights)?.Length != model.Parameters.Length)
-                throw Refuse($"its best weights are not {model.Parameters.Length} floats");
+                && arrays.GetValueOrDefault(BestWeights)?.Length != EarlyStopping.KeptLength(model))
+                throw Refuse($"its best weights are not {EarlyStopping.KeptLength(model)} floats");
             if (!int.TryParse(Need("run.next_epoch"), NumberStyles.None, CultureInfo.InvariantCulture, out nextEpoch) || Need("run.stopped") is not ("true" or "false"))
                 throw Refuse("its epoch count or stop flag is malformed");
             try
@@ -154,7 +163,28 @@ internal static class EpochLoop
 /// <summary>The optional parts of a Fit, as its parameters document them, and the trainer's description of itself and
 /// its data for a run backup (computed only when there is one).</summary>
 internal readonly record struct FitHooks(Func<int, float>? LearningRate, EarlyStopping? EarlyStopping, ReduceOnPlateau? Plateau, string? Backup,
-    Func<string> Trainer);
+    Func<string> Trainer, string[] Reported);
+
+/// <summary>The metrics one epoch reports, by the names early stopping monitors (Keras' names: "loss" for the training
+/// objective, "val_" and the metric for the validation set).</summary>
+internal sealed class EpochMetrics(double loss, double? validationLoss)
+{
+    private readonly Dictionary<string, double> _values = new(StringComparer.Ordinal) { ["loss"] = loss };
+
+    public double Loss { get; } = loss;
+
+    public double? ValidationLoss { get; } = validationLoss;
+
+    /// <summary>Adds a validation metric (name without "val_") when it was measured.</summary>
+    public EpochMetrics WithValidation(string name, double? value)
+    {
+        if (value is { } measured)
+            _values["val_" + name] = measured;
+        return this;
+    }
+
+    public double this[string name] => _values[name];
+}
 
 /// <summary>A short SHA-256 digest of a data set's arrays, to tell a run backup's data from other data.</summary>
 internal static class RunFingerprint

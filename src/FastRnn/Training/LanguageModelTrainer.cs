@@ -88,9 +88,12 @@ public sealed class LanguageModelTrainer
 
     /// <summary>Trains for up to <paramref name="epochs"/> epochs. <paramref name="learningRate"/>, when given, sets the
     /// optimizer's rate at the start of each epoch (e.g. <c>StepDecay.At</c>); <paramref name="plateau"/> instead lowers
-    /// it after epochs in which the monitored loss did not improve; <paramref name="earlyStopping"/> watches that loss
-    /// (the validation loss, or the training loss without validation data) and may stop the run and restore the best
-    /// weights; <paramref name="onEpoch"/> sees each epoch's record as it ends.
+    /// it after epochs in which the validation loss (the training loss without validation data) did not improve;
+    /// <paramref name="earlyStopping"/> watches the metric it names — "loss" (training), or with validation data
+    /// "val_loss", "val_perplexity", "val_bpc" here and "val_loss", "val_accuracy" (class targets) or "val_mae" and
+    /// "val_rmse" (float targets) in <see cref="SequenceTrainer"/>; any other name is refused before training starts — and
+    /// may stop the run and restore the best epoch's weights and batch-normalization statistics;
+    /// <paramref name="onEpoch"/> sees each epoch's record as it ends.
     /// <para><paramref name="backup"/> makes the run resumable, as Keras' BackupAndRestore: after every epoch the whole
     /// run (weights, optimizer state, mask counter, epoch, records, early-stopping and plateau state with the best
     /// weights) is written there atomically, and when the file exists as Fit starts, the run continues from it — the
@@ -104,12 +107,15 @@ public sealed class LanguageModelTrainer
         ReduceOnPlateau? plateau = null, string? backup = null)
     {
         EpochLoop.Run(_model, _optimizer, epochs, new FitHooks(learningRate, earlyStopping, plateau, backup,
-            () => $"language-model trainer, BPTT {Steps}; training {train.Fingerprint()}; validation {validation?.Fingerprint() ?? "none"}"), _history, onEpoch, epoch =>
+            () => $"language-model trainer, BPTT {Steps}; training {train.Fingerprint()}; validation {validation?.Fingerprint() ?? "none"}",
+            validation is null ? ["loss"] : ["loss", "val_loss", "val_perplexity", "val_bpc"]), _history, onEpoch, epoch =>
         {
             var clock = Stopwatch.StartNew();
             double trainLoss = TrainEpoch(train);
             double? validationLoss = validation is null ? null : Evaluate(validation);
-            return (new EpochRecord(epoch, trainLoss, validationLoss, _optimizer.LearningRate, clock.Elapsed.TotalSeconds), validationLoss ?? trainLoss);
+            var record = new EpochRecord(epoch, trainLoss, validationLoss, _optimizer.LearningRate, clock.Elapsed.TotalSeconds);
+            return (record, new EpochMetrics(trainLoss, validationLoss).WithValidation("loss", validationLoss)
+                .WithValidation("perplexity", record.ValidationPerplexity).WithValidation("bpc", record.ValidationBitsPerToken));
         });
         return _history;
     }

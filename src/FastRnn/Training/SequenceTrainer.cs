@@ -174,18 +174,26 @@ public sealed class SequenceTrainer
         }
     }
 
+    /// <summary>The metrics a Fit reports each epoch, by the names <see cref="EarlyStopping"/> monitors: "loss" (training),
+    /// and with a validation set "val_loss" and "val_accuracy" (class targets) or "val_mae" and "val_rmse" (float targets).</summary>
+    private static string[] Reported(SequenceSet? validation) => validation is null ? ["loss"]
+        : validation.HasClasses ? ["loss", "val_loss", "val_accuracy"] : ["loss", "val_loss", "val_mae", "val_rmse"];
+
     /// <inheritdoc cref="LanguageModelTrainer.Fit"/>
     public IReadOnlyList<SequenceEpoch> Fit(SequenceSet train, SequenceSet? validation, int epochs,
         Func<int, float>? learningRate = null, EarlyStopping? earlyStopping = null, Action<SequenceEpoch>? onEpoch = null,
         ReduceOnPlateau? plateau = null, string? backup = null)
     {
         EpochLoop.Run(_model, _optimizer, epochs, new FitHooks(learningRate, earlyStopping, plateau, backup,
-            () => $"sequence trainer, shuffle seed {ShuffleSeed}; training {train.Fingerprint()}; validation {validation?.Fingerprint() ?? "none"}"), _history, onEpoch, epoch =>
+            () => $"sequence trainer, shuffle seed {ShuffleSeed}; training {train.Fingerprint()}; validation {validation?.Fingerprint() ?? "none"}",
+            Reported(validation)), _history, onEpoch, epoch =>
         {
             var clock = Stopwatch.StartNew();
             double trainLoss = TrainEpoch(train, epoch);
             var metrics = validation is null ? null : Evaluate(validation);
-            return (new SequenceEpoch(epoch, trainLoss, metrics, _optimizer.LearningRate, clock.Elapsed.TotalSeconds), metrics?.Loss ?? trainLoss);
+            return (new SequenceEpoch(epoch, trainLoss, metrics, _optimizer.LearningRate, clock.Elapsed.TotalSeconds),
+                new EpochMetrics(trainLoss, metrics?.Loss).WithValidation("loss", metrics?.Loss).WithValidation("accuracy", metrics?.Accuracy)
+                    .WithValidation("mae", metrics?.MeanAbsoluteError).WithValidation("rmse", metrics?.RootMeanSquaredError));
         });
         return _history;
     }
