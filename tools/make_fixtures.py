@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Writes the PyTorch reference fixtures the C# tests compare against.
 
-Run with Debian's python3-torch:  /usr/bin/python3 tools/make_fixtures.py
+Run with Debian's python3-torch:  /usr/bin/python3 tools/make_fixtures.py   (only the schedules: ... schedules)
 Output: tests/FastRnn.Tests/Fixtures/*.safetensors (committed; CI needs no PyTorch).
 
 Each model case is a safetensors file holding, under PyTorch's state-dict names, the float32 weights; and the
@@ -659,14 +659,49 @@ def make_optimizer_fixture():
     write_safetensors(os.path.join(OUT, "optimizers.safetensors"), tensors, {"torch": torch.__version__})
 
 
+def make_schedule_fixture():
+    """The learning rates torch.optim.lr_scheduler gives, step by step (float64 in torch):
+    ExponentialLR, CosineAnnealingLR (past T_max too), CosineAnnealingWarmRestarts (T_mult 1 and 2), LinearLR and
+    OneCycleLR (cosine and linear annealing, two and three phases; learning rate only: cycle_momentum=False),
+    rounded to float32 as stored."""
+    def rates(make, steps, lr=0.5):
+        p = nn.Parameter(torch.zeros(1))
+        opt = torch.optim.SGD([p], lr=lr)
+        schedule = make(opt)
+        out = []
+        for _ in range(steps):
+            out.append(opt.param_groups[0]["lr"])
+            opt.step()
+            schedule.step()
+        return np.array(out)
+
+    S = torch.optim.lr_scheduler
+    tensors = {
+        "exponential": rates(lambda o: S.ExponentialLR(o, gamma=0.9), 30),
+        "cosine": rates(lambda o: S.CosineAnnealingLR(o, T_max=10, eta_min=0.01), 30),
+        "restarts": rates(lambda o: S.CosineAnnealingWarmRestarts(o, T_0=5, eta_min=0.02), 30),
+        "restarts2": rates(lambda o: S.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=2, eta_min=0.0), 50),
+        "linear": rates(lambda o: S.LinearLR(o, start_factor=0.1, end_factor=1.0, total_iters=8), 20),
+        "onecycle": rates(lambda o: S.OneCycleLR(o, max_lr=0.8, total_steps=40, cycle_momentum=False), 40),
+        "onecycle_linear3": rates(lambda o: S.OneCycleLR(o, max_lr=0.8, total_steps=37, pct_start=0.25, anneal_strategy="linear",
+                                                         div_factor=10, final_div_factor=100, three_phase=True, cycle_momentum=False), 37),
+    }
+    write_safetensors(os.path.join(OUT, "schedules.safetensors"), tensors, {"torch": torch.__version__})
+    return "schedules.safetensors"
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
+    if sys.argv[1:] == ["schedules"]:
+        print(make_schedule_fixture())
+        return
     seed = 100
     for name, (s, shapes) in CASES.items():
         for batch, steps in shapes:
             seed += 1
             print(make_case(name, s, batch, steps, seed))
     make_optimizer_fixture()
+    print(make_schedule_fixture())
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 using FastRnn.Kernels;
+using FastRnn.Training;
 using Xunit;
 
 namespace FastRnn.Tests;
@@ -74,6 +75,53 @@ public class ScheduleTests
         // Zaremba et al.: lr 1, halved every epoch after the 4th (1-based): 1, 1, 1, 1, 0.5, 0.25
         var zaremba = new StepDecay(1f, 0.5f, every: 1, delay: 3);
         Assert.Equal([1f, 1f, 1f, 1f, 0.5f, 0.25f], Enumerable.Range(0, 6).Select(zaremba.At));
+    }
+
+    /// <summary>The schedules against torch.optim.lr_scheduler, step by step (tools/make_fixtures.py schedules: torch's
+    /// rates in float64, stored as float32; torch updates most of them recursively, these use the closed forms, so the
+    /// last bit may differ).</summary>
+    [Fact]
+    public void SchedulesMatchTorch()
+    {
+        var entries = Safetensors.Read(FixtureFiles.PathOf("schedules.safetensors"));
+        void Check(string name, Func<int, float> at)
+        {
+            var expected = entries[name].Data;
+            for (int t = 0; t < expected.Length; t++)
+                Assert.True(Math.Abs(at(t) - expected[t]) <= 1e-6 * Math.Abs(expected[t]), $"{name} step {t}: {at(t)} against torch's {expected[t]}");
+        }
+        Check("exponential", new ExponentialDecay(0.5f, 0.9f).At);
+        Check("cosine", new CosineAnnealing(0.5f, period: 10, minimum: 0.01f).At);
+        Check("restarts", new CosineWarmRestarts(0.5f, firstPeriod: 5, minimum: 0.02f).At);
+        Check("restarts2", new CosineWarmRestarts(0.5f, firstPeriod: 3, periodFactor: 2).At);
+        Check("linear", new LinearWarmup(0.5f, steps: 8, startFactor: 0.1f).At);
+        Check("onecycle", new OneCycle(0.8f, totalSteps: 40).At);
+        Check("onecycle_linear3", new OneCycle(0.8f, totalSteps: 37, warmupFraction: 0.25f, divFactor: 10, finalDivFactor: 100, cosine: false, threePhase: true).At);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new OneCycle(0.8f, 40).At(40));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new CosineAnnealing(0.5f, 10).At(-1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new CosineAnnealing(0.5f, 10, minimum: 0.6f));
+    }
+
+    [Fact]
+    public void AFitCanScheduleTheRateByIteration()
+    {
+        var model = new GruClassic37x3(16, 10, seed: 1);
+        var trainer = new SequenceTrainer(model, new Adam(model, 1e-2f), shuffleSeed: 3);
+        var train = SequenceTrainerTests.FirstStepTask(40, 1); // 3 minibatches of 16, 16 and 8
+        var cycle = new OneCycle(0.02f, totalSteps: 4 * 3);
+        var history = trainer.Fit(train, null, epochs: 4, learningRatePerIteration: cycle.At);
+        // each epoch's record holds the rate of its last step
+        Assert.Equal(Enumerable.Range(1, 4).Select(e => cycle.At(e * 3 - 1)), history.Select(e => e.LearningRate));
+        var error = Assert.Throws<ArgumentException>(() => trainer.Fit(train, null, epochs: 1, learningRate: _ => 1e-3f, learningRatePerIteration: cycle.At));
+        Assert.Contains("per-iteration", error.Message);
+
+        // the language-model trainer counts segments
+        var lm = new TinyLm(4, 10, seed: 3);
+        var lmTrainer = new LanguageModelTrainer(lm, new Sgd(lm, 1f), 10);
+        var stream = new TokenStream(Enumerable.Range(0, 400).Select(i => i % 10).ToArray(), 4); // 99 targets a column: 10 segments
+        var warmup = new LinearWarmup(0.5f, steps: 25, startFactor: 0.1f);
+        var lmHistory = lmTrainer.Fit(stream, null, epochs: 3, learningRatePerIteration: warmup.At);
+        Assert.Equal([warmup.At(9), warmup.At(19), warmup.At(29)], lmHistory.Select(e => e.LearningRate));
     }
 
     [Fact]

@@ -11,11 +11,14 @@ namespace FastRnn.Training;
 /// is asked to), and, with a backup path, the run saved after every epoch and resumed from that file.</summary>
 internal static class EpochLoop
 {
-    /// <summary>One optimizer step from the loss just computed: clear the gradients, backpropagate, update.</summary>
-    public static void Update(ISequenceModel model, Optimizer optimizer)
+    /// <summary>One optimizer step from the loss just computed: clear the gradients, backpropagate, update (at the rate
+    /// of <paramref name="schedule"/>'s next iteration when a Fit gave one).</summary>
+    public static void Update(ISequenceModel model, Optimizer optimizer, IterationSchedule schedule)
     {
         model.ZeroGrad();
         model.Backward();
+        if (schedule.Rate is { } rate)
+            optimizer.LearningRate = rate(schedule.Next++);
         optimizer.Step();
     }
 
@@ -32,8 +35,8 @@ internal static class EpochLoop
         Action<TRecord>? onEpoch, Func<int, (TRecord Record, EpochMetrics Metrics)> epoch)
     {
         var (earlyStopping, plateau, backup) = (hooks.EarlyStopping, hooks.Plateau, hooks.Backup);
-        if (hooks.LearningRate is not null && plateau is not null)
-            throw new ArgumentException("Give either a learning-rate schedule or reduce-on-plateau, not both: each sets the rate.");
+        if ((hooks.LearningRate is not null ? 1 : 0) + (hooks.Iterations.Rate is not null ? 1 : 0) + (plateau is not null ? 1 : 0) > 1)
+            throw new ArgumentException("Give one of a per-epoch schedule, a per-iteration schedule and reduce-on-plateau: each sets the rate.");
         if (plateau is not null && plateau.Optimizer != optimizer)
             throw new ArgumentException("The reduce-on-plateau schedule was made for another optimizer than the trainer's.", nameof(hooks));
         if (earlyStopping is not null && !hooks.Reported.Contains(earlyStopping.Monitor, StringComparer.Ordinal))
@@ -61,6 +64,7 @@ internal static class EpochLoop
         {
             if (hooks.LearningRate is not null)
                 optimizer.LearningRate = hooks.LearningRate(e);
+            hooks.Iterations.Next = e * hooks.IterationsPerEpoch;
             var (record, metrics) = epoch(e);
             history.Add(record);
             run.Add(record);
@@ -163,7 +167,29 @@ internal static class EpochLoop
 /// <summary>The optional parts of a Fit, as its parameters document them, and the trainer's description of itself and
 /// its data for a run backup (computed only when there is one).</summary>
 internal readonly record struct FitHooks(Func<int, float>? LearningRate, EarlyStopping? EarlyStopping, ReduceOnPlateau? Plateau, string? Backup,
-    Func<string> Trainer, string[] Reported);
+    Func<string> Trainer, string[] Reported, IterationSchedule Iterations, int IterationsPerEpoch);
+
+/// <summary>A Fit's per-iteration learning rate (none outside a Fit that gives one) and the next iteration's number,
+/// counted from 0 over the whole run: epoch e starts at e × the iterations per epoch, so a resumed run continues the
+/// same schedule.</summary>
+internal sealed class IterationSchedule
+{
+    public Func<int, float>? Rate;
+    public int Next;
+
+    /// <summary>Sets <paramref name="rate"/> for the Fit; disposing the scope takes it away again.</summary>
+    public Scope For(Func<int, float>? rate)
+    {
+        Rate = rate;
+        Next = 0;
+        return new Scope(this);
+    }
+
+    public readonly struct Scope(IterationSchedule owner) : IDisposable
+    {
+        public void Dispose() => owner.Rate = null;
+    }
+}
 
 /// <summary>The metrics one epoch reports, by the names early stopping monitors (Keras' names: "loss" for the training
 /// objective, "val_" and the metric for the validation set).</summary>

@@ -12,6 +12,7 @@ public sealed class LanguageModelTrainer
 {
     private readonly ISequenceModel _model;
     private readonly Optimizer _optimizer;
+    private readonly IterationSchedule _schedule = new();
     private readonly int[] _inputs;
     private readonly int[] _targets;
     private readonly IRnnState _state;
@@ -72,7 +73,7 @@ public sealed class LanguageModelTrainer
             total += (double)_model.LossClasses(_targets.AsSpan(0, rows)) * rows;
             if (training)
             {
-                EpochLoop.Update(_model, _optimizer);
+                EpochLoop.Update(_model, _optimizer, _schedule);
                 SegmentDone?.Invoke(s + 1, segments);
             }
         }
@@ -87,7 +88,9 @@ public sealed class LanguageModelTrainer
     }
 
     /// <summary>Trains for up to <paramref name="epochs"/> epochs. <paramref name="learningRate"/>, when given, sets the
-    /// optimizer's rate at the start of each epoch (e.g. <c>StepDecay.At</c>); <paramref name="plateau"/> instead lowers
+    /// optimizer's rate at the start of each epoch (e.g. <c>StepDecay.At</c>); <paramref name="learningRatePerIteration"/>
+    /// instead sets it before every optimizer step, numbered from 0 over the whole run (e.g. <c>OneCycle.At</c>,
+    /// <c>LinearWarmup.At</c>); <paramref name="plateau"/> instead lowers
     /// it after epochs in which the validation loss (the training loss without validation data) did not improve;
     /// <paramref name="earlyStopping"/> watches the metric it names — "loss" (training), or with validation data
     /// "val_loss", "val_perplexity", "val_bpc" here and "val_loss", "val_accuracy" (class targets) or "val_mae" and
@@ -104,11 +107,12 @@ public sealed class LanguageModelTrainer
     /// the difference, before anything changes.</para></summary>
     public IReadOnlyList<EpochRecord> Fit(TokenStream train, TokenStream? validation, int epochs,
         Func<int, float>? learningRate = null, EarlyStopping? earlyStopping = null, Action<EpochRecord>? onEpoch = null,
-        ReduceOnPlateau? plateau = null, string? backup = null)
+        ReduceOnPlateau? plateau = null, string? backup = null, Func<int, float>? learningRatePerIteration = null)
     {
+        using var schedule = _schedule.For(learningRatePerIteration);
         EpochLoop.Run(_model, _optimizer, epochs, new FitHooks(learningRate, earlyStopping, plateau, backup,
             () => $"language-model trainer, BPTT {Steps}; training {train.Fingerprint()}; validation {validation?.Fingerprint() ?? "none"}",
-            validation is null ? ["loss"] : ["loss", "val_loss", "val_perplexity", "val_bpc"]), _history, onEpoch, epoch =>
+            validation is null ? ["loss"] : ["loss", "val_loss", "val_perplexity", "val_bpc"], _schedule, train.Segments(Steps)), _history, onEpoch, epoch =>
         {
             var clock = Stopwatch.StartNew();
             double trainLoss = TrainEpoch(train);

@@ -13,6 +13,7 @@ public sealed class SequenceTrainer
 {
     private readonly ISequenceModel _model;
     private readonly Optimizer _optimizer;
+    private readonly IterationSchedule _schedule = new();
     private readonly float[] _dense;
     private readonly int[] _tokens;
     private readonly int[] _lengths;
@@ -119,7 +120,7 @@ public sealed class SequenceTrainer
         {
             int batch = Gather(set, first, shuffled: true);
             total += (double)Loss(set, batch) * batch;
-            EpochLoop.Update(_model, _optimizer);
+            EpochLoop.Update(_model, _optimizer, _schedule);
         }
         return total / set.Count;
     }
@@ -182,11 +183,12 @@ public sealed class SequenceTrainer
     /// <inheritdoc cref="LanguageModelTrainer.Fit"/>
     public IReadOnlyList<SequenceEpoch> Fit(SequenceSet train, SequenceSet? validation, int epochs,
         Func<int, float>? learningRate = null, EarlyStopping? earlyStopping = null, Action<SequenceEpoch>? onEpoch = null,
-        ReduceOnPlateau? plateau = null, string? backup = null)
+        ReduceOnPlateau? plateau = null, string? backup = null, Func<int, float>? learningRatePerIteration = null)
     {
+        using var schedule = _schedule.For(learningRatePerIteration);
         EpochLoop.Run(_model, _optimizer, epochs, new FitHooks(learningRate, earlyStopping, plateau, backup,
             () => $"sequence trainer, shuffle seed {ShuffleSeed}; training {train.Fingerprint()}; validation {validation?.Fingerprint() ?? "none"}",
-            Reported(validation)), _history, onEpoch, epoch =>
+            Reported(validation), _schedule, (train.Count + _model.BatchCapacity - 1) / _model.BatchCapacity), _history, onEpoch, epoch =>
         {
             var clock = Stopwatch.StartNew();
             double trainLoss = TrainEpoch(train, epoch);
