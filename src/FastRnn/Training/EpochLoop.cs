@@ -13,10 +13,11 @@ internal static class EpochLoop
 {
     /// <summary>One optimizer step from the loss just computed: clear the gradients, backpropagate, update (at the rate
     /// of <paramref name="schedule"/>'s next iteration when a Fit gave one).</summary>
-    public static void Update(ISequenceModel model, Optimizer optimizer, IterationSchedule schedule)
+    public static void Update(ISequenceModel model, Optimizer optimizer, FitState schedule)
     {
         model.ZeroGrad();
         model.Backward();
+        optimizer = schedule.Current(optimizer);
         if (schedule.Rate is { } rate)
             optimizer.LearningRate = rate(schedule.Next++);
         optimizer.Step();
@@ -35,7 +36,7 @@ internal static class EpochLoop
         Action<TRecord>? onEpoch, Func<int, (TRecord Record, EpochMetrics Metrics)> epoch)
     {
         var (earlyStopping, plateau, backup) = (hooks.EarlyStopping, hooks.Plateau, hooks.Backup);
-        if ((hooks.LearningRate is not null ? 1 : 0) + (hooks.Iterations.Rate is not null ? 1 : 0) + (plateau is not null ? 1 : 0) > 1)
+        if ((hooks.LearningRate is not null ? 1 : 0) + (hooks.State.Rate is not null ? 1 : 0) + (plateau is not null ? 1 : 0) > 1)
             throw new ArgumentException("Give one of a per-epoch schedule, a per-iteration schedule and reduce-on-plateau: each sets the rate.");
         if (plateau is not null && plateau.Optimizer != optimizer)
             throw new ArgumentException("The reduce-on-plateau schedule was made for another optimizer than the trainer's.", nameof(hooks));
@@ -44,6 +45,8 @@ internal static class EpochLoop
                 $"{string.Join(", ", hooks.Reported.Select(name => $"'{name}'"))}" +
                 (earlyStopping.Monitor.StartsWith("val_", StringComparison.Ordinal) && !hooks.Reported.Contains("val_loss", StringComparer.Ordinal)
                     ? " (the 'val_' metrics need a validation set)." : "."), nameof(hooks));
+        if (hooks.Averaging is not null)
+            CheckAveraging(optimizer, hooks);
         earlyStopping?.Begin(model);
         var run = new List<TRecord>();
         int start = 0;
@@ -63,18 +66,51 @@ internal static class EpochLoop
         for (int e = start; e < epochs && !stopped; e++)
         {
             if (hooks.LearningRate is not null)
-                optimizer.LearningRate = hooks.LearningRate(e);
-            hooks.Iterations.Next = e * hooks.IterationsPerEpoch;
+                hooks.State.Current(optimizer).LearningRate = hooks.LearningRate(e);
+            hooks.State.Next = e * hooks.IterationsPerEpoch;
             var (record, metrics) = epoch(e);
             history.Add(record);
             run.Add(record);
             onEpoch?.Invoke(record);
             plateau?.Step(metrics.ValidationLoss ?? metrics.Loss);
-            stopped = earlyStopping is not null && earlyStopping.EndEpoch(e, (float)metrics[earlyStopping.Monitor]);
+            // early stopping keeps the weights the epoch was evaluated with: the average, once NT-ASGD has switched
+            using (hooks.State.Averaging())
+                stopped = earlyStopping is not null && earlyStopping.EndEpoch(e, (float)metrics[earlyStopping.Monitor]);
+            if (hooks.Averaging is { } trigger && hooks.State.Switched is null && trigger.Observe(metrics.ValidationLoss!.Value))
+                hooks.State.Switched = SwitchToAverage(model, (Sgd)optimizer);
             if (backup is not null)
                 Save(backup, model, optimizer, earlyStopping, plateau, identity!, run, e + 1, stopped);
         }
+        // NT-ASGD's result is the averaged model (AWD-LSTM saves and tests it); restored best weights replace it
+        if (hooks.State.Switched is { Steps: > 0 } averaged)
+            averaged.Average.CopyTo(model.Parameters);
         earlyStopping?.End();
+    }
+
+    /// <summary>NT-ASGD needs what AWD-LSTM has: plain SGD to switch from, a validation loss for the trigger, and no
+    /// other hook that holds on to the first optimizer.</summary>
+    private static void CheckAveraging(Optimizer optimizer, FitHooks hooks)
+    {
+        if (hooks.State.Switched is not null)
+            return; // an earlier Fit switched already: this one goes on averaging
+        if (optimizer is not Sgd { Momentum: 0f, Nesterov: false })
+            throw new ArgumentException($"NT-ASGD switches from plain SGD (no momentum), as AWD-LSTM does; this trainer's optimizer is {optimizer.GetType().Name}.", nameof(hooks));
+        if (!hooks.Reported.Contains("val_loss", StringComparer.Ordinal))
+            throw new ArgumentException("NT-ASGD's trigger watches the validation loss: give a validation set.", nameof(hooks));
+        if (hooks.Plateau is not null || hooks.Backup is not null)
+            throw new ArgumentException("NT-ASGD replaces the optimizer during the run; reduce-on-plateau and run backups hold on to the first one, so neither can be combined with it yet.", nameof(hooks));
+    }
+
+    /// <summary>AWD-LSTM's switch: <c>ASGD(lr, t0=0, lambd=0, weight_decay)</c> from the SGD's rate and weight decay, with
+    /// the same clipping and pool.</summary>
+    private static Asgd SwitchToAverage(IRnnModel model, Sgd sgd)
+    {
+        var averaged = new Asgd(model, sgd.LearningRate, lambda: 0f, t0: 0, weightDecay: sgd.WeightDecay) { Pool = sgd.Pool };
+        averaged.Clipping.MaxValue = sgd.Clipping.MaxValue;
+        averaged.Clipping.MaxTensorNorm = sgd.Clipping.MaxTensorNorm;
+        averaged.Clipping.MaxGlobalNorm = sgd.Clipping.MaxGlobalNorm;
+        averaged.Clipping.NonFinite = sgd.Clipping.NonFinite;
+        return averaged;
     }
 
     /// <summary>What a resumed run must share with the one that saved it, beyond the model and optimizer types the
@@ -167,15 +203,24 @@ internal static class EpochLoop
 /// <summary>The optional parts of a Fit, as its parameters document them, and the trainer's description of itself and
 /// its data for a run backup (computed only when there is one).</summary>
 internal readonly record struct FitHooks(Func<int, float>? LearningRate, EarlyStopping? EarlyStopping, ReduceOnPlateau? Plateau, string? Backup,
-    Func<string> Trainer, string[] Reported, IterationSchedule Iterations, int IterationsPerEpoch);
+    Func<string> Trainer, string[] Reported, FitState State, int IterationsPerEpoch, NonMonotoneTrigger? Averaging);
 
-/// <summary>A Fit's per-iteration learning rate (none outside a Fit that gives one) and the next iteration's number,
-/// counted from 0 over the whole run: epoch e starts at e × the iterations per epoch, so a resumed run continues the
-/// same schedule.</summary>
-internal sealed class IterationSchedule
+/// <summary>What a trainer keeps for its Fits: the per-iteration learning rate of the Fit under way (none outside a Fit
+/// that gives one) and the next iteration's number, counted from 0 over the whole run (epoch e starts at e × the
+/// iterations per epoch, so a resumed run continues the same schedule); and, once NT-ASGD has switched, the averaged
+/// optimizer that trains from then on.</summary>
+internal sealed class FitState
 {
     public Func<int, float>? Rate;
     public int Next;
+    public Asgd? Switched;
+
+    /// <summary>The optimizer that trains: the trainer's own, or the averaged one NT-ASGD switched to.</summary>
+    public Optimizer Current(Optimizer own) => (Optimizer?)Switched ?? own;
+
+    /// <summary>The averaged weights in the model while the scope lasts, once the switched optimizer has stepped (AWD-LSTM
+    /// evaluates with them); otherwise nothing.</summary>
+    public Asgd.AverageScope? Averaging() => Switched is { Steps: > 0 } averaged ? averaged.UseAverage() : null;
 
     /// <summary>Sets <paramref name="rate"/> for the Fit; disposing the scope takes it away again.</summary>
     public Scope For(Func<int, float>? rate)
@@ -185,7 +230,7 @@ internal sealed class IterationSchedule
         return new Scope(this);
     }
 
-    public readonly struct Scope(IterationSchedule owner) : IDisposable
+    public readonly struct Scope(FitState owner) : IDisposable
     {
         public void Dispose() => owner.Rate = null;
     }

@@ -12,7 +12,7 @@ public sealed class LanguageModelTrainer
 {
     private readonly ISequenceModel _model;
     private readonly Optimizer _optimizer;
-    private readonly IterationSchedule _schedule = new();
+    private readonly FitState _schedule = new();
     private readonly int[] _inputs;
     private readonly int[] _targets;
     private readonly IRnnState _state;
@@ -39,6 +39,10 @@ public sealed class LanguageModelTrainer
 
     /// <summary>Threads that share the training (the model's work and the optimizer's update; null: the calling thread
     /// alone). The results are the same bits at any thread count. The trainer does not own the pool.</summary>
+    /// <summary>The optimizer that trains: the one the trainer was made with, or the averaged SGD a Fit with
+    /// <c>averaging</c> switched to (it stays for later Fits).</summary>
+    public Optimizer Optimizer => _schedule.Current(_optimizer);
+
     public ComputePool? Pool
     {
         get => _model.Pool;
@@ -46,6 +50,8 @@ public sealed class LanguageModelTrainer
         {
             _model.Pool = value;
             _optimizer.Pool = value;
+            if (_schedule.Switched is { } averaged)
+                averaged.Pool = value;
         }
     }
 
@@ -107,17 +113,20 @@ public sealed class LanguageModelTrainer
     /// the difference, before anything changes.</para></summary>
     public IReadOnlyList<EpochRecord> Fit(TokenStream train, TokenStream? validation, int epochs,
         Func<int, float>? learningRate = null, EarlyStopping? earlyStopping = null, Action<EpochRecord>? onEpoch = null,
-        ReduceOnPlateau? plateau = null, string? backup = null, Func<int, float>? learningRatePerIteration = null)
+        ReduceOnPlateau? plateau = null, string? backup = null, Func<int, float>? learningRatePerIteration = null,
+        NonMonotoneTrigger? averaging = null)
     {
         using var schedule = _schedule.For(learningRatePerIteration);
         EpochLoop.Run(_model, _optimizer, epochs, new FitHooks(learningRate, earlyStopping, plateau, backup,
             () => $"language-model trainer, BPTT {Steps}; training {train.Fingerprint()}; validation {validation?.Fingerprint() ?? "none"}",
-            validation is null ? ["loss"] : ["loss", "val_loss", "val_perplexity", "val_bpc"], _schedule, train.Segments(Steps)), _history, onEpoch, epoch =>
+            validation is null ? ["loss"] : ["loss", "val_loss", "val_perplexity", "val_bpc"], _schedule, train.Segments(Steps), averaging), _history, onEpoch, epoch =>
         {
             var clock = Stopwatch.StartNew();
             double trainLoss = TrainEpoch(train);
-            double? validationLoss = validation is null ? null : Evaluate(validation);
-            var record = new EpochRecord(epoch, trainLoss, validationLoss, _optimizer.LearningRate, clock.Elapsed.TotalSeconds);
+            double? validationLoss;
+            using (_schedule.Averaging())
+                validationLoss = validation is null ? null : Evaluate(validation);
+            var record = new EpochRecord(epoch, trainLoss, validationLoss, Optimizer.LearningRate, clock.Elapsed.TotalSeconds);
             return (record, new EpochMetrics(trainLoss, validationLoss).WithValidation("loss", validationLoss)
                 .WithValidation("perplexity", record.ValidationPerplexity).WithValidation("bpc", record.ValidationBitsPerToken));
         });

@@ -13,7 +13,7 @@ public sealed class SequenceTrainer
 {
     private readonly ISequenceModel _model;
     private readonly Optimizer _optimizer;
-    private readonly IterationSchedule _schedule = new();
+    private readonly FitState _schedule = new();
     private readonly float[] _dense;
     private readonly int[] _tokens;
     private readonly int[] _lengths;
@@ -44,6 +44,10 @@ public sealed class SequenceTrainer
 
     /// <summary>Threads that share the training (the model's work and the optimizer's update; null: the calling thread
     /// alone). The results are the same bits at any thread count. The trainer does not own the pool.</summary>
+    /// <summary>The optimizer that trains: the one the trainer was made with, or the averaged SGD a Fit with
+    /// <c>averaging</c> switched to (it stays for later Fits).</summary>
+    public Optimizer Optimizer => _schedule.Current(_optimizer);
+
     public ComputePool? Pool
     {
         get => _model.Pool;
@@ -51,6 +55,8 @@ public sealed class SequenceTrainer
         {
             _model.Pool = value;
             _optimizer.Pool = value;
+            if (_schedule.Switched is { } averaged)
+                averaged.Pool = value;
         }
     }
 
@@ -183,17 +189,20 @@ public sealed class SequenceTrainer
     /// <inheritdoc cref="LanguageModelTrainer.Fit"/>
     public IReadOnlyList<SequenceEpoch> Fit(SequenceSet train, SequenceSet? validation, int epochs,
         Func<int, float>? learningRate = null, EarlyStopping? earlyStopping = null, Action<SequenceEpoch>? onEpoch = null,
-        ReduceOnPlateau? plateau = null, string? backup = null, Func<int, float>? learningRatePerIteration = null)
+        ReduceOnPlateau? plateau = null, string? backup = null, Func<int, float>? learningRatePerIteration = null,
+        NonMonotoneTrigger? averaging = null)
     {
         using var schedule = _schedule.For(learningRatePerIteration);
         EpochLoop.Run(_model, _optimizer, epochs, new FitHooks(learningRate, earlyStopping, plateau, backup,
             () => $"sequence trainer, shuffle seed {ShuffleSeed}; training {train.Fingerprint()}; validation {validation?.Fingerprint() ?? "none"}",
-            Reported(validation), _schedule, (train.Count + _model.BatchCapacity - 1) / _model.BatchCapacity), _history, onEpoch, epoch =>
+            Reported(validation), _schedule, (train.Count + _model.BatchCapacity - 1) / _model.BatchCapacity, averaging), _history, onEpoch, epoch =>
         {
             var clock = Stopwatch.StartNew();
             double trainLoss = TrainEpoch(train, epoch);
-            var metrics = validation is null ? null : Evaluate(validation);
-            return (new SequenceEpoch(epoch, trainLoss, metrics, _optimizer.LearningRate, clock.Elapsed.TotalSeconds),
+            SetMetrics? metrics;
+            using (_schedule.Averaging())
+                metrics = validation is null ? null : Evaluate(validation);
+            return (new SequenceEpoch(epoch, trainLoss, metrics, Optimizer.LearningRate, clock.Elapsed.TotalSeconds),
                 new EpochMetrics(trainLoss, metrics?.Loss).WithValidation("loss", metrics?.Loss).WithValidation("accuracy", metrics?.Accuracy)
                     .WithValidation("mae", metrics?.MeanAbsoluteError).WithValidation("rmse", metrics?.RootMeanSquaredError));
         });
