@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Writes the PyTorch reference fixtures the C# tests compare against.
 
-Run with Debian's python3-torch:  /usr/bin/python3 tools/make_fixtures.py   (only the schedules: ... schedules)
+Run with Debian's python3-torch:  /usr/bin/python3 tools/make_fixtures.py   (only the schedules or the weighted losses: ... schedules | weighted)
 Output: tests/FastRnn.Tests/Fixtures/*.safetensors (committed; CI needs no PyTorch).
 
 Each model case is a safetensors file holding, under PyTorch's state-dict names, the float32 weights; and the
@@ -690,10 +690,39 @@ def make_schedule_fixture():
     return "schedules.safetensors"
 
 
+def make_weighted_loss_fixture():
+    """Class-weighted losses: CrossEntropyLoss(weight=, ignore_index=-100) and BCEWithLogitsLoss(pos_weight=), their
+    mean and the gradient with respect to the logits, in float64 from float32 logits."""
+    g = torch.Generator().manual_seed(7)
+    rows, classes, outputs = 9, 5, 3
+    logits = (torch.randn(rows, classes, generator=g) * 2).float()
+    targets = torch.randint(0, classes, (rows,), generator=g)
+    targets[[2, 6]] = -100
+    weights = (torch.rand(classes, generator=g) * 2 + 0.1).float()
+    z = logits.double().requires_grad_()
+    loss = F.cross_entropy(z, targets, weight=weights.double(), ignore_index=-100)
+    loss.backward()
+    tensors = {"ce.logits": logits.numpy(), "ce.targets": targets.float().numpy(), "ce.weights": weights.numpy(),
+               "ce.loss": np.array([loss.item()]), "ce.grad": z.grad.numpy()}
+    logits = (torch.randn(rows, outputs, generator=g) * 3).float()
+    targets = torch.randint(0, 2, (rows, outputs), generator=g).float()
+    positive = torch.tensor([0.5, 2.0, 7.0])
+    z = logits.double().requires_grad_()
+    loss = F.binary_cross_entropy_with_logits(z, targets.double(), pos_weight=positive.double())
+    loss.backward()
+    tensors.update({"bce.logits": logits.numpy(), "bce.targets": targets.numpy(), "bce.pos_weight": positive.numpy(),
+                    "bce.loss": np.array([loss.item()]), "bce.grad": z.grad.numpy()})
+    write_safetensors(os.path.join(OUT, "weighted_losses.safetensors"), tensors, {"torch": torch.__version__})
+    return "weighted_losses.safetensors"
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     if sys.argv[1:] == ["schedules"]:
         print(make_schedule_fixture())
+        return
+    if sys.argv[1:] == ["weighted"]:
+        print(make_weighted_loss_fixture())
         return
     seed = 100
     for name, (s, shapes) in CASES.items():
@@ -702,6 +731,7 @@ def main():
             print(make_case(name, s, batch, steps, seed))
     make_optimizer_fixture()
     print(make_schedule_fixture())
+    print(make_weighted_loss_fixture())
 
 
 if __name__ == "__main__":

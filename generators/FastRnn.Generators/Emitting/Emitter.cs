@@ -564,6 +564,7 @@ internal static partial class Emitter
                     _hasLoss = true;
                     return loss;
                 }
+                {{LossWeights()}}
 
                 /// <summary>Backpropagates the last <see cref="Loss"/> through the head, every layer and every step of the
                 /// last <see cref="Forward"/>, adding to <see cref="Gradients"/> (call <see cref="ZeroGrad"/> first to start over).</summary>
@@ -695,9 +696,32 @@ internal static partial class Emitter
             LossKind.MeanSquaredError =>
                 $"global::FastRnn.Kernels.LossKernels.MeanSquaredError(_pool, _outputs, HeadPadded, rows, OutputSize, targets, _logitGradient, sigmoid: {(_m.Activation == HeadActivation.Sigmoid ? "true" : "false")})",
             LossKind.BinaryCrossEntropy =>
-                "global::FastRnn.Kernels.LossKernels.BinaryCrossEntropy(_pool, _logits, _outputs, HeadPadded, rows, OutputSize, targets, _logitGradient)",
-            _ => "global::FastRnn.Kernels.LossKernels.SoftmaxCrossEntropy(_pool, _logits, _outputs, HeadPadded, rows, OutputSize, targets, _logitGradient)",
+                "global::FastRnn.Kernels.LossKernels.BinaryCrossEntropy(_pool, _logits, _outputs, HeadPadded, rows, OutputSize, targets, _logitGradient, _lossWeights)",
+            _ => "global::FastRnn.Kernels.LossKernels.SoftmaxCrossEntropy(_pool, _logits, _outputs, HeadPadded, rows, OutputSize, targets, _logitGradient, _lossWeights)",
         };
+
+        /// <summary>The cross-entropies' weights, set at run time (they come from the data): PyTorch's <c>weight=</c> of
+        /// CrossEntropyLoss as <c>ClassWeights</c>, <c>pos_weight=</c> of BCEWithLogitsLoss as <c>PositiveWeights</c>.</summary>
+        private string LossWeights()
+        {
+            if (_m.Loss == LossKind.MeanSquaredError)
+                return "";
+            var (name, doc) = _m.Loss == LossKind.BinaryCrossEntropy
+                ? ("PositiveWeights", "A weight on each output's positive term (PyTorch BCEWithLogitsLoss's pos_weight=): above 1 it\n/// counts the positives more, for imbalanced labels.")
+                : ("ClassWeights", "A weight per class (PyTorch CrossEntropyLoss's weight=): each row's loss counts its target's\n/// weight times, and the mean is over the weights of the rows counted.");
+            return $$"""
+
+                private float[]? _lossWeights;
+
+                /// <summary>{{doc}} One per output, finite and not
+                /// negative; null (the default) weighs everything 1. The model keeps a copy.</summary>
+                public float[]? {{name}}
+                {
+                    get => (float[]?)_lossWeights?.Clone();
+                    set => _lossWeights = global::FastRnn.Kernels.LossKernels.CheckWeights(value, OutputSize, nameof({{name}}));
+                }
+                """;
+        }
 
         /// <summary>The head's activation over <paramref name="rows"/>, split by rows on <paramref name="pool"/> when it is not "null".</summary>
         private string ActivationCall(string pool, string logits, string outputs, string rows) => _m.Activation switch

@@ -12,14 +12,14 @@ internal static unsafe class HeadRows
     /// activation).</summary>
     public static double Run(ComputePool? pool, Kind kind, ReadOnlySpan<float> logits, ReadOnlySpan<float> outputs,
         int stride, int rows, int width, ReadOnlySpan<float> targets, ReadOnlySpan<int> classes, Span<float> dLogits,
-        float scale = 0f)
+        float scale = 0f, ReadOnlySpan<float> weights = default)
     {
         int parts = InterleavedKernels.PartsFor(pool, rows, (long)rows * width);
-        fixed (float* pz = logits, py = outputs, pt = targets, pd = dLogits)
+        fixed (float* pz = logits, py = outputs, pt = targets, pd = dLogits, pw = weights)
         fixed (int* pc = classes)
         {
             var work = Work.ForThisThread;
-            work.Set(kind, pz, py, stride, width, pt, pc, pd, scale, rows, Math.Max(parts, 1));
+            work.Set(kind, pz, py, stride, width, pt, pc, pd, scale, rows, Math.Max(parts, 1), pw, weights.Length);
             if (parts <= 1)
                 return work.Rows(0, rows, null);
             double[] sums = work.RowSums(rows);
@@ -41,16 +41,19 @@ internal static unsafe class HeadRows
 #pragma warning restore IDE1006
 
         private Kind _kind;
-        private float* _z, _y, _t, _d;
+        private float* _z, _y, _t, _d, _weights;
         private int* _classes;
-        private int _stride, _width, _rows, _parts;
+        private int _stride, _width, _rows, _parts, _weightCount;
         private float _scale;
         private double[] _sums = [];
 
         public static Work ForThisThread => t_work ??= new Work();
 
-        public void Set(Kind kind, float* z, float* y, int stride, int width, float* t, int* classes, float* d, float scale, int rows, int parts)
+        public void Set(Kind kind, float* z, float* y, int stride, int width, float* t, int* classes, float* d, float scale, int rows, int parts,
+            float* weights, int weightCount)
         {
+            _weights = weights;
+            _weightCount = weightCount;
             _kind = kind;
             _z = z;
             _y = y;
@@ -100,10 +103,10 @@ internal static unsafe class HeadRows
                         row = LossKernels.SquaredErrorRow(y, Targets(r), Gradient(r), _scale, _kind == Kind.SquaredErrorOfSigmoid);
                         break;
                     case Kind.BinaryCrossEntropy:
-                        row = LossKernels.BinaryCrossEntropyRow(z, y, Targets(r), Gradient(r), _scale);
+                        row = LossKernels.BinaryCrossEntropyRow(z, y, Targets(r), Gradient(r), _scale, Weights);
                         break;
                     case Kind.SoftmaxCrossEntropy:
-                        row = LossKernels.SoftmaxCrossEntropyRow(z, y, _classes[r], Gradient(r), _scale);
+                        row = LossKernels.SoftmaxCrossEntropyRow(z, y, _classes[r], Gradient(r), _scale, Weights);
                         break;
                 }
                 if (sums is not null)
@@ -114,6 +117,9 @@ internal static unsafe class HeadRows
         }
 
         private ReadOnlySpan<float> Targets(int row) => new(_t + (long)row * _width, _width);
+
+        /// <summary>The loss's class or positive weights (empty: none).</summary>
+        private ReadOnlySpan<float> Weights => new(_weights, _weightCount);
 
         private Span<float> Gradient(int row) => new(_d + (long)row * _stride, _width);
     }

@@ -59,11 +59,21 @@ public static class LossKernels
 
     /// <inheritdoc cref="BinaryCrossEntropy(ReadOnlySpan{float}, ReadOnlySpan{float}, int, int, int, ReadOnlySpan{float}, Span{float})"/>
     public static float BinaryCrossEntropy(ComputePool? pool, ReadOnlySpan<float> logits, ReadOnlySpan<float> outputs, int stride, int rows, int width,
-        ReadOnlySpan<float> targets, Span<float> dLogits)
+        ReadOnlySpan<float> targets, Span<float> dLogits) =>
+        BinaryCrossEntropy(pool, logits, outputs, stride, rows, width, targets, dLogits, default);
+
+    /// <summary>Binary cross-entropy from logits with a weight on each output's positive term (PyTorch
+    /// <c>BCEWithLogitsLoss(pos_weight=)</c>): per element <c>−[p·t·log σ(z) + (1 − t)·log(1 − σ(z))]</c>, computed as
+    /// <c>(1 − t)·z + (1 + (p − 1)·t)·(log(1 + e^−|z|) + max(−z, 0))</c>, gradient <c>(1 + (p − 1)·t)·σ(z) − p·t</c>; mean
+    /// over rows × width. Empty <paramref name="positiveWeights"/>: unweighted (the plain kernel, bit for bit).</summary>
+    public static float BinaryCrossEntropy(ComputePool? pool, ReadOnlySpan<float> logits, ReadOnlySpan<float> outputs, int stride, int rows, int width,
+        ReadOnlySpan<float> targets, Span<float> dLogits, ReadOnlySpan<float> positiveWeights)
     {
         CheckTargets(targets.Length, rows * width);
+        if (!positiveWeights.IsEmpty && positiveWeights.Length != width)
+            throw new ArgumentException($"pos_weight has {positiveWeights.Length} weights; the head has {width} outputs.", nameof(positiveWeights));
         double sum = HeadRows.Run(pool, HeadRows.Kind.BinaryCrossEntropy, logits, outputs, stride, rows, width, targets, default, dLogits,
-            scale: 1f / (rows * width));
+            scale: 1f / (rows * width), weights: positiveWeights);
         return (float)(sum / (rows * width));
     }
 
@@ -78,23 +88,47 @@ public static class LossKernels
 
     /// <inheritdoc cref="SoftmaxCrossEntropy(ReadOnlySpan{float}, ReadOnlySpan{float}, int, int, int, ReadOnlySpan{int}, Span{float})"/>
     public static float SoftmaxCrossEntropy(ComputePool? pool, ReadOnlySpan<float> logits, ReadOnlySpan<float> outputs, int stride, int rows, int width,
-        ReadOnlySpan<int> targets, Span<float> dLogits)
+        ReadOnlySpan<int> targets, Span<float> dLogits) =>
+        SoftmaxCrossEntropy(pool, logits, outputs, stride, rows, width, targets, dLogits, default);
+
+    /// <summary>Softmax cross-entropy with a weight per class (PyTorch <c>CrossEntropyLoss(weight=)</c>): row r counts
+    /// <c>w[t_r]</c> times, and the mean is over the weights of the rows not ignored, <c>Σ w[t_r]·(−log softmax(z_r)[t_r]) /
+    /// Σ w[t_r]</c> (0, with zero gradients, when that sum is 0). Empty <paramref name="classWeights"/>: unweighted (the
+    /// plain kernel, bit for bit).</summary>
+    public static float SoftmaxCrossEntropy(ComputePool? pool, ReadOnlySpan<float> logits, ReadOnlySpan<float> outputs, int stride, int rows, int width,
+        ReadOnlySpan<int> targets, Span<float> dLogits, ReadOnlySpan<float> classWeights)
     {
         CheckTargets(targets.Length, rows);
+        if (!classWeights.IsEmpty && classWeights.Length != width)
+            throw new ArgumentException($"The class weights are {classWeights.Length}; the head has {width} classes.", nameof(classWeights));
         // Every target is checked before any gradient is written.
-        int counted = 0;
+        double counted = 0;
         for (int r = 0; r < rows; r++)
         {
             int target = targets[r];
             if (target >= width)
                 throw new ArgumentOutOfRangeException(nameof(targets), target, $"Target {r} is class {target}; classes run from 0 to {width - 1} (a negative id marks a padded step).");
             if (target >= 0)
-                counted++;
+                counted += classWeights.IsEmpty ? 1 : classWeights[target];
         }
-        // every row ignored: each clears its gradient, and the loss is 0
+        // every row ignored (or weighing 0): each clears its gradient, and the loss is 0
         double sum = HeadRows.Run(pool, HeadRows.Kind.SoftmaxCrossEntropy, logits, outputs, stride, rows, width, default, targets, dLogits,
-            scale: counted == 0 ? 0f : 1f / counted);
+            scale: counted == 0 ? 0f : classWeights.IsEmpty ? 1f / (float)counted : (float)(1 / counted), weights: classWeights);
         return counted == 0 ? 0f : (float)(sum / counted);
+    }
+
+    /// <summary>Checks weights for a loss (finite, not negative) and returns a copy, or null for none: what a model's
+    /// <c>ClassWeights</c> or <c>PositiveWeights</c> setter keeps.</summary>
+    public static float[]? CheckWeights(float[]? weights, int count, string name)
+    {
+        if (weights is null)
+            return null;
+        if (weights.Length != count)
+            throw new ArgumentException($"{name} needs {count} weights (one per {(name == "ClassWeights" ? "class" : "output")}); got {weights.Length}.", name);
+        for (int i = 0; i < weights.Length; i++)
+            if (!float.IsFinite(weights[i]) || weights[i] < 0)
+                throw new ArgumentOutOfRangeException(name, weights[i], $"{name}[{i}] is {weights[i]}; weights must be finite and not negative.");
+        return (float[])weights.Clone();
     }
 
     /// <summary>One row of <see cref="Softmax(ReadOnlySpan{float}, Span{float}, int, int, int)"/>.</summary>
@@ -119,21 +153,35 @@ public static class LossKernels
         return sum;
     }
 
-    /// <summary>Σ of one row's binary cross-entropy terms, writing its ∂loss/∂logit (<paramref name="scale"/> = 1 / elements).</summary>
-    internal static double BinaryCrossEntropyRow(ReadOnlySpan<float> z, ReadOnlySpan<float> y, ReadOnlySpan<float> t, Span<float> d, float scale)
+    /// <summary>Σ of one row's binary cross-entropy terms, writing its ∂loss/∂logit (<paramref name="scale"/> = 1 / elements);
+    /// with <paramref name="positive"/> (one weight per output, or empty) the positive terms are weighted.</summary>
+    internal static double BinaryCrossEntropyRow(ReadOnlySpan<float> z, ReadOnlySpan<float> y, ReadOnlySpan<float> t, Span<float> d, float scale,
+        ReadOnlySpan<float> positive)
     {
         double sum = 0;
+        if (positive.IsEmpty)
+        {
+            for (int j = 0; j < z.Length; j++)
+            {
+                double logit = z[j];
+                sum += Math.Max(logit, 0) - logit * t[j] + Math.Log(1 + Math.Exp(-Math.Abs(logit)));
+                d[j] = scale * (y[j] - t[j]);
+            }
+            return sum;
+        }
         for (int j = 0; j < z.Length; j++)
         {
-            double logit = z[j];
-            sum += Math.Max(logit, 0) - logit * t[j] + Math.Log(1 + Math.Exp(-Math.Abs(logit)));
-            d[j] = scale * (y[j] - t[j]);
+            double logit = z[j], target = t[j], weight = 1 + (positive[j] - 1) * target;
+            sum += (1 - target) * logit + weight * (Math.Log(1 + Math.Exp(-Math.Abs(logit))) + Math.Max(-logit, 0));
+            d[j] = scale * (float)(weight * y[j] - positive[j] * target);
         }
         return sum;
     }
 
-    /// <summary>One row's −log softmax(z)[t] (0 for an ignored row), writing its ∂loss/∂logit (<paramref name="scale"/> = 1 / counted rows).</summary>
-    internal static double SoftmaxCrossEntropyRow(ReadOnlySpan<float> z, ReadOnlySpan<float> y, int target, Span<float> d, float scale)
+    /// <summary>One row's −log softmax(z)[t] (0 for an ignored row), writing its ∂loss/∂logit (<paramref name="scale"/> = 1 / counted
+    /// rows); with <paramref name="weights"/> (one per class, or empty) the row's loss and gradient count w[t] times.</summary>
+    internal static double SoftmaxCrossEntropyRow(ReadOnlySpan<float> z, ReadOnlySpan<float> y, int target, Span<float> d, float scale,
+        ReadOnlySpan<float> weights)
     {
         if (target < 0)
         {
@@ -142,6 +190,11 @@ public static class LossKernels
         }
         float probability = y[target];
         double loss = probability > 1e-30f ? -Math.Log(probability) : LogSumExp(z) - z[target];
+        if (!weights.IsEmpty)
+        {
+            scale *= weights[target];
+            loss *= weights[target];
+        }
         TensorPrimitives.Multiply(y, scale, d);
         d[target] -= scale;
         return loss;
