@@ -248,3 +248,47 @@ public class LengthTests
         Assert.Throws<NotSupportedException>(() => ((ISequenceModel)new TinyLm(2, 2)).ForwardTokens([1, 2, 3, 4], 2, 2, [2, 1]));
     }
 }
+
+/// <summary>The final state under per-row lengths is each row's state after its own last real step (PyTorch's packed
+/// sequences), so a state carried to the next segment is right for every row (issue 11).</summary>
+public class FinalStateLengthTests
+{
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void EachRowEndsAtItsOwnLastRealStep(bool wide)
+    {
+        const int Batch = 3, Steps = 7, Inputs = 4;
+        int[] lengths = [7, 3, 5];
+        Lstm37x2 model;
+        using (VectorPath.Override(wide))
+            model = new Lstm37x2(Batch, Steps, seed: 2);
+        var random = new Random(9);
+        var x = Enumerable.Range(0, Steps * Batch * Inputs).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
+        var state = model.CreateState(Batch);
+        model.Forward(x, Batch, Steps, lengths, state);
+        for (int r = 0; r < Batch; r++)
+        {
+            // the row alone, its own length, no padding
+            int n = lengths[r];
+            var row = Enumerable.Range(0, n).SelectMany(t => x.AsSpan((t * Batch + r) * Inputs, Inputs).ToArray()).ToArray();
+            var alone = model.CreateState(1);
+            model.Forward(row, 1, n, alone);
+            foreach (var (batched, single, name) in new[]
+            {
+                (state.Layer0Hidden, alone.Layer0Hidden, "h0"), (state.Layer0Cell, alone.Layer0Cell, "c0"),
+                (state.Layer1Hidden, alone.Layer1Hidden, "h1"), (state.Layer1Cell, alone.Layer1Cell, "c1"),
+            })
+            {
+                int width = single.Length;
+                Close.Assert(single, batched.AsSpan(r * width, width).ToArray(), $"row {r} {name}");
+            }
+        }
+        // without lengths every row runs through the padding to step 7
+        var through = model.CreateState(Batch);
+        model.Forward(x, Batch, Steps, through);
+        int w = through.Layer1Hidden.Length / Batch;
+        Assert.NotEqual(state.Layer1Hidden.AsSpan(w, w).ToArray(), through.Layer1Hidden.AsSpan(w, w).ToArray());
+        Assert.Equal(state.Layer1Hidden.AsSpan(0, w).ToArray(), through.Layer1Hidden.AsSpan(0, w).ToArray());
+    }
+}

@@ -632,7 +632,8 @@ internal static partial class Emitter
                     /// <summary>Runs the model over right-padded sequences of different lengths: row r is
                     /// <paramref name="lengths"/>[r] steps long (1 to <paramref name="steps"/>), the steps after it padding. The head
                     /// reads each row at its own last real step, so the padded steps count in neither the outputs, the loss nor any
-                    /// gradient. A state passed in ends at step <paramref name="steps"/> (padding included): do not carry it on.</summary>
+                    /// gradient. A state passed in ends with each row's state after its own last real step (PyTorch's packed
+                    /// sequences), so it carries on to each row's next segment.</summary>
                     public void Forward({{inputType}} inputs, int batch, int steps, global::System.ReadOnlySpan<int> lengths, State? state = null)
                     {
                         {{LengthsBody}}
@@ -673,6 +674,31 @@ internal static partial class Emitter
             _w.Line();
             using (_w.Block("private void StoreFinalState(int batch, int steps, State state)", "{", "}"))
             {
+                if (!EveryStep)
+                {
+                    // Slot t + 1 of a layer's states holds them after step t, so row r's last real step leaves them in slot
+                    // lengths[r]: what the row reaches before the padding, as PyTorch's packed sequences end.
+                    using (_w.Block("if (_useLengths)"))
+                    {
+                        _w.Lines("""
+                            // each row's state after its own last real step (PyTorch's packed sequences), ready for its next segment
+                            for (int r = 0; r < batch; r++)
+                            {
+                                int slot = _lengths[r] * batch + r;
+                            """);
+                        using (_w.Indent())
+                            for (int n = 0; n < _m.Layers.Count; n++)
+                            {
+                                _w.Line($"_l{n}Hidden.AsSpan(slot * L{n}Padded, L{n}Padded).CopyTo(state.Layer{n}Hidden.AsSpan(r * L{n}Padded));");
+                                if (_m.Layers[n].Cell == CellKind.Lstm)
+                                    _w.Line($"_l{n}Cell.AsSpan(slot * L{n}Padded, L{n}Padded).CopyTo(state.Layer{n}Cell.AsSpan(r * L{n}Padded));");
+                            }
+                        _w.Lines("""
+                            }
+                            return;
+                            """);
+                    }
+                }
                 for (int n = 0; n < _m.Layers.Count; n++)
                 {
                     _w.Line($"_l{n}Hidden.AsSpan(steps * batch * L{n}Padded, batch * L{n}Padded).CopyTo(state.Layer{n}Hidden);");
