@@ -33,6 +33,8 @@ internal static partial class Emitter
                 yield return buffer;
             foreach (var buffer in HeadBuffers())
                 yield return buffer;
+            foreach (var buffer in CompositionBuffers())
+                yield return buffer;
         }
 
         private static Buffer Model(string name, string? length, string comment, BufferSizing sizing = BufferSizing.Capacity) =>

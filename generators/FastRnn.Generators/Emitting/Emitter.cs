@@ -95,6 +95,7 @@ internal static partial class Emitter
             EmitForward();
             EmitStep();
             EmitBackward();
+            EmitComposition();
             EmitRecurrenceOnThePool();
             EmitSharedStep();
             // Each layer's forward, step and backward together, as the cell writes them.
@@ -492,7 +493,8 @@ internal static partial class Emitter
                     CheckSequence(batch, steps, state);
                     // Whatever happens below, the buffers no longer hold the last pass: Loss and Backward must wait for this one.
                     _hasForward = false;
-                    _hasLoss = false;{{(EveryStep ? "" : "\n_useLengths = _lengthsRequested;")}}
+                    _hasLoss = false;
+                    _hasBackward = false;{{(EveryStep ? "" : "\n_useLengths = _lengthsRequested;")}}
                     if (inputs.Length != steps * batch{{(Tokens ? "" : " * InputSize")}})
                         throw new global::System.ArgumentException(
                             $"Forward expects {steps * batch{{(Tokens ? "" : " * InputSize")}}} input values ({steps} steps × {batch} rows{{(Tokens ? "" : " × {InputSize} features")}}); got {inputs.Length}.", nameof(inputs));
@@ -575,6 +577,7 @@ internal static partial class Emitter
                     if (_wide) BackwardCore<global::FastRnn.Kernels.Block512>(_batch, _steps);
                     else BackwardCore<global::FastRnn.Kernels.Block256>(_batch, _steps);
                     _hasLoss = false;
+                    _hasBackward = true;
                 }
 
                 """);
@@ -1197,7 +1200,7 @@ internal static partial class Emitter
                     {{Span}} dAbove = _l{{n}}HiddenGradient.AsSpan(0, rows * {{L}}Padded);
                     {{Span}} hidden = _l{{n}}Hidden.AsSpan(0, (rows + batch) * {{L}}Padded);
                     {{Span}} dHidden = _hiddenCarry.AsSpan(0, batch * {{L}}Padded);
-                    dHidden.Clear();
+                    {{StartCarry(n, "dHidden", "Hidden")}}
                 """);
             var cell = Cell(n);
             var hooks = cell.BackwardHooks();
@@ -1219,6 +1222,7 @@ internal static partial class Emitter
                 if (_m.Layers[n].WeightDrop is not null)
                     _w.Lines(WeightGradientSetup(n));
                 cell.EmitBackwardSteps(hooks);
+                _w.Lines(KeepInitialGradient(n));
                 if (_m.Layers[n].WeightDrop is not null)
                     _w.Lines(WeightGradientFinish(n));
                 EmitInputSideBackward(n, "dGates");

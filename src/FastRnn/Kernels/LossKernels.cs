@@ -35,6 +35,41 @@ public static class LossKernels
     public static void Softmax(ComputePool? pool, ReadOnlySpan<float> logits, Span<float> outputs, int stride, int rows, int width) =>
         HeadRows.Run(pool, HeadRows.Kind.Softmax, logits, outputs, stride, rows, width, default, default, default);
 
+    /// <summary>The head's activations, for <see cref="OutputGradient"/>.</summary>
+    public enum Activation { Identity, Sigmoid, Softmax }
+
+    /// <summary>∂L/∂logits from a caller's ∂L/∂outputs (<paramref name="outputGradient"/>, rows × width, dense) through
+    /// the activation whose outputs are in <paramref name="outputs"/>: identity <c>g</c>; sigmoid <c>g⊙y(1 − y)</c>;
+    /// softmax <c>y⊙(g − Σ_j g_j·y_j)</c> per row. <paramref name="dLogits"/> has rows of <paramref name="stride"/>.</summary>
+    public static void OutputGradient(Activation activation, ReadOnlySpan<float> outputs, int stride, int rows, int width,
+        ReadOnlySpan<float> outputGradient, Span<float> dLogits)
+    {
+        CheckTargets(outputGradient.Length, rows * width);
+        for (int r = 0; r < rows; r++)
+        {
+            var y = outputs.Slice(r * stride, width);
+            var g = outputGradient.Slice(r * width, width);
+            var d = dLogits.Slice(r * stride, width);
+            switch (activation)
+            {
+                case Activation.Identity:
+                    g.CopyTo(d);
+                    break;
+                case Activation.Sigmoid:
+                    for (int j = 0; j < width; j++)
+                        d[j] = g[j] * y[j] * (1 - y[j]);
+                    break;
+                default:
+                    double dot = 0;
+                    for (int j = 0; j < width; j++)
+                        dot += (double)g[j] * y[j];
+                    for (int j = 0; j < width; j++)
+                        d[j] = (float)(y[j] * (g[j] - dot));
+                    break;
+            }
+        }
+    }
+
     /// <summary>Mean of <c>(y − t)²</c> over rows × width; <paramref name="sigmoid"/> says y = σ(logit), so the
     /// gradient carries σ' = y(1 − y).</summary>
     public static float MeanSquaredError(ReadOnlySpan<float> outputs, int stride, int rows, int width,

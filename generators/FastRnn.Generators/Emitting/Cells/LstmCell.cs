@@ -110,7 +110,7 @@ internal static partial class Emitter
             public override void EmitBackwardSteps(BackwardHooks h)
             {
                 _w.Lines($$"""
-                    _cellCarry.AsSpan(0, batch * {{L}}Padded).Clear();
+                    {{StartCarry(n, $"_cellCarry.AsSpan(0, batch * {L}Padded)", "Cell")}}
                     {{RunBackwardShares}}
                     // ∂U += Σ_t ∂a(t)ᵀ·h(t−1);  ∂b_hh += Σ_t ∂a(t)
                     {{Kernels}}.AccumulateOuter<T>(_pool, {{h.RecurrentInput}}, {{L}}Padded, rows, dGates, {{L}}Row, {{h.RecurrentGradient}}, 0, {{L}}Gates, _outerScratch);

@@ -1,0 +1,171 @@
+using FastRnn.Kernels;
+using Xunit;
+
+namespace FastRnn.Tests;
+
+/// <summary>Models that compose (issue 11): backward from a caller's ∂L/∂outputs and ∂L/∂(final states), and the
+/// gradients handed back — of the initial states and of the inputs.</summary>
+public class CompositionTests
+{
+    /// <summary>One sequence of 10 steps against the same sequence as two segments of 5 chained by their state: the
+    /// second segment's loss, its initial-state gradient fed back as the first segment's final-state gradient (with a zero
+    /// output gradient), gives the whole sequence's parameter gradients. This is how an encoder hands its final state to a
+    /// decoder and takes the decoder's initial-state gradient back.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void TwoSegmentsChainedByStateGradientsEqualOneSequence(bool wide)
+    {
+        const int Batch = 3, Half = 5;
+        TinyLm model;
+        using (VectorPath.Override(wide))
+            model = new TinyLm(Batch, 2 * Half, seed: 4) { Options = { Training = false } }; // no dropout: the same network throughout
+        var random = new Random(3);
+        int[] tokens = Enumerable.Range(0, 2 * Half * Batch).Select(_ => random.Next(TinyLm.Vocabulary)).ToArray();
+        // the loss reads the second half only
+        int[] targets = Enumerable.Range(0, 2 * Half * Batch).Select(i => i < Half * Batch ? Losses.Ignore : random.Next(TinyLm.OutputSize)).ToArray();
+
+        model.Forward(tokens, Batch, 2 * Half);
+        float whole = model.Loss(targets);
+        model.ZeroGrad();
+        model.Backward();
+        float[] expected = model.Gradients.ToArray();
+
+        var state = model.CreateState(Batch);
+        model.Forward(tokens.AsSpan(0, Half * Batch), Batch, Half, state);
+        model.Forward(tokens.AsSpan(Half * Batch), Batch, Half, state);
+        float second = model.Loss(targets.AsSpan(Half * Batch));
+        model.ZeroGrad();
+        model.Backward();
+        float[] gradients = model.Gradients.ToArray();
+        var handedBack = model.CreateState(Batch);
+        model.CopyInitialStateGradient(handedBack);
+        Assert.Contains(handedBack.Layer0Hidden, g => g != 0f);
+
+        model.Forward(tokens.AsSpan(0, Half * Batch), Batch, Half);
+        model.ZeroGrad();
+        model.Backward(new float[Half * Batch * TinyLm.OutputSize], handedBack);
+        var first = model.Gradients;
+        for (int i = 0; i < gradients.Length; i++)
+            gradients[i] += first[i];
+
+        Assert.Equal(whole, second, 5);
+        Close.Assert(expected, gradients, "chained segments");
+    }
+
+    [Fact]
+    public void BackwardFromTheLossGradientEqualsTheBuiltInLoss()
+    {
+        // softmax + cross-entropy: ∂L/∂y = −1/(N·y_t) at each counted row's target
+        const int Batch = 2, Steps = 6;
+        var model = new TinyLm(Batch, Steps, seed: 8) { Options = { Training = false } };
+        var random = new Random(1);
+        int[] tokens = Enumerable.Range(0, Batch * Steps).Select(_ => random.Next(TinyLm.Vocabulary)).ToArray();
+        int[] targets = Enumerable.Range(0, Batch * Steps).Select(i => i % 5 == 4 ? Losses.Ignore : random.Next(TinyLm.OutputSize)).ToArray();
+        model.Forward(tokens, Batch, Steps);
+        model.Loss(targets);
+        model.ZeroGrad();
+        model.Backward();
+        float[] builtIn = model.Gradients.ToArray();
+        var outputs = new float[Batch * Steps * TinyLm.OutputSize];
+        ((ISequenceModel)model).CopyOutputs(outputs);
+        int counted = targets.Count(t => t >= 0);
+        var dOutputs = new float[outputs.Length];
+        for (int r = 0; r < targets.Length; r++)
+            if (targets[r] >= 0)
+                dOutputs[r * TinyLm.OutputSize + targets[r]] = -1f / (counted * outputs[r * TinyLm.OutputSize + targets[r]]);
+        model.ZeroGrad();
+        model.Backward(dOutputs);
+        Close.Assert(builtIn, model.Gradients.ToArray(), "softmax cross-entropy through Backward(∂outputs)");
+
+        // identity + mean squared error: ∂L/∂y = 2(y − t)/N, as the loss kernel computes it
+        var dense = new GruSmall(Batch, Steps, seed: 2);
+        var x = Enumerable.Range(0, Batch * Steps * 5).Select(i => MathF.Cos(i * 0.3f)).ToArray();
+        var y = Enumerable.Range(0, Batch * Steps * 3).Select(i => MathF.Sin(i * 0.2f)).ToArray();
+        dense.Forward(x, Batch, Steps);
+        dense.Loss(y);
+        dense.ZeroGrad();
+        dense.Backward();
+        builtIn = dense.Gradients.ToArray();
+        var predictions = new float[y.Length];
+        ((ISequenceModel)dense).CopyOutputs(predictions);
+        float scale = 2f / y.Length;
+        dense.ZeroGrad();
+        dense.Backward(predictions.Select((p, i) => scale * (p - y[i])).ToArray());
+        Assert.Equal(builtIn, dense.Gradients.ToArray());
+    }
+
+    [Fact]
+    public void TheInputGradientMatchesFiniteDifferences()
+    {
+        const int Batch = 2, Steps = 4, Inputs = 5;
+        var model = new GruSmall(Batch, Steps, seed: 6);
+        var x = Enumerable.Range(0, Batch * Steps * Inputs).Select(i => MathF.Sin(i * 0.7f)).ToArray();
+        var y = Enumerable.Range(0, Batch * Steps * 3).Select(i => 0.3f * MathF.Cos(i * 0.4f)).ToArray();
+        double LossAt(float[] inputs)
+        {
+            model.Forward(inputs, Batch, Steps);
+            return model.Loss(y);
+        }
+        LossAt(x);
+        model.ZeroGrad();
+        model.Backward();
+        var analytic = new float[x.Length];
+        model.CopyInputGradient(analytic);
+        double largest = analytic.Max(Math.Abs);
+        Assert.True(largest > 0);
+        const float H = 1e-2f;
+        foreach (int i in new[] { 0, 3, 7, 12, 21, 33, 39 })
+        {
+            var plus = (float[])x.Clone();
+            var minus = (float[])x.Clone();
+            plus[i] += H;
+            minus[i] -= H;
+            double numeric = (LossAt(plus) - LossAt(minus)) / (2 * H);
+            // central differences: O(h²) truncation, float32 loss rounding / h
+            Assert.True(Math.Abs(numeric - analytic[i]) <= 1e-3 * largest + 1e-2 * Math.Abs(analytic[i]),
+                $"input {i}: finite difference {numeric}, CopyInputGradient {analytic[i]}");
+        }
+    }
+
+    [Fact]
+    public void MisuseIsRefused()
+    {
+        var model = new GruSmall(2, 4, seed: 6);
+        var x = new float[2 * 4 * 5];
+        var gradient = model.CreateState(2);
+        Assert.Throws<InvalidOperationException>(() => model.Backward(new float[2 * 4 * 3]));
+        model.Forward(x, 2, 4);
+        var error = Assert.Throws<ArgumentException>(() => model.Backward(new float[5]));
+        Assert.Contains("24 output gradients", error.Message);
+        Assert.Throws<InvalidOperationException>(() => model.CopyInitialStateGradient(gradient));
+        Assert.Throws<ArgumentException>(() => model.Backward(new float[24], model.CreateState(1)));
+        model.Backward(new float[24]);
+        Assert.Throws<ArgumentException>(() => model.CopyInputGradient(new float[3]));
+        Assert.Throws<ArgumentException>(() => model.CopyInitialStateGradient(model.CreateState(1)));
+        model.CopyInitialStateGradient(gradient);
+        Assert.All(gradient.Layer0Hidden, g => Assert.Equal(0f, g)); // a zero output gradient reaches nothing
+    }
+
+    [Fact]
+    public void ABackwardFromOutsideAllocatesNothing()
+    {
+        var model = new GruSmall(2, 4, seed: 6);
+        var x = Enumerable.Range(0, 40).Select(i => MathF.Sin(i)).ToArray();
+        var dOutputs = Enumerable.Range(0, 24).Select(i => 0.01f * i).ToArray();
+        var states = model.CreateState(2);
+        var input = new float[40];
+        void Run()
+        {
+            model.Forward(x, 2, 4);
+            model.ZeroGrad();
+            model.Backward(dOutputs, states);
+            model.CopyInitialStateGradient(states);
+            model.CopyInputGradient(input);
+        }
+        Run();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Run();
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+}
