@@ -245,7 +245,8 @@ public class LengthTests
         Assert.Equal(a, model.Output(1)[0]);
         Assert.Throws<ArgumentOutOfRangeException>(() => model.Forward(x, Batch, Steps, [4, 0]));
         Assert.Throws<ArgumentException>(() => model.Forward(x, Batch, Steps, [4]));
-        Assert.Throws<NotSupportedException>(() => ((ISequenceModel)new TinyLm(2, 2)).ForwardTokens([1, 2, 3, 4], 2, 2, [2, 1]));
+        // activation penalties average over every step, padded ones too: such a model refuses lengths
+        Assert.Throws<NotSupportedException>(() => ((ISequenceModel)new PenaltyFixture(2, 2)).ForwardTokens([1, 2, 3, 4], 2, 2, [2, 1]));
     }
 }
 
@@ -290,5 +291,117 @@ public class FinalStateLengthTests
         int w = through.Layer1Hidden.Length / Batch;
         Assert.NotEqual(state.Layer1Hidden.AsSpan(w, w).ToArray(), through.Layer1Hidden.AsSpan(w, w).ToArray());
         Assert.Equal(state.Layer1Hidden.AsSpan(0, w).ToArray(), through.Layer1Hidden.AsSpan(0, w).ToArray());
+    }
+}
+
+// An every-step binary cross-entropy head, for lengths under every loss.
+[RnnModel, DenseInput(3), Lstm(12), Head(2, Activation.Sigmoid), Loss(LossKind.BinaryCrossEntropy)]
+public partial class EveryStepBce;
+
+/// <summary>Per-row lengths under every-step heads (issue 11): the loss counts the real steps only, so whatever the padding
+/// holds the loss and every gradient stay bit for bit the same; softmax cross-entropy with lengths is the same as with
+/// the padded steps' targets ignored; the mean squared error equals the rows run alone, weighted by their real elements.</summary>
+public class EveryStepLengthTests
+{
+    private static float[] Pad(float[] x, int[] lengths, int batch, int width, float value)
+    {
+        var padded = (float[])x.Clone();
+        for (int i = 0; i < x.Length / width; i++)
+            if (i / batch >= lengths[i % batch])
+                Array.Fill(padded, value, i * width, width);
+        return padded;
+    }
+
+    [Fact]
+    public void MeanSquaredErrorCountsTheRealStepsOnly()
+    {
+        const int Batch = 3, Steps = 4, Inputs = 5, Outputs = 3;
+        int[] lengths = [4, 2, 3];
+        var model = new GruSmall(Batch, Steps, seed: 3);
+        var random = new Random(2);
+        var x = Enumerable.Range(0, Steps * Batch * Inputs).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
+        var y = Enumerable.Range(0, Steps * Batch * Outputs).Select(_ => (float)random.NextDouble()).ToArray();
+        (float, float[], float[]) Run(float[] inputs, float[] targets)
+        {
+            var state = model.CreateState(Batch);
+            model.Forward(inputs, Batch, Steps, lengths, state);
+            float loss = model.Loss(targets);
+            model.ZeroGrad();
+            model.Backward();
+            return (loss, model.Gradients.ToArray(), state.Layer0Hidden.ToArray());
+        }
+        var (loss, gradients, final) = Run(x, y);
+        var (paddedLoss, paddedGradients, paddedFinal) = Run(Pad(x, lengths, Batch, Inputs, 7f), Pad(y, lengths, Batch, Outputs, -3f));
+        Assert.Equal(loss, paddedLoss);
+        Assert.Equal(gradients, paddedGradients);
+        Assert.Equal(final, paddedFinal);
+
+        double expectedLoss = 0;
+        var expectedGradients = new double[gradients.Length];
+        int total = lengths.Sum();
+        for (int r = 0; r < Batch; r++)
+        {
+            int n = lengths[r];
+            var rowX = Enumerable.Range(0, n).SelectMany(t => x.AsSpan((t * Batch + r) * Inputs, Inputs).ToArray()).ToArray();
+            var rowY = Enumerable.Range(0, n).SelectMany(t => y.AsSpan((t * Batch + r) * Outputs, Outputs).ToArray()).ToArray();
+            var state = model.CreateState(1);
+            model.Forward(rowX, 1, n, state);
+            expectedLoss += (double)model.Loss(rowY) * n / total;
+            model.ZeroGrad();
+            model.Backward();
+            var g = model.Gradients;
+            for (int i = 0; i < g.Length; i++)
+                expectedGradients[i] += (double)g[i] * n / total;
+            int width = state.Layer0Hidden.Length;
+            Close.Assert(state.Layer0Hidden, final.AsSpan(r * width, width).ToArray(), $"row {r}'s final state");
+        }
+        Assert.Equal(expectedLoss, loss, 5);
+        Close.Assert(expectedGradients.Select(v => (float)v).ToArray(), gradients, "gradient with lengths");
+    }
+
+    [Fact]
+    public void CrossEntropyWithLengthsIsCrossEntropyWithThePaddingIgnored()
+    {
+        const int Batch = 3, Steps = 5;
+        int[] lengths = [5, 1, 3];
+        var model = new TinyLm(Batch, Steps, seed: 5) { Options = { Training = false } };
+        var random = new Random(6);
+        int[] tokens = Enumerable.Range(0, Batch * Steps).Select(_ => random.Next(TinyLm.Vocabulary)).ToArray();
+        int[] targets = Enumerable.Range(0, Batch * Steps).Select(_ => random.Next(TinyLm.OutputSize)).ToArray();
+        model.Forward(tokens, Batch, Steps, lengths);
+        float withLengths = model.Loss(targets);
+        model.ZeroGrad();
+        model.Backward();
+        float[] gradients = model.Gradients.ToArray();
+        int[] ignored = targets.Select((t, i) => i / Batch >= lengths[i % Batch] ? Losses.Ignore : t).ToArray();
+        model.Forward(tokens, Batch, Steps);
+        Assert.Equal(model.Loss(ignored), withLengths);
+        model.ZeroGrad();
+        model.Backward();
+        Assert.Equal(model.Gradients.ToArray(), gradients);
+    }
+
+    [Fact]
+    public void BinaryCrossEntropyCountsTheRealStepsOnly()
+    {
+        const int Batch = 2, Steps = 6;
+        int[] lengths = [3, 6];
+        var model = new EveryStepBce(Batch, Steps, seed: 1);
+        var x = Enumerable.Range(0, Steps * Batch * 3).Select(i => MathF.Sin(i * 0.9f)).ToArray();
+        var y = Enumerable.Range(0, Steps * Batch * 2).Select(i => (float)(i % 3 == 0 ? 1 : 0)).ToArray();
+        (float, float[]) Run(float[] inputs, float[] targets)
+        {
+            model.Forward(inputs, Batch, Steps, lengths);
+            float loss = model.Loss(targets);
+            model.ZeroGrad();
+            model.Backward();
+            return (loss, model.Gradients.ToArray());
+        }
+        var (loss, gradients) = Run(x, y);
+        var (padded, paddedGradients) = Run(Pad(x, lengths, Batch, 3, -5f), Pad(y, lengths, Batch, 2, 1f));
+        Assert.Equal(loss, padded);
+        Assert.Equal(gradients, paddedGradients);
+        model.Forward(x, Batch, Steps);
+        Assert.NotEqual(loss, model.Loss(y)); // without lengths the padding counts
     }
 }

@@ -263,9 +263,9 @@ internal static partial class Emitter
                 yield return Model("_headDropped", $"{headRows} * L{Top}Padded", "The head's input after its dropout mask.");
             }
             yield return Constant("_headTransposed", "HeadShape.Transposed.Length", "The head's W packed transposed (∂h = ∂logits·W).");
+            yield return Model("_lengths", "batchCapacity", "Per-row lengths of the last Forward that was given them.") with { ElementType = "int" };
             if (!EveryStep)
             {
-                yield return Model("_lengths", "batchCapacity", "Per-row lengths of the last Forward that was given them (the head reads each row's last real step).") with { ElementType = "int" };
                 yield return Model("_headGathered", $"batchCapacity * L{Top}Padded", "The rows the head gathered at each row's last real step: [batch, top Padded].");
                 yield return Model("_headGatheredGradient", $"batchCapacity * L{Top}Padded", "Their gradient: [batch, top Padded].");
             }

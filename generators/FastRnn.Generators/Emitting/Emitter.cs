@@ -263,14 +263,13 @@ internal static partial class Emitter
                 _w.Line("// Whether the last Forward normalized with the batch's statistics (training) or the running ones.");
                 _w.Line("private bool _batchStatistics;");
             }
-            if (!EveryStep)
-            {
-                _w.Line("// Whether the last Forward was given per-row lengths (the head then reads _headGathered).");
-                _w.Line("private bool _useLengths;");
-                _w.Line(_m.HasOutputBatchNorm
-                    ? "private const bool _lengthsRequested = false; // batch normalization over batch × time takes no lengths"
-                    : "private bool _lengthsRequested;");
-            }
+            _w.Line(EveryStep
+                ? "// Whether the last Forward was given per-row lengths (the loss then counts the real steps only)."
+                : "// Whether the last Forward was given per-row lengths (the head then reads _headGathered).");
+            _w.Line("private bool _useLengths;");
+            _w.Line(LengthsRefused is not null
+                ? $"private const bool _lengthsRequested = false; // {LengthsRefused.Value.Comment}"
+                : "private bool _lengthsRequested;");
             _w.Lines("""
                 private int _batch;
                 private int _steps;
@@ -494,7 +493,8 @@ internal static partial class Emitter
                     // Whatever happens below, the buffers no longer hold the last pass: Loss and Backward must wait for this one.
                     _hasForward = false;
                     _hasLoss = false;
-                    _hasBackward = false;{{(EveryStep ? "" : "\n_useLengths = _lengthsRequested;")}}
+                    _hasBackward = false;
+                    _useLengths = _lengthsRequested;
                     if (inputs.Length != steps * batch{{(Tokens ? "" : " * InputSize")}})
                         throw new global::System.ArgumentException(
                             $"Forward expects {steps * batch{{(Tokens ? "" : " * InputSize")}}} input values ({steps} steps × {batch} rows{{(Tokens ? "" : " × {InputSize} features")}}); got {inputs.Length}.", nameof(inputs));
@@ -607,10 +607,9 @@ internal static partial class Emitter
 
                     """);
 
-            if (!EveryStep)
             {
-                string LengthsBody = (_m.HasOutputBatchNorm
-                    ? "// Batch statistics over batch × time would count the padded steps.\nthrow new global::System.NotSupportedException(\"This model batch-normalizes a layer's output over batch × time, whose statistics would count padded steps; give it sequences of one length.\");"
+                string LengthsBody = (LengthsRefused is { } refused
+                    ? $"// {refused.Comment}\nthrow new global::System.NotSupportedException(\"{refused.Message}\");"
                     : """
                     CheckSequence(batch, steps, state);
                     if (lengths.Length != batch)
@@ -631,22 +630,26 @@ internal static partial class Emitter
                         _lengthsRequested = false;
                     }
                     """);
+                string readDoc = EveryStep
+                    ? "The head\n/// reads every step, and the loss counts the real ones only (the outputs of padded steps are there, but no loss or\n/// gradient comes from them)."
+                    : "The head\n/// reads each row at its own last real step, so the padded steps count in neither the outputs, the loss nor any\n/// gradient.";
                 _w.Lines($$"""
                     /// <summary>Runs the model over right-padded sequences of different lengths: row r is
-                    /// <paramref name="lengths"/>[r] steps long (1 to <paramref name="steps"/>), the steps after it padding. The head
-                    /// reads each row at its own last real step, so the padded steps count in neither the outputs, the loss nor any
-                    /// gradient. A state passed in ends with each row's state after its own last real step (PyTorch's packed
+                    /// <paramref name="lengths"/>[r] steps long (1 to <paramref name="steps"/>), the steps after it padding. {{readDoc}} A state passed in ends with each row's state after its own last real step (PyTorch's packed
                     /// sequences), so it carries on to each row's next segment.</summary>
                     public void Forward({{inputType}} inputs, int batch, int steps, global::System.ReadOnlySpan<int> lengths, State? state = null)
                     {
                         {{LengthsBody}}
                     }
 
-                    /// <summary>The top layer's rows the head reads: the last step's, or each row's last real step's.</summary>
-                    private {{ReadOnlySpan}} LastRows(int batch, int steps) =>
-                        _useLengths ? _headGathered.AsSpan(0, batch * L{{Top}}Padded) : {{LayerOutput(Top, "(steps - 1) * batch", "batch")}};
-
                     """);
+                if (!EveryStep)
+                    _w.Lines($$"""
+                        /// <summary>The top layer's rows the head reads: the last step's, or each row's last real step's.</summary>
+                        private {{ReadOnlySpan}} LastRows(int batch, int steps) =>
+                            _useLengths ? _headGathered.AsSpan(0, batch * L{{Top}}Padded) : {{LayerOutput(Top, "(steps - 1) * batch", "batch")}};
+
+                        """);
             }
             _w.Lines("""
                 private void CheckSequence(int batch, int steps, State? state)
@@ -677,7 +680,6 @@ internal static partial class Emitter
             _w.Line();
             using (_w.Block("private void StoreFinalState(int batch, int steps, State state)", "{", "}"))
             {
-                if (!EveryStep)
                 {
                     // Slot t + 1 of a layer's states holds them after step t, so row r's last real step leaves them in slot
                     // lengths[r]: what the row reaches before the padding, as PyTorch's packed sequences end.
@@ -723,11 +725,25 @@ internal static partial class Emitter
         private string LossCall() => _m.Loss switch
         {
             LossKind.MeanSquaredError =>
-                $"global::FastRnn.Kernels.LossKernels.MeanSquaredError(_pool, _outputs, HeadPadded, rows, OutputSize, targets, _logitGradient, sigmoid: {(_m.Activation == HeadActivation.Sigmoid ? "true" : "false")})",
+                $"global::FastRnn.Kernels.LossKernels.MeanSquaredError(_pool, _outputs, HeadPadded, rows, OutputSize, targets, _logitGradient, sigmoid: {(_m.Activation == HeadActivation.Sigmoid ? "true" : "false")}{RealRows})",
             LossKind.BinaryCrossEntropy =>
-                "global::FastRnn.Kernels.LossKernels.BinaryCrossEntropy(_pool, _logits, _outputs, HeadPadded, rows, OutputSize, targets, _logitGradient, _lossWeights)",
-            _ => "global::FastRnn.Kernels.LossKernels.SoftmaxCrossEntropy(_pool, _logits, _outputs, HeadPadded, rows, OutputSize, targets, _logitGradient, _lossWeights)",
+                $"global::FastRnn.Kernels.LossKernels.BinaryCrossEntropy(_pool, _logits, _outputs, HeadPadded, rows, OutputSize, targets, _logitGradient, _lossWeights{RealRows})",
+            _ => $"global::FastRnn.Kernels.LossKernels.SoftmaxCrossEntropy(_pool, _logits, _outputs, HeadPadded, rows, OutputSize, targets, _logitGradient, _lossWeights{RealRows})",
         };
+
+        /// <summary>An every-step head's loss under per-row lengths counts the real steps only.</summary>
+        private string RealRows => EveryStep ? ", new global::FastRnn.Kernels.RealRows(_useLengths ? _lengths.AsSpan(0, _batch) : default)" : "";
+
+        /// <summary>Why a model takes no per-row lengths, if it does not: batch normalization over batch × time, or (every
+        /// step) activation penalties over every step, would count the padded steps.</summary>
+        private (string Comment, string Message)? LengthsRefused =>
+            _m.HasOutputBatchNorm
+                ? ("batch normalization over batch × time takes no lengths",
+                    "This model batch-normalizes a layer's output over batch × time, whose statistics would count padded steps; give it sequences of one length.")
+                : EveryStep && _m.HasActivationPenalty
+                    ? ("activation penalties over every step take no lengths",
+                        "This model's activation penalties (AR, TAR) average over every step, padded ones included; give it sequences of one length.")
+                    : null;
 
         /// <summary>The cross-entropies' weights, set at run time (they come from the data): PyTorch's <c>weight=</c> of
         /// CrossEntropyLoss as <c>ClassWeights</c>, <c>pos_weight=</c> of BCEWithLogitsLoss as <c>PositiveWeights</c>.</summary>
@@ -1313,8 +1329,8 @@ internal static partial class Emitter
                 global::FastRnn.IRnnState {{I}}.NewState(int batch) => CreateState(batch);
                 void {{I}}.ForwardDense({{ReadOnlySpan}} inputs, int batch, int steps, global::FastRnn.IRnnState? state) => {{dense}};
                 void {{I}}.ForwardTokens(global::System.ReadOnlySpan<int> inputs, int batch, int steps, global::FastRnn.IRnnState? state) => {{tokens}};
-                void {{I}}.ForwardDense({{ReadOnlySpan}} inputs, int batch, int steps, global::System.ReadOnlySpan<int> lengths, global::FastRnn.IRnnState? state) => {{(EveryStep ? "throw EveryStepLengths()" : Tokens ? "throw WrongInput(\"dense\")" : "Forward(inputs, batch, steps, lengths, AsState(state))")}};
-                void {{I}}.ForwardTokens(global::System.ReadOnlySpan<int> inputs, int batch, int steps, global::System.ReadOnlySpan<int> lengths, global::FastRnn.IRnnState? state) => {{(EveryStep ? "throw EveryStepLengths()" : Tokens ? "Forward(inputs, batch, steps, lengths, AsState(state))" : "throw WrongInput(\"token\")")}};
+                void {{I}}.ForwardDense({{ReadOnlySpan}} inputs, int batch, int steps, global::System.ReadOnlySpan<int> lengths, global::FastRnn.IRnnState? state) => {{(Tokens ? "throw WrongInput(\"dense\")" : "Forward(inputs, batch, steps, lengths, AsState(state))")}};
+                void {{I}}.ForwardTokens(global::System.ReadOnlySpan<int> inputs, int batch, int steps, global::System.ReadOnlySpan<int> lengths, global::FastRnn.IRnnState? state) => {{(Tokens ? "Forward(inputs, batch, steps, lengths, AsState(state))" : "throw WrongInput(\"token\")")}};
                 float {{I}}.LossDense({{ReadOnlySpan}} targets) => {{(classes ? "throw WrongTargets(\"float\")" : "Loss(targets)")}};
                 float {{I}}.LossClasses(global::System.ReadOnlySpan<int> targets) => {{(classes ? "Loss(targets)" : "throw WrongTargets(\"class-id\")")}};
                 void {{I}}.StepDense({{ReadOnlySpan}} input, global::FastRnn.IRnnState state, {{Span}} output) => {{(Tokens ? "throw WrongInput(\"dense\")" : "Step(input, AsState(state)!, output)")}};
@@ -1338,9 +1354,6 @@ internal static partial class Emitter
                     State own => own,
                     _ => throw new global::System.ArgumentException($"The state was made by another model type ({state.GetType().FullName}).", nameof(state)),
                 };
-
-                private static global::System.NotSupportedException EveryStepLengths() =>
-                    new("{{_m.Name}} reads every step: mark a padded step with a target it ignores (Losses.Ignore) instead of lengths.");
 
                 private static global::System.InvalidOperationException WrongInput(string kind) =>
                     new($"{{_m.Name}} takes {{(Tokens ? "token" : "dense")}} input, not {kind} input.");

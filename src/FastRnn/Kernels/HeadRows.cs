@@ -12,14 +12,15 @@ internal static unsafe class HeadRows
     /// activation).</summary>
     public static double Run(ComputePool? pool, Kind kind, ReadOnlySpan<float> logits, ReadOnlySpan<float> outputs,
         int stride, int rows, int width, ReadOnlySpan<float> targets, ReadOnlySpan<int> classes, Span<float> dLogits,
-        float scale = 0f, ReadOnlySpan<float> weights = default)
+        float scale = 0f, ReadOnlySpan<float> weights = default, RealRows real = default)
     {
         int parts = InterleavedKernels.PartsFor(pool, rows, (long)rows * width);
         fixed (float* pz = logits, py = outputs, pt = targets, pd = dLogits, pw = weights)
-        fixed (int* pc = classes)
+        fixed (int* pc = classes, pl = real.Lengths)
         {
             var work = Work.ForThisThread;
             work.Set(kind, pz, py, stride, width, pt, pc, pd, scale, rows, Math.Max(parts, 1), pw, weights.Length);
+            work.SetLengths(pl, real.Lengths.Length);
             if (parts <= 1)
                 return work.Rows(0, rows, null);
             double[] sums = work.RowSums(rows);
@@ -42,7 +43,8 @@ internal static unsafe class HeadRows
 
         private Kind _kind;
         private float* _z, _y, _t, _d, _weights;
-        private int* _classes;
+        private int* _classes, _lengths;
+        private int _batch;
         private int _stride, _width, _rows, _parts, _weightCount;
         private float _scale;
         private double[] _sums = [];
@@ -61,6 +63,13 @@ internal static unsafe class HeadRows
             _classes = classes;
             _d = d;
             (_stride, _width, _scale, _rows, _parts) = (stride, width, scale, rows, parts);
+        }
+
+        /// <summary>Per-row lengths (a row of a step past its row's length is padding), or none.</summary>
+        public void SetLengths(int* lengths, int batch)
+        {
+            _lengths = lengths;
+            _batch = batch;
         }
 
         /// <summary>The per-row sums of a split run (grown once to the largest row count seen).</summary>
@@ -87,6 +96,14 @@ internal static unsafe class HeadRows
                 var z = new ReadOnlySpan<float>(_z + (long)r * _stride, _z is null ? 0 : _width);
                 var y = new Span<float>(_y + (long)r * _stride, _width);
                 double row = 0;
+                // a padded step (time-major rows: step r / batch of row r % batch) counts in no loss and gets no gradient
+                if (_lengths is not null && _kind >= Kind.SquaredError && r / _batch >= _lengths[r % _batch])
+                {
+                    Gradient(r).Clear();
+                    if (sums is not null)
+                        sums[r] = 0;
+                    continue;
+                }
                 switch (_kind)
                 {
                     case Kind.Identity:

@@ -78,12 +78,20 @@ public static class LossKernels
 
     /// <inheritdoc cref="MeanSquaredError(ReadOnlySpan{float}, int, int, int, ReadOnlySpan{float}, Span{float}, bool)"/>
     public static float MeanSquaredError(ComputePool? pool, ReadOnlySpan<float> outputs, int stride, int rows, int width,
-        ReadOnlySpan<float> targets, Span<float> dLogits, bool sigmoid)
+        ReadOnlySpan<float> targets, Span<float> dLogits, bool sigmoid) =>
+        MeanSquaredError(pool, outputs, stride, rows, width, targets, dLogits, sigmoid, default);
+
+    /// <summary><see cref="MeanSquaredError(ComputePool, ReadOnlySpan{float}, int, int, int, ReadOnlySpan{float}, Span{float}, bool)"/>
+    /// over the real rows only (<paramref name="real"/>: the padded steps of rows of different lengths count in neither
+    /// the mean nor any gradient).</summary>
+    public static float MeanSquaredError(ComputePool? pool, ReadOnlySpan<float> outputs, int stride, int rows, int width,
+        ReadOnlySpan<float> targets, Span<float> dLogits, bool sigmoid, RealRows real)
     {
         CheckTargets(targets.Length, rows * width);
+        long elements = (long)real.Count(rows) * width;
         double sum = HeadRows.Run(pool, sigmoid ? HeadRows.Kind.SquaredErrorOfSigmoid : HeadRows.Kind.SquaredError,
-            default, outputs, stride, rows, width, targets, default, dLogits, scale: 2f / (rows * width));
-        return (float)(sum / (rows * width));
+            default, outputs, stride, rows, width, targets, default, dLogits, scale: 2f / elements, real: real);
+        return (float)(sum / elements);
     }
 
     /// <summary>Binary cross-entropy from logits z (PyTorch <c>BCEWithLogitsLoss</c>): per element
@@ -95,21 +103,23 @@ public static class LossKernels
     /// <inheritdoc cref="BinaryCrossEntropy(ReadOnlySpan{float}, ReadOnlySpan{float}, int, int, int, ReadOnlySpan{float}, Span{float})"/>
     public static float BinaryCrossEntropy(ComputePool? pool, ReadOnlySpan<float> logits, ReadOnlySpan<float> outputs, int stride, int rows, int width,
         ReadOnlySpan<float> targets, Span<float> dLogits) =>
-        BinaryCrossEntropy(pool, logits, outputs, stride, rows, width, targets, dLogits, default);
+        BinaryCrossEntropy(pool, logits, outputs, stride, rows, width, targets, dLogits, default, default);
 
     /// <summary>Binary cross-entropy from logits with a weight on each output's positive term (PyTorch
     /// <c>BCEWithLogitsLoss(pos_weight=)</c>): per element <c>−[p·t·log σ(z) + (1 − t)·log(1 − σ(z))]</c>, computed as
     /// <c>(1 − t)·z + (1 + (p − 1)·t)·(log(1 + e^−|z|) + max(−z, 0))</c>, gradient <c>(1 + (p − 1)·t)·σ(z) − p·t</c>; mean
-    /// over rows × width. Empty <paramref name="positiveWeights"/>: unweighted (the plain kernel, bit for bit).</summary>
+    /// over rows × width (the real rows only, given <paramref name="real"/>). Empty <paramref name="positiveWeights"/>:
+    /// unweighted (the plain kernel, bit for bit).</summary>
     public static float BinaryCrossEntropy(ComputePool? pool, ReadOnlySpan<float> logits, ReadOnlySpan<float> outputs, int stride, int rows, int width,
-        ReadOnlySpan<float> targets, Span<float> dLogits, ReadOnlySpan<float> positiveWeights)
+        ReadOnlySpan<float> targets, Span<float> dLogits, ReadOnlySpan<float> positiveWeights, RealRows real = default)
     {
         CheckTargets(targets.Length, rows * width);
         if (!positiveWeights.IsEmpty && positiveWeights.Length != width)
             throw new ArgumentException($"pos_weight has {positiveWeights.Length} weights; the head has {width} outputs.", nameof(positiveWeights));
+        long elements = (long)real.Count(rows) * width;
         double sum = HeadRows.Run(pool, HeadRows.Kind.BinaryCrossEntropy, logits, outputs, stride, rows, width, targets, default, dLogits,
-            scale: 1f / (rows * width), weights: positiveWeights);
-        return (float)(sum / (rows * width));
+            scale: 1f / elements, weights: positiveWeights, real: real);
+        return (float)(sum / elements);
     }
 
     /// <summary>Softmax cross-entropy with class ids (PyTorch <c>CrossEntropyLoss</c> on the logits): per row
@@ -124,14 +134,14 @@ public static class LossKernels
     /// <inheritdoc cref="SoftmaxCrossEntropy(ReadOnlySpan{float}, ReadOnlySpan{float}, int, int, int, ReadOnlySpan{int}, Span{float})"/>
     public static float SoftmaxCrossEntropy(ComputePool? pool, ReadOnlySpan<float> logits, ReadOnlySpan<float> outputs, int stride, int rows, int width,
         ReadOnlySpan<int> targets, Span<float> dLogits) =>
-        SoftmaxCrossEntropy(pool, logits, outputs, stride, rows, width, targets, dLogits, default);
+        SoftmaxCrossEntropy(pool, logits, outputs, stride, rows, width, targets, dLogits, default, default);
 
     /// <summary>Softmax cross-entropy with a weight per class (PyTorch <c>CrossEntropyLoss(weight=)</c>): row r counts
     /// <c>w[t_r]</c> times, and the mean is over the weights of the rows not ignored, <c>Σ w[t_r]·(−log softmax(z_r)[t_r]) /
     /// Σ w[t_r]</c> (0, with zero gradients, when that sum is 0). Empty <paramref name="classWeights"/>: unweighted (the
-    /// plain kernel, bit for bit).</summary>
+    /// plain kernel, bit for bit). With <paramref name="real"/>, a padded step counts as an ignored target.</summary>
     public static float SoftmaxCrossEntropy(ComputePool? pool, ReadOnlySpan<float> logits, ReadOnlySpan<float> outputs, int stride, int rows, int width,
-        ReadOnlySpan<int> targets, Span<float> dLogits, ReadOnlySpan<float> classWeights)
+        ReadOnlySpan<int> targets, Span<float> dLogits, ReadOnlySpan<float> classWeights, RealRows real = default)
     {
         CheckTargets(targets.Length, rows);
         if (!classWeights.IsEmpty && classWeights.Length != width)
@@ -143,12 +153,12 @@ public static class LossKernels
             int target = targets[r];
             if (target >= width)
                 throw new ArgumentOutOfRangeException(nameof(targets), target, $"Target {r} is class {target}; classes run from 0 to {width - 1} (a negative id marks a padded step).");
-            if (target >= 0)
+            if (target >= 0 && real.IsReal(r))
                 counted += classWeights.IsEmpty ? 1 : classWeights[target];
         }
         // every row ignored (or weighing 0): each clears its gradient, and the loss is 0
         double sum = HeadRows.Run(pool, HeadRows.Kind.SoftmaxCrossEntropy, logits, outputs, stride, rows, width, default, targets, dLogits,
-            scale: counted == 0 ? 0f : classWeights.IsEmpty ? 1f / (float)counted : (float)(1 / counted), weights: classWeights);
+            scale: counted == 0 ? 0f : classWeights.IsEmpty ? 1f / (float)counted : (float)(1 / counted), weights: classWeights, real: real);
         return counted == 0 ? 0f : (float)(sum / counted);
     }
 
