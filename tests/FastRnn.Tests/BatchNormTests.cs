@@ -152,10 +152,27 @@ public class BatchNormTests
     }
 
     [Fact]
-    public void LengthsAreRefusedWhereStatisticsWouldCountPadding()
+    public void StatisticsOverRealRowsLeaveThePaddedRowsOut()
     {
-        var model = new BatchNormLast(2, 4, seed: 1);
-        var error = Assert.Throws<NotSupportedException>(() => model.Forward(new float[4 * 2 * 5], 2, 4, new[] { 4, 2 }));
-        Assert.Contains("padded steps", error.Message);
+        // Rows of a time-major batch of 2 (lengths 3 and 1) over 3 steps: rows 0, 1 (step 0), 2 (step 1 of sequence 0)
+        // and 4 (step 2 of sequence 0) are real; 3 and 5 are padding and hold values that would move any statistic.
+        const int Width = 16;
+        float[] values = [1, 2, 3, 100, 5, -100];
+        var x = values.SelectMany(v => Enumerable.Repeat(v, Width)).ToArray();
+        var mean = new float[Width];
+        var rstd = new float[Width];
+        BatchNorm.Statistics<Block512>(x, Width, 6, Width, mean, rstd, new RealRows([3, 1]));
+        double m = (1 + 2 + 3 + 5) / 4.0, variance = new[] { 1.0, 2, 3, 5 }.Sum(v => (v - m) * (v - m)) / 4;
+        Assert.All(mean, v => Assert.Equal(m, v, 5));
+        Assert.All(rstd, v => Assert.Equal(1 / Math.Sqrt(variance + BatchNorm.Epsilon), v, 5));
+        // the gradient of a padded row is zero, whatever arrives there
+        var dy = Enumerable.Range(0, 6 * Width).Select(i => (float)Math.Sin(i)).ToArray();
+        var dx = new float[dy.Length];
+        var gain = Enumerable.Repeat(1f, Width).ToArray();
+        BatchNorm.Backward<Block512>(dy, Width, x, Width, 6, Width, mean, rstd, gain, true, dx, Width, new float[Width], new float[Width], new float[2 * Width],
+            new RealRows([3, 1]));
+        Assert.All(dx.AsSpan(3 * Width, Width).ToArray(), v => Assert.Equal(0f, v));
+        Assert.All(dx.AsSpan(5 * Width, Width).ToArray(), v => Assert.Equal(0f, v));
+        Assert.Contains(dx.Take(Width), v => v != 0f);
     }
 }

@@ -405,3 +405,43 @@ public class EveryStepLengthTests
         Assert.NotEqual(loss, model.Loss(y)); // without lengths the padding counts
     }
 }
+
+/// <summary>Batch normalization between layers under per-row lengths (issue 11): its statistics are over the real
+/// steps only (as BatchNorm1d over PyTorch's packed data), so whatever the padding holds the outputs, the loss, every
+/// gradient and the running statistics stay bit for bit the same.</summary>
+public class BatchNormLengthTests
+{
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void PaddingChangesNeitherTheStatisticsNorTheGradients(bool wide)
+    {
+        const int Batch = 3, Steps = 6, Inputs = 5;
+        int[] lengths = [6, 2, 4];
+        var random = new Random(7);
+        var x = Enumerable.Range(0, Steps * Batch * Inputs).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
+        float[] targets = [1, 0, 1, 1, 0, 0];
+        (float Loss, float[] Outputs, float[] Gradients, float[] Statistics) Run(float[] inputs)
+        {
+            BatchNormLast model;
+            using (VectorPath.Override(wide))
+                model = new BatchNormLast(Batch, Steps, seed: 3);
+            model.Forward(inputs, Batch, Steps, lengths);
+            float loss = model.Loss(targets);
+            model.ZeroGrad();
+            model.Backward();
+            return (loss, Enumerable.Range(0, Batch).SelectMany(r => model.Output(r).ToArray()).ToArray(), model.Gradients.ToArray(), model.Statistics.ToArray());
+        }
+        var a = Run(x);
+        var padded = (float[])x.Clone();
+        for (int i = 0; i < Steps * Batch; i++)
+            if (i / Batch >= lengths[i % Batch])
+                Array.Fill(padded, 50f, i * Inputs, Inputs);
+        var b = Run(padded);
+        Assert.Equal(a.Loss, b.Loss);
+        Assert.Equal(a.Outputs, b.Outputs);
+        Assert.Equal(a.Gradients, b.Gradients);
+        Assert.Equal(a.Statistics, b.Statistics);
+        Assert.Contains(a.Statistics, v => v != 0f && v != 1f); // the running statistics moved
+    }
+}

@@ -76,7 +76,7 @@ internal static partial class Emitter
                     {{ReadOnlySpan}} hidden = _l{{n}}Hidden.AsSpan(batch * {{L}}Padded, rows * {{L}}Padded);
                     global::FastRnn.Kernels.BatchNorm.Forward<T>(hidden, _l{{n}}Output, {{L}}Padded, rows, {{L}}Padded, _batchStatistics, _l{{n}}BatchMean, _l{{n}}BatchRstd,
                         _statistics.AsSpan({{L}}RunningMean, {{L}}Padded), _statistics.AsSpan({{L}}RunningVariance, {{L}}Padded),
-                        p.Slice({{L}}OutputGain, {{L}}Padded), p.Slice({{L}}OutputBias, {{L}}Padded));
+                        p.Slice({{L}}OutputGain, {{L}}Padded), p.Slice({{L}}OutputBias, {{L}}Padded), {{RealSteps}});
                 }
 
                 """);
@@ -90,8 +90,11 @@ internal static partial class Emitter
             return Lines($"// y = γ⊙(h − μ)⊙rstd + β over batch × time:  ∂h from ∂y, in place (∂γ and ∂β on the way)",
                 $"global::FastRnn.Kernels.BatchNorm.Backward<T>({gradient}, {L}Padded, _l{n}Hidden.AsSpan(batch * {L}Padded, steps * batch * {L}Padded), {L}Padded, steps * batch, {L}Padded,",
                 $"    _l{n}BatchMean, _l{n}BatchRstd, p.Slice({L}OutputGain, {L}Padded), _batchStatistics, {gradient}, {L}Padded,",
-                $"    grad.Slice({L}OutputGain, {L}Padded), grad.Slice({L}OutputBias, {L}Padded), _normScratch);");
+                $"    grad.Slice({L}OutputGain, {L}Padded), grad.Slice({L}OutputBias, {L}Padded), _normScratch, {RealSteps});");
         }
+
+        /// <summary>The rows of batch × time that are real steps: all, or those within each row's length.</summary>
+        private const string RealSteps = "new global::FastRnn.Kernels.RealRows(_useLengths ? _lengths.AsSpan(0, batch) : default)";
 
         /// <summary>Streaming step, after layer n: its output normalized with the running statistics.</summary>
         private static string OutputNormalizationStep(int n)

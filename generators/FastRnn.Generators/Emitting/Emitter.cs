@@ -737,10 +737,7 @@ internal static partial class Emitter
         /// <summary>Why a model takes no per-row lengths, if it does not: batch normalization over batch × time, or (every
         /// step) activation penalties over every step, would count the padded steps.</summary>
         private (string Comment, string Message)? LengthsRefused =>
-            _m.HasOutputBatchNorm
-                ? ("batch normalization over batch × time takes no lengths",
-                    "This model batch-normalizes a layer's output over batch × time, whose statistics would count padded steps; give it sequences of one length.")
-                : EveryStep && _m.HasActivationPenalty
+            EveryStep && _m.HasActivationPenalty
                     ? ("activation penalties over every step take no lengths",
                         "This model's activation penalties (AR, TAR) average over every step, padded ones included; give it sequences of one length.")
                     : null;
@@ -961,7 +958,7 @@ internal static partial class Emitter
                         {
                             // each row's last real step: h after step length − 1 is in slot length of the hidden states
                             for (int r = 0; r < batch; r++)
-                                _l{{Top}}Hidden.AsSpan((_lengths[r] * batch + r) * L{{Top}}Padded, L{{Top}}Padded).CopyTo(_headGathered.AsSpan(r * L{{Top}}Padded));
+                                {{LayerOutput(Top, "(_lengths[r] - 1) * batch + r", "1")}}.CopyTo(_headGathered.AsSpan(r * L{{Top}}Padded));
                         }
                     """);
             if (_m.HeadDropout is { } head)

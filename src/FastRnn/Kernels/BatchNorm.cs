@@ -33,8 +33,10 @@ public static class BatchNorm
     // measured 20% slower on the character model's training iteration with recurrent batch norm.
 
     /// <summary>The batch's per-column mean and 1/√(σ² + ε) of <paramref name="rows"/> rows of
-    /// <paramref name="width"/> floats.</summary>
-    public static void Statistics<T>(ReadOnlySpan<float> x, int stride, int rows, int width, Span<float> mean, Span<float> rstd)
+    /// <paramref name="width"/> floats (the real ones only, given <paramref name="real"/>: rows of sequences of different
+    /// lengths, the padded steps left out, as over PyTorch's packed data).</summary>
+    public static void Statistics<T>(ReadOnlySpan<float> x, int stride, int rows, int width, Span<float> mean, Span<float> rstd,
+        RealRows real = default)
         where T : struct, IBlock<T>
     {
         Check(x.Length, stride, rows, width, "x");
@@ -47,17 +49,21 @@ public static class BatchNorm
         mean.Slice(0, width).Clear();
         for (int r = 0; r < rows; r++)
         {
+            if (!real.IsReal(r))
+                continue;
             ref float row = ref Unsafe.Add(ref x0, r * stride);
             for (int c = 0; c < width; c += W)
                 T.Store(ref Unsafe.Add(ref m0, c), T.Load(in Unsafe.Add(ref m0, c)) + T.Load(in Unsafe.Add(ref row, c)));
         }
-        T inverseCount = T.Create(1f / rows);
+        T inverseCount = T.Create(1f / real.Count(rows));
         for (int c = 0; c < width; c += W)
             T.Store(ref Unsafe.Add(ref m0, c), T.Load(in Unsafe.Add(ref m0, c)) * inverseCount);
         // σ² = Σ(x − μ)²/N, a second pass (no cancellation between E[x²] and μ²)
         rstd.Slice(0, width).Clear();
         for (int r = 0; r < rows; r++)
         {
+            if (!real.IsReal(r))
+                continue;
             ref float row = ref Unsafe.Add(ref x0, r * stride);
             for (int c = 0; c < width; c += W)
             {
@@ -153,12 +159,12 @@ public static class BatchNorm
     /// y = x̂). <paramref name="mean"/> and <paramref name="rstd"/> receive the statistics used (backward needs them).</summary>
     public static void Forward<T>(ReadOnlySpan<float> x, Span<float> y, int stride, int rows, int width, bool training,
         Span<float> mean, Span<float> rstd, Span<float> runningMean, Span<float> runningVariance,
-        ReadOnlySpan<float> gain = default, ReadOnlySpan<float> bias = default) where T : struct, IBlock<T>
+        ReadOnlySpan<float> gain = default, ReadOnlySpan<float> bias = default, RealRows real = default) where T : struct, IBlock<T>
     {
         if (training)
         {
-            Statistics<T>(x, stride, rows, width, mean, rstd);
-            UpdateRunning<T>(mean.Slice(0, width), rstd.Slice(0, width), rows, runningMean, runningVariance);
+            Statistics<T>(x, stride, rows, width, mean, rstd, real);
+            UpdateRunning<T>(mean.Slice(0, width), rstd.Slice(0, width), real.Count(rows), runningMean, runningVariance);
         }
         else
         {
@@ -184,19 +190,19 @@ public static class BatchNorm
     /// <paramref name="scratch"/> holds 2·<paramref name="width"/> floats.</summary>
     public static void Backward<T>(ReadOnlySpan<float> dy, int dyStride, ReadOnlySpan<float> x, int stride, int rows, int width,
         ReadOnlySpan<float> mean, ReadOnlySpan<float> rstd, ReadOnlySpan<float> gain, bool batchStatistics,
-        Span<float> dx, int dxStride, Span<float> gainGradient, Span<float> biasGradient, Span<float> scratch) where T : struct, IBlock<T> =>
-        Backward<T>(dy, dyStride, x, false, stride, rows, width, mean, rstd, gain, batchStatistics, dx, dxStride, gainGradient, biasGradient, scratch);
+        Span<float> dx, int dxStride, Span<float> gainGradient, Span<float> biasGradient, Span<float> scratch, RealRows real = default) where T : struct, IBlock<T> =>
+        Backward<T>(dy, dyStride, x, false, stride, rows, width, mean, rstd, gain, batchStatistics, dx, dxStride, gainGradient, biasGradient, scratch, real);
 
-    /// <summary>As <see cref="Backward{T}(ReadOnlySpan{float}, int, ReadOnlySpan{float}, int, int, int, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, bool, Span{float}, int, Span{float}, Span{float}, Span{float})"/>,
+    /// <summary>As <see cref="Backward{T}(ReadOnlySpan{float}, int, ReadOnlySpan{float}, int, int, int, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, bool, Span{float}, int, Span{float}, Span{float}, Span{float}, RealRows)"/>,
     /// given x̂ itself (<paramref name="normalized"/>, as <see cref="NormalizeStep{T}"/> wrote it) instead of x and μ.</summary>
     public static void BackwardNormalized<T>(ReadOnlySpan<float> dy, int dyStride, ReadOnlySpan<float> normalized, int stride, int rows, int width,
         ReadOnlySpan<float> rstd, ReadOnlySpan<float> gain, bool batchStatistics,
         Span<float> dx, int dxStride, Span<float> gainGradient, Span<float> biasGradient, Span<float> scratch) where T : struct, IBlock<T> =>
-        Backward<T>(dy, dyStride, normalized, true, stride, rows, width, rstd, rstd, gain, batchStatistics, dx, dxStride, gainGradient, biasGradient, scratch);
+        Backward<T>(dy, dyStride, normalized, true, stride, rows, width, rstd, rstd, gain, batchStatistics, dx, dxStride, gainGradient, biasGradient, scratch, default);
 
     private static void Backward<T>(ReadOnlySpan<float> dy, int dyStride, ReadOnlySpan<float> x, bool xIsNormalized, int stride, int rows, int width,
         ReadOnlySpan<float> mean, ReadOnlySpan<float> rstd, ReadOnlySpan<float> gain, bool batchStatistics,
-        Span<float> dx, int dxStride, Span<float> gainGradient, Span<float> biasGradient, Span<float> scratch) where T : struct, IBlock<T>
+        Span<float> dx, int dxStride, Span<float> gainGradient, Span<float> biasGradient, Span<float> scratch, RealRows real) where T : struct, IBlock<T>
     {
         Check(dy.Length, dyStride, rows, width, "dy");
         Check(x.Length, stride, rows, width, "x");
@@ -219,6 +225,8 @@ public static class BatchNorm
         ref float sumX0 = ref MemoryMarshal.GetReference(sumsX);
         for (int r = 0; r < rows; r++)
         {
+            if (!real.IsReal(r))
+                continue;
             ref float dr = ref Unsafe.Add(ref dy0, r * dyStride);
             ref float xr = ref Unsafe.Add(ref x0, r * stride);
             for (int c = 0; c < width; c += W)
@@ -246,8 +254,8 @@ public static class BatchNorm
             }
             return;
         }
-        // ∂x = γ·rstd·(∂y − mean(∂y) − x̂·mean(∂y⊙x̂)); the sums become the means in place
-        T inverseCount = T.Create(1f / rows);
+        // ∂x = γ·rstd·(∂y − mean(∂y) − x̂·mean(∂y⊙x̂)) over the real rows; a padded row gets none
+        T inverseCount = T.Create(1f / real.Count(rows));
         for (int c = 0; c < width; c += W)
         {
             T.Store(ref Unsafe.Add(ref sum0, c), T.Load(in Unsafe.Add(ref sum0, c)) * inverseCount);
@@ -255,9 +263,14 @@ public static class BatchNorm
         }
         for (int r = 0; r < rows; r++)
         {
+            ref float outRow = ref Unsafe.Add(ref dx0, r * dxStride);
+            if (!real.IsReal(r))
+            {
+                MemoryMarshal.CreateSpan(ref outRow, width).Clear();
+                continue;
+            }
             ref float dr = ref Unsafe.Add(ref dy0, r * dyStride);
             ref float xr = ref Unsafe.Add(ref x0, r * stride);
-            ref float outRow = ref Unsafe.Add(ref dx0, r * dxStride);
             for (int c = 0; c < width; c += W)
             {
                 T xHat = XHat<T>(ref xr, ref m0, ref s0, c, xIsNormalized);
