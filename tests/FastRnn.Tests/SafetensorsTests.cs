@@ -25,6 +25,23 @@ public class SafetensorsTests : TemporaryDirectoryTest
     }
 
     [Fact]
+    public void AWriteThatFailsLeavesNoTemporaryFileAndTheTargetAsItWas()
+    {
+        // the rename fails: the target is a directory with a file in it
+        string target = Path.Combine(Directory, "target.safetensors");
+        System.IO.Directory.CreateDirectory(target);
+        File.WriteAllText(Path.Combine(target, "keep.txt"), "kept");
+        Assert.ThrowsAny<IOException>(() => Safetensors.Write(target, [("w", [2], new float[] { 1, 2 })]));
+        Assert.DoesNotContain(System.IO.Directory.GetFiles(Directory), f => f.Contains(".tmp"));
+        Assert.Equal("kept", File.ReadAllText(Path.Combine(target, "keep.txt")));
+        // and two writers of one path never share a temporary file
+        string path = Path.Combine(Directory, "shared.safetensors");
+        Parallel.For(0, 8, i => Safetensors.Write(path, [("w", [1], new float[] { i })]));
+        Assert.Single(Safetensors.Read(path));
+        Assert.DoesNotContain(System.IO.Directory.GetFiles(Directory), f => f.Contains(".tmp"));
+    }
+
+    [Fact]
     public void HeaderUsesPyTorchNamesAndShapes()
     {
         var entries = Safetensors.Read(Save(new LstmSmall(1, 1)));

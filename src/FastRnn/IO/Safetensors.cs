@@ -17,8 +17,9 @@ public static class Safetensors
 {
     private const long MaxHeaderBytes = 100_000_000;
 
-    /// <summary>Writes tensors to <paramref name="path"/> atomically: to a temporary file beside it first, then
-    /// renamed over the target, so a crash never leaves a half-written file under the final name.</summary>
+    /// <summary>Writes tensors to <paramref name="path"/> atomically: to a temporary file beside it first, flushed, then
+    /// renamed over the target and the directory flushed, so a crash never leaves a half-written file under the final
+    /// name; a write that fails leaves no temporary file behind and the target unchanged.</summary>
     public static void Write(string path, IEnumerable<(string Name, int[] Shape, float[] Data)> tensors,
         IReadOnlyDictionary<string, string>? metadata = null)
     {
@@ -60,8 +61,7 @@ public static class Safetensors
         header.AsSpan().Fill((byte)' ');
         headerStream.ToArray().CopyTo(header, 0);
 
-        string temporary = path + ".tmp-" + Environment.ProcessId;
-        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
+        DurableFile.Write(path, file =>
         {
             Span<byte> length = stackalloc byte[8];
             BinaryPrimitives.WriteInt64LittleEndian(length, headerLength);
@@ -69,9 +69,7 @@ public static class Safetensors
             file.Write(header);
             foreach (var (_, _, data) in list)
                 WriteFloats(file, data);
-            file.Flush(flushToDisk: true);
-        }
-        File.Move(temporary, path, overwrite: true);
+        });
     }
 
     /// <summary>Reads every tensor of a safetensors file; F32 only. A malformed file throws
