@@ -53,6 +53,59 @@ public class CompositionTests
         Close.Assert(expected, gradients, "chained segments");
     }
 
+    /// <summary>Under per-row lengths: a first segment whose rows end at their own lengths hands each row's state (after
+    /// its last real step) to a second segment; the second's loss, backpropagated into the first through the state
+    /// gradients, gives what each row's whole sequence (its real first part, then the second segment) gives run alone.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void SegmentsOfDifferentLengthsChainedByStateGradientsEqualTheRowsAlone(bool wide)
+    {
+        const int Batch = 3, First = 5, Second = 4;
+        int[] lengths = [5, 2, 3];
+        TinyLm model;
+        using (VectorPath.Override(wide))
+            model = new TinyLm(Batch, First + Second, seed: 6) { Options = { Training = false } };
+        var random = new Random(8);
+        int[] first = Enumerable.Range(0, First * Batch).Select(_ => random.Next(TinyLm.Vocabulary)).ToArray();
+        int[] second = Enumerable.Range(0, Second * Batch).Select(_ => random.Next(TinyLm.Vocabulary)).ToArray();
+        int[] targets = Enumerable.Range(0, Second * Batch).Select(_ => random.Next(TinyLm.OutputSize)).ToArray();
+
+        var state = model.CreateState(Batch);
+        model.Forward(first, Batch, First, lengths, state);
+        model.Forward(second, Batch, Second, state);
+        model.Loss(targets);
+        model.ZeroGrad();
+        model.Backward();
+        float[] gradients = model.Gradients.ToArray();
+        var handedBack = model.CreateState(Batch);
+        model.CopyInitialStateGradient(handedBack);
+        model.Forward(first, Batch, First, lengths);
+        model.ZeroGrad();
+        model.Backward(new float[First * Batch * TinyLm.OutputSize], handedBack);
+        var chained = model.Gradients;
+        for (int i = 0; i < gradients.Length; i++)
+            gradients[i] += chained[i];
+
+        // each row alone: its real first part, then the second segment, the loss on the second part (every row has
+        // Second targets, so the batch's mean is the mean of the rows' means)
+        var expected = new double[gradients.Length];
+        for (int r = 0; r < Batch; r++)
+        {
+            int n = lengths[r];
+            var tokens = Enumerable.Range(0, n).Select(t => first[t * Batch + r]).Concat(Enumerable.Range(0, Second).Select(t => second[t * Batch + r])).ToArray();
+            var rowTargets = Enumerable.Repeat(Losses.Ignore, n).Concat(Enumerable.Range(0, Second).Select(t => targets[t * Batch + r])).ToArray();
+            model.Forward(tokens, 1, n + Second);
+            model.Loss(rowTargets);
+            model.ZeroGrad();
+            model.Backward();
+            var g = model.Gradients;
+            for (int i = 0; i < g.Length; i++)
+                expected[i] += (double)g[i] / Batch;
+        }
+        Close.Assert(expected.Select(v => (float)v).ToArray(), gradients, "segments with lengths chained");
+    }
+
     [Fact]
     public void BackwardFromTheLossGradientEqualsTheBuiltInLoss()
     {

@@ -28,7 +28,17 @@ internal static partial class Emitter
         /// <summary>Backward at the start of layer n's steps: the carries from "step T" are ∂L/∂(final h, c) when the
         /// caller gave them, else zero.</summary>
         private static string StartCarry(int n, string carry, string field) =>
-            $"global::FastRnn.Kernels.StateGradients.Load(_finalStateGradient?.Layer{n}{field}, {carry}, L{n}Padded, L{n}Hidden, batch);";
+            $"global::FastRnn.Kernels.StateGradients.Load(_useLengths ? null : _finalStateGradient?.Layer{n}{field}, {carry}, L{n}Padded, L{n}Hidden, batch);";
+
+        /// <summary>Backward, at the top of step t of layer n (a line to append after <c>int now = …;</c>): under per-row
+        /// lengths, the caller's ∂L/∂(final h, c) of the rows whose last real step this is joins the carries, for the
+        /// units <paramref name="units"/> (<c>"start, end"</c>).</summary>
+        private string InjectFinalGradient(int n, string units, bool cell)
+        {
+            string Inject(string field, string carry) =>
+                $"\n    global::FastRnn.Kernels.StateGradients.Inject(_finalStateGradient.Layer{n}{field}, {carry}, L{n}Padded, L{n}Hidden, _lengths.AsSpan(0, batch), t, {units});";
+            return $"\nif (_useLengths && _finalStateGradient is not null)\n{{{Inject("Hidden", "dHidden")}{(cell && _m.Layers[n].Cell == CellKind.Lstm ? Inject("Cell", "dCell") : "")}\n}}";
+        }
 
         /// <summary>Backward at the end of layer n's steps: the carries are ∂L/∂(initial h, c); keep them.</summary>
         private string KeepInitialGradient(int n) =>
@@ -54,7 +64,8 @@ internal static partial class Emitter
                 /// ∂L/∂outputs for every output the last <see cref="Forward"/> produced ({{(EveryStep ? "[steps, batch, OutputSize]" : "[batch, OutputSize]")}}, as
                 /// <c>Output</c> reads them), taken back through the head's activation; <paramref name="finalStateGradient"/>,
                 /// when given, holds ∂L/∂(final h, c) of every layer (a <see cref="State"/> of the batch used as a container),
-                /// for a final state that went on to another model. Adds to <see cref="Gradients"/>; afterwards
+                /// for a final state that went on to another model (under per-row lengths, each row's state after its own last
+                /// real step, where its gradient joins). Adds to <see cref="Gradients"/>; afterwards
                 /// <see cref="CopyInitialStateGradient"/>{{(Tokens ? "" : " and <see cref=\"CopyInputGradient\"/>")}} hand back what the initial states{{(Tokens ? "" : " and the inputs")}} received. The built-in
                 /// loss's extras (activation penalties) take no part.</summary>
                 public void Backward(global::System.ReadOnlySpan<float> outputGradient, State? finalStateGradient = null)
@@ -68,11 +79,6 @@ internal static partial class Emitter
                     if (finalStateGradient is not null && finalStateGradient.Batch != _batch)
                         throw new global::System.ArgumentException($"The final-state gradient holds {finalStateGradient.Batch} rows; the last Forward ran {_batch}.", nameof(finalStateGradient));
                 """);
-            if (!EveryStep)
-                _w.Lines("""
-                            if (finalStateGradient is not null && _useLengths)
-                                throw new global::System.NotSupportedException("A final-state gradient with per-row lengths is not supported yet: each row's final state is at its own last real step.");
-                    """);
             if (_m.HasActivationPenalty)
                 _w.Lines("""
                             _activationCoefficient = 0f;

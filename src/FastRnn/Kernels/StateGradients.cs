@@ -20,4 +20,21 @@ public static class StateGradients
         for (int r = 0; r < batch; r++)
             source.AsSpan(r * padded, hidden).CopyTo(carry.Slice(r * padded, hidden));
     }
+
+    /// <summary>Under per-row lengths a row's final state is its state after its own last real step, so its gradient
+    /// joins the carry there: at the top of step <paramref name="step"/>, adds the rows of <paramref name="source"/> whose
+    /// last real step it is to <paramref name="carry"/>, units [<paramref name="unitStart"/>, <paramref name="unitEnd"/>)
+    /// (one thread's share; clipped to the real units).</summary>
+    public static void Inject(float[] source, Span<float> carry, int padded, int hidden, ReadOnlySpan<int> lengths, int step,
+        int unitStart, int unitEnd)
+    {
+        int end = Math.Min(unitEnd, hidden);
+        for (int r = 0; r < lengths.Length; r++)
+        {
+            if (lengths[r] - 1 != step || unitStart >= end)
+                continue;
+            var into = carry.Slice(r * padded + unitStart, end - unitStart);
+            System.Numerics.Tensors.TensorPrimitives.Add(into, source.AsSpan(r * padded + unitStart, end - unitStart), into);
+        }
+    }
 }

@@ -177,7 +177,7 @@ internal static partial class Emitter
                         {{candidateMask}}
                         for (int t = steps - 1; t >= 0; t--)
                         {
-                            int now = t * batch;{{E.ZoneStep(n, "blockStart, blockEnd")}}
+                            int now = t * batch;{{E.ZoneStep(n, "blockStart, blockEnd")}}{{E.InjectFinalGradient(n, "blockStart * BlockWidth, blockEnd * BlockWidth", cell: true)}}
                             for (int r = 0; r < batch; r++)
                             {
                                 for (int j = blockStart; j < blockEnd; j++)

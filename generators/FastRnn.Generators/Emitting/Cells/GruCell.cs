@@ -171,7 +171,7 @@ internal static partial class Emitter
                     {{Span}} dRecurrent = _l{{n}}RecurrentGradient.AsSpan(0, rows * {{L}}Row);
                     for (int t = steps - 1; t >= 0; t--)
                     {
-                        int now = t * batch;{{E.ZoneStep(n, $"0, {L}Blocks")}}
+                        int now = t * batch;{{E.ZoneStep(n, $"0, {L}Blocks")}}{{E.InjectFinalGradient(n, "0, " + L + "Padded", cell: true)}}
                         for (int r = 0; r < batch; r++)
                         {
                             for (int j = 0; j < {{L}}Blocks; j++)

@@ -134,7 +134,7 @@ internal static partial class Emitter
                     {{Span}} dNormalizedCell = _auxGradient.AsSpan(0, batch * {{L}}Padded);
                     for (int t = steps - 1; t >= 0; t--)
                     {
-                        int now = t * batch;{{E.ZoneStep(n, $"0, {L}Blocks")}}
+                        int now = t * batch;{{E.ZoneStep(n, $"0, {L}Blocks")}}{{E.InjectFinalGradient(n, "0, " + L + "Padded", cell: true)}}
                         for (int r = 0; r < batch; r++)
                         {
                             for (int j = 0; j < {{L}}Blocks; j++)
