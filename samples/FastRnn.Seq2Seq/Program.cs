@@ -2,15 +2,18 @@ using System.Diagnostics;
 using System.Globalization;
 using FastRnn;
 
-// An encoder–decoder built from two FastRnn models, on a task it makes up: reverse a string of 8 digits.
-// The encoder reads the digits; its final (h, c) is the decoder's initial state; the decoder, fed the answer so far
-// (teacher forcing: a start token, then the previous digit), predicts each digit of the reversed string. Backward runs
-// the decoder from its loss, hands ∂L/∂(initial h, c) to the encoder as ∂L/∂(final h, c), and the encoder backpropagates
-// from that alone. Evaluation decodes greedily with the decoder's streaming Step on strings never trained on.
+// An encoder–decoder built from two FastRnn models, on a task it makes up: reverse a string of 4 to 10 digits.
+// The encoder reads the digits (a batch of strings of different lengths, right-padded, with their lengths: its final
+// (h, c) is each row's state after its own last digit); that state is the decoder's initial state; the decoder, fed the
+// answer so far (teacher forcing: a start token, then the previous digit), predicts each digit of the reversed string,
+// its loss counting each row's real steps only. Backward runs the decoder from its loss, hands ∂L/∂(initial h, c) to the
+// encoder as ∂L/∂(final h, c) (joining each row at its own last digit), and the encoder backpropagates from that alone.
+// Evaluation decodes greedily with the decoder's streaming Step on strings never trained on.
 //
 //   dotnet run -c Release --project samples/FastRnn.Seq2Seq [-- --steps 3000 --seed 1]
 int steps = Option("--steps", 3000), seed = Option("--seed", 1);
 const int Batch = 64, Length = Seq2Seq.Length, Digits = Seq2Seq.Digits;
+var lengths = new int[Batch];
 
 var encoder = new Encoder(Batch, Length, seed: (ulong)seed);
 var decoder = new Decoder(Batch, Length, seed: (ulong)seed + 100);
@@ -26,26 +29,29 @@ var handedBack = decoder.CreateState(Batch);
 var encoderGradient = encoder.CreateState(Batch);
 var noOutputGradient = new float[Batch * Encoder.OutputSize]; // the encoder's own head is not trained: its loss is the decoder's
 var heldOut = Seq2Seq.Strings(new Random(seed + 1_000_000), 1024);
-Console.WriteLine($"Reversing {Length}-digit strings: encoder LSTM({Seq2Seq.Hidden}) → decoder LSTM({Seq2Seq.Hidden}), batch {Batch}, Adam 3e-3, {steps} steps; " +
+Console.WriteLine($"Reversing strings of {Seq2Seq.Shortest} to {Length} digits: encoder LSTM({Seq2Seq.Hidden}) → decoder LSTM({Seq2Seq.Hidden}), batch {Batch}, Adam 3e-3, {steps} steps; " +
     $"held out: {heldOut.Length} strings");
 var clock = Stopwatch.StartNew();
 double recent = 0;
 for (int step = 1; step <= steps; step++)
 {
-    // a fresh batch, time-major: [step, row]
+    // a fresh batch, time-major: [step, row], each row right-padded (with digits that the lengths make irrelevant)
     for (int r = 0; r < Batch; r++)
+    {
+        lengths[r] = random.Next(Seq2Seq.Shortest, Length + 1);
         for (int t = 0; t < Length; t++)
             source[t * Batch + r] = random.Next(Digits);
+    }
     for (int r = 0; r < Batch; r++)
         for (int t = 0; t < Length; t++)
         {
-            target[t * Batch + r] = source[(Length - 1 - t) * Batch + r];
+            target[t * Batch + r] = t < lengths[r] ? source[(lengths[r] - 1 - t) * Batch + r] : 0;
             decoderInput[t * Batch + r] = t == 0 ? Seq2Seq.Start : target[(t - 1) * Batch + r];
         }
     encoderState.Reset();
-    encoder.Forward(source, Batch, Length, encoderState);
+    encoder.Forward(source, Batch, Length, lengths, encoderState);
     Seq2Seq.Copy(encoderState.Layer0Hidden, encoderState.Layer0Cell, decoderState.Layer0Hidden, decoderState.Layer0Cell);
-    decoder.Forward(decoderInput, Batch, Length, decoderState);
+    decoder.Forward(decoderInput, Batch, Length, lengths, decoderState);
     float loss = decoder.Loss(target);
     decoder.ZeroGrad();
     decoder.Backward();
@@ -80,12 +86,12 @@ internal sealed partial class Decoder;
 
 internal static class Seq2Seq
 {
-    public const int Digits = 10, Length = 8, Hidden = 128;
+    public const int Digits = 10, Shortest = 4, Length = 10, Hidden = 128;
     /// <summary>The decoder's first input, a token no digit uses.</summary>
     public const int Start = Digits;
 
     public static int[][] Strings(Random random, int count) =>
-        Enumerable.Range(0, count).Select(_ => Enumerable.Range(0, Length).Select(_ => random.Next(Digits)).ToArray()).ToArray();
+        Enumerable.Range(0, count).Select(_ => Enumerable.Range(0, random.Next(Shortest, Length + 1)).Select(_ => random.Next(Digits)).ToArray()).ToArray();
 
     /// <summary>Hands one model's (h, c) to the other (the same width: the same padded layout).</summary>
     public static void Copy(float[] hidden, float[] cell, float[] toHidden, float[] toCell)
@@ -99,14 +105,15 @@ internal static class Seq2Seq
     {
         int batch = strings.Length, right = 0;
         var source = new int[Length * batch];
+        var lengths = strings.Select(s => s.Length).ToArray();
         for (int r = 0; r < batch; r++)
-            for (int t = 0; t < Length; t++)
+            for (int t = 0; t < lengths[r]; t++)
                 source[t * batch + r] = strings[r][t];
         var encoderState = encoder.CreateState(batch);
         // all held-out strings in one batch: an encoder of that capacity with the trained weights (made per evaluation)
         var runner = new Encoder(batch, Length);
         encoder.Parameters.CopyTo(runner.Parameters);
-        runner.Forward(source, batch, Length, encoderState);
+        runner.Forward(source, batch, Length, lengths, encoderState);
         var state = decoder.CreateState(batch);
         Copy(encoderState.Layer0Hidden, encoderState.Layer0Cell, state.Layer0Hidden, state.Layer0Cell);
         var input = Enumerable.Repeat(Start, batch).ToArray();
@@ -122,7 +129,9 @@ internal static class Seq2Seq
                     if (output[r * Digits + d] > output[r * Digits + best])
                         best = d;
                 input[r] = best;
-                correct[r] &= best == strings[r][Length - 1 - t];
+                // a row's answer is as long as its string: later steps are not read
+                if (t < lengths[r])
+                    correct[r] &= best == strings[r][lengths[r] - 1 - t];
             }
         }
         foreach (bool ok in correct)
