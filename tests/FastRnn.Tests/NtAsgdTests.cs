@@ -54,6 +54,38 @@ public class NtAsgdTests
     }
 
     [Fact]
+    public void AfterTheSwitchLaterFitsAverageAndKeepTheRefusals()
+    {
+        var model = new TinyLm(4, 10, seed: 3);
+        var sgd = new Sgd(model, 1f);
+        sgd.Clipping.MaxGlobalNorm = 0.5f;
+        var trainer = new LanguageModelTrainer(model, sgd, 10);
+        var (train, valid) = (Stream(800, 0), Stream(200, 800));
+        trainer.Fit(train, valid, epochs: 5, learningRate: e => e == 3 ? 40f : 1f, averaging: new NonMonotoneTrigger(1));
+        var averaged = Assert.IsType<Asgd>(trainer.Optimizer);
+        long steps = averaged.Steps, sgdSteps = sgd.Steps;
+        // a later Fit trains the averaged optimizer, with or without the trigger
+        trainer.Fit(train, valid, epochs: 1);
+        Assert.Equal(steps + train.Segments(10), averaged.Steps);
+        Assert.Equal(sgdSteps, sgd.Steps);
+        // and what holds on to the first optimizer stays refused
+        Assert.Throws<ArgumentException>(() => trainer.Fit(train, valid, 1, plateau: new ReduceOnPlateau(sgd)));
+        Assert.Throws<ArgumentException>(() => trainer.Fit(train, valid, 1, backup: Path.Combine(Path.GetTempPath(), $"{Guid.NewGuid():N}.backup")));
+    }
+
+    [Fact]
+    public void AsgdTakesItsStepSizeFromTheRateAtItsFirstStep()
+    {
+        // torch.optim.ASGD sets η = lr when its state starts, at the first step: a rate set before that counts
+        var model = new ArenaModel(Enumerable.Range(0, 32).Select(i => i * 0.1f).ToArray());
+        Array.Fill(model.G, 1f);
+        var asgd = new Asgd(model, 0.1f, lambda: 0f, t0: 0) { LearningRate = 0.5f };
+        float[] before = (float[])model.P.Clone();
+        asgd.Step();
+        Assert.Equal(before.Select(p => p - 0.5f), model.P);
+    }
+
+    [Fact]
     public void WhatNtAsgdCannotRunWithIsRefusedBeforeTraining()
     {
         var model = new TinyLm(4, 10, seed: 3);

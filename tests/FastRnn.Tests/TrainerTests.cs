@@ -360,6 +360,36 @@ public class EveryStepLengthTests
     }
 
     [Fact]
+    public void ACallersGradientOnPaddedStepsIsIgnored()
+    {
+        const int Batch = 3, Steps = 4;
+        int[] lengths = [4, 2, 3];
+        var model = new GruSmall(Batch, Steps, seed: 3);
+        var x = Enumerable.Range(0, Steps * Batch * 5).Select(i => MathF.Sin(i * 0.3f)).ToArray();
+        var g = Enumerable.Range(0, Steps * Batch * 3).Select(i => MathF.Cos(i * 0.7f)).ToArray();
+        float[] Run(float[] outputGradient)
+        {
+            model.Forward(x, Batch, Steps, lengths);
+            model.ZeroGrad();
+            model.Backward(outputGradient);
+            return model.Gradients.ToArray();
+        }
+        var clean = (float[])g.Clone();
+        for (int i = 0; i < Steps * Batch; i++)
+            if (i / Batch >= lengths[i % Batch])
+                Array.Clear(clean, i * 3, 3);
+        Assert.Equal(Run(clean), Run(g));
+    }
+
+    [Fact]
+    public void RecurrentBatchNormRefusesLengths()
+    {
+        var model = new RecurrentBatchNormFixture(2, 3, seed: 1);
+        var error = Assert.Throws<NotSupportedException>(() => model.Forward(new float[3 * 2 * 5], 2, 3, [3, 1]));
+        Assert.Contains("padded rows", error.Message);
+    }
+
+    [Fact]
     public void CrossEntropyWithLengthsIsCrossEntropyWithThePaddingIgnored()
     {
         const int Batch = 3, Steps = 5;

@@ -21,7 +21,7 @@ internal static partial class Emitter
             if (!Tokens)
             {
                 yield return Model("_inputGradient", "rows * InputPadded", "∂L/∂x of the last backward, made by CopyInputGradient: [steps·batch, InputPadded].");
-                yield return Constant("_l0InputTransposed", "L0InputShape.Transposed.Length", "Layer 0's W packed transposed for CopyInputGradient (∂x = ∂a·W).");
+                yield return Constant("_l0InputTransposed", "L0InputShape.Transposed.Length", "Layer 0's W packed transposed by each backward, for CopyInputGradient (∂x = ∂a·W).");
             }
         }
 
@@ -61,7 +61,7 @@ internal static partial class Emitter
                 private bool _hasBackward;
 
                 /// <summary>Backpropagates a caller's loss instead of the built-in one: <paramref name="outputGradient"/> is
-                /// ∂L/∂outputs for every output the last <see cref="Forward"/> produced ({{(EveryStep ? "[steps, batch, OutputSize]" : "[batch, OutputSize]")}}, as
+                /// ∂L/∂outputs for every output the last <see cref="Forward"/> produced (under per-row lengths, padded steps' are ignored) ({{(EveryStep ? "[steps, batch, OutputSize]" : "[batch, OutputSize]")}}, as
                 /// <c>Output</c> reads them), taken back through the head's activation; <paramref name="finalStateGradient"/>,
                 /// when given, holds ∂L/∂(final h, c) of every layer (a <see cref="State"/> of the batch used as a container),
                 /// for a final state that went on to another model (under per-row lengths, each row's state after its own last
@@ -86,7 +86,7 @@ internal static partial class Emitter
                     """);
             _w.Lines($$"""
                     // y = activation(logits):  ∂logits from ∂y
-                    global::FastRnn.Kernels.LossKernels.OutputGradient(global::FastRnn.Kernels.LossKernels.Activation.{{kind}}, _outputs, HeadPadded, rows, OutputSize, outputGradient, _logitGradient);
+                    global::FastRnn.Kernels.LossKernels.OutputGradient(global::FastRnn.Kernels.LossKernels.Activation.{{kind}}, _outputs, HeadPadded, rows, OutputSize, outputGradient, _logitGradient);{{(EveryStep ? "\n// under per-row lengths, padded steps take no gradient, whatever the caller gave them\nif (_useLengths)\n    global::FastRnn.Kernels.LossKernels.ClearPaddedRows(_logitGradient, HeadPadded, rows, new global::FastRnn.Kernels.RealRows(_lengths.AsSpan(0, _batch)));" : "")}}
                     _finalStateGradient = finalStateGradient;
                     try
                     {
@@ -134,8 +134,7 @@ internal static partial class Emitter
                     int batch = _batch, rows = _steps * batch;
                     if (destination.Length != rows * InputSize)
                         throw new global::System.ArgumentException($"CopyInputGradient writes {rows * InputSize} values ({_steps} steps × {_batch} rows × {InputSize} inputs); got room for {destination.Length}.", nameof(destination));
-                    {{ReadOnlySpan}} p = _parameters;
-                    {{Kernels}}.PackTransposed(_pool, p.Slice(L0InputWeights, L0InputShape.Length), L0InputShape, 0, L0Gates, _l0InputTransposed);
+                    // W_ih as the backward found it (packed transposed there), whatever an optimizer did since
                     {{Span}} dBelow = _inputGradient.AsSpan(0, rows * InputPadded);
                     dBelow.Clear();
                     if (_wide) {{Kernels}}.MultiplyAdd<global::FastRnn.Kernels.Block512>(_pool, _l0GateGradient.AsSpan(0, rows * L0Row), L0Row, rows, _l0InputTransposed, L0InputShape.Transposed, 0, 1, dBelow, InputPadded);

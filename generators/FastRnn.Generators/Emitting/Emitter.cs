@@ -734,10 +734,13 @@ internal static partial class Emitter
         /// <summary>An every-step head's loss under per-row lengths counts the real steps only.</summary>
         private string RealRows => EveryStep ? ", new global::FastRnn.Kernels.RealRows(_useLengths ? _lengths.AsSpan(0, _batch) : default)" : "";
 
-        /// <summary>Why a model takes no per-row lengths, if it does not: batch normalization over batch × time, or (every
-        /// step) activation penalties over every step, would count the padded steps.</summary>
+        /// <summary>Why a model takes no per-row lengths, if it does not: recurrent batch normalization (statistics over
+        /// the batch at each step) or activation penalties over every step would count the padded steps.</summary>
         private (string Comment, string Message)? LengthsRefused =>
-            EveryStep && _m.HasActivationPenalty
+            _m.Layers.Any(l => l.RecurrentBatchNorm)
+                ? ("recurrent batch normalization's per-step statistics take no lengths",
+                    "This model's recurrent batch normalization takes each step's statistics over the whole batch, padded rows included; give it sequences of one length.")
+                : EveryStep && _m.HasActivationPenalty
                     ? ("activation penalties over every step take no lengths",
                         "This model's activation penalties (AR, TAR) average over every step, padded ones included; give it sequences of one length.")
                     : null;
@@ -1297,7 +1300,8 @@ internal static partial class Emitter
                     }
                     else
                         _w.Line($"{Pack}(_pool, {recurrent}, 0, {L}Gates, _l{n}RecurrentTransposed);");
-                    if (NeedsInputGradient(n))
+                    // a dense model's first layer too: CopyInputGradient reads the weights this backward used
+                    if (NeedsInputGradient(n) || n == 0)
                         _w.Line($"{Pack}(_pool, p.Slice({L}InputWeights, {L}InputShape.Length), {L}InputShape, 0, {L}Gates, _l{n}InputTransposed);");
                 }
             }

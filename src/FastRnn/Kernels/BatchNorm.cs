@@ -249,6 +249,11 @@ public static class BatchNorm
             {
                 ref float dr = ref Unsafe.Add(ref dy0, r * dyStride);
                 ref float outRow = ref Unsafe.Add(ref dx0, r * dxStride);
+                if (!real.IsReal(r))
+                {
+                    MemoryMarshal.CreateSpan(ref outRow, width).Clear();
+                    continue;
+                }
                 for (int c = 0; c < width; c += W)
                     T.Store(ref Unsafe.Add(ref outRow, c), T.Load(in Unsafe.Add(ref dr, c)) * T.Load(in Unsafe.Add(ref g0, c)) * T.Load(in Unsafe.Add(ref s0, c)));
             }

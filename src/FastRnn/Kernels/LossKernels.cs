@@ -70,6 +70,14 @@ public static class LossKernels
         }
     }
 
+    /// <summary>Zeroes the rows of <paramref name="d"/> (rows of <paramref name="stride"/>) that are padded steps.</summary>
+    public static void ClearPaddedRows(Span<float> d, int stride, int rows, RealRows real)
+    {
+        for (int r = 0; r < rows; r++)
+            if (!real.IsReal(r))
+                d.Slice(r * stride, stride).Clear();
+    }
+
     /// <summary>Mean of <c>(y − t)²</c> over rows × width; <paramref name="sigmoid"/> says y = σ(logit), so the
     /// gradient carries σ' = y(1 − y).</summary>
     public static float MeanSquaredError(ReadOnlySpan<float> outputs, int stride, int rows, int width,

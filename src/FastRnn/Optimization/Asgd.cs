@@ -56,6 +56,14 @@ public sealed class Asgd : Optimizer
     /// <summary>The averaged weights (<c>ax</c>), in the arena's layout.</summary>
     public ReadOnlySpan<float> Average => _average;
 
+    // PyTorch sets η from the learning rate at the first step (its state starts there): a rate set between construction
+    // and the first step counts, as when NT-ASGD switches and the next epoch's schedule sets the rate.
+    private protected override void BeginStep()
+    {
+        if (Steps == 0)
+            _eta = LearningRate;
+    }
+
     private protected override void EndStep()
     {
         // PyTorch updates η and μ after the step, with the step's number

@@ -106,6 +106,7 @@ public abstract class Optimizer
                 _rangeScale[r] *= global;
         }
         _update.Bound = bound;
+        BeginStep();
         ForEachRange(_update);
         EndStep();
         Steps++;
@@ -204,6 +205,11 @@ public abstract class Optimizer
         Steps = long.Parse(scalars["steps"], System.Globalization.CultureInfo.InvariantCulture);
         LearningRate = float.Parse(scalars["learning_rate"], System.Globalization.CultureInfo.InvariantCulture);
         SkippedSteps = long.Parse(scalars["skipped_steps"], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Called once a step is certain to update (its gradient is finite), before any range is.</summary>
+    private protected virtual void BeginStep()
+    {
     }
 
     /// <summary>Called once every range of a step is updated, before <see cref="Steps"/> counts it.</summary>

@@ -45,7 +45,7 @@ internal static class EpochLoop
                 $"{string.Join(", ", hooks.Reported.Select(name => $"'{name}'"))}" +
                 (earlyStopping.Monitor.StartsWith("val_", StringComparison.Ordinal) && !hooks.Reported.Contains("val_loss", StringComparer.Ordinal)
                     ? " (the 'val_' metrics need a validation set)." : "."), nameof(hooks));
-        if (hooks.Averaging is not null)
+        if (hooks.Averaging is not null || hooks.State.Switched is not null)
             CheckAveraging(optimizer, hooks);
         earlyStopping?.Begin(model);
         var run = new List<TRecord>();
@@ -91,14 +91,14 @@ internal static class EpochLoop
     /// other hook that holds on to the first optimizer.</summary>
     private static void CheckAveraging(Optimizer optimizer, FitHooks hooks)
     {
+        if (hooks.Plateau is not null || hooks.Backup is not null)
+            throw new ArgumentException("NT-ASGD replaces the optimizer during the run; reduce-on-plateau and run backups hold on to the first one, so neither can be combined with it yet (nor used after the switch).", nameof(hooks));
         if (hooks.State.Switched is not null)
             return; // an earlier Fit switched already: this one goes on averaging
         if (optimizer is not Sgd { Momentum: 0f, Nesterov: false })
             throw new ArgumentException($"NT-ASGD switches from plain SGD (no momentum), as AWD-LSTM does; this trainer's optimizer is {optimizer.GetType().Name}.", nameof(hooks));
         if (!hooks.Reported.Contains("val_loss", StringComparer.Ordinal))
             throw new ArgumentException("NT-ASGD's trigger watches the validation loss: give a validation set.", nameof(hooks));
-        if (hooks.Plateau is not null || hooks.Backup is not null)
-            throw new ArgumentException("NT-ASGD replaces the optimizer during the run; reduce-on-plateau and run backups hold on to the first one, so neither can be combined with it yet.", nameof(hooks));
     }
 
     /// <summary>AWD-LSTM's switch: <c>ASGD(lr, t0=0, lambd=0, weight_decay)</c> from the SGD's rate and weight decay, with

@@ -42,12 +42,12 @@ public sealed class SequenceTrainer
     public ulong ShuffleSeed { get; }
     public IReadOnlyList<SequenceEpoch> History => _history;
 
-    /// <summary>Threads that share the training (the model's work and the optimizer's update; null: the calling thread
-    /// alone). The results are the same bits at any thread count. The trainer does not own the pool.</summary>
     /// <summary>The optimizer that trains: the one the trainer was made with, or the averaged SGD a Fit with
     /// <c>averaging</c> switched to (it stays for later Fits).</summary>
     public Optimizer Optimizer => _schedule.Current(_optimizer);
 
+    /// <summary>Threads that share the training (the model's work and the optimizer's update; null: the calling thread
+    /// alone). The results are the same bits at any thread count. The trainer does not own the pool.</summary>
     public ComputePool? Pool
     {
         get => _model.Pool;
