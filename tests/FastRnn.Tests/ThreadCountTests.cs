@@ -82,6 +82,46 @@ public class ThreadCountTests
         return Convert.ToHexStringLower(sha.GetHashAndReset());
     }
 
+    /// <summary>A final-state gradient under per-row lengths joins each row's carry at its own last real step, each
+    /// share its own units: the parameter and initial-state gradients are the same bits at any thread count.</summary>
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void StateGradientsUnderLengthsAreBitIdenticalOnAPool(bool wide)
+    {
+        const int Batch = 4, Steps = 6;
+        int[] lengths = [6, 2, 4, 5];
+        string Run(int threads)
+        {
+            using var pool = threads > 1 ? new ComputePool(threads) : null;
+            EveryTechniqueModel model;
+            using (VectorPath.Override(wide))
+                model = new EveryTechniqueModel(Batch, Steps, seed: 5);
+            model.Pool = pool;
+            model.Options.Pass = 3;
+            var random = new Random(4);
+            int[] tokens = Enumerable.Range(0, Batch * Steps).Select(_ => random.Next(EveryTechniqueModel.Vocabulary)).ToArray();
+            var final = model.CreateState(Batch);
+            float[][] finals = [final.Layer0Hidden, final.Layer0Cell, final.Layer1Hidden, final.Layer1Cell, final.Layer2Hidden, final.Layer3Hidden];
+            foreach (var array in finals)
+                for (int i = 0; i < array.Length; i++)
+                    array[i] = MathF.Sin(i * 0.37f); // padding columns too: they must not count
+            model.Forward(tokens, Batch, Steps, lengths);
+            model.ZeroGrad();
+            model.Backward(new float[Batch * Steps * EveryTechniqueModel.OutputSize], final);
+            var initial = model.CreateState(Batch);
+            model.CopyInitialStateGradient(initial);
+            using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            sha.AppendData(MemoryMarshal.AsBytes(model.Gradients));
+            foreach (var array in new[] { initial.Layer0Hidden, initial.Layer0Cell, initial.Layer1Hidden, initial.Layer1Cell, initial.Layer2Hidden, initial.Layer3Hidden })
+                sha.AppendData(MemoryMarshal.AsBytes(array.AsSpan()));
+            Assert.Contains(model.Gradients.ToArray(), g => g != 0f);
+            return Convert.ToHexStringLower(sha.GetHashAndReset());
+        }
+        string serial = Run(1);
+        foreach (int threads in new[] { 2, 3, 8 })
+            Assert.True(serial == Run(threads), $"{threads} threads: not bit-identical to 1 thread ({(wide ? 512 : 256)}-bit)");
+    }
+
     /// <summary>Streaming states stepped from several threads at once, while another model trains on a pool in the
     /// background: every stream's outputs equal the same stream stepped alone.</summary>
     [Fact]

@@ -100,6 +100,28 @@ public class WeightedLossTests
     }
 
     [Fact]
+    public void AModelsPositiveWeightsWeighItsLoss()
+    {
+        const int Batch = 4, Steps = 5;
+        var model = new BatchNormLast(Batch, Steps, seed: 2);
+        var x = Enumerable.Range(0, Batch * Steps * 5).Select(i => MathF.Sin(i * 0.4f)).ToArray();
+        float[] targets = [1, 0, 0, 1, 1, 1, 0, 0];
+        float[] positive = [3f, 0.5f];
+        model.PositiveWeights = positive;
+        model.Forward(x, Batch, Steps);
+        float loss = model.Loss(targets);
+        // a plain double reference from the model's sigmoid outputs: −[p·t·log y + (1 − t)·log(1 − y)], mean over elements
+        double sum = 0;
+        for (int r = 0; r < Batch; r++)
+            for (int j = 0; j < 2; j++)
+            {
+                double y = model.Output(r)[j], t = targets[r * 2 + j];
+                sum -= positive[j] * t * Math.Log(y) + (1 - t) * Math.Log(1 - y);
+            }
+        Assert.Equal(sum / (Batch * 2), loss, 5);
+    }
+
+    [Fact]
     public void BadWeightsAreRefused()
     {
         var model = new TinyLm(4, 10, seed: 3);
