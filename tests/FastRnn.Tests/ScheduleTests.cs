@@ -124,6 +124,40 @@ public class ScheduleTests
         Assert.Equal([warmup.At(9), warmup.At(19), warmup.At(29)], lmHistory.Select(e => e.LearningRate));
     }
 
+    /// <summary>The per-iteration rate is the one each optimizer step uses: a Fit with a schedule ends on the same weights,
+    /// bit for bit, as a hand-written loop that sets schedule(i) before step i.</summary>
+    [Fact]
+    public void EachStepUsesItsScheduledRate()
+    {
+        const int Batch = 4, Steps = 10, Epochs = 2;
+        var stream = new TokenStream(Enumerable.Range(0, 400).Select(i => (i * 7 + i / 3) % 20).ToArray(), Batch);
+        var cycle = new OneCycle(0.5f, totalSteps: Epochs * stream.Segments(Steps));
+
+        var fitted = new GruTokens(Batch, Steps, seed: 4);
+        new LanguageModelTrainer(fitted, new Sgd(fitted, 1f), Steps).Fit(stream, null, Epochs, learningRatePerIteration: cycle.At);
+
+        var model = new GruTokens(Batch, Steps, seed: 4);
+        var sgd = new Sgd(model, 1f);
+        var inputs = new int[Batch * Steps];
+        var targets = new int[Batch * Steps];
+        int step = 0;
+        for (int epoch = 0; epoch < Epochs; epoch++)
+        {
+            var state = model.CreateState(Batch);
+            for (int segment = 0; segment < stream.Segments(Steps); segment++)
+            {
+                int n = stream.Segment(segment, Steps, inputs, targets);
+                model.Forward(inputs.AsSpan(0, n * Batch), Batch, n, state);
+                model.Loss(targets.AsSpan(0, n * Batch));
+                model.ZeroGrad();
+                model.Backward();
+                sgd.LearningRate = cycle.At(step++);
+                sgd.Step();
+            }
+        }
+        Assert.Equal(model.Parameters.ToArray(), fitted.Parameters.ToArray());
+    }
+
     [Fact]
     public void StepsAllocateNothing()
     {
