@@ -678,40 +678,30 @@ internal static partial class Emitter
                 }
             }
             _w.Line();
-            using (_w.Block("private void StoreFinalState(int batch, int steps, State state)", "{", "}"))
-            {
+            // Slot t + 1 of a layer's states holds them after step t, so a row's last real step leaves them in slot
+            // lengths[r] (slot steps without lengths): what the row reaches before any padding, as PyTorch's packed
+            // sequences end.
+            _w.Lines("""
+                private void StoreFinalState(int batch, int steps, State state)
                 {
-                    // Slot t + 1 of a layer's states holds them after step t, so row r's last real step leaves them in slot
-                    // lengths[r]: what the row reaches before the padding, as PyTorch's packed sequences end.
-                    using (_w.Block("if (_useLengths)"))
+                    // each row's state after its own last real step, ready for its next segment
+                    for (int r = 0; r < batch; r++)
                     {
-                        _w.Lines("""
-                            // each row's state after its own last real step (PyTorch's packed sequences), ready for its next segment
-                            for (int r = 0; r < batch; r++)
-                            {
-                                int slot = _lengths[r] * batch + r;
-                            """);
-                        using (_w.Indent())
-                            for (int n = 0; n < _m.Layers.Count; n++)
-                            {
-                                _w.Line($"_l{n}Hidden.AsSpan(slot * L{n}Padded, L{n}Padded).CopyTo(state.Layer{n}Hidden.AsSpan(r * L{n}Padded));");
-                                if (_m.Layers[n].Cell == CellKind.Lstm)
-                                    _w.Line($"_l{n}Cell.AsSpan(slot * L{n}Padded, L{n}Padded).CopyTo(state.Layer{n}Cell.AsSpan(r * L{n}Padded));");
-                            }
-                        _w.Lines("""
-                            }
-                            return;
-                            """);
-                    }
-                }
+                        int slot = (_useLengths ? _lengths[r] : steps) * batch + r;
+                """);
+            using (_w.Indent())
+            using (_w.Indent())
                 for (int n = 0; n < _m.Layers.Count; n++)
                 {
-                    _w.Line($"_l{n}Hidden.AsSpan(steps * batch * L{n}Padded, batch * L{n}Padded).CopyTo(state.Layer{n}Hidden);");
+                    _w.Line($"_l{n}Hidden.AsSpan(slot * L{n}Padded, L{n}Padded).CopyTo(state.Layer{n}Hidden.AsSpan(r * L{n}Padded));");
                     if (_m.Layers[n].Cell == CellKind.Lstm)
-                        _w.Line($"_l{n}Cell.AsSpan(steps * batch * L{n}Padded, batch * L{n}Padded).CopyTo(state.Layer{n}Cell);");
+                        _w.Line($"_l{n}Cell.AsSpan(slot * L{n}Padded, L{n}Padded).CopyTo(state.Layer{n}Cell.AsSpan(r * L{n}Padded));");
                 }
-            }
-            _w.Line();
+            _w.Lines("""
+                    }
+                }
+
+                """);
         }
 
         private string LossDoc() => _m.Loss switch

@@ -19,8 +19,7 @@ internal static unsafe class HeadRows
         fixed (int* pc = classes, pl = real.Lengths)
         {
             var work = Work.ForThisThread;
-            work.Set(kind, pz, py, stride, width, pt, pc, pd, scale, rows, Math.Max(parts, 1), pw, weights.Length);
-            work.SetLengths(pl, real.Lengths.Length);
+            work.Set(kind, pz, py, stride, width, pt, pc, pd, scale, rows, Math.Max(parts, 1), pw, weights.Length, pl, real.Lengths.Length);
             if (parts <= 1)
                 return work.Rows(0, rows, null);
             double[] sums = work.RowSums(rows);
@@ -52,8 +51,10 @@ internal static unsafe class HeadRows
         public static Work ForThisThread => t_work ??= new Work();
 
         public void Set(Kind kind, float* z, float* y, int stride, int width, float* t, int* classes, float* d, float scale, int rows, int parts,
-            float* weights, int weightCount)
+            float* weights, int weightCount, int* lengths, int batch)
         {
+            _lengths = lengths;
+            _batch = batch;
             _weights = weights;
             _weightCount = weightCount;
             _kind = kind;
@@ -63,13 +64,6 @@ internal static unsafe class HeadRows
             _classes = classes;
             _d = d;
             (_stride, _width, _scale, _rows, _parts) = (stride, width, scale, rows, parts);
-        }
-
-        /// <summary>Per-row lengths (a row of a step past its row's length is padding), or none.</summary>
-        public void SetLengths(int* lengths, int batch)
-        {
-            _lengths = lengths;
-            _batch = batch;
         }
 
         /// <summary>The per-row sums of a split run (grown once to the largest row count seen).</summary>
@@ -96,8 +90,8 @@ internal static unsafe class HeadRows
                 var z = new ReadOnlySpan<float>(_z + (long)r * _stride, _z is null ? 0 : _width);
                 var y = new Span<float>(_y + (long)r * _stride, _width);
                 double row = 0;
-                // a padded step (time-major rows: step r / batch of row r % batch) counts in no loss and gets no gradient
-                if (_lengths is not null && _kind >= Kind.SquaredError && r / _batch >= _lengths[r % _batch])
+                // a padded step counts in no loss and gets no gradient
+                if (_kind >= Kind.SquaredError && !Real.IsReal(r))
                 {
                     Gradient(r).Clear();
                     if (sums is not null)
@@ -134,6 +128,9 @@ internal static unsafe class HeadRows
         }
 
         private ReadOnlySpan<float> Targets(int row) => new(_t + (long)row * _width, _width);
+
+        /// <summary>Which rows are real steps (every row without lengths).</summary>
+        private RealRows Real => new(new ReadOnlySpan<int>(_lengths, _batch));
 
         /// <summary>The loss's class or positive weights (empty: none).</summary>
         private ReadOnlySpan<float> Weights => new(_weights, _weightCount);

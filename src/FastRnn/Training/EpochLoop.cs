@@ -238,13 +238,20 @@ internal sealed class FitState
 
 /// <summary>The metrics one epoch reports, by the names early stopping monitors (Keras' names: "loss" for the training
 /// objective, "val_" and the metric for the validation set).</summary>
-internal sealed class EpochMetrics(double loss, double? validationLoss)
+internal sealed class EpochMetrics
 {
-    private readonly Dictionary<string, double> _values = new(StringComparer.Ordinal) { ["loss"] = loss };
+    private readonly Dictionary<string, double> _values = new(StringComparer.Ordinal);
 
-    public double Loss { get; } = loss;
+    /// <summary>The training objective as "loss", and the validation loss as "val_loss" when there is one.</summary>
+    public EpochMetrics(double loss, double? validationLoss)
+    {
+        _values["loss"] = loss;
+        WithValidation("loss", validationLoss);
+    }
 
-    public double? ValidationLoss { get; } = validationLoss;
+    public double Loss => _values["loss"];
+
+    public double? ValidationLoss => _values.TryGetValue("val_loss", out double value) ? value : null;
 
     /// <summary>Adds a validation metric (name without "val_") when it was measured.</summary>
     public EpochMetrics WithValidation(string name, double? value)

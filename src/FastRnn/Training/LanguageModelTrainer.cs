@@ -12,7 +12,7 @@ public sealed class LanguageModelTrainer
 {
     private readonly ISequenceModel _model;
     private readonly Optimizer _optimizer;
-    private readonly FitState _schedule = new();
+    private readonly FitState _fit = new();
     private readonly int[] _inputs;
     private readonly int[] _targets;
     private readonly IRnnState _state;
@@ -39,7 +39,7 @@ public sealed class LanguageModelTrainer
 
     /// <summary>The optimizer that trains: the one the trainer was made with, or the averaged SGD a Fit with
     /// <c>averaging</c> switched to (it stays for later Fits).</summary>
-    public Optimizer Optimizer => _schedule.Current(_optimizer);
+    public Optimizer Optimizer => _fit.Current(_optimizer);
 
     /// <summary>Threads that share the training (the model's work and the optimizer's update; null: the calling thread
     /// alone). The results are the same bits at any thread count. The trainer does not own the pool.</summary>
@@ -50,7 +50,7 @@ public sealed class LanguageModelTrainer
         {
             _model.Pool = value;
             _optimizer.Pool = value;
-            if (_schedule.Switched is { } averaged)
+            if (_fit.Switched is { } averaged)
                 averaged.Pool = value;
         }
     }
@@ -79,7 +79,7 @@ public sealed class LanguageModelTrainer
             total += (double)_model.LossClasses(_targets.AsSpan(0, rows)) * rows;
             if (training)
             {
-                EpochLoop.Update(_model, _optimizer, _schedule);
+                EpochLoop.Update(_model, _optimizer, _fit);
                 SegmentDone?.Invoke(s + 1, segments);
             }
         }
@@ -116,19 +116,18 @@ public sealed class LanguageModelTrainer
         ReduceOnPlateau? plateau = null, string? backup = null, Func<int, float>? learningRatePerIteration = null,
         NonMonotoneTrigger? averaging = null)
     {
-        using var schedule = _schedule.For(learningRatePerIteration);
+        using var schedule = _fit.For(learningRatePerIteration);
         EpochLoop.Run(_model, _optimizer, epochs, new FitHooks(learningRate, earlyStopping, plateau, backup,
             () => $"language-model trainer, BPTT {Steps}; training {train.Fingerprint()}; validation {validation?.Fingerprint() ?? "none"}",
-            validation is null ? ["loss"] : ["loss", "val_loss", "val_perplexity", "val_bpc"], _schedule, train.Segments(Steps), averaging), _history, onEpoch, epoch =>
+            validation is null ? ["loss"] : ["loss", "val_loss", "val_perplexity", "val_bpc"], _fit, train.Segments(Steps), averaging), _history, onEpoch, epoch =>
         {
             var clock = Stopwatch.StartNew();
             double trainLoss = TrainEpoch(train);
             double? validationLoss;
-            using (_schedule.Averaging())
+            using (_fit.Averaging())
                 validationLoss = validation is null ? null : Evaluate(validation);
             var record = new EpochRecord(epoch, trainLoss, validationLoss, Optimizer.LearningRate, clock.Elapsed.TotalSeconds);
-            return (record, new EpochMetrics(trainLoss, validationLoss).WithValidation("loss", validationLoss)
-                .WithValidation("perplexity", record.ValidationPerplexity).WithValidation("bpc", record.ValidationBitsPerToken));
+            return (record, new EpochMetrics(trainLoss, validationLoss).WithValidation("perplexity", record.ValidationPerplexity).WithValidation("bpc", record.ValidationBitsPerToken));
         });
         return _history;
     }

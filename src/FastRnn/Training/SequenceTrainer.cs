@@ -13,7 +13,7 @@ public sealed class SequenceTrainer
 {
     private readonly ISequenceModel _model;
     private readonly Optimizer _optimizer;
-    private readonly FitState _schedule = new();
+    private readonly FitState _fit = new();
     private readonly float[] _dense;
     private readonly int[] _tokens;
     private readonly int[] _lengths;
@@ -44,7 +44,7 @@ public sealed class SequenceTrainer
 
     /// <summary>The optimizer that trains: the one the trainer was made with, or the averaged SGD a Fit with
     /// <c>averaging</c> switched to (it stays for later Fits).</summary>
-    public Optimizer Optimizer => _schedule.Current(_optimizer);
+    public Optimizer Optimizer => _fit.Current(_optimizer);
 
     /// <summary>Threads that share the training (the model's work and the optimizer's update; null: the calling thread
     /// alone). The results are the same bits at any thread count. The trainer does not own the pool.</summary>
@@ -55,7 +55,7 @@ public sealed class SequenceTrainer
         {
             _model.Pool = value;
             _optimizer.Pool = value;
-            if (_schedule.Switched is { } averaged)
+            if (_fit.Switched is { } averaged)
                 averaged.Pool = value;
         }
     }
@@ -126,7 +126,7 @@ public sealed class SequenceTrainer
         {
             int batch = Gather(set, first, shuffled: true);
             total += (double)Loss(set, batch) * batch;
-            EpochLoop.Update(_model, _optimizer, _schedule);
+            EpochLoop.Update(_model, _optimizer, _fit);
         }
         return total / set.Count;
     }
@@ -192,18 +192,18 @@ public sealed class SequenceTrainer
         ReduceOnPlateau? plateau = null, string? backup = null, Func<int, float>? learningRatePerIteration = null,
         NonMonotoneTrigger? averaging = null)
     {
-        using var schedule = _schedule.For(learningRatePerIteration);
+        using var schedule = _fit.For(learningRatePerIteration);
         EpochLoop.Run(_model, _optimizer, epochs, new FitHooks(learningRate, earlyStopping, plateau, backup,
             () => $"sequence trainer, shuffle seed {ShuffleSeed}; training {train.Fingerprint()}; validation {validation?.Fingerprint() ?? "none"}",
-            Reported(validation), _schedule, (train.Count + _model.BatchCapacity - 1) / _model.BatchCapacity, averaging), _history, onEpoch, epoch =>
+            Reported(validation), _fit, (train.Count + _model.BatchCapacity - 1) / _model.BatchCapacity, averaging), _history, onEpoch, epoch =>
         {
             var clock = Stopwatch.StartNew();
             double trainLoss = TrainEpoch(train, epoch);
             SetMetrics? metrics;
-            using (_schedule.Averaging())
+            using (_fit.Averaging())
                 metrics = validation is null ? null : Evaluate(validation);
             return (new SequenceEpoch(epoch, trainLoss, metrics, Optimizer.LearningRate, clock.Elapsed.TotalSeconds),
-                new EpochMetrics(trainLoss, metrics?.Loss).WithValidation("loss", metrics?.Loss).WithValidation("accuracy", metrics?.Accuracy)
+                new EpochMetrics(trainLoss, metrics?.Loss).WithValidation("accuracy", metrics?.Accuracy)
                     .WithValidation("mae", metrics?.MeanAbsoluteError).WithValidation("rmse", metrics?.RootMeanSquaredError));
         });
         return _history;
