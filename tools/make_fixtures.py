@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Writes the PyTorch reference fixtures the C# tests compare against.
 
-Run with Debian's python3-torch:  /usr/bin/python3 tools/make_fixtures.py   (only the schedules or the weighted losses: ... schedules | weighted)
+Run with Debian's python3-torch:  /usr/bin/python3 tools/make_fixtures.py   (only some: ... schedules | weighted | bidirectional)
 Output: tests/FastRnn.Tests/Fixtures/*.safetensors (committed; CI needs no PyTorch).
 
 Each model case is a safetensors file holding, under PyTorch's state-dict names, the float32 weights; and the
@@ -49,29 +49,51 @@ class ClassicGRU(nn.Module):
     """GRU with the reset gate applied before the recurrent product (Keras reset_after=False, ONNX
     linear_before_reset=0): n = tanh(W_n x + b_in + U_n (r * h) + b_hn). Same names and shapes as nn.GRU."""
 
-    def __init__(self, inputs, hidden, num_layers=1):
+    def __init__(self, inputs, hidden, num_layers=1, bidirectional=False):
         super().__init__()
-        self.hidden, self.num_layers = hidden, num_layers
-        reference = nn.GRU(inputs, hidden, num_layers=num_layers)  # PyTorch's own init, names and shapes
+        self.hidden, self.num_layers, self.directions = hidden, num_layers, 2 if bidirectional else 1
+        # PyTorch's own init, names and shapes
+        reference = nn.GRU(inputs, hidden, num_layers=num_layers, bidirectional=bidirectional)
         for name, value in reference.named_parameters():
             self.register_parameter(name, nn.Parameter(value.detach().clone()))
 
-    def forward(self, x, h0):
-        H, finals = self.hidden, []
+    def run(self, x, h, suffix):
+        H, outputs = self.hidden, []
+        w_ih, w_hh = getattr(self, "weight_ih_" + suffix), getattr(self, "weight_hh_" + suffix)
+        b_ih, b_hh = getattr(self, "bias_ih_" + suffix), getattr(self, "bias_hh_" + suffix)
+        for t in range(x.shape[0]):
+            gx = x[t] @ w_ih.T + b_ih
+            r = torch.sigmoid(gx[:, :H] + h @ w_hh[:H].T + b_hh[:H])
+            z = torch.sigmoid(gx[:, H:2 * H] + h @ w_hh[H:2 * H].T + b_hh[H:2 * H])
+            n = torch.tanh(gx[:, 2 * H:] + (r * h) @ w_hh[2 * H:].T + b_hh[2 * H:])
+            h = (1 - z) * n + z * h
+            outputs.append(h)
+        return torch.stack(outputs)
+
+    def forward(self, x, h0, lengths=None):
+        """Like nn.GRU (on packed sequences when lengths are given): each row's final state after its own last real
+        step, outputs zero after it; the reverse direction reads each row's real steps from the last."""
+        steps, batch = x.shape[0], x.shape[1]
+        lengths = [steps] * batch if lengths is None else [int(n) for n in lengths]
+        finals = []
         for k in range(self.num_layers):
-            w_ih, w_hh = getattr(self, f"weight_ih_l{k}"), getattr(self, f"weight_hh_l{k}")
-            b_ih, b_hh = getattr(self, f"bias_ih_l{k}"), getattr(self, f"bias_hh_l{k}")
-            h, outputs = h0[k], []
-            for t in range(x.shape[0]):
-                gx = x[t] @ w_ih.T + b_ih
-                r = torch.sigmoid(gx[:, :H] + h @ w_hh[:H].T + b_hh[:H])
-                z = torch.sigmoid(gx[:, H:2 * H] + h @ w_hh[H:2 * H].T + b_hh[H:2 * H])
-                n = torch.tanh(gx[:, 2 * H:] + (r * h) @ w_hh[2 * H:].T + b_hh[2 * H:])
-                h = (1 - z) * n + z * h
-                outputs.append(h)
-            x = torch.stack(outputs)
-            finals.append(h)
-        return x, torch.stack(finals)
+            outputs = []
+            for d in range(self.directions):
+                suffix = f"l{k}" + ("_reverse" if d else "")
+                out = torch.zeros(steps, batch, self.hidden, dtype=x.dtype)
+                for r, n in enumerate(lengths):  # row by row: each its own real steps
+                    xs = x[:n, r:r + 1]
+                    if d:
+                        xs = xs.flip(0)
+                    o = self.run(xs, h0[k * self.directions + d][r:r + 1], suffix)
+                    out[:n, r:r + 1] = o.flip(0) if d else o
+                    finals.append((k * self.directions + d, r, o[-1, 0]))
+                outputs.append(out)
+            x = torch.cat(outputs, -1)
+        h_n = [[None] * batch for _ in range(self.num_layers * self.directions)]
+        for layer, r, h in finals:
+            h_n[layer][r] = h
+        return x, torch.stack([torch.stack(rows) for rows in h_n])
 
 
 # ---- FastRnn's dropout masks, spelled out from src/FastRnn/Regularization/Masks.cs and CounterRandom.cs -----------
@@ -272,16 +294,17 @@ class Model(nn.Module):
         recurrent = {int(k[len("layer"):k.index(".")]) for k in spec.get("dropout", {})
                      if k.endswith((".recurrent", ".zoneout", ".cellzoneout", ".weight_hh", ".candidate"))}
         for g, (cell, hidden, count) in enumerate(spec["groups"]):
+            bi = cell.startswith("bi")  # "bilstm", "bigru", "biclassic": bidirectional=True
             if g in recurrent or cell.startswith(("ln", "bn")):
                 assert count == 1
                 modules.append(MaskedCell(cell, width, hidden))
-            elif cell == "lstm":
-                modules.append(nn.LSTM(width, hidden, num_layers=count))
-            elif cell == "gru":
-                modules.append(nn.GRU(width, hidden, num_layers=count))
+            elif cell in ("lstm", "bilstm"):
+                modules.append(nn.LSTM(width, hidden, num_layers=count, bidirectional=bi))
+            elif cell in ("gru", "bigru"):
+                modules.append(nn.GRU(width, hidden, num_layers=count, bidirectional=bi))
             else:
-                modules.append(ClassicGRU(width, hidden, num_layers=count))
-            width = hidden
+                modules.append(ClassicGRU(width, hidden, num_layers=count, bidirectional=bi))
+            width = hidden * (2 if bi else 1)
         for g in spec.get("bn", []):  # FastRnn's BatchNorm on a layer's output: BatchNorm1d over [steps*batch, H]
             bn = nn.BatchNorm1d(spec["groups"][g][1])
             with torch.no_grad():  # gain and bias away from 1 and 0, so that a mix-up shows
@@ -294,7 +317,7 @@ class Model(nn.Module):
     def groups(self):
         return [self.rnn] if not isinstance(self.rnn, nn.ModuleList) else list(self.rnn)
 
-    def forward(self, x, states, masks=None):
+    def forward(self, x, states, masks=None, lengths=None):
         masks = masks or {}
         if hasattr(self, "embedding"):
             if "embedding.rows" in masks:  # AWD-LSTM embedded_dropout: scale the table's rows, then look up
@@ -311,7 +334,16 @@ class Model(nn.Module):
                                   masks.get(f"layer{g}.zoneout"), masks.get(f"layer{g}.cellzoneout"),
                                   masks.get(f"layer{g}.weight_hh"), masks.get(f"layer{g}.candidate"))
                 finals.append(final if module.cell == "lstm" else (final,))
-            elif cell == "lstm":
+            elif isinstance(module, ClassicGRU):
+                x, h = module(x, state, lengths)
+                finals.append((h,))
+            elif lengths is not None:  # PyTorch's packed sequences
+                steps = x.shape[0]
+                packed = nn.utils.rnn.pack_padded_sequence(x, torch.as_tensor(lengths), enforce_sorted=False)
+                out, final = module(packed, state)
+                x, _ = nn.utils.rnn.pad_packed_sequence(out, total_length=steps)
+                finals.append(final if cell.endswith("lstm") else (final,))
+            elif cell.endswith("lstm"):
                 x, (h, c) = module(x, state)
                 finals.append((h, c))
             else:
@@ -320,7 +352,14 @@ class Model(nn.Module):
             raw = x
             if hasattr(module, "bn_l0"):
                 x = module.bn_l0(x.reshape(-1, x.shape[-1])).reshape(x.shape)
-        top = x if self.spec["readout"] == "every" else x[-1]
+        if self.spec["readout"] == "every":
+            top = x
+        elif self.spec["groups"][-1][0].startswith("bi"):  # Keras Bidirectional(return_sequences=False)
+            top = torch.cat([finals[-1][0][-2], finals[-1][0][-1]], -1)
+        elif lengths is not None:  # each row's last real step
+            top = x[torch.as_tensor(lengths) - 1, torch.arange(x.shape[1])]
+        else:
+            top = x[-1]
         self.top_raw = raw if self.spec["readout"] == "every" else raw[-1]
         if "head.input" in masks:
             top = top * masks["head.input"].reshape(top.shape)
@@ -332,7 +371,12 @@ def activate(spec, logits):
     return {"linear": lambda z: z, "sigmoid": torch.sigmoid, "softmax": lambda z: torch.softmax(z, -1)}[spec["activation"]](logits)
 
 
-def loss_of(spec, logits, outputs, target):
+def loss_of(spec, logits, outputs, target, real=None):
+    """The mean over the real rows (real: [steps, batch] booleans under per-row lengths with an every-step head)."""
+    if real is not None:
+        if spec["loss"] == "ce":
+            return F.cross_entropy(logits[real], target[real])
+        return loss_of(spec, logits[real], outputs[real], target[real])
     if spec["loss"] == "mse":
         return F.mse_loss(outputs, target)
     if spec["loss"] == "bce":
@@ -386,10 +430,11 @@ def run_case(spec, batch, steps, seed, dtype):
 
     states, tensors = [], {}
     for g, (cell, hidden, count) in enumerate(spec["groups"]):
-        h0 = (0.5 * torch.randn(count, batch, hidden, generator=gen)).float()
+        layers = count * (2 if cell.startswith("bi") else 1)  # a bidirectional layer's two directions: h_n's order
+        h0 = (0.5 * torch.randn(layers, batch, hidden, generator=gen)).float()
         tensors[f"state.h.{g}"] = h0.numpy()
-        if cell in ("lstm", "lnlstm", "bnlstm"):
-            c0 = (0.5 * torch.randn(count, batch, hidden, generator=gen)).float()
+        if cell in ("lstm", "lnlstm", "bnlstm", "bilstm"):
+            c0 = (0.5 * torch.randn(layers, batch, hidden, generator=gen)).float()
             tensors[f"state.c.{g}"] = c0.numpy()
             states.append((h0.to(dtype), c0.to(dtype)))
         else:
@@ -432,9 +477,17 @@ def run_case(spec, batch, steps, seed, dtype):
             tensors["mask." + site] = m.reshape(-1)
             masks[site] = torch.from_numpy(m).to(dtype)
 
-    logits, finals = model(x_model, states, masks)
+    lengths, real = None, None
+    if spec.get("lengths"):  # per-row lengths from 1 to steps, one row full length (PyTorch's packed sequences)
+        lengths = torch.randint(1, steps + 1, (batch,), generator=gen)
+        lengths[0] = steps
+        lengths = lengths.tolist()
+        tensors["lengths"] = np.array(lengths, dtype=np.float32)
+        if spec["readout"] == "every":
+            real = torch.arange(steps)[:, None] < torch.as_tensor(lengths)[None, :]
+    logits, finals = model(x_model, states, masks, lengths)
     outputs = activate(spec, logits)
-    loss = loss_of(spec, logits, outputs, target_model)
+    loss = loss_of(spec, logits, outputs, target_model, real)
     # AWD-LSTM's AR (alpha) on the output as the head reads it, TAR (beta) on the raw output, as in its main.py
     if spec.get("ar"):
         loss = loss + spec["ar"] * model.top_dropped.pow(2).mean()
@@ -462,6 +515,8 @@ def run_case(spec, batch, steps, seed, dtype):
     tensors["input"] = x.float().numpy()
     tensors["target"] = target.float().numpy()
     tensors["output"] = outputs.detach().float().numpy()
+    if real is not None:  # a padded step's output is not defined (FastRnn computes one, PyTorch pads): zero in both
+        tensors["output"][~real.numpy()] = 0
     tensors["loss"] = np.array([loss.item()], dtype=np.float32)
     for g, final in enumerate(finals):
         tensors[f"final.h.{g}"] = final[0].detach().float().numpy()
@@ -470,7 +525,8 @@ def run_case(spec, batch, steps, seed, dtype):
     return tensors
 
 
-def spec(input, groups, outputs, activation="linear", readout="every", loss="mse", dropout=None, ar=0, tar=0, float32_floor=False):
+def spec(input, groups, outputs, activation="linear", readout="every", loss="mse", dropout=None, ar=0, tar=0, float32_floor=False,
+         lengths=False):
     bn = [g for g, group in enumerate(groups) if group[0].endswith("+bn")]  # "lstm+bn": BatchNorm on the output
     groups = [(cell.split("+")[0], hidden, count) for cell, hidden, count in groups]
     result = dict(input=input, groups=groups, outputs=outputs, activation=activation, readout=readout, loss=loss, ar=ar, tar=tar)
@@ -478,6 +534,8 @@ def spec(input, groups, outputs, activation="linear", readout="every", loss="mse
         result["bn"] = bn
     if float32_floor:
         result["float32_floor"] = True
+    if lengths:
+        result["lengths"] = True
     if dropout:
         result["dropout"] = dropout  # site → (rate, locked), sites named as FastRnn's ExportMasks names them
     return result
@@ -716,6 +774,35 @@ def make_weighted_loss_fixture():
     return "weighted_losses.safetensors"
 
 
+# Bidirectional layers (PyTorch's bidirectional=True; the classic GRU by hand as above), 1-3 layers, a last-step and an
+# every-step head, with and without per-row lengths (pack_padded_sequence). Written by "bidirectional" (and by a full run,
+# after the others, so their files stay byte-identical).
+# BiLstm carries PyTorch's own float32 floor: on its weight_hh_l0 gradient PyTorch's float32 run reaches 7.4e-5 of the
+# tests' 1e-4 metric, FastRnn 1.04e-4 (both widths, on element 172: 1.0762e-6 vs 1.0767e-6, in a tensor whose largest
+# entry is 3.9e-3, so an absolute error of 5e-10); measured 2026-11-30.
+BIDIRECTIONAL_CASES = {
+    "BiLstm": (spec(("dense", 5), [("bilstm", 8, 1)], 3, float32_floor=True), [(3, 5)]),
+    "BiLstmLengths": (spec(("dense", 5), [("bilstm", 8, 1)], 3, lengths=True), [(4, 6)]),
+    "BiGru2": (spec(("dense", 4), [("bigru", 13, 2)], 1, "sigmoid", "last", "bce"), [(3, 5), (1, 1)]),
+    "BiGru2Lengths": (spec(("dense", 4), [("bigru", 13, 2)], 1, "sigmoid", "last", "bce", lengths=True), [(5, 7)]),
+    "BiClassic3": (spec(("dense", 6), [("biclassic", 10, 3)], 2, "softmax", "last", "ce", lengths=True), [(4, 6)]),
+    "BiMixed": (spec(("tokens", 20, 16), [("bilstm", 24, 1), ("gru", 20, 1), ("biclassic", 9, 1)], 20, "softmax", "every", "ce"),
+                [(3, 5)]),
+    "BiMixedLengths": (spec(("tokens", 20, 16), [("bilstm", 24, 1), ("gru", 20, 1), ("biclassic", 9, 1)], 20, "softmax", "every",
+                            "ce", lengths=True), [(4, 6)]),
+    "BiLstm37x2Last": (spec(("dense", 4), [("bilstm", 37, 2)], 2, "linear", "last", "mse", lengths=True), [(3, 5)]),
+}
+
+
+def make_bidirectional_fixtures():
+    seed, paths = 500, []
+    for name, (s, shapes) in BIDIRECTIONAL_CASES.items():
+        for batch, steps in shapes:
+            seed += 1
+            paths.append(make_case(name, s, batch, steps, seed))
+    return paths
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     if sys.argv[1:] == ["schedules"]:
@@ -723,6 +810,9 @@ def main():
         return
     if sys.argv[1:] == ["weighted"]:
         print(make_weighted_loss_fixture())
+        return
+    if sys.argv[1:] == ["bidirectional"]:
+        print("\n".join(make_bidirectional_fixtures()))
         return
     seed = 100
     for name, (s, shapes) in CASES.items():
@@ -732,6 +822,7 @@ def main():
     make_optimizer_fixture()
     print(make_schedule_fixture())
     print(make_weighted_loss_fixture())
+    print("\n".join(make_bidirectional_fixtures()))
 
 
 if __name__ == "__main__":

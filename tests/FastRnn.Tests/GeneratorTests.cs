@@ -54,6 +54,8 @@ public class GeneratorDiagnosticTests
     [InlineData("FRNN024", "[RnnModel, DenseInput(2), Lstm(4, LayerNorm = true, RecurrentBatchNorm = true, MaxSteps = 3), Head(1), Loss(LossKind.MeanSquaredError)] public partial class M;")]
     [InlineData("FRNN025", "[RnnModel, DenseInput(2), Lstm(4, RecurrentBatchNorm = true), Head(1), Loss(LossKind.MeanSquaredError)] public partial class M;")]
     [InlineData("FRNN026", "[RnnModel, DenseInput(2), Gru(4, MaxSteps = 10), Head(1), Loss(LossKind.MeanSquaredError)] public partial class M;")]
+    [InlineData("FRNN027", "[RnnModel, DenseInput(2), Lstm(4, Bidirectional = true, LayerNorm = true), Head(1), Loss(LossKind.MeanSquaredError)] public partial class M;")]
+    [InlineData("FRNN027", "[RnnModel, DenseInput(2), Gru(4, Bidirectional = true, BatchNorm = true), Head(1), Loss(LossKind.MeanSquaredError)] public partial class M;")]
     [InlineData("FRNN019", "[RnnModel, DenseInput(2), Lstm(4), Head(1), Loss(LossKind.MeanSquaredError), Constraint(ParameterGroup.Embedding, ConstraintKind.UnitNorm)] public partial class M;")]
     public void InvalidDeclarationIsADiagnostic(string id, string declaration)
     {
@@ -129,6 +131,7 @@ public class GeneratorSnapshotTests
     public static TheoryData<string, string> Models() => new()
     {
         { "LstmTwoLayers", "[RnnModel, DenseInput(3), Lstm(20, Layers = 2), Head(2, Activation.Sigmoid, Readout = Readout.LastStep), Loss(LossKind.BinaryCrossEntropy)]" },
+        { "BidirectionalStack", "[RnnModel, TokenInput(30, 8), Lstm(20, Bidirectional = true, LockedDropout = 0.2, RecurrentDropout = 0.1), Gru(12, Bidirectional = true), Head(3, Activation.Softmax, Readout = Readout.LastStep), Loss(LossKind.SoftmaxCrossEntropy)]" },
         { "GruTokens", "[RnnModel, TokenInput(30, 8), Gru(16), Gru(24, Variant = GruVariant.ResetBefore), Head(30, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)]" },
         { "LstmDropout", "[RnnModel, TokenInput(40, 8, EmbeddingDropout = 0.1), Lstm(16, Layers = 2, Dropout = 0.25, RecurrentDropout = 0.2), Head(40, Activation.Softmax, LockedDropout = 0.4), Loss(LossKind.SoftmaxCrossEntropy)]" },
         { "LstmZoneoutWeightDrop", "[RnnModel, TokenInput(20, 8), Lstm(16, Zoneout = 0.1, CellZoneout = 0.05, WeightDrop = 0.3, CandidateDropout = 0.2, InputInit = Initialization.GlorotUniform, RecurrentInit = Initialization.Orthogonal, UnitForgetBias = true), Head(20, Activation.Softmax, Dropout = 0.3, ActivationRegularization = 2, TemporalActivationRegularization = 1), Loss(LossKind.SoftmaxCrossEntropy), Penalty(ParameterGroup.RecurrentKernel, L2 = 1e-4), Constraint(ParameterGroup.InputKernel, ConstraintKind.MaxNorm, Max = 3)]" },

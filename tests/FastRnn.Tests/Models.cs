@@ -40,6 +40,23 @@ public partial class GruClassic256;
 [RnnModel, DenseInput(6), Lstm(37), Gru(64), Gru(8, Variant = GruVariant.ResetBefore), Head(3), Loss(LossKind.MeanSquaredError)]
 public partial class Mixed;
 
+// Bidirectional layers (tools/make_fixtures.py BIDIRECTIONAL_CASES); a "…Lengths" fixture runs the same model with
+// per-row lengths.
+[RnnModel, DenseInput(5), Lstm(8, Bidirectional = true), Head(3), Loss(LossKind.MeanSquaredError)]
+public partial class BiLstm;
+
+[RnnModel, DenseInput(4), Gru(13, Layers = 2, Bidirectional = true), Head(1, Activation.Sigmoid, Readout = Readout.LastStep), Loss(LossKind.BinaryCrossEntropy)]
+public partial class BiGru2;
+
+[RnnModel, DenseInput(6), Gru(10, Layers = 3, Variant = GruVariant.ResetBefore, Bidirectional = true), Head(2, Activation.Softmax, Readout = Readout.LastStep), Loss(LossKind.SoftmaxCrossEntropy)]
+public partial class BiClassic3;
+
+[RnnModel, TokenInput(20, 16), Lstm(24, Bidirectional = true), Gru(20), Gru(9, Variant = GruVariant.ResetBefore, Bidirectional = true), Head(20, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)]
+public partial class BiMixed;
+
+[RnnModel, DenseInput(4), Lstm(37, Layers = 2, Bidirectional = true), Head(2, Readout = Readout.LastStep), Loss(LossKind.MeanSquaredError)]
+public partial class BiLstm37x2Last;
+
 public static class TestModels
 {
     public static ISequenceModel Create(string name, int batch, int steps, ulong seed = 0) => name switch
@@ -69,6 +86,11 @@ public static class TestModels
         nameof(BatchNormLast) => new BatchNormLast(batch, steps, seed),
         nameof(RecurrentBatchNormFixture) => new RecurrentBatchNormFixture(batch, steps, seed),
         nameof(RecurrentBatchNormMasked) => new RecurrentBatchNormMasked(batch, steps, seed),
+        nameof(BiLstm) or "BiLstmLengths" => new BiLstm(batch, steps, seed),
+        nameof(BiGru2) or "BiGru2Lengths" => new BiGru2(batch, steps, seed),
+        nameof(BiClassic3) => new BiClassic3(batch, steps, seed),
+        nameof(BiMixed) or "BiMixedLengths" => new BiMixed(batch, steps, seed),
+        nameof(BiLstm37x2Last) => new BiLstm37x2Last(batch, steps, seed),
         _ => throw new ArgumentException($"No test model named {name}."),
     };
 }

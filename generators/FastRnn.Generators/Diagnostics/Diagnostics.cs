@@ -113,6 +113,10 @@ internal static class Diagnostics
         "MaxSteps without recurrent batch normalization",
         "[{0}] sets MaxSteps without RecurrentBatchNorm; MaxSteps is the number of time steps that keep their own batch statistics");
 
+    public static readonly DiagnosticDescriptor BidirectionalNormalization = Error("FRNN027",
+        "Normalization on a bidirectional layer",
+        "[{0}] declares Bidirectional with {1}; a bidirectional layer cannot be normalized (declare the normalization on a one-directional layer)");
+
     private static DiagnosticDescriptor Error(string id, string title, string message) =>
         new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 }

@@ -88,6 +88,12 @@ internal static partial class Emitter
             if (layer.Cell == CellKind.GruResetAfter || layer.Normalized)
                 yield return Model($"_l{n}RecurrentGradient", $"rows * {L}Row", $"∂L/∂(layer {n}'s recurrent products): [steps·batch, Row].");
             yield return Model($"_l{n}HiddenGradient", $"rows * {L}Padded", $"∂L/∂h of layer {n} arriving from above: [steps·batch, Padded].");
+            if (Reverse(n))
+            {
+                yield return Model($"_l{n}Joined", $"rows * {L}JoinedPadded",
+                    $"Layers {n - 1} and {n} (one bidirectional layer) joined in the sequence's order, [h_forward(t), h_reverse(t)]: [steps·batch, JoinedPadded].");
+                yield return Model($"_l{n}JoinedGradient", $"rows * {L}JoinedPadded", $"∂L/∂ of that joined output arriving from above: [steps·batch, JoinedPadded].");
+            }
             yield return Constant($"_l{n}RecurrentTransposed", $"{L}RecurrentShape.Transposed.Length",
                 $"Layer {n}'s U packed transposed at the start of each backward pass, so ∂h = ∂a·U runs as a forward-style product.");
             if (layer.Cell == CellKind.GruResetBefore)
@@ -260,14 +266,14 @@ internal static partial class Emitter
             if (_m.HeadDropout is not null)
             {
                 yield return Site("_headMask", "DropoutSite", "Dropout on the head's input.");
-                yield return Model("_headDropped", $"{headRows} * L{Top}Padded", "The head's input after its dropout mask.");
+                yield return Model("_headDropped", $"{headRows} * {OutputStride(Top)}", "The head's input after its dropout mask.");
             }
             yield return Constant("_headTransposed", "HeadShape.Transposed.Length", "The head's W packed transposed (∂h = ∂logits·W).");
             yield return Model("_lengths", "batchCapacity", "Per-row lengths of the last Forward that was given them.") with { ElementType = "int" };
             if (!EveryStep)
             {
-                yield return Model("_headGathered", $"batchCapacity * L{Top}Padded", "The rows the head gathered at each row's last real step: [batch, top Padded].");
-                yield return Model("_headGatheredGradient", $"batchCapacity * L{Top}Padded", "Their gradient: [batch, top Padded].");
+                yield return Model("_headGathered", $"batchCapacity * {OutputStride(Top)}", "The rows the head gathered at each row's last real step: [batch, top Padded].");
+                yield return Model("_headGatheredGradient", $"batchCapacity * {OutputStride(Top)}", "Their gradient: [batch, top Padded].");
             }
             yield return Model("_logits", $"{headRows} * HeadPadded", "Head logits: [head rows, HeadPadded].");
             yield return Model("_outputs", $"{headRows} * HeadPadded", "Head outputs after the activation: [head rows, HeadPadded].");

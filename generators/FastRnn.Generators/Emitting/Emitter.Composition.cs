@@ -21,7 +21,8 @@ internal static partial class Emitter
             if (!Tokens)
             {
                 yield return Model("_inputGradient", "rows * InputPadded", "∂L/∂x of the last backward, made by CopyInputGradient: [steps·batch, InputPadded].");
-                yield return Constant("_l0InputTransposed", "L0InputShape.Transposed.Length", "Layer 0's W packed transposed by each backward, for CopyInputGradient (∂x = ∂a·W).");
+                for (int n = 0; n < _m.Layers.Count && ReadsModelInput(n); n++)
+                    yield return Constant($"_l{n}InputTransposed", $"L{n}InputShape.Transposed.Length", $"Layer {n}'s W packed transposed by each backward, for CopyInputGradient (∂x = ∂a·W).");
             }
         }
 
@@ -137,9 +138,13 @@ internal static partial class Emitter
                     // W_ih as the backward found it (packed transposed there), whatever an optimizer did since
                     {{Span}} dBelow = _inputGradient.AsSpan(0, rows * InputPadded);
                     dBelow.Clear();
-                    if (_wide) {{Kernels}}.MultiplyAdd<global::FastRnn.Kernels.Block512>(_pool, _l0GateGradient.AsSpan(0, rows * L0Row), L0Row, rows, _l0InputTransposed, L0InputShape.Transposed, 0, 1, dBelow, InputPadded);
-                    else {{Kernels}}.MultiplyAdd<global::FastRnn.Kernels.Block256>(_pool, _l0GateGradient.AsSpan(0, rows * L0Row), L0Row, rows, _l0InputTransposed, L0InputShape.Transposed, 0, 1, dBelow, InputPadded);
                 """);
+            // a bidirectional first layer: both directions read the input, the reverse one's share first (as backward adds them)
+            int last = ForwardDirection(0) ? 1 : 0;
+            using (_w.Indent())
+                for (int n = last; n >= 0; n--)
+                    foreach (string block in new[] { "512", "256" })
+                        _w.Line($"{(block == "512" ? "if (_wide)" : "else")} {Kernels}.MultiplyAdd<global::FastRnn.Kernels.Block{block}>(_pool, _l{n}GateGradient.AsSpan(0, rows * L{n}Row), L{n}Row, rows, _l{n}InputTransposed, L{n}InputShape.Transposed, 0, 1, dBelow, InputPadded);");
             using (_w.Indent())
                 EmitInputDropoutBackward(0, "dBelow", "InputPadded");
             _w.Lines("""

@@ -12,9 +12,11 @@ internal static partial class Emitter
         private bool OutputNorm(int n) => _m.Layers[n].OutputBatchNorm;
 
         /// <summary>The rows of layer n's output that the next layer or the head reads, from <paramref name="firstRow"/>:
-        /// the batch-normalized copy, or the hidden states (whose slot 0 is the initial state).</summary>
-        private string LayerOutput(int n, string firstRow, string rows) => OutputNorm(n)
-            ? $"_l{n}Output.AsSpan({firstRow} * L{n}Padded, {rows} * L{n}Padded)"
+        /// both directions joined (a bidirectional layer), the batch-normalized copy, or the hidden states (whose slot 0 is
+        /// the initial state).</summary>
+        private string LayerOutput(int n, string firstRow, string rows) =>
+            Reverse(n) ? $"_l{n}Joined.AsSpan({firstRow} * L{n}JoinedPadded, {rows} * L{n}JoinedPadded)"
+            : OutputNorm(n) ? $"_l{n}Output.AsSpan({firstRow} * L{n}Padded, {rows} * L{n}Padded)"
             : $"_l{n}Hidden.AsSpan(({firstRow} + batch) * L{n}Padded, {rows} * L{n}Padded)";
 
         /// <summary>PyTorch's initial running statistics: mean 0, variance 1.</summary>

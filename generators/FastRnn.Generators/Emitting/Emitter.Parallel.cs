@@ -19,8 +19,8 @@ internal static partial class Emitter
         /// <summary>Whether a state's step can be shared by the pool's threads: every layer's fused kernel
         /// takes a block range (no zoneout, whose inference κ the fused kernel takes as a rate; no dropout in the
         /// recurrence, whose step keeps the whole-layer call) and nothing between the layers reads a whole row (no batch
-        /// normalization).</summary>
-        private bool SplitsStep => Enumerable.Range(0, _m.Layers.Count).All(n =>
+        /// normalization). A model that cannot stream (a bidirectional layer) has no step to share.</summary>
+        private bool SplitsStep => Streams && Enumerable.Range(0, _m.Layers.Count).All(n =>
         {
             var layer = _m.Layers[n];
             return SplitsRecurrence(n) && !OutputNorm(n) && layer.RecurrentDropout is null && layer.Zoneout is null

@@ -157,7 +157,7 @@ internal static partial class Emitter
 
         private static string Period(DropoutSpec dropout) => dropout.Locked ? "batch" : "int.MaxValue";
 
-        private static string InputWidth(int n) => n == 0 ? "InputSize" : $"L{n - 1}Hidden";
+        private string InputWidth(int n) => ReadsModelInput(n) ? "InputSize" : OutputWidth(Below(n));
 
         private void EmitMaskMethods()
         {
@@ -218,7 +218,7 @@ internal static partial class Emitter
                     exports.Add($"if (_l{n}WeightMask.Active) masks.Add(\"layer{n}.weight_hh\", _l{n}WeightMask.ExportMatrix(L{n}Gates * L{n}Hidden, L{n}Hidden));");
             }
             if (_m.HeadDropout is { } head)
-                exports.Add($"if (_headMask.Active) masks.Add(\"head.input\", _headMask.Export(L{Top}Hidden, {(EveryStep ? "rows" : "batch")}, {Period(head)}));");
+                exports.Add($"if (_headMask.Active) masks.Add(\"head.input\", _headMask.Export({OutputWidth(Top)}, {(EveryStep ? "rows" : "batch")}, {Period(head)}));");
             _w.Lines($$"""
                 /// <summary>Debug: the dropout multipliers (0, or 1/(1 − rate) for a kept element) the last <see cref="Forward"/>
                 /// used, by site: "embedding.rows" [Vocabulary], "layer{n}.input" [steps, batch, inputs of layer n],
@@ -255,7 +255,7 @@ internal static partial class Emitter
                 _w.Lines($$"""
                     /// <summary>What the head reads: the top layer's hidden states, or their dropped copy when its mask is active.</summary>
                     private {{ReadOnlySpan}} HeadInput(int batch, int steps) =>
-                        _headMask.Active ? _headDropped.AsSpan(0, ({{rows}}) * L{{Top}}Padded) : {{TopRows}};
+                        _headMask.Active ? _headDropped.AsSpan(0, ({{rows}}) * {{OutputStride(Top)}}) : {{TopRows}};
 
                     """);
             }
@@ -348,10 +348,10 @@ internal static partial class Emitter
                     _temporalCoefficient = {{(_m.TemporalActivationRegularization is null ? "0f" : "_options.Training ? _options.TemporalActivationRegularization : 0f")}};
                     double penalty = 0;
                     if (_activationCoefficient > 0f) // α·mean(h̃²) over [steps·batch, Hidden]
-                        penalty += _activationCoefficient * global::FastRnn.Kernels.ActivationPenalty.SumOfSquares({{top}}, L{{Top}}Padded, L{{Top}}Hidden, rows) / ((double)rows * L{{Top}}Hidden);
+                        penalty += _activationCoefficient * global::FastRnn.Kernels.ActivationPenalty.SumOfSquares({{top}}, {{OutputStride(Top)}}, {{OutputWidth(Top)}}, rows) / ((double)rows * {{OutputWidth(Top)}});
                     if (_temporalCoefficient > 0f && steps > 1) // β·mean((h(t) − h(t−1))²) over steps 1 … T − 1
                         penalty += _temporalCoefficient * global::FastRnn.Kernels.ActivationPenalty.SumOfSquaredDifferences(
-                            _l{{Top}}Hidden.AsSpan(batch * L{{Top}}Padded, rows * L{{Top}}Padded), L{{Top}}Padded, L{{Top}}Hidden, rows, batch) / ((double)(rows - batch) * L{{Top}}Hidden);
+                            {{RawTopOutput("rows")}}, {{OutputStride(Top)}}, {{OutputWidth(Top)}}, rows, batch) / ((double)(rows - batch) * {{OutputWidth(Top)}});
                     return (float)penalty;
                 }
 

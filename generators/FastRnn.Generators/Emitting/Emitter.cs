@@ -97,7 +97,8 @@ internal static partial class Emitter
             EmitBackward();
             EmitComposition();
             EmitRecurrenceOnThePool();
-            EmitSharedStep();
+            if (Streams)
+                EmitSharedStep();
             // Each layer's forward, step and backward together, as the cell writes them.
             for (int n = 0; n < _m.Layers.Count; n++)
             {
@@ -105,7 +106,8 @@ internal static partial class Emitter
                 EmitForwardLayer(n);
                 cell.EmitAdvance();
                 EmitOutputNormalization(n);
-                cell.EmitStepSingle();
+                if (Streams)
+                    cell.EmitStepSingle();
                 EmitBackwardLayer(n);
                 cell.EmitBackwardRecurrence();
             }
@@ -144,7 +146,7 @@ internal static partial class Emitter
                 var layer = _m.Layers[n];
                 int gates = Gates(layer.Cell), padded = Pad(layer.Hidden);
                 _w.Line();
-                _w.Line($"// Layer {n}: {CellName(layer.Cell)}, {layer.Inputs} → {layer.Hidden} units ({Prefix(layer)}*_l{layer.IndexInGroup}),");
+                _w.Line($"// Layer {n}: {CellName(layer.Cell)}, {layer.Inputs} → {layer.Hidden} units ({Prefix(layer)}*_l{Suffix(layer)}),");
                 _w.Line($"// padded to {padded} = {padded / 16} blocks of 16; gate-interleaved weights [block][input][gate][16].");
                 _w.Line($"private const int L{n}Inputs = {N(layer.Inputs)};");
                 _w.Line($"private const int L{n}Hidden = {N(layer.Hidden)};");
@@ -202,14 +204,16 @@ internal static partial class Emitter
                 }
                 _w.Line($"private static global::FastRnn.Kernels.InterleavedShape L{n}InputShape => new(L{n}Inputs, L{n}Gates, L{n}Blocks);");
                 _w.Line($"private static global::FastRnn.Kernels.InterleavedShape L{n}RecurrentShape => new(L{n}Hidden, L{n}Gates, L{n}Blocks);");
+                EmitJoinedConstants(n);
             }
             int headPadded = Pad(_m.Outputs);
             _w.Line();
-            _w.Line($"// Head: {_m.Layers[Top].Hidden} → {_m.Outputs} (head.weight, head.bias), padded to {headPadded}.");
-            _w.Line($"private const int HeadInputs = L{Top}Hidden;");
+            int headInputs = Reverse(Top) ? 2 * _m.Layers[Top].Hidden : _m.Layers[Top].Hidden;
+            _w.Line($"// Head: {headInputs} → {_m.Outputs} (head.weight, head.bias), padded to {headPadded}.");
+            _w.Line($"private const int HeadInputs = {OutputWidth(Top)};");
             _w.Line($"private const int HeadPadded = {N(headPadded)};");
             _w.Line($"private const int HeadWeights = {N(offset)};");
-            offset += headPadded * _m.Layers[Top].Hidden;
+            offset += headPadded * headInputs;
             _w.Line($"private const int HeadBias = {N(offset)};");
             offset += headPadded;
             _w.Line("private static global::FastRnn.Kernels.InterleavedShape HeadShape => new(HeadInputs, 1, HeadPadded / BlockWidth);");
@@ -227,15 +231,18 @@ internal static partial class Emitter
 
         private string Prefix(LayerSpec layer) => _m.GroupCount == 1 ? "rnn." : $"rnn.{N(layer.Group)}.";
 
+        /// <summary>PyTorch's suffix of a layer's tensors: its index in the stack, and <c>_reverse</c> for a reverse direction.</summary>
+        private static string Suffix(LayerSpec layer) => N(layer.IndexInGroup) + (layer.Reverse ? "_reverse" : "");
+
         /// <summary>What layer n's input products read: the raw input, or a method choosing its dropped copy.</summary>
         private string InputSpan(int n, string rows) =>
-            _m.Layers[n].InputDropout is null ? RawInputSpan(n, rows) : $"Layer{n}Input(batch, {rows})";
+            Reverse(n) ? InputSpan(n - 1, rows) : _m.Layers[n].InputDropout is null ? RawInputSpan(n, rows) : $"Layer{n}Input(batch, {rows})";
 
-        private string RawInputSpan(int n, string rows) => n == 0
+        private string RawInputSpan(int n, string rows) => ReadsModelInput(n)
             ? $"_input.AsSpan(0, {rows} * InputSize)"
-            : LayerOutput(n - 1, "0", rows);
+            : LayerOutput(Below(n), "0", rows);
 
-        private static string InputStride(int n) => n == 0 ? "InputSize" : $"L{n - 1}Padded";
+        private string InputStride(int n) => ReadsModelInput(n) ? "InputSize" : OutputStride(Below(n));
 
         /// <summary>The top layer's rows the head reads (before its dropout): every step, or each row's last step
         /// (gathered by length when the forward pass was given lengths).</summary>
@@ -243,7 +250,7 @@ internal static partial class Emitter
             ? LayerOutput(Top, "0", "steps * batch")
             : "LastRows(batch, steps)";
 
-        private bool NeedsInputGradient(int n) => n > 0 || Tokens;
+        private bool NeedsInputGradient(int n) => !ReadsModelInput(n) || Tokens;
 
         // ---- fields and construction -----------------------------------------------------------------------
 
@@ -393,7 +400,7 @@ internal static partial class Emitter
                 for (int n = 0; n < _m.Layers.Count; n++)
                 {
                     var layer = _m.Layers[n];
-                    string p = Prefix(layer), k = N(layer.IndexInGroup);
+                    string p = Prefix(layer), k = Suffix(layer);
                     _w.Line($"new(\"{p}weight_ih_l{k}\", {T}ParameterRole.InputKernel, {n}, {T}TensorStorage.InterleavedWeight, L{n}InputWeights, L{n}Hidden, L{n}Gates, L{n}Inputs),");
                     _w.Line($"new(\"{p}weight_hh_l{k}\", {T}ParameterRole.RecurrentKernel, {n}, {T}TensorStorage.InterleavedWeight, L{n}RecurrentWeights, L{n}Hidden, L{n}Gates, L{n}Hidden),");
                     _w.Line($"new(\"{p}bias_ih_l{k}\", {T}ParameterRole.InputBias, {n}, {T}TensorStorage.InterleavedBias, L{n}InputBias, L{n}Hidden, L{n}Gates, 1),");
@@ -459,11 +466,12 @@ internal static partial class Emitter
                 string module = first.Cell == CellKind.Lstm ? "nn.LSTM" : first.Cell == CellKind.GruResetAfter ? "nn.GRU" : "ClassicGRU";
                 if (first.Normalized)
                     module = (first.LayerNorm ? "LayerNorm" : "BatchNorm") + (first.Cell == CellKind.Lstm ? "LSTM" : "GRU");
-                string layers = group.Count() > 1 ? $", num_layers={group.Count()}" : "";
+                int count = group.Count(l => !l.Reverse);
+                string layers = (count > 1 ? $", num_layers={count}" : "") + (first.Bidirectional ? ", bidirectional=True" : "");
                 modules.Add($"{module}({first.Inputs}, {first.Hidden}{layers})");
             }
             yield return modules.Count == 1 ? $"self.rnn = {modules[0]}" : $"self.rnn = nn.ModuleList([{string.Join(", ", modules)}])";
-            yield return $"self.head = nn.Linear({_m.Layers[Top].Hidden}, {_m.Outputs})";
+            yield return $"self.head = nn.Linear({(Reverse(Top) ? 2 : 1) * _m.Layers[Top].Hidden}, {_m.Outputs})";
         }
 
         // ---- public API -------------------------------------------------------------------------------------
@@ -647,7 +655,7 @@ internal static partial class Emitter
                     _w.Lines($$"""
                         /// <summary>The top layer's rows the head reads: the last step's, or each row's last real step's.</summary>
                         private {{ReadOnlySpan}} LastRows(int batch, int steps) =>
-                            _useLengths ? _headGathered.AsSpan(0, batch * L{{Top}}Padded) : {{LayerOutput(Top, "(steps - 1) * batch", "batch")}};
+                            {{(Reverse(Top) ? "" : "_useLengths ? ")}}_headGathered.AsSpan(0, batch * {{OutputStride(Top)}}){{(Reverse(Top) ? "" : " : " + LayerOutput(Top, "(steps - 1) * batch", "batch"))}};
 
                         """);
             }
@@ -776,6 +784,8 @@ internal static partial class Emitter
                 for (int n = 0; n < _m.Layers.Count; n++)
                 {
                     _w.Line($"ForwardLayer{n}<T>(batch, steps);");
+                    if (Reverse(n))
+                        _w.Line(JoinDirections(n));
                     if (OutputNorm(n))
                         _w.Line($"NormalizeLayer{n}Output<T>(batch, steps);");
                 }
@@ -815,7 +825,7 @@ internal static partial class Emitter
                     // a_x(t) = b_ih + W_ih·x(t)   [steps·batch, Row]
                     {{Kernels}}.BroadcastRows(p.Slice({{L}}InputBias, {{L}}Row), gates, {{L}}Row, rows);
                     {{Kernels}}.MultiplyAdd<T>(_pool, {{InputSpan(n, "rows")}}, {{InputStride(n)}}, rows,
-                        p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, gates, {{L}}Row);
+                        p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, gates, {{L}}Row);{{(Reverse(n) ? "\n// the reverse direction: its step s of row r is the sequence's step length − 1 − s\n" + ReverseSteps("gates", L + "Row") : "")}}
                     """;
             string hPrev = $"_l{n}Hidden.AsSpan(now * {L}Padded, batch * {L}Padded)";
             var cellEmitter = Cell(n);
@@ -945,13 +955,18 @@ internal static partial class Emitter
                     {{ReadOnlySpan}} p = _parameters;
                     {{Span}} logits = _logits.AsSpan(0, rows * HeadPadded);
                 """);
-            if (!EveryStep)
+            if (!EveryStep && Reverse(Top))
+                _w.Lines($$"""
+                        // both directions' final h: the forward one at each row's last real step, the reverse one at step 0
+                        global::FastRnn.Kernels.Directions.GatherLast(_l{{Top}}Joined, _headGathered, L{{Top}}Hidden, {{OutputStride(Top)}}, batch, steps, {{LengthsSpan}});
+                    """);
+            else if (!EveryStep)
                 _w.Lines($$"""
                         if (_useLengths)
                         {
                             // each row's last real step: h after step length − 1 is in slot length of the hidden states
                             for (int r = 0; r < batch; r++)
-                                {{LayerOutput(Top, "(_lengths[r] - 1) * batch + r", "1")}}.CopyTo(_headGathered.AsSpan(r * L{{Top}}Padded));
+                                {{LayerOutput(Top, "(_lengths[r] - 1) * batch + r", "1")}}.CopyTo(_headGathered.AsSpan(r * {{OutputStride(Top)}}));
                         }
                     """);
             if (_m.HeadDropout is { } head)
@@ -959,13 +974,13 @@ internal static partial class Emitter
                         if (_headMask.Active)
                         {
                             // h̃ = h⊙m/(1 − p){{(head.Locked ? ", one mask for every step of the sequence" : ", drawn afresh for every step")}}
-                            _headMask.Apply({{TopRows}}, _headDropped, L{{Top}}Padded, L{{Top}}Hidden, rows, {{Period(head)}});
+                            _headMask.Apply({{TopRows}}, _headDropped, {{OutputStride(Top)}}, {{OutputWidth(Top)}}, rows, {{Period(head)}});
                         }
                     """);
             string headInput = _m.HeadDropout is null ? TopRows : "HeadInput(batch, steps)";
             _w.Lines($$"""
                     {{Kernels}}.BroadcastRows(p.Slice(HeadBias, HeadPadded), logits, HeadPadded, rows);
-                    {{Kernels}}.MultiplyAdd<T>(_pool, {{headInput}}, L{{Top}}Padded, rows,
+                    {{Kernels}}.MultiplyAdd<T>(_pool, {{headInput}}, {{OutputStride(Top)}}, rows,
                         p.Slice(HeadWeights, HeadShape.Length), HeadShape, 0, 1, logits, HeadPadded);
                     {{ActivationCall("_pool", "logits", "_outputs", "rows")}}
                 }
@@ -996,8 +1011,9 @@ internal static partial class Emitter
             _w.Lines($$"""
                 // ---- Serving: one time step with caller-owned state ----
 
-                /// <summary>Creates a streaming state of <paramref name="batch"/> rows, all zero. A state belongs to one
-                /// thread at a time; any number of states may step concurrently over this model's (shared, read-only) weights.</summary>
+                {{(Streams
+                    ? "/// <summary>Creates a streaming state of <paramref name=\"batch\"/> rows, all zero. A state belongs to one\n/// thread at a time; any number of states may step concurrently over this model's (shared, read-only) weights.</summary>"
+                    : "/// <summary>Creates a state of <paramref name=\"batch\"/> rows, all zero: initial states for <see cref=\"Forward\"/>, which\n/// leaves the final ones in it. This model has a bidirectional layer, so it cannot stream: it has no Step.</summary>")}}
                 public State CreateState(int batch = 1)
                 {
                     if (batch < 1)
@@ -1005,6 +1021,10 @@ internal static partial class Emitter
                     return new State(batch);
                 }
 
+                """);
+            if (!Streams)
+                return;
+            _w.Lines($$"""
                 /// <summary>Advances <paramref name="state"/> by one time step and writes the head's output
                 /// ([state.Batch, OutputSize], after the activation) to <paramref name="output"/>. {{(Tokens ? "<paramref name=\"input\"/> holds one token id per row." : "<paramref name=\"input\"/> holds [state.Batch, InputSize] floats.")}}
                 /// Allocates nothing and writes only to <paramref name="state"/> and <paramref name="output"/>.</summary>
@@ -1072,7 +1092,7 @@ internal static partial class Emitter
                 _w.Lines($$"""
                     // Head
                     {{Kernels}}.BroadcastRows(p.Slice(HeadBias, HeadPadded), state.Logits, HeadPadded, batch);
-                    {{Kernels}}.MultiplyAdd<T>({{(SplitsStep ? "state.Pool, " : "")}}x, L{{Top}}Padded, batch, p.Slice(HeadWeights, HeadShape.Length), HeadShape, 0, 1, state.Logits, HeadPadded);
+                    {{Kernels}}.MultiplyAdd<T>({{(SplitsStep ? "state.Pool, " : "")}}x, {{OutputStride(Top)}}, batch, p.Slice(HeadWeights, HeadShape.Length), HeadShape, 0, 1, state.Logits, HeadPadded);
                     {{ActivationCall(SplitsStep ? "state.Pool" : "null", "state.Logits", "state.Outputs", "batch")}}
                     for (int r = 0; r < batch; r++)
                         state.Outputs.AsSpan(r * HeadPadded, OutputSize).CopyTo(output.Slice(r * OutputSize, OutputSize));
@@ -1108,7 +1128,7 @@ internal static partial class Emitter
         private void EmitBackward()
         {
             string rows = EveryStep ? "steps * batch" : "batch";
-            string into = EveryStep ? "0" : $"(steps - 1) * batch * L{Top}Padded";
+            string into = EveryStep ? "0" : $"(steps - 1) * batch * {OutputStride(Top)}";
             _w.Lines($$"""
                 {{NoInlining}}
                 private void BackwardCore<T>(int batch, int steps) {{BlockConstraint}}
@@ -1121,31 +1141,35 @@ internal static partial class Emitter
                     // The weights do not change during a backward pass: pack the transposes its products read, once.
                     PackTransposes();
                     // logits = b + W·h:  ∂W += ∂logitsᵀ·h;  ∂b += Σ ∂logits;  ∂h = Wᵀ·∂logits
-                    {{Kernels}}.AccumulateOuter<T>(_pool, top, L{{Top}}Padded, headRows, dLogits, HeadPadded, grad.Slice(HeadWeights, HeadShape.Length), HeadShape, 0, 1, _outerScratch);
+                    {{Kernels}}.AccumulateOuter<T>(_pool, top, {{OutputStride(Top)}}, headRows, dLogits, HeadPadded, grad.Slice(HeadWeights, HeadShape.Length), HeadShape, 0, 1, _outerScratch);
                     {{Kernels}}.AccumulateRows<T>(_pool, dLogits, HeadPadded, headRows, HeadPadded, grad.Slice(HeadBias, HeadPadded));
-                    {{Span}} dTop = _l{{Top}}HiddenGradient.AsSpan(0, steps * batch * L{{Top}}Padded);
-                    dTop.Clear();{{(EveryStep ? "" : $"\n// ∂ of the rows the head read: the last step's, or each row's last real step's (scattered back below)\n{Span} dHeadRows = _useLengths ? _headGatheredGradient.AsSpan(0, batch * L{Top}Padded) : dTop.Slice({into}, batch * L{Top}Padded);\ndHeadRows.Clear();")}}
+                    {{Span}} dTop = {{OutputGradient(Top)}}.AsSpan(0, steps * batch * {{OutputStride(Top)}});
+                    dTop.Clear();{{(EveryStep ? "" : $"\n// ∂ of the rows the head read: the last step's, or each row's last real step's (scattered back below)\n{Span} dHeadRows = {(Reverse(Top) ? "" : "_useLengths ? ")}_headGatheredGradient.AsSpan(0, batch * {OutputStride(Top)}){(Reverse(Top) ? "" : $" : dTop.Slice({into}, batch * {OutputStride(Top)})")};\ndHeadRows.Clear();")}}
                     {{Kernels}}.MultiplyAdd<T>(_pool, dLogits, HeadPadded, headRows, _headTransposed, HeadShape.Transposed, 0, 1,
-                        {{(EveryStep ? "dTop" : "dHeadRows")}}, L{{Top}}Padded);
+                        {{(EveryStep ? "dTop" : "dHeadRows")}}, {{OutputStride(Top)}});
                 """);
             if (_m.ActivationRegularization is not null)
                 _w.Lines($$"""
                         // AR: loss += α·mean(h̃²) over [steps·batch, Hidden]:  ∂h̃ += 2α·h̃/N
                         if (_activationCoefficient > 0f)
-                            global::FastRnn.Kernels.ActivationPenalty.AddSquaresGradient(top, dTop, L{{Top}}Padded, L{{Top}}Hidden, headRows, _activationCoefficient / (headRows * (float)L{{Top}}Hidden));
+                            global::FastRnn.Kernels.ActivationPenalty.AddSquaresGradient(top, dTop, {{OutputStride(Top)}}, {{OutputWidth(Top)}}, headRows, _activationCoefficient / (headRows * (float){{OutputWidth(Top)}}));
                     """);
             if (_m.HeadDropout is { } head)
                 _w.Lines($$"""
                         // h̃ = h⊙m/(1 − p):  ∂h = ∂h̃⊙m/(1 − p), the mask regenerated
                         if (_headMask.Active)
-                            _headMask.Apply({{(EveryStep ? "dTop" : "dHeadRows")}}, {{(EveryStep ? "dTop" : "dHeadRows")}}, L{{Top}}Padded, L{{Top}}Hidden, headRows, {{Period(head)}});
+                            _headMask.Apply({{(EveryStep ? "dTop" : "dHeadRows")}}, {{(EveryStep ? "dTop" : "dHeadRows")}}, {{OutputStride(Top)}}, {{OutputWidth(Top)}}, headRows, {{Period(head)}});
                     """);
-            if (!EveryStep)
+            if (!EveryStep && Reverse(Top))
+                _w.Lines($$"""
+                        global::FastRnn.Kernels.Directions.ScatterLast(dHeadRows, dTop, L{{Top}}Hidden, {{OutputStride(Top)}}, batch, steps, {{LengthsSpan}});
+                    """);
+            else if (!EveryStep)
                 _w.Lines($$"""
                         if (_useLengths)
                         {
                             for (int r = 0; r < batch; r++)
-                                dHeadRows.Slice(r * L{{Top}}Padded, L{{Top}}Padded).CopyTo(dTop.Slice(((_lengths[r] - 1) * batch + r) * L{{Top}}Padded));
+                                dHeadRows.Slice(r * {{OutputStride(Top)}}, {{OutputStride(Top)}}).CopyTo(dTop.Slice(((_lengths[r] - 1) * batch + r) * {{OutputStride(Top)}}));
                         }
                     """);
             if (OutputNorm(Top))
@@ -1155,12 +1179,16 @@ internal static partial class Emitter
                 _w.Lines($$"""
                         // TAR: loss += β·mean((h(t) − h(t−1))²) over the raw output, t ≥ 1:  ∂h(t) += 2β·d/N, ∂h(t−1) −= 2β·d/N
                         if (_temporalCoefficient > 0f && steps > 1)
-                            global::FastRnn.Kernels.ActivationPenalty.AddDifferencesGradient(_l{{Top}}Hidden.AsSpan(batch * L{{Top}}Padded, headRows * L{{Top}}Padded), dTop,
-                                L{{Top}}Padded, L{{Top}}Hidden, headRows, batch, _temporalCoefficient / ((headRows - batch) * (float)L{{Top}}Hidden));
+                            global::FastRnn.Kernels.ActivationPenalty.AddDifferencesGradient({{RawTopOutput("headRows")}}, dTop,
+                                {{OutputStride(Top)}}, {{OutputWidth(Top)}}, headRows, batch, _temporalCoefficient / ((headRows - batch) * (float){{OutputWidth(Top)}}));
                     """);
             using (_w.Indent())
                 for (int n = Top; n >= 0; n--)
+                {
+                    if (Reverse(n))
+                        _w.Line(SplitDirections(n));
                     _w.Line($"BackwardLayer{n}<T>(batch, steps);");
+                }
             if (Tokens)
             {
                 _w.Lines("""
@@ -1231,6 +1259,11 @@ internal static partial class Emitter
                 _w.Lines(KeepInitialGradient(n));
                 if (_m.Layers[n].WeightDrop is not null)
                     _w.Lines(WeightGradientFinish(n));
+                if (Reverse(n))
+                {
+                    _w.Line("// the input side works in the sequence's order: the gate gradients back from the reverse direction's");
+                    _w.Line(ReverseSteps("dGates", $"{L}Row"));
+                }
                 EmitInputSideBackward(n, "dGates");
             }
             _w.Line("}");
@@ -1256,20 +1289,24 @@ internal static partial class Emitter
                         grad.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, _outerScratch);
                     {{Kernels}}.AccumulateRows<T>(_pool, {{dInput}}, {{L}}Row, rows, {{L}}Row, grad.Slice({{L}}InputBias, {{L}}Row));
                     """);
-            var (belowArray, belowWidth) = n > 0 ? ($"_l{n - 1}HiddenGradient", $"L{n - 1}Padded") : ("_inputGradient", "InputPadded");
-            if (n == 0 && !Tokens)
+            int below = Below(n);
+            var (belowArray, belowWidth) = below >= 0 ? (OutputGradient(below), OutputStride(below)) : ("_inputGradient", "InputPadded");
+            if (below < 0 && !Tokens)
                 return;
-            // ∂a(t) is this layer's gate gradient (a normalized layer has turned it into ∂(W_ih·x) in place).
+            // ∂a(t) is this layer's gate gradient (a normalized layer has turned it into ∂(W_ih·x) in place). Both directions
+            // of a bidirectional layer read one input: the reverse direction (whose backward runs first) starts ∂x, the
+            // forward one adds to it and takes the sum through the input's dropout and normalization.
             _w.Lines($$"""
-                // ∂x(t) = W_ihᵀ·∂a(t), for the {{(n > 0 ? "layer below" : "embedding")}} (on the model's pool, by columns of ∂x)
-                {{Span}} dBelow = {{belowArray}}.AsSpan(0, rows * {{belowWidth}});
-                dBelow.Clear();
+                // ∂x(t) {{(ForwardDirection(n) ? "+" : "")}}= W_ihᵀ·∂a(t), for the {{(below >= 0 ? "layer below" : "embedding")}} (on the model's pool, by columns of ∂x)
+                {{Span}} dBelow = {{belowArray}}.AsSpan(0, rows * {{belowWidth}});{{(ForwardDirection(n) ? "" : "\ndBelow.Clear();")}}
                 {{Kernels}}.MultiplyAdd<T>(_pool, _l{{n}}GateGradient.AsSpan(0, rows * {{L}}Row), {{L}}Row, rows,
                     _l{{n}}InputTransposed, {{L}}InputShape.Transposed, 0, 1, dBelow, {{belowWidth}});
                 """);
-            EmitInputDropoutBackward(n, "dBelow", n > 0 ? InputStride(n) : "InputPadded");
-            if (n > 0 && OutputNorm(n - 1))
-                _w.Lines(OutputNormalizationBackward(n - 1, "dBelow"));
+            if (Reverse(n))
+                return;
+            EmitInputDropoutBackward(n, "dBelow", below >= 0 ? InputStride(n) : "InputPadded");
+            if (below >= 0 && OutputNorm(below))
+                _w.Lines(OutputNormalizationBackward(below, "dBelow"));
         }
 
         private void EmitPackTransposes()
@@ -1291,7 +1328,7 @@ internal static partial class Emitter
                     else
                         _w.Line($"{Pack}(_pool, {recurrent}, 0, {L}Gates, _l{n}RecurrentTransposed);");
                     // a dense model's first layer too: CopyInputGradient reads the weights this backward used
-                    if (NeedsInputGradient(n) || n == 0)
+                    if (NeedsInputGradient(n) || ReadsModelInput(n))
                         _w.Line($"{Pack}(_pool, p.Slice({L}InputWeights, {L}InputShape.Length), {L}InputShape, 0, {L}Gates, _l{n}InputTransposed);");
                 }
             }
@@ -1324,8 +1361,9 @@ internal static partial class Emitter
                 void {{I}}.ForwardTokens(global::System.ReadOnlySpan<int> inputs, int batch, int steps, global::System.ReadOnlySpan<int> lengths, global::FastRnn.IRnnState? state) => {{(Tokens ? "Forward(inputs, batch, steps, lengths, AsState(state))" : "throw WrongInput(\"token\")")}};
                 float {{I}}.LossDense({{ReadOnlySpan}} targets) => {{(classes ? "throw WrongTargets(\"float\")" : "Loss(targets)")}};
                 float {{I}}.LossClasses(global::System.ReadOnlySpan<int> targets) => {{(classes ? "Loss(targets)" : "throw WrongTargets(\"class-id\")")}};
-                void {{I}}.StepDense({{ReadOnlySpan}} input, global::FastRnn.IRnnState state, {{Span}} output) => {{(Tokens ? "throw WrongInput(\"dense\")" : "Step(input, AsState(state)!, output)")}};
-                void {{I}}.StepTokens(global::System.ReadOnlySpan<int> input, global::FastRnn.IRnnState state, {{Span}} output) => {{(Tokens ? "Step(input, AsState(state)!, output)" : "throw WrongInput(\"token\")")}};
+                bool {{I}}.CanStep => {{(Streams ? "true" : "false")}};
+                void {{I}}.StepDense({{ReadOnlySpan}} input, global::FastRnn.IRnnState state, {{Span}} output) => {{(!Streams ? "throw CannotStep()" : Tokens ? "throw WrongInput(\"dense\")" : "Step(input, AsState(state)!, output)")}};
+                void {{I}}.StepTokens(global::System.ReadOnlySpan<int> input, global::FastRnn.IRnnState state, {{Span}} output) => {{(!Streams ? "throw CannotStep()" : Tokens ? "Step(input, AsState(state)!, output)" : "throw WrongInput(\"token\")")}};
 
                 int {{I}}.CopyOutputs({{Span}} destination)
                 {
@@ -1353,6 +1391,12 @@ internal static partial class Emitter
                     new($"{{_m.Name}}'s loss takes {{(classes ? "class-id" : "float")}} targets, not {kind} targets.");
 
                 """);
+            if (!Streams)
+                _w.Lines($$"""
+                    private static global::System.NotSupportedException CannotStep() =>
+                        new("{{_m.Name}} has a bidirectional layer, which needs the whole sequence: it cannot stream step by step (run Forward over the sequence).");
+
+                    """);
         }
 
         // ---- helpers and the state type ---------------------------------------------------------------------

@@ -158,14 +158,20 @@ internal sealed class Parser
             LayerNorm: a.Named("LayerNorm", false),
             OutputBatchNorm: a.Named("BatchNorm", false),
             RecurrentBatchNorm: a.Named("RecurrentBatchNorm", false),
-            MaxSteps: a.Named("MaxSteps", 0));
+            MaxSteps: a.Named("MaxSteps", 0),
+            Bidirectional: a.Named("Bidirectional", false));
         CheckRecurrentTechniques(a, layer);
         for (int k = 0; k < stack; k++)
+        {
             _layers.Add(layer with { IndexInGroup = k });
+            // the reverse direction reads the forward one's (dropped) input: its own input dropout is the forward's
+            if (layer.Bidirectional)
+                _layers.Add(layer with { IndexInGroup = k, Reverse = true, InputDropout = null });
+        }
         _groups++;
     }
 
-    /// <summary>The pairs of techniques one layer cannot have together (FRNN015, FRNN023–FRNN026).</summary>
+    /// <summary>The pairs of techniques one layer cannot have together (FRNN015, FRNN023–FRNN027).</summary>
     private static void CheckRecurrentTechniques(AttributeReader a, LayerSpec layer)
     {
         if (layer.Zoneout is not null && layer.RecurrentDropout is not null)
@@ -178,6 +184,9 @@ internal sealed class Parser
             a.Report(Diagnostics.BatchNormWithoutMaxSteps, a.ShortName, layer.MaxSteps);
         if (!layer.RecurrentBatchNorm && layer.MaxSteps != 0)
             a.Report(Diagnostics.MaxStepsWithoutBatchNorm, a.ShortName);
+        if (layer.Bidirectional && (layer.Normalized || layer.OutputBatchNorm))
+            a.Report(Diagnostics.BidirectionalNormalization, a.ShortName,
+                layer.LayerNorm ? "LayerNorm" : layer.RecurrentBatchNorm ? "RecurrentBatchNorm" : "BatchNorm");
     }
 
     private void ParseHead(AttributeReader a)
@@ -279,12 +288,19 @@ internal sealed class Parser
                 Report(Diagnostics.MissingGroup, location, "Constraint(ParameterGroup.Embedding)");
     }
 
-    /// <summary>Each layer reads the one below it; the first reads the input (or the embedding).</summary>
+    /// <summary>Each layer reads the one below it (both directions of a bidirectional layer below, 2·Hidden wide); the
+    /// first reads the input (or the embedding); a reverse direction reads what its forward direction reads.</summary>
     private void ConnectLayers()
     {
         for (int i = 0; i < _layers.Count; i++)
-            _layers[i] = _layers[i] with { Inputs = i == 0 ? _inputSize : _layers[i - 1].Hidden };
+            _layers[i] = _layers[i] with
+            {
+                Inputs = _layers[i].Reverse ? _layers[i - 1].Inputs : i == 0 ? _inputSize : OutputWidth(_layers[i - 1]),
+            };
     }
+
+    /// <summary>What the layer above (or the head) reads of a layer: a reverse direction stands for its whole layer.</summary>
+    private static int OutputWidth(LayerSpec layer) => layer.Reverse ? 2 * layer.Hidden : layer.Hidden;
 
     /// <summary>The parameters must fit one arena (FRNN011).</summary>
     private void CheckSize()
@@ -296,7 +312,7 @@ internal sealed class Parser
             long padded = (layer.Hidden + 15L) / 16 * 16;
             total += gates * padded * (layer.Inputs + layer.Hidden + 2) + (layer.Normalized ? 2 * gates * padded + (layer.Cell == CellKind.Lstm ? 2 * padded : 0) : 0) + (layer.OutputBatchNorm ? 2 * padded : 0);
         }
-        total += (_outputs + 15L) / 16 * 16 * ((_layers.Count > 0 ? _layers[_layers.Count - 1].Hidden : _inputSize) + 1);
+        total += (_outputs + 15L) / 16 * 16 * ((_layers.Count > 0 ? OutputWidth(_layers[_layers.Count - 1]) : _inputSize) + 1);
         if (total > int.MaxValue)
             Report(Diagnostics.SizeTooLarge, _classLocation, _type.Name, total);
     }

@@ -2,7 +2,9 @@ namespace FastRnn.Generators;
 
 /// <summary>One recurrent layer after stacks are expanded. <see cref="Group"/> is the attribute it came from and
 /// <see cref="IndexInGroup"/> its layer within that attribute's stack (PyTorch's <c>_l{k}</c> suffix).
-/// A rate or coefficient is null where it is not declared (its technique is then not in the generated code).</summary>
+/// A rate or coefficient is null where it is not declared (its technique is then not in the generated code).
+/// A bidirectional layer is two of these, the forward direction and then its <see cref="Reverse"/> one (which reads
+/// the same input, through the forward direction's input dropout, so it declares none of its own).</summary>
 internal sealed record LayerSpec(
     CellKind Cell,
     int Inputs,
@@ -21,7 +23,9 @@ internal sealed record LayerSpec(
     bool LayerNorm,
     bool OutputBatchNorm,
     bool RecurrentBatchNorm,
-    int MaxSteps)
+    int MaxSteps,
+    bool Bidirectional = false,
+    bool Reverse = false)
 {
     public bool HasZoneout => Zoneout is not null || CellZoneout is not null;
 

@@ -53,6 +53,10 @@ public interface ISequenceModel : IRnnModel
     /// returns the number of floats written.</summary>
     int CopyOutputs(Span<float> destination);
 
+    /// <summary>False for a model with a bidirectional layer: it cannot stream (its reverse direction needs the whole
+    /// sequence), and <see cref="StepDense"/> and <see cref="StepTokens"/> throw <see cref="NotSupportedException"/>.</summary>
+    bool CanStep { get; }
+
     void StepDense(ReadOnlySpan<float> input, IRnnState state, Span<float> output);
     void StepTokens(ReadOnlySpan<int> input, IRnnState state, Span<float> output);
 }

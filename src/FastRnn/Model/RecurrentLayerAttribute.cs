@@ -11,6 +11,17 @@ public abstract class RecurrentLayerAttribute(int hidden) : Attribute
     /// <summary>How many layers of this size and cell are stacked (1 by default).</summary>
     public int Layers { get; set; } = 1;
 
+    /// <summary>Each layer runs in both directions (PyTorch's <c>bidirectional=True</c>): a forward direction over
+    /// steps 0…T−1 and a reverse one, with its own weights (<c>weight_ih_l{k}_reverse</c>, …), over each row's real
+    /// steps from the last to the first (with per-row lengths, from the row's own last step, as PyTorch's packed
+    /// sequences). The output at step t is <c>[h_forward(t), h_reverse(t)]</c> (2·Hidden wide) for the layer above or
+    /// the head; a last-step head reads h_forward at each row's last real step and h_reverse after it has read the whole
+    /// row (its output at step 0), PyTorch's <c>cat(h_n[-2], h_n[-1])</c>. In a <c>State</c> the two directions are two
+    /// layers, forward then reverse (PyTorch's <c>h_n</c> order), and each direction has its own run-time rates and
+    /// masks. A bidirectional model cannot stream (its reverse direction needs the whole sequence): it has no
+    /// <c>Step</c>. Not with <see cref="BatchNorm"/>, <see cref="LayerNorm"/> or <see cref="RecurrentBatchNorm"/> (FRNN027).</summary>
+    public bool Bidirectional { get; set; }
+
     /// <summary>Inverted dropout on this layer's input (each layer's, when stacked): a fresh mask at every step.
     /// Setting it declares the technique; the value is the default of the run-time rate.</summary>
     public double Dropout { get; set; }

@@ -99,7 +99,7 @@ internal static partial class Emitter
                     int first = start * {{L}}Gates * BlockWidth, width = (end - start) * {{L}}Gates * BlockWidth;
                     for (int r = 0; r < batch; r++)
                         p.Slice({{L}}InputBias + first, width).CopyTo(gates.Slice(r * {{L}}Row + first, width));
-                    {{Kernels}}.MultiplyAdd<T>({{x}}, {{InputStride(n)}}, batch, p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates,
+                    {{Kernels}}.MultiplyAdd<T>({{x}}, {{E.InputStride(n)}}, batch, p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates,
                         gates, {{L}}Row, start * {{L}}Gates, end * {{L}}Gates, descending: false);
                     {{StepAdvanceCall("start, end")}}
                 }
@@ -113,7 +113,7 @@ internal static partial class Emitter
             protected string BatchedStep => $$"""
                 {{StepZoneFill}}{{Span}} gates = state.Layer{{n}}Gates;
                 {{Kernels}}.BroadcastRows(p.Slice({{L}}InputBias, {{L}}Row), gates, {{L}}Row, batch);
-                {{Kernels}}.MultiplyAdd<T>(x, {{InputStride(n)}}, batch, p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, gates, {{L}}Row);
+                {{Kernels}}.MultiplyAdd<T>(x, {{E.InputStride(n)}}, batch, p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, gates, {{L}}Row);
                 {{StepAdvanceCall(SplitsByBlocks ? $"0, {L}Blocks" : null)}}
                 """;
 
@@ -138,7 +138,7 @@ internal static partial class Emitter
                         {
                             inputNormalized.Clear();
                             recurrentNormalized.Clear();
-                            {{Kernels}}.MultiplyAdd<T>(x, {{InputStride(n)}}, batch, p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, inputNormalized, {{L}}Row);
+                            {{Kernels}}.MultiplyAdd<T>(x, {{E.InputStride(n)}}, batch, p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, inputNormalized, {{L}}Row);
                             {{Kernels}}.MultiplyAdd<T>(state.Layer{{n}}Hidden, {{L}}Padded, batch, p.Slice({{L}}RecurrentWeights, {{L}}RecurrentShape.Length), {{L}}RecurrentShape, 0, {{L}}Gates, recurrentNormalized, {{L}}Row);
                         }
                         // x̂, ĥ: {{(layer.LayerNorm ? "each row normalized over its Gates·Hidden values" : "each unit normalized with the running statistics of this time index")}}
