@@ -2,9 +2,9 @@ using FastRnn;
 using FastRnn.Kernels;
 
 // Usage: FastRnn.AllocationProbe <model> <256|512> [threads]   (threads > 1: the optimizer updates on a ComputePool)
-// Warms up, then runs 1,000 streaming steps (batch 1 and batch 3) and 10 training iterations (forward, loss,
-// backward, Adam with clipping; batch 4, 12 steps, state carried), and prints the bytes this thread and the whole
-// process allocated.
+// Warms up, then runs 1,000 streaming steps (batch 1 and batch 3; none for a bidirectional model, which cannot stream)
+// and 10 training iterations (forward, loss, backward, Adam with clipping; batch 4, 12 steps, state carried), and
+// prints the bytes this thread and the whole process allocated.
 
 const int Batch = 4, Steps = 12;
 string name = args.Length > 0 ? args[0] : "tokens";
@@ -24,6 +24,7 @@ using (VectorPath.Override(wide))
         "penalties" => new PenaltiesAndActivations(Batch, Steps, 3),
         "layernorm" => new LayerNormalized(Batch, Steps, 3),
         "batchnorm" => new BatchNormalized(Batch, Steps, 3),
+        "bidirectional" => new BothDirections(Batch, Steps, 3),
         _ => throw new ArgumentException($"unknown model {name}"),
     };
     // Clipping on, so its gradient scan and the clipped update are measured too.
@@ -94,6 +95,8 @@ void Iteration()
 
 void Stream(int i)
 {
+    if (!model.CanStep) // a bidirectional model has no streaming step
+        return;
     if (model.TakesTokens)
     {
         model.StepTokens(tokens.AsSpan(i % Steps, 1), single, output1);
@@ -131,3 +134,6 @@ internal sealed partial class LayerNormalized;
 
 [RnnModel, DenseInput(6), Lstm(40, BatchNorm = true, RecurrentBatchNorm = true, MaxSteps = 8), Gru(24, BatchNorm = true, LayerNorm = true), Gru(16, RecurrentBatchNorm = true, MaxSteps = 20), Head(3), Loss(LossKind.MeanSquaredError)]
 internal sealed partial class BatchNormalized;
+
+[RnnModel, TokenInput(20, 16), Lstm(40, Bidirectional = true, LockedDropout = 0.2, RecurrentDropout = 0.2, WeightDrop = 0.2), Gru(24, Bidirectional = true, Zoneout = 0.1, CandidateDropout = 0.2), Head(20, Activation.Softmax, Readout = Readout.LastStep), Loss(LossKind.SoftmaxCrossEntropy)]
+internal sealed partial class BothDirections;

@@ -28,6 +28,8 @@ public class AllocationTests
     [InlineData("layernorm", "512")]
     [InlineData("batchnorm", "256")]
     [InlineData("batchnorm", "512")]
+    [InlineData("bidirectional", "256")]
+    [InlineData("bidirectional", "512")]
     public void StepsAndTrainingIterationsAllocateNothing(string model, string width) => Probe(model, width, "1");
 
     /// <summary>The model's input products and the optimizer's update on a <see cref="ComputePool"/>: its workers allocate
@@ -36,6 +38,7 @@ public class AllocationTests
     [InlineData("tokens", "512", "2")]
     [InlineData("penalties", "256", "3")]
     [InlineData("dropout", "512", "8")]
+    [InlineData("bidirectional", "512", "2")]
     public void TrainingWithAPoolAllocatesNothing(string model, string width, string threads) => Probe(model, width, threads);
 
     private static void Probe(string model, string width, string threads)

@@ -88,6 +88,16 @@ public class CompileAndRunTests
             new(true, 9, 4, L((Cell.Gru, 17, 0, 0), (Cell.Lstm, 16, 1, 0)), 9, "Softmax", true, "SoftmaxCrossEntropy"), 3, 4),
         new("H3", "DenseInput(4), Lstm(33, RecurrentBatchNorm = true, MaxSteps = 3, RecurrentDropout = 0.3, CandidateDropout = 0.2, WeightDrop = 0.2), Gru(12, RecurrentBatchNorm = true, MaxSteps = 5, Zoneout = 0.2), Head(1, Activation.Sigmoid, Readout = Readout.LastStep), Loss(LossKind.BinaryCrossEntropy)",
             new(false, 0, 4, L((Cell.Lstm, 33, 0, 0), (Cell.Gru, 12, 1, 0)), 1, "Sigmoid", false, "BinaryCrossEntropy"), 4, 5),
+        // I: bidirectional layers (each two layers of the engine: forward, then reverse), every-step and last-step heads,
+        // stacked and mixed, with the techniques that act per direction
+        new("I1", "DenseInput(3), Lstm(5, Bidirectional = true), Head(2), Loss(LossKind.MeanSquaredError)",
+            new(false, 0, 3, L((Cell.Lstm, 5, 0, 0), (Cell.Lstm, 5, 0, 0)), 2, "Linear", true, "MeanSquaredError", ReverseLayers: [1]), 2, 4),
+        new("I2", "TokenInput(9, 4), Gru(17, Layers = 2, Bidirectional = true, Dropout = 0.2, RecurrentDropout = 0.3), Head(9, Activation.Softmax, Readout = Readout.LastStep, LockedDropout = 0.3), Loss(LossKind.SoftmaxCrossEntropy)",
+            new(true, 9, 4, L((Cell.Gru, 17, 0, 0), (Cell.Gru, 17, 0, 0), (Cell.Gru, 17, 0, 1), (Cell.Gru, 17, 0, 1)), 9, "Softmax", false, "SoftmaxCrossEntropy", ReverseLayers: [1, 3]), 3, 5),
+        new("I3", "DenseInput(4), Lstm(12, Bidirectional = true, Zoneout = 0.2, CellZoneout = 0.3, WeightDrop = 0.3, CandidateDropout = 0.2, LockedDropout = 0.2), Gru(7, Variant = GruVariant.ResetBefore, Bidirectional = true, Zoneout = 0.3), Head(2, Activation.Sigmoid, ActivationRegularization = 1, TemporalActivationRegularization = 2), Loss(LossKind.BinaryCrossEntropy)",
+            new(false, 0, 4, L((Cell.Lstm, 12, 0, 0), (Cell.Lstm, 12, 0, 0), (Cell.GruClassic, 7, 1, 0), (Cell.GruClassic, 7, 1, 0)), 2, "Sigmoid", true, "BinaryCrossEntropy", Ar: 1, Tar: 2, ReverseLayers: [1, 3]), 3, 4),
+        new("I4", "DenseInput(2), Gru(16, Bidirectional = true, WeightDrop = 0.2), Lstm(9, BatchNorm = true), Gru(6, Bidirectional = true), Head(3, Readout = Readout.LastStep), Loss(LossKind.MeanSquaredError)",
+            new(false, 0, 2, L((Cell.Gru, 16, 0, 0), (Cell.Gru, 16, 0, 0), (Cell.Lstm, 9, 1, 0), (Cell.Gru, 6, 2, 0), (Cell.Gru, 6, 2, 0)), 3, "Linear", false, "MeanSquaredError", ReverseLayers: [1, 4]), 4, 3),
     ];
 
     /// <summary>The dropout sites each E case must have drawn (each with kept and dropped elements).</summary>
@@ -110,6 +120,11 @@ public class CompileAndRunTests
         ["G2"] = ["layer1.input", "head.input"],
         ["H2"] = ["layer0.input", "layer1.zoneout", "layer1.cellzoneout"],
         ["H3"] = ["layer0.recurrent", "layer0.candidate", "layer0.weight_hh", "layer1.zoneout"],
+        // a reverse direction draws its own masks (its layer index), and reads its forward direction's dropped input
+        ["I2"] = ["layer0.input", "layer0.recurrent", "layer1.recurrent", "layer2.input", "layer2.recurrent", "layer3.recurrent", "head.input"],
+        ["I3"] = ["layer0.input", "layer0.zoneout", "layer0.cellzoneout", "layer0.weight_hh", "layer0.candidate",
+            "layer1.zoneout", "layer1.cellzoneout", "layer1.weight_hh", "layer1.candidate", "layer2.zoneout", "layer3.zoneout"],
+        ["I4"] = ["layer0.weight_hh", "layer1.weight_hh"],
     };
 
     // A: file-scoped namespace; B: nested block namespaces with the models inside partial types; C: global namespace;
@@ -123,7 +138,8 @@ public class CompileAndRunTests
         "using FastRnn;\nnamespace Shapes.E;\n" + string.Join("\n", s_cases.Where(c => c.Name[0] == 'E').Select(c => $"[RnnModel, {c.Attributes}] public partial class {c.Name};")),
         "using FastRnn;\nnamespace Shapes.F;\n" + string.Join("\n", s_cases.Where(c => c.Name[0] == 'F').Select(c => $"[RnnModel, {c.Attributes}] public partial class {c.Name};")),
         "using FastRnn;\nnamespace Shapes.G;\n" + string.Join("\n", s_cases.Where(c => c.Name[0] == 'G').Select(c => $"[RnnModel, {c.Attributes}] public partial class {c.Name};")),
-        "using FastRnn;\nnamespace Shapes.H;\n" + string.Join("\n", s_cases.Where(c => c.Name[0] == 'H').Select(c => $"[RnnModel, {c.Attributes}] public partial class {c.Name};"))));
+        "using FastRnn;\nnamespace Shapes.H;\n" + string.Join("\n", s_cases.Where(c => c.Name[0] == 'H').Select(c => $"[RnnModel, {c.Attributes}] public partial class {c.Name};")),
+        "using FastRnn;\nnamespace Shapes.I;\n" + string.Join("\n", s_cases.Where(c => c.Name[0] == 'I').Select(c => $"[RnnModel, {c.Attributes}] public partial class {c.Name};"))));
 
     public static TheoryData<string, bool> Names()
     {

@@ -188,6 +188,70 @@ public class CompositionTests
     }
 
     [Fact]
+    public void ABidirectionalLayerHandsBackInputAndInitialStateGradientsThatMatchFiniteDifferences()
+    {
+        // both directions read the input (∂x is their sum); the reverse direction's initial state enters at each row's
+        // last real step, so its gradient is checked under lengths
+        const int Batch = 3, Steps = 5, Inputs = 5;
+        int[] lengths = [5, 2, 4];
+        var model = new BiLstm(Batch, Steps, seed: 4);
+        var x = Enumerable.Range(0, Batch * Steps * Inputs).Select(i => MathF.Sin(i * 0.7f)).ToArray();
+        var y = Enumerable.Range(0, Batch * Steps * 3).Select(i => 0.3f * MathF.Cos(i * 0.4f)).ToArray();
+        var initial = model.CreateState(Batch);
+        for (int layer = 0; layer < 2; layer++)
+            for (int r = 0; r < Batch; r++)
+                for (int j = 0; j < 8; j++)
+                    initial.Hidden(layer, r)[j] = 0.3f * MathF.Sin(layer * 11 + r * 5 + j);
+        double LossAt(float[] inputs, BiLstm.State start)
+        {
+            var state = model.CreateState(Batch);
+            for (int layer = 0; layer < 2; layer++)
+                for (int r = 0; r < Batch; r++)
+                {
+                    start.Hidden(layer, r).CopyTo(state.Hidden(layer, r));
+                    start.Cell(layer, r).CopyTo(state.Cell(layer, r));
+                }
+            model.Forward(inputs, Batch, Steps, lengths, state);
+            return model.Loss(y);
+        }
+        LossAt(x, initial);
+        model.ZeroGrad();
+        model.Backward();
+        var dInput = new float[x.Length];
+        model.CopyInputGradient(dInput);
+        var dInitial = model.CreateState(Batch);
+        model.CopyInitialStateGradient(dInitial);
+        double largest = dInput.Max(Math.Abs);
+        Assert.True(largest > 0);
+        const float H = 1e-2f;
+        // rows 1 and 2 past their lengths take no gradient; the others are checked against central differences
+        foreach (int i in new[] { 0, 3, 7, 12, 21, 33, 39, 52, 61, 70 })
+        {
+            var plus = (float[])x.Clone();
+            var minus = (float[])x.Clone();
+            plus[i] += H;
+            minus[i] -= H;
+            double numeric = (LossAt(plus, initial) - LossAt(minus, initial)) / (2 * H);
+            Assert.True(Math.Abs(numeric - dInput[i]) <= 1e-3 * largest + 1e-2 * Math.Abs(dInput[i]),
+                $"input {i}: finite difference {numeric}, CopyInputGradient {dInput[i]}");
+        }
+        for (int layer = 0; layer < 2; layer++)
+            for (int r = 0; r < Batch; r++)
+                foreach (int j in new[] { 0, 5 })
+                {
+                    float saved = initial.Hidden(layer, r)[j];
+                    initial.Hidden(layer, r)[j] = saved + H;
+                    double plus = LossAt(x, initial);
+                    initial.Hidden(layer, r)[j] = saved - H;
+                    double minus = LossAt(x, initial);
+                    initial.Hidden(layer, r)[j] = saved;
+                    double numeric = (plus - minus) / (2 * H), analytic = dInitial.Hidden(layer, r)[j];
+                    Assert.True(Math.Abs(numeric - analytic) <= 1e-3 * largest + 1e-2 * Math.Abs(analytic),
+                        $"initial h of layer {layer}, row {r}, unit {j}: finite difference {numeric}, CopyInitialStateGradient {analytic}");
+                }
+    }
+
+    [Fact]
     public void MisuseIsRefused()
     {
         var model = new GruSmall(2, 4, seed: 6);

@@ -7,9 +7,13 @@ internal sealed class ScalarReference
 {
     public enum Cell { Lstm, Gru, GruClassic }
 
+    /// <summary>A model's layers as the engine counts them: a bidirectional layer is two, its forward direction and then
+    /// its reverse one, whose index is in <paramref name="ReverseLayers"/>.</summary>
     public sealed record Spec(bool Tokens, int Vocabulary, int InputSize, (Cell Cell, int Hidden, int Group, int K)[] Layers,
-        int Outputs, string Activation, bool EveryStep, string Loss, double Ar = 0, double Tar = 0)
+        int Outputs, string Activation, bool EveryStep, string Loss, double Ar = 0, double Tar = 0, int[]? ReverseLayers = null)
     {
+        public bool IsReverse(int layer) => ReverseLayers?.Contains(layer) == true;
+
         public int GroupCount => Layers.Max(l => l.Group) + 1;
         public string Prefix(int layer) => GroupCount == 1 ? "rnn." : $"rnn.{Layers[layer].Group}.";
     }
@@ -65,12 +69,27 @@ internal sealed class ScalarReference
         var raw = x;
         for (int l = 0; l < _spec.Layers.Length; l++)
         {
-            raw = Layer(l, Drop(x, $"layer{l}.input", batch), batch, steps);
+            var input = Drop(x, $"layer{l}.input", batch);
+            if (_spec.IsReverse(l + 1))
+            {
+                // bidirectional: the reverse direction reads the same input from the last step to the first; the output at
+                // step t is [h_forward(t), h_reverse(t)]
+                var forward = Layer(l, input, batch, steps);
+                var backward = Enumerable.Reverse(Layer(l + 1, Enumerable.Reverse(input).ToArray(), batch, steps)).ToArray();
+                raw = forward.Select((rows, t) => rows.Select((row, b) => row.Concat(backward[t][b]).ToArray()).ToArray()).ToArray();
+                l++;
+            }
+            else
+                raw = Layer(l, input, batch, steps);
             x = BatchNormalized(l, raw);
         }
 
-        int O = _spec.Outputs, H = _spec.Layers[^1].Hidden;
-        var rows = _spec.EveryStep ? Enumerable.Range(0, steps).SelectMany(t => x[t]).ToArray() : x[steps - 1];
+        int O = _spec.Outputs, H = x[0][0].Length, top = _spec.Layers[^1].Hidden;
+        // a last-step head on a bidirectional top layer reads the forward direction's last output and the reverse one's
+        // first (after it has read the whole sequence)
+        var rows = _spec.EveryStep ? Enumerable.Range(0, steps).SelectMany(t => x[t]).ToArray()
+            : _spec.IsReverse(_spec.Layers.Length - 1) ? x[steps - 1].Select((row, b) => row.Take(top).Concat(x[0][b].Skip(top)).ToArray()).ToArray()
+            : x[steps - 1];
         if (Masks.TryGetValue("head.input", out var headMask))
             rows = rows.Select((row, r) => row.Select((v, k) => v * headMask[r * H + k]).ToArray()).ToArray();
         // AWD-LSTM's AR on what the head reads and TAR on the raw top output (every step; training mode)
@@ -143,8 +162,8 @@ internal sealed class ScalarReference
     private double[][][] Layer(int l, double[][][] x, int batch, int steps)
     {
         var (cell, H, _, k) = _spec.Layers[l];
-        string p = _spec.Prefix(l);
-        double[] wi = _w[$"{p}weight_ih_l{k}"], wh = _w[$"{p}weight_hh_l{k}"], bi = _w[$"{p}bias_ih_l{k}"], bh = _w[$"{p}bias_hh_l{k}"];
+        string p = _spec.Prefix(l), d = k + (_spec.IsReverse(l) ? "_reverse" : "");
+        double[] wi = _w[$"{p}weight_ih_l{d}"], wh = _w[$"{p}weight_hh_l{d}"], bi = _w[$"{p}bias_ih_l{d}"], bh = _w[$"{p}bias_hh_l{d}"];
         if (Masks.TryGetValue($"layer{l}.weight_hh", out var weightMask)) // weight drop: weight_hh⊙M for the pass
             wh = wh.Select((w, i) => w * weightMask[i]).ToArray();
         int K = x[0][0].Length;

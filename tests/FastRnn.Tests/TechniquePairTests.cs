@@ -8,7 +8,7 @@ namespace FastRnn.Tests;
 /// <summary>
 /// Every pair of the fifteen declarable techniques that act in forward and backward (ten masks, AR, TAR, layer
 /// normalization, recurrent batch normalization, batch normalization between layers), on a two-layer LSTM, GRU and
-/// classic GRU with token input:
+/// classic GRU with token input, and on a two-layer bidirectional LSTM and GRU (four layers of the engine each):
 /// either the generator rejects the pair with its diagnostic, or the model compiles warning-free and passes the scalar
 /// reference and finite-difference check with the pass's masks replayed (CompileAndRunTests.CheckAgainstReference).
 /// </summary>
@@ -36,17 +36,21 @@ public class TechniquePairTests
         new("RecurrentBatchNorm", "layer", "RecurrentBatchNorm = true, MaxSteps = 2", []),
     ];
 
-    private static readonly (string Cell, string Attribute, Cell Reference)[] s_cells =
+    private static readonly (string Cell, string Attribute, Cell Reference, bool Bidirectional)[] s_cells =
     [
-        ("Lstm", "Lstm(8, Layers = 2{0})", Cell.Lstm),
-        ("Gru", "Gru(8, Layers = 2{0})", Cell.Gru),
-        ("Classic", "Gru(8, Layers = 2, Variant = GruVariant.ResetBefore{0})", Cell.GruClassic),
+        ("Lstm", "Lstm(8, Layers = 2{0})", Cell.Lstm, false),
+        ("Gru", "Gru(8, Layers = 2{0})", Cell.Gru, false),
+        ("Classic", "Gru(8, Layers = 2, Variant = GruVariant.ResetBefore{0})", Cell.GruClassic, false),
+        ("BiLstm", "Lstm(8, Layers = 2, Bidirectional = true{0})", Cell.Lstm, true),
+        ("BiGru", "Gru(8, Layers = 2, Bidirectional = true{0})", Cell.Gru, true),
     ];
 
     /// <summary>The diagnostics a pair must raise, or null when the pair is valid.</summary>
-    private static string[]? Conflict(Cell cell, Technique a, Technique b)
+    private static string[]? Conflict(Cell cell, bool bidirectional, Technique a, Technique b)
     {
         var ids = new List<string>();
+        if (bidirectional && new[] { a, b }.Any(t => t.Name is "LayerNorm" or "BatchNorm" or "RecurrentBatchNorm"))
+            ids.Add("FRNN027");
         if ((a.Name, b.Name) is ("Dropout", "LockedDropout") or ("HeadDropout", "HeadLockedDropout"))
             ids.Add("FRNN014");
         if ((a.Name, b.Name) is ("RecurrentDropout", "Zoneout"))
@@ -56,14 +60,28 @@ public class TechniquePairTests
             ids.Add("FRNN023");
         if ((a.Name, b.Name) is ("LayerNorm", "RecurrentBatchNorm"))
             ids.Add("FRNN024");
-        return ids.Count == 0 ? null : [.. ids];
+        return ids.Count == 0 ? null : [.. ids.Order()];
     }
 
-    private sealed record Pair(string ModelName, string Declaration, Cell Cell, Technique A, Technique B);
+    private sealed record Pair(string ModelName, string Declaration, Cell Cell, bool Bidirectional, Technique A, Technique B)
+    {
+        public string[]? Conflict => TechniquePairTests.Conflict(Cell, Bidirectional, A, B);
+
+        /// <summary>The mask sites the pair draws: a bidirectional layer k is the engine's layers 2k (forward, which
+        /// draws the input's mask) and 2k + 1 (reverse, which reads that dropped input and draws its own others).</summary>
+        public IEnumerable<string> Sites => A.Sites.Concat(B.Sites).SelectMany(site =>
+        {
+            if (!Bidirectional || !site.StartsWith("layer", StringComparison.Ordinal))
+                return [site];
+            int k = site["layer".Length] - '0';
+            string what = site[(site.IndexOf('.') + 1)..];
+            return what == "input" ? [$"layer{2 * k}.input"] : new[] { $"layer{2 * k}.{what}", $"layer{2 * k + 1}.{what}" };
+        }).Distinct().Order();
+    }
 
     private static IEnumerable<Pair> Pairs()
     {
-        foreach (var (cellName, attribute, cell) in s_cells)
+        foreach (var (cellName, attribute, cell, bidirectional) in s_cells)
         {
             var techniques = s_techniques.Where(t => !t.LstmOnly || cell == Cell.Lstm).ToArray();
             for (int i = 0; i < techniques.Length; i++)
@@ -74,25 +92,25 @@ public class TechniquePairTests
                     string declaration =
                         $"[RnnModel, TokenInput(9, 5{Of("embedding")}), {string.Format(attribute, Of("layer"))}, " +
                         $"Head(9, Activation.Softmax{Of("head")}), Loss(LossKind.SoftmaxCrossEntropy)]";
-                    yield return new Pair($"{cellName}_{a.Name}_{b.Name}", declaration, cell, a, b);
+                    yield return new Pair($"{cellName}_{a.Name}_{b.Name}", declaration, cell, bidirectional, a, b);
                 }
         }
     }
 
     private static readonly Lazy<Assembly> s_assembly = new(() => GeneratorHarness.CompileAndLoad(
         "using FastRnn;\nnamespace Pairs;\n" + string.Join("\n",
-            Pairs().Where(p => Conflict(p.Cell, p.A, p.B) is null).Select(p => $"{p.Declaration} public partial class {p.ModelName};"))));
+            Pairs().Where(p => p.Conflict is null).Select(p => $"{p.Declaration} public partial class {p.ModelName};"))));
 
     [Fact]
     public void EveryPairCompilesAndMatchesTheReferenceOrIsRejected()
     {
         var pairs = Pairs().ToList();
-        // 15 techniques on the LSTM (105 pairs), 14 on each GRU (91 pairs each): 287 in all.
-        Assert.Equal(287, pairs.Count);
+        // 15 techniques on each LSTM (105 pairs), 14 on each GRU (91 pairs each): 483 in all.
+        Assert.Equal(483, pairs.Count);
         int rejected = 0;
         foreach (var pair in pairs)
         {
-            if (Conflict(pair.Cell, pair.A, pair.B) is { } ids)
+            if (pair.Conflict is { } ids)
             {
                 var result = GeneratorHarness.Run($"using FastRnn;\nnamespace Pairs;\n{pair.Declaration} public partial class {pair.ModelName};");
                 Assert.Equal(ids, result.GeneratorDiagnostics.Select(d => d.Id).Order().ToArray());
@@ -102,7 +120,10 @@ public class TechniquePairTests
             var type = s_assembly.Value.GetTypes().Single(t => t.Name == pair.ModelName);
             double ar = pair.A.Name == "ActivationRegularization" || pair.B.Name == "ActivationRegularization" ? 1.5 : 0;
             double tar = pair.A.Name == "TemporalActivationRegularization" || pair.B.Name == "TemporalActivationRegularization" ? 2 : 0;
-            var spec = new Spec(true, 9, 5, [(pair.Cell, 8, 0, 0), (pair.Cell, 8, 0, 1)], 9, "Softmax", true, "SoftmaxCrossEntropy", ar, tar);
+            var spec = pair.Bidirectional
+                ? new Spec(true, 9, 5, [(pair.Cell, 8, 0, 0), (pair.Cell, 8, 0, 0), (pair.Cell, 8, 0, 1), (pair.Cell, 8, 0, 1)], 9, "Softmax", true,
+                    "SoftmaxCrossEntropy", ar, tar, ReverseLayers: [1, 3])
+                : new Spec(true, 9, 5, [(pair.Cell, 8, 0, 0), (pair.Cell, 8, 0, 1)], 9, "Softmax", true, "SoftmaxCrossEntropy", ar, tar);
             // Recurrent batch norm normalizes each step over the batch, and its backward, ∂x = γ·rstd·(∂y − mean ∂y −
             // x̂·mean ∂y⊙x̂), is mostly cancellation over few rows: over 2 rows x̂ is ±1 whatever x and ∂x is of order ε/σ²,
             // float32 noise; over 4 and 8 rows single elements erred by 1.0–1.5e-3 in this metric (measured 2026-11-24,
@@ -115,11 +136,13 @@ public class TechniquePairTests
                 using (VectorPath.Override(wide))
                     model = (ISequenceModel)Activator.CreateInstance(type, 16, 4, 5UL)!;
                 var masks = CompileAndRunTests.CheckAgainstReference(model, spec, batch, 3, pair.ModelName + (wide ? "/512" : "/256"));
-                Assert.Equal(pair.A.Sites.Concat(pair.B.Sites).Distinct().Order(), masks.Keys.Order());
+                Assert.Equal(pair.Sites, masks.Keys.Order());
             }
         }
         // Per cell: Dropout with LockedDropout, HeadDropout with HeadLockedDropout, RecurrentDropout with Zoneout, and
-        // LayerNorm with RecurrentBatchNorm; on the classic GRU, either normalization with any of its 13 others (25 pairs).
-        Assert.Equal(3 * 4 + 25 - 1, rejected);
+        // LayerNorm with RecurrentBatchNorm; on the classic GRU, either normalization with any of its 13 others (25 pairs);
+        // on a bidirectional layer, any of the three normalizations with any technique (39 pairs of 15 on the LSTM, 36 of
+        // 14 on the GRU), besides the first three.
+        Assert.Equal(3 * 4 + 25 - 1 + (39 + 3) + (36 + 3), rejected);
     }
 }

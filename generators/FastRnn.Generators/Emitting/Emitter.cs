@@ -54,7 +54,8 @@ internal static partial class Emitter
         string input = model.Input == InputKind.Tokens
             ? $"tokens({model.Vocabulary}) → embedding({model.InputSize})"
             : $"input({model.InputSize})";
-        string layers = string.Join(" → ", model.Layers.Select(l => $"{CellName(l.Cell)}({l.Hidden})"));
+        string layers = string.Join(" → ", model.Layers.Where(l => !l.Reverse)
+            .Select(l => $"{(l.Bidirectional ? "bidirectional " : "")}{CellName(l.Cell)}({l.Hidden})"));
         string readout = model.Readout == HeadReadout.LastStep ? ", last step" : "";
         return $"{input} → {layers} → dense({model.Outputs}, {model.Activation.ToString().ToLowerInvariant()}{readout}), {model.Loss} loss";
     }
