@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Writes the PyTorch reference fixtures the C# tests compare against.
 
-Run with Debian's python3-torch:  /usr/bin/python3 tools/make_fixtures.py   (only some: ... schedules | weighted | bidirectional)
+Run with Debian's python3-torch:  /usr/bin/python3 tools/make_fixtures.py   (only some: ... schedules | weighted | bidirectional | headless)
 Output: tests/FastRnn.Tests/Fixtures/*.safetensors (committed; CI needs no PyTorch).
 
 Each model case is a safetensors file holding, under PyTorch's state-dict names, the float32 weights; and the
@@ -803,6 +803,75 @@ def make_bidirectional_fixtures():
     return paths
 
 
+# Models without a head, trained from a given gradient: loss = Σ G⊙outputs + Σ G_h⊙h_n (+ Σ G_c⊙c_n), so the gradients
+# are those of a caller's loss whose ∂L/∂outputs is G and whose ∂L/∂(final states) is G_h, G_c; with ∂L/∂inputs and
+# ∂L/∂(initial states). Model name → (module, input width, [(batch, steps, lengths?)]).
+HEADLESS_CASES = {
+    "HeadlessLstm": (lambda: nn.LSTM(5, 12, num_layers=2), 5, [(3, 5, False)]),
+    "HeadlessBiGru": (lambda: nn.GRU(4, 9, bidirectional=True), 4, [(4, 6, True)]),
+}
+
+
+def make_headless_fixtures():
+    seed, paths = 700, []
+    for name, (make, width, shapes) in HEADLESS_CASES.items():
+        for batch, steps, with_lengths in shapes:
+            seed += 1
+            torch.manual_seed(seed)
+            rnn = make()
+            tensors = {"rnn." + k: v.detach().clone().numpy() for k, v in rnn.state_dict().items()}
+            rnn = rnn.double()
+            gen = torch.Generator().manual_seed(seed + 1)
+            x = torch.randn(steps, batch, width, generator=gen)
+            layers = rnn.num_layers * (2 if rnn.bidirectional else 1)
+            lstm = isinstance(rnn, nn.LSTM)
+            h0 = 0.5 * torch.randn(layers, batch, rnn.hidden_size, generator=gen)
+            c0 = 0.5 * torch.randn(layers, batch, rnn.hidden_size, generator=gen) if lstm else None
+            lengths = None
+            if with_lengths:
+                lengths = torch.randint(1, steps + 1, (batch,), generator=gen)
+                lengths[0] = steps
+                tensors["lengths"] = lengths.float().numpy()
+            xs = x.double().requires_grad_()
+            h = h0.double().requires_grad_()
+            c = c0.double().requires_grad_() if lstm else None
+            state = (h, c) if lstm else h
+            if lengths is not None:
+                packed = nn.utils.rnn.pack_padded_sequence(xs, lengths, enforce_sorted=False)
+                out, final = rnn(packed, state)
+                out, _ = nn.utils.rnn.pad_packed_sequence(out, total_length=steps)
+            else:
+                out, final = rnn(xs, state)
+            hn, cn = final if lstm else (final, None)
+            g = torch.randn(out.shape, generator=gen)
+            if lengths is not None:  # a padded step's output takes no gradient
+                g[torch.arange(steps)[:, None] >= lengths[None, :]] = 0
+            gh = torch.randn(hn.shape, generator=gen)
+            loss = (out * g.double()).sum() + (hn * gh.double()).sum()
+            tensors["output_gradient"] = g.numpy()
+            tensors["final_gradient.h.0"] = gh.numpy()
+            if lstm:
+                gc = torch.randn(cn.shape, generator=gen)
+                loss = loss + (cn * gc.double()).sum()
+                tensors["final_gradient.c.0"] = gc.numpy()
+            loss.backward()
+            out = out.detach()
+            if lengths is not None:
+                out[torch.arange(steps)[:, None] >= lengths[None, :]] = 0
+            tensors.update({"input": x.numpy(), "state.h.0": h0.float().numpy(), "output": out.float().numpy(),
+                            "final.h.0": hn.detach().float().numpy(), "grad.input": xs.grad.float().numpy(),
+                            "grad.state.h.0": h.grad.float().numpy()})
+            if lstm:
+                tensors.update({"state.c.0": c0.float().numpy(), "final.c.0": cn.detach().float().numpy(),
+                                "grad.state.c.0": c.grad.float().numpy()})
+            for k, v in rnn.named_parameters():
+                tensors["grad.rnn." + k] = v.grad.float().numpy()
+            path = os.path.join(OUT, f"{name}.b{batch}.t{steps}.safetensors")  # not a *_b*_t* model case
+            write_safetensors(path, tensors, {"model": name, "batch": batch, "steps": steps, "seed": seed, "torch": torch.__version__})
+            paths.append(path)
+    return paths
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     if sys.argv[1:] == ["schedules"]:
@@ -814,6 +883,9 @@ def main():
     if sys.argv[1:] == ["bidirectional"]:
         print("\n".join(make_bidirectional_fixtures()))
         return
+    if sys.argv[1:] == ["headless"]:
+        print("\n".join(make_headless_fixtures()))
+        return
     seed = 100
     for name, (s, shapes) in CASES.items():
         for batch, steps in shapes:
@@ -823,6 +895,7 @@ def main():
     print(make_schedule_fixture())
     print(make_weighted_loss_fixture())
     print("\n".join(make_bidirectional_fixtures()))
+    print("\n".join(make_headless_fixtures()))
 
 
 if __name__ == "__main__":

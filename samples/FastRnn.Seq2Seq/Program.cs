@@ -27,7 +27,7 @@ var encoderState = encoder.CreateState(Batch);
 var decoderState = decoder.CreateState(Batch);
 var handedBack = decoder.CreateState(Batch);
 var encoderGradient = encoder.CreateState(Batch);
-var noOutputGradient = new float[Batch * Encoder.OutputSize]; // the encoder's own head is not trained: its loss is the decoder's
+var noOutputGradient = new float[Length * Batch * Encoder.OutputSize]; // the encoder's outputs feed nothing: its loss is the decoder's
 var heldOut = Seq2Seq.Strings(new Random(seed + 1_000_000), 1024);
 Console.WriteLine($"Reversing strings of {Seq2Seq.Shortest} to {Length} digits: encoder LSTM({Seq2Seq.Hidden}) → decoder LSTM({Seq2Seq.Hidden}), batch {Batch}, Adam 3e-3, {steps} steps; " +
     $"held out: {heldOut.Length} strings");
@@ -78,7 +78,8 @@ int Option(string name, int fallback)
     return at >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : fallback;
 }
 
-[RnnModel, TokenInput(Seq2Seq.Digits, 32), Lstm(Seq2Seq.Hidden), Head(1, Readout = Readout.LastStep), Loss(LossKind.MeanSquaredError)]
+// No head and no loss: the encoder is a piece whose only output that matters is its final state.
+[RnnModel, TokenInput(Seq2Seq.Digits, 32), Lstm(Seq2Seq.Hidden)]
 internal sealed partial class Encoder;
 
 [RnnModel, TokenInput(Seq2Seq.Digits + 1, 32), Lstm(Seq2Seq.Hidden), Head(Seq2Seq.Digits, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)]

@@ -131,6 +131,7 @@ public class GeneratorSnapshotTests
     public static TheoryData<string, string> Models() => new()
     {
         { "LstmTwoLayers", "[RnnModel, DenseInput(3), Lstm(20, Layers = 2), Head(2, Activation.Sigmoid, Readout = Readout.LastStep), Loss(LossKind.BinaryCrossEntropy)]" },
+        { "Headless", "[RnnModel, TokenInput(12, 4), Gru(8, Bidirectional = true, RecurrentDropout = 0.2), Lstm(6)]" },
         { "BidirectionalStack", "[RnnModel, TokenInput(30, 8), Lstm(20, Bidirectional = true, LockedDropout = 0.2, RecurrentDropout = 0.1), Gru(12, Bidirectional = true), Head(3, Activation.Softmax, Readout = Readout.LastStep), Loss(LossKind.SoftmaxCrossEntropy)]" },
         { "GruTokens", "[RnnModel, TokenInput(30, 8), Gru(16), Gru(24, Variant = GruVariant.ResetBefore), Head(30, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)]" },
         { "LstmDropout", "[RnnModel, TokenInput(40, 8, EmbeddingDropout = 0.1), Lstm(16, Layers = 2, Dropout = 0.25, RecurrentDropout = 0.2), Head(40, Activation.Softmax, LockedDropout = 0.4), Loss(LossKind.SoftmaxCrossEntropy)]" },

@@ -51,6 +51,20 @@ public class InitializationTests
     }
 
     [Fact]
+    public void ABidirectionalLayersReverseDirectionIsInitializedAsDeclaredToo()
+    {
+        var model = new BiInitialized(1, 1, seed: 4);
+        foreach (string direction in new[] { "", "_reverse" })
+        {
+            Assert.True(OrthonormalityError(Export(model, "rnn.weight_hh_l0" + direction), 4 * 12, 12) < 1e-5, direction);
+            // Keras' unit forget bias: b_ih's forget gate (i, f, g, o) at 1, the rest at 0
+            var bias = Export(model, "rnn.bias_ih_l0" + direction);
+            Assert.All(bias.Skip(12).Take(12), b => Assert.Equal(1f, b));
+            Assert.All(bias.Take(12).Concat(bias.Skip(24)), b => Assert.Equal(0f, b));
+        }
+    }
+
+    [Fact]
     public void GlorotAndKaimingDrawFromTheirBounds()
     {
         var model = new InitializedModel(1, 1, seed: 4);

@@ -57,6 +57,9 @@ public partial class BiMixed;
 [RnnModel, DenseInput(4), Lstm(37, Layers = 2, Bidirectional = true), Head(2, Readout = Readout.LastStep), Loss(LossKind.MeanSquaredError)]
 public partial class BiLstm37x2Last;
 
+[RnnModel, DenseInput(6), Lstm(12, Bidirectional = true, RecurrentInit = Initialization.Orthogonal, UnitForgetBias = true), Head(1), Loss(LossKind.MeanSquaredError)]
+public partial class BiInitialized;
+
 public static class TestModels
 {
     public static ISequenceModel Create(string name, int batch, int steps, ulong seed = 0) => name switch

@@ -22,12 +22,12 @@ internal static class Diagnostics
         "The model class '{0}' must have at least one [Lstm] or [Gru] attribute");
 
     public static readonly DiagnosticDescriptor HeadCount = Error("FRNN004",
-        "Model needs exactly one head",
-        "The model class '{0}' must have exactly one [Head] attribute; it has {1}");
+        "Model needs one head with its loss, or neither",
+        "The model class '{0}' must have exactly one [Head] attribute when it declares a [Loss] (or neither, to output the top layer's states); it has {1}");
 
     public static readonly DiagnosticDescriptor LossCount = Error("FRNN005",
-        "Model needs exactly one loss",
-        "The model class '{0}' must have exactly one [Loss] attribute; it has {1}");
+        "Model with a head needs exactly one loss",
+        "The model class '{0}' must have exactly one [Loss] attribute with its [Head]; it has {1}");
 
     public static readonly DiagnosticDescriptor NonPositiveSize = Error("FRNN006",
         "Size must be positive",
@@ -83,7 +83,7 @@ internal static class Diagnostics
 
     public static readonly DiagnosticDescriptor MissingGroup = Error("FRNN019",
         "Penalty or constraint on a parameter group the model does not have",
-        "[{0}] applies to a group this model does not have (an embedding needs [TokenInput])");
+        "[{0}] applies to a group this model does not have (an embedding needs [TokenInput], the head's groups a [Head])");
 
     public static readonly DiagnosticDescriptor ConstraintTwice = Error("FRNN020",
         "Constraint declared twice for one group",

@@ -252,7 +252,7 @@ internal static partial class Emitter
         /// <summary>The largest <c>OuterScratchLength</c> of the model's matrices, as an expression.</summary>
         private string OuterScratchPart()
         {
-            string scratch = "global::FastRnn.Kernels.InterleavedKernels.OuterScratchLength(HeadShape)";
+            string scratch = _m.HasHead ? "global::FastRnn.Kernels.InterleavedKernels.OuterScratchLength(HeadShape)" : "0";
             for (int n = 0; n < _m.Layers.Count; n++)
                 scratch = $"global::System.Math.Max({scratch}, global::System.Math.Max(global::FastRnn.Kernels.InterleavedKernels.OuterScratchLength(L{n}InputShape), global::FastRnn.Kernels.InterleavedKernels.OuterScratchLength(L{n}RecurrentShape)))";
             return scratch;
@@ -263,13 +263,21 @@ internal static partial class Emitter
         private IEnumerable<Buffer> HeadBuffers()
         {
             string headRows = EveryStep ? "rows" : "batchCapacity";
+            var lengths = Model("_lengths", "batchCapacity", "Per-row lengths of the last Forward that was given them.") with { ElementType = "int" };
+            if (!_m.HasHead)
+            {
+                yield return lengths;
+                yield return Model("_outputs", "rows * HeadPadded", "The outputs, the top layer's states: [steps·batch, HeadPadded].");
+                yield return Model("_logitGradient", "rows * HeadPadded", "∂L/∂outputs from the caller: [steps·batch, HeadPadded].");
+                yield break;
+            }
             if (_m.HeadDropout is not null)
             {
                 yield return Site("_headMask", "DropoutSite", "Dropout on the head's input.");
                 yield return Model("_headDropped", $"{headRows} * {OutputStride(Top)}", "The head's input after its dropout mask.");
             }
             yield return Constant("_headTransposed", "HeadShape.Transposed.Length", "The head's W packed transposed (∂h = ∂logits·W).");
-            yield return Model("_lengths", "batchCapacity", "Per-row lengths of the last Forward that was given them.") with { ElementType = "int" };
+            yield return lengths;
             if (!EveryStep)
             {
                 yield return Model("_headGathered", $"batchCapacity * {OutputStride(Top)}", "The rows the head gathered at each row's last real step: [batch, top Padded].");

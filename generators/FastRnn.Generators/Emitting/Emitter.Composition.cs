@@ -98,7 +98,7 @@ internal static partial class Emitter
                     {
                         _finalStateGradient = null;
                     }
-                    _hasLoss = false;
+                    {{ForgetLoss}}
                     _hasBackward = true;
                 }
 

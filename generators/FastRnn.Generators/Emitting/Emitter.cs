@@ -75,6 +75,9 @@ internal static partial class Emitter
         private readonly CodeWriter _w = w;
         private bool Tokens => _m.Input == InputKind.Tokens;
         private bool EveryStep => _m.Readout == HeadReadout.EveryStep;
+
+        /// <summary>A new Forward or a Backward forgets the last Loss (a model without a head has none).</summary>
+        private string ForgetLoss => _m.HasHead ? "_hasLoss = false;" : "";
         private int Top => _m.Layers.Count - 1;
 
         private static int Gates(CellKind cell) => cell == CellKind.Lstm ? 4 : 3;
@@ -210,14 +213,13 @@ internal static partial class Emitter
             int headPadded = Pad(_m.Outputs);
             _w.Line();
             int headInputs = Reverse(Top) ? 2 * _m.Layers[Top].Hidden : _m.Layers[Top].Hidden;
-            _w.Line($"// Head: {headInputs} → {_m.Outputs} (head.weight, head.bias), padded to {headPadded}.");
-            _w.Line($"private const int HeadInputs = {OutputWidth(Top)};");
-            _w.Line($"private const int HeadPadded = {N(headPadded)};");
-            _w.Line($"private const int HeadWeights = {N(offset)};");
-            offset += headPadded * headInputs;
-            _w.Line($"private const int HeadBias = {N(offset)};");
-            offset += headPadded;
-            _w.Line("private static global::FastRnn.Kernels.InterleavedShape HeadShape => new(HeadInputs, 1, HeadPadded / BlockWidth);");
+            if (!_m.HasHead)
+            {
+                _w.Line("// No head: the outputs are the top layer's states at every step, OutputSize wide, rows padded as the layer's.");
+                _w.Line($"private const int HeadPadded = {OutputStride(Top)};");
+            }
+            else
+                EmitHeadConstants(headInputs, headPadded, ref offset);
             _w.Line($"private const int MaxPadded = {N(_m.Layers.Max(l => Pad(l.Hidden)))};");
             _w.Line();
             _w.Line("/// <summary>Floats in the parameter arena (and in the gradient arena), padding included.</summary>");
@@ -228,6 +230,18 @@ internal static partial class Emitter
                 _w.Line($"public const int StatisticCount = {N(statistics)};");
             }
             _w.Line();
+        }
+
+        private void EmitHeadConstants(int headInputs, int headPadded, ref int offset)
+        {
+            _w.Line($"// Head: {headInputs} → {_m.Outputs} (head.weight, head.bias), padded to {headPadded}.");
+            _w.Line($"private const int HeadInputs = {OutputWidth(Top)};");
+            _w.Line($"private const int HeadPadded = {N(headPadded)};");
+            _w.Line($"private const int HeadWeights = {N(offset)};");
+            offset += headPadded * headInputs;
+            _w.Line($"private const int HeadBias = {N(offset)};");
+            offset += headPadded;
+            _w.Line("private static global::FastRnn.Kernels.InterleavedShape HeadShape => new(HeadInputs, 1, HeadPadded / BlockWidth);");
         }
 
         private string Prefix(LayerSpec layer) => _m.GroupCount == 1 ? "rnn." : $"rnn.{N(layer.Group)}.";
@@ -278,11 +292,11 @@ internal static partial class Emitter
             _w.Line(LengthsRefused is not null
                 ? $"private const bool _lengthsRequested = false; // {LengthsRefused.Value.Comment}"
                 : "private bool _lengthsRequested;");
-            _w.Lines("""
+            _w.Lines($$"""
                 private int _batch;
                 private int _steps;
                 private bool _hasForward;
-                private bool _hasLoss;
+                {{(_m.HasHead ? "private bool _hasLoss;" : "")}}
 
                 """);
         }
@@ -314,7 +328,7 @@ internal static partial class Emitter
                 for (int n = 0; n < _m.Layers.Count; n++)
                 {
                     var layer = _m.Layers[n];
-                    string p = Prefix(layer), k = N(layer.IndexInGroup);
+                    string p = Prefix(layer), k = Suffix(layer); // a reverse direction's tensors end in _reverse
                     if (layer.InputInit != Initialization.PyTorchDefault)
                         _w.Line($"global::FastRnn.Initializers.Apply(this, \"{p}weight_ih_l{k}\", global::FastRnn.Initialization.{layer.InputInit}, seed);");
                     if (layer.RecurrentInit != Initialization.PyTorchDefault)
@@ -423,8 +437,11 @@ internal static partial class Emitter
                         }
                     }
                 }
-                _w.Line($"new(\"head.weight\", {T}ParameterRole.HeadKernel, -1, {T}TensorStorage.InterleavedWeight, HeadWeights, OutputSize, 1, HeadInputs),");
-                _w.Line($"new(\"head.bias\", {T}ParameterRole.HeadBias, -1, {T}TensorStorage.InterleavedBias, HeadBias, OutputSize, 1, 1),");
+                if (_m.HasHead)
+                {
+                    _w.Line($"new(\"head.weight\", {T}ParameterRole.HeadKernel, -1, {T}TensorStorage.InterleavedWeight, HeadWeights, OutputSize, 1, HeadInputs),");
+                    _w.Line($"new(\"head.bias\", {T}ParameterRole.HeadBias, -1, {T}TensorStorage.InterleavedBias, HeadBias, OutputSize, 1, 1),");
+                }
             }
             _w.Line();
             if (_m.HasStatistics)
@@ -472,7 +489,8 @@ internal static partial class Emitter
                 modules.Add($"{module}({first.Inputs}, {first.Hidden}{layers})");
             }
             yield return modules.Count == 1 ? $"self.rnn = {modules[0]}" : $"self.rnn = nn.ModuleList([{string.Join(", ", modules)}])";
-            yield return $"self.head = nn.Linear({(Reverse(Top) ? 2 : 1) * _m.Layers[Top].Hidden}, {_m.Outputs})";
+            if (_m.HasHead)
+                yield return $"self.head = nn.Linear({(Reverse(Top) ? 2 : 1) * _m.Layers[Top].Hidden}, {_m.Outputs})";
         }
 
         // ---- public API -------------------------------------------------------------------------------------
@@ -501,7 +519,7 @@ internal static partial class Emitter
                     CheckSequence(batch, steps, state);
                     // Whatever happens below, the buffers no longer hold the last pass: Loss and Backward must wait for this one.
                     _hasForward = false;
-                    _hasLoss = false;
+                    {{ForgetLoss}}
                     _hasBackward = false;
                     _useLengths = _lengthsRequested;
                     if (inputs.Length != steps * batch{{(Tokens ? "" : " * InputSize")}})
@@ -548,7 +566,7 @@ internal static partial class Emitter
                 }
                 if (_m.HasStatistics)
                     _w.Line("_batchStatistics = _options.Training;");
-                _w.Lines("""
+                _w.Lines($$"""
                     LoadInitialState(batch, state);
                     if (_wide) ForwardCore<global::FastRnn.Kernels.Block512>(batch, steps);
                     else ForwardCore<global::FastRnn.Kernels.Block256>(batch, steps);
@@ -557,13 +575,14 @@ internal static partial class Emitter
                     _batch = batch;
                     _steps = steps;
                     _hasForward = true;
-                    _hasLoss = false;
+                    {{ForgetLoss}}
                     """);
             }
             _w.Line("}");
             _w.Line();
 
-            _w.Lines($$"""
+            if (_m.HasHead)
+                _w.Lines($$"""
                 /// <summary>The loss of the last <see cref="Forward"/> against <paramref name="targets"/> ({{targetDoc}});
                 /// also stores ∂loss/∂logits for <see cref="Backward"/>. {{LossDoc()}}</summary>
                 public float Loss({{targetType}} targets)
@@ -592,8 +611,8 @@ internal static partial class Emitter
                 """);
 
             if (EveryStep)
-                _w.Lines("""
-                    /// <summary>The head's output (after its activation) at <paramref name="step"/> for <paramref name="row"/>,
+                _w.Lines($$"""
+                    /// <summary>{{(_m.HasHead ? "The head's output (after its activation)" : "The top layer's state (the model's output)")}} at <paramref name="step"/> for <paramref name="row"/>,
                     /// from the last <see cref="Forward"/>.</summary>
                     public global::System.ReadOnlySpan<float> Output(int step, int row)
                     {
@@ -946,6 +965,16 @@ internal static partial class Emitter
 
         private void EmitHeadForward()
         {
+            if (!_m.HasHead)
+            {
+                _w.Lines($$"""
+                    /// <summary>No head: the outputs are the top layer's states at every step.</summary>
+                    private void ForwardHead<T>(int batch, int steps) {{BlockConstraint}} =>
+                        {{TopRows}}.CopyTo(_outputs);
+
+                    """);
+                return;
+            }
             string rows = EveryStep ? "steps * batch" : "batch";
             _w.Lines($$"""
                 /// <summary>The head: logits = b + W·h(t) {{(EveryStep ? "at every step" : "at the last step")}}, then the activation.</summary>
@@ -1090,14 +1119,21 @@ internal static partial class Emitter
                 }
                 else
                     EmitStepLayers();
-                _w.Lines($$"""
-                    // Head
-                    {{Kernels}}.BroadcastRows(p.Slice(HeadBias, HeadPadded), state.Logits, HeadPadded, batch);
-                    {{Kernels}}.MultiplyAdd<T>({{(SplitsStep ? "state.Pool, " : "")}}x, {{OutputStride(Top)}}, batch, p.Slice(HeadWeights, HeadShape.Length), HeadShape, 0, 1, state.Logits, HeadPadded);
-                    {{ActivationCall(SplitsStep ? "state.Pool" : "null", "state.Logits", "state.Outputs", "batch")}}
-                    for (int r = 0; r < batch; r++)
-                        state.Outputs.AsSpan(r * HeadPadded, OutputSize).CopyTo(output.Slice(r * OutputSize, OutputSize));
-                    """);
+                if (!_m.HasHead)
+                    _w.Lines("""
+                        // No head: the outputs are the top layer's states
+                        for (int r = 0; r < batch; r++)
+                            x.Slice(r * HeadPadded, OutputSize).CopyTo(output.Slice(r * OutputSize, OutputSize));
+                        """);
+                else
+                    _w.Lines($$"""
+                        // Head
+                        {{Kernels}}.BroadcastRows(p.Slice(HeadBias, HeadPadded), state.Logits, HeadPadded, batch);
+                        {{Kernels}}.MultiplyAdd<T>({{(SplitsStep ? "state.Pool, " : "")}}x, {{OutputStride(Top)}}, batch, p.Slice(HeadWeights, HeadShape.Length), HeadShape, 0, 1, state.Logits, HeadPadded);
+                        {{ActivationCall(SplitsStep ? "state.Pool" : "null", "state.Logits", "state.Outputs", "batch")}}
+                        for (int r = 0; r < batch; r++)
+                            state.Outputs.AsSpan(r * HeadPadded, OutputSize).CopyTo(output.Slice(r * OutputSize, OutputSize));
+                        """);
             }
             _w.Line("}");
             _w.Line();
@@ -1130,7 +1166,21 @@ internal static partial class Emitter
         {
             string rows = EveryStep ? "steps * batch" : "batch";
             string into = EveryStep ? "0" : $"(steps - 1) * batch * {OutputStride(Top)}";
-            _w.Lines($$"""
+            if (!_m.HasHead)
+                _w.Lines($$"""
+                    {{NoInlining}}
+                    private void BackwardCore<T>(int batch, int steps) {{BlockConstraint}}
+                    {
+                        {{ReadOnlySpan}} p = _parameters;
+                        {{Span}} grad = _gradients;
+                        // The weights do not change during a backward pass: pack the transposes its products read, once.
+                        PackTransposes();
+                        // No head: ∂L/∂(the top layer's states) is the caller's ∂L/∂outputs
+                        {{Span}} dTop = {{OutputGradient(Top)}}.AsSpan(0, steps * batch * {{OutputStride(Top)}});
+                        _logitGradient.AsSpan(0, steps * batch * HeadPadded).CopyTo(dTop);
+                    """);
+            else
+                _w.Lines($$"""
                 {{NoInlining}}
                 private void BackwardCore<T>(int batch, int steps) {{BlockConstraint}}
                 {
@@ -1316,7 +1366,8 @@ internal static partial class Emitter
             using (_w.Block("private void PackTransposes()", "{", "}"))
             {
                 _w.Line($"{ReadOnlySpan} p = _parameters;");
-                _w.Line($"{Pack}(_pool, p.Slice(HeadWeights, HeadShape.Length), HeadShape, 0, 1, _headTransposed);");
+                if (_m.HasHead)
+                    _w.Line($"{Pack}(_pool, p.Slice(HeadWeights, HeadShape.Length), HeadShape, 0, 1, _headTransposed);");
                 for (int n = 0; n < _m.Layers.Count; n++)
                 {
                     string L = $"L{n}";
@@ -1360,8 +1411,8 @@ internal static partial class Emitter
                 void {{I}}.ForwardTokens(global::System.ReadOnlySpan<int> inputs, int batch, int steps, global::FastRnn.IRnnState? state) => {{tokens}};
                 void {{I}}.ForwardDense({{ReadOnlySpan}} inputs, int batch, int steps, global::System.ReadOnlySpan<int> lengths, global::FastRnn.IRnnState? state) => {{(Tokens ? "throw WrongInput(\"dense\")" : "Forward(inputs, batch, steps, lengths, AsState(state))")}};
                 void {{I}}.ForwardTokens(global::System.ReadOnlySpan<int> inputs, int batch, int steps, global::System.ReadOnlySpan<int> lengths, global::FastRnn.IRnnState? state) => {{(Tokens ? "Forward(inputs, batch, steps, lengths, AsState(state))" : "throw WrongInput(\"token\")")}};
-                float {{I}}.LossDense({{ReadOnlySpan}} targets) => {{(classes ? "throw WrongTargets(\"float\")" : "Loss(targets)")}};
-                float {{I}}.LossClasses(global::System.ReadOnlySpan<int> targets) => {{(classes ? "Loss(targets)" : "throw WrongTargets(\"class-id\")")}};
+                float {{I}}.LossDense({{ReadOnlySpan}} targets) => {{(!_m.HasHead ? "throw NoLoss()" : classes ? "throw WrongTargets(\"float\")" : "Loss(targets)")}};
+                float {{I}}.LossClasses(global::System.ReadOnlySpan<int> targets) => {{(!_m.HasHead ? "throw NoLoss()" : classes ? "Loss(targets)" : "throw WrongTargets(\"class-id\")")}};{{(_m.HasHead ? "" : $"\nvoid {I}.Backward() => throw NoLoss();")}}
                 bool {{I}}.CanStep => {{(Streams ? "true" : "false")}};
                 void {{I}}.StepDense({{ReadOnlySpan}} input, global::FastRnn.IRnnState state, {{Span}} output) => {{(!Streams ? "throw CannotStep()" : Tokens ? "throw WrongInput(\"dense\")" : "Step(input, AsState(state)!, output)")}};
                 void {{I}}.StepTokens(global::System.ReadOnlySpan<int> input, global::FastRnn.IRnnState state, {{Span}} output) => {{(!Streams ? "throw CannotStep()" : Tokens ? "Step(input, AsState(state)!, output)" : "throw WrongInput(\"token\")")}};
@@ -1392,6 +1443,12 @@ internal static partial class Emitter
                     new($"{{_m.Name}}'s loss takes {{(classes ? "class-id" : "float")}} targets, not {kind} targets.");
 
                 """);
+            if (!_m.HasHead)
+                _w.Lines($$"""
+                    private static global::System.InvalidOperationException NoLoss() =>
+                        new("{{_m.Name}} declares no head and no loss: its outputs are its top layer's states; backpropagate your loss with Backward(outputGradient).");
+
+                    """);
             if (!Streams)
                 _w.Lines($$"""
                     private static global::System.NotSupportedException CannotStep() =>

@@ -242,13 +242,19 @@ internal sealed class Parser
 
     // ---- rules across attributes -------------------------------------------------------------------------------
 
-    /// <summary>Exactly one input, head and loss, and at least one recurrent layer (FRNN002–FRNN005).</summary>
+    /// <summary>A model without a head declares no loss either: its outputs are its top layer's states, for the caller's
+    /// own code to read and to backpropagate into.</summary>
+    private bool Headless => _headCount == 0 && _lossCount == 0;
+
+    /// <summary>Exactly one input, at least one recurrent layer, and one head with one loss or neither (FRNN002–FRNN005).</summary>
     private void CheckCounts()
     {
         if (_inputCount != 1)
             Report(Diagnostics.InputCount, _classLocation, _type.Name, _inputCount);
         if (_groups == 0)
             Report(Diagnostics.NoRecurrentLayer, _classLocation, _type.Name);
+        if (Headless)
+            return;
         if (_headCount != 1)
             Report(Diagnostics.HeadCount, _classLocation, _type.Name, _headCount);
         if (_lossCount != 1)
@@ -275,17 +281,18 @@ internal sealed class Parser
             Report(Diagnostics.SoftmaxNeedsClasses, _classLocation, _outputs);
     }
 
-    /// <summary>A penalty or constraint on the embedding needs token input (FRNN019).</summary>
+    /// <summary>A penalty or constraint on the embedding needs token input, on the head's kernel or bias a head (FRNN019).</summary>
     private void CheckGroupsExist()
     {
-        if (_input == InputKind.Tokens)
-            return;
+        bool Missing(ParameterGroup group) =>
+            (group == ParameterGroup.Embedding && _input != InputKind.Tokens) ||
+            (group is ParameterGroup.HeadKernel or ParameterGroup.HeadBias && Headless);
         foreach (var (penalty, location) in _penalties)
-            if (penalty.Group == ParameterGroup.Embedding)
-                Report(Diagnostics.MissingGroup, location, "Penalty(ParameterGroup.Embedding)");
+            if (Missing(penalty.Group))
+                Report(Diagnostics.MissingGroup, location, $"Penalty(ParameterGroup.{penalty.Group})");
         foreach (var (constraint, location) in _constraints)
-            if (constraint.Group == ParameterGroup.Embedding)
-                Report(Diagnostics.MissingGroup, location, "Constraint(ParameterGroup.Embedding)");
+            if (Missing(constraint.Group))
+                Report(Diagnostics.MissingGroup, location, $"Constraint(ParameterGroup.{constraint.Group})");
     }
 
     /// <summary>Each layer reads the one below it (both directions of a bidirectional layer below, 2·Hidden wide); the
@@ -339,7 +346,7 @@ internal sealed class Parser
             Vocabulary: _vocabulary,
             Layers: _layers.ToEquatableArray(),
             GroupCount: _groups,
-            Outputs: _outputs,
+            Outputs: Headless ? OutputWidth(_layers[_layers.Count - 1]) : _outputs,
             Activation: _activation!.Value,
             Readout: _readout,
             Loss: _loss!.Value,
@@ -348,6 +355,7 @@ internal sealed class Parser
             ActivationRegularization: _activationRegularization,
             TemporalActivationRegularization: _temporalActivationRegularization,
             Penalties: _penalties.Select(p => p.Penalty).ToEquatableArray(),
-            Constraints: _constraints.Select(c => c.Constraint).ToEquatableArray());
+            Constraints: _constraints.Select(c => c.Constraint).ToEquatableArray(),
+            HasHead: !Headless);
     }
 }

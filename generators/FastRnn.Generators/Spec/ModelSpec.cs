@@ -7,7 +7,9 @@ internal sealed record ContainingType(string Keyword, string Name);
 
 /// <summary>The parser's output and the emitter's only input: plain values (no symbols, no syntax), so the
 /// incremental pipeline can compare two runs structurally and skip the emitter when nothing the model depends on has
-/// changed. Layers are in declaration order with stacks expanded.</summary>
+/// changed. Layers are in declaration order with stacks expanded. A model without a head (<see cref="HasHead"/> false)
+/// declares no loss: its outputs are its top layer's states at every step (<see cref="Outputs"/> wide), the Linear,
+/// every-step, mean-squared-error values of the head's fields standing for nothing.</summary>
 internal sealed record ModelSpec(
     string? Namespace,
     EquatableArray<ContainingType> ContainingTypes,
@@ -27,7 +29,8 @@ internal sealed record ModelSpec(
     double? ActivationRegularization = null,
     double? TemporalActivationRegularization = null,
     EquatableArray<PenaltySpec> Penalties = default,
-    EquatableArray<ConstraintSpec> Constraints = default)
+    EquatableArray<ConstraintSpec> Constraints = default,
+    bool HasHead = true)
 {
     public bool HasOutputBatchNorm => Layers.Any(l => l.OutputBatchNorm);
 
