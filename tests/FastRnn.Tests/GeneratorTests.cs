@@ -56,6 +56,10 @@ public class GeneratorDiagnosticTests
     [InlineData("FRNN026", "[RnnModel, DenseInput(2), Gru(4, MaxSteps = 10), Head(1), Loss(LossKind.MeanSquaredError)] public partial class M;")]
     [InlineData("FRNN027", "[RnnModel, DenseInput(2), Lstm(4, Bidirectional = true, LayerNorm = true), Head(1), Loss(LossKind.MeanSquaredError)] public partial class M;")]
     [InlineData("FRNN027", "[RnnModel, DenseInput(2), Gru(4, Bidirectional = true, BatchNorm = true), Head(1), Loss(LossKind.MeanSquaredError)] public partial class M;")]
+    [InlineData("FRNN028", "[RnnModel, DenseInput(2), Lstm(4, Projection = 4), Head(1), Loss(LossKind.MeanSquaredError)] public partial class M;")]
+    [InlineData("FRNN028", "[RnnModel, DenseInput(2), Lstm(4, Projection = -1), Head(1), Loss(LossKind.MeanSquaredError)] public partial class M;")]
+    [InlineData("FRNN029", "[RnnModel, DenseInput(2), Lstm(8, Projection = 4, Zoneout = 0.1), Head(1), Loss(LossKind.MeanSquaredError)] public partial class M;")]
+    [InlineData("FRNN029", "[RnnModel, DenseInput(2), Lstm(8, Projection = 4, RecurrentDropout = 0.1), Head(1), Loss(LossKind.MeanSquaredError)] public partial class M;")]
     [InlineData("FRNN019", "[RnnModel, DenseInput(2), Lstm(4), Head(1), Loss(LossKind.MeanSquaredError), Constraint(ParameterGroup.Embedding, ConstraintKind.UnitNorm)] public partial class M;")]
     public void InvalidDeclarationIsADiagnostic(string id, string declaration)
     {

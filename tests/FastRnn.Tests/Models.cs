@@ -60,6 +60,16 @@ public partial class BiLstm37x2Last;
 [RnnModel, DenseInput(6), Lstm(12, Bidirectional = true, RecurrentInit = Initialization.Orthogonal, UnitForgetBias = true), Head(1), Loss(LossKind.MeanSquaredError)]
 public partial class BiInitialized;
 
+// LSTM projections (PyTorch proj_size; tools/make_fixtures.py PROJECTION_CASES).
+[RnnModel, DenseInput(5), Lstm(12, Layers = 2, Projection = 6), Head(3), Loss(LossKind.MeanSquaredError)]
+public partial class LstmProj;
+
+[RnnModel, DenseInput(4), Lstm(16, Bidirectional = true, Projection = 5), Gru(8), Head(2, Activation.Softmax, Readout = Readout.LastStep), Loss(LossKind.SoftmaxCrossEntropy)]
+public partial class BiLstmProj;
+
+[RnnModel, TokenInput(20, 16), Lstm(40, Projection = 24), Head(20, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)]
+public partial class LstmProjTokens;
+
 public static class TestModels
 {
     public static ISequenceModel Create(string name, int batch, int steps, ulong seed = 0) => name switch
@@ -94,6 +104,9 @@ public static class TestModels
         nameof(BiClassic3) => new BiClassic3(batch, steps, seed),
         nameof(BiMixed) or "BiMixedLengths" => new BiMixed(batch, steps, seed),
         nameof(BiLstm37x2Last) => new BiLstm37x2Last(batch, steps, seed),
+        nameof(LstmProj) => new LstmProj(batch, steps, seed),
+        nameof(BiLstmProj) => new BiLstmProj(batch, steps, seed),
+        nameof(LstmProjTokens) => new LstmProjTokens(batch, steps, seed),
         _ => throw new ArgumentException($"No test model named {name}."),
     };
 }

@@ -105,9 +105,11 @@ public class PyTorchFixtureTests(Xunit.Abstractions.ITestOutputHelper output)
             Close.Assert(entries[$"final.h.{group}"].Data.AsSpan(k * batch * h, batch * h), final, $"{file}: final h of layer {layer}", tolerance);
             if (entries.TryGetValue($"final.c.{group}", out var c))
             {
+                int cw = state.Cell(layer, 0).Length; // a projected LSTM's c keeps all its units
+                var cells = new float[batch * cw];
                 for (int r = 0; r < batch; r++)
-                    state.Cell(layer, r).CopyTo(final.AsSpan(r * h, h));
-                Close.Assert(c.Data.AsSpan(k * batch * h, batch * h), final, $"{file}: final c of layer {layer}", tolerance);
+                    state.Cell(layer, r).CopyTo(cells.AsSpan(r * cw, cw));
+                Close.Assert(c.Data.AsSpan(k * batch * cw, batch * cw), cells, $"{file}: final c of layer {layer}", tolerance);
             }
         }
 
@@ -208,7 +210,10 @@ public class PyTorchFixtureTests(Xunit.Abstractions.ITestOutputHelper output)
                     int h = model.HiddenSizeOf(layer);
                     entries[$"state.h.{group}"].Data.AsSpan((k * batch + r) * h, h).CopyTo(state.Hidden(layer, r));
                     if (entries.TryGetValue($"state.c.{group}", out var c))
-                        c.Data.AsSpan((k * batch + r) * h, h).CopyTo(state.Cell(layer, r));
+                    {
+                        int cw = state.Cell(layer, r).Length;
+                        c.Data.AsSpan((k * batch + r) * cw, cw).CopyTo(state.Cell(layer, r));
+                    }
                 }
             return state;
         };
@@ -252,9 +257,10 @@ public class PyTorchFixtureTests(Xunit.Abstractions.ITestOutputHelper output)
                 state.Hidden(layer, r).CopyTo(hs.AsSpan(r * h, h));
             if (HasCell(state, layer))
             {
-                cs = new float[batch * h];
+                int cw = state.Cell(layer, 0).Length;
+                cs = new float[batch * cw];
                 for (int r = 0; r < batch; r++)
-                    state.Cell(layer, r).CopyTo(cs.AsSpan(r * h, h));
+                    state.Cell(layer, r).CopyTo(cs.AsSpan(r * cw, cw));
             }
             list.Add((hs, cs));
         }
@@ -270,7 +276,7 @@ public class PyTorchFixtureTests(Xunit.Abstractions.ITestOutputHelper output)
             {
                 snapshot[i].H.AsSpan(r * h, h).CopyTo(state.Hidden(layer, r));
                 if (snapshot[i].C is { } c)
-                    c.AsSpan(r * h, h).CopyTo(state.Cell(layer, r));
+                    c.AsSpan(r * (c.Length / batch), c.Length / batch).CopyTo(state.Cell(layer, r));
             }
         }
     }

@@ -10,9 +10,13 @@ internal sealed class ScalarReference
     /// <summary>A model's layers as the engine counts them: a bidirectional layer is two, its forward direction and then
     /// its reverse one, whose index is in <paramref name="ReverseLayers"/>.</summary>
     public sealed record Spec(bool Tokens, int Vocabulary, int InputSize, (Cell Cell, int Hidden, int Group, int K)[] Layers,
-        int Outputs, string Activation, bool EveryStep, string Loss, double Ar = 0, double Tar = 0, int[]? ReverseLayers = null)
+        int Outputs, string Activation, bool EveryStep, string Loss, double Ar = 0, double Tar = 0, int[]? ReverseLayers = null,
+        int[]? Projections = null)
     {
         public bool IsReverse(int layer) => ReverseLayers?.Contains(layer) == true;
+
+        /// <summary>Layer <paramref name="layer"/>'s LSTM projection (PyTorch proj_size), 0 for none.</summary>
+        public int Projection(int layer) => Projections is { } p ? p[layer] : 0;
 
         public int GroupCount => Layers.Max(l => l.Group) + 1;
         public string Prefix(int layer) => GroupCount == 1 ? "rnn." : $"rnn.{Layers[layer].Group}.";
@@ -84,7 +88,7 @@ internal sealed class ScalarReference
             x = BatchNormalized(l, raw);
         }
 
-        int O = _spec.Outputs, H = x[0][0].Length, top = _spec.Layers[^1].Hidden;
+        int O = _spec.Outputs, H = x[0][0].Length, top = H / 2;
         // a last-step head on a bidirectional top layer reads the forward direction's last output and the reverse one's
         // first (after it has read the whole sequence)
         var rows = _spec.EveryStep ? Enumerable.Range(0, steps).SelectMany(t => x[t]).ToArray()
@@ -191,7 +195,10 @@ internal sealed class ScalarReference
             return s;
         }
         int gates = cell == Cell.Lstm ? 4 : 3;
-        var h = Enumerable.Range(0, batch).Select(_ => new double[H]).ToArray();
+        // a projected LSTM's state h has P units (h = W_hr·(o⊙tanh c)); its c keeps H
+        int P = _spec.Projection(l), S = P > 0 ? P : H;
+        double[]? whr = P > 0 ? _w[$"{p}weight_hr_l{d}"] : null;
+        var h = Enumerable.Range(0, batch).Select(_ => new double[S]).ToArray();
         var c = Enumerable.Range(0, batch).Select(_ => new double[H]).ToArray();
         for (int t = 0; t < steps; t++)
         {
@@ -200,7 +207,7 @@ internal sealed class ScalarReference
             // The input and recurrent parts of every gate: b_ih + W·x and b_hh + U·h, or the normalized products
             // γ_x⊙x̂ + b_ih and γ_h⊙ĥ + b_hh.
             var ax = Enumerable.Range(0, batch).Select(b => Enumerable.Range(0, gates * H).Select(g => Dot(wi, g, x[t][b], K)).ToArray()).ToArray();
-            var ah = Enumerable.Range(0, batch).Select(b => Enumerable.Range(0, gates * H).Select(g => Dot(wh, g, hr[b], H)).ToArray()).ToArray();
+            var ah = Enumerable.Range(0, batch).Select(b => Enumerable.Range(0, gates * H).Select(g => Dot(wh, g, hr[b], S)).ToArray()).ToArray();
             if (norm is not null)
             {
                 ax = Normalized(ax, "ih");
@@ -264,7 +271,7 @@ internal sealed class ScalarReference
                         double kh = zoneHidden[(t * batch + b) * H + j];
                         hNew[b][j] = kh * h[b][j] + (1 - kh) * hNew[b][j];
                     }
-            h = hNew;
+            h = whr is null ? hNew : hNew.Select(r => Enumerable.Range(0, P).Select(q => Dot(whr, q, r, H)).ToArray()).ToArray();
             output[t] = h;
         }
         return output;

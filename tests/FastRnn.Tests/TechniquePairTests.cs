@@ -8,7 +8,8 @@ namespace FastRnn.Tests;
 /// <summary>
 /// Every pair of the fifteen declarable techniques that act in forward and backward (ten masks, AR, TAR, layer
 /// normalization, recurrent batch normalization, batch normalization between layers), on a two-layer LSTM, GRU and
-/// classic GRU with token input, and on a two-layer bidirectional LSTM and GRU (four layers of the engine each):
+/// classic GRU with token input, on a two-layer bidirectional LSTM and GRU (four layers of the engine each), and on a
+/// two-layer projected LSTM (PyTorch proj_size):
 /// either the generator rejects the pair with its diagnostic, or the model compiles warning-free and passes the scalar
 /// reference and finite-difference check with the pass's masks replayed (CompileAndRunTests.CheckAgainstReference).
 /// </summary>
@@ -36,19 +37,22 @@ public class TechniquePairTests
         new("RecurrentBatchNorm", "layer", "RecurrentBatchNorm = true, MaxSteps = 2", []),
     ];
 
-    private static readonly (string Cell, string Attribute, Cell Reference, bool Bidirectional)[] s_cells =
+    private static readonly (string Cell, string Attribute, Cell Reference, bool Bidirectional, int Projection)[] s_cells =
     [
-        ("Lstm", "Lstm(8, Layers = 2{0})", Cell.Lstm, false),
-        ("Gru", "Gru(8, Layers = 2{0})", Cell.Gru, false),
-        ("Classic", "Gru(8, Layers = 2, Variant = GruVariant.ResetBefore{0})", Cell.GruClassic, false),
-        ("BiLstm", "Lstm(8, Layers = 2, Bidirectional = true{0})", Cell.Lstm, true),
-        ("BiGru", "Gru(8, Layers = 2, Bidirectional = true{0})", Cell.Gru, true),
+        ("Lstm", "Lstm(8, Layers = 2{0})", Cell.Lstm, false, 0),
+        ("Gru", "Gru(8, Layers = 2{0})", Cell.Gru, false, 0),
+        ("Classic", "Gru(8, Layers = 2, Variant = GruVariant.ResetBefore{0})", Cell.GruClassic, false, 0),
+        ("BiLstm", "Lstm(8, Layers = 2, Bidirectional = true{0})", Cell.Lstm, true, 0),
+        ("BiGru", "Gru(8, Layers = 2, Bidirectional = true{0})", Cell.Gru, true, 0),
+        ("ProjLstm", "Lstm(8, Layers = 2, Projection = 5{0})", Cell.Lstm, false, 5),
     ];
 
     /// <summary>The diagnostics a pair must raise, or null when the pair is valid.</summary>
-    private static string[]? Conflict(Cell cell, bool bidirectional, Technique a, Technique b)
+    private static string[]? Conflict(Cell cell, bool bidirectional, int projection, Technique a, Technique b)
     {
         var ids = new List<string>();
+        if (projection > 0 && new[] { a, b }.Any(t => t.Name is "Zoneout" or "RecurrentDropout" or "LayerNorm" or "BatchNorm" or "RecurrentBatchNorm"))
+            ids.Add("FRNN029"); // once per attribute, for the first technique it names
         if (bidirectional && new[] { a, b }.Any(t => t.Name is "LayerNorm" or "BatchNorm" or "RecurrentBatchNorm"))
             ids.Add("FRNN027");
         if ((a.Name, b.Name) is ("Dropout", "LockedDropout") or ("HeadDropout", "HeadLockedDropout"))
@@ -63,9 +67,9 @@ public class TechniquePairTests
         return ids.Count == 0 ? null : [.. ids.Order()];
     }
 
-    private sealed record Pair(string ModelName, string Declaration, Cell Cell, bool Bidirectional, Technique A, Technique B)
+    private sealed record Pair(string ModelName, string Declaration, Cell Cell, bool Bidirectional, int Projection, Technique A, Technique B)
     {
-        public string[]? Conflict => TechniquePairTests.Conflict(Cell, Bidirectional, A, B);
+        public string[]? Conflict => TechniquePairTests.Conflict(Cell, Bidirectional, Projection, A, B);
 
         /// <summary>The mask sites the pair draws: a bidirectional layer k is the engine's layers 2k (forward, which
         /// draws the input's mask) and 2k + 1 (reverse, which reads that dropped input and draws its own others).</summary>
@@ -81,7 +85,7 @@ public class TechniquePairTests
 
     private static IEnumerable<Pair> Pairs()
     {
-        foreach (var (cellName, attribute, cell, bidirectional) in s_cells)
+        foreach (var (cellName, attribute, cell, bidirectional, projection) in s_cells)
         {
             var techniques = s_techniques.Where(t => !t.LstmOnly || cell == Cell.Lstm).ToArray();
             for (int i = 0; i < techniques.Length; i++)
@@ -92,7 +96,7 @@ public class TechniquePairTests
                     string declaration =
                         $"[RnnModel, TokenInput(9, 5{Of("embedding")}), {string.Format(attribute, Of("layer"))}, " +
                         $"Head(9, Activation.Softmax{Of("head")}), Loss(LossKind.SoftmaxCrossEntropy)]";
-                    yield return new Pair($"{cellName}_{a.Name}_{b.Name}", declaration, cell, bidirectional, a, b);
+                    yield return new Pair($"{cellName}_{a.Name}_{b.Name}", declaration, cell, bidirectional, projection, a, b);
                 }
         }
     }
@@ -105,8 +109,8 @@ public class TechniquePairTests
     public void EveryPairCompilesAndMatchesTheReferenceOrIsRejected()
     {
         var pairs = Pairs().ToList();
-        // 15 techniques on each LSTM (105 pairs), 14 on each GRU (91 pairs each): 483 in all.
-        Assert.Equal(483, pairs.Count);
+        // 15 techniques on each LSTM (105 pairs), 14 on each GRU (91 pairs each): 588 in all.
+        Assert.Equal(588, pairs.Count);
         int rejected = 0;
         foreach (var pair in pairs)
         {
@@ -123,7 +127,8 @@ public class TechniquePairTests
             var spec = pair.Bidirectional
                 ? new Spec(true, 9, 5, [(pair.Cell, 8, 0, 0), (pair.Cell, 8, 0, 0), (pair.Cell, 8, 0, 1), (pair.Cell, 8, 0, 1)], 9, "Softmax", true,
                     "SoftmaxCrossEntropy", ar, tar, ReverseLayers: [1, 3])
-                : new Spec(true, 9, 5, [(pair.Cell, 8, 0, 0), (pair.Cell, 8, 0, 1)], 9, "Softmax", true, "SoftmaxCrossEntropy", ar, tar);
+                : new Spec(true, 9, 5, [(pair.Cell, 8, 0, 0), (pair.Cell, 8, 0, 1)], 9, "Softmax", true, "SoftmaxCrossEntropy", ar, tar,
+                    Projections: [pair.Projection, pair.Projection]);
             // Recurrent batch norm normalizes each step over the batch, and its backward, ∂x = γ·rstd·(∂y − mean ∂y −
             // x̂·mean ∂y⊙x̂), is mostly cancellation over few rows: over 2 rows x̂ is ±1 whatever x and ∂x is of order ε/σ²,
             // float32 noise; over 4 and 8 rows single elements erred by 1.0–1.5e-3 in this metric (measured 2026-11-24,
@@ -142,7 +147,8 @@ public class TechniquePairTests
         // Per cell: Dropout with LockedDropout, HeadDropout with HeadLockedDropout, RecurrentDropout with Zoneout, and
         // LayerNorm with RecurrentBatchNorm; on the classic GRU, either normalization with any of its 13 others (25 pairs);
         // on a bidirectional layer, any of the three normalizations with any technique (39 pairs of 15 on the LSTM, 36 of
-        // 14 on the GRU), besides the first three.
-        Assert.Equal(3 * 4 + 25 - 1 + (39 + 3) + (36 + 3), rejected);
+        // 14 on the GRU), besides the first three; on a projected LSTM, zoneout of h, recurrent dropout or any of the
+        // normalizations with any technique (60 pairs), besides Dropout with LockedDropout and the head's pair.
+        Assert.Equal(3 * 4 + 25 - 1 + (39 + 3) + (36 + 3) + (60 + 2), rejected);
     }
 }

@@ -117,6 +117,14 @@ internal static class Diagnostics
         "Normalization on a bidirectional layer",
         "[{0}] declares Bidirectional with {1}; a bidirectional layer cannot be normalized (declare the normalization on a one-directional layer)");
 
+    public static readonly DiagnosticDescriptor ProjectionSize = Error("FRNN028",
+        "Invalid projection",
+        "[{0}] declares Projection = {1}; a projection has 1 to Hidden − 1 units (Hidden is {2})");
+
+    public static readonly DiagnosticDescriptor ProjectionTechnique = Error("FRNN029",
+        "Technique not available on a projected layer",
+        "[{0}] declares Projection with {1}, which a projected LSTM does not support");
+
     private static DiagnosticDescriptor Error(string id, string title, string message) =>
         new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 }

@@ -28,26 +28,26 @@ internal static partial class Emitter
         private bool ReadsModelInput(int n) => Below(n) < 0;
 
         /// <summary>The width of layer n's output as the layer above reads it: Hidden, or both directions' 2·Hidden.</summary>
-        private string OutputWidth(int n) => Reverse(n) ? $"L{n}Joined" : $"L{n}Hidden";
+        private string OutputWidth(int n) => Reverse(n) ? $"L{n}Joined" : StateWidth(n);
 
         /// <summary>The row stride of layer n's output as the layer above reads it.</summary>
         private string OutputStride(int n) => Reverse(n) ? $"L{n}JoinedPadded" : $"L{n}Padded";
 
         /// <summary>The buffer of ∂L/∂(layer n's output) as the layer above (or the head) writes it.</summary>
-        private string OutputGradient(int n) => Reverse(n) ? $"_l{n}JoinedGradient" : $"_l{n}HiddenGradient";
+        private string OutputGradient(int n) => Reverse(n) ? $"_l{n}JoinedGradient" : StateGradient(n);
 
         /// <summary>The forward pass's per-row lengths as a span (empty without lengths), for the direction moves.</summary>
         private const string LengthsSpan = "(_useLengths ? _lengths.AsSpan(0, batch) : default)";
 
         /// <summary>After the reverse direction n's forward: both directions' outputs joined in the sequence's order.</summary>
-        private static string JoinDirections(int n) =>
-            $"global::FastRnn.Kernels.Directions.Join(_l{n - 1}Hidden.AsSpan(batch * L{n}Padded), _l{n}Hidden.AsSpan(batch * L{n}Padded), " +
-            $"_l{n}Joined, L{n}Hidden, L{n}Padded, L{n}JoinedPadded, batch, steps, {LengthsSpan});";
+        private string JoinDirections(int n) =>
+            $"global::FastRnn.Kernels.Directions.Join({StateBuffer(n - 1)}.AsSpan(batch * L{n}Padded), {StateBuffer(n)}.AsSpan(batch * L{n}Padded), " +
+            $"_l{n}Joined, {StateWidth(n)}, L{n}Padded, L{n}JoinedPadded, batch, steps, {LengthsSpan});";
 
         /// <summary>Before the reverse direction n's backward: ∂L/∂(joined output) split into both directions' ∂L/∂h.</summary>
-        private static string SplitDirections(int n) =>
-            $"global::FastRnn.Kernels.Directions.Split(_l{n}JoinedGradient.AsSpan(0, steps * batch * L{n}JoinedPadded), _l{n - 1}HiddenGradient, _l{n}HiddenGradient, " +
-            $"L{n}Hidden, L{n}Padded, L{n}JoinedPadded, batch, steps, {LengthsSpan});";
+        private string SplitDirections(int n) =>
+            $"global::FastRnn.Kernels.Directions.Split(_l{n}JoinedGradient.AsSpan(0, steps * batch * L{n}JoinedPadded), {StateGradient(n - 1)}, {StateGradient(n)}, " +
+            $"{StateWidth(n)}, L{n}Padded, L{n}JoinedPadded, batch, steps, {LengthsSpan});";
 
         /// <summary>The reverse direction's rows of <paramref name="buffer"/> (<paramref name="width"/> floats each) taken
         /// backwards in time per row, in place: into its own step order, or back.</summary>
@@ -58,14 +58,14 @@ internal static partial class Emitter
         /// what TAR's differences read.</summary>
         private string RawTopOutput(string rows) => Reverse(Top)
             ? $"_l{Top}Joined.AsSpan(0, {rows} * L{Top}JoinedPadded)"
-            : $"_l{Top}Hidden.AsSpan(batch * L{Top}Padded, {rows} * L{Top}Padded)";
+            : $"{StateBuffer(Top)}.AsSpan(batch * L{Top}Padded, {rows} * L{Top}Padded)";
 
         /// <summary>The constants of a bidirectional layer's joined output (on its reverse direction).</summary>
         private void EmitJoinedConstants(int n)
         {
             if (!Reverse(n))
                 return;
-            int joined = 2 * _m.Layers[n].Hidden;
+            int joined = 2 * _m.Layers[n].StateSize;
             _w.Line($"private const int L{n}Joined = {N(joined)}; // [h_forward, h_reverse] of layer {n - 1} and {n}");
             _w.Line($"private const int L{n}JoinedPadded = {N(Pad(joined))};");
         }

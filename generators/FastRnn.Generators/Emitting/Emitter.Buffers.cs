@@ -87,7 +87,15 @@ internal static partial class Emitter
             yield return Model($"_l{n}GateGradient", $"rows * {L}Row", $"∂L/∂(layer {n}'s gate pre-activations): [steps·batch, Row].");
             if (layer.Cell == CellKind.GruResetAfter || layer.Normalized)
                 yield return Model($"_l{n}RecurrentGradient", $"rows * {L}Row", $"∂L/∂(layer {n}'s recurrent products): [steps·batch, Row].");
-            yield return Model($"_l{n}HiddenGradient", $"rows * {L}Padded", $"∂L/∂h of layer {n} arriving from above: [steps·batch, Padded].");
+            yield return Model($"_l{n}HiddenGradient", $"rows * {L}Padded", Projects(n)
+                ? $"∂L/∂r of layer {n}, r = o⊙tanh(c) before the projection: [steps·batch, Padded]."
+                : $"∂L/∂h of layer {n} arriving from above: [steps·batch, Padded].");
+            if (Projects(n))
+            {
+                yield return Model($"_l{n}Projected", $"(rows + batchCapacity) * {L}Padded", $"Layer {n}'s h = W_hr·r per slot: [(steps + 1)·batch, Padded] (slot 0 the initial state; Projection columns used).");
+                yield return Model($"_l{n}ProjectedGradient", $"rows * {L}Padded", $"∂L/∂h of layer {n} arriving from above, then with step t + 1's part: [steps·batch, Padded].");
+                yield return Constant($"_l{n}ProjectionTransposed", $"{L}ProjectionShape.Transposed.Length", $"Layer {n}'s W_hr packed transposed (∂r = ∂h·W_hr).");
+            }
             if (Reverse(n))
             {
                 yield return Model($"_l{n}Joined", $"rows * {L}JoinedPadded",
@@ -178,6 +186,8 @@ internal static partial class Emitter
             string L = $"L{n}";
             yield return State($"Layer{n}Hidden", $"batch * {L}Padded", $"Layer {n}'s h: [batch, Padded].", mutable: true);
             yield return State($"Layer{n}HiddenNext", $"batch * {L}Padded", $"Layer {n}'s h being computed (swapped with Layer{n}Hidden after the step).", mutable: true);
+            if (Projects(n))
+                yield return State($"Layer{n}Raw", $"batch * {L}Padded", $"Layer {n}'s r = o⊙tanh(c) of the step, before the projection.");
             yield return State($"Layer{n}Gates", $"batch * {L}Row", $"Layer {n}'s gates of the step: [batch, Row].");
             if (layer.Cell == CellKind.Lstm)
                 yield return State($"Layer{n}Cell", $"batch * {L}Padded", $"Layer {n}'s c: [batch, Padded].");
@@ -254,7 +264,11 @@ internal static partial class Emitter
         {
             string scratch = _m.HasHead ? "global::FastRnn.Kernels.InterleavedKernels.OuterScratchLength(HeadShape)" : "0";
             for (int n = 0; n < _m.Layers.Count; n++)
+            {
                 scratch = $"global::System.Math.Max({scratch}, global::System.Math.Max(global::FastRnn.Kernels.InterleavedKernels.OuterScratchLength(L{n}InputShape), global::FastRnn.Kernels.InterleavedKernels.OuterScratchLength(L{n}RecurrentShape)))";
+                if (Projects(n))
+                    scratch = $"global::System.Math.Max({scratch}, global::FastRnn.Kernels.InterleavedKernels.OuterScratchLength(L{n}ProjectionShape))";
+            }
             return scratch;
         }
 

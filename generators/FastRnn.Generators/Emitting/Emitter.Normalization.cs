@@ -17,7 +17,7 @@ internal static partial class Emitter
         private string LayerOutput(int n, string firstRow, string rows) =>
             Reverse(n) ? $"_l{n}Joined.AsSpan({firstRow} * L{n}JoinedPadded, {rows} * L{n}JoinedPadded)"
             : OutputNorm(n) ? $"_l{n}Output.AsSpan({firstRow} * L{n}Padded, {rows} * L{n}Padded)"
-            : $"_l{n}Hidden.AsSpan(({firstRow} + batch) * L{n}Padded, {rows} * L{n}Padded)";
+            : $"{StateBuffer(n)}.AsSpan(({firstRow} + batch) * L{n}Padded, {rows} * L{n}Padded)";
 
         /// <summary>PyTorch's initial running statistics: mean 0, variance 1.</summary>
         private void EmitStatisticsInitialization()

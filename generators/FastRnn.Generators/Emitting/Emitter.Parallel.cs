@@ -10,7 +10,7 @@ internal static partial class Emitter
         /// cell updates each block from that block's gates alone (not a normalized cell, not the classic GRU, whose
         /// reset gate multiplies h(t−1) before its product). The masks (recurrent dropout, zoneout's κ, Semeniuta's) are
         /// drawn per element from their index, so each share draws its own units' and gets the same values.</summary>
-        private bool SplitsRecurrence(int n) => Cell(n).SplitsByBlocks;
+        private bool SplitsRecurrence(int n) => Cell(n).SplitsByBlocks && !Projects(n);
 
         /// <summary>Whether layer n's backward steps are split too: the LSTM's and the reset-after GRU's, whenever the
         /// forward's are.</summary>

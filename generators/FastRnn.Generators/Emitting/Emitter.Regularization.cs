@@ -403,10 +403,14 @@ internal static partial class Emitter
                 """);
         }
 
-        /// <summary>The parameter roles (FastRnn.ParameterRole) a group's penalty or constraint applies to.</summary>
-        private static string[] Roles(ParameterGroup group) => group == ParameterGroup.Bias
-            ? ["InputBias", "RecurrentBias"]
-            : [group.ToString()];
+        /// <summary>The parameter roles (FastRnn.ParameterRole) a group's penalty or constraint applies to (a projection's
+        /// weight_hr counts as a recurrent kernel).</summary>
+        private string[] Roles(ParameterGroup group) => group switch
+        {
+            ParameterGroup.Bias => ["InputBias", "RecurrentBias"],
+            ParameterGroup.RecurrentKernel when _m.Layers.Any(l => l.Projection > 0) => ["RecurrentKernel", "ProjectionKernel"],
+            _ => [group.ToString()],
+        };
 
         // ---- weight drop ---------------------------------------------------------------------------------------
 

@@ -161,11 +161,12 @@ internal static partial class Emitter
                 _w.Line($"private const int L{n}InputWeights = {N(offset)};");
                 offset += gates * padded * layer.Inputs;
                 _w.Line($"private const int L{n}RecurrentWeights = {N(offset)};");
-                offset += gates * padded * layer.Hidden;
+                offset += gates * padded * layer.StateSize;
                 _w.Line($"private const int L{n}InputBias = {N(offset)};");
                 offset += gates * padded;
                 _w.Line($"private const int L{n}RecurrentBias = {N(offset)};");
                 offset += gates * padded;
+                offset = EmitProjectionConstants(n, offset);
                 if (layer.Normalized)
                 {
                     _w.Line($"// {(layer.LayerNorm ? "Layer" : "Recurrent batch")} normalization: the gains of W·x and U·h (their biases are b_ih and b_hh)" + (layer.Cell == CellKind.Lstm ? ", and c's gain and bias." : "."));
@@ -207,12 +208,12 @@ internal static partial class Emitter
                     statistics += padded;
                 }
                 _w.Line($"private static global::FastRnn.Kernels.InterleavedShape L{n}InputShape => new(L{n}Inputs, L{n}Gates, L{n}Blocks);");
-                _w.Line($"private static global::FastRnn.Kernels.InterleavedShape L{n}RecurrentShape => new(L{n}Hidden, L{n}Gates, L{n}Blocks);");
+                _w.Line($"private static global::FastRnn.Kernels.InterleavedShape L{n}RecurrentShape => new({StateWidth(n)}, L{n}Gates, L{n}Blocks);");
                 EmitJoinedConstants(n);
             }
             int headPadded = Pad(_m.Outputs);
             _w.Line();
-            int headInputs = Reverse(Top) ? 2 * _m.Layers[Top].Hidden : _m.Layers[Top].Hidden;
+            int headInputs = Reverse(Top) ? 2 * _m.Layers[Top].StateSize : _m.Layers[Top].StateSize;
             if (!_m.HasHead)
             {
                 _w.Line("// No head: the outputs are the top layer's states at every step, OutputSize wide, rows padded as the layer's.");
@@ -396,7 +397,7 @@ internal static partial class Emitter
             using (_w.Block("public static int HiddenSize(int layer) => layer switch", "{", "};"))
             {
                 for (int n = 0; n < _m.Layers.Count; n++)
-                    _w.Line($"{n} => L{n}Hidden,");
+                    _w.Line($"{n} => {StateWidth(n)},");
                 _w.Line("_ => throw new global::System.ArgumentOutOfRangeException(nameof(layer), layer, $\"The model has layers 0 to {LayerCount - 1}.\"),");
             }
             _w.Line();
@@ -417,9 +418,11 @@ internal static partial class Emitter
                     var layer = _m.Layers[n];
                     string p = Prefix(layer), k = Suffix(layer);
                     _w.Line($"new(\"{p}weight_ih_l{k}\", {T}ParameterRole.InputKernel, {n}, {T}TensorStorage.InterleavedWeight, L{n}InputWeights, L{n}Hidden, L{n}Gates, L{n}Inputs),");
-                    _w.Line($"new(\"{p}weight_hh_l{k}\", {T}ParameterRole.RecurrentKernel, {n}, {T}TensorStorage.InterleavedWeight, L{n}RecurrentWeights, L{n}Hidden, L{n}Gates, L{n}Hidden),");
+                    _w.Line($"new(\"{p}weight_hh_l{k}\", {T}ParameterRole.RecurrentKernel, {n}, {T}TensorStorage.InterleavedWeight, L{n}RecurrentWeights, L{n}Hidden, L{n}Gates, {StateWidth(n)}),");
                     _w.Line($"new(\"{p}bias_ih_l{k}\", {T}ParameterRole.InputBias, {n}, {T}TensorStorage.InterleavedBias, L{n}InputBias, L{n}Hidden, L{n}Gates, 1),");
                     _w.Line($"new(\"{p}bias_hh_l{k}\", {T}ParameterRole.RecurrentBias, {n}, {T}TensorStorage.InterleavedBias, L{n}RecurrentBias, L{n}Hidden, L{n}Gates, 1),");
+                    if (Projects(n))
+                        _w.Line($"new(\"{p}weight_hr_l{k}\", {T}ParameterRole.ProjectionKernel, {n}, {T}TensorStorage.InterleavedWeight, L{n}ProjectionWeights, L{n}Projection, 1, L{n}Hidden),");
                     if (layer.OutputBatchNorm)
                     {
                         _w.Line($"new(\"{p}bn_l{k}.weight\", {T}ParameterRole.NormGain, {n}, {T}TensorStorage.InterleavedBias, L{n}OutputGain, L{n}Hidden, 1, 1),");
@@ -485,12 +488,13 @@ internal static partial class Emitter
                 if (first.Normalized)
                     module = (first.LayerNorm ? "LayerNorm" : "BatchNorm") + (first.Cell == CellKind.Lstm ? "LSTM" : "GRU");
                 int count = group.Count(l => !l.Reverse);
-                string layers = (count > 1 ? $", num_layers={count}" : "") + (first.Bidirectional ? ", bidirectional=True" : "");
+                string layers = (count > 1 ? $", num_layers={count}" : "") + (first.Bidirectional ? ", bidirectional=True" : "") +
+                    (first.Projection > 0 ? $", proj_size={first.Projection}" : "");
                 modules.Add($"{module}({first.Inputs}, {first.Hidden}{layers})");
             }
             yield return modules.Count == 1 ? $"self.rnn = {modules[0]}" : $"self.rnn = nn.ModuleList([{string.Join(", ", modules)}])";
             if (_m.HasHead)
-                yield return $"self.head = nn.Linear({(Reverse(Top) ? 2 : 1) * _m.Layers[Top].Hidden}, {_m.Outputs})";
+                yield return $"self.head = nn.Linear({(Reverse(Top) ? 2 : 1) * _m.Layers[Top].StateSize}, {_m.Outputs})";
         }
 
         // ---- public API -------------------------------------------------------------------------------------
@@ -696,8 +700,8 @@ internal static partial class Emitter
             {
                 for (int n = 0; n < _m.Layers.Count; n++)
                 {
-                    _w.Line($"if (state is null) _l{n}Hidden.AsSpan(0, batch * L{n}Padded).Clear();");
-                    _w.Line($"else state.Layer{n}Hidden.CopyTo(_l{n}Hidden, 0);");
+                    _w.Line($"if (state is null) {StateBuffer(n)}.AsSpan(0, batch * L{n}Padded).Clear();");
+                    _w.Line($"else state.Layer{n}Hidden.CopyTo({StateBuffer(n)}, 0);");
                     if (_m.Layers[n].Cell == CellKind.Lstm)
                     {
                         _w.Line($"if (state is null) _l{n}Cell.AsSpan(0, batch * L{n}Padded).Clear();");
@@ -721,7 +725,7 @@ internal static partial class Emitter
             using (_w.Indent())
                 for (int n = 0; n < _m.Layers.Count; n++)
                 {
-                    _w.Line($"_l{n}Hidden.AsSpan(slot * L{n}Padded, L{n}Padded).CopyTo(state.Layer{n}Hidden.AsSpan(r * L{n}Padded));");
+                    _w.Line($"{StateBuffer(n)}.AsSpan(slot * L{n}Padded, L{n}Padded).CopyTo(state.Layer{n}Hidden.AsSpan(r * L{n}Padded));");
                     if (_m.Layers[n].Cell == CellKind.Lstm)
                         _w.Line($"_l{n}Cell.AsSpan(slot * L{n}Padded, L{n}Padded).CopyTo(state.Layer{n}Cell.AsSpan(r * L{n}Padded));");
                 }
@@ -847,7 +851,7 @@ internal static partial class Emitter
                     {{Kernels}}.MultiplyAdd<T>(_pool, {{InputSpan(n, "rows")}}, {{InputStride(n)}}, rows,
                         p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, gates, {{L}}Row);{{(Reverse(n) ? "\n// the reverse direction: its step s of row r is the sequence's step length − 1 − s\n" + ReverseSteps("gates", L + "Row") : "")}}
                     """;
-            string hPrev = $"_l{n}Hidden.AsSpan(now * {L}Padded, batch * {L}Padded)";
+            string hPrev = $"{StateBuffer(n)}.AsSpan(now * {L}Padded, batch * {L}Padded)";
             var cellEmitter = Cell(n);
             // A normalized layer's recurrent product runs here, before AdvanceLayer: the batch-1 streaming step makes it
             // with its own fused kernel and then shares AdvanceLayer.
@@ -888,7 +892,8 @@ internal static partial class Emitter
                         {{InputPart}}
                         {{CandidateMaskFill(n)}}
                         {{weights}}
-                        {{StepLoop(string.Join("\n", new[] { maskRecurrent, normalizeRecurrent }.Where(part => part.Length > 0)), "")}}
+                        {{StepLoop(string.Join("\n", new[] { maskRecurrent, normalizeRecurrent }.Where(part => part.Length > 0)),
+                            ProjectForward(n, $"_l{n}Hidden.AsSpan((now + batch) * {L}Padded, batch * {L}Padded)", $"_l{n}Projected.AsSpan((now + batch) * {L}Padded, batch * {L}Padded)", "batch"))}}
                     }
 
                     """);
@@ -988,7 +993,7 @@ internal static partial class Emitter
             if (!EveryStep && Reverse(Top))
                 _w.Lines($$"""
                         // both directions' final h: the forward one at each row's last real step, the reverse one at step 0
-                        global::FastRnn.Kernels.Directions.GatherLast(_l{{Top}}Joined, _headGathered, L{{Top}}Hidden, {{OutputStride(Top)}}, batch, steps, {{LengthsSpan}});
+                        global::FastRnn.Kernels.Directions.GatherLast(_l{{Top}}Joined, _headGathered, {{StateWidth(Top)}}, {{OutputStride(Top)}}, batch, steps, {{LengthsSpan}});
                     """);
             else if (!EveryStep)
                 _w.Lines($$"""
@@ -1213,7 +1218,7 @@ internal static partial class Emitter
                     """);
             if (!EveryStep && Reverse(Top))
                 _w.Lines($$"""
-                        global::FastRnn.Kernels.Directions.ScatterLast(dHeadRows, dTop, L{{Top}}Hidden, {{OutputStride(Top)}}, batch, steps, {{LengthsSpan}});
+                        global::FastRnn.Kernels.Directions.ScatterLast(dHeadRows, dTop, {{StateWidth(Top)}}, {{OutputStride(Top)}}, batch, steps, {{LengthsSpan}});
                     """);
             else if (!EveryStep)
                 _w.Lines($$"""
@@ -1283,7 +1288,7 @@ internal static partial class Emitter
                     {{Span}} gates = _l{{n}}Gates.AsSpan(0, rows * {{L}}Row);
                     {{Span}} dGates = _l{{n}}GateGradient.AsSpan(0, rows * {{L}}Row);
                     {{Span}} dAbove = _l{{n}}HiddenGradient.AsSpan(0, rows * {{L}}Padded);
-                    {{Span}} hidden = _l{{n}}Hidden.AsSpan(0, (rows + batch) * {{L}}Padded);
+                    {{Span}} hidden = {{StateBuffer(n)}}.AsSpan(0, (rows + batch) * {{L}}Padded);
                     {{Span}} dHidden = _hiddenCarry.AsSpan(0, batch * {{L}}Padded);
                     {{StartCarry(n, "dHidden", "Hidden")}}
                 """);
@@ -1308,6 +1313,8 @@ internal static partial class Emitter
                     _w.Lines(WeightGradientSetup(n));
                 cell.EmitBackwardSteps(hooks);
                 _w.Lines(KeepInitialGradient(n));
+                if (Projects(n))
+                    _w.Lines(ProjectionWeightGradient(n));
                 if (_m.Layers[n].WeightDrop is not null)
                     _w.Lines(WeightGradientFinish(n));
                 if (Reverse(n))
@@ -1379,6 +1386,8 @@ internal static partial class Emitter
                     }
                     else
                         _w.Line($"{Pack}(_pool, {recurrent}, 0, {L}Gates, _l{n}RecurrentTransposed);");
+                    if (Projects(n))
+                        _w.Line($"{Pack}(_pool, p.Slice({L}ProjectionWeights, {L}ProjectionShape.Length), {L}ProjectionShape, 0, 1, _l{n}ProjectionTransposed);");
                     // a dense model's first layer too: CopyInputGradient reads the weights this backward used
                     if (NeedsInputGradient(n) || ReadsModelInput(n))
                         _w.Line($"{Pack}(_pool, p.Slice({L}InputWeights, {L}InputShape.Length), {L}InputShape, 0, {L}Gates, _l{n}InputTransposed);");
@@ -1529,7 +1538,7 @@ internal static partial class Emitter
                     using (_w.Block("return layer switch", "{", "};"))
                     {
                         for (int n = 0; n < _m.Layers.Count; n++)
-                            _w.Line($"{n} => Layer{n}Hidden.AsSpan(row * L{n}Padded, L{n}Hidden),");
+                            _w.Line($"{n} => Layer{n}Hidden.AsSpan(row * L{n}Padded, {StateWidth(n)}),");
                         _w.Line("_ => throw new global::System.ArgumentOutOfRangeException(nameof(layer), layer, $\"The model has layers 0 to {LayerCount - 1}.\"),");
                     }
                 }

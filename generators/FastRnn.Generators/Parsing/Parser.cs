@@ -159,7 +159,8 @@ internal sealed class Parser
             OutputBatchNorm: a.Named("BatchNorm", false),
             RecurrentBatchNorm: a.Named("RecurrentBatchNorm", false),
             MaxSteps: a.Named("MaxSteps", 0),
-            Bidirectional: a.Named("Bidirectional", false));
+            Bidirectional: a.Named("Bidirectional", false),
+            Projection: a.Named("Projection", 0));
         CheckRecurrentTechniques(a, layer);
         for (int k = 0; k < stack; k++)
         {
@@ -171,7 +172,7 @@ internal sealed class Parser
         _groups++;
     }
 
-    /// <summary>The pairs of techniques one layer cannot have together (FRNN015, FRNN023–FRNN027).</summary>
+    /// <summary>The pairs of techniques one layer cannot have together, and a projection's size (FRNN015, FRNN023–FRNN029).</summary>
     private static void CheckRecurrentTechniques(AttributeReader a, LayerSpec layer)
     {
         if (layer.Zoneout is not null && layer.RecurrentDropout is not null)
@@ -184,6 +185,15 @@ internal sealed class Parser
             a.Report(Diagnostics.BatchNormWithoutMaxSteps, a.ShortName, layer.MaxSteps);
         if (!layer.RecurrentBatchNorm && layer.MaxSteps != 0)
             a.Report(Diagnostics.MaxStepsWithoutBatchNorm, a.ShortName);
+        if (layer.Projection != 0 && (layer.Projection < 0 || layer.Projection >= layer.Hidden))
+            a.Report(Diagnostics.ProjectionSize, a.ShortName, layer.Projection, layer.Hidden);
+        else if (layer.Projection > 0)
+        {
+            string? unsupported = layer.Zoneout is not null ? "Zoneout" : layer.RecurrentDropout is not null ? "RecurrentDropout"
+                : layer.LayerNorm ? "LayerNorm" : layer.RecurrentBatchNorm ? "RecurrentBatchNorm" : layer.OutputBatchNorm ? "BatchNorm" : null;
+            if (unsupported is not null)
+                a.Report(Diagnostics.ProjectionTechnique, a.ShortName, unsupported);
+        }
         if (layer.Bidirectional && (layer.Normalized || layer.OutputBatchNorm))
             a.Report(Diagnostics.BidirectionalNormalization, a.ShortName,
                 layer.LayerNorm ? "LayerNorm" : layer.RecurrentBatchNorm ? "RecurrentBatchNorm" : "BatchNorm");
@@ -307,7 +317,7 @@ internal sealed class Parser
     }
 
     /// <summary>What the layer above (or the head) reads of a layer: a reverse direction stands for its whole layer.</summary>
-    private static int OutputWidth(LayerSpec layer) => layer.Reverse ? 2 * layer.Hidden : layer.Hidden;
+    private static int OutputWidth(LayerSpec layer) => layer.Reverse ? 2 * layer.StateSize : layer.StateSize;
 
     /// <summary>The parameters must fit one arena (FRNN011).</summary>
     private void CheckSize()
@@ -317,7 +327,7 @@ internal sealed class Parser
         {
             int gates = layer.Cell == CellKind.Lstm ? 4 : 3;
             long padded = (layer.Hidden + 15L) / 16 * 16;
-            total += gates * padded * (layer.Inputs + layer.Hidden + 2) + (layer.Normalized ? 2 * gates * padded + (layer.Cell == CellKind.Lstm ? 2 * padded : 0) : 0) + (layer.OutputBatchNorm ? 2 * padded : 0);
+            total += gates * padded * (layer.Inputs + layer.StateSize + 2) + (layer.Projection > 0 ? padded * layer.Hidden : 0) + (layer.Normalized ? 2 * gates * padded + (layer.Cell == CellKind.Lstm ? 2 * padded : 0) : 0) + (layer.OutputBatchNorm ? 2 * padded : 0);
         }
         total += (_outputs + 15L) / 16 * 16 * ((_layers.Count > 0 ? OutputWidth(_layers[_layers.Count - 1]) : _inputSize) + 1);
         if (total > int.MaxValue)

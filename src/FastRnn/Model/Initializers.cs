@@ -30,6 +30,7 @@ public static class Initializers
                 int fanIn = tensor.Role switch
                 {
                     ParameterRole.HeadKernel or ParameterRole.HeadBias => HeadInputs(tensors),
+                    ParameterRole.ProjectionKernel => tensor.Inputs, // [Projection, Hidden]: PyTorch's bound is 1/√Hidden
                     _ => tensor.Units,
                 };
                 float bound = 1f / MathF.Sqrt(fanIn);

@@ -19,4 +19,7 @@ public enum ParameterRole
     RunningMean = 9,
     /// <summary>A batch normalization's running (unbiased) variance, a statistic like <see cref="RunningMean"/>.</summary>
     RunningVariance = 10,
+    /// <summary>An LSTM projection's weight_hr (PyTorch <c>proj_size</c>); penalties and constraints of the recurrent
+    /// kernel group apply to it, and PyTorch's default initialization draws it from U(−1/√Hidden, 1/√Hidden).</summary>
+    ProjectionKernel = 11,
 }

@@ -76,13 +76,19 @@ internal static partial class Emitter
             {
                 _w.Lines($$"""
                     if (batch == 1)
-                        StepLayer{{n}}Single<T>(p, x, state.Layer{{n}}Hidden, state.Layer{{n}}HiddenNext{{StepSingleState}}{{StepZoneRates}}{{(SplitsByBlocks ? $", 0, {L}Blocks" : "")}});
+                        StepLayer{{n}}Single<T>(p, x, state.Layer{{n}}Hidden, {{StepTarget}}{{StepSingleState}}{{StepZoneRates}}{{(SplitsByBlocks ? $", 0, {L}Blocks" : "")}});
                     else
                     {
                         {{BatchedStep}}
                     }
                     """);
+                if (E.Projects(n))
+                    using (_w.Block(""))
+                        _w.Lines(E.ProjectForward(n, $"state.Layer{n}Raw", $"state.Layer{n}HiddenNext", "batch"));
             }
+
+            /// <summary>Where the streaming step's cell writes its h(t): the state's next h, or a projected layer's r(t).</summary>
+            private string StepTarget => E.Projects(n) ? $"state.Layer{n}Raw" : $"state.Layer{n}HiddenNext";
 
             /// <summary>One thread's share of this layer's batch-1 step: the fused kernel over the blocks [start, end)
             /// (a layer without zoneout, whose kernel takes a block range).</summary>
@@ -121,7 +127,7 @@ internal static partial class Emitter
             /// <paramref name="blocks"/> (<c>"start, end"</c>) when the kernel takes a range.</summary>
             private string StepAdvanceCall(string? blocks) =>
                 $"AdvanceLayer{n}<T>(p,{(layer.WeightDrop is null ? "" : $" p.Slice({L}RecurrentWeights, {L}RecurrentShape.Length),")} gates, state.Layer{n}Hidden, " +
-                $"{(MaskedRecurrentInput ? $"state.Layer{n}Hidden, " : "")}state.Layer{n}HiddenNext, {StepState}, {StepZoneArguments}batch, descending: false{(blocks is null ? "" : ", " + blocks)});";
+                $"{(MaskedRecurrentInput ? $"state.Layer{n}Hidden, " : "")}{StepTarget}, {StepState}, {StepZoneArguments}batch, descending: false{(blocks is null ? "" : ", " + blocks)});";
 
             /// <summary>A normalized cell's streaming step: both products (fused at batch 1), normalized with the
             /// running statistics of this time index (recurrent batch norm) or per row (layer norm), then
@@ -149,7 +155,9 @@ internal static partial class Emitter
             }
 
             /// <summary>Backward's steps run by <c>BackRecurLayer{n}</c>: on the pool's threads when they can share them.</summary>
-            protected string RunBackwardShares => $$"""
+            protected string RunBackwardShares => !E.SplitsBackwardRecurrence(n)
+                ? $"BackRecurLayer{n}<T>(batch, steps, 0, {L}Blocks, null); // the steps, on this thread"
+                : $$"""
                 // the steps: by blocks of units across the pool's threads when they can share them, else here
                 int parts = RecurrenceParts({{L}}Blocks, RecurrenceGroup);
                 if (parts > 1)
@@ -177,7 +185,7 @@ internal static partial class Emitter
                         {{candidateMask}}
                         for (int t = steps - 1; t >= 0; t--)
                         {
-                            int now = t * batch;{{E.ZoneStep(n, "blockStart, blockEnd")}}{{E.InjectFinalGradient(n, "blockStart * BlockWidth, blockEnd * BlockWidth", cell: true)}}
+                            int now = t * batch;{{E.ZoneStep(n, "blockStart, blockEnd")}}{{E.InjectFinalGradient(n, "blockStart * BlockWidth, blockEnd * BlockWidth", cell: true)}}{{E.ProjectBackwardStep(n)}}
                             for (int r = 0; r < batch; r++)
                             {
                                 for (int j = blockStart; j < blockEnd; j++)

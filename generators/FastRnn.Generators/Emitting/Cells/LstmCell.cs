@@ -94,8 +94,8 @@ internal static partial class Emitter
                             // The weights of block j are contiguous: [input][gate][16]; walk them with one pointer.
                             ref float w = ref At(ref inputWeights, j * {{L}}Inputs * {{L}}Gates * BlockWidth);
                             {{Accumulate(L, "Inputs", "x", ["ai", "af", "ag", "ao"])}}
-                            w = ref At(ref recurrentWeights, j * {{L}}Hidden * {{L}}Gates * BlockWidth);
-                            {{Accumulate(L, "Hidden", "h", ["ai", "af", "ag", "ao"])}}
+                            w = ref At(ref recurrentWeights, j * {{E.StateWidth(n)}} * {{L}}Gates * BlockWidth);
+                            {{Accumulate(L, E.Projects(n) ? "Projection" : "Hidden", "h", ["ai", "af", "ag", "ao"])}}
                             // c(t) = σ(a_f)⊙c(t−1) + σ(a_i)⊙tanh(a_g);  h(t) = σ(a_o)⊙tanh(c(t))
                             ref float cj = ref At(c, j * BlockWidth);
                             {{LstmUpdate(layer, "T.Sigmoid(af)", "T.Sigmoid(ai) * T.Tanh(ag)", "T.Sigmoid(ao)", "cj", "cj", "At(hPrev, j * BlockWidth)", "At(h, j * BlockWidth)", "keepHidden", "keepCell", null)}}
@@ -110,7 +110,7 @@ internal static partial class Emitter
             public override void EmitBackwardSteps(BackwardHooks h)
             {
                 _w.Lines($$"""
-                    {{StartCarry(n, $"_cellCarry.AsSpan(0, batch * {L}Padded)", "Cell")}}
+                    {{E.StartCarry(n, $"_cellCarry.AsSpan(0, batch * {L}Padded)", "Cell")}}
                     {{RunBackwardShares}}
                     // ∂U += Σ_t ∂a(t)ᵀ·h(t−1);  ∂b_hh += Σ_t ∂a(t)
                     {{Kernels}}.AccumulateOuter<T>(_pool, {{h.RecurrentInput}}, {{L}}Padded, rows, dGates, {{L}}Row, {{h.RecurrentGradient}}, 0, {{L}}Gates, _outerScratch);
@@ -151,7 +151,9 @@ internal static partial class Emitter
                     Lines(zoneHidden ? "// a = … + U·h(t−1):  ∂h(t−1) = Uᵀ·∂a, this share's units (added to κ_h⊙∂h(t), already there)"
                             : "// a = … + U·h(t−1):  ∂h(t−1) = Uᵀ·∂a, this share's units",
                         zoneHidden ? null! : ClearShare("dHidden"),
-                        SharedProduct("dGates", "dHidden"),
+                        E.Projects(n) // one thread: the whole product (its columns are the projection's, not the units')
+                            ? $"{Kernels}.MultiplyAdd<T>(dGates.Slice(now * {L}Row, batch * {L}Row), {L}Row, batch, _l{n}RecurrentTransposed, {L}RecurrentShape.Transposed, 0, 1, dHidden, {L}Padded, Alternate(t));"
+                            : SharedProduct("dGates", "dHidden"),
                         layer.RecurrentDropout is null ? null! : "// h̃ = h⊙m/(1 − p):  ∂h(t−1) = ∂h̃⊙m/(1 − p)",
                         layer.RecurrentDropout is null ? null! : MaskShare("dHidden")));
             }

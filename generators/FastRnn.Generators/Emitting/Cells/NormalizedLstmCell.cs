@@ -127,7 +127,7 @@ internal static partial class Emitter
                 _w.Lines($$"""
                     {{Span}} cells = _l{{n}}Cell.AsSpan(0, (rows + batch) * {{L}}Padded);
                     {{Span}} dCell = _cellCarry.AsSpan(0, batch * {{L}}Padded);
-                    {{StartCarry(n, "dCell", "Cell")}}
+                    {{E.StartCarry(n, "dCell", "Cell")}}
                     {{Span}} dRecurrent = _l{{n}}RecurrentGradient.AsSpan(0, rows * {{L}}Row);
                     {{ReadOnlySpan}} cellNormalized = _l{{n}}CellNormalized.AsSpan(0, rows * {{L}}Padded);
                     // ∂ of ĉ's affine output, then (in place) of c̃ through the normalization: [batch, Padded]
