@@ -12,13 +12,19 @@ public class NtAsgdTests
     private static TokenStream Stream(int count, int from) =>
         new(Enumerable.Range(from, count).Select(i => (i * 7 + i / 3) % 10).ToArray(), 4);
 
+    /// <summary>The model, its plain SGD (learning rate 1, global-norm clipping 0.5) and a trainer of 10-step segments.</summary>
+    private static (TinyLm Model, Sgd Sgd, LanguageModelTrainer Trainer) ClippedSgd(float weightDecay = 0f)
+    {
+        var model = new TinyLm(4, 10, seed: 3);
+        var sgd = new Sgd(model, 1f, weightDecay: weightDecay);
+        sgd.Clipping.MaxGlobalNorm = 0.5f;
+        return (model, sgd, new LanguageModelTrainer(model, sgd, 10));
+    }
+
     [Fact]
     public void TheTrainerSwitchesToAveragedSgdAndEvaluatesWithTheAverage()
     {
-        var model = new TinyLm(4, 10, seed: 3);
-        var sgd = new Sgd(model, 1f, weightDecay: 1e-4f);
-        sgd.Clipping.MaxGlobalNorm = 0.5f;
-        var trainer = new LanguageModelTrainer(model, sgd, 10);
+        var (model, sgd, trainer) = ClippedSgd(weightDecay: 1e-4f);
         var (train, valid) = (Stream(800, 0), Stream(200, 800));
         var trigger = new NonMonotoneTrigger(1);
         // two epochs at lr 1, one far too fast (its validation loss rises above the first: the trigger fires), two at lr 1
@@ -37,10 +43,7 @@ public class NtAsgdTests
     [Fact]
     public void WithRestoredBestWeightsTheBestEpochsAverageIsKept()
     {
-        var model = new TinyLm(4, 10, seed: 3);
-        var sgd = new Sgd(model, 1f);
-        sgd.Clipping.MaxGlobalNorm = 0.5f;
-        var trainer = new LanguageModelTrainer(model, sgd, 10);
+        var (model, sgd, trainer) = ClippedSgd();
         var (train, valid) = (Stream(800, 0), Stream(200, 800));
         var stopping = new EarlyStopping(patience: 10, restoreBestWeights: true);
         // three good epochs, one far too fast (the trigger fires), then ten averaged ones that get below the best SGD epoch
@@ -56,10 +59,7 @@ public class NtAsgdTests
     [Fact]
     public void AfterTheSwitchLaterFitsAverageAndKeepTheRefusals()
     {
-        var model = new TinyLm(4, 10, seed: 3);
-        var sgd = new Sgd(model, 1f);
-        sgd.Clipping.MaxGlobalNorm = 0.5f;
-        var trainer = new LanguageModelTrainer(model, sgd, 10);
+        var (model, sgd, trainer) = ClippedSgd();
         var (train, valid) = (Stream(800, 0), Stream(200, 800));
         trainer.Fit(train, valid, epochs: 5, learningRate: e => e == 3 ? 40f : 1f, averaging: new NonMonotoneTrigger(1));
         var averaged = Assert.IsType<Asgd>(trainer.Optimizer);

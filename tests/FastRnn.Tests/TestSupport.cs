@@ -128,3 +128,22 @@ internal sealed class ArenaModel(float[] parameters, params ParameterTensor[] te
     public Dictionary<ParameterRole, (float, float)> Penalties { get; } = [];
     public (float L1, float L2) PenaltyOf(ParameterRole role) => Penalties.GetValueOrDefault(role);
 }
+
+/// <summary>Time-major batches of right-padded rows ([steps·batch] rows of <c>width</c> values; row i is step i / batch of
+/// sequence i % batch).</summary>
+internal static class Sequences
+{
+    /// <summary>Sequence <paramref name="row"/>'s first <paramref name="steps"/> steps alone, as a batch of one.</summary>
+    public static float[] Row(float[] x, int batch, int width, int row, int steps) =>
+        Enumerable.Range(0, steps).SelectMany(t => x.AsSpan((t * batch + row) * width, width).ToArray()).ToArray();
+
+    /// <summary>A copy of <paramref name="x"/> whose padded steps (at or after each sequence's length) hold <paramref name="value"/>.</summary>
+    public static float[] Pad(float[] x, int[] lengths, int batch, int width, float value)
+    {
+        var padded = (float[])x.Clone();
+        for (int i = 0; i < x.Length / width; i++)
+            if (i / batch >= lengths[i % batch])
+                Array.Fill(padded, value, i * width, width);
+        return padded;
+    }
+}

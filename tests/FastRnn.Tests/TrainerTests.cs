@@ -172,18 +172,26 @@ public class PaddingTests
 /// alone at their own lengths (batch 1).</summary>
 public class LengthTests
 {
+    internal const int Batch = 3, Steps = 7, Inputs = 4;
+    internal static readonly int[] Lengths = [7, 3, 5];
+
+    /// <summary>Lstm37x2 and an input of three rows, <see cref="Lengths"/> steps long, padded to <see cref="Steps"/>.</summary>
+    internal static (Lstm37x2 Model, float[] X) ThreeRows(bool wide)
+    {
+        Lstm37x2 model;
+        using (VectorPath.Override(wide))
+            model = new Lstm37x2(Batch, Steps, seed: 2);
+        var random = new Random(9);
+        return (model, Enumerable.Range(0, Steps * Batch * Inputs).Select(_ => (float)random.NextDouble() - 0.5f).ToArray());
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
     public void EachRowIsReadAtItsOwnLength(bool wide)
     {
-        const int Batch = 3, Steps = 7, Inputs = 4;
-        int[] lengths = [7, 3, 5];
-        Lstm37x2 model;
-        using (VectorPath.Override(wide))
-            model = new Lstm37x2(Batch, Steps, seed: 2);
-        var random = new Random(9);
-        var x = Enumerable.Range(0, Steps * Batch * Inputs).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
+        var (model, x) = ThreeRows(wide);
+        int[] lengths = Lengths;
         float[] targets = [1, 0, 1];
 
         (float Loss, float[] Outputs, float[] Gradients) Run(float[] inputs)
@@ -195,13 +203,7 @@ public class LengthTests
             return (loss, Enumerable.Range(0, Batch).Select(r => model.Output(r)[0]).ToArray(), model.Gradients.ToArray());
         }
         var (loss, outputs, gradients) = Run(x);
-        var padded = (float[])x.Clone();
-        for (int t = 0; t < Steps; t++)
-            for (int r = 0; r < Batch; r++)
-                if (t >= lengths[r])
-                    for (int k = 0; k < Inputs; k++)
-                        padded[(t * Batch + r) * Inputs + k] = 9f;
-        var (paddedLoss, paddedOutputs, paddedGradients) = Run(padded);
+        var (paddedLoss, paddedOutputs, paddedGradients) = Run(Sequences.Pad(x, lengths, Batch, Inputs, 9f));
         Assert.Equal(loss, paddedLoss);
         Assert.Equal(outputs, paddedOutputs);
         Assert.Equal(gradients, paddedGradients);
@@ -211,7 +213,7 @@ public class LengthTests
         for (int r = 0; r < Batch; r++)
         {
             int n = lengths[r];
-            var row = Enumerable.Range(0, n).SelectMany(t => x.AsSpan((t * Batch + r) * Inputs, Inputs).ToArray()).ToArray();
+            var row = Sequences.Row(x, Batch, Inputs, r, n);
             model.Forward(row, 1, n);
             Assert.Equal(model.Output(0)[0], outputs[r], 6);
             expectedLoss += model.Loss([targets[r]]) / Batch;
@@ -254,25 +256,22 @@ public class LengthTests
 /// sequences), so a state carried to the next segment is right for every row (issue 11).</summary>
 public class FinalStateLengthTests
 {
+    private const int Batch = LengthTests.Batch, Steps = LengthTests.Steps, Inputs = LengthTests.Inputs;
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
     public void EachRowEndsAtItsOwnLastRealStep(bool wide)
     {
-        const int Batch = 3, Steps = 7, Inputs = 4;
-        int[] lengths = [7, 3, 5];
-        Lstm37x2 model;
-        using (VectorPath.Override(wide))
-            model = new Lstm37x2(Batch, Steps, seed: 2);
-        var random = new Random(9);
-        var x = Enumerable.Range(0, Steps * Batch * Inputs).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
+        var (model, x) = LengthTests.ThreeRows(wide);
+        int[] lengths = LengthTests.Lengths;
         var state = model.CreateState(Batch);
         model.Forward(x, Batch, Steps, lengths, state);
         for (int r = 0; r < Batch; r++)
         {
             // the row alone, its own length, no padding
             int n = lengths[r];
-            var row = Enumerable.Range(0, n).SelectMany(t => x.AsSpan((t * Batch + r) * Inputs, Inputs).ToArray()).ToArray();
+            var row = Sequences.Row(x, Batch, Inputs, r, n);
             var alone = model.CreateState(1);
             model.Forward(row, 1, n, alone);
             foreach (var (batched, single, name) in new[]
@@ -303,15 +302,6 @@ public partial class EveryStepBce;
 /// the padded steps' targets ignored; the mean squared error equals the rows run alone, weighted by their real elements.</summary>
 public class EveryStepLengthTests
 {
-    private static float[] Pad(float[] x, int[] lengths, int batch, int width, float value)
-    {
-        var padded = (float[])x.Clone();
-        for (int i = 0; i < x.Length / width; i++)
-            if (i / batch >= lengths[i % batch])
-                Array.Fill(padded, value, i * width, width);
-        return padded;
-    }
-
     [Fact]
     public void MeanSquaredErrorCountsTheRealStepsOnly()
     {
@@ -331,7 +321,7 @@ public class EveryStepLengthTests
             return (loss, model.Gradients.ToArray(), state.Layer0Hidden.ToArray());
         }
         var (loss, gradients, final) = Run(x, y);
-        var (paddedLoss, paddedGradients, paddedFinal) = Run(Pad(x, lengths, Batch, Inputs, 7f), Pad(y, lengths, Batch, Outputs, -3f));
+        var (paddedLoss, paddedGradients, paddedFinal) = Run(Sequences.Pad(x, lengths, Batch, Inputs, 7f), Sequences.Pad(y, lengths, Batch, Outputs, -3f));
         Assert.Equal(loss, paddedLoss);
         Assert.Equal(gradients, paddedGradients);
         Assert.Equal(final, paddedFinal);
@@ -342,8 +332,8 @@ public class EveryStepLengthTests
         for (int r = 0; r < Batch; r++)
         {
             int n = lengths[r];
-            var rowX = Enumerable.Range(0, n).SelectMany(t => x.AsSpan((t * Batch + r) * Inputs, Inputs).ToArray()).ToArray();
-            var rowY = Enumerable.Range(0, n).SelectMany(t => y.AsSpan((t * Batch + r) * Outputs, Outputs).ToArray()).ToArray();
+            var rowX = Sequences.Row(x, Batch, Inputs, r, n);
+            var rowY = Sequences.Row(y, Batch, Outputs, r, n);
             var state = model.CreateState(1);
             model.Forward(rowX, 1, n, state);
             expectedLoss += (double)model.Loss(rowY) * n / total;
@@ -428,7 +418,7 @@ public class EveryStepLengthTests
             return (loss, model.Gradients.ToArray());
         }
         var (loss, gradients) = Run(x, y);
-        var (padded, paddedGradients) = Run(Pad(x, lengths, Batch, 3, -5f), Pad(y, lengths, Batch, 2, 1f));
+        var (padded, paddedGradients) = Run(Sequences.Pad(x, lengths, Batch, 3, -5f), Sequences.Pad(y, lengths, Batch, 2, 1f));
         Assert.Equal(loss, padded);
         Assert.Equal(gradients, paddedGradients);
         model.Forward(x, Batch, Steps);

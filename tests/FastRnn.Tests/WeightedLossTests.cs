@@ -9,16 +9,23 @@ public class WeightedLossTests
 {
     private static Dictionary<string, SafetensorsEntry> Fixture() => Safetensors.Read(FixtureFiles.PathOf("weighted_losses.safetensors"));
 
-    [Fact]
-    public void ClassWeightedCrossEntropyMatchesTorch()
+    /// <summary>The fixture's cross-entropy case: its logits ([rows, classes]), targets (negative: ignored) and their softmax.</summary>
+    private static (Dictionary<string, SafetensorsEntry> F, float[] Logits, int Classes, int Rows, int[] Targets, float[] Outputs) CrossEntropyCase()
     {
         var f = Fixture();
         float[] logits = f["ce.logits"].Data;
         int classes = f["ce.weights"].Data.Length, rows = logits.Length / classes;
         int[] targets = f["ce.targets"].Data.Select(t => t < 0 ? Losses.Ignore : (int)t).ToArray();
         var outputs = new float[logits.Length];
-        var gradient = new float[logits.Length];
         LossKernels.Softmax(logits, outputs, classes, rows, classes);
+        return (f, logits, classes, rows, targets, outputs);
+    }
+
+    [Fact]
+    public void ClassWeightedCrossEntropyMatchesTorch()
+    {
+        var (f, logits, classes, rows, targets, outputs) = CrossEntropyCase();
+        var gradient = new float[logits.Length];
         float loss = LossKernels.SoftmaxCrossEntropy(null, logits, outputs, classes, rows, classes, targets, gradient, f["ce.weights"].Data);
         Assert.Equal(f["ce.loss"].Data[0], loss, 1e-5f * Math.Abs(loss));
         Close.Assert(f["ce.grad"].Data, gradient, "∂loss/∂logits");
@@ -42,12 +49,7 @@ public class WeightedLossTests
     [Fact]
     public void UnitClassWeightsGiveTheUnweightedBits()
     {
-        var f = Fixture();
-        float[] logits = f["ce.logits"].Data;
-        int classes = f["ce.weights"].Data.Length, rows = logits.Length / classes;
-        int[] targets = f["ce.targets"].Data.Select(t => t < 0 ? Losses.Ignore : (int)t).ToArray();
-        var outputs = new float[logits.Length];
-        LossKernels.Softmax(logits, outputs, classes, rows, classes);
+        var (_, logits, classes, rows, targets, outputs) = CrossEntropyCase();
         var plain = new float[logits.Length];
         var unit = new float[logits.Length];
         float a = LossKernels.SoftmaxCrossEntropy(logits, outputs, classes, rows, classes, targets, plain);

@@ -29,7 +29,10 @@ internal static partial class Emitter
         /// <summary>Backward at the start of layer n's steps: the carries from "step T" are ∂L/∂(final h, c) when the
         /// caller gave them, else zero.</summary>
         private string StartCarry(int n, string carry, string field) =>
-            $"global::FastRnn.Kernels.StateGradients.Load(_useLengths ? null : _finalStateGradient?.Layer{n}{field}, {carry}, L{n}Padded, {(field == "Hidden" ? StateWidth(n) : $"L{n}Hidden")}, batch);";
+            $"global::FastRnn.Kernels.StateGradients.Load(_useLengths ? null : _finalStateGradient?.Layer{n}{field}, {carry}, L{n}Padded, {FieldWidth(n, field)}, batch);";
+
+        /// <summary>The real width of a state field's rows: h's (a projection's, or the units'), or c's (the units').</summary>
+        private string FieldWidth(int n, string field) => field == "Hidden" ? StateWidth(n) : $"L{n}Hidden";
 
         /// <summary>Backward, at the top of step t of layer n (a line to append after <c>int now = …;</c>): under per-row
         /// lengths, the caller's ∂L/∂(final h, c) of the rows whose last real step this is joins the carries, for the
@@ -37,7 +40,7 @@ internal static partial class Emitter
         private string InjectFinalGradient(int n, string units, bool cell)
         {
             string Inject(string field, string carry) =>
-                $"\n    global::FastRnn.Kernels.StateGradients.Inject(_finalStateGradient.Layer{n}{field}, {carry}, L{n}Padded, {(field == "Hidden" ? StateWidth(n) : $"L{n}Hidden")}, _lengths.AsSpan(0, batch), t, {units});";
+                $"\n    global::FastRnn.Kernels.StateGradients.Inject(_finalStateGradient.Layer{n}{field}, {carry}, L{n}Padded, {FieldWidth(n, field)}, _lengths.AsSpan(0, batch), t, {units});";
             return $"\nif (_useLengths && _finalStateGradient is not null)\n{{{Inject("Hidden", "dHidden")}{(cell && _m.Layers[n].Cell == CellKind.Lstm ? Inject("Cell", "dCell") : "")}\n}}";
         }
 
