@@ -828,10 +828,13 @@ def make_bidirectional_fixtures(cases=None, seed=500):
 
 # Models without a head, trained from a given gradient: loss = Σ G⊙outputs + Σ G_h⊙h_n (+ Σ G_c⊙c_n), so the gradients
 # are those of a caller's loss whose ∂L/∂outputs is G and whose ∂L/∂(final states) is G_h, G_c; with ∂L/∂inputs and
-# ∂L/∂(initial states). Model name → (module, input width, [(batch, steps, lengths?)]).
+# ∂L/∂(initial states). A "Last" model's outputs are the top layer's final states (RnnModel(Readout = LastStep)): h_n[-1],
+# or cat(h_n[-2], h_n[-1]) over a bidirectional top. Model name → (module, input width, [(batch, steps, lengths?)]).
 HEADLESS_CASES = {
     "HeadlessLstm": (lambda: nn.LSTM(5, 12, num_layers=2), 5, [(3, 5, False)]),
     "HeadlessBiGru": (lambda: nn.GRU(4, 9, bidirectional=True), 4, [(4, 6, True)]),
+    "HeadlessLastLstm": (lambda: nn.LSTM(5, 12, num_layers=2), 5, [(3, 5, True), (2, 4, False)]),
+    "HeadlessLastBiLstm": (lambda: nn.LSTM(4, 7, bidirectional=True), 4, [(4, 6, True)]),
 }
 
 
@@ -866,8 +869,10 @@ def make_headless_fixtures():
             else:
                 out, final = rnn(xs, state)
             hn, cn = final if lstm else (final, None)
+            if "Last" in name:
+                out = torch.cat([hn[-2], hn[-1]], -1) if rnn.bidirectional else hn[-1]
             g = torch.randn(out.shape, generator=gen)
-            if lengths is not None:  # a padded step's output takes no gradient
+            if lengths is not None and "Last" not in name:  # a padded step's output takes no gradient
                 g[torch.arange(steps)[:, None] >= lengths[None, :]] = 0
             gh = torch.randn(hn.shape, generator=gen)
             loss = (out * g.double()).sum() + (hn * gh.double()).sum()
@@ -879,7 +884,7 @@ def make_headless_fixtures():
                 tensors["final_gradient.c.0"] = gc.numpy()
             loss.backward()
             out = out.detach()
-            if lengths is not None:
+            if lengths is not None and "Last" not in name:
                 out[torch.arange(steps)[:, None] >= lengths[None, :]] = 0
             tensors.update({"input": x.numpy(), "state.h.0": h0.float().numpy(), "output": out.float().numpy(),
                             "final.h.0": hn.detach().float().numpy(), "grad.input": xs.grad.float().numpy(),

@@ -61,6 +61,8 @@ public class GeneratorDiagnosticTests
     [InlineData("FRNN029", "[RnnModel, DenseInput(2), Lstm(8, Projection = 4, Zoneout = 0.1), Head(1), Loss(LossKind.MeanSquaredError)] public partial class M;")]
     [InlineData("FRNN029", "[RnnModel, DenseInput(2), Lstm(8, Projection = 4, RecurrentDropout = 0.1), Head(1), Loss(LossKind.MeanSquaredError)] public partial class M;")]
     [InlineData("FRNN019", "[RnnModel, DenseInput(2), Lstm(4), Head(1), Loss(LossKind.MeanSquaredError), Constraint(ParameterGroup.Embedding, ConstraintKind.UnitNorm)] public partial class M;")]
+    [InlineData("FRNN030", "[RnnModel(Readout = Readout.LastStep), DenseInput(2), Lstm(4), Head(1), Loss(LossKind.MeanSquaredError)] public partial class M;")]
+    [InlineData("FRNN030", "[RnnModel(Readout = Readout.EveryStep), DenseInput(2), Lstm(4), Head(1), Loss(LossKind.MeanSquaredError)] public partial class M;")]
     public void InvalidDeclarationIsADiagnostic(string id, string declaration)
     {
         var result = GeneratorHarness.Run("using FastRnn;\nnamespace N;\n" + declaration);
@@ -136,6 +138,7 @@ public class GeneratorSnapshotTests
     {
         { "LstmTwoLayers", "[RnnModel, DenseInput(3), Lstm(20, Layers = 2), Head(2, Activation.Sigmoid, Readout = Readout.LastStep), Loss(LossKind.BinaryCrossEntropy)]" },
         { "Headless", "[RnnModel, TokenInput(12, 4), Gru(8, Bidirectional = true, RecurrentDropout = 0.2), Lstm(6)]" },
+        { "HeadlessLast", "[RnnModel(Readout = Readout.LastStep), DenseInput(3), Lstm(10, Layers = 2, Dropout = 0.1)]" },
         { "BidirectionalStack", "[RnnModel, TokenInput(30, 8), Lstm(20, Bidirectional = true, LockedDropout = 0.2, RecurrentDropout = 0.1), Gru(12, Bidirectional = true), Head(3, Activation.Softmax, Readout = Readout.LastStep), Loss(LossKind.SoftmaxCrossEntropy)]" },
         { "GruTokens", "[RnnModel, TokenInput(30, 8), Gru(16), Gru(24, Variant = GruVariant.ResetBefore), Head(30, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)]" },
         { "LstmDropout", "[RnnModel, TokenInput(40, 8, EmbeddingDropout = 0.1), Lstm(16, Layers = 2, Dropout = 0.25, RecurrentDropout = 0.2), Head(40, Activation.Softmax, LockedDropout = 0.4), Loss(LossKind.SoftmaxCrossEntropy)]" },

@@ -3,12 +3,19 @@ using Xunit;
 
 namespace FastRnn.Tests;
 
-// Models without a head (and without a loss): their outputs are the top layer's states at every step.
+// Models without a head (and without a loss): their outputs are the top layer's states at every step, or its final
+// states (Readout.LastStep: an encoder's summary).
 [RnnModel, DenseInput(5), Lstm(12, Layers = 2)]
 public partial class HeadlessLstm;
 
 [RnnModel, DenseInput(4), Gru(9, Bidirectional = true)]
 public partial class HeadlessBiGru;
+
+[RnnModel(Readout = Readout.LastStep), DenseInput(5), Lstm(12, Layers = 2)]
+public partial class HeadlessLastLstm;
+
+[RnnModel(Readout = Readout.LastStep), DenseInput(4), Lstm(7, Bidirectional = true)]
+public partial class HeadlessLastBiLstm;
 
 /// <summary>A model without a head trained from a caller's gradients, against PyTorch (tools/make_fixtures.py headless:
 /// loss = Σ G⊙outputs + Σ G_h⊙h_n (+ Σ G_c⊙c_n) in float64): outputs, final states, every parameter gradient, ∂L/∂inputs
@@ -21,6 +28,8 @@ public class HeadlessTests
     {
         nameof(HeadlessLstm) => Of(new HeadlessLstm(batch, steps, 1), (m, g, s) => m.Backward(g, (HeadlessLstm.State)s), (m, d) => m.CopyInputGradient(d), (m, s) => m.CopyInitialStateGradient((HeadlessLstm.State)s)),
         nameof(HeadlessBiGru) => Of(new HeadlessBiGru(batch, steps, 1), (m, g, s) => m.Backward(g, (HeadlessBiGru.State)s), (m, d) => m.CopyInputGradient(d), (m, s) => m.CopyInitialStateGradient((HeadlessBiGru.State)s)),
+        nameof(HeadlessLastLstm) => Of(new HeadlessLastLstm(batch, steps, 1), (m, g, s) => m.Backward(g, (HeadlessLastLstm.State)s), (m, d) => m.CopyInputGradient(d), (m, s) => m.CopyInitialStateGradient((HeadlessLastLstm.State)s)),
+        nameof(HeadlessLastBiLstm) => Of(new HeadlessLastBiLstm(batch, steps, 1), (m, g, s) => m.Backward(g, (HeadlessLastBiLstm.State)s), (m, d) => m.CopyInputGradient(d), (m, s) => m.CopyInitialStateGradient((HeadlessLastBiLstm.State)s)),
         _ => throw new ArgumentException(name),
     };
 
@@ -32,6 +41,12 @@ public class HeadlessTests
     [InlineData("HeadlessLstm.b3.t5.safetensors", true)]
     [InlineData("HeadlessBiGru.b4.t6.safetensors", false)]
     [InlineData("HeadlessBiGru.b4.t6.safetensors", true)]
+    [InlineData("HeadlessLastLstm.b3.t5.safetensors", false)]
+    [InlineData("HeadlessLastLstm.b3.t5.safetensors", true)]
+    [InlineData("HeadlessLastLstm.b2.t4.safetensors", false)]
+    [InlineData("HeadlessLastLstm.b2.t4.safetensors", true)]
+    [InlineData("HeadlessLastBiLstm.b4.t6.safetensors", false)]
+    [InlineData("HeadlessLastBiLstm.b4.t6.safetensors", true)]
     public void TrainedFromAGivenGradientItMatchesPyTorch(string file, bool wide)
     {
         var entries = Safetensors.Read(FixtureFiles.PathOf(file), out var meta);
@@ -80,10 +95,11 @@ public class HeadlessTests
             model.ForwardDense(input, batch, steps, state);
         else
             model.ForwardDense(input, batch, steps, lengths, state);
-        Assert.Equal(entries["output"].Data.Length, steps * batch * model.OutputWidth);
-        var outputs = new float[steps * batch * model.OutputWidth];
+        int outputRows = model.EveryStep ? steps * batch : batch;
+        Assert.Equal(entries["output"].Data.Length, outputRows * model.OutputWidth);
+        var outputs = new float[outputRows * model.OutputWidth];
         model.CopyOutputs(outputs);
-        if (lengths is not null)
+        if (lengths is not null && model.EveryStep)
             for (int row = 0; row < steps * batch; row++)
                 if (row / batch >= lengths[row % batch])
                     outputs.AsSpan(row * model.OutputWidth, model.OutputWidth).Clear(); // PyTorch pads with 0

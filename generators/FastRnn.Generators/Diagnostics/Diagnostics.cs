@@ -125,6 +125,10 @@ internal static class Diagnostics
         "Technique not available on a projected layer",
         "[{0}] declares Projection with {1}, which a projected LSTM does not support");
 
+    public static readonly DiagnosticDescriptor ModelReadoutWithHead = Error("FRNN030",
+        "Model readout on a model with a head",
+        "{0} declares [RnnModel(Readout = …)] and a [Head]; a model with a head reads out where its head does: declare Readout on the [Head]");
+
     private static DiagnosticDescriptor Error(string id, string title, string message) =>
         new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 }

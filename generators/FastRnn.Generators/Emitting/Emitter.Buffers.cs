@@ -278,11 +278,14 @@ internal static partial class Emitter
         {
             string headRows = EveryStep ? "rows" : "batchCapacity";
             var lengths = Model("_lengths", "batchCapacity", "Per-row lengths of the last Forward that was given them.") with { ElementType = "int" };
+            string rowsDoc = EveryStep ? "steps·batch" : "batch";
             if (!_m.HasHead)
             {
                 yield return lengths;
-                yield return Model("_outputs", "rows * HeadPadded", "The outputs, the top layer's states: [steps·batch, HeadPadded].");
-                yield return Model("_logitGradient", "rows * HeadPadded", "∂L/∂outputs from the caller: [steps·batch, HeadPadded].");
+                foreach (var gathered in GatheredBuffers())
+                    yield return gathered;
+                yield return Model("_outputs", $"{headRows} * HeadPadded", $"The outputs, the top layer's states: [{rowsDoc}, HeadPadded].");
+                yield return Model("_logitGradient", $"{headRows} * HeadPadded", $"∂L/∂outputs from the caller: [{rowsDoc}, HeadPadded].");
                 yield break;
             }
             if (_m.HeadDropout is not null)
@@ -292,16 +295,22 @@ internal static partial class Emitter
             }
             yield return Constant("_headTransposed", "HeadShape.Transposed.Length", "The head's W packed transposed (∂h = ∂logits·W).");
             yield return lengths;
-            if (!EveryStep)
-            {
-                yield return Model("_headGathered", $"batchCapacity * {OutputStride(Top)}", "The rows the head gathered at each row's last real step: [batch, top Padded].");
-                yield return Model("_headGatheredGradient", $"batchCapacity * {OutputStride(Top)}", "Their gradient: [batch, top Padded].");
-            }
+            foreach (var gathered in GatheredBuffers())
+                yield return gathered;
             yield return Model("_logits", $"{headRows} * HeadPadded", "Head logits: [head rows, HeadPadded].");
             yield return Model("_outputs", $"{headRows} * HeadPadded", "Head outputs after the activation: [head rows, HeadPadded].");
             yield return Model("_logitGradient", $"{headRows} * HeadPadded", "∂L/∂logits: [head rows, HeadPadded].");
             yield return State("Logits", "batch * HeadPadded", "The step's head logits: [batch, HeadPadded].");
             yield return State("Outputs", "batch * HeadPadded", "The step's head outputs: [batch, HeadPadded].");
+        }
+
+        /// <summary>A last-step readout's rows gathered from each row's last real step (and both directions' final states), and their gradient.</summary>
+        private IEnumerable<Buffer> GatheredBuffers()
+        {
+            if (EveryStep)
+                yield break;
+            yield return Model("_headGathered", $"batchCapacity * {OutputStride(Top)}", "The rows the readout gathered at each row's last real step: [batch, top Padded].");
+            yield return Model("_headGatheredGradient", $"batchCapacity * {OutputStride(Top)}", "Their gradient: [batch, top Padded].");
         }
 
         // ---- writing the plan ------------------------------------------------------------------------------------

@@ -57,6 +57,8 @@ internal static partial class Emitter
         string layers = string.Join(" → ", model.Layers.Where(l => !l.Reverse)
             .Select(l => $"{(l.Bidirectional ? "bidirectional " : "")}{CellName(l.Cell)}({l.Hidden})"));
         string readout = model.Readout == HeadReadout.LastStep ? ", last step" : "";
+        if (!model.HasHead)
+            return $"{input} → {layers} → states ({(model.Readout == HeadReadout.LastStep ? "final" : "every step")}), no head";
         return $"{input} → {layers} → dense({model.Outputs}, {model.Activation.ToString().ToLowerInvariant()}{readout}), {model.Loss} loss";
     }
 
@@ -627,8 +629,8 @@ internal static partial class Emitter
 
                     """);
             else
-                _w.Lines("""
-                    /// <summary>The head's output (after its activation) for <paramref name="row"/> at the last step of the
+                _w.Lines($$"""
+                    /// <summary>{{(_m.HasHead ? "The head's output (after its activation) for <paramref name=\"row\"/> at the last step" : "The top layer's final state (the model's output) for <paramref name=\"row\"/>, after its last real step")}} of the
                     /// last <see cref="Forward"/>.</summary>
                     public global::System.ReadOnlySpan<float> Output(int row)
                     {
@@ -968,14 +970,60 @@ internal static partial class Emitter
                     "t", "_batchStatistics", "_normMean"));
         }
 
+        /// <summary>For a last-step readout, the rows it reads that are not the last step's own: both directions' final h
+        /// over a bidirectional top layer, each row's last real step under lengths (gathered into _headGathered).</summary>
+        private void EmitGatherLast()
+        {
+            if (!EveryStep && Reverse(Top))
+                _w.Lines($$"""
+                    // both directions' final h: the forward one at each row's last real step, the reverse one at step 0
+                    global::FastRnn.Kernels.Directions.GatherLast(_l{{Top}}Joined, _headGathered, {{StateWidth(Top)}}, {{OutputStride(Top)}}, batch, steps, {{LengthsSpan}});
+                    """);
+            else if (!EveryStep)
+                _w.Lines($$"""
+                    if (_useLengths)
+                    {
+                        // each row's last real step: h after step length − 1 is in slot length of the hidden states
+                        for (int r = 0; r < batch; r++)
+                            {{LayerOutput(Top, "(_lengths[r] - 1) * batch + r", "1")}}.CopyTo(_headGathered.AsSpan(r * {{OutputStride(Top)}}));
+                    }
+                    """);
+        }
+
+        /// <summary>Backward of <see cref="EmitGatherLast"/>: the gradient of the rows a last-step readout read
+        /// (<c>dHeadRows</c>) goes back to the steps they came from in <c>dTop</c>.</summary>
+        private void EmitScatterLast()
+        {
+            if (!EveryStep && Reverse(Top))
+                _w.Line($"global::FastRnn.Kernels.Directions.ScatterLast(dHeadRows, dTop, {StateWidth(Top)}, {OutputStride(Top)}, batch, steps, {LengthsSpan});");
+            else if (!EveryStep)
+                _w.Lines($$"""
+                    if (_useLengths)
+                    {
+                        for (int r = 0; r < batch; r++)
+                            dHeadRows.Slice(r * {{OutputStride(Top)}}, {{OutputStride(Top)}}).CopyTo(dTop.Slice(((_lengths[r] - 1) * batch + r) * {{OutputStride(Top)}}));
+                    }
+                    """);
+        }
+
+        /// <summary>Where the gradient of the rows a last-step readout read goes: the gathered rows' gradient, or the last
+        /// step's rows of dTop.</summary>
+        private string HeadRowsGradient => $"{(Reverse(Top) ? "" : "_useLengths ? ")}_headGatheredGradient.AsSpan(0, batch * {OutputStride(Top)}){(Reverse(Top) ? "" : $" : dTop.Slice((steps - 1) * batch * {OutputStride(Top)}, batch * {OutputStride(Top)})")}";
+
         private void EmitHeadForward()
         {
             if (!_m.HasHead)
             {
                 _w.Lines($$"""
-                    /// <summary>No head: the outputs are the top layer's states at every step.</summary>
-                    private void ForwardHead<T>(int batch, int steps) {{BlockConstraint}} =>
+                    /// <summary>No head: the outputs are the top layer's states {{(EveryStep ? "at every step" : "after each row's last real step")}}.</summary>
+                    private void ForwardHead<T>(int batch, int steps) {{BlockConstraint}}
+                    {
+                    """);
+                using (_w.Indent())
+                    EmitGatherLast();
+                _w.Lines($$"""
                         {{TopRows}}.CopyTo(_outputs);
+                    }
 
                     """);
                 return;
@@ -990,20 +1038,8 @@ internal static partial class Emitter
                     {{ReadOnlySpan}} p = _parameters;
                     {{Span}} logits = _logits.AsSpan(0, rows * HeadPadded);
                 """);
-            if (!EveryStep && Reverse(Top))
-                _w.Lines($$"""
-                        // both directions' final h: the forward one at each row's last real step, the reverse one at step 0
-                        global::FastRnn.Kernels.Directions.GatherLast(_l{{Top}}Joined, _headGathered, {{StateWidth(Top)}}, {{OutputStride(Top)}}, batch, steps, {{LengthsSpan}});
-                    """);
-            else if (!EveryStep)
-                _w.Lines($$"""
-                        if (_useLengths)
-                        {
-                            // each row's last real step: h after step length − 1 is in slot length of the hidden states
-                            for (int r = 0; r < batch; r++)
-                                {{LayerOutput(Top, "(_lengths[r] - 1) * batch + r", "1")}}.CopyTo(_headGathered.AsSpan(r * {{OutputStride(Top)}}));
-                        }
-                    """);
+            using (_w.Indent())
+                EmitGatherLast();
             if (_m.HeadDropout is { } head)
                 _w.Lines($$"""
                         if (_headMask.Active)
@@ -1060,8 +1096,7 @@ internal static partial class Emitter
             if (!Streams)
                 return;
             _w.Lines($$"""
-                /// <summary>Advances <paramref name="state"/> by one time step and writes the head's output
-                /// ([state.Batch, OutputSize], after the activation) to <paramref name="output"/>. {{(Tokens ? "<paramref name=\"input\"/> holds one token id per row." : "<paramref name=\"input\"/> holds [state.Batch, InputSize] floats.")}}
+                /// <summary>Advances <paramref name="state"/> by one time step and writes {{(_m.HasHead ? "the head's output\n/// ([state.Batch, OutputSize], after the activation)" : "the top layer's new states\n/// ([state.Batch, OutputSize], the model's outputs)")}} to <paramref name="output"/>. {{(Tokens ? "<paramref name=\"input\"/> holds one token id per row." : "<paramref name=\"input\"/> holds [state.Batch, InputSize] floats.")}}
                 /// Allocates nothing and writes only to <paramref name="state"/> and <paramref name="output"/>.</summary>
                 public void Step({{inputType}} input, State state, {{Span}} output)
                 {
@@ -1170,7 +1205,6 @@ internal static partial class Emitter
         private void EmitBackward()
         {
             string rows = EveryStep ? "steps * batch" : "batch";
-            string into = EveryStep ? "0" : $"(steps - 1) * batch * {OutputStride(Top)}";
             if (!_m.HasHead)
                 _w.Lines($$"""
                     {{NoInlining}}
@@ -1180,9 +1214,9 @@ internal static partial class Emitter
                         {{Span}} grad = _gradients;
                         // The weights do not change during a backward pass: pack the transposes its products read, once.
                         PackTransposes();
-                        // No head: ∂L/∂(the top layer's states) is the caller's ∂L/∂outputs
+                        // No head: ∂L/∂(the top layer's states) is the caller's ∂L/∂outputs{{(EveryStep ? "" : ", at the rows the outputs read (scattered back below)")}}
                         {{Span}} dTop = {{OutputGradient(Top)}}.AsSpan(0, steps * batch * {{OutputStride(Top)}});
-                        _logitGradient.AsSpan(0, steps * batch * HeadPadded).CopyTo(dTop);
+                        {{(EveryStep ? "_logitGradient.AsSpan(0, steps * batch * HeadPadded).CopyTo(dTop);" : $"dTop.Clear();\n{Span} dHeadRows = {HeadRowsGradient};\n_logitGradient.AsSpan(0, batch * HeadPadded).CopyTo(dHeadRows);")}}
                     """);
             else
                 _w.Lines($$"""
@@ -1200,7 +1234,7 @@ internal static partial class Emitter
                     {{Kernels}}.AccumulateOuter<T>(_pool, top, {{OutputStride(Top)}}, headRows, dLogits, HeadPadded, grad.Slice(HeadWeights, HeadShape.Length), HeadShape, 0, 1, _outerScratch);
                     {{Kernels}}.AccumulateRows<T>(_pool, dLogits, HeadPadded, headRows, HeadPadded, grad.Slice(HeadBias, HeadPadded));
                     {{Span}} dTop = {{OutputGradient(Top)}}.AsSpan(0, steps * batch * {{OutputStride(Top)}});
-                    dTop.Clear();{{(EveryStep ? "" : $"\n// ∂ of the rows the head read: the last step's, or each row's last real step's (scattered back below)\n{Span} dHeadRows = {(Reverse(Top) ? "" : "_useLengths ? ")}_headGatheredGradient.AsSpan(0, batch * {OutputStride(Top)}){(Reverse(Top) ? "" : $" : dTop.Slice({into}, batch * {OutputStride(Top)})")};\ndHeadRows.Clear();")}}
+                    dTop.Clear();{{(EveryStep ? "" : $"\n// ∂ of the rows the head read: the last step's, or each row's last real step's (scattered back below)\n{Span} dHeadRows = {HeadRowsGradient};\ndHeadRows.Clear();")}}
                     {{Kernels}}.MultiplyAdd<T>(_pool, dLogits, HeadPadded, headRows, _headTransposed, HeadShape.Transposed, 0, 1,
                         {{(EveryStep ? "dTop" : "dHeadRows")}}, {{OutputStride(Top)}});
                 """);
@@ -1216,18 +1250,8 @@ internal static partial class Emitter
                         if (_headMask.Active)
                             _headMask.Apply({{(EveryStep ? "dTop" : "dHeadRows")}}, {{(EveryStep ? "dTop" : "dHeadRows")}}, {{OutputStride(Top)}}, {{OutputWidth(Top)}}, headRows, {{Period(head)}});
                     """);
-            if (!EveryStep && Reverse(Top))
-                _w.Lines($$"""
-                        global::FastRnn.Kernels.Directions.ScatterLast(dHeadRows, dTop, {{StateWidth(Top)}}, {{OutputStride(Top)}}, batch, steps, {{LengthsSpan}});
-                    """);
-            else if (!EveryStep)
-                _w.Lines($$"""
-                        if (_useLengths)
-                        {
-                            for (int r = 0; r < batch; r++)
-                                dHeadRows.Slice(r * {{OutputStride(Top)}}, {{OutputStride(Top)}}).CopyTo(dTop.Slice(((_lengths[r] - 1) * batch + r) * {{OutputStride(Top)}}));
-                        }
-                    """);
+            using (_w.Indent())
+                EmitScatterLast();
             if (OutputNorm(Top))
                 using (_w.Indent())
                     _w.Lines(OutputNormalizationBackward(Top, "dTop"));

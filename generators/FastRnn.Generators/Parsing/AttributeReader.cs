@@ -59,6 +59,9 @@ internal sealed class AttributeReader(AttributeData attribute, Action<Diagnostic
     public TEnum? EnumProperty<TEnum>(string property, TEnum fallback) where TEnum : struct =>
         NamedArgument(property) is { } argument ? EnumValue<TEnum>(argument, property) : fallback;
 
+    /// <summary>Whether the named property is written in the declaration (even at its default value).</summary>
+    public bool IsSet(string property) => NamedArgument(property) is not null;
+
     private TypedConstant? Argument(int index) =>
         attribute.ConstructorArguments.Length > index ? attribute.ConstructorArguments[index] : null;
 

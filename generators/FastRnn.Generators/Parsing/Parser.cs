@@ -24,6 +24,8 @@ internal sealed class Parser
     private int _inputSize, _vocabulary, _inputCount, _headCount, _lossCount, _groups, _outputs;
     private HeadActivation? _activation = HeadActivation.Linear;
     private HeadReadout _readout = HeadReadout.EveryStep;
+    private HeadReadout? _modelReadout;
+    private LocationInfo? _modelLocation;
     private LossKind? _loss = LossKind.MeanSquaredError;
     private double? _embeddingDropout, _activationRegularization, _temporalActivationRegularization;
     private DropoutSpec? _headDropout;
@@ -51,6 +53,7 @@ internal sealed class Parser
             var reader = new AttributeReader(attribute, Report, cancellationToken);
             switch (reader.Name)
             {
+                case "RnnModelAttribute": ParseModel(reader); break;
                 case "DenseInputAttribute": ParseDenseInput(reader); break;
                 case "TokenInputAttribute": ParseTokenInput(reader); break;
                 case "LstmAttribute": ParseRecurrent(reader, CellKind.Lstm); break;
@@ -113,6 +116,13 @@ internal sealed class Parser
         .ThenBy(a => a.ApplicationSyntaxReference?.Span.Start ?? 0);
 
     // ---- one method per attribute ------------------------------------------------------------------------------
+
+    /// <summary>[RnnModel] itself: the readout of a model without a head (checked against the head in CheckCounts).</summary>
+    private void ParseModel(AttributeReader a)
+    {
+        _modelReadout = a.IsSet("Readout") ? a.EnumProperty("Readout", HeadReadout.EveryStep) : null;
+        _modelLocation = a.Location;
+    }
 
     private void ParseDenseInput(AttributeReader a)
     {
@@ -264,7 +274,12 @@ internal sealed class Parser
         if (_groups == 0)
             Report(Diagnostics.NoRecurrentLayer, _classLocation, _type.Name);
         if (Headless)
+        {
+            _readout = _modelReadout ?? HeadReadout.EveryStep;
             return;
+        }
+        if (_modelReadout is not null)
+            Report(Diagnostics.ModelReadoutWithHead, _modelLocation, _type.Name);
         if (_headCount != 1)
             Report(Diagnostics.HeadCount, _classLocation, _type.Name, _headCount);
         if (_lossCount != 1)

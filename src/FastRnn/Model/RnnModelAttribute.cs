@@ -6,4 +6,9 @@ namespace FastRnn;
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
 public sealed class RnnModelAttribute : Attribute
 {
+    /// <summary>For a model without a head (no <see cref="HeadAttribute"/>, no <see cref="LossAttribute"/>): whether its
+    /// outputs are the top layer's states at every step, or only each row's final state (an encoder's summary: the state
+    /// after the row's last real step; over a bidirectional top layer, both directions' final states). A model with a
+    /// head declares its readout on the head.</summary>
+    public Readout Readout { get; set; } = Readout.EveryStep;
 }
