@@ -134,13 +134,13 @@ internal sealed class ArenaModel(float[] parameters, params ParameterTensor[] te
 internal static class Sequences
 {
     /// <summary>Sequence <paramref name="row"/>'s first <paramref name="steps"/> steps alone, as a batch of one.</summary>
-    public static float[] Row(float[] x, int batch, int width, int row, int steps) =>
+    public static T[] Row<T>(T[] x, int batch, int width, int row, int steps) =>
         Enumerable.Range(0, steps).SelectMany(t => x.AsSpan((t * batch + row) * width, width).ToArray()).ToArray();
 
     /// <summary>A copy of <paramref name="x"/> whose padded steps (at or after each sequence's length) hold <paramref name="value"/>.</summary>
-    public static float[] Pad(float[] x, int[] lengths, int batch, int width, float value)
+    public static T[] Pad<T>(T[] x, int[] lengths, int batch, int width, T value)
     {
-        var padded = (float[])x.Clone();
+        var padded = (T[])x.Clone();
         for (int i = 0; i < x.Length / width; i++)
             if (i / batch >= lengths[i % batch])
                 Array.Fill(padded, value, i * width, width);

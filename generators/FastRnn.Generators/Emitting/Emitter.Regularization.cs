@@ -346,12 +346,15 @@ internal static partial class Emitter
                     int rows = steps * batch;
                     _activationCoefficient = {{(_m.ActivationRegularization is null ? "0f" : "_options.Training ? _options.ActivationRegularization : 0f")}};
                     _temporalCoefficient = {{(_m.TemporalActivationRegularization is null ? "0f" : "_options.Training ? _options.TemporalActivationRegularization : 0f")}};
+                    // under per-row lengths only the real steps count (and the pairs of consecutive real steps)
+                    var real = {{RealSteps}};
+                    int differences = global::FastRnn.Kernels.ActivationPenalty.DifferenceCount(rows, batch, real);
                     double penalty = 0;
-                    if (_activationCoefficient > 0f) // α·mean(h̃²) over [steps·batch, Hidden]
-                        penalty += _activationCoefficient * global::FastRnn.Kernels.ActivationPenalty.SumOfSquares({{top}}, {{OutputStride(Top)}}, {{OutputWidth(Top)}}, rows) / ((double)rows * {{OutputWidth(Top)}});
-                    if (_temporalCoefficient > 0f && steps > 1) // β·mean((h(t) − h(t−1))²) over steps 1 … T − 1
+                    if (_activationCoefficient > 0f) // α·mean(h̃²) over the real rows of [steps·batch, Hidden]
+                        penalty += _activationCoefficient * global::FastRnn.Kernels.ActivationPenalty.SumOfSquares({{top}}, {{OutputStride(Top)}}, {{OutputWidth(Top)}}, rows, real) / ((double)real.Count(rows) * {{OutputWidth(Top)}});
+                    if (_temporalCoefficient > 0f && differences > 0) // β·mean((h(t) − h(t−1))²) over real steps 1 … T − 1
                         penalty += _temporalCoefficient * global::FastRnn.Kernels.ActivationPenalty.SumOfSquaredDifferences(
-                            {{RawTopOutput("rows")}}, {{OutputStride(Top)}}, {{OutputWidth(Top)}}, rows, batch) / ((double)(rows - batch) * {{OutputWidth(Top)}});
+                            {{RawTopOutput("rows")}}, {{OutputStride(Top)}}, {{OutputWidth(Top)}}, rows, batch, real) / ((double)differences * {{OutputWidth(Top)}});
                     return (float)penalty;
                 }
 

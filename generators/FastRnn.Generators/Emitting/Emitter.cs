@@ -759,15 +759,12 @@ internal static partial class Emitter
         private string RealRows => EveryStep ? ", new global::FastRnn.Kernels.RealRows(_useLengths ? _lengths.AsSpan(0, _batch) : default)" : "";
 
         /// <summary>Why a model takes no per-row lengths, if it does not: recurrent batch normalization (statistics over
-        /// the batch at each step) or activation penalties over every step would count the padded steps.</summary>
+        /// the batch at each step) would count the padded steps.</summary>
         private (string Comment, string Message)? LengthsRefused =>
             _m.Layers.Any(l => l.RecurrentBatchNorm)
                 ? ("recurrent batch normalization's per-step statistics take no lengths",
                     "This model's recurrent batch normalization takes each step's statistics over the whole batch, padded rows included; give it sequences of one length.")
-                : EveryStep && _m.HasActivationPenalty
-                    ? ("activation penalties over every step take no lengths",
-                        "This model's activation penalties (AR, TAR) average over every step, padded ones included; give it sequences of one length.")
-                    : null;
+                : null;
 
         /// <summary>The cross-entropies' weights, set at run time (they come from the data): PyTorch's <c>weight=</c> of
         /// CrossEntropyLoss as <c>ClassWeights</c>, <c>pos_weight=</c> of BCEWithLogitsLoss as <c>PositiveWeights</c>.</summary>
@@ -1240,9 +1237,10 @@ internal static partial class Emitter
                 """);
             if (_m.ActivationRegularization is not null)
                 _w.Lines($$"""
-                        // AR: loss += α·mean(h̃²) over [steps·batch, Hidden]:  ∂h̃ += 2α·h̃/N
+                        // AR: loss += α·mean(h̃²) over the real rows of [steps·batch, Hidden]:  ∂h̃ += 2α·h̃/N
                         if (_activationCoefficient > 0f)
-                            global::FastRnn.Kernels.ActivationPenalty.AddSquaresGradient(top, dTop, {{OutputStride(Top)}}, {{OutputWidth(Top)}}, headRows, _activationCoefficient / (headRows * (float){{OutputWidth(Top)}}));
+                            global::FastRnn.Kernels.ActivationPenalty.AddSquaresGradient(top, dTop, {{OutputStride(Top)}}, {{OutputWidth(Top)}}, headRows,
+                                _activationCoefficient / ({{RealSteps}}.Count(headRows) * (float){{OutputWidth(Top)}}), {{RealSteps}});
                     """);
             if (_m.HeadDropout is { } head)
                 _w.Lines($$"""
@@ -1257,10 +1255,10 @@ internal static partial class Emitter
                     _w.Lines(OutputNormalizationBackward(Top, "dTop"));
             if (_m.TemporalActivationRegularization is not null)
                 _w.Lines($$"""
-                        // TAR: loss += β·mean((h(t) − h(t−1))²) over the raw output, t ≥ 1:  ∂h(t) += 2β·d/N, ∂h(t−1) −= 2β·d/N
-                        if (_temporalCoefficient > 0f && steps > 1)
+                        // TAR: loss += β·mean((h(t) − h(t−1))²) over the raw output, real t ≥ 1:  ∂h(t) += 2β·d/N, ∂h(t−1) −= 2β·d/N
+                        if (_temporalCoefficient > 0f && global::FastRnn.Kernels.ActivationPenalty.DifferenceCount(headRows, batch, {{RealSteps}}) is > 0 and var differences)
                             global::FastRnn.Kernels.ActivationPenalty.AddDifferencesGradient({{RawTopOutput("headRows")}}, dTop,
-                                {{OutputStride(Top)}}, {{OutputWidth(Top)}}, headRows, batch, _temporalCoefficient / ((headRows - batch) * (float){{OutputWidth(Top)}}));
+                                {{OutputStride(Top)}}, {{OutputWidth(Top)}}, headRows, batch, _temporalCoefficient / (differences * (float){{OutputWidth(Top)}}), {{RealSteps}});
                     """);
             using (_w.Indent())
                 for (int n = Top; n >= 0; n--)

@@ -19,11 +19,13 @@ public sealed class HeadAttribute(int outputs, Activation activation = Activatio
     public double LockedDropout { get; set; }
 
     /// <summary>AWD-LSTM's activation regularization (AR): the training loss adds <c>α·mean(h̃²)</c> over the top layer's
-    /// output as the head reads it (after the head's dropout). This is α. Needs a head that reads every step.</summary>
+    /// output as the head reads it (after the head's dropout; under per-row lengths, over the real steps). This is α. Needs
+    /// a head that reads every step.</summary>
     public double ActivationRegularization { get; set; }
 
     /// <summary>AWD-LSTM's temporal activation regularization (TAR): the training loss adds
-    /// <c>β·mean((h(t) − h(t−1))²)</c> over the top layer's raw output. This is β. Needs a head that reads every step.</summary>
+    /// <c>β·mean((h(t) − h(t−1))²)</c> over the top layer's raw output (under per-row lengths, over the pairs of consecutive
+    /// real steps). This is β. Needs a head that reads every step.</summary>
     public double TemporalActivationRegularization { get; set; }
 }
 
