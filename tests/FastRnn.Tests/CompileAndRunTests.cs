@@ -99,6 +99,11 @@ public class CompileAndRunTests
         new("I4", "DenseInput(2), Gru(16, Bidirectional = true, WeightDrop = 0.2), Lstm(9, BatchNorm = true), Gru(6, Bidirectional = true), Head(3, Readout = Readout.LastStep), Loss(LossKind.MeanSquaredError)",
             new(false, 0, 2, L((Cell.Gru, 16, 0, 0), (Cell.Gru, 16, 0, 0), (Cell.Lstm, 9, 1, 0), (Cell.Gru, 6, 2, 0), (Cell.Gru, 6, 2, 0)), 3, "Linear", false, "MeanSquaredError", ReverseLayers: [1, 4]), 4, 3),
         // J: LSTM projections (h = W_hr·(o⊙tanh c)), alone, stacked with the techniques a projected layer takes, and bidirectional
+        // normalized cells per direction: layer norm, and recurrent batch norm with statistics per step of each direction
+        new("I5", "DenseInput(4), Lstm(9, Bidirectional = true, LayerNorm = true, RecurrentDropout = 0.2), Gru(7, Bidirectional = true, LayerNorm = true), Head(2, Activation.Sigmoid), Loss(LossKind.BinaryCrossEntropy)",
+            new(false, 0, 4, L((Cell.Lstm, 9, 0, 0), (Cell.Lstm, 9, 0, 0), (Cell.Gru, 7, 1, 0), (Cell.Gru, 7, 1, 0)), 2, "Sigmoid", true, "BinaryCrossEntropy", ReverseLayers: [1, 3]), 3, 4),
+        new("I6", "TokenInput(9, 4), Lstm(12, Bidirectional = true, RecurrentBatchNorm = true, MaxSteps = 3, Zoneout = 0.2), Head(9, Activation.Softmax, Readout = Readout.LastStep), Loss(LossKind.SoftmaxCrossEntropy)",
+            new(true, 9, 4, L((Cell.Lstm, 12, 0, 0), (Cell.Lstm, 12, 0, 0)), 9, "Softmax", false, "SoftmaxCrossEntropy", ReverseLayers: [1]), 4, 5),
         new("J1", "DenseInput(3), Lstm(10, Projection = 4), Head(2), Loss(LossKind.MeanSquaredError)",
             new(false, 0, 3, L((Cell.Lstm, 10, 0, 0)), 2, "Linear", true, "MeanSquaredError", Projections: [4]), 2, 4),
         new("J2", "TokenInput(9, 4), Lstm(12, Layers = 2, Projection = 5, Dropout = 0.2, CellZoneout = 0.3, CandidateDropout = 0.2, WeightDrop = 0.3), Head(9, Activation.Softmax, LockedDropout = 0.3, ActivationRegularization = 1, TemporalActivationRegularization = 2), Loss(LossKind.SoftmaxCrossEntropy)",
@@ -128,6 +133,8 @@ public class CompileAndRunTests
         ["H2"] = ["layer0.input", "layer1.zoneout", "layer1.cellzoneout"],
         ["H3"] = ["layer0.recurrent", "layer0.candidate", "layer0.weight_hh", "layer1.zoneout"],
         // a reverse direction draws its own masks (its layer index), and reads its forward direction's dropped input
+        ["I5"] = ["layer0.recurrent", "layer1.recurrent"],
+        ["I6"] = ["layer0.zoneout", "layer1.zoneout"],
         ["I2"] = ["layer0.input", "layer0.recurrent", "layer1.recurrent", "layer2.input", "layer2.recurrent", "layer3.recurrent", "head.input"],
         ["I3"] = ["layer0.input", "layer0.zoneout", "layer0.cellzoneout", "layer0.weight_hh", "layer0.candidate",
             "layer1.zoneout", "layer1.cellzoneout", "layer1.weight_hh", "layer1.candidate", "layer2.zoneout", "layer3.zoneout"],
@@ -186,9 +193,10 @@ public class CompileAndRunTests
     }
 
     /// <summary>One training pass of <paramref name="model"/> on random data against the scalar reference (outputs, loss)
-    /// and every gradient against central finite differences of the reference, with the pass's masks replayed.
-    /// Returns the masks.</summary>
-    internal static IReadOnlyDictionary<string, float[]> CheckAgainstReference(ISequenceModel model, Spec spec, int batch, int steps, string name)
+    /// and, unless <paramref name="gradients"/> is false, every gradient against central finite differences of the
+    /// reference, with the pass's masks replayed. Returns the masks.</summary>
+    internal static IReadOnlyDictionary<string, float[]> CheckAgainstReference(ISequenceModel model, Spec spec, int batch, int steps, string name,
+        bool gradients = true)
     {
         // Seeded from the name by a fixed function (string.GetHashCode differs between processes), so a run repeats.
         var random = new Random(name.Aggregate(17, (hash, ch) => unchecked(hash * 31 + ch)) & 0xFFFF);
@@ -217,6 +225,8 @@ public class CompileAndRunTests
         model.CopyOutputs(outputs);
         Close.Assert(expectedOutputs.Select(v => (float)v).ToArray(), outputs, $"{name}: outputs");
         Close.Assert(new[] { (float)expectedLoss }, new[] { loss }, $"{name}: loss");
+        if (!gradients)
+            return masks;
 
         // Central differences of the double-precision reference, Richardson-extrapolated from steps h and h/2 so the
         // truncation error is O(h⁴): a plain central difference at h = 1e-4 was measured off by 0.5% on a layer-normalized

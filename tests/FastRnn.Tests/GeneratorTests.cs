@@ -54,7 +54,6 @@ public class GeneratorDiagnosticTests
     [InlineData("FRNN024", "[RnnModel, DenseInput(2), Lstm(4, LayerNorm = true, RecurrentBatchNorm = true, MaxSteps = 3), Head(1), Loss(LossKind.MeanSquaredError)] public partial class M;")]
     [InlineData("FRNN025", "[RnnModel, DenseInput(2), Lstm(4, RecurrentBatchNorm = true), Head(1), Loss(LossKind.MeanSquaredError)] public partial class M;")]
     [InlineData("FRNN026", "[RnnModel, DenseInput(2), Gru(4, MaxSteps = 10), Head(1), Loss(LossKind.MeanSquaredError)] public partial class M;")]
-    [InlineData("FRNN027", "[RnnModel, DenseInput(2), Lstm(4, Bidirectional = true, LayerNorm = true), Head(1), Loss(LossKind.MeanSquaredError)] public partial class M;")]
     [InlineData("FRNN027", "[RnnModel, DenseInput(2), Gru(4, Bidirectional = true, BatchNorm = true), Head(1), Loss(LossKind.MeanSquaredError)] public partial class M;")]
     [InlineData("FRNN028", "[RnnModel, DenseInput(2), Lstm(4, Projection = 4), Head(1), Loss(LossKind.MeanSquaredError)] public partial class M;")]
     [InlineData("FRNN028", "[RnnModel, DenseInput(2), Lstm(4, Projection = -1), Head(1), Loss(LossKind.MeanSquaredError)] public partial class M;")]

@@ -179,10 +179,10 @@ internal sealed class ScalarReference
         Masks.TryGetValue($"layer{l}.candidate", out var candidateMask); // Semeniuta, [batch, H] for every step
         // A normalized cell: layer norm (Ba et al., each row over its gates) or recurrent batch norm (Cooijmans et al.,
         // each unit over the batch at each step, training statistics), with its gains.
-        string? norm = _w.ContainsKey($"{p}ln_ih_weight_l{k}") ? "ln" : _w.ContainsKey($"{p}bn_ih_weight_l{k}") ? "bn" : null;
+        string? norm = _w.ContainsKey($"{p}ln_ih_weight_l{d}") ? "ln" : _w.ContainsKey($"{p}bn_ih_weight_l{d}") ? "bn" : null;
         double[][] Normalized(double[][] rows, string gain, string? bias = null)
         {
-            double[] g = _w[$"{p}{norm}_{gain}_weight_l{k}"], beta = bias is null ? new double[g.Length] : _w[$"{p}{norm}_{bias}_bias_l{k}"];
+            double[] g = _w[$"{p}{norm}_{gain}_weight_l{d}"], beta = bias is null ? new double[g.Length] : _w[$"{p}{norm}_{bias}_bias_l{d}"];
             if (norm == "ln")
                 return rows.Select(row => Normalize(row).Select((v, i) => v * g[i] + beta[i]).ToArray()).ToArray();
             var columns = Enumerable.Range(0, g.Length).Select(i => Normalize(rows.Select(row => row[i]).ToArray())).ToArray();

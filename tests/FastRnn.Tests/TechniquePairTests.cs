@@ -53,7 +53,7 @@ public class TechniquePairTests
         var ids = new List<string>();
         if (projection > 0 && new[] { a, b }.Any(t => t.Name is "Zoneout" or "RecurrentDropout" or "LayerNorm" or "BatchNorm" or "RecurrentBatchNorm"))
             ids.Add("FRNN029"); // once per attribute, for the first technique it names
-        if (bidirectional && new[] { a, b }.Any(t => t.Name is "LayerNorm" or "BatchNorm" or "RecurrentBatchNorm"))
+        if (bidirectional && new[] { a, b }.Any(t => t.Name is "BatchNorm"))
             ids.Add("FRNN027");
         if ((a.Name, b.Name) is ("Dropout", "LockedDropout") or ("HeadDropout", "HeadLockedDropout"))
             ids.Add("FRNN014");
@@ -135,20 +135,28 @@ public class TechniquePairTests
             // the errors spread over every tensor, growing towards the input, where a wrong formula errs in one place).
             // Over 16 rows the check holds at the common 1e-3.
             int batch = pair.A.Name == "RecurrentBatchNorm" || pair.B.Name == "RecurrentBatchNorm" ? 16 : 2;
+            // A normalized bidirectional stack (four normalized layers of 8 units) sits at float32's floor in this check:
+            // of 40 draws of BiLstm with EmbeddingDropout and LayerNorm over 2 rows, two had one element over 1e-3 (1.34e-3
+            // and 1.36e-3: a ∂bias_ih of −8.3e-5 off by 2.2e-7, 3e-6 of its tensor's largest element, the same bits on
+            // both widths, the outputs within 8e-7 of the reference, the differences converged to 7 digits); over 4 rows
+            // two of 40 again; over 16 rows none of 20, yet BiLstm_CellZoneout_LayerNorm then had one element at 1.18e-3
+            // (7.7e-7 off, 4.5e-6 of its tensor's largest; measured 2026-11-30). So these pairs are checked here on their
+            // outputs and loss; their gradients are checked against finite differences by CompileAndRunTests I5 and I6.
+            bool gradients = !(pair.Bidirectional && (pair.A.Name is "LayerNorm" or "RecurrentBatchNorm" || pair.B.Name is "LayerNorm" or "RecurrentBatchNorm"));
             foreach (bool wide in new[] { false, true })
             {
                 ISequenceModel model;
                 using (VectorPath.Override(wide))
                     model = (ISequenceModel)Activator.CreateInstance(type, 16, 4, 5UL)!;
-                var masks = CompileAndRunTests.CheckAgainstReference(model, spec, batch, 3, pair.ModelName + (wide ? "/512" : "/256"));
+                var masks = CompileAndRunTests.CheckAgainstReference(model, spec, batch, 3, pair.ModelName + (wide ? "/512" : "/256"), gradients);
                 Assert.Equal(pair.Sites, masks.Keys.Order());
             }
         }
         // Per cell: Dropout with LockedDropout, HeadDropout with HeadLockedDropout, RecurrentDropout with Zoneout, and
         // LayerNorm with RecurrentBatchNorm; on the classic GRU, either normalization with any of its 13 others (25 pairs);
-        // on a bidirectional layer, any of the three normalizations with any technique (39 pairs of 15 on the LSTM, 36 of
-        // 14 on the GRU), besides the first three; on a projected LSTM, zoneout of h, recurrent dropout or any of the
-        // normalizations with any technique (60 pairs), besides Dropout with LockedDropout and the head's pair.
-        Assert.Equal(3 * 4 + 25 - 1 + (39 + 3) + (36 + 3) + (60 + 2), rejected);
+        // on a bidirectional layer, batch normalization of its output with any technique (14 pairs on the LSTM, 13 on the
+        // GRU), besides those four; on a projected LSTM, zoneout of h, recurrent dropout or any of the normalizations with
+        // any technique (60 pairs), besides Dropout with LockedDropout and the head's pair.
+        Assert.Equal(3 * 4 + 25 - 1 + (14 + 4) + (13 + 4) + (60 + 2), rejected);
     }
 }

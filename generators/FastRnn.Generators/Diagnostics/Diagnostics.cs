@@ -114,8 +114,8 @@ internal static class Diagnostics
         "[{0}] sets MaxSteps without RecurrentBatchNorm; MaxSteps is the number of time steps that keep their own batch statistics");
 
     public static readonly DiagnosticDescriptor BidirectionalNormalization = Error("FRNN027",
-        "Normalization on a bidirectional layer",
-        "[{0}] declares Bidirectional with {1}; a bidirectional layer cannot be normalized (declare the normalization on a one-directional layer)");
+        "Batch normalization of a bidirectional layer's output",
+        "[{0}] declares Bidirectional with BatchNorm; batch normalization between layers takes a one-directional layer's output (LayerNorm and RecurrentBatchNorm work per direction)");
 
     public static readonly DiagnosticDescriptor ProjectionSize = Error("FRNN028",
         "Invalid projection",

@@ -456,7 +456,7 @@ internal static partial class Emitter
                 {
                     for (int n = 0; n < _m.Layers.Count; n++)
                     {
-                        string p = Prefix(_m.Layers[n]), k = N(_m.Layers[n].IndexInGroup);
+                        string p = Prefix(_m.Layers[n]), k = Suffix(_m.Layers[n]);
                         if (_m.Layers[n].RecurrentBatchNorm)
                         {
                             foreach (var (site, _) in StepStatisticSites(_m.Layers[n], 0))
@@ -841,7 +841,7 @@ internal static partial class Emitter
                     {{Span}} inputNormalized = _l{{n}}InputNormalized.AsSpan(0, rows * {{L}}Row);
                     inputNormalized.Clear();
                     {{Kernels}}.MultiplyAdd<T>(_pool, {{InputSpan(n, "rows")}}, {{InputStride(n)}}, rows,
-                        p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, inputNormalized, {{L}}Row);
+                        p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, inputNormalized, {{L}}Row);{{(Reverse(n) ? "\n// the reverse direction: its step s of row r is the sequence's step length − 1 − s (normalized in its own order:\n// a recurrent batch norm's statistics are per step of the direction)\n" + ReverseSteps("inputNormalized", L + "Row") : "")}}
                     {{NormalizeInputSequence(n)}}
                     """
                 : $$"""
@@ -1339,16 +1339,19 @@ internal static partial class Emitter
                     _w.Lines(ProjectionWeightGradient(n));
                 if (_m.Layers[n].WeightDrop is not null)
                     _w.Lines(WeightGradientFinish(n));
-                if (Reverse(n))
-                {
-                    _w.Line("// the input side works in the sequence's order: the gate gradients back from the reverse direction's");
-                    _w.Line(ReverseSteps("dGates", $"{L}Row"));
-                }
+                if (Reverse(n) && !_m.Layers[n].Normalized)
+                    _w.Lines(ReverseBackToSequence(n, "dGates"));
                 EmitInputSideBackward(n, "dGates");
             }
             _w.Line("}");
             _w.Line();
         }
+
+        /// <summary>Backward of a reverse direction, before the products that read the input: its gate gradients (after a
+        /// normalization's backward, in the direction's own order like the normalized products) back in the sequence's order.</summary>
+        private static string ReverseBackToSequence(int n, string gradient) => Lines(
+            "// the input side works in the sequence's order: the gate gradients back from the reverse direction's",
+            ReverseSteps(gradient, $"L{n}Row"));
 
         /// <summary>The input side of a layer's backward: a_x = b_ih + W_ih·x, so ∂W_ih, ∂b_ih and ∂x for the layer below.</summary>
         private void EmitInputSideBackward(int n, string dInput)
@@ -1357,7 +1360,7 @@ internal static partial class Emitter
             if (_m.Layers[n].Normalized)
                 _w.Lines($$"""
                     // x̂ = normalize(W_ih·x(t)), a = γ_x⊙x̂ + b_ih + …:  ∂(W_ih·x) from ∂a, in place (∂γ_x and ∂b_ih on the way)
-                    {{InputNormalizationBackward(n, dInput)}}
+                    {{InputNormalizationBackward(n, dInput)}}{{(Reverse(n) ? "\n" + ReverseBackToSequence(n, dInput) : "")}}
                     // W_ih·x(t):  ∂W_ih += Σ_t ∂(W_ih·x)(t)ᵀ·x(t)
                     {{Kernels}}.AccumulateOuter<T>(_pool, {{InputSpan(n, "rows")}}, {{InputStride(n)}}, rows, {{dInput}}, {{L}}Row,
                         grad.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, _outerScratch);

@@ -204,9 +204,8 @@ internal sealed class Parser
             if (unsupported is not null)
                 a.Report(Diagnostics.ProjectionTechnique, a.ShortName, unsupported);
         }
-        if (layer.Bidirectional && (layer.Normalized || layer.OutputBatchNorm))
-            a.Report(Diagnostics.BidirectionalNormalization, a.ShortName,
-                layer.LayerNorm ? "LayerNorm" : layer.RecurrentBatchNorm ? "RecurrentBatchNorm" : "BatchNorm");
+        if (layer.Bidirectional && layer.OutputBatchNorm)
+            a.Report(Diagnostics.BidirectionalNormalization, a.ShortName);
     }
 
     private void ParseHead(AttributeReader a)
