@@ -26,6 +26,7 @@ using (VectorPath.Override(wide))
         "batchnorm" => new BatchNormalized(Batch, Steps, 3),
         "bidirectional" => new BothDirections(Batch, Steps, 3),
         "projection" => new Projected(Batch, Steps, 3),
+        "bidinorm" => new NormalizedDirections(Batch, Steps, 3),
         _ => throw new ArgumentException($"unknown model {name}"),
     };
     // Clipping on, so its gradient scan and the clipped update are measured too.
@@ -138,6 +139,9 @@ internal sealed partial class BatchNormalized;
 
 [RnnModel, TokenInput(20, 16), Lstm(40, Bidirectional = true, LockedDropout = 0.2, RecurrentDropout = 0.2, WeightDrop = 0.2), Gru(24, Bidirectional = true, Zoneout = 0.1, CandidateDropout = 0.2), Head(20, Activation.Softmax, Readout = Readout.LastStep), Loss(LossKind.SoftmaxCrossEntropy)]
 internal sealed partial class BothDirections;
+
+[RnnModel, TokenInput(20, 16), Lstm(24, Bidirectional = true, LayerNorm = true, Dropout = 0.2), Gru(16, Bidirectional = true, RecurrentBatchNorm = true, MaxSteps = 6), Head(20, Activation.Softmax, ActivationRegularization = 2, TemporalActivationRegularization = 1), Loss(LossKind.SoftmaxCrossEntropy)]
+internal sealed partial class NormalizedDirections;
 
 [RnnModel, TokenInput(20, 16), Lstm(40, Layers = 2, Projection = 16, Dropout = 0.2, WeightDrop = 0.2, CellZoneout = 0.1), Head(20, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)]
 internal sealed partial class Projected;

@@ -32,6 +32,8 @@ public class AllocationTests
     [InlineData("bidirectional", "512")]
     [InlineData("projection", "256")]
     [InlineData("projection", "512")]
+    [InlineData("bidinorm", "256")]
+    [InlineData("bidinorm", "512")]
     public void StepsAndTrainingIterationsAllocateNothing(string model, string width) => Probe(model, width, "1");
 
     /// <summary>The model's input products and the optimizer's update on a <see cref="ComputePool"/>: its workers allocate
