@@ -7,6 +7,29 @@ namespace FastRnn.Tool;
 /// <summary><c>fastrnn evaluate</c> and <c>fastrnn generate</c> on a checkpoint of any language model the tool trains.</summary>
 public static class LanguageModelCommands
 {
+    /// <summary>Writes a checkpoint's model as ONNX (<c>--onnx FILE</c>, with <c>--lengths</c> a lengths input); a model
+    /// ONNX cannot express (the s3 model's batch normalization) is an argument error naming what.</summary>
+    public static int Export(Options options, TextWriter output)
+    {
+        string path = options.Text("onnx", "");
+        if (path.Length == 0)
+            throw new ArgumentException("--onnx: name the ONNX file to write (export --model CHECKPOINT --onnx FILE).");
+        string folder = Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
+        if (!Directory.Exists(folder))
+            throw new ArgumentException($"--onnx: the folder '{folder}' does not exist.");
+        var (kind, model, vocabulary) = ShippedLanguageModel.Open(options, streaming: true);
+        try
+        {
+            model.SaveOnnx(path, new OnnxExportOptions { SequenceLengths = options.Given("lengths") });
+        }
+        catch (NotSupportedException e)
+        {
+            throw new ArgumentException($"--model: {e.Message}");
+        }
+        output.WriteLine($"Wrote {path}: the {kind.Task} model ({vocabulary.Count} {(kind.Words ? "words" : "characters")}, {model.LayerCount} layers) as ONNX.");
+        return 0;
+    }
+
     /// <summary>The loss of a checkpoint on a split of kjv.txt (<c>--split test|validation|train</c>; with
     /// <c>--max-chars</c> or <c>--max-verses</c> cut as training cut it): bits per character or perplexity.</summary>
     public static int Evaluate(Options options, TextWriter output)

@@ -17,7 +17,7 @@ internal static class ToolCommands
     /// <summary>The tasks of <c>fastrnn sweep --task</c>.</summary>
     public static readonly string[] SweepTasks = ["kjv-char", "s2", "s4"];
 
-    /// <summary>The root command with its four subcommands; the actions write to <paramref name="output"/> and
+    /// <summary>The root command with its five subcommands; the actions write to <paramref name="output"/> and
     /// <paramref name="error"/>.</summary>
     public static Command Build(TextWriter output, TextWriter error)
     {
@@ -27,7 +27,7 @@ internal static class ToolCommands
             "specializes to each model). The built-in tasks read ../shared/data; train --text and --csv read your own files.")
         {
             new HelpOption(), new VersionOption(),
-            Train(output, error), Generate(output, error), Evaluate(output, error), Sweep(output, error),
+            Train(output, error), Generate(output, error), Evaluate(output, error), Sweep(output, error), Export(output, error),
         };
         return root;
     }
@@ -148,6 +148,20 @@ internal static class ToolCommands
             WholeNumber("--max-verses", 100, "A word model: the split's verses cut as train --max-verses cut them."),
         };
         command.SetAction(Action(error, options => LanguageModelCommands.Evaluate(options, output)));
+        return command;
+    }
+
+    private static Command Export(TextWriter output, TextWriter error)
+    {
+        var command = new Command("export", "Write a language model's checkpoint (train --task kjv-char|zaremba-small|zaremba-medium or " +
+            "--text, with --out FILE) as an ONNX graph of standard operators (Gather, LSTM/GRU, MatMul, Add, Softmax) that any ONNX " +
+            "runtime runs: inputs tokens [steps, batch] and initial_h.k / initial_c.k, outputs output and final_h.k / final_c.k.")
+        {
+            PathOption("--model", "The checkpoint to export.", "FILE"),
+            PathOption("--onnx", "The ONNX file to write.", "FILE"),
+            new Option<bool>("--lengths") { Description = "Add an input lengths (int32 [batch]): each row's real steps, for batches of sequences of different lengths." },
+        };
+        command.SetAction(Action(error, options => LanguageModelCommands.Export(options, output)));
         return command;
     }
 

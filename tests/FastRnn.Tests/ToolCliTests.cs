@@ -87,6 +87,7 @@ public class ToolCliTests : TemporaryDirectoryTest
     [InlineData("generate", new[] { "--model", "--length", "--temperature", "--prime", "--seed" })]
     [InlineData("evaluate", new[] { "--model", "--split", "--data", "--text", "--max-chars", "--max-verses" })]
     [InlineData("sweep", new[] { "--task", "--grid", "--random", "--epochs", "--max-chars", "--seed", "--data", "--plot", "--threads", "--parallel" })]
+    [InlineData("export", new[] { "--model", "--onnx", "--lengths" })]
     public void HelpDescribesEverySubcommandOption(string subcommand, string[] options)
     {
         var (code, output, error) = Run(subcommand, "--help");
@@ -97,9 +98,10 @@ public class ToolCliTests : TemporaryDirectoryTest
         var lines = output.Split('\n').Select(l => l.TrimEnd('\r')).ToArray();
         foreach (string option in options)
         {
-            string? line = lines.SingleOrDefault(l => Regex.IsMatch(l, $@"^\s+{Regex.Escape(option)} <"));
+            // an option with a value (--model <FILE>) or a flag (--lengths)
+            string? line = lines.SingleOrDefault(l => Regex.IsMatch(l, $@"^\s+{Regex.Escape(option)}( <|\s{{2,}})"));
             Assert.True(line is not null, $"{subcommand} --help does not list {option}:\n{output}");
-            Assert.Matches(@">\s{2,}\S.{10,}", line!);
+            Assert.Matches(@"(>|[a-z])\s{2,}\S.{10,}", line!);
         }
     }
 
@@ -108,7 +110,7 @@ public class ToolCliTests : TemporaryDirectoryTest
     {
         var (code, output, _) = Run("--help");
         Assert.Equal(0, code);
-        foreach (string subcommand in new[] { "train", "generate", "evaluate", "sweep" })
+        foreach (string subcommand in new[] { "train", "generate", "evaluate", "sweep", "export" })
             Assert.Matches($@"(?m)^\s+{subcommand}\s{{2,}}\S", output);
         // no arguments at all: the same help, and a usage error
         var (none, noneOutput, _) = Run();
@@ -125,6 +127,41 @@ public class ToolCliTests : TemporaryDirectoryTest
         string path = Path.Combine(Directory, name);
         File.WriteAllText(path, text);
         return path;
+    }
+
+    [Fact]
+    public void ExportWritesACheckpointAsOnnxThatOnnxRuntimeRuns()
+    {
+        string text = SmallText("export.txt"), checkpoint = Path.Combine(Directory, "export.ckpt"), onnx = Path.Combine(Directory, "export.onnx");
+        var (code, output, error) = Run("train", "--text", text, "--epochs", "1", "--out", checkpoint);
+        Assert.True(code == 0, output + error);
+        (code, output, error) = Run("export", "--model", checkpoint, "--onnx", onnx, "--lengths");
+        Assert.True(code == 0, output + error);
+        Assert.Contains("as ONNX", output);
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(onnx);
+        Assert.Equal(["tokens", "lengths", "initial_h.0", "initial_c.0"], session.InputMetadata.Keys.Take(4).ToArray());
+        // a softmax over the vocabulary at every step
+        const int Steps = 4;
+        var inputs = session.InputMetadata.Select(pair => pair.Key switch
+        {
+            "tokens" => Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor("tokens", new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<long>(new long[] { 1, 2, 3, 4 }, [Steps, 1])),
+            "lengths" => Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor("lengths", new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<int>(new[] { Steps }, [1])),
+            var state => Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor(state, new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>([1, 1, pair.Value.Dimensions[2]])),
+        }).ToList();
+        using var results = session.Run(inputs);
+        var probabilities = results.Single(r => r.Name == "output").AsTensor<float>();
+        Assert.Equal(Steps, probabilities.Dimensions[0]);
+        for (int t = 0; t < Steps; t++)
+        {
+            double sum = 0;
+            for (int k = 0; k < probabilities.Dimensions[2]; k++)
+                sum += probabilities[t, 0, k];
+            Assert.Equal(1.0, sum, 4);
+        }
+        // a missing --onnx is a usage error
+        (code, _, error) = Run("export", "--model", checkpoint);
+        Assert.Equal(2, code);
+        Assert.Contains("--onnx", error);
     }
 
     [Fact]

@@ -91,6 +91,7 @@ internal static partial class Emitter
             EmitFields();
             EmitConstructor();
             EmitTensors();
+            EmitArchitecture();
             EmitPublicApi();
             EmitOptions();
             EmitMaskMethods();
@@ -390,6 +391,11 @@ internal static partial class Emitter
                 /// <inheritdoc/>
                 public global::System.Collections.Generic.IReadOnlyList<global::FastRnn.ParameterTensor> Tensors => s_tensors;
 
+                /// <summary>The model's structure as declared (see <see cref="global::FastRnn.ModelArchitecture"/>).</summary>
+                public static global::FastRnn.ModelArchitecture Architecture => s_architecture;
+
+                global::FastRnn.ModelArchitecture? global::FastRnn.IRnnModel.Architecture => s_architecture;
+
                 /// <inheritdoc/>
                 public void ZeroGrad() => global::System.Array.Clear(_gradients);
 
@@ -401,6 +407,33 @@ internal static partial class Emitter
                 for (int n = 0; n < _m.Layers.Count; n++)
                     _w.Line($"{n} => {StateWidth(n)},");
                 _w.Line("_ => throw new global::System.ArgumentOutOfRangeException(nameof(layer), layer, $\"The model has layers 0 to {LayerCount - 1}.\"),");
+            }
+            _w.Line();
+        }
+
+        private static string B(bool value) => value ? "true" : "false";
+
+        /// <summary>The declaration as a <c>ModelArchitecture</c> value.</summary>
+        private void EmitArchitecture()
+        {
+            const string T = "global::FastRnn.";
+            _w.Line("// The declaration as a value, for exporters and tools.");
+            _w.Line($"private static readonly {T}ModelArchitecture s_architecture = new(");
+            using (_w.Indent())
+            {
+                _w.Line($"Tokens: {B(Tokens)}, Vocabulary: {N(_m.Vocabulary)}, InputSize: {N(_m.InputSize)},");
+                _w.Line("Layers:");
+                _w.Line("[");
+                using (_w.Indent())
+                    foreach (var l in _m.Layers)
+                    {
+                        string cell = l.Cell == CellKind.Lstm ? "Lstm" : "Gru";
+                        string variant = l.Cell == CellKind.GruResetBefore ? "ResetBefore" : "ResetAfter";
+                        _w.Line($"new(\"{Prefix(l)}\", \"{Suffix(l)}\", {T}RecurrentCell.{cell}, {T}GruVariant.{variant}, Inputs: {N(l.Inputs)}, Hidden: {N(l.Hidden)}, Projection: {N(l.Projection)}, " +
+                            $"Bidirectional: {B(l.Bidirectional)}, Reverse: {B(l.Reverse)}, LayerNorm: {B(l.LayerNorm)}, RecurrentBatchNorm: {B(l.RecurrentBatchNorm)}, BatchNorm: {B(l.OutputBatchNorm)}, Zoneout: {B(l.HasZoneout)}),");
+                    }
+                _w.Line("],");
+                _w.Line($"HasHead: {B(_m.HasHead)}, Outputs: {N(_m.Outputs)}, Activation: {T}Activation.{_m.Activation}, Readout: {T}Readout.{_m.Readout});");
             }
             _w.Line();
         }

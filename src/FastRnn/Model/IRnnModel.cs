@@ -14,6 +14,10 @@ public interface IRnnModel
     /// <summary>The named tensors, with their PyTorch names and shapes, in state-dict order.</summary>
     IReadOnlyList<ParameterTensor> Tensors { get; }
 
+    /// <summary>The model's structure as declared (input, recurrent layers, head), for exporters and tools; null for a
+    /// model that is not generated from a declaration.</summary>
+    ModelArchitecture? Architecture => null;
+
     /// <summary>Sets every gradient to zero: one clear of the gradient arena.</summary>
     void ZeroGrad();
 
