@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Writes the PyTorch reference fixtures the C# tests compare against.
 
-Run with Debian's python3-torch:  /usr/bin/python3 tools/make_fixtures.py   (only some: ... schedules | weighted | bidirectional | headless | projection)
+Run with Debian's python3-torch:  /usr/bin/python3 tools/make_fixtures.py   (only some: ... schedules | weighted | bidirectional | headless | projection | onnx)
 Output: tests/FastRnn.Tests/Fixtures/*.safetensors (committed; CI needs no PyTorch).
 
 Each model case is a safetensors file holding, under PyTorch's state-dict names, the float32 weights; and the
@@ -900,6 +900,69 @@ def make_headless_fixtures():
     return paths
 
 
+# ONNX files written by PyTorch's own exporter (torch.onnx.export, the TorchScript exporter of this torch), for
+# LoadOnnx: the module's weights go through the exporter's gate reordering and naming, and the .safetensors beside
+# each holds an input, initial states and PyTorch's own outputs (float32 model) to reproduce after loading.
+# Model name -> (module factory, input kind, every step?).
+class OnnxModule(nn.Module):
+    def __init__(self, rnn, outputs, tokens=None, every_step=True):
+        super().__init__()
+        self.embedding = nn.Embedding(*tokens) if tokens else None
+        self.rnn = rnn
+        width = rnn.hidden_size * (2 if rnn.bidirectional else 1)
+        self.head = nn.Linear(width, outputs)
+        self.every_step = every_step
+
+    def forward(self, x, *state):
+        if self.embedding is not None:
+            x = self.embedding(x)
+        y, final = self.rnn(x, state if isinstance(self.rnn, nn.LSTM) else state[0])
+        if self.every_step:
+            return (self.head(y),) + (final if isinstance(final, tuple) else (final,))
+        h = final[0] if isinstance(final, tuple) else final
+        top = torch.cat([h[-2], h[-1]], -1) if self.rnn.bidirectional else h[-1]
+        return (self.head(top),) + (final if isinstance(final, tuple) else (final,))
+
+
+ONNX_CASES = {
+    "OnnxTorchLstm": (lambda: OnnxModule(nn.LSTM(5, 12, num_layers=2), 3), ("dense", 5)),
+    "OnnxTorchGru": (lambda: OnnxModule(nn.GRU(4, 9, bidirectional=True), 2, every_step=False), ("dense", 4)),
+    "OnnxTorchTokens": (lambda: OnnxModule(nn.LSTM(6, 8, bidirectional=True), 11, tokens=(11, 6)), ("tokens", 11)),
+}
+
+
+def make_onnx_fixtures(seed=800):
+    paths = []
+    for name, (make, (kind, width)) in ONNX_CASES.items():
+        seed += 1
+        torch.manual_seed(seed)
+        module = make().eval()
+        steps, batch = 5, 3
+        gen = torch.Generator().manual_seed(seed + 1)
+        x = torch.randn(steps, batch, width, generator=gen) if kind == "dense" else torch.randint(0, width, (steps, batch), generator=gen)
+        rnn = module.rnn
+        layers = rnn.num_layers * (2 if rnn.bidirectional else 1)
+        h0 = 0.5 * torch.randn(layers, batch, rnn.hidden_size, generator=gen)
+        state = (h0, 0.5 * torch.randn(layers, batch, rnn.hidden_size, generator=gen)) if isinstance(rnn, nn.LSTM) else (h0,)
+        with torch.no_grad():
+            results = module(x, *state)
+        path = os.path.join(OUT, f"{name}.onnx")
+        names = ["output", "final_h"] + (["final_c"] if isinstance(rnn, nn.LSTM) else [])
+        torch.onnx.export(module, (x,) + state, path, input_names=["x", "h0"] + (["c0"] if len(state) == 2 else []),
+                          output_names=names, opset_version=14)
+        tensors = {"input": x.float().numpy(), "state.h": state[0].numpy()}
+        if len(state) == 2:
+            tensors["state.c"] = state[1].numpy()
+        for key, value in zip(names, results):
+            tensors[key] = value.numpy()
+        for key, value in module.state_dict().items():
+            tensors[key] = value.float().numpy()
+        reference = os.path.join(OUT, f"{name}.safetensors")
+        write_safetensors(reference, tensors, {"model": name, "batch": batch, "steps": steps, "seed": seed, "torch": torch.__version__})
+        paths += [path, reference]
+    return paths
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     if sys.argv[1:] == ["schedules"]:
@@ -913,6 +976,9 @@ def main():
         return
     if sys.argv[1:] == ["projection"]:
         print("\n".join(make_bidirectional_fixtures(PROJECTION_CASES, seed=600)))
+        return
+    if sys.argv[1:] == ["onnx"]:
+        print("\n".join(make_onnx_fixtures()))
         return
     if sys.argv[1:] == ["headless"]:
         print("\n".join(make_headless_fixtures()))
@@ -928,6 +994,7 @@ def main():
     print("\n".join(make_bidirectional_fixtures()))
     print("\n".join(make_headless_fixtures()))
     print("\n".join(make_bidirectional_fixtures(PROJECTION_CASES, seed=600)))
+    print("\n".join(make_onnx_fixtures()))
 
 
 if __name__ == "__main__":
