@@ -176,3 +176,41 @@ public class BatchNormTests
         Assert.Contains(dx.Take(Width), v => v != 0f);
     }
 }
+
+/// <summary>A last-step head over a batch-normalized top layer reads, under per-row lengths, each row's normalized output
+/// at its own last real step: in inference (running statistics, so rows are independent) each row's output is the row run
+/// alone, and lengths that are all full give what no lengths give. (ONNX Runtime on the exported model found this read
+/// the wrong rows: the row index was not parenthesized in the generated offset.)</summary>
+public class NormalizedTopLengthTests
+{
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void EachRowIsReadAtItsOwnLastStep(bool wide)
+    {
+        const int Batch = 3, Steps = 6, Inputs = 4;
+        OnnxNormLast model;
+        using (VectorPath.Override(wide))
+            model = new OnnxNormLast(Batch, Steps, 18);
+        var random = new Random(3);
+        var x = Enumerable.Range(0, Steps * Batch * Inputs).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+        for (int i = 0; i < 3; i++)
+            model.Forward(x, Batch, Steps); // running statistics away from 0 and 1
+        model.Options.Training = false;
+        float[] Outputs(int batch) => Enumerable.Range(0, batch).SelectMany(r => model.Output(r).ToArray()).ToArray();
+
+        model.Forward(x, Batch, Steps);
+        var unpadded = Outputs(Batch);
+        model.Forward(x, Batch, Steps, [Steps, Steps, Steps]);
+        Assert.Equal(unpadded, Outputs(Batch));
+
+        int[] lengths = [Steps, 2, 5];
+        model.Forward(x, Batch, Steps, lengths);
+        var batched = Outputs(Batch);
+        for (int r = 0; r < Batch; r++)
+        {
+            model.Forward(Sequences.Row(x, Batch, Inputs, r, lengths[r]), 1, lengths[r]);
+            Close.Assert(Outputs(1), batched.AsSpan(r * OnnxNormLast.OutputSize, OnnxNormLast.OutputSize).ToArray(), $"row {r}");
+        }
+    }
+}

@@ -15,9 +15,13 @@ internal static partial class Emitter
         /// both directions joined (a bidirectional layer), the batch-normalized copy, or the hidden states (whose slot 0 is
         /// the initial state).</summary>
         private string LayerOutput(int n, string firstRow, string rows) =>
-            Reverse(n) ? $"_l{n}Joined.AsSpan({firstRow} * L{n}JoinedPadded, {rows} * L{n}JoinedPadded)"
-            : OutputNorm(n) ? $"_l{n}Output.AsSpan({firstRow} * L{n}Padded, {rows} * L{n}Padded)"
+            Reverse(n) ? $"_l{n}Joined.AsSpan({Factor(firstRow)} * L{n}JoinedPadded, {rows} * L{n}JoinedPadded)"
+            : OutputNorm(n) ? $"_l{n}Output.AsSpan({Factor(firstRow)} * L{n}Padded, {rows} * L{n}Padded)"
             : $"{StateBuffer(n)}.AsSpan(({firstRow} + batch) * L{n}Padded, {rows} * L{n}Padded)";
+
+        /// <summary>An expression as a factor of a product: in parentheses unless it is a name or a number.</summary>
+        private static string Factor(string expression) =>
+            expression.All(c => char.IsLetterOrDigit(c) || c == '_') ? expression : $"({expression})";
 
         /// <summary>PyTorch's initial running statistics: mean 0, variance 1.</summary>
         private void EmitStatisticsInitialization()

@@ -19,7 +19,8 @@ public sealed class OnnxExportOptions
 /// Writes a generated model as an ONNX graph of standard operators, for a runtime that is not .NET: the embedding as
 /// <c>Gather</c>, each recurrent layer as ONNX's <c>LSTM</c> or <c>GRU</c> (gate orders converted, the GRU variant as
 /// <c>linear_before_reset</c>, both directions of a bidirectional layer as <c>direction="bidirectional"</c>), the head
-/// as <c>MatMul</c> + <c>Add</c> and its activation. The graph's inputs are <c>input</c> (float [steps, batch, InputSize])
+/// as <c>MatMul</c> + <c>Add</c> and its activation; batch normalization between layers as <c>BatchNormalization</c>
+/// with the running statistics. The graph's inputs are <c>input</c> (float [steps, batch, InputSize])
 /// or <c>tokens</c> (int64 [steps, batch]), <c>initial_h.{k}</c> (and <c>initial_c.{k}</c> for an LSTM) of every
 /// declared layer k ([directions, batch, units]) and, if asked, <c>lengths</c>; its outputs are <c>output</c> ([steps,
 /// batch, OutputSize], or [batch, OutputSize] for a last-step readout) and <c>final_h.{k}</c>, <c>final_c.{k}</c>, so a
@@ -48,16 +49,31 @@ public static class OnnxExport
             ?? throw new NotSupportedException($"{model.GetType().Name} is not generated from a declaration: it has no architecture to export.");
         foreach (var layer in architecture.Layers)
             Refuse(layer);
+        var graph = new OnnxGraph(model.GetType().Name);
         var tensors = model.Tensors.ToDictionary(t => t.Name);
+        var statistics = model.StatisticTensors.ToDictionary(t => t.Name);
         float[] Export(string name)
         {
-            var tensor = tensors[name];
+            bool statistic = !tensors.TryGetValue(name, out var tensor);
+            tensor ??= statistics[name];
             var values = new float[tensor.Count];
-            tensor.Export(model.Parameters, values);
+            tensor.Export(statistic ? model.Statistics : model.Parameters, values);
             return values;
         }
+        // batch normalization of a layer's output with its running statistics (the inference pass): BatchNormalization
+        // over [rows, units] (rows of a 3-D value flattened and restored)
+        string Normalize(RecurrentLayerArchitecture layer, string value, bool sequence)
+        {
+            string bn = $"{layer.TensorPrefix}bn_l{layer.TensorSuffix}";
+            int units = layer.Hidden;
+            string rows = sequence ? graph.Apply("Reshape", [value, graph.Int64s("shape", -1, units)]) : value;
+            string normalized = graph.Apply("BatchNormalization",
+                [rows, graph.Initializer(bn + ".weight", Export(bn + ".weight"), units), graph.Initializer(bn + ".bias", Export(bn + ".bias"), units),
+                 graph.Initializer(bn + ".running_mean", Export(bn + ".running_mean"), units), graph.Initializer(bn + ".running_var", Export(bn + ".running_var"), units)],
+                Of("epsilon", 1e-5f));
+            return sequence ? graph.Apply("Reshape", [normalized, graph.Apply("Shape", [value])]) : normalized;
+        }
 
-        var graph = new OnnxGraph(model.GetType().Name);
         string x;
         if (architecture.Tokens)
         {
@@ -119,6 +135,8 @@ public static class OnnxExport
             x = directions == 1
                 ? graph.Apply("Squeeze", [y, graph.Int64s("axes", 1)])
                 : graph.Apply("Reshape", [graph.Apply("Transpose", [y], Of("perm", [0L, 2, 1, 3])), graph.Int64s("shape", 0, 0, -1)]);
+            if (layer.BatchNorm)
+                x = Normalize(layer, x, sequence: true);
         }
 
         // A last-step readout reads the top layer's final h: the forward direction after each row's last real step and
@@ -127,6 +145,8 @@ public static class OnnxExport
         string top = everyStep ? x
             : directions == 1 ? graph.Apply("Squeeze", [finalH, graph.Int64s("axes", 0)])
             : graph.Apply("Reshape", [graph.Apply("Transpose", [finalH], Of("perm", [1L, 0, 2])), graph.Int64s("shape", 0, -1)]);
+        if (!everyStep && layers[^1].BatchNorm)
+            top = Normalize(layers[^1], top, sequence: false); // the head reads the normalized output of each row's last step
         string output = top;
         if (architecture.HasHead)
         {
@@ -161,7 +181,6 @@ public static class OnnxExport
         string? feature = layer.Projection > 0 ? $"an LSTM projection (Projection = {layer.Projection})"
             : layer.LayerNorm ? "layer normalization inside the cell (LayerNorm)"
             : layer.RecurrentBatchNorm ? "recurrent batch normalization inside the cell (RecurrentBatchNorm)"
-            : layer.BatchNorm ? "batch normalization of the layer's output (BatchNorm)"
             : layer.Zoneout ? "zoneout (its inference pass mixes the previous state into the new one)"
             : null;
         if (feature is not null)
