@@ -5,7 +5,8 @@ namespace FastRnn;
 /// <summary>
 /// Reads the weights of an ONNX model into a declared model whose structure it matches: the embedding (<c>Gather</c>
 /// of an initializer), each recurrent layer (ONNX's <c>LSTM</c> or <c>GRU</c>, in graph order, gate orders converted
-/// back to PyTorch's and <c>B</c> split into the two biases) and the head (<c>MatMul</c> + <c>Add</c>, or <c>Gemm</c>).
+/// back to PyTorch's and <c>B</c> split into the two biases; batch normalization of a layer's output from the
+/// <c>BatchNormalization</c> after it, running statistics included) and the head (<c>MatMul</c> + <c>Add</c>, or <c>Gemm</c>).
 /// Everything is checked before anything changes: another operator or GRU variant (<c>linear_before_reset</c>), another
 /// direction, peepholes, <c>clip</c>, <c>input_forget</c>, non-default activations, another size or number of layers
 /// is refused with a message naming the node and the difference, and the model keeps its weights.
@@ -48,6 +49,14 @@ public static class OnnxImport
             var (node, index) = recurrent[k];
             var (layer, first) = declared[k];
             ReadRecurrent(reader, node, $"{node.OpType} node {k} ('{node.Outputs.FirstOrDefault()}')", layer, architecture.Layers, first, values);
+            if (layer.BatchNorm)
+            {
+                // the first BatchNormalization after this layer's node and before the next one's
+                int end = k + 1 < recurrent.Count ? recurrent[k + 1].index : file.Nodes.Count;
+                var norm = file.Nodes.Skip(index + 1).Take(end - index - 1).FirstOrDefault(n => n.OpType == "BatchNormalization")
+                    ?? throw new InvalidDataException($"{node.OpType} node {k}: the model normalizes that layer's output (BatchNorm), but no BatchNormalization follows it in the ONNX graph.");
+                ReadBatchNorm(reader, norm, layer, values);
+            }
             lastRecurrent = index;
         }
 
@@ -71,11 +80,31 @@ public static class OnnxImport
             throw new InvalidDataException($"The ONNX graph has a dense head ({head.OpType} of '{head.Input(1)}') after its recurrent layers; {model.GetType().Name} declares none.");
 
         // every tensor of the model found, before any changes
-        var missing = model.Tensors.Where(t => !values.ContainsKey(t.Name)).Select(t => t.Name).ToList();
+        var missing = model.Tensors.Concat(model.StatisticTensors).Where(t => !values.ContainsKey(t.Name)).Select(t => t.Name).ToList();
         if (missing.Count > 0)
             throw new InvalidDataException($"The ONNX graph has nothing for {string.Join(", ", missing)}.");
         foreach (var tensor in model.Tensors)
             tensor.Import(values[tensor.Name], model.Parameters);
+        foreach (var tensor in model.StatisticTensors)
+            tensor.Import(values[tensor.Name], model.Statistics);
+    }
+
+    /// <summary>Batch normalization of a layer's output: scale, B, mean and var of a BatchNormalization node (inference, ε = 1e-5).</summary>
+    private static void ReadBatchNorm(GraphReader reader, OnnxNodeInfo norm, RecurrentLayerArchitecture layer, Dictionary<string, float[]> values)
+    {
+        string where = $"BatchNormalization '{norm.Outputs.FirstOrDefault()}'";
+        if (norm.Attributes.TryGetValue("epsilon", out var epsilon) && epsilon.Float is { } e && Math.Abs(e - 1e-5f) > 1e-9f)
+            throw new InvalidDataException($"{where}: epsilon is {e}; FastRnn's batch normalization uses 1e-5.");
+        if (norm.Attributes.TryGetValue("training_mode", out var training) && training.Int is { } t && t != 0)
+            throw new InvalidDataException($"{where}: it is in training mode; an inference graph normalizes with its running statistics.");
+        string bn = $"{layer.TensorPrefix}bn_l{layer.TensorSuffix}";
+        string[] names = [".weight", ".bias", ".running_mean", ".running_var"];
+        for (int i = 0; i < names.Length; i++)
+        {
+            var tensor = reader.Tensor(norm.Input(i + 1)) ?? throw new InvalidDataException($"{where}: its input {i + 1} ('{norm.Input(i + 1)}') is not an initializer.");
+            Expect(tensor, where, layer.Hidden);
+            values[bn + names[i]] = tensor.Values!;
+        }
     }
 
     /// <summary>Values by name through Identity nodes: initializers and Constant nodes' tensors.</summary>
@@ -106,7 +135,6 @@ public static class OnnxImport
             throw new InvalidDataException($"{where}: the model declares an {declaredCell} layer there.");
         string? unsupported = layer.Projection > 0 ? "a projection (Projection), which ONNX's LSTM does not have"
             : layer.LayerNorm || layer.RecurrentBatchNorm ? "a normalized cell, whose gains ONNX's operators do not have"
-            : layer.BatchNorm ? "batch normalization of its output, which the ONNX graph's recurrent node does not carry"
             : null;
         if (unsupported is not null)
             throw new InvalidDataException($"{where}: the model's layer {layer.TensorPrefix}l{layer.TensorSuffix} declares {unsupported}.");
