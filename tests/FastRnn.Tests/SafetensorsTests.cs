@@ -105,6 +105,13 @@ public class SafetensorsTests : TemporaryDirectoryTest
         AssertRejected(Build("{\"head.bias\":{\"dtype\":\"F16\",\"shape\":[3],\"data_offsets\":[0,6]}}", 6), "dtype F16");
         AssertRejected(Build("{not json", 0), "not valid JSON");
         AssertRejected(Build("{\"head.bias\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", 8), "needs 12 bytes");
+        // values of the wrong JSON kind or size, which escaped as FormatException or InvalidOperationException before
+        AssertRejected(Build("{\"head.bias\":{\"dtype\":\"F32\",\"shape\":[\"3\"],\"data_offsets\":[0,12]}}", 12), "wrong kind");
+        AssertRejected(Build("{\"head.bias\":{\"dtype\":3,\"shape\":[3],\"data_offsets\":[0,12]}}", 12), "wrong kind");
+        AssertRejected(Build("{\"head.bias\":{\"dtype\":\"F32\",\"shape\":[3.5],\"data_offsets\":[0,12]}}", 12), "wrong kind");
+        AssertRejected(Build("{\"head.bias\":{\"dtype\":\"F32\",\"shape\":[2147483647,2147483647,2147483647],\"data_offsets\":[0,12]}}", 12), "wrong kind");
+        AssertRejected(Build("{\"head.bias\":{\"dtype\":\"F32\",\"shape\":[-3],\"data_offsets\":[0,12]}}", 12), "negative dimension");
+        AssertRejected(Build("{\"__metadata__\":{\"a\":1}}", 0), "wrong kind");
     }
 }
 

@@ -102,6 +102,23 @@ public static class Safetensors
         var result = new Dictionary<string, SafetensorsEntry>(StringComparer.Ordinal);
         using (document)
         {
+            try
+            {
+                ReadEntries(document, bytes, dataStart, dataLength, source, metadata, result);
+            }
+            catch (Exception e) when (e is InvalidOperationException or FormatException or OverflowException)
+            {
+                // a value of the wrong JSON kind (a string where a number belongs, a number past int), or sizes that overflow
+                throw Bad(source, "its header has a value of the wrong kind or size: " + e.Message);
+            }
+        }
+        return result;
+    }
+
+    private static void ReadEntries(JsonDocument document, byte[] bytes, long dataStart, long dataLength, string source,
+        Dictionary<string, string> metadata, Dictionary<string, SafetensorsEntry> result)
+    {
+        {
             if (document.RootElement.ValueKind != JsonValueKind.Object)
                 throw Bad(source, "its header is not a JSON object");
             foreach (var property in document.RootElement.EnumerateObject())
@@ -122,7 +139,9 @@ public static class Safetensors
                     throw Bad(source, $"tensor '{name}' has dtype {dtype}; FastRnn reads F32");
                 int[] shape = shapeElement.EnumerateArray().Select(e => e.GetInt32()).ToArray();
                 long[] offsets = offsetsElement.EnumerateArray().Select(e => e.GetInt64()).ToArray();
-                long count = shape.Aggregate(1L, (a, d) => a * d);
+                if (shape.Any(d => d < 0))
+                    throw Bad(source, $"tensor '{name}' has a negative dimension");
+                long count = shape.Aggregate(1L, (a, d) => checked(a * d));
                 if (offsets.Length != 2 || offsets[0] < 0 || offsets[1] < offsets[0])
                     throw Bad(source, $"tensor '{name}' has invalid data_offsets");
                 if (offsets[1] > dataLength)
@@ -139,7 +158,6 @@ public static class Safetensors
                 result[name] = new SafetensorsEntry(name, dtype, shape, data);
             }
         }
-        return result;
     }
 
     private static void WriteFloats(Stream stream, float[] data)
