@@ -94,7 +94,7 @@ public static class OnnxExport
             directions = layer.Bidirectional ? 2 : 1;
             bool lstm = layer.Cell == RecurrentCell.Lstm;
             int gates = lstm ? 4 : 3, units = layer.Hidden, inputs = layer.Inputs;
-            int[] order = lstm ? [0, 3, 1, 2] : [1, 0, 2]; // ONNX's gate k is PyTorch's order[k]: i,o,f,c from i,f,g,o; z,r,h from r,z,n
+            int[] order = GateOrder(layer.Cell);
             var w = new float[directions * gates * units * inputs];
             var r = new float[directions * gates * units * units];
             var b = new float[directions * 2 * gates * units];
@@ -188,7 +188,11 @@ public static class OnnxExport
                 $"Layer {layer.TensorPrefix}l{layer.TensorSuffix} has {feature}, which ONNX's {(layer.Cell == RecurrentCell.Lstm ? "LSTM" : "GRU")} operator cannot express; the model cannot be exported to ONNX.");
     }
 
+    /// <summary>ONNX's gate k is PyTorch's gate order[k]: i, o, f, c from i, f, g, o; z, r, h from r, z, n.</summary>
+    internal static int[] GateOrder(RecurrentCell cell) => cell == RecurrentCell.Lstm ? [0, 3, 1, 2] : [1, 0, 2];
+
     /// <summary>Copies PyTorch's gate blocks (each <paramref name="block"/> floats) into ONNX's order.</summary>
+
     private static void Reorder(ReadOnlySpan<float> source, Span<float> destination, int[] order, int block)
     {
         for (int k = 0; k < order.Length; k++)

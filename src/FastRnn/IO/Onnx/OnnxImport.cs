@@ -183,7 +183,7 @@ public static class OnnxImport
         }
         else
             b = new float[directions * 2 * gates * units]; // ONNX: no B means zero biases
-        int[] order = lstm ? [0, 3, 1, 2] : [1, 0, 2]; // ONNX's gate k is PyTorch's order[k]
+        int[] order = OnnxExport.GateOrder(layer.Cell);
         for (int k = 0; k < directions; k++)
         {
             var direction2 = layers[first + k];
