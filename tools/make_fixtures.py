@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Writes the PyTorch reference fixtures the C# tests compare against.
 
-Run with Debian's python3-torch:  /usr/bin/python3 tools/make_fixtures.py   (only some: ... schedules | weighted | bidirectional | headless | projection | onnx)
+Run with Debian's python3-torch:  /usr/bin/python3 tools/make_fixtures.py   (only some: ... schedules | weighted | bidirectional | headless | projection | onnx | pytorch)
 Output: tests/FastRnn.Tests/Fixtures/*.safetensors (committed; CI needs no PyTorch).
 
 Each model case is a safetensors file holding, under PyTorch's state-dict names, the float32 weights; and the
@@ -21,19 +21,25 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 T_MAX = 3  # MaxSteps of the recurrent-batch-norm fixtures (their sequences run longer, to use the last row)
+PT_DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16, "F64": torch.float64}
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "FastRnn.Tests", "Fixtures")
 
 
-def write_safetensors(path, tensors, metadata=None):
-    """The safetensors format: u64 little-endian header length, JSON header, raw little-endian data."""
+def write_safetensors(path, tensors, metadata=None, dtype="F32"):
+    """The safetensors format: u64 little-endian header length, JSON header, raw little-endian data. F32 takes
+    arrays; F16, BF16 and F64 take torch tensors, stored as torch converts them."""
     header = {}
     if metadata:
         header["__metadata__"] = {k: str(v) for k, v in metadata.items()}
     blobs, offset = [], 0
     for name in sorted(tensors):
-        array = np.ascontiguousarray(tensors[name], dtype="<f4")
+        if dtype == "F32":
+            array = np.ascontiguousarray(tensors[name], dtype="<f4")
+        else:
+            value = tensors[name].detach().to(PT_DTYPES[dtype]).contiguous()
+            array = (value.view(torch.int16) if dtype == "BF16" else value).numpy()
         data = array.tobytes()
-        header[name] = {"dtype": "F32", "shape": list(array.shape), "data_offsets": [offset, offset + len(data)]}
+        header[name] = {"dtype": dtype, "shape": list(array.shape), "data_offsets": [offset, offset + len(data)]}
         blobs.append(data)
         offset += len(data)
     text = json.dumps(header, separators=(",", ":")).encode("utf-8")
@@ -963,8 +969,83 @@ def make_onnx_fixtures(seed=800):
     return paths
 
 
+class Renamed(nn.Module):
+    """The OnnxTorchLstm module under a user's own names (lstm, fc): loaded through a name map."""
+
+    def __init__(self, source):
+        super().__init__()
+        self.lstm, self.fc = source.rnn, source.head
+
+
+class RunsACommand:
+    """What a malicious checkpoint holds: unpickling it calls os.system (a marker file shows whether it ran)."""
+
+    def __reduce__(self):
+        return (os.system, ("touch /tmp/fastrnn-pickle-ran",))
+
+
+def make_pytorch_fixtures(seed=900):
+    """torch.save files (zip format unless said) of the OnnxTorchLstm / OnnxTorchTokens modules: each storage dtype,
+    a DataParallel ("module.") prefix, a nested training checkpoint, a user's own module names, tensors sharing one
+    storage at offsets (one of them transposed), the legacy format, a pickle that would run a command; safetensors
+    files in F16, BF16 and F64; and the float32 values PyTorch itself converts each to (the reference)."""
+    torch.manual_seed(seed)
+    lstm = ONNX_CASES["OnnxTorchLstm"][0]().eval()
+    tokens = ONNX_CASES["OnnxTorchTokens"][0]().eval()
+    sd = {k: v.detach().clone() for k, v in lstm.state_dict().items()}
+    reference, paths = {}, []
+
+    def save(name, obj, **kw):
+        path = os.path.join(OUT, name)
+        torch.save(obj, path, **kw)
+        paths.append(path)
+
+    for tag, dtype in PT_DTYPES.items():
+        converted = {k: v.to(dtype) for k, v in sd.items()}
+        save(f"PtLstm_{tag}.pt", converted)
+        reference.update({f"{tag}.{k}": v.float().clone() for k, v in converted.items()})
+        if tag != "F32":
+            path = os.path.join(OUT, f"StLstm_{tag}.safetensors")
+            write_safetensors(path, sd, dtype=tag)
+            paths.append(path)
+    save("PtLstm_DataParallel.pt", nn.DataParallel(lstm).state_dict())
+    save("PtLstm_Renamed.pt", Renamed(lstm).state_dict())
+    # One storage for every tensor, each a view at its own offset; the head's weight stored transposed (strides (1, 12)).
+    total = sum(v.numel() for v in sd.values())
+    flat, shared, offset = torch.zeros(total), {}, 0
+    for k, v in sd.items():
+        n = v.numel()
+        if k == "head.weight":
+            flat[offset:offset + n] = v.t().reshape(-1)
+            shared[k] = flat[offset:offset + n].view(v.shape[1], v.shape[0]).t()
+        else:
+            flat[offset:offset + n] = v.reshape(-1)
+            shared[k] = flat[offset:offset + n].view(v.shape)
+        offset += n
+    reference.update({f"Shared.{k}": v.float() for k, v in shared.items()})
+    save("PtLstm_Shared.pt", shared)
+    save("PtLstm_Legacy.pt", sd, _use_new_zipfile_serialization=False)
+    save("PtMalicious.pt", {"rnn.weight_ih_l0": RunsACommand()})
+    tokens16 = {k: v.half() for k, v in tokens.state_dict().items()}
+    save("PtTokens_F16.pt", tokens16)
+    reference.update({f"Tokens.{k}": v.float() for k, v in tokens16.items()})
+    # last, as it changes the module: a training checkpoint after one Adam step
+    optimizer = torch.optim.Adam(lstm.parameters())
+    sum(p.sum() for p in lstm.parameters()).backward()
+    optimizer.step()
+    reference.update({f"Checkpoint.{k}": v.float().clone() for k, v in lstm.state_dict().items()})
+    save("PtLstm_Checkpoint.pt", {"epoch": 7, "model_state_dict": lstm.state_dict(), "optimizer_state_dict": optimizer.state_dict(),
+                                  "loss": 0.25, "note": "nested"})
+    path = os.path.join(OUT, "PtReference.safetensors")
+    write_safetensors(path, {k: v.numpy() for k, v in reference.items()}, {"torch": torch.__version__})
+    return paths + [path]
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
+    if sys.argv[1:] == ["pytorch"]:
+        print("\n".join(make_pytorch_fixtures()))
+        return
     if sys.argv[1:] == ["schedules"]:
         print(make_schedule_fixture())
         return
@@ -995,6 +1076,7 @@ def main():
     print("\n".join(make_headless_fixtures()))
     print("\n".join(make_bidirectional_fixtures(PROJECTION_CASES, seed=600)))
     print("\n".join(make_onnx_fixtures()))
+    print("\n".join(make_pytorch_fixtures()))
 
 
 if __name__ == "__main__":

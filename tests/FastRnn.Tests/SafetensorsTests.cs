@@ -100,9 +100,26 @@ public class SafetensorsTests : TemporaryDirectoryTest
     }
 
     [Fact]
+    public void TheTensorsMustTileTheDataExactly()
+    {
+        // as the reference implementation requires: no bytes appended, no gap, no overlap
+        const string two = "{{\"a\":{{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[{0},{1}]}},\"b\":{{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[{2},{3}]}}}}";
+        string path = Path.Combine(Directory, "tiled.safetensors");
+        File.WriteAllBytes(path, Build(string.Format(two, 0, 8, 8, 12), 12));
+        Assert.Equal(2, Safetensors.Read(path).Count);
+        File.WriteAllBytes(path, Build(string.Format(two, 4, 12, 0, 4), 12));
+        Assert.Equal(2, Safetensors.Read(path).Count);
+        AssertRejected(Build(string.Format(two, 0, 8, 8, 12), 13), "1 more bytes follow");
+        AssertRejected(Build(string.Format(two, 0, 8, 12, 16), 16), "4 unused bytes before tensor 'b'");
+        AssertRejected(Build(string.Format(two, 0, 8, 4, 8), 8), "tensor 'b' overlaps");
+        var appended = File.ReadAllBytes(Save(new LstmSmall(1, 1))).Append((byte)0).ToArray();
+        AssertRejected(appended, "more bytes follow");
+    }
+
+    [Fact]
     public void WrongDtypeAndBadHeaderAreRejected()
     {
-        AssertRejected(Build("{\"head.bias\":{\"dtype\":\"F16\",\"shape\":[3],\"data_offsets\":[0,6]}}", 6), "dtype F16");
+        AssertRejected(Build("{\"head.bias\":{\"dtype\":\"I8\",\"shape\":[3],\"data_offsets\":[0,3]}}", 3), "dtype I8");
         AssertRejected(Build("{not json", 0), "not valid JSON");
         AssertRejected(Build("{\"head.bias\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", 8), "needs 12 bytes");
         // values of the wrong JSON kind or size, which escaped as FormatException or InvalidOperationException before

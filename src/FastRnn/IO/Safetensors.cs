@@ -11,7 +11,9 @@ public sealed record SafetensorsEntry(string Name, string DType, int[] Shape, fl
 /// <summary>
 /// The safetensors format: an 8-byte little-endian header length, a JSON header mapping each name to its dtype,
 /// shape and [begin, end) byte offsets into the data that follows, then the raw little-endian data. FastRnn reads and
-/// writes F32 tensors; the optional <c>__metadata__</c> entry holds string pairs.
+/// writes F32 tensors and reads F32, F16, BF16 and F64 (converted to float32: F16 and BF16 exactly, F64 rounded to
+/// nearest, as PyTorch's <c>.float()</c> does); the optional <c>__metadata__</c> entry holds string pairs. As the
+/// reference implementation requires, the tensors' byte ranges tile the data exactly: no gap, no overlap, nothing after.
 /// </summary>
 public static class Safetensors
 {
@@ -72,7 +74,7 @@ public static class Safetensors
         });
     }
 
-    /// <summary>Reads every tensor of a safetensors file; F32 only. A malformed file throws
+    /// <summary>Reads every tensor of a safetensors file (F32, F16, BF16, F64). A malformed file throws
     /// <see cref="InvalidDataException"/> naming the file and the problem.</summary>
     public static Dictionary<string, SafetensorsEntry> Read(string path, out Dictionary<string, string> metadata)
     {
@@ -121,6 +123,7 @@ public static class Safetensors
         {
             if (document.RootElement.ValueKind != JsonValueKind.Object)
                 throw Bad(source, "its header is not a JSON object");
+            var ranges = new List<(long Begin, long End, string Name)>();
             foreach (var property in document.RootElement.EnumerateObject())
             {
                 if (property.Name == "__metadata__")
@@ -135,8 +138,9 @@ public static class Safetensors
                     || !entry.TryGetProperty("data_offsets", out var offsetsElement))
                     throw Bad(source, $"tensor '{name}' lacks dtype, shape or data_offsets");
                 string dtype = dtypeElement.GetString() ?? "";
-                if (dtype != "F32")
-                    throw Bad(source, $"tensor '{name}' has dtype {dtype}; FastRnn reads F32");
+                int size = dtype switch { "F32" => 4, "F16" or "BF16" => 2, "F64" => 8, _ => 0 };
+                if (size == 0)
+                    throw Bad(source, $"tensor '{name}' has dtype {dtype}; FastRnn reads F32, F16, BF16 and F64");
                 int[] shape = shapeElement.EnumerateArray().Select(e => e.GetInt32()).ToArray();
                 long[] offsets = offsetsElement.EnumerateArray().Select(e => e.GetInt64()).ToArray();
                 if (shape.Any(d => d < 0))
@@ -146,17 +150,55 @@ public static class Safetensors
                     throw Bad(source, $"tensor '{name}' has invalid data_offsets");
                 if (offsets[1] > dataLength)
                     throw Bad(source, $"tensor '{name}' ends at byte {offsets[1]} of the data but the data has {dataLength} bytes (truncated?)");
-                if (offsets[1] - offsets[0] != 4 * count)
-                    throw Bad(source, $"tensor '{name}' of shape ({string.Join(", ", shape)}) needs {4 * count} bytes but its offsets span {offsets[1] - offsets[0]}");
+                if (offsets[1] - offsets[0] != checked(size * count))
+                    throw Bad(source, $"tensor '{name}' of shape ({string.Join(", ", shape)}) needs {size * count} bytes but its offsets span {offsets[1] - offsets[0]}");
                 var data = new float[count];
-                var raw = bytes.AsSpan((int)(dataStart + offsets[0]), (int)(4 * count));
-                if (BitConverter.IsLittleEndian)
-                    raw.CopyTo(MemoryMarshal.AsBytes(data.AsSpan()));
-                else
-                    for (int i = 0; i < data.Length; i++)
-                        data[i] = BinaryPrimitives.ReadSingleLittleEndian(raw.Slice(4 * i));
+                Convert(bytes.AsSpan((int)(dataStart + offsets[0]), (int)(size * count)), dtype, data);
+                ranges.Add((offsets[0], offsets[1], name));
                 result[name] = new SafetensorsEntry(name, dtype, shape, data);
             }
+            // The byte ranges must tile the data: sorted, each starts where the previous ended, the last ends the file.
+            long end = 0;
+            foreach (var (begin, stop, name) in ranges.OrderBy(r => r.Begin).ThenBy(r => r.End))
+            {
+                if (begin != end)
+                    throw Bad(source, begin < end
+                        ? $"tensor '{name}' overlaps the tensor before it (bytes {begin}..{stop} of the data)"
+                        : $"the data has {begin - end} unused bytes before tensor '{name}'");
+                end = stop;
+            }
+            if (end != dataLength)
+                throw Bad(source, $"its tensors end at byte {end} of the data but {dataLength - end} more bytes follow (appended or damaged?)");
+        }
+    }
+
+    /// <summary>Little-endian F32, F16, BF16 or F64 values to float32 (the last rounded to nearest even).</summary>
+    internal static void Convert(ReadOnlySpan<byte> raw, string dtype, Span<float> data)
+    {
+        switch (dtype)
+        {
+            case "F32" when BitConverter.IsLittleEndian:
+                raw.CopyTo(MemoryMarshal.AsBytes(data));
+                break;
+            case "F32":
+                for (int i = 0; i < data.Length; i++)
+                    data[i] = BinaryPrimitives.ReadSingleLittleEndian(raw[(4 * i)..]);
+                break;
+            case "F16":
+                for (int i = 0; i < data.Length; i++)
+                    data[i] = (float)BinaryPrimitives.ReadHalfLittleEndian(raw[(2 * i)..]);
+                break;
+            case "BF16":
+                // bfloat16 is the upper half of a float32: shifting its bits up is exact.
+                for (int i = 0; i < data.Length; i++)
+                    data[i] = BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(raw[(2 * i)..]) << 16);
+                break;
+            case "F64":
+                for (int i = 0; i < data.Length; i++)
+                    data[i] = (float)BinaryPrimitives.ReadDoubleLittleEndian(raw[(8 * i)..]);
+                break;
+            default:
+                throw new ArgumentException($"Unknown dtype {dtype}.", nameof(dtype));
         }
     }
 
