@@ -147,6 +147,15 @@ public class CheckpointTests : TemporaryDirectoryTest
     }
 
     [Fact]
+    public void BytesAppendedAfterTheDataAreRejected()
+    {
+        // the format requires the data to be exactly what the header indexes
+        var (_, _, path) = Saved();
+        File.WriteAllBytes(path, [.. File.ReadAllBytes(path), 0]);
+        AssertRejectedAndUnchanged(path, "1 more bytes follow");
+    }
+
+    [Fact]
     public void AMismatchedModelOrOptimizerIsRejected()
     {
         var (_, _, path) = Saved();
@@ -174,5 +183,63 @@ public class CheckpointTests : TemporaryDirectoryTest
         Checkpoint.Load(path, target, targetOptimizer);
         Assert.Equal(3, targetOptimizer.Steps);
         Assert.Equal(model.Parameters.ToArray(), target.Parameters.ToArray());
+    }
+
+    /// <summary>A process id no process has (Linux's pid_max is at most 2^22).</summary>
+    private const int DeadProcess = 99_999_999;
+
+    [Fact]
+    public void ASaveKilledAtAnyPointNeverLeavesACheckpointThatLoadsWrong()
+    {
+        // The save that dies: the old checkpoint at the target, the new one written (in part or whole) to the
+        // temporary file a killed process leaves (named as DurableFile names it, by a process that no longer runs).
+        var (model, optimizer, path) = Saved();
+        var oldBytes = File.ReadAllBytes(path);
+        Iterate(model, optimizer, 2, 1);
+        string newer = Path.Combine(Directory, "newer.ckpt");
+        Checkpoint.Save(newer, model, optimizer);
+        var newBytes = File.ReadAllBytes(newer);
+        File.Delete(newer);
+        string temporary = $"{path}.tmp-{DeadProcess}-{Guid.NewGuid():N}";
+        for (int cut = 0; cut <= newBytes.Length; cut += cut < 64 ? 1 : 97)
+        {
+            File.WriteAllBytes(temporary, newBytes[..cut]);
+            var target = new DropoutLm(Batch, Steps, seed: 7);
+            var targetOptimizer = new Adam(target);
+            Checkpoint.Load(path, target, targetOptimizer);           // the previous checkpoint, whole
+            Assert.Equal(2, targetOptimizer.Steps);
+            Assert.Equal(oldBytes, File.ReadAllBytes(path));
+            // had the target itself been cut there (it never is: the rename is atomic), it would be refused
+            if (cut < newBytes.Length)
+            {
+                string cutFile = Path.Combine(Directory, "cut.ckpt");
+                File.WriteAllBytes(cutFile, newBytes[..cut]);
+                Assert.Throws<InvalidDataException>(() => Checkpoint.Load(cutFile, new DropoutLm(Batch, Steps), new Adam(new DropoutLm(Batch, Steps))));
+            }
+        }
+        // the next save removes the dead process's temporary file and writes the target whole
+        Checkpoint.Save(path, model, optimizer);
+        Assert.False(File.Exists(temporary));
+        Assert.Equal(newBytes.Length, new FileInfo(path).Length);
+        var resumed = new DropoutLm(Batch, Steps, seed: 7);
+        var resumedOptimizer = new Adam(resumed);
+        Checkpoint.Load(path, resumed, resumedOptimizer);
+        Assert.Equal(3, resumedOptimizer.Steps);
+        Assert.Equal(model.Parameters.ToArray(), resumed.Parameters.ToArray());
+    }
+
+    [Fact]
+    public void StaleTemporaryFilesAreRemovedOnlyWhenTheirWriterIsGone()
+    {
+        var (model, optimizer, path) = Saved();
+        string dead = $"{path}.tmp-{DeadProcess}-{Guid.NewGuid():N}";
+        string ours = $"{path}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";       // a write of this process in progress
+        string other = Path.Combine(Directory, $"other.ckpt.tmp-{DeadProcess}-{Guid.NewGuid():N}"); // another target's
+        foreach (var file in new[] { dead, ours, other })
+            File.WriteAllBytes(file, [1, 2, 3]);
+        Checkpoint.Save(path, model, optimizer);
+        Assert.False(File.Exists(dead));
+        Assert.True(File.Exists(ours));
+        Assert.True(File.Exists(other));
     }
 }

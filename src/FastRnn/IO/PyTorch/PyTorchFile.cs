@@ -48,26 +48,40 @@ internal sealed class PyTorchFile
                 "torch.save(torch.load(path), path).");
         if (bytes.Length < 4 || bytes[0] != (byte)'P' || bytes[1] != (byte)'K')
             throw new InvalidDataException($"PyTorch file '{source}' is not a torch.save zip archive (it does not start with 'PK').");
+        ZipArchive archive;
         try
         {
-            using var archive = new ZipArchive(new MemoryStream(bytes, writable: false), ZipArchiveMode.Read);
-            return Parse(archive, bytes.Length, source);
+            archive = new ZipArchive(new MemoryStream(bytes, writable: false), ZipArchiveMode.Read);
         }
-        catch (Exception e) when (e is not InvalidDataException
-                                  && e is IOException or ArgumentException or NotSupportedException or InvalidOperationException or OverflowException or FormatException)
+        catch (Exception e) when (IsZipError(e))
         {
             throw new InvalidDataException($"PyTorch file '{source}' is not a readable zip archive: {e.Message}", e);
         }
+        using (archive)
+            return Parse(archive, bytes.Length, source);
     }
+
+    /// <summary>What System.IO.Compression throws for a damaged archive.</summary>
+    private static bool IsZipError(Exception e) =>
+        e is InvalidDataException or IOException or ArgumentException or NotSupportedException or InvalidOperationException or OverflowException or FormatException;
 
     private static PyTorchFile Parse(ZipArchive archive, long fileLength, string source)
     {
-        var pickles = archive.Entries.Where(e => e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal) || e.FullName == "data.pkl").ToList();
+        IReadOnlyList<ZipArchiveEntry> all;
+        try
+        {
+            all = archive.Entries;      // read lazily: damage in the central directory surfaces here
+        }
+        catch (Exception e) when (IsZipError(e))
+        {
+            throw new InvalidDataException($"PyTorch file '{source}' is not a readable zip archive: {e.Message}", e);
+        }
+        var pickles = all.Where(e => e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal) || e.FullName == "data.pkl").ToList();
         if (pickles.Count != 1)
             throw new InvalidDataException($"PyTorch file '{source}' has {pickles.Count} data.pkl entries; a torch.save archive has one.");
         string root = pickles[0].FullName[..^"data.pkl".Length];
         var entries = new Dictionary<string, ZipArchiveEntry>(StringComparer.Ordinal);
-        foreach (var entry in archive.Entries)
+        foreach (var entry in all)
             entries.TryAdd(entry.FullName, entry);
         if (entries.TryGetValue(root + "byteorder", out var order))
         {
@@ -200,15 +214,29 @@ internal sealed class PyTorchFile
         if (entry.Length > expected || entry.Length > limit || entry.CompressedLength > fileLength || entry.Length > Array.MaxLength)
             throw new InvalidDataException($"PyTorch file '{source}' has entry '{entry.FullName}' claiming {entry.Length} bytes, more than it can hold.");
         var bytes = new byte[entry.Length];
-        using var stream = entry.Open();
-        int read = 0;
-        while (read < bytes.Length)
+        int read = 0, more;
+        try
         {
-            int n = stream.Read(bytes, read, bytes.Length - read);
-            if (n == 0)
-                throw new InvalidDataException($"PyTorch file '{source}' has entry '{entry.FullName}' shorter than its {entry.Length} bytes (truncated?).");
-            read += n;
+            using var stream = entry.Open();
+            while (read < bytes.Length)
+            {
+                int n = stream.Read(bytes, read, bytes.Length - read);
+                if (n == 0)
+                    break;
+                read += n;
+            }
+            more = stream.Read(new byte[1]);        // reading to the end: the archive checks what it can
         }
+        catch (Exception e) when (IsZipError(e))
+        {
+            throw new InvalidDataException($"PyTorch file '{source}' has a damaged entry '{entry.FullName}': {e.Message}", e);
+        }
+        if (read < bytes.Length)
+            throw new InvalidDataException($"PyTorch file '{source}' has entry '{entry.FullName}' shorter than its {entry.Length} bytes (truncated?).");
+        if (more != 0)
+            throw new InvalidDataException($"PyTorch file '{source}' has entry '{entry.FullName}' longer than its {entry.Length} bytes.");
+        if (System.IO.Hashing.Crc32.HashToUInt32(bytes) != entry.Crc32)
+            throw new InvalidDataException($"PyTorch file '{source}' has entry '{entry.FullName}' whose bytes do not match its CRC-32 (corrupted?).");
         return bytes;
     }
 
