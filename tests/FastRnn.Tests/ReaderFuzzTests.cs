@@ -14,11 +14,11 @@ namespace FastRnn.Tests;
 /// offsets out of range or overlapping —, length fields edited, deep nesting, zip entries that lie about their size,
 /// pickles and storages mutated inside a well-formed zip) are each either loaded (when still valid) or refused with
 /// <see cref="InvalidDataException"/>, in bounded time and memory, and a refused load leaves the model (and optimizer)
-/// as it was. <c>FASTRNN_FUZZ_COUNT</c> files per format (default 2,000; the README's full run uses 10,000).
+/// as it was. <c>FASTRNN_FUZZ_COUNT</c> files per format (default 3,000, what CI runs; the README's full run uses 10,000).
 /// </summary>
 public class ReaderFuzzTests(ITestOutputHelper output) : TemporaryDirectoryTest
 {
-    private static int Count => int.TryParse(Environment.GetEnvironmentVariable("FASTRNN_FUZZ_COUNT"), out int n) && n > 0 ? n : 2000;
+    private static int Count => int.TryParse(Environment.GetEnvironmentVariable("FASTRNN_FUZZ_COUNT"), out int n) && n > 0 ? n : 3000;
 
     /// <summary>At most this much managed memory per load: the valid files are at most 40 KB, so a reader that sizes
     /// an allocation by a claim in the file instead of by the bytes it holds trips it.</summary>
@@ -43,6 +43,7 @@ public class ReaderFuzzTests(ITestOutputHelper output) : TemporaryDirectoryTest
         var generic = new Func<Random, byte[], byte[]>[] { FlipBits, Truncate, Append, Overwrite, EditNumber };
         int loaded = 0, refused = 0, unchangedBytes = 0;
         var reasons = new Dictionary<string, int>();
+        var byMutation = new SortedDictionary<string, (int Loaded, int Refused)>(StringComparer.Ordinal);
         for (int i = 0; i < Count; i++)
         {
             var original = format.Bases[i % format.Bases.Length];
@@ -60,9 +61,11 @@ public class ReaderFuzzTests(ITestOutputHelper output) : TemporaryDirectoryTest
             {
                 case null:
                     loaded++;
+                    byMutation[mutate.Method.Name] = (byMutation.GetValueOrDefault(mutate.Method.Name).Loaded + 1, byMutation.GetValueOrDefault(mutate.Method.Name).Refused);
                     break;
                 case InvalidDataException refusal:
                     refused++;
+                    byMutation[mutate.Method.Name] = (byMutation.GetValueOrDefault(mutate.Method.Name).Loaded, byMutation.GetValueOrDefault(mutate.Method.Name).Refused + 1);
                     Assert.True(before.AsSpan().SequenceEqual(after), $"{name} #{i} ({mutate.Method.Name}): refused ({refusal.Message}) but the state changed.");
                     string reason = Reason(refusal.Message);
                     reasons[reason] = reasons.GetValueOrDefault(reason) + 1;
@@ -73,6 +76,7 @@ public class ReaderFuzzTests(ITestOutputHelper output) : TemporaryDirectoryTest
             }
         }
         output.WriteLine($"{name}: {Count} mutated files ({unchangedBytes} mutations left the bytes as they were): {loaded} loaded, {refused} refused with InvalidDataException, 0 other outcomes.");
+        output.WriteLine("  loaded/refused by mutation: " + string.Join(", ", byMutation.Select(m => $"{m.Key} {m.Value.Loaded}/{m.Value.Refused}")));
         foreach (var (reason, count) in reasons.OrderByDescending(r => r.Value).Take(12))
             output.WriteLine($"  {count,6}  {reason}");
         Assert.True(refused > Count / 2, $"only {refused} of {Count} mutated {name} files were refused: the mutations do not reach the reader.");

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
 
@@ -48,6 +49,8 @@ internal sealed class PyTorchFile
                 "torch.save(torch.load(path), path).");
         if (bytes.Length < 4 || bytes[0] != (byte)'P' || bytes[1] != (byte)'K')
             throw new InvalidDataException($"PyTorch file '{source}' is not a torch.save zip archive (it does not start with 'PK').");
+        if (!EndsWithDirectory(bytes))
+            throw new InvalidDataException($"PyTorch file '{source}' does not end with a zip archive's end-of-directory record (truncated, or bytes appended?).");
         ZipArchive archive;
         try
         {
@@ -59,6 +62,17 @@ internal sealed class PyTorchFile
         }
         using (archive)
             return Parse(archive, bytes.Length, source);
+    }
+
+    /// <summary>Whether the file ends exactly where a zip's end-of-central-directory record (22 bytes and its comment)
+    /// does: zip readers search backwards for the record and would skip whatever follows it.</summary>
+    private static bool EndsWithDirectory(byte[] bytes)
+    {
+        for (int at = bytes.Length - 22; at >= Math.Max(0, bytes.Length - 22 - ushort.MaxValue); at--)
+            if (BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(at)) == 0x06054b50
+                && at + 22 + BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(at + 20)) == bytes.Length)
+                return true;
+        return false;
     }
 
     /// <summary>What System.IO.Compression throws for a damaged archive.</summary>
