@@ -25,7 +25,8 @@ public sealed class OnnxExportOptions
 /// declared layer k ([directions, batch, units]) and, if asked, <c>lengths</c>; its outputs are <c>output</c> ([steps,
 /// batch, OutputSize], or [batch, OutputSize] for a last-step readout) and <c>final_h.{k}</c>, <c>final_c.{k}</c>, so a
 /// stateless runtime can stream by feeding the final states back. It is the inference pass: dropout of every kind and
-/// weight drop are identities. A feature ONNX's recurrent operators cannot express is refused, naming it.
+/// weight drop are identities, and a layer with zoneout becomes a <c>Scan</c> over its cell ending in zoneout's
+/// expectation (<see cref="OnnxScanLayer"/>). A feature ONNX cannot express is refused, naming it.
 /// </summary>
 public static class OnnxExport
 {
@@ -92,6 +93,17 @@ public static class OnnxExport
         {
             var layer = layers[n];
             directions = layer.Bidirectional ? 2 : 1;
+            if (layer.Zoneout)
+            {
+                // zoneout's expectation is not in ONNX's LSTM or GRU: the cell written out in a Scan
+                var rates = (model as ISequenceModel)?.Options
+                    ?? throw new NotSupportedException($"{model.GetType().Name} has zoneout but no run-time options holding its rates.");
+                x = OnnxScanLayer.Emit(graph, layers, n, directions, declared, x, lengths, Export, rates);
+                finalH = $"final_h.{declared}";
+                if (layer.BatchNorm)
+                    x = Normalize(layer, x, sequence: true);
+                continue;
+            }
             bool lstm = layer.Cell == RecurrentCell.Lstm;
             int gates = lstm ? 4 : 3, units = layer.Hidden, inputs = layer.Inputs;
             int[] order = GateOrder(layer.Cell);
@@ -151,11 +163,7 @@ public static class OnnxExport
         if (architecture.HasHead)
         {
             int features = layers[^1].StateSize * directions, outputs = architecture.Outputs;
-            var weight = Export("head.weight"); // [outputs, features]
-            var transposed = new float[weight.Length];
-            for (int o = 0; o < outputs; o++)
-                for (int f = 0; f < features; f++)
-                    transposed[f * outputs + o] = weight[o * features + f];
+            var transposed = OnnxScanLayer.Transpose(Export("head.weight"), outputs, features); // [features, outputs]
             string logits = graph.Apply("Add", [
                 graph.Apply("MatMul", [top, graph.Initializer("head.weight.T", transposed, features, outputs)]),
                 graph.Initializer("head.bias", Export("head.bias"), outputs)]);
@@ -181,7 +189,6 @@ public static class OnnxExport
         string? feature = layer.Projection > 0 ? $"an LSTM projection (Projection = {layer.Projection})"
             : layer.LayerNorm ? "layer normalization inside the cell (LayerNorm)"
             : layer.RecurrentBatchNorm ? "recurrent batch normalization inside the cell (RecurrentBatchNorm)"
-            : layer.Zoneout ? "zoneout (its inference pass mixes the previous state into the new one)"
             : null;
         if (feature is not null)
             throw new NotSupportedException(

@@ -2,9 +2,10 @@ namespace FastRnn.IO.Onnx;
 
 /// <summary>
 /// An ONNX graph being built: nodes in order, float initializers, and typed graph inputs and outputs, serialized as a
-/// <c>ModelProto</c> (onnx.proto's field numbers, noted where they are written).
+/// <c>ModelProto</c> (onnx.proto's field numbers, noted where they are written). A graph may be the body of a node (a
+/// <c>Scan</c>): its value names then carry <paramref name="prefix"/>, so none shadows a name of the graph around it.
 /// </summary>
-internal sealed class OnnxGraph(string name)
+internal sealed class OnnxGraph(string name, string prefix = "")
 {
     /// <summary>ONNX tensor element types (TensorProto.DataType).</summary>
     public const int Float = 1, Int32 = 6, Int64 = 7;
@@ -16,7 +17,7 @@ internal sealed class OnnxGraph(string name)
     private int _unique;
 
     /// <summary>A fresh value name from <paramref name="stem"/>.</summary>
-    public string Name(string stem) => $"{stem}_{_unique++}";
+    public string Name(string stem) => $"{prefix}{stem}_{_unique++}";
 
     /// <summary>A float initializer of <paramref name="dims"/> holding <paramref name="values"/>.</summary>
     public string Initializer(string tensorName, ReadOnlySpan<float> values, params long[] dims)
@@ -34,6 +35,26 @@ internal sealed class OnnxGraph(string name)
         _initializers.Add(tensor);
         return tensorName;
     }
+
+    /// <summary>An int64 scalar initializer (a Range bound, a Gather index).</summary>
+    public string Int64Scalar(string stem, long value)
+    {
+        string tensorName = Name(stem);
+        _initializers.Add(new ProtoWriter().Int(2, Int64).String(8, tensorName).PackedInts(7, [value]));
+        return tensorName;
+    }
+
+    /// <summary>A float scalar initializer.</summary>
+    public string FloatScalar(string stem, float value) => Initializer(Name(stem), [value]);
+
+    /// <summary>A body graph's input or output of <paramref name="elementType"/> whose shape the node around it decides.</summary>
+    public string BodyInput(string valueName, int elementType)
+    {
+        _inputs.Add(ValueInfo(valueName, elementType, null));
+        return valueName;
+    }
+
+    public void BodyOutput(string valueName, int elementType) => _outputs.Add(ValueInfo(valueName, elementType, null));
 
     /// <summary>A graph input of <paramref name="elementType"/>; a dimension is a size or a symbolic name.</summary>
     public string Input(string valueName, int elementType, params object[] dims)
@@ -67,7 +88,16 @@ internal sealed class OnnxGraph(string name)
         return output;
     }
 
-    public byte[] ToModel(string producerVersion, int opset)
+    public byte[] ToModel(string producerVersion, int opset) =>
+        new ProtoWriter()
+            .Int(1, 8) // ir_version 8 (ONNX 1.10 and later)
+            .String(2, "FastRnn").String(3, producerVersion) // producer_name, producer_version
+            .Message(7, ToGraph())
+            .Message(8, new ProtoWriter().String(1, "").Int(2, opset)) // opset_import: the default domain
+            .ToArray();
+
+    /// <summary>The GraphProto: nodes, name, initializers, inputs, outputs.</summary>
+    public ProtoWriter ToGraph()
     {
         var graph = new ProtoWriter();
         foreach (var node in _nodes)
@@ -79,27 +109,28 @@ internal sealed class OnnxGraph(string name)
             graph.Message(11, input);
         foreach (var output in _outputs)
             graph.Message(12, output);
-        return new ProtoWriter()
-            .Int(1, 8) // ir_version 8 (ONNX 1.10 and later)
-            .String(2, "FastRnn").String(3, producerVersion) // producer_name, producer_version
-            .Message(7, graph)
-            .Message(8, new ProtoWriter().String(1, "").Int(2, opset)) // opset_import: the default domain
-            .ToArray();
+        return graph;
     }
 
-    private static ProtoWriter ValueInfo(string valueName, int elementType, object[] dims)
+    private static ProtoWriter ValueInfo(string valueName, int elementType, object[]? dims)
     {
-        var shape = new ProtoWriter();
-        foreach (object dim in dims)
-            shape.Message(1, dim is string symbol ? new ProtoWriter().String(2, symbol) : new ProtoWriter().Int(1, Convert.ToInt64(dim, System.Globalization.CultureInfo.InvariantCulture)));
-        var tensorType = new ProtoWriter().Int(1, elementType).Message(2, shape); // elem_type, shape
+        var tensorType = new ProtoWriter().Int(1, elementType); // elem_type
+        if (dims is not null)
+        {
+            var shape = new ProtoWriter();
+            foreach (object dim in dims)
+                shape.Message(1, dim is string symbol ? new ProtoWriter().String(2, symbol) : new ProtoWriter().Int(1, Convert.ToInt64(dim, System.Globalization.CultureInfo.InvariantCulture)));
+            tensorType.Message(2, shape); // shape
+        }
         return new ProtoWriter().String(1, valueName).Message(2, new ProtoWriter().Message(1, tensorType)); // name, type.tensor_type
     }
 }
 
-/// <summary>A node attribute (AttributeProto): an int, an int list, a float or a string.</summary>
-internal readonly record struct OnnxAttribute(string Name, long? Int = null, long[]? Ints = null, float? Float = null, string? Text = null)
+/// <summary>A node attribute (AttributeProto): an int, an int list, a float, a string or a graph.</summary>
+internal readonly record struct OnnxAttribute(string Name, long? Int = null, long[]? Ints = null, float? Float = null, string? Text = null, OnnxGraph? Graph = null)
 {
+    public static OnnxAttribute Of(string name, OnnxGraph graph) => new(name, Graph: graph);
+
     public static OnnxAttribute Of(string name, long value) => new(name, Int: value);
 
     public static OnnxAttribute Of(string name, long[] values) => new(name, Ints: values);
@@ -111,7 +142,9 @@ internal readonly record struct OnnxAttribute(string Name, long? Int = null, lon
     public ProtoWriter ToProto()
     {
         var proto = new ProtoWriter().String(1, Name);
-        // type (20): FLOAT 1, INT 2, STRING 3, INTS 7; values f (2), i (3), s (4), ints (8)
+        // type (20): FLOAT 1, INT 2, STRING 3, GRAPH 5, INTS 7; values f (2), i (3), s (4), g (6), ints (8)
+        if (Graph is { } graph)
+            return proto.Message(6, graph.ToGraph()).Int(20, 5);
         if (Int is { } i)
             return proto.Int(3, i).Int(20, 2);
         if (Ints is { } ints)

@@ -42,7 +42,8 @@ public static class OnnxImport
         var recurrent = file.Nodes.Select((node, index) => (node, index)).Where(n => n.node.OpType is "LSTM" or "GRU" or "RNN").ToList();
         var declared = architecture.Layers.Select((layer, index) => (layer, index)).Where(l => !l.layer.Reverse).ToList();
         if (recurrent.Count != declared.Count)
-            throw new InvalidDataException($"The ONNX graph has {recurrent.Count} recurrent node(s) (LSTM, GRU, RNN); {model.GetType().Name} declares {declared.Count} recurrent layer(s).");
+            throw new InvalidDataException($"The ONNX graph has {recurrent.Count} recurrent node(s) (LSTM, GRU, RNN); {model.GetType().Name} declares {declared.Count} recurrent layer(s)." +
+                (file.Nodes.Any(n => n.OpType is "Scan" or "Loop") ? " A layer written out as a Scan or Loop (as FastRnn exports zoneout) is not read back." : ""));
         int lastRecurrent = -1;
         for (int k = 0; k < declared.Count; k++)
         {
