@@ -34,6 +34,14 @@ public sealed partial class SharedBatchStepModel;
  Head(40, Activation.Softmax, Readout = Readout.LastStep), Loss(LossKind.SoftmaxCrossEntropy)]
 public sealed partial class DirectionsAndProjectionModel;
 
+// The classic GRU's recurrence on the pool (two barriers a step): wide enough for several shares at both widths and a
+// share with the blocks after the last whole group; recurrent and candidate dropout, zoneout, weight drop, a reverse
+// direction, per-row lengths.
+[RnnModel, TokenInput(30, 8), Gru(160, Variant = GruVariant.ResetBefore, RecurrentDropout = 0.15, CandidateDropout = 0.1),
+ Gru(136, Variant = GruVariant.ResetBefore, Bidirectional = true, WeightDrop = 0.2, Zoneout = 0.1), Head(30, Activation.Softmax, Readout = Readout.LastStep),
+ Loss(LossKind.SoftmaxCrossEntropy)]
+public sealed partial class ClassicGruModel;
+
 /// <summary>Issue 10's proof: training gives the same bits at any thread count. 20 Adam iterations (global-norm
 /// clipping, the model's and the optimizer's pool) with every kind of dropout, weight drop, zoneout and batch
 /// normalization on: the outputs, loss, every gradient and the weights after each iteration hash the same at 1, 2,
@@ -102,6 +110,41 @@ public class ThreadCountTests
             for (int r = 0; r < Batch; r++)
             {
                 targets[r] = random.Next(DirectionsAndProjectionModel.OutputSize);
+                lengths[r] = r == 0 ? Steps : random.Next(1, Steps + 1);
+            }
+            model.Forward(tokens, Batch, Steps, lengths);
+            return model.Loss(targets);
+        });
+    }
+
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void ClassicGruTrainsBitIdenticallyAtAnyThreadCount(bool wide)
+    {
+        string serial = TrainClassic(wide, threads: 1);
+        foreach (int threads in new[] { 2, 3, 4, 8 })
+            Assert.True(serial == TrainClassic(wide, threads), $"{threads} threads: not bit-identical to 1 thread ({(wide ? 512 : 256)}-bit)");
+    }
+
+    private static string TrainClassic(bool wide, int threads)
+    {
+        const int Batch = 5, Steps = 9;
+        using var pool = threads > 1 ? new ComputePool(threads) : null;
+        ClassicGruModel model;
+        using (VectorPath.Override(wide))
+            model = new ClassicGruModel(Batch, Steps, seed: 3);
+        model.Pool = pool;
+        var random = new Random(17);
+        var tokens = new int[Batch * Steps];
+        var targets = new int[Batch];
+        var lengths = new int[Batch];
+        return HashTraining(model, pool, iterations: 6, iteration =>
+        {
+            for (int i = 0; i < tokens.Length; i++)
+                tokens[i] = random.Next(ClassicGruModel.Vocabulary);
+            for (int r = 0; r < Batch; r++)
+            {
+                targets[r] = random.Next(ClassicGruModel.OutputSize);
                 lengths[r] = r == 0 ? Steps : random.Next(1, Steps + 1);
             }
             model.Forward(tokens, Batch, Steps, lengths);

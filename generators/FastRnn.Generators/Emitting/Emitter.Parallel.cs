@@ -7,14 +7,15 @@ internal static partial class Emitter
     private sealed partial class ModelEmitter
     {
         /// <summary>Whether layer n's sequence recurrence can be split by blocks of units across the model's pool: its
-        /// cell updates each block from that block's gates alone (not a normalized cell, not the classic GRU, whose
-        /// reset gate multiplies h(t−1) before its product). The masks (recurrent dropout, zoneout's κ, Semeniuta's) are
-        /// drawn per element from their index, so each share draws its own units' and gets the same values.</summary>
-        private bool SplitsRecurrence(int n) => Cell(n).SplitsByBlocks && !Projects(n);
+        /// cell updates each block from that block's gates alone, or (the classic GRU, whose candidate's product reads
+        /// r⊙h(t−1) of every unit) meets the other shares at a second barrier before that product; not a normalized
+        /// cell. The masks (recurrent dropout, zoneout's κ, Semeniuta's) are drawn per element from their index, so each
+        /// share draws its own units' and gets the same values.</summary>
+        private bool SplitsRecurrence(int n) => Cell(n).SplitsRecurrenceByBlocks && !Projects(n);
 
         /// <summary>Whether layer n's backward steps are split too: the LSTM's and the reset-after GRU's, whenever the
-        /// forward's are.</summary>
-        private bool SplitsBackwardRecurrence(int n) => SplitsRecurrence(n);
+        /// forward's are (the classic GRU's backward runs on one thread).</summary>
+        private bool SplitsBackwardRecurrence(int n) => SplitsRecurrence(n) && Cell(n).SplitsByBlocks;
 
         /// <summary>Whether a state's step can be shared by the pool's threads: every layer's fused kernel
         /// takes a block range (no zoneout, whose inference κ the fused kernel takes as a rate; no dropout in the
@@ -23,7 +24,7 @@ internal static partial class Emitter
         private bool SplitsStep => Streams && Enumerable.Range(0, _m.Layers.Count).All(n =>
         {
             var layer = _m.Layers[n];
-            return SplitsRecurrence(n) && !OutputNorm(n) && layer.RecurrentDropout is null && layer.Zoneout is null
+            return SplitsRecurrence(n) && Cell(n).SplitsByBlocks && !OutputNorm(n) && layer.RecurrentDropout is null && layer.Zoneout is null
                 && layer.CellZoneout is null && layer.CandidateDropout is null;
         });
 

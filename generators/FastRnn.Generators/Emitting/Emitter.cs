@@ -896,7 +896,7 @@ internal static partial class Emitter
                 AdvanceLayer{{n}}<T>(p,{{(_m.Layers[n].WeightDrop is null || norm ? "" : $" recurrentWeights,")}}{{(norm ? $" inputNormalized.Slice(now * {L}Row, batch * {L}Row)," : "")}} gates.Slice(now * {{L}}Row, batch * {{L}}Row),
                     {{cellEmitter.ForwardPrevious(hPrev)}}, _l{{n}}Hidden.AsSpan((now + batch) * {{L}}Padded, batch * {{L}}Padded),
                     {{cellEmitter.ForwardState}}
-                    {{ZoneArguments(n, split ? "blockStart, blockEnd" : $"0, {L}Blocks")}}{{CandidateArgument(n)}}batch{{(norm ? "" : ", Alternate(t)")}}{{(split ? ", blockStart, blockEnd" : cellEmitter.SplitsByBlocks ? $", 0, {L}Blocks" : "")}});
+                    {{ZoneArguments(n, split ? "blockStart, blockEnd" : $"0, {L}Blocks")}}{{CandidateArgument(n)}}batch{{(norm ? "" : ", Alternate(t)")}}{{cellEmitter.AdvanceBlocks(split)}});
                 """);
             // The steps, each from the slot of h(t−1) to that of h(t): before and after AdvanceLayer, what the layer adds.
             string StepLoop(string before, string after) => Code($$"""

@@ -120,8 +120,11 @@ internal static partial class Emitter
                 {{StepZoneFill}}{{Span}} gates = state.Layer{{n}}Gates;
                 {{Kernels}}.BroadcastRows(p.Slice({{L}}InputBias, {{L}}Row), gates, {{L}}Row, batch);
                 {{Kernels}}.MultiplyAdd<T>(x, {{E.InputStride(n)}}, batch, p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, gates, {{L}}Row);
-                {{StepAdvanceCall(SplitsByBlocks ? $"0, {L}Blocks" : null)}}
+                {{StepAdvanceCall(StepBlocks)}}
                 """;
+
+            /// <summary>The blocks argument(s) of the batched streaming step's <c>AdvanceLayer{n}</c> call, if it takes any.</summary>
+            protected virtual string? StepBlocks => SplitsByBlocks ? $"0, {L}Blocks" : null;
 
             /// <summary>The streaming step's <c>AdvanceLayer{n}</c> call on the gates in <c>gates</c>, over the blocks
             /// <paramref name="blocks"/> (<c>"start, end"</c>) when the kernel takes a range.</summary>
@@ -318,6 +321,14 @@ internal static partial class Emitter
             /// product and its update touch only those blocks' gates and units. Not a normalized cell (its product is
             /// made before) and not the classic GRU (its candidate product reads r⊙h of every unit).</summary>
             public virtual bool SplitsByBlocks => !layer.Normalized;
+
+            /// <summary>Whether the sequence forward's recurrence can be shared by blocks of units across the pool's
+            /// threads (each step's barrier publishing h(t)): wherever AdvanceLayer splits by blocks.</summary>
+            public virtual bool SplitsRecurrenceByBlocks => SplitsByBlocks;
+
+            /// <summary>The sequence forward's block arguments of <c>AdvanceLayer{n}</c>: a share's range when
+            /// <paramref name="split"/>, else the whole layer (none for a kernel that takes no range).</summary>
+            public virtual string AdvanceBlocks(bool split) => split ? ", blockStart, blockEnd" : SplitsByBlocks ? $", 0, {L}Blocks" : "";
 
             /// <summary>The recurrent weights and their shape: the arena's, or, under weight drop, the pass's dropped
             /// copy, passed in apart from the arena.</summary>

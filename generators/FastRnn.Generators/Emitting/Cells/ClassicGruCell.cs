@@ -25,6 +25,16 @@ internal static partial class Emitter
             /// <inheritdoc/>
             public override bool SplitsByBlocks => false;
 
+            /// <summary>The sequence's recurrence is split by blocks all the same: the shares meet at a second barrier
+            /// per step, after their reset gates, before the candidate's product.</summary>
+            public override bool SplitsRecurrenceByBlocks => true;
+
+            /// <inheritdoc/>
+            public override string AdvanceBlocks(bool split) => split ? ", blockStart, blockEnd, barrier" : $", 0, {L}Blocks, null";
+
+            /// <inheritdoc/>
+            protected override string? StepBlocks => $"0, {L}Blocks, null";
+
             /// <inheritdoc/>
             public override void EmitAdvance()
             {
@@ -33,16 +43,23 @@ internal static partial class Emitter
                     /// once <paramref name="gates"/> holds a_x = b_ih + W_ih·x:
                     ///   r = σ(a_r + b_hr + U_r·h(t−1));  z = σ(a_z + b_hz + U_z·h(t−1))
                     ///   n = tanh(a_n + b_hn + U_n·(r⊙h(t−1)));  h(t) = (1 − z)⊙n + z⊙h(t−1)
-                    /// The activated gates replace the pre-activations; <paramref name="resetHidden"/> keeps r⊙h(t−1).{{RecurrentInputDoc}}{{ZoneDoc}}</summary>
+                    /// The activated gates replace the pre-activations; <paramref name="resetHidden"/> keeps r⊙h(t−1).
+                    /// Blocks [<paramref name="blockStart"/>, <paramref name="blockEnd"/>) only, one thread's share: the shares
+                    /// meet at <paramref name="barrier"/> between their reset gates and the candidate's product, which reads
+                    /// every unit's r⊙h(t−1).{{RecurrentInputDoc}}{{ZoneDoc}}</summary>
                     {{NoInlining}}
                     private static void AdvanceLayer{{n}}<T>({{ReadOnlySpan}} p,{{WeightsParameter}} {{Span}} gates, {{ReadOnlySpan}} hPrev,{{RecurrentInputParameter}} {{Span}} h,
-                        {{Span}} recurrent, {{Span}} resetHidden, {{ZoneParameters}}int batch, bool descending) {{BlockConstraint}}
+                        {{Span}} recurrent, {{Span}} resetHidden, {{ZoneParameters}}int batch, bool descending,
+                        int blockStart, int blockEnd, global::FastRnn.ComputeBarrier? barrier) {{BlockConstraint}}
                     {
-                        {{Kernels}}.BroadcastRows(p.Slice({{L}}RecurrentBias, {{L}}Row), recurrent, {{L}}Row, batch);
-                        {{Kernels}}.MultiplyAdd<T>({{RecurrentInput}}, {{L}}Padded, batch, {{RecurrentWeights}}, 0, 2, recurrent, {{L}}Row, descending);
+                        // blocks [blockStart, blockEnd) of units: the whole layer, or one thread's share of it
+                        int first = blockStart * {{L}}Gates * BlockWidth, width = (blockEnd - blockStart) * {{L}}Gates * BlockWidth;
+                        {{Kernels}}.BroadcastRows(p.Slice({{L}}RecurrentBias + first, width), recurrent.Slice(first), {{L}}Row, batch);
+                        {{Kernels}}.MultiplyAdd<T>({{RecurrentInput}}, {{L}}Padded, batch, {{RecurrentWeights}}, 0, 2, recurrent, {{L}}Row,
+                            blockStart * 2, blockEnd * 2, descending);
                         for (int r = 0; r < batch; r++)
                         {
-                            for (int j = 0; j < {{L}}Blocks; j++)
+                            for (int j = blockStart; j < blockEnd; j++)
                             {
                                 int at = r * {{L}}Row + j * {{L}}Gates * BlockWidth;
                                 ref float a = ref At(gates, at);
@@ -55,11 +72,14 @@ internal static partial class Emitter
                                 T.Store(ref At(ref a, BlockWidth), z);
                             }
                         }
-                        // gh_n = b_hn + U_n·(r⊙h(t−1)): the candidate's product needs every unit's reset gate first.
-                        {{Kernels}}.MultiplyAdd<T>(resetHidden, {{L}}Padded, batch, {{RecurrentWeights}}, 2, 3, recurrent, {{L}}Row, descending);
+                        // gh_n = b_hn + U_n·(r⊙h(t−1)): the candidate's product needs every unit's reset gate first, the
+                        // other shares' too
+                        barrier?.SignalAndWait();
+                        {{Kernels}}.MultiplyAdd<T>(resetHidden, {{L}}Padded, batch, {{RecurrentWeights}}, 2, 3, recurrent, {{L}}Row,
+                            blockStart, blockEnd, descending);
                         for (int r = 0; r < batch; r++)
                         {
-                            for (int j = 0; j < {{L}}Blocks; j++)
+                            for (int j = blockStart; j < blockEnd; j++)
                             {
                                 int at = r * {{L}}Row + j * {{L}}Gates * BlockWidth;
                                 ref float a = ref At(gates, at);
