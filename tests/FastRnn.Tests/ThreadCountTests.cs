@@ -93,27 +93,32 @@ public class ThreadCountTests
 
     private static string TrainBoth(bool wide, int threads)
     {
-        const int Batch = 6, Steps = 10;
         using var pool = threads > 1 ? new ComputePool(threads) : null;
-        DirectionsAndProjectionModel model;
         using (VectorPath.Override(wide))
-            model = new DirectionsAndProjectionModel(Batch, Steps, seed: 5);
+            return TrainWithLengths(new DirectionsAndProjectionModel(6, 10, seed: 5), pool, seed: 13, iterations: 8);
+    }
+
+    /// <summary>Iterations of a token model with a last-step head on <paramref name="pool"/>: random tokens, class
+    /// targets and per-row lengths (the first row full).</summary>
+    private static string TrainWithLengths(ISequenceModel model, ComputePool? pool, int seed, int iterations)
+    {
+        int batch = model.BatchCapacity, steps = model.SequenceCapacity;
         model.Pool = pool;
-        var random = new Random(13);
-        var tokens = new int[Batch * Steps];
-        var targets = new int[Batch];
-        var lengths = new int[Batch];
-        return HashTraining(model, pool, iterations: 8, iteration =>
+        var random = new Random(seed);
+        var tokens = new int[batch * steps];
+        var targets = new int[batch];
+        var lengths = new int[batch];
+        return HashTraining(model, pool, iterations, iteration =>
         {
             for (int i = 0; i < tokens.Length; i++)
-                tokens[i] = random.Next(DirectionsAndProjectionModel.Vocabulary);
-            for (int r = 0; r < Batch; r++)
+                tokens[i] = random.Next(model.Vocabulary);
+            for (int r = 0; r < batch; r++)
             {
-                targets[r] = random.Next(DirectionsAndProjectionModel.OutputSize);
-                lengths[r] = r == 0 ? Steps : random.Next(1, Steps + 1);
+                targets[r] = random.Next(model.OutputWidth);
+                lengths[r] = r == 0 ? steps : random.Next(1, steps + 1);
             }
-            model.Forward(tokens, Batch, Steps, lengths);
-            return model.Loss(targets);
+            model.ForwardTokens(tokens, batch, steps, lengths);
+            return model.LossClasses(targets);
         });
     }
 
@@ -128,28 +133,9 @@ public class ThreadCountTests
 
     private static string TrainClassic(bool wide, int threads)
     {
-        const int Batch = 5, Steps = 9;
         using var pool = threads > 1 ? new ComputePool(threads) : null;
-        ClassicGruModel model;
         using (VectorPath.Override(wide))
-            model = new ClassicGruModel(Batch, Steps, seed: 3);
-        model.Pool = pool;
-        var random = new Random(17);
-        var tokens = new int[Batch * Steps];
-        var targets = new int[Batch];
-        var lengths = new int[Batch];
-        return HashTraining(model, pool, iterations: 6, iteration =>
-        {
-            for (int i = 0; i < tokens.Length; i++)
-                tokens[i] = random.Next(ClassicGruModel.Vocabulary);
-            for (int r = 0; r < Batch; r++)
-            {
-                targets[r] = random.Next(ClassicGruModel.OutputSize);
-                lengths[r] = r == 0 ? Steps : random.Next(1, Steps + 1);
-            }
-            model.Forward(tokens, Batch, Steps, lengths);
-            return model.Loss(targets);
-        });
+            return TrainWithLengths(new ClassicGruModel(5, 9, seed: 3), pool, seed: 17, iterations: 6);
     }
 
     /// <summary>Adam iterations (global-norm clipping, on <paramref name="pool"/>), each a pass's mask counter, its forward
