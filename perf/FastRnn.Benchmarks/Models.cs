@@ -5,6 +5,8 @@ namespace FastRnn.Benchmarks;
 // Streaming-step models: I = H, one output.
 [RnnModel, DenseInput(128), Lstm(128), Head(1), Loss(LossKind.MeanSquaredError)] public sealed partial class Lstm128;
 [RnnModel, DenseInput(256), Lstm(256), Head(1), Loss(LossKind.MeanSquaredError)] public sealed partial class Lstm256;
+// The classic GRU (reset before the product) of the same size, for its sequence forward on the pool.
+[RnnModel, DenseInput(256), Gru(256, Variant = GruVariant.ResetBefore), Head(1), Loss(LossKind.MeanSquaredError)] public sealed partial class ClassicGru256;
 [RnnModel, DenseInput(512), Lstm(512), Head(1), Loss(LossKind.MeanSquaredError)] public sealed partial class Lstm512;
 [RnnModel, DenseInput(128), Gru(128), Head(1), Loss(LossKind.MeanSquaredError)] public sealed partial class Gru128;
 [RnnModel, DenseInput(256), Gru(256), Head(1), Loss(LossKind.MeanSquaredError)] public sealed partial class Gru256;

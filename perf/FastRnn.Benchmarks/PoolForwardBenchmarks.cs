@@ -4,7 +4,7 @@ using FastRnn.Kernels;
 
 namespace FastRnn.Benchmarks;
 
-/// <summary>The LSTM(256) sequence forward (batch 32 × 100 steps) and the char-LM training iteration (Embedding(96, 64) →
+/// <summary>The LSTM(256) and classic GRU(256) sequence forwards (batch 32 × 100 steps) and the char-LM training iteration (Embedding(96, 64) →
 /// LSTM(256) → Linear(96), batch 32 × 64, Adam) with the model's and the optimizer's <see cref="ComputePool"/> of 1 and
 /// 2 threads: everything the model's pool carries (products, recurrence, weight gradients, head, loss) and the update.
 /// Results are bit-identical at both thread counts.</summary>
@@ -14,6 +14,7 @@ public class PoolForwardBenchmarks
     private const int Batch = 32, Steps = 100, H = 256;
     private readonly float[] _inputs = Enumerable.Range(0, Batch * Steps * H).Select(i => MathF.Sin(i * 0.01f)).ToArray();
     private Lstm256 _model = null!;
+    private ClassicGru256 _classic = null!;
     private CharLanguageModel _charModel = null!;
     private Adam _adam = null!;
     private ComputePool? _pool;
@@ -28,11 +29,13 @@ public class PoolForwardBenchmarks
         using (VectorPath.Override(Bits == 512))
         {
             _model = new Lstm256(Batch, Steps);
+            _classic = new ClassicGru256(Batch, Steps);
             _charModel = new CharLanguageModel(CharModelBatch.Batch, CharModelBatch.Steps, seed: 1);
             _adam = new Adam(_charModel, 1e-3f);
         }
         _pool = Threads > 1 ? new ComputePool(Threads) : null;
         _model.Pool = _pool;
+        _classic.Pool = _pool;
         _charModel.Pool = _pool;
         _adam.Pool = _pool;
     }
@@ -42,6 +45,9 @@ public class PoolForwardBenchmarks
 
     [Benchmark(Description = "FastRnn Forward B=32 T=100 H=256 on the pool")]
     public void Forward() => _model.Forward(_inputs, Batch, Steps);
+
+    [Benchmark(Description = "FastRnn classic GRU Forward B=32 T=100 H=256 on the pool")]
+    public void ClassicGruForward() => _classic.Forward(_inputs, Batch, Steps);
 
     [Benchmark(Description = "char-LM training iteration on the pool")]
     public float Iteration() => CharModelBatch.Iteration(_charModel, _adam);
