@@ -995,7 +995,7 @@ internal static partial class Emitter
             string L = $"L{n}";
             return Lines($"// ĥ = normalize(U·h(t−1)) over each row's Gates·Hidden values",
                 $"{target}.Clear();",
-                $"{Kernels}.MultiplyAdd<T>({hIn}, {L}Padded, batch, {weights}, {L}RecurrentShape, 0, {L}Gates, {target}, {L}Row, Alternate(t));",
+                $"{Kernels}.MultiplyAdd<T>(_pool, {hIn}, {L}Padded, batch, {weights}, {L}RecurrentShape, 0, {L}Gates, {target}, {L}Row, Alternate(t)); // by columns on the pool",
                 NormalizeProducts(n, "Recurrent", target, "batch", $"_l{n}RecurrentRstd.AsSpan(now, batch)", $"_l{n}RecurrentRstd.AsSpan(t * {L}Row, {L}Row)",
                     "t", "_batchStatistics", "_normMean"));
         }

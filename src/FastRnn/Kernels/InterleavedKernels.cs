@@ -46,11 +46,12 @@ public static class InterleavedKernels
     /// with the output columns (block, gate) split across <paramref name="pool"/>'s threads. The columns are cut on
     /// multiples of the register tile, so every column is computed by the same tile, in the same order, as on one
     /// thread: the result is bit-identical at any thread count. Without a pool (or with one thread, or too few columns
-    /// to share) it is the serial product. The operands stay pinned for the call.</summary>
+    /// to share) it is the serial product, walking its columns in the order <paramref name="descending"/> says (as the
+    /// serial overload; the order never changes a result). The operands stay pinned for the call.</summary>
     public static unsafe void MultiplyAdd<T>(ComputePool? pool,
         ReadOnlySpan<float> x, int xStride, int rows,
         ReadOnlySpan<float> w, InterleavedShape shape, int gateStart, int gateEnd,
-        Span<float> y, int yStride)
+        Span<float> y, int yStride, bool descending = false)
         where T : struct, IBlock<T>
     {
         CheckProduct(x, xStride, rows, w, shape, gateStart, gateEnd, y, yStride);
@@ -68,7 +69,7 @@ public static class InterleavedKernels
         }
         if (parts <= 1)
         {
-            MultiplyAddColumns<T>(x, xStride, rows, w, shape, gateStart, gateEnd, y, yStride, 0, columns);
+            MultiplyAddColumns<T>(x, xStride, rows, w, shape, gateStart, gateEnd, y, yStride, 0, columns, descending);
             return;
         }
         fixed (float* px = x, pw = w, py = y)

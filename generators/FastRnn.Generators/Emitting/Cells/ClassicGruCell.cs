@@ -132,7 +132,7 @@ internal static partial class Emitter
                         // n = tanh(a_n + b_hn + U_n·(r⊙h(t−1))):  ∂(r⊙h(t−1)) = U_nᵀ·∂a_n
                         {{Span}} dStep = dGates.Slice(now * {{L}}Row, batch * {{L}}Row);
                         dResetHidden.Clear();{{h.ClearTilde}}
-                        {{Kernels}}.MultiplyAdd<T>(dStep, {{L}}Row, batch, _l{{n}}CandidateTransposed, {{L}}RecurrentShape.Transposed, 0, 1, dResetHidden, {{L}}Padded, Alternate(t));
+                        {{Kernels}}.MultiplyAdd<T>(_pool, dStep, {{L}}Row, batch, _l{{n}}CandidateTransposed, {{L}}RecurrentShape.Transposed, 0, 1, dResetHidden, {{L}}Padded, Alternate(t));
                         for (int r = 0; r < batch; r++)
                         {
                             for (int j = 0; j < {{L}}Blocks; j++)
@@ -148,7 +148,7 @@ internal static partial class Emitter
                             }
                         }
                         // r, z = σ(… + U_r,z·h(t−1)):  ∂h(t−1) += U_r,zᵀ·∂a_r,z
-                        {{Kernels}}.MultiplyAdd<T>(dStep, {{L}}Row, batch, _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, {{h.ProductTarget}}, {{L}}Padded, Alternate(t));
+                        {{Kernels}}.MultiplyAdd<T>(_pool, dStep, {{L}}Row, batch, _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, {{h.ProductTarget}}, {{L}}Padded, Alternate(t));
                         {{h.MaskCarry}}
                     }
                     // ∂U_r,z += Σ_t ∂a_r,zᵀ·h(t−1);  ∂U_n += Σ_t ∂a_nᵀ·(r⊙h(t−1));  ∂b_hh += Σ_t ∂a

@@ -180,7 +180,7 @@ internal static partial class Emitter
                             }
                         }
                         {{(layer.Normalized ? GruRecurrentNormBackward() : "")}}// gh = b_hh + U·h(t−1):  ∂h(t−1) += Uᵀ·∂gh{{h.ClearTilde}}
-                        {{Kernels}}.MultiplyAdd<T>(dRecurrent.Slice(now * {{L}}Row, batch * {{L}}Row), {{L}}Row, batch,
+                        {{Kernels}}.MultiplyAdd<T>(_pool, dRecurrent.Slice(now * {{L}}Row, batch * {{L}}Row), {{L}}Row, batch,
                             _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, {{h.ProductTarget}}, {{L}}Padded, Alternate(t));
                         {{h.MaskCarry}}
                     }

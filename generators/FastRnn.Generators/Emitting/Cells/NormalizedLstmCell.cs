@@ -175,7 +175,7 @@ internal static partial class Emitter
                         {{E.NormalizationBackward(n, $"dGates.Slice(now * {L}Row, batch * {L}Row)", $"_l{n}RecurrentNormalized.AsSpan(now * {L}Row, batch * {L}Row)", "dProduct",
                             $"{L}Row", $"{L}Gates", "batch", $"_l{n}RecurrentRstd.AsSpan(now, batch)", $"_l{n}RecurrentRstd.AsSpan(t * {L}Row, {L}Row)", $"{L}RecurrentGain", $"{L}RecurrentBias")}}
                         // U·h(t−1):  ∂h(t−1) = Uᵀ·∂(U·h(t−1)){{(zh ? " (added to κ_h⊙∂h(t), already there)" : "\ndHidden.Clear();")}}
-                        {{Kernels}}.MultiplyAdd<T>(dProduct, {{L}}Row, batch, _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, dHidden, {{L}}Padded, Alternate(t));
+                        {{Kernels}}.MultiplyAdd<T>(_pool, dProduct, {{L}}Row, batch, _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, dHidden, {{L}}Padded, Alternate(t));
                         {{h.MaskCarry}}
                     }
                     // ∂U += Σ_t ∂(U·h)(t)ᵀ·h(t−1)
