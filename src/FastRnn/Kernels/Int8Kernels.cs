@@ -1,0 +1,183 @@
+using System.ComponentModel;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace FastRnn.Kernels;
+
+/// <summary>
+/// Products with a gate-interleaved weight matrix (<see cref="InterleavedShape"/>) quantized to int8, a quarter of the
+/// bytes of float32. Weights: symmetric per output row (one unit's gate), <c>q = round(w / s)</c> in [−127, 127] with
+/// <c>s = max|w| / 127</c>, ties to even. Inputs: quantized the same way per row of x as they come (dynamic, as ONNX
+/// Runtime's DynamicQuantizeLSTM does), then offset by 128 to the unsigned bytes VPDPBUSD multiplies. The products sum in
+/// int32, exactly; the offset comes back out through each output row's sum of weights, <c>Σ(q_x + 128)·q_w − 128·Σq_w</c>,
+/// and the result is scaled back to float32 (<c>s_x·s_w</c>) and added to y. The weights of four consecutive inputs
+/// share a 32-bit lane, laid out as the float32 matrix with quads of inputs in place of inputs: lane (block b, quad q,
+/// gate g, unit u) at <c>((b·Quads + q)·Gates + g)·16 + u</c>, so one broadcast of four input bytes multiplies a block
+/// of units' weights in one instruction.
+/// </summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public static class Int8Kernels
+{
+    private const int W = Block.Width;
+
+    /// <summary>True where AVX-VNNI's 256-bit VPDPBUSD runs (the default path); else AVX2's VPMADDWD on widened values.</summary>
+    public static bool HasVnni => AvxVnni.IsSupported;
+
+    /// <summary>Quads of inputs of a matrix of <paramref name="shape"/> (the last one padded with zero weights).</summary>
+    public static int Quads(InterleavedShape shape) => (shape.Inputs + 3) / 4;
+
+    /// <summary>32-bit lanes of a packed matrix of <paramref name="shape"/>.</summary>
+    public static int PackedLength(InterleavedShape shape) => shape.Blocks * Quads(shape) * shape.Gates * W;
+
+    /// <summary>Bytes of scratch a row of inputs takes quantized: its quads.</summary>
+    public static int InputScratchLength(InterleavedShape shape) => 4 * Quads(shape);
+
+    /// <summary>Quantizes the float32 matrix <paramref name="weights"/> of <paramref name="shape"/>: the int8 weights into
+    /// <paramref name="packed"/>, each output row's scale into <paramref name="scales"/> and its sum of int8 weights into
+    /// <paramref name="sums"/> (both as an output row, <c>[block][gate][16]</c>; a row of zeros has scale 0).</summary>
+    public static void Quantize(ReadOnlySpan<float> weights, InterleavedShape shape, Span<int> packed, Span<float> scales, Span<int> sums)
+    {
+        if (weights.Length < shape.Length)
+            throw new ArgumentException($"The weights hold {weights.Length} floats; a matrix of {shape} needs {shape.Length}.", nameof(weights));
+        if (packed.Length < PackedLength(shape) || scales.Length < shape.RowLength || sums.Length < shape.RowLength)
+            throw new ArgumentException($"A quantized matrix of {shape} needs {PackedLength(shape)} lanes and {shape.RowLength} scales and sums; got {packed.Length}, {scales.Length}, {sums.Length}.");
+        int inputs = shape.Inputs, gates = shape.Gates, quads = Quads(shape);
+        for (int b = 0; b < shape.Blocks; b++)
+            for (int g = 0; g < gates; g++)
+                for (int u = 0; u < W; u++)
+                {
+                    float largest = 0;
+                    for (int k = 0; k < inputs; k++)
+                        largest = MathF.Max(largest, MathF.Abs(weights[((b * inputs + k) * gates + g) * W + u]));
+                    if (!float.IsFinite(largest))
+                        throw new ArgumentException($"Weight row (block {b}, gate {g}, unit {u}) holds a value that is not finite.", nameof(weights));
+                    float scale = largest / 127f;
+                    int row = (b * gates + g) * W + u, sum = 0;
+                    for (int q = 0; q < quads; q++)
+                    {
+                        uint lane = 0;
+                        for (int i = 0; i < 4; i++)
+                        {
+                            int k = 4 * q + i;
+                            int value = k < inputs && scale > 0 ? Quantize(weights[((b * inputs + k) * gates + g) * W + u], scale) : 0;
+                            sum += value;
+                            lane |= (uint)(byte)(sbyte)value << (8 * i);
+                        }
+                        packed[((b * quads + q) * gates + g) * W + u] = (int)lane;
+                    }
+                    scales[row] = scale;
+                    sums[row] = sum;
+                }
+    }
+
+    /// <summary>Quantizes one row of <paramref name="inputs"/> values to the unsigned bytes the product reads,
+    /// <c>round(x / s) + 128</c>, padding its last quad with 128 (zero); returns the scale <c>s = max|x| / 127</c>
+    /// (0 for a row of zeros, which then adds nothing).</summary>
+    public static float QuantizeInput(ReadOnlySpan<float> x, int inputs, Span<byte> quantized)
+    {
+        float largest = 0;
+        for (int k = 0; k < inputs; k++)
+            largest = MathF.Max(largest, MathF.Abs(x[k]));
+        float scale = largest / 127f;
+        int padded = (inputs + 3) / 4 * 4;
+        for (int k = 0; k < padded; k++)
+            quantized[k] = (byte)((k < inputs && scale > 0 ? Quantize(x[k], scale) : 0) + 128);
+        return scale;
+    }
+
+    /// <summary>round(value / scale), ties to even, within [−127, 127].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Quantize(float value, float scale) => (int)Math.Clamp(MathF.Round(value / scale), -127f, 127f);
+
+    /// <summary><c>y[r, (b, g)] += s_x(r)·s_w(b, g)·Σ_k q_x[r, k]·q_w[b, k, g]</c> for every row, block and gate: the
+    /// float32 inputs (<paramref name="rows"/> rows, <paramref name="xStride"/> apart) quantized row by row into
+    /// <paramref name="scratch"/> (<see cref="InputScratchLength"/> bytes), times the quantized matrix, added to the
+    /// output rows (<paramref name="yStride"/> apart, each <c>[block][gate][16]</c>). <paramref name="vnni"/> takes
+    /// AVX-VNNI's VPDPBUSD (where <see cref="HasVnni"/>), else AVX2's VPMADDWD on widened values: the same integers.
+    /// A row with a value that is not finite gives non-finite outputs (its scale is not finite).</summary>
+    public static void MultiplyAdd(ReadOnlySpan<float> x, int xStride, int rows, ReadOnlySpan<int> packed, ReadOnlySpan<float> scales,
+        ReadOnlySpan<int> sums, InterleavedShape shape, Span<byte> scratch, Span<float> y, int yStride, bool vnni)
+    {
+        int inputs = shape.Inputs, gates = shape.Gates, quads = Quads(shape);
+        if (rows < 0 || (rows > 0 && (x.Length < (rows - 1) * xStride + inputs || y.Length < (rows - 1) * yStride + shape.RowLength)))
+            throw new ArgumentException($"{rows} row(s) of {inputs} inputs and {shape.RowLength} outputs do not fit x ({x.Length} floats, stride {xStride}) and y ({y.Length}, stride {yStride}).");
+        if (packed.Length < PackedLength(shape) || scales.Length < shape.RowLength || sums.Length < shape.RowLength || scratch.Length < InputScratchLength(shape))
+            throw new ArgumentException($"A quantized matrix of {shape} needs {PackedLength(shape)} lanes, {shape.RowLength} scales and sums and {InputScratchLength(shape)} bytes of scratch.");
+        if (vnni && !AvxVnni.IsSupported)
+            throw new PlatformNotSupportedException("This processor has no AVX-VNNI.");
+        if (!Avx2.IsSupported)
+            throw new PlatformNotSupportedException("The int8 kernels need AVX2.");
+        ref int w0 = ref MemoryMarshal.GetReference(packed);
+        for (int r = 0; r < rows; r++)
+        {
+            float inputScale = QuantizeInput(x.Slice(r * xStride, inputs), inputs, scratch);
+            if (inputScale == 0)
+                continue;
+            ref int xq = ref Unsafe.As<byte, int>(ref MemoryMarshal.GetReference(scratch));
+            ref float yr = ref Unsafe.Add(ref MemoryMarshal.GetReference(y), r * yStride);
+            for (int b = 0; b < shape.Blocks; b++)
+                for (int g = 0; g < gates; g++)
+                {
+                    ref int column = ref Unsafe.Add(ref w0, (b * quads * gates + g) * W);
+                    var (low, high) = vnni
+                        ? ColumnVnni(ref xq, quads, ref column, gates * W)
+                        : ColumnAvx2(ref xq, quads, ref column, gates * W);
+                    int row = (b * gates + g) * W;
+                    // Σ(q_x + 128)·q_w − 128·Σq_w = Σq_x·q_w, then s_x·s_w
+                    var offset = Vector256.Create(128);
+                    low -= offset * Vector256.LoadUnsafe(in sums[row]);
+                    high -= offset * Vector256.LoadUnsafe(in sums[row + 8]);
+                    var factor = Vector256.Create(inputScale);
+                    ref float output = ref Unsafe.Add(ref yr, row);
+                    Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(low), factor * Vector256.LoadUnsafe(in scales[row]), Vector256.LoadUnsafe(ref output))
+                        .StoreUnsafe(ref output);
+                    Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(high), factor * Vector256.LoadUnsafe(in scales[row + 8]), Vector256.LoadUnsafe(ref output, 8))
+                        .StoreUnsafe(ref output, 8);
+                }
+        }
+    }
+
+    /// <summary>Σ over the quads of (four input bytes)·(four weights) for a block's 16 lanes, by VPDPBUSD (8 lanes each).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<int> Low, Vector256<int> High) ColumnVnni(ref int xq, int quads, ref int column, int stride)
+    {
+        Vector256<int> low = Vector256<int>.Zero, high = Vector256<int>.Zero;
+        for (int q = 0; q < quads; q++)
+        {
+            var x = Vector256.Create(Unsafe.Add(ref xq, q)).AsByte();
+            ref int lanes = ref Unsafe.Add(ref column, q * stride);
+            low = AvxVnni.MultiplyWideningAndAdd(low, x, Vector256.LoadUnsafe(ref lanes).AsSByte());
+            high = AvxVnni.MultiplyWideningAndAdd(high, x, Vector256.LoadUnsafe(ref lanes, 8).AsSByte());
+        }
+        return (low, high);
+    }
+
+    /// <summary>The same sums without VNNI: bytes widened to int16, VPMADDWD adds adjacent pairs exactly, and a
+    /// horizontal add (then a permute back into lane order) adds each lane's two pairs.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<int> Low, Vector256<int> High) ColumnAvx2(ref int xq, int quads, ref int column, int stride)
+    {
+        Vector256<int> low = Vector256<int>.Zero, high = Vector256<int>.Zero;
+        for (int q = 0; q < quads; q++)
+        {
+            // the four input bytes as int16, repeated for the four lanes each 128-bit half holds
+            var x = Avx2.ConvertToVector256Int16(Vector128.Create(Unsafe.Add(ref xq, q)).AsByte());
+            ref int lanes = ref Unsafe.Add(ref column, q * stride);
+            low += Lanes8(Vector256.LoadUnsafe(ref lanes).AsSByte(), x);
+            high += Lanes8(Vector256.LoadUnsafe(ref lanes, 8).AsSByte(), x);
+        }
+        return (low, high);
+    }
+
+    /// <summary>For 8 lanes of four int8 weights: each lane's Σ of its weights times the four inputs.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Lanes8(Vector256<sbyte> weights, Vector256<short> x)
+    {
+        var first = Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(weights.GetLower()), x);   // lanes 0–3, two pair sums each
+        var second = Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(weights.GetUpper()), x);  // lanes 4–7
+        // per 128-bit half: [l0, l1, l4, l5 | l2, l3, l6, l7]; the permute puts the 64-bit pairs back in order
+        return Avx2.Permute4x64(Avx2.HorizontalAdd(first, second).AsInt64(), 0b11_01_10_00).AsInt32();
+    }
+}
