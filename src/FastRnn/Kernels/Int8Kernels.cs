@@ -118,55 +118,140 @@ public static class Int8Kernels
             ref int xq = ref Unsafe.As<byte, int>(ref MemoryMarshal.GetReference(scratch));
             ref float yr = ref Unsafe.Add(ref MemoryMarshal.GetReference(y), r * yStride);
             for (int b = 0; b < shape.Blocks; b++)
+            {
+                ref int block = ref Unsafe.Add(ref w0, b * quads * gates * W);
+                int row = b * gates * W;
+                var output = new Output(inputScale, ref MemoryMarshal.GetReference(sums.Slice(row)), ref MemoryMarshal.GetReference(scales.Slice(row)),
+                    ref Unsafe.Add(ref yr, row));
+                if (gates is 3 or 4)
+                {
+                    // an LSTM's or GRU's block: every gate in one pass over its contiguous lanes
+                    if (vnni) Gates<VnniSums>(ref xq, quads, ref block, gates, output);
+                    else Gates<Avx2Sums>(ref xq, quads, ref block, gates, output);
+                    continue;
+                }
                 for (int g = 0; g < gates; g++)
                 {
-                    ref int column = ref Unsafe.Add(ref w0, (b * quads * gates + g) * W);
+                    ref int column = ref Unsafe.Add(ref block, g * W);
                     var (low, high) = vnni
-                        ? ColumnVnni(ref xq, quads, ref column, gates * W)
-                        : ColumnAvx2(ref xq, quads, ref column, gates * W);
-                    int row = (b * gates + g) * W;
-                    // Σ(q_x + 128)·q_w − 128·Σq_w = Σq_x·q_w, then s_x·s_w
-                    var offset = Vector256.Create(128);
-                    low -= offset * Vector256.LoadUnsafe(in sums[row]);
-                    high -= offset * Vector256.LoadUnsafe(in sums[row + 8]);
-                    var factor = Vector256.Create(inputScale);
-                    ref float output = ref Unsafe.Add(ref yr, row);
-                    Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(low), factor * Vector256.LoadUnsafe(in scales[row]), Vector256.LoadUnsafe(ref output))
-                        .StoreUnsafe(ref output);
-                    Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(high), factor * Vector256.LoadUnsafe(in scales[row + 8]), Vector256.LoadUnsafe(ref output, 8))
-                        .StoreUnsafe(ref output, 8);
+                        ? Column<VnniSums>(ref xq, quads, ref column, gates * W)
+                        : Column<Avx2Sums>(ref xq, quads, ref column, gates * W);
+                    output.Add(g, low, high);
                 }
+            }
         }
     }
 
-    /// <summary>Σ over the quads of (four input bytes)·(four weights) for a block's 16 lanes, by VPDPBUSD (8 lanes each).</summary>
+    /// <summary>Where a block's sums go: each gate's 16 outputs get s_x·s_w·(Σ − 128·Σq_w).</summary>
+    private readonly ref struct Output
+    {
+        private readonly float _inputScale;
+        private readonly ref int _sums;
+        private readonly ref float _scales;
+        private readonly ref float _y;
+
+        public Output(float inputScale, ref int sums, ref float scales, ref float y)
+        {
+            _inputScale = inputScale;
+            _sums = ref sums;
+            _scales = ref scales;
+            _y = ref y;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Add(int gate, Vector256<int> low, Vector256<int> high)
+        {
+            int at = gate * W;
+            // Σ(q_x + 128)·q_w − 128·Σq_w = Σq_x·q_w, then s_x·s_w
+            var offset = Vector256.Create(128);
+            low -= offset * Vector256.LoadUnsafe(ref _sums, (nuint)at);
+            high -= offset * Vector256.LoadUnsafe(ref _sums, (nuint)(at + 8));
+            var factor = Vector256.Create(_inputScale);
+            Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(low), factor * Vector256.LoadUnsafe(ref _scales, (nuint)at), Vector256.LoadUnsafe(ref _y, (nuint)at))
+                .StoreUnsafe(ref _y, (nuint)at);
+            Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(high), factor * Vector256.LoadUnsafe(ref _scales, (nuint)(at + 8)), Vector256.LoadUnsafe(ref _y, (nuint)(at + 8)))
+                .StoreUnsafe(ref _y, (nuint)(at + 8));
+        }
+    }
+
+    /// <summary>How a path adds a quad's products to 8 lanes' sums: <see cref="Inputs"/> makes the four input bytes
+    /// what the path multiplies (once a quad), <see cref="Add"/> multiplies them with 8 lanes of four int8 weights each.</summary>
+    private interface IQuadSums
+    {
+        static abstract Vector256<int> Inputs(int quad);
+
+        static abstract Vector256<int> Add(Vector256<int> sums, Vector256<int> inputs, Vector256<sbyte> weights);
+    }
+
+    /// <summary>AVX-VNNI: VPDPBUSD, unsigned inputs times signed weights, four products a lane.</summary>
+    private readonly struct VnniSums : IQuadSums
+    {
+        /// <summary>The four bytes in every 32-bit lane.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<int> Inputs(int quad) => Vector256.Create(quad);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<int> Add(Vector256<int> sums, Vector256<int> inputs, Vector256<sbyte> weights) =>
+            AvxVnni.MultiplyWideningAndAdd(sums, inputs.AsByte(), weights);
+    }
+
+    /// <summary>AVX2: the bytes widened to int16 (the inputs repeated for the four lanes a 128-bit half holds) and
+    /// VPMADDWD, exact.</summary>
+    private readonly struct Avx2Sums : IQuadSums
+    {
+        /// <summary>The four bytes as int16, repeated for the four lanes each 128-bit half holds.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<int> Inputs(int quad) => Avx2.ConvertToVector256Int16(Vector128.Create(quad).AsByte()).AsInt32();
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<int> Add(Vector256<int> sums, Vector256<int> inputs, Vector256<sbyte> weights) =>
+            sums + Lanes8(weights, inputs.AsInt16());
+    }
+
+    /// <summary>A block of 3 or 4 gates: eight independent sums (each gate's two halves), the quad's lanes of every gate
+    /// read in one contiguous run.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (Vector256<int> Low, Vector256<int> High) ColumnVnni(ref int xq, int quads, ref int column, int stride)
+    private static void Gates<TSums>(ref int xq, int quads, ref int block, int gates, Output output)
+        where TSums : struct, IQuadSums
+    {
+        Vector256<int> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default;
+        bool four = gates == 4;
+        int stride = gates * W;
+        for (int q = 0; q < quads; q++)
+        {
+            var x = TSums.Inputs(Unsafe.Add(ref xq, q));
+            ref int lanes = ref Unsafe.Add(ref block, q * stride);
+            a0 = TSums.Add(a0, x, Vector256.LoadUnsafe(ref lanes).AsSByte());
+            b0 = TSums.Add(b0, x, Vector256.LoadUnsafe(ref lanes, 8).AsSByte());
+            a1 = TSums.Add(a1, x, Vector256.LoadUnsafe(ref lanes, W).AsSByte());
+            b1 = TSums.Add(b1, x, Vector256.LoadUnsafe(ref lanes, W + 8).AsSByte());
+            a2 = TSums.Add(a2, x, Vector256.LoadUnsafe(ref lanes, 2 * W).AsSByte());
+            b2 = TSums.Add(b2, x, Vector256.LoadUnsafe(ref lanes, 2 * W + 8).AsSByte());
+            if (four)
+            {
+                a3 = TSums.Add(a3, x, Vector256.LoadUnsafe(ref lanes, 3 * W).AsSByte());
+                b3 = TSums.Add(b3, x, Vector256.LoadUnsafe(ref lanes, 3 * W + 8).AsSByte());
+            }
+        }
+        output.Add(0, a0, b0);
+        output.Add(1, a1, b1);
+        output.Add(2, a2, b2);
+        if (four)
+            output.Add(3, a3, b3);
+    }
+
+    /// <summary>One gate's 16 lanes (any gate count), summed over the quads.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<int> Low, Vector256<int> High) Column<TSums>(ref int xq, int quads, ref int column, int stride)
+        where TSums : struct, IQuadSums
     {
         Vector256<int> low = Vector256<int>.Zero, high = Vector256<int>.Zero;
         for (int q = 0; q < quads; q++)
         {
-            var x = Vector256.Create(Unsafe.Add(ref xq, q)).AsByte();
+            var x = TSums.Inputs(Unsafe.Add(ref xq, q));
             ref int lanes = ref Unsafe.Add(ref column, q * stride);
-            low = AvxVnni.MultiplyWideningAndAdd(low, x, Vector256.LoadUnsafe(ref lanes).AsSByte());
-            high = AvxVnni.MultiplyWideningAndAdd(high, x, Vector256.LoadUnsafe(ref lanes, 8).AsSByte());
-        }
-        return (low, high);
-    }
-
-    /// <summary>The same sums without VNNI: bytes widened to int16, VPMADDWD adds adjacent pairs exactly, and a
-    /// horizontal add (then a permute back into lane order) adds each lane's two pairs.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (Vector256<int> Low, Vector256<int> High) ColumnAvx2(ref int xq, int quads, ref int column, int stride)
-    {
-        Vector256<int> low = Vector256<int>.Zero, high = Vector256<int>.Zero;
-        for (int q = 0; q < quads; q++)
-        {
-            // the four input bytes as int16, repeated for the four lanes each 128-bit half holds
-            var x = Avx2.ConvertToVector256Int16(Vector128.Create(Unsafe.Add(ref xq, q)).AsByte());
-            ref int lanes = ref Unsafe.Add(ref column, q * stride);
-            low += Lanes8(Vector256.LoadUnsafe(ref lanes).AsSByte(), x);
-            high += Lanes8(Vector256.LoadUnsafe(ref lanes, 8).AsSByte(), x);
+            low = TSums.Add(low, x, Vector256.LoadUnsafe(ref lanes).AsSByte());
+            high = TSums.Add(high, x, Vector256.LoadUnsafe(ref lanes, 8).AsSByte());
         }
         return (low, high);
     }
