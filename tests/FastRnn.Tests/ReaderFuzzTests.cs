@@ -44,10 +44,10 @@ public class ReaderFuzzTests(ITestOutputHelper output) : TemporaryDirectoryTest
         int loaded = 0, refused = 0, unchangedBytes = 0;
         var reasons = new Dictionary<string, int>();
         var byMutation = new SortedDictionary<string, (int Loaded, int Refused)>(StringComparer.Ordinal);
+        var mutators = generic.Concat(format.Special).ToArray();
         for (int i = 0; i < Count; i++)
         {
             var original = format.Bases[i % format.Bases.Length];
-            var mutators = generic.Concat(format.Special).ToArray();
             var mutate = mutators[random.Next(mutators.Length)];
             byte[] bytes = mutate(random, original);
             if (bytes.AsSpan().SequenceEqual(original))

@@ -103,11 +103,12 @@ public static class ModelWeights
     {
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var name in fileNames)
-            for (int start = 0; start < name.Length; start = name.IndexOf('.', start) + 1)
+            // every split after a dot: the prefix before it, the model name after it
+            for (int start = 0, dot; start < name.Length; start = dot + 1)
             {
                 if (names.Contains(Rename(name[start..], map)))
                     counts[name[..start]] = counts.GetValueOrDefault(name[..start]) + 1;
-                if (name.IndexOf('.', start) < 0)
+                if ((dot = name.IndexOf('.', start)) < 0)
                     break;
             }
         if (counts.Count == 0)
@@ -126,12 +127,8 @@ public static class ModelWeights
         if (map is null)
             return name;
         for (int end = name.Length; end > 0; end = name.LastIndexOf('.', end - 1))
-        {
             if (map.TryGetValue(name[..end], out var replacement))
                 return replacement + name[end..];
-            if (end == 0 || name.LastIndexOf('.', end - 1) < 0)
-                break;
-        }
         return name;
     }
 
