@@ -32,7 +32,7 @@ public class ReducedPrecisionBenchmarks
         _scales = new float[_shape.RowLength];
         _sums = new int[_shape.RowLength];
         Int8Kernels.Quantize(_weights, _shape, _int8, _scales, _sums);
-        _scratch = new byte[Int8Kernels.InputScratchLength(_shape)];
+        _scratch = new byte[Int8Kernels.ScratchLength(_shape, 1)];
     }
 
     [Benchmark(Baseline = true, Description = "float32 y += [x,h]·W, batch 1")]

@@ -2,7 +2,8 @@ using FastRnn;
 using FastRnn.Kernels;
 
 // Usage: FastRnn.AllocationProbe <model> <256|512> [threads]   (threads > 1: the optimizer updates on a ComputePool)
-// Warms up, then runs 1,000 streaming steps (batch 1 and batch 3; none for a bidirectional model, which cannot stream)
+// Warms up, then runs 1,000 streaming steps (batch 1 and batch 3, of the model and of its bfloat16 and int8 copies;
+// none for a bidirectional model, which cannot stream)
 // and 10 training iterations (forward, loss, backward, Adam with clipping; batch 4, 12 steps, state carried), and
 // prints the bytes this thread and the whole process allocated.
 
@@ -50,6 +51,11 @@ var carried = model.NewState(Batch);
 var output1 = new float[model.OutputWidth];
 int[] lengths = [Steps, Steps - 3, 1, Steps - 1];
 var output3 = new float[3 * model.OutputWidth];
+// The quantized copies' steps (bfloat16 and int8 matrices) on states of their own.
+IQuantizedModel[] quantized;
+using (VectorPath.Override(wide))
+    quantized = model.CanStep ? [model.Quantize(WeightPrecision.BFloat16), model.Quantize(WeightPrecision.Int8)] : [];
+var quantizedStates = quantized.Select(q => (Single: q.NewState(1), Batched: q.NewState(3))).ToArray();
 
 for (int i = 0; i < 50; i++) { Iteration(); Stream(i); }
 
@@ -108,6 +114,20 @@ void Stream(int i)
     {
         model.StepDense(dense.AsSpan(i % Steps * model.InputWidth, model.InputWidth), single, output1);
         model.StepDense(dense.AsSpan(i % Steps * model.InputWidth, 3 * model.InputWidth), batched, output3);
+    }
+    for (int q = 0; q < quantized.Length; q++)
+    {
+        var (one, three) = quantizedStates[q];
+        if (model.TakesTokens)
+        {
+            quantized[q].StepTokens(tokens.AsSpan(i % Steps, 1), one, output1);
+            quantized[q].StepTokens(tokens.AsSpan(i % Steps, 3), three, output3);
+        }
+        else
+        {
+            quantized[q].StepDense(dense.AsSpan(i % Steps * model.InputWidth, model.InputWidth), one, output1);
+            quantized[q].StepDense(dense.AsSpan(i % Steps * model.InputWidth, 3 * model.InputWidth), three, output3);
+        }
     }
 }
 

@@ -80,7 +80,7 @@ public class Int8KernelTests
             if (inputs % 7 == 0)
                 Array.Clear(x, 0, inputs); // a row of zeros adds nothing
             var y = Enumerable.Range(0, rows * yStride).Select(_ => (float)random.NextDouble()).ToArray();
-            var scratch = new byte[Int8Kernels.InputScratchLength(shape)];
+            var scratch = new byte[Int8Kernels.ScratchLength(shape, rows)];
             var widened = (float[])y.Clone();
             Int8Kernels.MultiplyAdd(x, xStride, rows, packed, scales, sums, shape, scratch, widened, yStride, vnni: false);
             if (Int8Kernels.HasVnni)

@@ -119,7 +119,8 @@ public class SafetensorsTests : TemporaryDirectoryTest
     [Fact]
     public void WrongDtypeAndBadHeaderAreRejected()
     {
-        AssertRejected(Build("{\"head.bias\":{\"dtype\":\"I8\",\"shape\":[3],\"data_offsets\":[0,3]}}", 3), "dtype I8");
+        AssertRejected(Build("{\"head.bias\":{\"dtype\":\"U16\",\"shape\":[3],\"data_offsets\":[0,6]}}", 6), "dtype U16");
+        AssertRejected(Build("{\"head.bias\":{\"dtype\":\"I8\",\"shape\":[3],\"data_offsets\":[0,3]}}", 3), "a quantized model's file");
         AssertRejected(Build("{not json", 0), "not valid JSON");
         AssertRejected(Build("{\"head.bias\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", 8), "needs 12 bytes");
         // values of the wrong JSON kind or size, which escaped as FormatException or InvalidOperationException before

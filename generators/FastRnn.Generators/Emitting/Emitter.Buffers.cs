@@ -35,6 +35,8 @@ internal static partial class Emitter
                 yield return buffer;
             foreach (var buffer in CompositionBuffers())
                 yield return buffer;
+            if (Streams)
+                yield return State("QuantizedScratch", "batch * QuantizedScratchRow", "A quantized step's int8 inputs: each row's scale and quantized values.") with { ElementType = "byte" };
         }
 
         private static Buffer Model(string name, string? length, string comment, BufferSizing sizing = BufferSizing.Capacity) =>

@@ -40,7 +40,9 @@ internal static partial class Emitter
             $"// h(t) = W_hr·r(t), r(t) = o⊙tanh(c(t))",
             $"{Span} projected = {target};",
             "projected.Clear();",
-            $"{Kernels}.MultiplyAdd<T>({raw}, L{n}Padded, {rows}, p.Slice(L{n}ProjectionWeights, L{n}ProjectionShape.Length), L{n}ProjectionShape, 0, 1, projected, L{n}Padded);");
+            _quantizing
+                ? $"_l{n}Projection.MultiplyAdd<T>({raw}, L{n}Padded, {rows}, projected, L{n}Padded, state.QuantizedScratch);"
+                : $"{Kernels}.MultiplyAdd<T>({raw}, L{n}Padded, {rows}, p.Slice(L{n}ProjectionWeights, L{n}ProjectionShape.Length), L{n}ProjectionShape, 0, 1, projected, L{n}Padded);");
 
         /// <summary>Backward, at the top of step t of a projected layer (one thread): ∂h(t) gathers the gradient from above
         /// and from step t + 1 (the carry), and the cell reads ∂r(t) = W_hrᵀ·∂h(t) as its ∂h from above.</summary>

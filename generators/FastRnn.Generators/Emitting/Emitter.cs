@@ -123,6 +123,8 @@ internal static partial class Emitter
             EmitUntyped();
             EmitHelpers();
             EmitState();
+            if (Streams)
+                EmitQuantized();
         }
 
         // ---- sizes and arena layout ------------------------------------------------------------------------
@@ -1109,9 +1111,12 @@ internal static partial class Emitter
         private void EmitStep()
         {
             string inputType = Tokens ? "global::System.ReadOnlySpan<int>" : ReadOnlySpan;
-            _w.Lines($$"""
-                // ---- Serving: one time step with caller-owned state ----
+            if (!_quantizing)
+                _w.Lines("""
+                    // ---- Serving: one time step with caller-owned state ----
 
+                    """);
+            _w.Lines($$"""
                 {{(Streams
                     ? "/// <summary>Creates a streaming state of <paramref name=\"batch\"/> rows, all zero. A state belongs to one\n/// thread at a time; any number of states may step concurrently over this model's (shared, read-only) weights.</summary>"
                     : "/// <summary>Creates a state of <paramref name=\"batch\"/> rows, all zero: initial states for <see cref=\"Forward\"/>, which\n/// leaves the final ones in it. This model has a bidirectional layer, so it cannot stream: it has no Step.</summary>")}}
@@ -1172,7 +1177,7 @@ internal static partial class Emitter
                     _w.Line("int time = state.Time++; // the recurrent batch normalizations' statistics of this step");
                 _w.Line($"{ReadOnlySpan} p = _parameters;");
                 _w.Line($"{ReadOnlySpan} x = input;");
-                if (SplitsStep)
+                if (SplitsStep && !_quantizing)
                 {
                     _w.Lines($$"""
                         if (state.Pool is { } pool && global::System.Math.Min(pool.Concurrency, SharedStepBlocks) is var parts && parts > 1)
@@ -1199,8 +1204,10 @@ internal static partial class Emitter
                     _w.Lines($$"""
                         // Head
                         {{Kernels}}.BroadcastRows(p.Slice(HeadBias, HeadPadded), state.Logits, HeadPadded, batch);
-                        {{Kernels}}.MultiplyAdd<T>({{(SplitsStep ? "state.Pool, " : "")}}x, {{OutputStride(Top)}}, batch, p.Slice(HeadWeights, HeadShape.Length), HeadShape, 0, 1, state.Logits, HeadPadded);
-                        {{ActivationCall(SplitsStep ? "state.Pool" : "null", "state.Logits", "state.Outputs", "batch")}}
+                        {{(_quantizing
+                            ? $"_head.MultiplyAdd<T>(x, {OutputStride(Top)}, batch, state.Logits, HeadPadded, state.QuantizedScratch);"
+                            : $"{Kernels}.MultiplyAdd<T>({(SplitsStep ? "state.Pool, " : "")}x, {OutputStride(Top)}, batch, p.Slice(HeadWeights, HeadShape.Length), HeadShape, 0, 1, state.Logits, HeadPadded);")}}
+                        {{ActivationCall(SplitsStep && !_quantizing ? "state.Pool" : "null", "state.Logits", "state.Outputs", "batch")}}
                         for (int r = 0; r < batch; r++)
                             state.Outputs.AsSpan(r * HeadPadded, OutputSize).CopyTo(output.Slice(r * OutputSize, OutputSize));
                         """);
@@ -1482,7 +1489,7 @@ internal static partial class Emitter
                 float {{I}}.LossClasses(global::System.ReadOnlySpan<int> targets) => {{(!_m.HasHead ? "throw NoLoss()" : classes ? "Loss(targets)" : "throw WrongTargets(\"class-id\")")}};{{(_m.HasHead ? "" : $"\nvoid {I}.Backward() => throw NoLoss();")}}
                 bool {{I}}.CanStep => {{(Streams ? "true" : "false")}};
                 void {{I}}.StepDense({{ReadOnlySpan}} input, global::FastRnn.IRnnState state, {{Span}} output) => {{(!Streams ? "throw CannotStep()" : Tokens ? "throw WrongInput(\"dense\")" : "Step(input, AsState(state)!, output)")}};
-                void {{I}}.StepTokens(global::System.ReadOnlySpan<int> input, global::FastRnn.IRnnState state, {{Span}} output) => {{(!Streams ? "throw CannotStep()" : Tokens ? "Step(input, AsState(state)!, output)" : "throw WrongInput(\"token\")")}};
+                void {{I}}.StepTokens(global::System.ReadOnlySpan<int> input, global::FastRnn.IRnnState state, {{Span}} output) => {{(!Streams ? "throw CannotStep()" : Tokens ? "Step(input, AsState(state)!, output)" : "throw WrongInput(\"token\")")}};{{(Streams ? $"\nglobal::FastRnn.IQuantizedModel {I}.Quantize(global::FastRnn.WeightPrecision precision) => Quantize(precision);" : "")}}
 
                 int {{I}}.CopyOutputs({{Span}} destination)
                 {

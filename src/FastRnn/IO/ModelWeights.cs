@@ -23,6 +23,9 @@ public static class ModelWeights
     public static WeightLoadReport LoadSafetensors(this IRnnModel model, string path, WeightLoadOptions options)
     {
         var entries = Safetensors.Read(path);
+        if (entries.Values.FirstOrDefault(e => e.DType == "I8") is { } quantized)
+            throw new InvalidDataException($"Safetensors file '{path}' holds int8 weights ('{quantized.Name}'): it is a quantized model's file; " +
+                "load it with the model's Quantized.LoadSafetensors.");
         var tensors = entries.ToDictionary(e => e.Key, e => (e.Value.Shape, (Func<float[]>)(() => e.Value.Data)), StringComparer.Ordinal);
         return Load(model, $"Safetensors file '{path}'", tensors, options);
     }

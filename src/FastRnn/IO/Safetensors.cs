@@ -1,3 +1,4 @@
+using FastRnn.Kernels;
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -11,8 +12,8 @@ public sealed record SafetensorsEntry(string Name, string DType, int[] Shape, fl
 /// <summary>
 /// The safetensors format: an 8-byte little-endian header length, a JSON header mapping each name to its dtype,
 /// shape and [begin, end) byte offsets into the data that follows, then the raw little-endian data. FastRnn reads and
-/// writes F32 tensors and reads F32, F16, BF16 and F64 (converted to float32: F16 and BF16 exactly, F64 rounded to
-/// nearest, as PyTorch's <c>.float()</c> does); the optional <c>__metadata__</c> entry holds string pairs. As the
+/// writes F32 tensors (and a quantized model's BF16 and I8) and reads F32, F16, BF16, F64 and I8 (converted to float32:
+/// all exactly but F64, which is rounded to nearest, as PyTorch's <c>.float()</c> does); the optional <c>__metadata__</c> entry holds string pairs. As the
 /// reference implementation requires, the tensors' byte ranges tile the data exactly: no gap, no overlap, nothing after.
 /// </summary>
 public static class Safetensors
@@ -23,9 +24,18 @@ public static class Safetensors
     /// renamed over the target and the directory flushed, so a crash never leaves a half-written file under the final
     /// name; a write that fails leaves no temporary file behind and the target unchanged.</summary>
     public static void Write(string path, IEnumerable<(string Name, int[] Shape, float[] Data)> tensors,
+        IReadOnlyDictionary<string, string>? metadata = null) =>
+        Write(path, tensors.Select(t => (t.Name, "F32", t.Shape, t.Data)), metadata);
+
+    /// <summary>As <see cref="Write(string, IEnumerable{ValueTuple{string, int[], float[]}}, IReadOnlyDictionary{string, string})"/>,
+    /// each tensor in its own dtype: F32, BF16 (every value must be a bfloat16 exactly) or I8 (every value an integer in
+    /// [−128, 127]); a value the dtype cannot hold exactly throws before anything is written.</summary>
+    public static void Write(string path, IEnumerable<(string Name, string DType, int[] Shape, float[] Data)> tensors,
         IReadOnlyDictionary<string, string>? metadata = null)
     {
         var list = tensors.OrderBy(t => t.Name, StringComparer.Ordinal).ToList();
+        foreach (var (name, dtype, _, data) in list)
+            CheckRepresentable(name, dtype, data);
         using var headerStream = new MemoryStream();
         using (var json = new Utf8JsonWriter(headerStream))
         {
@@ -38,22 +48,23 @@ public static class Safetensors
                 json.WriteEndObject();
             }
             long offset = 0;
-            foreach (var (name, shape, data) in list)
+            foreach (var (name, dtype, shape, data) in list)
             {
                 long count = shape.Aggregate(1L, (a, d) => a * d);
                 if (count != data.Length)
                     throw new ArgumentException($"Tensor '{name}' has shape ({string.Join(", ", shape)}) = {count} elements but {data.Length} values.");
+                long bytes = SizeOf(dtype) * (long)data.Length;
                 json.WriteStartObject(name);
-                json.WriteString("dtype", "F32");
+                json.WriteString("dtype", dtype);
                 json.WriteStartArray("shape");
                 foreach (int d in shape) json.WriteNumberValue(d);
                 json.WriteEndArray();
                 json.WriteStartArray("data_offsets");
                 json.WriteNumberValue(offset);
-                json.WriteNumberValue(offset + 4L * data.Length);
+                json.WriteNumberValue(offset + bytes);
                 json.WriteEndArray();
                 json.WriteEndObject();
-                offset += 4L * data.Length;
+                offset += bytes;
             }
             json.WriteEndObject();
         }
@@ -69,9 +80,30 @@ public static class Safetensors
             BinaryPrimitives.WriteInt64LittleEndian(length, headerLength);
             file.Write(length);
             file.Write(header);
-            foreach (var (_, _, data) in list)
-                WriteFloats(file, data);
+            foreach (var (_, dtype, _, data) in list)
+                WriteValues(file, dtype, data);
         });
+    }
+
+    /// <summary>Bytes per value of a dtype FastRnn writes or reads (0 for any other).</summary>
+    private static int SizeOf(string dtype) => dtype switch { "F32" => 4, "F16" or "BF16" => 2, "F64" => 8, "I8" => 1, _ => 0 };
+
+    private static void CheckRepresentable(string name, string dtype, float[] data)
+    {
+        if (dtype is not ("F32" or "BF16" or "I8"))
+            throw new ArgumentException($"Tensor '{name}': FastRnn writes F32, BF16 and I8, not {dtype}.");
+        for (int i = 0; i < data.Length; i++)
+        {
+            float v = data[i];
+            bool exact = dtype switch
+            {
+                "BF16" => BitConverter.SingleToUInt32Bits(v) == BitConverter.SingleToUInt32Bits(BFloat16.ToSingle(BFloat16.FromSingle(v))) || float.IsNaN(v),
+                "I8" => v == MathF.Round(v) && v is >= -128 and <= 127,
+                _ => true,
+            };
+            if (!exact)
+                throw new ArgumentException($"Tensor '{name}': value {i}, {v:R}, is not exactly a {dtype}.");
+        }
     }
 
     /// <summary>Reads every tensor of a safetensors file (F32, F16, BF16, F64). A malformed file throws
@@ -138,9 +170,9 @@ public static class Safetensors
                     || !entry.TryGetProperty("data_offsets", out var offsetsElement))
                     throw Bad(source, $"tensor '{name}' lacks dtype, shape or data_offsets");
                 string dtype = dtypeElement.GetString() ?? "";
-                int size = dtype switch { "F32" => 4, "F16" or "BF16" => 2, "F64" => 8, _ => 0 };
+                int size = SizeOf(dtype);
                 if (size == 0)
-                    throw Bad(source, $"tensor '{name}' has dtype {dtype}; FastRnn reads F32, F16, BF16 and F64");
+                    throw Bad(source, $"tensor '{name}' has dtype {dtype}; FastRnn reads F32, F16, BF16, F64 and I8");
                 int[] shape = shapeElement.EnumerateArray().Select(e => e.GetInt32()).ToArray();
                 long[] offsets = offsetsElement.EnumerateArray().Select(e => e.GetInt64()).ToArray();
                 if (shape.Any(d => d < 0))
@@ -197,22 +229,31 @@ public static class Safetensors
                 for (int i = 0; i < data.Length; i++)
                     data[i] = (float)BinaryPrimitives.ReadDoubleLittleEndian(raw[(8 * i)..]);
                 break;
+            case "I8":
+                for (int i = 0; i < data.Length; i++)
+                    data[i] = (sbyte)raw[i];
+                break;
             default:
                 throw new ArgumentException($"Unknown dtype {dtype}.", nameof(dtype));
         }
     }
 
-    private static void WriteFloats(Stream stream, float[] data)
+    private static void WriteValues(Stream stream, string dtype, float[] data)
     {
-        if (BitConverter.IsLittleEndian)
+        if (dtype == "F32" && BitConverter.IsLittleEndian)
         {
             stream.Write(MemoryMarshal.AsBytes(data.AsSpan()));
             return;
         }
-        var buffer = new byte[4];
+        var buffer = new byte[SizeOf(dtype)];
         foreach (float value in data)
         {
-            BinaryPrimitives.WriteSingleLittleEndian(buffer, value);
+            switch (dtype)
+            {
+                case "F32": BinaryPrimitives.WriteSingleLittleEndian(buffer, value); break;
+                case "BF16": BinaryPrimitives.WriteUInt16LittleEndian(buffer, BFloat16.FromSingle(value)); break;
+                default: buffer[0] = (byte)(sbyte)value; break;
+            }
             stream.Write(buffer);
         }
     }

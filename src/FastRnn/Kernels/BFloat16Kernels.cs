@@ -72,6 +72,15 @@ public static class BFloat16Kernels
     /// <see cref="Block512"/>, two 256-bit halves per block for <see cref="Block256"/>.</summary>
     public static void MultiplyAdd<T>(ReadOnlySpan<float> x, int xStride, int rows, ReadOnlySpan<uint> packed, InterleavedShape shape,
         Span<float> y, int yStride)
+        where T : struct, IBlock<T> =>
+        MultiplyAdd<T>(x, xStride, rows, packed, shape, 0, shape.Gates, 0, shape.Blocks, y, yStride);
+
+    /// <summary>The product for the gates [<paramref name="gateStart"/>, <paramref name="gateEnd"/>) of the blocks
+    /// [<paramref name="blockStart"/>, <paramref name="blockEnd"/>) only (a classic GRU's gates apart, one thread's
+    /// share of the units): each output as the whole product computes it. The blocks are the outer loop, so a block's
+    /// weights are read from memory once and from the cache for every further row.</summary>
+    public static void MultiplyAdd<T>(ReadOnlySpan<float> x, int xStride, int rows, ReadOnlySpan<uint> packed, InterleavedShape shape,
+        int gateStart, int gateEnd, int blockStart, int blockEnd, Span<float> y, int yStride)
         where T : struct, IBlock<T>
     {
         int inputs = shape.Inputs, gates = shape.Gates, pairs = Pairs(shape);
@@ -79,16 +88,20 @@ public static class BFloat16Kernels
             throw new ArgumentException($"{rows} row(s) of {inputs} inputs and {shape.RowLength} outputs do not fit x ({x.Length} floats, stride {xStride}) and y ({y.Length}, stride {yStride}).");
         if (packed.Length < PackedLength(shape))
             throw new ArgumentException($"The packed matrix has {packed.Length} lanes; {shape} needs {PackedLength(shape)}.", nameof(packed));
+        if ((uint)gateStart >= (uint)gateEnd || gateEnd > gates || (uint)blockStart > (uint)blockEnd || blockEnd > shape.Blocks)
+            throw new ArgumentOutOfRangeException(nameof(gateStart), $"Gates [{gateStart}, {gateEnd}) of blocks [{blockStart}, {blockEnd}) are outside {shape}.");
+        bool allGates = gateStart == 0 && gateEnd == gates && gates is 3 or 4;
         ref uint w0 = ref MemoryMarshal.GetReference(packed);
-        for (int r = 0; r < rows; r++)
+        ref float x0 = ref MemoryMarshal.GetReference(x);
+        ref float y0 = ref MemoryMarshal.GetReference(y);
+        for (int b = blockStart; b < blockEnd; b++)
         {
-            ref float xr = ref Unsafe.Add(ref MemoryMarshal.GetReference(x), r * xStride);
-            ref float yr = ref Unsafe.Add(ref MemoryMarshal.GetReference(y), r * yStride);
-            for (int b = 0; b < shape.Blocks; b++)
+            ref uint block = ref Unsafe.Add(ref w0, b * pairs * gates * W);
+            for (int r = 0; r < rows; r++)
             {
-                ref uint block = ref Unsafe.Add(ref w0, b * pairs * gates * W);
-                ref float output = ref Unsafe.Add(ref yr, b * gates * W);
-                if (gates is 3 or 4)
+                ref float xr = ref Unsafe.Add(ref x0, r * xStride);
+                ref float output = ref Unsafe.Add(ref y0, r * yStride + b * gates * W);
+                if (allGates)
                 {
                     // an LSTM's or GRU's block: every gate in one pass over its contiguous lanes
                     if (typeof(T) == typeof(Block512))
@@ -97,7 +110,7 @@ public static class BFloat16Kernels
                         Gates256(ref xr, inputs, ref block, gates, ref output);
                     continue;
                 }
-                for (int g = 0; g < gates; g++)
+                for (int g = gateStart; g < gateEnd; g++)
                 {
                     // lane (b, p, g) for p = 0, 1, …: gates·16 lanes apart
                     ref uint column = ref Unsafe.Add(ref block, g * W);

@@ -34,6 +34,9 @@ public static class Int8Kernels
     /// <summary>Bytes of scratch a row of inputs takes quantized: its quads.</summary>
     public static int InputScratchLength(InterleavedShape shape) => 4 * Quads(shape);
 
+    /// <summary>Bytes of scratch a product of <paramref name="rows"/> rows takes: each row's scale and quantized inputs.</summary>
+    public static int ScratchLength(InterleavedShape shape, int rows) => rows * (sizeof(float) + InputScratchLength(shape));
+
     /// <summary>Quantizes the float32 matrix <paramref name="weights"/> of <paramref name="shape"/>: the int8 weights into
     /// <paramref name="packed"/>, each output row's scale into <paramref name="scales"/> and its sum of int8 weights into
     /// <paramref name="sums"/> (both as an output row, <c>[block][gate][16]</c>; a row of zeros has scale 0).</summary>
@@ -93,44 +96,59 @@ public static class Int8Kernels
 
     /// <summary><c>y[r, (b, g)] += s_x(r)·s_w(b, g)·Σ_k q_x[r, k]·q_w[b, k, g]</c> for every row, block and gate: the
     /// float32 inputs (<paramref name="rows"/> rows, <paramref name="xStride"/> apart) quantized row by row into
-    /// <paramref name="scratch"/> (<see cref="InputScratchLength"/> bytes), times the quantized matrix, added to the
+    /// <paramref name="scratch"/> (<see cref="ScratchLength"/> bytes), times the quantized matrix, added to the
     /// output rows (<paramref name="yStride"/> apart, each <c>[block][gate][16]</c>). <paramref name="vnni"/> takes
     /// AVX-VNNI's VPDPBUSD (where <see cref="HasVnni"/>), else AVX2's VPMADDWD on widened values: the same integers.
     /// A row with a value that is not finite gives non-finite outputs (its scale is not finite).</summary>
     public static void MultiplyAdd(ReadOnlySpan<float> x, int xStride, int rows, ReadOnlySpan<int> packed, ReadOnlySpan<float> scales,
-        ReadOnlySpan<int> sums, InterleavedShape shape, Span<byte> scratch, Span<float> y, int yStride, bool vnni)
+        ReadOnlySpan<int> sums, InterleavedShape shape, Span<byte> scratch, Span<float> y, int yStride, bool vnni) =>
+        MultiplyAdd(x, xStride, rows, packed, scales, sums, shape, 0, shape.Gates, 0, shape.Blocks, scratch, y, yStride, vnni);
+
+    /// <summary>The product for the gates [<paramref name="gateStart"/>, <paramref name="gateEnd"/>) of the blocks
+    /// [<paramref name="blockStart"/>, <paramref name="blockEnd"/>) only (a classic GRU's gates apart, one thread's
+    /// share of the units): each output as the whole product computes it. The blocks are the outer loop, so a block's
+    /// weights are read from memory once and from the cache for every further row.</summary>
+    public static void MultiplyAdd(ReadOnlySpan<float> x, int xStride, int rows, ReadOnlySpan<int> packed, ReadOnlySpan<float> scales,
+        ReadOnlySpan<int> sums, InterleavedShape shape, int gateStart, int gateEnd, int blockStart, int blockEnd,
+        Span<byte> scratch, Span<float> y, int yStride, bool vnni)
     {
-        int inputs = shape.Inputs, gates = shape.Gates, quads = Quads(shape);
+        int inputs = shape.Inputs, gates = shape.Gates, quads = Quads(shape), rowBytes = InputScratchLength(shape);
         if (rows < 0 || (rows > 0 && (x.Length < (rows - 1) * xStride + inputs || y.Length < (rows - 1) * yStride + shape.RowLength)))
             throw new ArgumentException($"{rows} row(s) of {inputs} inputs and {shape.RowLength} outputs do not fit x ({x.Length} floats, stride {xStride}) and y ({y.Length}, stride {yStride}).");
-        if (packed.Length < PackedLength(shape) || scales.Length < shape.RowLength || sums.Length < shape.RowLength || scratch.Length < InputScratchLength(shape))
-            throw new ArgumentException($"A quantized matrix of {shape} needs {PackedLength(shape)} lanes, {shape.RowLength} scales and sums and {InputScratchLength(shape)} bytes of scratch.");
+        if (packed.Length < PackedLength(shape) || scales.Length < shape.RowLength || sums.Length < shape.RowLength || scratch.Length < ScratchLength(shape, rows))
+            throw new ArgumentException($"A quantized matrix of {shape} needs {PackedLength(shape)} lanes, {shape.RowLength} scales and sums and, for {rows} row(s), {ScratchLength(shape, rows)} bytes of scratch.");
+        if ((uint)gateStart >= (uint)gateEnd || gateEnd > gates || (uint)blockStart > (uint)blockEnd || blockEnd > shape.Blocks)
+            throw new ArgumentOutOfRangeException(nameof(gateStart), $"Gates [{gateStart}, {gateEnd}) of blocks [{blockStart}, {blockEnd}) are outside {shape}.");
         if (vnni && !AvxVnni.IsSupported)
             throw new PlatformNotSupportedException("This processor has no AVX-VNNI.");
         if (!Avx2.IsSupported)
             throw new PlatformNotSupportedException("The int8 kernels need AVX2.");
-        ref int w0 = ref MemoryMarshal.GetReference(packed);
+        // every row's scale, then its quantized inputs
+        Span<float> inputScales = MemoryMarshal.Cast<byte, float>(scratch[..(rows * sizeof(float))]);
+        Span<byte> quantized = scratch.Slice(rows * sizeof(float), rows * rowBytes);
         for (int r = 0; r < rows; r++)
+            inputScales[r] = QuantizeInput(x.Slice(r * xStride, inputs), inputs, quantized.Slice(r * rowBytes, rowBytes));
+        bool allGates = gateStart == 0 && gateEnd == gates && gates is 3 or 4;
+        ref int w0 = ref MemoryMarshal.GetReference(packed);
+        for (int b = blockStart; b < blockEnd; b++)
         {
-            float inputScale = QuantizeInput(x.Slice(r * xStride, inputs), inputs, scratch);
-            if (inputScale == 0)
-                continue;
-            ref int xq = ref Unsafe.As<byte, int>(ref MemoryMarshal.GetReference(scratch));
-            ref float yr = ref Unsafe.Add(ref MemoryMarshal.GetReference(y), r * yStride);
-            for (int b = 0; b < shape.Blocks; b++)
+            ref int block = ref Unsafe.Add(ref w0, b * quads * gates * W);
+            int row = b * gates * W;
+            for (int r = 0; r < rows; r++)
             {
-                ref int block = ref Unsafe.Add(ref w0, b * quads * gates * W);
-                int row = b * gates * W;
-                var output = new Output(inputScale, ref MemoryMarshal.GetReference(sums.Slice(row)), ref MemoryMarshal.GetReference(scales.Slice(row)),
-                    ref Unsafe.Add(ref yr, row));
-                if (gates is 3 or 4)
+                if (inputScales[r] == 0)
+                    continue;
+                ref int xq = ref Unsafe.As<byte, int>(ref MemoryMarshal.GetReference(quantized.Slice(r * rowBytes)));
+                var output = new Output(inputScales[r], ref MemoryMarshal.GetReference(sums.Slice(row)), ref MemoryMarshal.GetReference(scales.Slice(row)),
+                    ref MemoryMarshal.GetReference(y.Slice(r * yStride + row)));
+                if (allGates)
                 {
                     // an LSTM's or GRU's block: every gate in one pass over its contiguous lanes
                     if (vnni) Gates<VnniSums>(ref xq, quads, ref block, gates, output);
                     else Gates<Avx2Sums>(ref xq, quads, ref block, gates, output);
                     continue;
                 }
-                for (int g = 0; g < gates; g++)
+                for (int g = gateStart; g < gateEnd; g++)
                 {
                     ref int column = ref Unsafe.Add(ref block, g * W);
                     var (low, high) = vnni

@@ -59,4 +59,9 @@ public interface ISequenceModel : IRnnModel
 
     void StepDense(ReadOnlySpan<float> input, IRnnState state, Span<float> output);
     void StepTokens(ReadOnlySpan<int> input, IRnnState state, Span<float> output);
+
+    /// <summary>A serving copy with every weight matrix in <paramref name="precision"/> (the model's <c>Quantize</c>);
+    /// a model that cannot stream throws <see cref="NotSupportedException"/>.</summary>
+    IQuantizedModel Quantize(WeightPrecision precision) =>
+        throw new NotSupportedException($"{GetType().Name} cannot stream, so it has no quantized copy.");
 }

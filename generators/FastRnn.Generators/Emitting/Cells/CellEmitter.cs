@@ -74,6 +74,16 @@ internal static partial class Emitter
             /// matrix kernels for more.</summary>
             public virtual void EmitStepLayer()
             {
+                if (E._quantizing)
+                {
+                    // the quantized products read the weights once per call at any batch: no fused float32 kernel
+                    using (_w.Block(""))
+                        _w.Lines(BatchedStep);
+                    if (E.Projects(n))
+                        using (_w.Block(""))
+                            _w.Lines(E.ProjectForward(n, $"state.Layer{n}Raw", $"state.Layer{n}HiddenNext", "batch"));
+                    return;
+                }
                 _w.Lines($$"""
                     if (batch == 1)
                         StepLayer{{n}}Single<T>(p, x, state.Layer{{n}}Hidden, {{StepTarget}}{{StepSingleState}}{{StepZoneRates}}{{(SplitsByBlocks ? $", 0, {L}Blocks" : "")}});
@@ -119,9 +129,30 @@ internal static partial class Emitter
             protected string BatchedStep => $$"""
                 {{StepZoneFill}}{{Span}} gates = state.Layer{{n}}Gates;
                 {{Kernels}}.BroadcastRows(p.Slice({{L}}InputBias, {{L}}Row), gates, {{L}}Row, batch);
-                {{Kernels}}.MultiplyAdd<T>(x, {{E.InputStride(n)}}, batch, p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, gates, {{L}}Row);
+                {{StepInputProduct("x", "gates")}}
                 {{StepAdvanceCall(StepBlocks)}}
                 """;
+
+            /// <summary>The streaming step's input product W_ih·x(t), added to <paramref name="target"/>: float32, or in
+            /// the quantized model its reduced-precision matrix.</summary>
+            private string StepInputProduct(string x, string target) => E._quantizing
+                ? $"_l{n}Input.MultiplyAdd<T>({x}, {E.InputStride(n)}, batch, {target}, {L}Row, state.QuantizedScratch);"
+                : $"{Kernels}.MultiplyAdd<T>({x}, {E.InputStride(n)}, batch, p.Slice({L}InputWeights, {L}InputShape.Length), {L}InputShape, 0, {L}Gates, {target}, {L}Row);";
+
+            /// <summary><c>AdvanceLayer{n}</c>'s last parameters: the quantized recurrent matrix and the int8 product's
+            /// scratch, which only the quantized model passes (the float32 code reads the arena's matrix).</summary>
+            protected const string QuantizedParameters = ", global::FastRnn.Kernels.QuantizedMatrix? quantized = null, global::System.Span<byte> scratch = default";
+
+            /// <summary>Inside <c>AdvanceLayer{n}</c>: <paramref name="target"/> += U·<paramref name="input"/> for the gates
+            /// <paramref name="gates"/> and the columns <paramref name="columns"/>, from the float32 arena or, when the
+            /// quantized model passed one, from its reduced-precision matrix.</summary>
+            protected string RecurrentProduct(string input, string gates, string target, string columns) => Code($$"""
+                if (quantized is null)
+                    {{Kernels}}.MultiplyAdd<T>({{input}}, {{L}}Padded, batch, {{RecurrentWeights}}, {{gates}}, {{target}}, {{L}}Row,
+                        {{columns}}, descending);
+                else
+                    quantized.MultiplyAdd<T>({{input}}, {{L}}Padded, batch, {{gates}}, {{target}}, {{L}}Row, {{columns}}, scratch);
+                """);
 
             /// <summary>The blocks argument(s) of the batched streaming step's <c>AdvanceLayer{n}</c> call, if it takes any.</summary>
             protected virtual string? StepBlocks => SplitsByBlocks ? $"0, {L}Blocks" : null;
@@ -130,7 +161,8 @@ internal static partial class Emitter
             /// <paramref name="blocks"/> (<c>"start, end"</c>) when the kernel takes a range.</summary>
             private string StepAdvanceCall(string? blocks) =>
                 $"AdvanceLayer{n}<T>(p,{(layer.WeightDrop is null ? "" : $" p.Slice({L}RecurrentWeights, {L}RecurrentShape.Length),")} gates, state.Layer{n}Hidden, " +
-                $"{(MaskedRecurrentInput ? $"state.Layer{n}Hidden, " : "")}{StepTarget}, {StepState}, {StepZoneArguments}batch, descending: false{(blocks is null ? "" : ", " + blocks)});";
+                $"{(MaskedRecurrentInput ? $"state.Layer{n}Hidden, " : "")}{StepTarget}, {StepState}, {StepZoneArguments}batch, descending: false{(blocks is null ? "" : ", " + blocks)}" +
+                $"{(E._quantizing ? $", _l{n}Recurrent, state.QuantizedScratch" : "")});";
 
             /// <summary>A normalized cell's streaming step: both products (fused at batch 1), normalized with the
             /// running statistics of this time index (recurrent batch norm) or per row (layer norm), then
@@ -141,21 +173,33 @@ internal static partial class Emitter
                     _w.Lines($$"""
                         {{StepZoneFill}}{{Span}} inputNormalized = state.Layer{{n}}InputNormalized, recurrentNormalized = {{recurrentBuffer}};
                         // W_ih·x and U·h(t−1): one fused pass over the weights for one row, matrix products for more
-                        if (batch == 1)
-                            ProductsLayer{{n}}Single<T>(p, x, state.Layer{{n}}Hidden, inputNormalized, recurrentNormalized);
-                        else
-                        {
-                            inputNormalized.Clear();
-                            recurrentNormalized.Clear();
-                            {{Kernels}}.MultiplyAdd<T>(x, {{E.InputStride(n)}}, batch, p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, inputNormalized, {{L}}Row);
-                            {{Kernels}}.MultiplyAdd<T>(state.Layer{{n}}Hidden, {{L}}Padded, batch, p.Slice({{L}}RecurrentWeights, {{L}}RecurrentShape.Length), {{L}}RecurrentShape, 0, {{L}}Gates, recurrentNormalized, {{L}}Row);
-                        }
+                        {{NormalizedStepProducts}}
                         // x̂, ĥ: {{(layer.LayerNorm ? "each row normalized over its Gates·Hidden values" : "each unit normalized with the running statistics of this time index")}}
                         {{E.NormalizeProducts(n, "Input", "inputNormalized", "batch", $"state.Layer{n}InputRstd", $"state.Layer{n}InputRstd", "time", "false", $"state.Layer{n}Mean")}}
                         {{E.NormalizeProducts(n, "Recurrent", "recurrentNormalized", "batch", $"state.Layer{n}RecurrentRstd", $"state.Layer{n}RecurrentRstd", "time", "false", $"state.Layer{n}Mean")}}
                         AdvanceLayer{{n}}<T>(p, inputNormalized, state.Layer{{n}}Gates, state.Layer{{n}}Hidden, state.Layer{{n}}HiddenNext, {{stateArguments}}, {{StepZoneArguments}}batch);
                         """);
             }
+
+            /// <summary>A normalized cell's two products for the streaming step, each into its own buffer.</summary>
+            private string NormalizedStepProducts => E._quantizing
+                ? Code($$"""
+                    inputNormalized.Clear();
+                    recurrentNormalized.Clear();
+                    {{StepInputProduct("x", "inputNormalized")}}
+                    _l{{n}}Recurrent.MultiplyAdd<T>(state.Layer{{n}}Hidden, {{L}}Padded, batch, recurrentNormalized, {{L}}Row, state.QuantizedScratch);
+                    """)
+                : Code($$"""
+                    if (batch == 1)
+                        ProductsLayer{{n}}Single<T>(p, x, state.Layer{{n}}Hidden, inputNormalized, recurrentNormalized);
+                    else
+                    {
+                        inputNormalized.Clear();
+                        recurrentNormalized.Clear();
+                        {{StepInputProduct("x", "inputNormalized")}}
+                        {{Kernels}}.MultiplyAdd<T>(state.Layer{{n}}Hidden, {{L}}Padded, batch, p.Slice({{L}}RecurrentWeights, {{L}}RecurrentShape.Length), {{L}}RecurrentShape, 0, {{L}}Gates, recurrentNormalized, {{L}}Row);
+                    }
+                    """);
 
             /// <summary>Backward's steps run by <c>BackRecurLayer{n}</c>: on the pool's threads when they can share them.</summary>
             protected string RunBackwardShares => !E.SplitsBackwardRecurrence(n)

@@ -50,13 +50,12 @@ internal static partial class Emitter
                     {{NoInlining}}
                     private static void AdvanceLayer{{n}}<T>({{ReadOnlySpan}} p,{{WeightsParameter}} {{Span}} gates, {{ReadOnlySpan}} hPrev,{{RecurrentInputParameter}} {{Span}} h,
                         {{Span}} recurrent, {{Span}} resetHidden, {{ZoneParameters}}int batch, bool descending,
-                        int blockStart, int blockEnd, global::FastRnn.ComputeBarrier? barrier) {{BlockConstraint}}
+                        int blockStart, int blockEnd, global::FastRnn.ComputeBarrier? barrier{{QuantizedParameters}}) {{BlockConstraint}}
                     {
                         // blocks [blockStart, blockEnd) of units: the whole layer, or one thread's share of it
                         int first = blockStart * {{L}}Gates * BlockWidth, width = (blockEnd - blockStart) * {{L}}Gates * BlockWidth;
                         {{Kernels}}.BroadcastRows(p.Slice({{L}}RecurrentBias + first, width), recurrent.Slice(first), {{L}}Row, batch);
-                        {{Kernels}}.MultiplyAdd<T>({{RecurrentInput}}, {{L}}Padded, batch, {{RecurrentWeights}}, 0, 2, recurrent, {{L}}Row,
-                            blockStart * 2, blockEnd * 2, descending);
+                        {{RecurrentProduct(RecurrentInput, "0, 2", "recurrent", "blockStart * 2, blockEnd * 2")}}
                         for (int r = 0; r < batch; r++)
                         {
                             for (int j = blockStart; j < blockEnd; j++)
@@ -75,8 +74,7 @@ internal static partial class Emitter
                         // gh_n = b_hn + U_n·(r⊙h(t−1)): the candidate's product needs every unit's reset gate first, the
                         // other shares' too
                         barrier?.SignalAndWait();
-                        {{Kernels}}.MultiplyAdd<T>(resetHidden, {{L}}Padded, batch, {{RecurrentWeights}}, 2, 3, recurrent, {{L}}Row,
-                            blockStart, blockEnd, descending);
+                        {{RecurrentProduct("resetHidden", "2, 3", "recurrent", "blockStart, blockEnd")}}
                         for (int r = 0; r < batch; r++)
                         {
                             for (int j = blockStart; j < blockEnd; j++)

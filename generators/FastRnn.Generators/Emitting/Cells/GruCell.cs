@@ -27,12 +27,11 @@ internal static partial class Emitter
             }
 
             /// <summary>b_hh + U·h(t−1) into the recurrent buffer for the blocks [blockStart, blockEnd).</summary>
-            private string RecurrentProduct => $$"""
+            private string BiasAndRecurrentProduct => $$"""
                 // blocks [blockStart, blockEnd) of units: the whole layer, or one thread's share of it
                 int first = blockStart * {{L}}Gates * BlockWidth, width = (blockEnd - blockStart) * {{L}}Gates * BlockWidth;
                 {{Kernels}}.BroadcastRows(p.Slice({{L}}RecurrentBias + first, width), recurrent.Slice(first), {{L}}Row, batch);
-                {{Kernels}}.MultiplyAdd<T>({{RecurrentInput}}, {{L}}Padded, batch, {{RecurrentWeights}}, 0, {{L}}Gates, recurrent, {{L}}Row,
-                    blockStart * {{L}}Gates, blockEnd * {{L}}Gates, descending);
+                {{RecurrentProduct(RecurrentInput, $"0, {L}Gates", "recurrent", $"blockStart * {L}Gates, blockEnd * {L}Gates")}}
                 """;
 
             /// <inheritdoc/>
@@ -42,9 +41,9 @@ internal static partial class Emitter
                     {{GruAdvanceDoc()}}{{RecurrentInputDoc}}{{ZoneDoc}}</summary>
                     {{NoInlining}}
                     private static void AdvanceLayer{{n}}<T>({{ReadOnlySpan}} p,{{WeightsParameter}} {{Span}} gates, {{ReadOnlySpan}} hPrev,{{RecurrentInputParameter}} {{Span}} h,
-                        {{(layer.Normalized ? ReadOnlySpan : Span)}} recurrent, {{Span}} hiddenCandidate, {{ZoneParameters}}int batch{{DescendingParameter}}) {{BlockConstraint}}
+                        {{(layer.Normalized ? ReadOnlySpan : Span)}} recurrent, {{Span}} hiddenCandidate, {{ZoneParameters}}int batch{{DescendingParameter}}{{(layer.Normalized ? "" : QuantizedParameters)}}) {{BlockConstraint}}
                     {
-                        {{(layer.Normalized ? "" : RecurrentProduct)}}
+                        {{(layer.Normalized ? "" : BiasAndRecurrentProduct)}}
                         for (int r = 0; r < batch; r++)
                         {
                             for (int j = {{(layer.Normalized ? "0" : "blockStart")}}; j < {{(layer.Normalized ? $"{L}Blocks" : "blockEnd")}}; j++)

@@ -38,13 +38,12 @@ internal static partial class Emitter
                     /// <paramref name="c"/> may be the same buffer.{{ZoneDoc}}</summary>
                     {{NoInlining}}
                     private static void AdvanceLayer{{n}}<T>({{ReadOnlySpan}} p,{{WeightsParameter}} {{Span}} gates, {{ReadOnlySpan}} hPrev, {{Span}} h,
-                        {{ReadOnlySpan}} cPrev, {{Span}} c, {{ZoneParameters}}int batch, bool descending, int blockStart, int blockEnd) {{BlockConstraint}}
+                        {{ReadOnlySpan}} cPrev, {{Span}} c, {{ZoneParameters}}int batch, bool descending, int blockStart, int blockEnd{{QuantizedParameters}}) {{BlockConstraint}}
                     {
                         // blocks [blockStart, blockEnd) of units: the whole layer, or one thread's share of it
                         int first = blockStart * {{L}}Gates * BlockWidth, width = (blockEnd - blockStart) * {{L}}Gates * BlockWidth;
                         {{Kernels}}.AddRows<T>(p.Slice({{L}}RecurrentBias + first, width), gates.Slice(first), {{L}}Row, batch);
-                        {{Kernels}}.MultiplyAdd<T>(hPrev, {{L}}Padded, batch, {{RecurrentWeights}}, 0, {{L}}Gates, gates, {{L}}Row,
-                            blockStart * {{L}}Gates, blockEnd * {{L}}Gates, descending);
+                        {{RecurrentProduct("hPrev", $"0, {L}Gates", "gates", $"blockStart * {L}Gates, blockEnd * {L}Gates")}}
                         for (int r = 0; r < batch; r++)
                         {
                             for (int j = blockStart; j < blockEnd; j++)
