@@ -26,6 +26,8 @@ public static class StepModels
         ("GRU", 128) => new Gru128(1, 1),
         ("GRU", 256) => new Gru256(1, 1),
         ("GRU", 512) => new Gru512(1, 1),
+        ("LSTM", 1024) => new Lstm1024(1, 1),
+        ("GRU", 1024) => new Gru1024(1, 1),
         _ => throw new ArgumentException($"no {cell}({hidden}) model"),
     };
 }

@@ -4,7 +4,7 @@ using FastRnn.Training;
 
 namespace FastRnn.Tool;
 
-/// <summary><c>fastrnn evaluate</c> and <c>fastrnn generate</c> on a checkpoint of any language model the tool trains.</summary>
+/// <summary><c>fastrnn evaluate</c>, <c>generate</c>, <c>export</c> and <c>quantize</c> on a checkpoint of any language model the tool trains.</summary>
 public static class LanguageModelCommands
 {
     /// <summary>Writes a checkpoint's model as ONNX (<c>--onnx FILE</c>, with <c>--lengths</c> a lengths input); a model
@@ -35,6 +35,20 @@ public static class LanguageModelCommands
     public static int Evaluate(Options options, TextWriter output)
     {
         var (kind, model, vocabulary) = ShippedLanguageModel.Open(options, streaming: false);
+        var (name, ids) = SplitIds(options, kind, vocabulary);
+        double loss = new LanguageModelTrainer(model, kind.Optimizer(model), kind.Steps).Evaluate(new TokenStream(ids, kind.Batch));
+        output.WriteLine($"{name}: {Measure(kind, loss)} over {ids.Length:N0} {(kind.Words ? "words" : "characters")}");
+        return 0;
+    }
+
+    /// <summary>Bits per character, or perplexity for a word model, of a mean loss in nats.</summary>
+    private static string Measure(ShippedLanguageModel kind, double loss) => kind.Words
+        ? $"perplexity {Math.Exp(loss).ToString("F2", CultureInfo.InvariantCulture)}"
+        : $"{(loss / Math.Log(2)).ToString("F4", CultureInfo.InvariantCulture)} bits per character";
+
+    /// <summary>The ids of <c>--split</c> (test by default) of kjv.txt or of <c>--text</c>, cut as training cut them.</summary>
+    private static (string Name, int[] Ids) SplitIds(Options options, ShippedLanguageModel kind, Vocabulary vocabulary)
+    {
         var split = options.Text("split", "test") switch
         {
             "test" => Split.Test,
@@ -60,12 +74,106 @@ public static class LanguageModelCommands
             if (text.Length > limit) text = text[..limit];
             tokens = ShippedLanguageModel.Characters(text);
         }
-        var ids = kind.Encode(tokens, vocabulary, $"The {name} text");
-        double loss = new LanguageModelTrainer(model, kind.Optimizer(model), kind.Steps).Evaluate(new TokenStream(ids, kind.Batch));
-        output.WriteLine(kind.Words
-            ? $"{name}: perplexity {Math.Exp(loss).ToString("F1", CultureInfo.InvariantCulture)} over {ids.Length:N0} words"
-            : $"{name}: {(loss / Math.Log(2)).ToString("F3", CultureInfo.InvariantCulture)} bits per character over {ids.Length:N0} characters");
+        return (name, kind.Encode(tokens, vocabulary, $"The {name} text"));
+    }
+
+    /// <summary>Quantizes a checkpoint's model to <c>--precision</c> (bfloat16 or int8), writes it with <c>--out</c>, and
+    /// measures what the precision costs on a split: the loss of the float32 and the quantized model through the same
+    /// streaming evaluation (the stream in the checkpoint's batch of columns, a step at a time, the state carried), and
+    /// over the split's first 1,000 tokens at batch 1 how far the quantized states drift from the float32 ones.</summary>
+    public static int Quantize(Options options, TextWriter output)
+    {
+        var (kind, model, vocabulary) = ShippedLanguageModel.Open(options, streaming: true);
+        var precision = options.Text("precision", "int8") switch
+        {
+            "bfloat16" => WeightPrecision.BFloat16,
+            "int8" => WeightPrecision.Int8,
+            var other => throw new ArgumentException($"--precision must be bfloat16 or int8; got '{other}'."),
+        };
+        var quantized = model.Quantize(precision);
+        long floatBytes = 4L * model.Tensors.Where(t => t.Storage == TensorStorage.InterleavedWeight).Sum(t => (long)t.StorageLength);
+        output.WriteLine($"{kind.Task}: weight matrices {floatBytes / 1024.0:N0} KiB in float32, {quantized.MatrixBytes / 1024.0:N0} KiB in {QuantizedWeights.Name(precision)} " +
+            $"({(double)quantized.MatrixBytes / floatBytes:F3}×)");
+        if (options.Text("out", "") is { Length: > 0 } path)
+        {
+            quantized.SaveSafetensors(path);
+            output.WriteLine($"wrote {path} ({new FileInfo(path).Length / 1024.0:N0} KiB)");
+        }
+        var (name, ids) = SplitIds(options, kind, vocabulary);
+        var stream = new TokenStream(ids, kind.Batch);
+        double float32 = StreamedLoss(model.NewState, model.StepTokens, model.OutputWidth, stream, kind.Steps);
+        double reduced = StreamedLoss(quantized.NewState, quantized.StepTokens, quantized.OutputWidth, stream, kind.Steps);
+        output.WriteLine($"{name}, streamed ({stream.Targets:N0} predictions in {kind.Batch} columns): float32 {Measure(kind, float32)}, " +
+            $"{QuantizedWeights.Name(precision)} {Measure(kind, reduced)}" +
+            (kind.Words ? "" : $" ({((reduced - float32) / Math.Log(2)).ToString("+0.0000;-0.0000", CultureInfo.InvariantCulture)} bits per character)"));
+        Drift(model, quantized, ids.AsSpan(0, Math.Min(ids.Length, 1000)), output);
         return 0;
+    }
+
+    /// <summary>Mean −ln p(next token) of a stream, stepped a token at a time in its columns with the state carried.</summary>
+    private static double StreamedLoss(Func<int, IRnnState> newState, StepTokens step, int outputs, TokenStream stream, int steps)
+    {
+        var state = newState(stream.Batch);
+        var inputs = new int[steps * stream.Batch];
+        var targets = new int[steps * stream.Batch];
+        var probabilities = new float[stream.Batch * outputs];
+        double total = 0;
+        for (int s = 0; s < stream.Segments(steps); s++)
+        {
+            int n = stream.Segment(s, steps, inputs, targets);
+            for (int t = 0; t < n; t++)
+            {
+                step(inputs.AsSpan(t * stream.Batch, stream.Batch), state, probabilities);
+                for (int b = 0; b < stream.Batch; b++)
+                    total -= Math.Log(Math.Max(probabilities[b * outputs + targets[t * stream.Batch + b]], float.Epsilon));
+            }
+        }
+        return total / stream.Targets;
+    }
+
+    private delegate void StepTokens(ReadOnlySpan<int> input, IRnnState state, Span<float> output);
+
+    /// <summary>Steps the float32 and the quantized model side by side over <paramref name="ids"/> at batch 1 and prints
+    /// the relative error of the quantized states (every layer's h and c together, ‖Δ‖ / ‖float32‖) and the largest
+    /// difference of an output probability, at steps along the way.</summary>
+    private static void Drift(ISequenceModel model, IQuantizedModel quantized, ReadOnlySpan<int> ids, TextWriter output)
+    {
+        var reference = model.NewState(1);
+        var state = quantized.NewState(1);
+        var expected = new float[model.OutputWidth];
+        var actual = new float[model.OutputWidth];
+        double worst = 0, worstOutput = 0, sum = 0;
+        var marks = new List<string>();
+        for (int t = 0; t < ids.Length; t++)
+        {
+            model.StepTokens(ids.Slice(t, 1), reference, expected);
+            quantized.StepTokens(ids.Slice(t, 1), state, actual);
+            double difference = 0, norm = 0;
+            for (int layer = 0; layer < model.LayerCount; layer++)
+            {
+                Accumulate(reference.Hidden(layer, 0), state.Hidden(layer, 0), ref difference, ref norm);
+                if (model.Architecture?.Layers[layer].Cell == RecurrentCell.Lstm)
+                    Accumulate(reference.Cell(layer, 0), state.Cell(layer, 0), ref difference, ref norm);
+            }
+            double relative = Math.Sqrt(difference / norm);
+            worst = Math.Max(worst, relative);
+            sum += relative;
+            for (int i = 0; i < expected.Length; i++)
+                worstOutput = Math.Max(worstOutput, Math.Abs(actual[i] - expected[i]));
+            if (t + 1 is 1 or 10 or 100 or 250 or 500 or 750 or 1000)
+                marks.Add($"step {t + 1}: {relative:E2}");
+        }
+        output.WriteLine($"state drift over {ids.Length:N0} steps at batch 1 (relative error of every h and c): {string.Join(", ", marks)}; " +
+            $"mean {sum / ids.Length:E2}, largest {worst:E2}; largest output difference {worstOutput:E2}");
+    }
+
+    private static void Accumulate(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, ref double difference, ref double norm)
+    {
+        for (int i = 0; i < expected.Length; i++)
+        {
+            difference += Math.Pow(actual[i] - expected[i], 2);
+            norm += Math.Pow(expected[i], 2);
+        }
     }
 
     /// <summary>Samples <c>--length</c> tokens from a checkpoint after <c>--prime</c>, at <c>--temperature</c> (softmax

@@ -17,7 +17,7 @@ internal static class ToolCommands
     /// <summary>The tasks of <c>fastrnn sweep --task</c>.</summary>
     public static readonly string[] SweepTasks = ["kjv-char", "s2", "s4"];
 
-    /// <summary>The root command with its five subcommands; the actions write to <paramref name="output"/> and
+    /// <summary>The root command with its subcommands; the actions write to <paramref name="output"/> and
     /// <paramref name="error"/>.</summary>
     public static Command Build(TextWriter output, TextWriter error)
     {
@@ -28,6 +28,7 @@ internal static class ToolCommands
         {
             new HelpOption(), new VersionOption(),
             Train(output, error), Generate(output, error), Evaluate(output, error), Sweep(output, error), Export(output, error),
+            Quantize(output, error),
         };
         return root;
     }
@@ -82,6 +83,8 @@ internal static class ToolCommands
                 "(the same command again continues an interrupted run, bit for bit).", "FILE"),
             WholeNumber("--threads", 0, "Threads that share the training (default 1; 0: one per processor). The results are the same bits at " +
                 "any thread count."),
+            new Option<bool>("--quantize") { Description = "s1, s5: afterwards, the test accuracy of the trained model's bfloat16 and int8 copies " +
+                "(Quantize), each test verse streamed a token at a time, beside the float32 model streamed the same way." },
         };
         command.Validators.Add(result =>
         {
@@ -162,6 +165,27 @@ internal static class ToolCommands
             new Option<bool>("--lengths") { Description = "Add an input lengths (int32 [batch]): each row's real steps, for batches of sequences of different lengths." },
         };
         command.SetAction(Action(error, options => LanguageModelCommands.Export(options, output)));
+        return command;
+    }
+
+    private static Command Quantize(TextWriter output, TextWriter error)
+    {
+        var command = new Command("quantize", "Make a serving copy of a language model's checkpoint with its weight matrices in bfloat16 or " +
+            "int8 (--out FILE writes it as safetensors, without float32 matrices), and measure what that costs: the loss of the float32 " +
+            "and the quantized model on a split of kjv.txt (or --text's), streamed a step at a time in the same columns, and the drift " +
+            "of the quantized states from the float32 ones over the split's first 1,000 tokens.")
+        {
+            PathOption("--model", "The checkpoint to quantize.", "FILE"),
+            Choice("--precision", "The weight matrices' precision: int8 (the default: per-row scales, inputs quantized per step) or bfloat16.",
+                "PRECISION", "int8", "bfloat16"),
+            PathOption("--out", "Write the quantized model to FILE (safetensors).", "FILE"),
+            Choice("--split", "The split to measure: test (the default), validation or train.", "SPLIT", "test", "validation", "train"),
+            PathOption("--data", "kjv.txt (default ../shared/data/kjv.txt).", "FILE"),
+            PathOption("--text", "A character model on FILE's split instead of kjv.txt's.", "FILE"),
+            WholeNumber("--max-chars", 1000, "A character model: the split cut to N characters."),
+            WholeNumber("--max-verses", 100, "A word model: the split's verses cut as train --max-verses cut them."),
+        };
+        command.SetAction(Action(error, options => LanguageModelCommands.Quantize(options, output)));
         return command;
     }
 

@@ -338,6 +338,35 @@ public class QuantizedModelTests : TemporaryDirectoryTest
         private static double Sigmoid(double v) => 1 / (1 + Math.Exp(-v));
     }
 
+    [Theory]
+    [InlineData(WeightPrecision.BFloat16, true)]
+    [InlineData(WeightPrecision.Int8, true)]
+    [InlineData(WeightPrecision.BFloat16, false)]
+    [InlineData(WeightPrecision.Int8, false)]
+    public void AStateOnAPoolStepsTheSameBitsAtAnyThreadCount(WeightPrecision precision, bool wide)
+    {
+        using var path = VectorPath.Override(wide);
+        var model = new LstmStack3(4, 12, 3);
+        Perturb(model, 6);
+        var quantized = model.Quantize(precision);
+        foreach (int batch in new[] { 1, 3 })
+        {
+            var (_, tokens) = Inputs(model, batch, 10, 8);
+            float[] Run(int threads)
+            {
+                using var pool = threads > 1 ? new ComputePool(threads) : null;
+                var state = quantized.CreateState(batch);
+                state.Pool = pool;
+                var outputs = new float[10 * batch * LstmStack3.OutputSize];
+                quantized.Forward(tokens, 10, state, outputs);
+                return outputs.Concat(state.Hidden(2, batch - 1).ToArray()).Concat(state.Cell(0, 0).ToArray()).ToArray();
+            }
+            var serial = Run(1);
+            foreach (int threads in new[] { 2, 3, 8 })
+                Assert.Equal(serial, Run(threads));
+        }
+    }
+
     [Fact]
     public void ForwardIsThatManySteps()
     {

@@ -136,32 +136,37 @@ internal static partial class Emitter
         {
             if (!SplitsStep)
                 return;
+            if (!_quantizing)
+                _w.Lines($$"""
+                    // ---- The streaming step on a state's pool: every layer's unit blocks across the threads ----
+
+                    /// <summary>Most threads a step can use: the blocks of the widest layer (a narrower layer leaves
+                    /// some threads without blocks; they wait at its barrier).</summary>
+                    private const int SharedStepBlocks = {{Enumerable.Range(0, _m.Layers.Count).Max(n => Pad(_m.Layers[n].Hidden) / 16)}};
+
+                    """);
+            string scratch = _quantizing ? ", global::System.Span<byte> scratch" : "";
             _w.Lines($$"""
-                // ---- The streaming step on a state's pool: every layer's unit blocks across the threads ----
-
-                /// <summary>Most threads a step can use: the blocks of the widest layer (a narrower layer leaves
-                /// some threads without blocks; they wait at its barrier).</summary>
-                private const int SharedStepBlocks = {{Enumerable.Range(0, _m.Layers.Count).Max(n => Pad(_m.Layers[n].Hidden) / 16)}};
-
                 /// <summary>Runs <paramref name="state"/>'s step on <paramref name="parts"/> threads of its pool at once.</summary>
                 private void RunSharedStep(State state, int parts)
                 {
                     // created on a state's first shared step and kept with it
-                    var work = state.SharedStep ??= new SharedStepWork();
+                    var work = state.{{(_quantizing ? "QuantizedSharedStep" : "SharedStep")}} ??= new SharedStepWork();
                     work.Set(this, state, parts);
                     state.Pool!.Together(parts, work);
                 }
 
-                /// <summary>Share <paramref name="part"/> of <paramref name="parts"/> of a step: each layer's blocks of the share (at
-                /// batch 1 the fused kernel, any blocks; above, the products' column tiles, whole groups of blocks).</summary>
-                private void StepShare(State state, int part, int parts, global::FastRnn.ComputeBarrier barrier)
+                /// <summary>Share <paramref name="part"/> of <paramref name="parts"/> of a step: each layer's blocks of the share ({{(_quantizing
+                    ? "any blocks: the quantized products compute each block on its own, in <paramref name=\"scratch\"/>, this share's"
+                    : "at\n/// batch 1 the fused kernel, any blocks; above, the products' column tiles, whole groups of blocks")}}).</summary>
+                private void StepShare(State state, int part, int parts, global::FastRnn.ComputeBarrier barrier{{scratch}})
                 {
-                    if (_wide) StepShare<global::FastRnn.Kernels.Block512>(state, part, parts, barrier);
-                    else StepShare<global::FastRnn.Kernels.Block256>(state, part, parts, barrier);
+                    if (_wide) StepShare<global::FastRnn.Kernels.Block512>(state, part, parts, barrier{{(_quantizing ? ", scratch" : "")}});
+                    else StepShare<global::FastRnn.Kernels.Block256>(state, part, parts, barrier{{(_quantizing ? ", scratch" : "")}});
                 }
 
                 {{NoInlining}}
-                private void StepShare<T>(State state, int part, int parts, global::FastRnn.ComputeBarrier barrier) {{BlockConstraint}}
+                private void StepShare<T>(State state, int part, int parts, global::FastRnn.ComputeBarrier barrier{{scratch}}) {{BlockConstraint}}
                 {
                     {{ReadOnlySpan}} p = _parameters;
                     int batch = state.Batch, start, end;
@@ -171,21 +176,28 @@ internal static partial class Emitter
                 {
                     string x = n == 0 ? "state.Input" : $"state.Layer{n - 1}HiddenNext";
                     _w.Line($"// Layer {n}: h(t) of its share of blocks{(n == 0 ? "" : $", from every share of layer {n - 1}'s h(t)")}");
-                    _w.Lines($$"""
-                        if (batch == 1)
-                        {
-                            (start, end) = Share(L{{n}}Blocks, 1, part, parts);
-                            {{Cell(n).SharedStepCall(x, "start", "end")}}
-                        }
-                        else
-                        {
-                            (start, end) = Share(L{{n}}Blocks, ForwardGroup(L{{n}}Gates), part, parts);
-                            {{Cell(n).SharedBatchStepCall(x)}}
-                        }
-                        """);
+                    if (_quantizing)
+                    {
+                        _w.Line($"(start, end) = Share(L{n}Blocks, 1, part, parts);");
+                        _w.Lines(Cell(n).SharedBatchStepCall(x));
+                    }
+                    else
+                        _w.Lines($$"""
+                            if (batch == 1)
+                            {
+                                (start, end) = Share(L{{n}}Blocks, 1, part, parts);
+                                {{Cell(n).SharedStepCall(x, "start", "end")}}
+                            }
+                            else
+                            {
+                                (start, end) = Share(L{{n}}Blocks, ForwardGroup(L{{n}}Gates), part, parts);
+                                {{Cell(n).SharedBatchStepCall(x)}}
+                            }
+                            """);
                     if (n < _m.Layers.Count - 1)
                         _w.Line("barrier.SignalAndWait();");
                 }
+            string owner = _quantizing ? "Quantized" : _m.Name;
             _w.Lines($$"""
                 }
 
@@ -193,21 +205,21 @@ internal static partial class Emitter
                 internal sealed class SharedStepWork : global::FastRnn.IParallelWork
                 {
                     private readonly global::FastRnn.ComputeBarrier _barrier = new();
-                    private {{_m.Name}}? _model;
+                    private {{owner}}? _model;
                     private State? _state;
-                    private int _parts;
+                    private int _parts;{{(_quantizing ? "\nprivate byte[] _scratch = [];" : "")}}
 
-                    public void Set({{_m.Name}} model, State state, int parts)
+                    public void Set({{owner}} model, State state, int parts)
                     {
                         (_model, _state, _parts) = (model, state, parts);
-                        _barrier.Reset(parts);
+                        _barrier.Reset(parts);{{(_quantizing ? "\n// each share quantizes its products' inputs in scratch of its own (allocated once for the state's batch)\nif (_scratch.Length < parts * state.QuantizedScratch.Length)\n    _scratch = new byte[parts * state.QuantizedScratch.Length];" : "")}}
                     }
 
                     public void Run(int part)
                     {
                         try
                         {
-                            _model!.StepShare(_state!, part, _parts, _barrier);
+                            _model!.StepShare(_state!, part, _parts, _barrier{{(_quantizing ? ", _scratch.AsSpan(part * _state!.QuantizedScratch.Length, _state.QuantizedScratch.Length)" : "")}});
                         }
                         catch
                         {

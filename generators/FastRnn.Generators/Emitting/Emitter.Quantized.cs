@@ -143,6 +143,7 @@ internal static partial class Emitter
                 EmitQuantizedForward();
                 _quantizing = true;
                 EmitStep();
+                EmitSharedStep();
                 _quantizing = false;
             }
             _w.Line("}");

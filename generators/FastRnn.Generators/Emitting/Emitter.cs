@@ -1177,7 +1177,7 @@ internal static partial class Emitter
                     _w.Line("int time = state.Time++; // the recurrent batch normalizations' statistics of this step");
                 _w.Line($"{ReadOnlySpan} p = _parameters;");
                 _w.Line($"{ReadOnlySpan} x = input;");
-                if (SplitsStep && !_quantizing)
+                if (SplitsStep)
                 {
                     _w.Lines($$"""
                         if (state.Pool is { } pool && global::System.Math.Min(pool.Concurrency, SharedStepBlocks) is var parts && parts > 1)
@@ -1589,11 +1589,13 @@ internal static partial class Emitter
                         /// blocks of units are split across them, a barrier between layers (at batch 1 each thread runs the fused
                         /// kernel over its blocks; above, its columns of both products and its units' update), and the head's
                         /// product and activation by columns and rows; the outputs are the same bits. On two cores here it
-                        /// pays from LSTM(256) up (perf/README §8).</summary>
+                        /// pays from LSTM(256) up (perf/README §8). A quantized model's steps of this state split its blocks the
+                        /// same way (its head runs on the calling thread).</summary>
                         public global::FastRnn.ComputePool? Pool { get; set; }
 
-                        // The shared step's work, created on the first shared step.
+                        // The shared step's work (the float32 model's and the quantized model's), created on the first shared step.
                         internal SharedStepWork? SharedStep;
+                        internal Quantized.SharedStepWork? QuantizedSharedStep;
 
                         """);
                 _w.Line("/// <summary>The hidden state h of <paramref name=\"layer\"/> for <paramref name=\"row\"/> (read or write).</summary>");

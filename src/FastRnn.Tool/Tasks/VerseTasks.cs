@@ -118,6 +118,34 @@ public static class VerseTasks
             $"{{\"task\":\"{task.Name}\",\"arm\":\"{arm}\",\"seed\":{seed},\"epochs\":{history.Count},\"train_loss\":{trainLoss:G6},\"valid_loss\":{validationLoss:G6}," +
             $"\"test_loss\":{testLoss:G6},\"train_accuracy\":{trainAccuracy:G6},\"valid_accuracy\":{validationAccuracy:G6},\"test_accuracy\":{testAccuracy:G6}," +
             $"\"majority\":{majority / (double)test.Count:G6},\"seconds\":{seconds:F1}}}"));
+        if (options.Given("quantize"))
+        {
+            var bfloat16 = model.Quantize(WeightPrecision.BFloat16);
+            var int8 = model.Quantize(WeightPrecision.Int8);
+            output.WriteLine($"quantized, test verses streamed a token at a time: accuracy float32 {StreamedAccuracy(model.NewState, model.StepTokens, test):P2}, " +
+                $"bfloat16 {StreamedAccuracy(bfloat16.NewState, bfloat16.StepTokens, test):P2}, int8 {StreamedAccuracy(int8.NewState, int8.StepTokens, test):P2}");
+        }
         return 0;
+    }
+
+    private delegate void StepTokens(ReadOnlySpan<int> input, IRnnState state, Span<float> output);
+
+    /// <summary>Accuracy over <paramref name="set"/> with each verse streamed through a batch-1 state from zero, the
+    /// output after its last token read as <see cref="Accuracy"/> reads it.</summary>
+    private static double StreamedAccuracy(Func<int, IRnnState> newState, StepTokens step, SequenceSet set)
+    {
+        var state = newState(1);
+        var output = new float[set.Outputs];
+        long correct = 0;
+        for (int i = 0; i < set.Count; i++)
+        {
+            state.Reset();
+            for (int t = 0; t < set.Lengths[i]; t++)
+                step(set.Tokens.AsSpan(i * MaxTokens + t, 1), state, output);
+            correct += set.HasClasses
+                ? System.Numerics.Tensors.TensorPrimitives.IndexOfMax(output.AsSpan()) == set.Classes[i] ? 1 : 0
+                : (output[0] >= 0.5f) == (set.Values[i] >= 0.5f) ? 1 : 0;
+        }
+        return correct / (double)set.Count;
     }
 }

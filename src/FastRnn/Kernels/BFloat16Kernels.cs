@@ -131,13 +131,12 @@ public static class BFloat16Kernels
         var mask = Vector512.Create(0xFFFF_0000u);
         Vector512<float> l0 = default, l1 = default, l2 = default, l3 = default, h0 = default, h1 = default, h2 = default, h3 = default;
         bool four = gates == 4;
-        int stride = gates * W;
-        for (int k = 0; k < inputs; k += 2)
+        int stride = gates * W, pairs = inputs / 2;
+        ref uint lanes = ref block;
+        for (int p = 0; p < pairs; p++)
         {
-            // an odd last input pairs with a zero weight: its partner input is taken as 0
-            var x0 = Vector512.Create(Unsafe.Add(ref x, k));
-            var x1 = Vector512.Create(k + 1 < inputs ? Unsafe.Add(ref x, k + 1) : 0f);
-            ref uint lanes = ref Unsafe.Add(ref block, k / 2 * stride);
+            var x0 = Vector512.Create(Unsafe.Add(ref x, 2 * p));
+            var x1 = Vector512.Create(Unsafe.Add(ref x, 2 * p + 1));
             var a = Vector512.LoadUnsafe(ref lanes);
             var b = Vector512.LoadUnsafe(ref lanes, W);
             var c = Vector512.LoadUnsafe(ref lanes, 2 * W);
@@ -153,6 +152,17 @@ public static class BFloat16Kernels
                 l3 = Vector512.FusedMultiplyAdd(Vector512.ShiftLeft(d, 16).AsSingle(), x0, l3);
                 h3 = Vector512.FusedMultiplyAdd((d & mask).AsSingle(), x1, h3);
             }
+            lanes = ref Unsafe.Add(ref lanes, stride);
+        }
+        if (inputs % 2 != 0)
+        {
+            // an odd last input: its pair's high half is a zero weight with no input
+            var x0 = Vector512.Create(Unsafe.Add(ref x, inputs - 1));
+            l0 = Vector512.FusedMultiplyAdd(Vector512.ShiftLeft(Vector512.LoadUnsafe(ref lanes), 16).AsSingle(), x0, l0);
+            l1 = Vector512.FusedMultiplyAdd(Vector512.ShiftLeft(Vector512.LoadUnsafe(ref lanes, W), 16).AsSingle(), x0, l1);
+            l2 = Vector512.FusedMultiplyAdd(Vector512.ShiftLeft(Vector512.LoadUnsafe(ref lanes, 2 * W), 16).AsSingle(), x0, l2);
+            if (four)
+                l3 = Vector512.FusedMultiplyAdd(Vector512.ShiftLeft(Vector512.LoadUnsafe(ref lanes, 3 * W), 16).AsSingle(), x0, l3);
         }
         (Vector512.LoadUnsafe(ref output) + (l0 + h0)).StoreUnsafe(ref output);
         (Vector512.LoadUnsafe(ref output, W) + (l1 + h1)).StoreUnsafe(ref output, W);
@@ -169,17 +179,19 @@ public static class BFloat16Kernels
         var mask = Vector256.Create(0xFFFF_0000u);
         Vector256<float> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default;
         bool four = gates == 4;
-        int stride = gates * W;
-        for (int k = 0; k < inputs; k += 2)
+        int stride = gates * W, pairs = (inputs + 1) / 2;
+        ref uint lanes = ref block;
+        for (int p = 0; p < pairs; p++)
         {
-            var x0 = Vector256.Create(Unsafe.Add(ref x, k));
-            var x1 = Vector256.Create(k + 1 < inputs ? Unsafe.Add(ref x, k + 1) : 0f);
-            ref uint lanes = ref Unsafe.Add(ref block, k / 2 * stride);
+            // an odd last input pairs with a zero weight: its partner input is taken as 0
+            var x0 = Vector256.Create(Unsafe.Add(ref x, 2 * p));
+            var x1 = Vector256.Create(2 * p + 1 < inputs ? Unsafe.Add(ref x, 2 * p + 1) : 0f);
             Pair(ref lanes, 0, x0, x1, mask, ref a0, ref b0);
             Pair(ref lanes, W, x0, x1, mask, ref a1, ref b1);
             Pair(ref lanes, 2 * W, x0, x1, mask, ref a2, ref b2);
             if (four)
                 Pair(ref lanes, 3 * W, x0, x1, mask, ref a3, ref b3);
+            lanes = ref Unsafe.Add(ref lanes, stride);
         }
         Add(ref output, 0, a0, b0);
         Add(ref output, W, a1, b1);

@@ -115,9 +115,13 @@ internal static partial class Emitter
                     int first = start * {{L}}Gates * BlockWidth, width = (end - start) * {{L}}Gates * BlockWidth;
                     for (int r = 0; r < batch; r++)
                         p.Slice({{L}}InputBias + first, width).CopyTo(gates.Slice(r * {{L}}Row + first, width));
-                    {{Kernels}}.MultiplyAdd<T>({{x}}, {{E.InputStride(n)}}, batch, p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates,
-                        gates, {{L}}Row, start * {{L}}Gates, end * {{L}}Gates, descending: false);
-                    {{StepAdvanceCall("start, end")}}
+                    {{(E._quantizing
+                        ? $"_l{n}Input.MultiplyAdd<T>({x}, {E.InputStride(n)}, batch, 0, {L}Gates, gates, {L}Row, start * {L}Gates, end * {L}Gates, scratch);"
+                        : Code($$$"""
+                            {{{Kernels}}}.MultiplyAdd<T>({{{x}}}, {{{E.InputStride(n)}}}, batch, p.Slice({{{L}}}InputWeights, {{{L}}}InputShape.Length), {{{L}}}InputShape, 0, {{{L}}}Gates,
+                                gates, {{{L}}}Row, start * {{{L}}}Gates, end * {{{L}}}Gates, descending: false);
+                            """))}}
+                    {{StepAdvanceCall("start, end", "scratch")}}
                 }
                 """;
 
@@ -159,10 +163,10 @@ internal static partial class Emitter
 
             /// <summary>The streaming step's <c>AdvanceLayer{n}</c> call on the gates in <c>gates</c>, over the blocks
             /// <paramref name="blocks"/> (<c>"start, end"</c>) when the kernel takes a range.</summary>
-            private string StepAdvanceCall(string? blocks) =>
+            private string StepAdvanceCall(string? blocks, string scratch = "state.QuantizedScratch") =>
                 $"AdvanceLayer{n}<T>(p,{(layer.WeightDrop is null ? "" : $" p.Slice({L}RecurrentWeights, {L}RecurrentShape.Length),")} gates, state.Layer{n}Hidden, " +
                 $"{(MaskedRecurrentInput ? $"state.Layer{n}Hidden, " : "")}{StepTarget}, {StepState}, {StepZoneArguments}batch, descending: false{(blocks is null ? "" : ", " + blocks)}" +
-                $"{(E._quantizing ? $", _l{n}Recurrent, state.QuantizedScratch" : "")});";
+                $"{(E._quantizing ? $", _l{n}Recurrent, {scratch}" : "")});";
 
             /// <summary>A normalized cell's streaming step: both products (fused at batch 1), normalized with the
             /// running statistics of this time index (recurrent batch norm) or per row (layer norm), then
