@@ -41,10 +41,11 @@ public static class LanguageModelCommands
         return 0;
     }
 
-    /// <summary>Bits per character, or perplexity for a word model, of a mean loss in nats.</summary>
-    private static string Measure(ShippedLanguageModel kind, double loss) => kind.Words
-        ? $"perplexity {Math.Exp(loss).ToString("F2", CultureInfo.InvariantCulture)}"
-        : $"{(loss / Math.Log(2)).ToString("F4", CultureInfo.InvariantCulture)} bits per character";
+    /// <summary>Bits per character, or perplexity for a word model, of a mean loss in nats (<paramref name="fine"/>: one
+    /// more digit, for differences between precisions).</summary>
+    private static string Measure(ShippedLanguageModel kind, double loss, bool fine = false) => kind.Words
+        ? $"perplexity {Math.Exp(loss).ToString(fine ? "F2" : "F1", CultureInfo.InvariantCulture)}"
+        : $"{(loss / Math.Log(2)).ToString(fine ? "F4" : "F3", CultureInfo.InvariantCulture)} bits per character";
 
     /// <summary>The ids of <c>--split</c> (test by default) of kjv.txt or of <c>--text</c>, cut as training cut them.</summary>
     private static (string Name, int[] Ids) SplitIds(Options options, ShippedLanguageModel kind, Vocabulary vocabulary)
@@ -103,8 +104,8 @@ public static class LanguageModelCommands
         var stream = new TokenStream(ids, kind.Batch);
         double float32 = StreamedLoss(model.NewState, model.StepTokens, model.OutputWidth, stream, kind.Steps);
         double reduced = StreamedLoss(quantized.NewState, quantized.StepTokens, quantized.OutputWidth, stream, kind.Steps);
-        output.WriteLine($"{name}, streamed ({stream.Targets:N0} predictions in {kind.Batch} columns): float32 {Measure(kind, float32)}, " +
-            $"{QuantizedWeights.Name(precision)} {Measure(kind, reduced)}" +
+        output.WriteLine($"{name}, streamed ({stream.Targets:N0} predictions in {kind.Batch} columns): float32 {Measure(kind, float32, fine: true)}, " +
+            $"{QuantizedWeights.Name(precision)} {Measure(kind, reduced, fine: true)}" +
             (kind.Words ? "" : $" ({((reduced - float32) / Math.Log(2)).ToString("+0.0000;-0.0000", CultureInfo.InvariantCulture)} bits per character)"));
         Drift(model, quantized, ids.AsSpan(0, Math.Min(ids.Length, 1000)), output);
         return 0;

@@ -367,6 +367,16 @@ public class QuantizedModelTests : TemporaryDirectoryTest
         }
     }
 
+    /// <summary>CI reruns the int8 tests with <c>DOTNET_EnableAVXVNNI=0</c>: the int8 products must then take the AVX2 path.</summary>
+    [Fact]
+    public void TheInt8PathFollowsTheRuntimeSwitch()
+    {
+        if (Environment.GetEnvironmentVariable("DOTNET_EnableAVXVNNI") == "0")
+            Assert.False(Int8Kernels.HasVnni, "AVX-VNNI is switched off, yet the int8 products would use it");
+        else
+            Assert.Equal(System.Runtime.Intrinsics.X86.AvxVnni.IsSupported, Int8Kernels.HasVnni);
+    }
+
     [Fact]
     public void ForwardIsThatManySteps()
     {

@@ -83,11 +83,12 @@ public class ToolCliTests : TemporaryDirectoryTest
 
     [Theory]
     [InlineData("train", new[] { "--task", "--text", "--csv", "--target", "--window", "--strings", "--samples", "--epochs", "--seed", "--data",
-        "--max-chars", "--max-verses", "--arm", "--out", "--plot", "--backup", "--threads" })]
+        "--max-chars", "--max-verses", "--arm", "--out", "--plot", "--backup", "--threads", "--quantize" })]
     [InlineData("generate", new[] { "--model", "--length", "--temperature", "--prime", "--seed" })]
     [InlineData("evaluate", new[] { "--model", "--split", "--data", "--text", "--max-chars", "--max-verses" })]
     [InlineData("sweep", new[] { "--task", "--grid", "--random", "--epochs", "--max-chars", "--seed", "--data", "--plot", "--threads", "--parallel" })]
     [InlineData("export", new[] { "--model", "--onnx", "--lengths" })]
+    [InlineData("quantize", new[] { "--model", "--precision", "--out", "--split", "--data", "--text", "--max-chars", "--max-verses" })]
     public void HelpDescribesEverySubcommandOption(string subcommand, string[] options)
     {
         var (code, output, error) = Run(subcommand, "--help");
@@ -110,7 +111,7 @@ public class ToolCliTests : TemporaryDirectoryTest
     {
         var (code, output, _) = Run("--help");
         Assert.Equal(0, code);
-        foreach (string subcommand in new[] { "train", "generate", "evaluate", "sweep", "export" })
+        foreach (string subcommand in new[] { "train", "generate", "evaluate", "sweep", "export", "quantize" })
             Assert.Matches($@"(?m)^\s+{subcommand}\s{{2,}}\S", output);
         // no arguments at all: the same help, and a usage error
         var (none, noneOutput, _) = Run();

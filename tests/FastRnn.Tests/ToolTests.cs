@@ -26,6 +26,21 @@ public class ToolTests : TemporaryDirectoryTest
         string Bits(string text, string pattern) => System.Text.RegularExpressions.Regex.Match(text, pattern).Groups[1].Value;
         Assert.Equal(Bits(output.ToString(), @"test (\d\.\d{3}) \("), Bits(evaluation.ToString(), @"test: (\d\.\d{3}) bits"));
 
+        // quantize: the int8 copy's file, and on the same test slice its loss beside the float32 model's, both streamed
+        string quantized = Path.Combine(Directory, "kjv.int8.safetensors");
+        var quantization = new StringWriter();
+        Assert.Equal(0, Cli.Run(["quantize", "--model", checkpoint, "--precision", "int8", "--out", quantized, "--data", Path.Combine(root!, "kjv.txt"),
+            "--max-chars", "2000"], quantization, new StringWriter()));
+        var report = quantization.ToString();
+        Assert.True(File.Exists(quantized));
+        Assert.Equal("int8", Safetensors.Read(quantized, out var metadata).Count > 0 ? metadata[QuantizedWeights.PrecisionKey] : "");
+        // streaming a step at a time in the same columns reproduces what evaluate printed (to rounding), and int8 stays close
+        double Number(string pattern) => double.Parse(System.Text.RegularExpressions.Regex.Match(report, pattern).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        double streamed = Number(@"float32 (\d\.\d{4}) bits"), reduced = Number(@"int8 (\d\.\d{4}) bits");
+        Assert.True(Math.Abs(double.Parse(Bits(evaluation.ToString(), @"test: (\d\.\d{3}) bits"), System.Globalization.CultureInfo.InvariantCulture) - streamed) <= 0.0015, report);
+        Assert.True(Math.Abs(reduced - streamed) < 0.05, report);
+        Assert.Matches(@"state drift over [\d,]+ steps at batch 1 \(relative error of every h and c\): step 1: \d\.\d{2}E[-+]\d{3}", report);
+
         var generated = new StringWriter();
         Assert.Equal(0, Cli.Run(["generate", "--model", checkpoint, "--length", "120", "--prime", "And God", "--seed", "4"], generated, new StringWriter()));
         string text = generated.ToString()[..^Environment.NewLine.Length]; // the sample itself may end in a newline

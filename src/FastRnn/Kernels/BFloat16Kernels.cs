@@ -101,6 +101,13 @@ public static class BFloat16Kernels
             {
                 ref float xr = ref Unsafe.Add(ref x0, r * xStride);
                 ref float output = ref Unsafe.Add(ref y0, r * yStride + b * gates * W);
+                if (allGates && typeof(T) == typeof(Block512) && r + 1 < rows)
+                {
+                    // two rows per pass: each lane loaded and widened once for both, each row's sums as Gates512 makes them
+                    Gates512(ref xr, ref Unsafe.Add(ref xr, xStride), inputs, ref block, gates, ref output, ref Unsafe.Add(ref output, yStride));
+                    r++;
+                    continue;
+                }
                 if (allGates)
                 {
                     // an LSTM's or GRU's block: every gate in one pass over its contiguous lanes
@@ -171,6 +178,85 @@ public static class BFloat16Kernels
             (Vector512.LoadUnsafe(ref output, 3 * W) + (l3 + h3)).StoreUnsafe(ref output, 3 * W);
     }
 
+    /// <summary><see cref="Gates512(ref float, int, ref uint, int, ref float)"/> for two rows at once: the same sums, in the
+    /// same order, for each (sixteen accumulators), every lane loaded and widened once for both.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Gates512(ref float x, ref float x2, int inputs, ref uint block, int gates, ref float output, ref float output2)
+    {
+        var mask = Vector512.Create(0xFFFF_0000u);
+        Vector512<float> l0 = default, l1 = default, l2 = default, l3 = default, h0 = default, h1 = default, h2 = default, h3 = default;
+        Vector512<float> m0 = default, m1 = default, m2 = default, m3 = default, k0 = default, k1 = default, k2 = default, k3 = default;
+        bool four = gates == 4;
+        int stride = gates * W, pairs = inputs / 2;
+        ref uint lanes = ref block;
+        for (int p = 0; p < pairs; p++)
+        {
+            var x0 = Vector512.Create(Unsafe.Add(ref x, 2 * p));
+            var x1 = Vector512.Create(Unsafe.Add(ref x, 2 * p + 1));
+            var y0 = Vector512.Create(Unsafe.Add(ref x2, 2 * p));
+            var y1 = Vector512.Create(Unsafe.Add(ref x2, 2 * p + 1));
+            var a = Vector512.LoadUnsafe(ref lanes);
+            var low = Vector512.ShiftLeft(a, 16).AsSingle();
+            var high = (a & mask).AsSingle();
+            l0 = Vector512.FusedMultiplyAdd(low, x0, l0);
+            h0 = Vector512.FusedMultiplyAdd(high, x1, h0);
+            m0 = Vector512.FusedMultiplyAdd(low, y0, m0);
+            k0 = Vector512.FusedMultiplyAdd(high, y1, k0);
+            a = Vector512.LoadUnsafe(ref lanes, W);
+            low = Vector512.ShiftLeft(a, 16).AsSingle();
+            high = (a & mask).AsSingle();
+            l1 = Vector512.FusedMultiplyAdd(low, x0, l1);
+            h1 = Vector512.FusedMultiplyAdd(high, x1, h1);
+            m1 = Vector512.FusedMultiplyAdd(low, y0, m1);
+            k1 = Vector512.FusedMultiplyAdd(high, y1, k1);
+            a = Vector512.LoadUnsafe(ref lanes, 2 * W);
+            low = Vector512.ShiftLeft(a, 16).AsSingle();
+            high = (a & mask).AsSingle();
+            l2 = Vector512.FusedMultiplyAdd(low, x0, l2);
+            h2 = Vector512.FusedMultiplyAdd(high, x1, h2);
+            m2 = Vector512.FusedMultiplyAdd(low, y0, m2);
+            k2 = Vector512.FusedMultiplyAdd(high, y1, k2);
+            if (four)
+            {
+                a = Vector512.LoadUnsafe(ref lanes, 3 * W);
+                low = Vector512.ShiftLeft(a, 16).AsSingle();
+                high = (a & mask).AsSingle();
+                l3 = Vector512.FusedMultiplyAdd(low, x0, l3);
+                h3 = Vector512.FusedMultiplyAdd(high, x1, h3);
+                m3 = Vector512.FusedMultiplyAdd(low, y0, m3);
+                k3 = Vector512.FusedMultiplyAdd(high, y1, k3);
+            }
+            lanes = ref Unsafe.Add(ref lanes, stride);
+        }
+        if (inputs % 2 != 0)
+        {
+            var x0 = Vector512.Create(Unsafe.Add(ref x, inputs - 1));
+            var y0 = Vector512.Create(Unsafe.Add(ref x2, inputs - 1));
+            var low = Vector512.ShiftLeft(Vector512.LoadUnsafe(ref lanes), 16).AsSingle();
+            (l0, m0) = (Vector512.FusedMultiplyAdd(low, x0, l0), Vector512.FusedMultiplyAdd(low, y0, m0));
+            low = Vector512.ShiftLeft(Vector512.LoadUnsafe(ref lanes, W), 16).AsSingle();
+            (l1, m1) = (Vector512.FusedMultiplyAdd(low, x0, l1), Vector512.FusedMultiplyAdd(low, y0, m1));
+            low = Vector512.ShiftLeft(Vector512.LoadUnsafe(ref lanes, 2 * W), 16).AsSingle();
+            (l2, m2) = (Vector512.FusedMultiplyAdd(low, x0, l2), Vector512.FusedMultiplyAdd(low, y0, m2));
+            if (four)
+            {
+                low = Vector512.ShiftLeft(Vector512.LoadUnsafe(ref lanes, 3 * W), 16).AsSingle();
+                (l3, m3) = (Vector512.FusedMultiplyAdd(low, x0, l3), Vector512.FusedMultiplyAdd(low, y0, m3));
+            }
+        }
+        (Vector512.LoadUnsafe(ref output) + (l0 + h0)).StoreUnsafe(ref output);
+        (Vector512.LoadUnsafe(ref output, W) + (l1 + h1)).StoreUnsafe(ref output, W);
+        (Vector512.LoadUnsafe(ref output, 2 * W) + (l2 + h2)).StoreUnsafe(ref output, 2 * W);
+        (Vector512.LoadUnsafe(ref output2) + (m0 + k0)).StoreUnsafe(ref output2);
+        (Vector512.LoadUnsafe(ref output2, W) + (m1 + k1)).StoreUnsafe(ref output2, W);
+        (Vector512.LoadUnsafe(ref output2, 2 * W) + (m2 + k2)).StoreUnsafe(ref output2, 2 * W);
+        if (four)
+        {
+            (Vector512.LoadUnsafe(ref output, 3 * W) + (l3 + h3)).StoreUnsafe(ref output, 3 * W);
+            (Vector512.LoadUnsafe(ref output2, 3 * W) + (m3 + k3)).StoreUnsafe(ref output2, 3 * W);
+        }
+    }
+
     /// <summary>A block of 3 or 4 gates, 256-bit: each gate's two halves in accumulators of their own, the pair's low and
     /// high inputs both added into them.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -236,32 +322,20 @@ public static class BFloat16Kernels
         (Vector512.LoadUnsafe(ref output) + (low + high)).StoreUnsafe(ref output);
     }
 
+    /// <summary>One gate's 16 lanes as two 256-bit halves, each pair's low then high input into the half's one sum: the
+    /// order <see cref="Gates256"/> keeps, so a gate computed alone (a range of gates) has the same bits as in a block.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Column256(ref float x, int inputs, ref uint column, int stride, ref float output)
     {
-        Vector256<float> lowA = Vector256<float>.Zero, highA = Vector256<float>.Zero, lowB = Vector256<float>.Zero, highB = Vector256<float>.Zero;
+        Vector256<float> first = Vector256<float>.Zero, second = Vector256<float>.Zero;
         var mask = Vector256.Create(0xFFFF_0000u);
-        int k = 0;
-        for (; k + 2 <= inputs; k += 2)
+        int pairs = (inputs + 1) / 2;
+        for (int p = 0; p < pairs; p++)
         {
-            ref uint lane = ref Unsafe.Add(ref column, k / 2 * stride);
-            var a = Vector256.LoadUnsafe(ref lane);
-            var b = Vector256.LoadUnsafe(ref lane, 8);
-            var x0 = Vector256.Create(Unsafe.Add(ref x, k));
-            var x1 = Vector256.Create(Unsafe.Add(ref x, k + 1));
-            lowA = Vector256.FusedMultiplyAdd(Vector256.ShiftLeft(a, 16).AsSingle(), x0, lowA);
-            lowB = Vector256.FusedMultiplyAdd(Vector256.ShiftLeft(b, 16).AsSingle(), x0, lowB);
-            highA = Vector256.FusedMultiplyAdd((a & mask).AsSingle(), x1, highA);
-            highB = Vector256.FusedMultiplyAdd((b & mask).AsSingle(), x1, highB);
+            var x0 = Vector256.Create(Unsafe.Add(ref x, 2 * p));
+            var x1 = Vector256.Create(2 * p + 1 < inputs ? Unsafe.Add(ref x, 2 * p + 1) : 0f);
+            Pair(ref Unsafe.Add(ref column, p * stride), 0, x0, x1, mask, ref first, ref second);
         }
-        if (k < inputs)
-        {
-            ref uint lane = ref Unsafe.Add(ref column, k / 2 * stride);
-            var x0 = Vector256.Create(Unsafe.Add(ref x, k));
-            lowA = Vector256.FusedMultiplyAdd(Vector256.ShiftLeft(Vector256.LoadUnsafe(ref lane), 16).AsSingle(), x0, lowA);
-            lowB = Vector256.FusedMultiplyAdd(Vector256.ShiftLeft(Vector256.LoadUnsafe(ref lane, 8), 16).AsSingle(), x0, lowB);
-        }
-        (Vector256.LoadUnsafe(ref output) + (lowA + highA)).StoreUnsafe(ref output);
-        (Vector256.LoadUnsafe(ref output, 8) + (lowB + highB)).StoreUnsafe(ref output, 8);
+        Add(ref output, 0, first, second);
     }
 }

@@ -176,7 +176,7 @@ internal static partial class Emitter
                 using (_w.Block(""))
                     _w.Lines($$"""
                         {{StepZoneFill}}{{Span}} inputNormalized = state.Layer{{n}}InputNormalized, recurrentNormalized = {{recurrentBuffer}};
-                        // W_ih·x and U·h(t−1): one fused pass over the weights for one row, matrix products for more
+                        {{(E._quantizing ? "// W_ih·x and U·h(t−1), by the quantized matrices" : "// W_ih·x and U·h(t−1): one fused pass over the weights for one row, matrix products for more")}}
                         {{NormalizedStepProducts}}
                         // x̂, ĥ: {{(layer.LayerNorm ? "each row normalized over its Gates·Hidden values" : "each unit normalized with the running statistics of this time index")}}
                         {{E.NormalizeProducts(n, "Input", "inputNormalized", "batch", $"state.Layer{n}InputRstd", $"state.Layer{n}InputRstd", "time", "false", $"state.Layer{n}Mean")}}
