@@ -169,3 +169,67 @@ public class QuantizedForwardBenchmarks
         return _outputs[0];
     }
 }
+
+/// <summary>The batch-1 step of the float32 and the quantized models on a state's pool of 1 and 2 threads (512-bit): each
+/// layer's blocks of units split across the threads, so each reads its share of the weights.</summary>
+[MemoryDiagnoser]
+#pragma warning disable CA1001 // BenchmarkDotNet disposes the pool in [GlobalCleanup]; it needs the class unsealed
+public class QuantizedSharedStepBenchmarks
+{
+    private ISequenceModel _model = null!;
+    private IQuantizedModel _bfloat16 = null!, _int8 = null!;
+    private IRnnState _state = null!, _bfloat16State = null!, _int8State = null!;
+    private float[] _input = null!, _output = null!;
+    private ComputePool? _pool;
+
+    [Params("LSTM(256)", "LSTM(1024)", "GRU(1024)")] public string Layer { get; set; } = "LSTM(256)";
+
+    [Params(1, 2)] public int Threads { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        using (VectorPath.Override(true))
+        {
+            _model = Layer switch
+            {
+                "LSTM(256)" => new Lstm256(1, 1),
+                "LSTM(1024)" => new Lstm1024(1, 1),
+                _ => new Gru1024(1, 1),
+            };
+            _bfloat16 = _model.Quantize(WeightPrecision.BFloat16);
+            _int8 = _model.Quantize(WeightPrecision.Int8);
+        }
+        _pool = Threads > 1 ? new ComputePool(Threads) : null;
+        (_state, _bfloat16State, _int8State) = (_model.NewState(1), _bfloat16.NewState(1), _int8.NewState(1));
+        foreach (var state in new[] { _state, _bfloat16State, _int8State })
+            ((dynamic)state).Pool = _pool;
+        _input = Enumerable.Range(0, _model.InputWidth).Select(i => MathF.Sin(i)).ToArray();
+        _output = new float[_model.OutputWidth];
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => _pool?.Dispose();
+
+    [Benchmark(Baseline = true, Description = "float32 Step")]
+    public float SinglePrecision()
+    {
+        _model.StepDense(_input, _state, _output);
+        return _output[0];
+    }
+
+    [Benchmark(Description = "bfloat16 Step")]
+    public float BFloat16()
+    {
+        _bfloat16.StepDense(_input, _bfloat16State, _output);
+        return _output[0];
+    }
+
+    [Benchmark(Description = "int8 Step")]
+    public float EightBit()
+    {
+        _int8.StepDense(_input, _int8State, _output);
+        return _output[0];
+    }
+}
+#pragma warning restore CA1001

@@ -56,6 +56,8 @@ IQuantizedModel[] quantized;
 using (VectorPath.Override(wide))
     quantized = model.CanStep ? [model.Quantize(WeightPrecision.BFloat16), model.Quantize(WeightPrecision.Int8)] : [];
 var quantizedStates = quantized.Select(q => (Single: q.NewState(1), Batched: q.NewState(3))).ToArray();
+foreach (var (one, _) in quantizedStates)
+    one.GetType().GetProperty("Pool")?.SetValue(one, pool); // the quantized step on the pool too, where the model allows it
 
 for (int i = 0; i < 50; i++) { Iteration(); Stream(i); }
 

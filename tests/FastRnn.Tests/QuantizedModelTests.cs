@@ -3,6 +3,9 @@ using Xunit;
 
 namespace FastRnn.Tests;
 
+[RnnModel, TokenInput(20, 512), Lstm(512), Gru(64), Head(20, Activation.Softmax), Loss(LossKind.SoftmaxCrossEntropy)]
+public partial class QuantizedPoolModel;
+
 /// <summary>
 /// Issue 13's quantized models (<c>Quantize</c>, the generated <c>Quantized</c> class), whole models against oracles:
 /// <list type="bullet">
@@ -346,9 +349,11 @@ public class QuantizedModelTests : TemporaryDirectoryTest
     public void AStateOnAPoolStepsTheSameBitsAtAnyThreadCount(WeightPrecision precision, bool wide)
     {
         using var path = VectorPath.Override(wide);
-        var model = new LstmStack3(4, 12, 3);
+        // large enough for the step to be split: a share per MiB of quantized matrices (int8: 2 shares, bfloat16: 4)
+        var model = new QuantizedPoolModel(4, 12, 3);
         Perturb(model, 6);
         var quantized = model.Quantize(precision);
+        Assert.True(quantized.MatrixBytes >= 2 << 20, $"{quantized.MatrixBytes} bytes: too few for the pool to split the step");
         foreach (int batch in new[] { 1, 3 })
         {
             var (_, tokens) = Inputs(model, batch, 10, 8);
@@ -357,9 +362,9 @@ public class QuantizedModelTests : TemporaryDirectoryTest
                 using var pool = threads > 1 ? new ComputePool(threads) : null;
                 var state = quantized.CreateState(batch);
                 state.Pool = pool;
-                var outputs = new float[10 * batch * LstmStack3.OutputSize];
+                var outputs = new float[10 * batch * QuantizedPoolModel.OutputSize];
                 quantized.Forward(tokens, 10, state, outputs);
-                return outputs.Concat(state.Hidden(2, batch - 1).ToArray()).Concat(state.Cell(0, 0).ToArray()).ToArray();
+                return outputs.Concat(state.Hidden(1, batch - 1).ToArray()).Concat(state.Cell(0, 0).ToArray()).ToArray();
             }
             var serial = Run(1);
             foreach (int threads in new[] { 2, 3, 8 })

@@ -75,6 +75,13 @@ internal static partial class Emitter
                     private readonly RunOptions _options;
                     private readonly bool _wide;
                     """);
+                if (SplitsStep)
+                    _w.Lines("""
+                        // Most threads a state's pool gives one step: a share of the blocks for each MiB of quantized matrices, at
+                        // most one per block of the widest layer. A smaller share costs more to hand out and join than it saves
+                        // (perf/README §10: LSTM(256)'s 1 MiB of bfloat16 took 11.7 µs on one thread, 11.3 µs on two).
+                        private readonly int _shares;
+                        """);
                 foreach (var (field, offset) in QuantizedMatrices())
                     _w.Line($"private readonly global::FastRnn.Kernels.QuantizedMatrix {field};");
                 _w.Line();
@@ -95,6 +102,8 @@ internal static partial class Emitter
                         """);
                     if (_m.HasStatistics)
                         _w.Line("_statistics = weights.Statistics;");
+                    if (SplitsStep)
+                        _w.Line("_shares = (int)global::System.Math.Clamp(weights.MatrixBytes >> 20, 1, SharedStepBlocks);");
                     foreach (var (field, offset) in QuantizedMatrices())
                         _w.Line($"{field} = weights.Matrix({offset});");
                 }

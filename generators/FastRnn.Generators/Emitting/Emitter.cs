@@ -1180,7 +1180,7 @@ internal static partial class Emitter
                 if (SplitsStep)
                 {
                     _w.Lines($$"""
-                        if (state.Pool is { } pool && global::System.Math.Min(pool.Concurrency, SharedStepBlocks) is var parts && parts > 1)
+                        if (state.Pool is { } pool && global::System.Math.Min(pool.Concurrency, {{(_quantizing ? "_shares" : "SharedStepBlocks")}}) is var parts && parts > 1)
                         {
                             // every layer's blocks across the pool's threads (see StepShare), then the states advance
                             {{(Tokens ? "" : "input.CopyTo(state.Input);")}}
