@@ -4,39 +4,31 @@ using FastRnn.Kernels;
 
 namespace FastRnn.Benchmarks;
 
-/// <summary>Issue 13's quantized models against the float32 model in one run (512-bit path, one thread): the streaming
-/// step of LSTM and GRU layers (I = H) at batch 1, where the step reads every weight once, beside the time to read the
-/// matrices' bytes at 4, 2 and 1 bytes per weight (<see cref="MachineLimits.Sum"/> over buffers of those sizes: the
-/// bound of a step at each precision).</summary>
-[MemoryDiagnoser]
-public class QuantizedStepBenchmarks
+/// <summary>The float32 model and its two quantized copies, each with a state of its own, stepped on the same input: the
+/// three benchmarks every class below runs on the models it makes.</summary>
+public abstract class QuantizedSteps
 {
     private ISequenceModel _model = null!;
     private IQuantizedModel _bfloat16 = null!, _int8 = null!;
     private IRnnState _state = null!, _bfloat16State = null!, _int8State = null!;
-    private float[] _input = null!, _output = null!, _float32Bytes = null!, _bfloat16Bytes = null!, _int8Bytes = null!;
+    private float[] _input = null!, _output = null!;
 
-    [Params("LSTM", "GRU")] public string Cell { get; set; } = "LSTM";
-
-    [Params(256, 512, 1024)] public int H { get; set; }
-
-    [GlobalSetup]
-    public void Setup()
+    /// <summary>The float32 model (made on the 512-bit path) and its quantized copies, states of <paramref name="batch"/> rows.</summary>
+    protected ISequenceModel Use(Func<ISequenceModel> create, int batch, ComputePool? pool = null)
     {
         using (VectorPath.Override(true))
         {
-            _model = StepModels.Create(Cell, H);
+            _model = create();
             _bfloat16 = _model.Quantize(WeightPrecision.BFloat16);
             _int8 = _model.Quantize(WeightPrecision.Int8);
         }
-        (_state, _bfloat16State, _int8State) = (_model.NewState(1), _bfloat16.NewState(1), _int8.NewState(1));
-        _input = Enumerable.Range(0, _model.InputWidth).Select(i => MathF.Sin(i)).ToArray();
-        _output = new float[_model.OutputWidth];
-        long weights = _model.Tensors.Where(t => t.Storage == TensorStorage.InterleavedWeight).Sum(t => (long)t.StorageLength);
-        // written, so each buffer has pages of its own (an untouched array reads the kernel's shared zero page, from cache)
-        _float32Bytes = Enumerable.Repeat(1f, (int)weights).ToArray();
-        _bfloat16Bytes = Enumerable.Repeat(1f, (int)(weights / 2)).ToArray();
-        _int8Bytes = Enumerable.Repeat(1f, (int)(weights / 4)).ToArray();
+        (_state, _bfloat16State, _int8State) = (_model.NewState(batch), _bfloat16.NewState(batch), _int8.NewState(batch));
+        if (pool is not null)
+            foreach (var state in new[] { _state, _bfloat16State, _int8State })
+                ((dynamic)state).Pool = pool;
+        _input = Enumerable.Range(0, batch * _model.InputWidth).Select(i => MathF.Sin(i)).ToArray();
+        _output = new float[batch * _model.OutputWidth];
+        return _model;
     }
 
     [Benchmark(Baseline = true, Description = "float32 Step")]
@@ -58,6 +50,31 @@ public class QuantizedStepBenchmarks
     {
         _int8.StepDense(_input, _int8State, _output);
         return _output[0];
+    }
+}
+
+/// <summary>Issue 13's quantized models against the float32 model in one run (512-bit path, one thread): the streaming
+/// step of LSTM and GRU layers (I = H) at batch 1, where the step reads every weight once, beside the time to read the
+/// matrices' bytes at 4, 2 and 1 bytes per weight (<see cref="MachineLimits.Sum"/> over buffers of those sizes: the
+/// bound of a step at each precision).</summary>
+[MemoryDiagnoser]
+public class QuantizedStepBenchmarks : QuantizedSteps
+{
+    private float[] _float32Bytes = null!, _bfloat16Bytes = null!, _int8Bytes = null!;
+
+    [Params("LSTM", "GRU")] public string Cell { get; set; } = "LSTM";
+
+    [Params(256, 512, 1024)] public int H { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var model = Use(() => StepModels.Create(Cell, H), 1);
+        long weights = model.Tensors.Where(t => t.Storage == TensorStorage.InterleavedWeight).Sum(t => (long)t.StorageLength);
+        // written, so each buffer has pages of its own (an untouched array reads the kernel's shared zero page, from cache)
+        _float32Bytes = Enumerable.Repeat(1f, (int)weights).ToArray();
+        _bfloat16Bytes = Enumerable.Repeat(1f, (int)(weights / 2)).ToArray();
+        _int8Bytes = Enumerable.Repeat(1f, (int)(weights / 4)).ToArray();
     }
 
     [Benchmark(Description = "read the matrices at 4 B/weight")]
@@ -74,51 +91,14 @@ public class QuantizedStepBenchmarks
 /// and the inference Forward of LSTM(256) over batch 32 × 100 steps (the float32 model's <c>Forward</c>, which makes the
 /// input products of every step in one product, against the quantized <c>Forward</c>, a step at a time).</summary>
 [MemoryDiagnoser]
-public class QuantizedBatchBenchmarks
+public class QuantizedBatchBenchmarks : QuantizedSteps
 {
-    private ISequenceModel _model = null!;
-    private IQuantizedModel _bfloat16 = null!, _int8 = null!;
-    private IRnnState _state = null!, _bfloat16State = null!, _int8State = null!;
-    private float[] _input = null!, _output = null!;
-
     [Params(256, 1024)] public int H { get; set; }
 
     [Params(8, 32)] public int Batch { get; set; }
 
     [GlobalSetup]
-    public void Setup()
-    {
-        using (VectorPath.Override(true))
-        {
-            _model = H == 256 ? new Lstm256(Batch, 1) : new Lstm1024(Batch, 1);
-            _bfloat16 = _model.Quantize(WeightPrecision.BFloat16);
-            _int8 = _model.Quantize(WeightPrecision.Int8);
-        }
-        (_state, _bfloat16State, _int8State) = (_model.NewState(Batch), _bfloat16.NewState(Batch), _int8.NewState(Batch));
-        _input = Enumerable.Range(0, Batch * _model.InputWidth).Select(i => MathF.Sin(i)).ToArray();
-        _output = new float[Batch * _model.OutputWidth];
-    }
-
-    [Benchmark(Baseline = true, Description = "float32 Step")]
-    public float SinglePrecision()
-    {
-        _model.StepDense(_input, _state, _output);
-        return _output[0];
-    }
-
-    [Benchmark(Description = "bfloat16 Step")]
-    public float BFloat16()
-    {
-        _bfloat16.StepDense(_input, _bfloat16State, _output);
-        return _output[0];
-    }
-
-    [Benchmark(Description = "int8 Step")]
-    public float EightBit()
-    {
-        _int8.StepDense(_input, _int8State, _output);
-        return _output[0];
-    }
+    public void Setup() => Use(() => H == 256 ? new Lstm256(Batch, 1) : new Lstm1024(Batch, 1), Batch);
 }
 
 /// <summary>The inference Forward of LSTM(256), batch 32 × 100 steps: the float32 model's against the quantized ones'.</summary>
@@ -174,12 +154,8 @@ public class QuantizedForwardBenchmarks
 /// layer's blocks of units split across the threads, so each reads its share of the weights.</summary>
 [MemoryDiagnoser]
 #pragma warning disable CA1001 // BenchmarkDotNet disposes the pool in [GlobalCleanup]; it needs the class unsealed
-public class QuantizedSharedStepBenchmarks
+public class QuantizedSharedStepBenchmarks : QuantizedSteps
 {
-    private ISequenceModel _model = null!;
-    private IQuantizedModel _bfloat16 = null!, _int8 = null!;
-    private IRnnState _state = null!, _bfloat16State = null!, _int8State = null!;
-    private float[] _input = null!, _output = null!;
     private ComputePool? _pool;
 
     [Params("LSTM(256)", "LSTM(1024)", "GRU(1024)")] public string Layer { get; set; } = "LSTM(256)";
@@ -189,47 +165,16 @@ public class QuantizedSharedStepBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        using (VectorPath.Override(true))
-        {
-            _model = Layer switch
-            {
-                "LSTM(256)" => new Lstm256(1, 1),
-                "LSTM(1024)" => new Lstm1024(1, 1),
-                _ => new Gru1024(1, 1),
-            };
-            _bfloat16 = _model.Quantize(WeightPrecision.BFloat16);
-            _int8 = _model.Quantize(WeightPrecision.Int8);
-        }
         _pool = Threads > 1 ? new ComputePool(Threads) : null;
-        (_state, _bfloat16State, _int8State) = (_model.NewState(1), _bfloat16.NewState(1), _int8.NewState(1));
-        foreach (var state in new[] { _state, _bfloat16State, _int8State })
-            ((dynamic)state).Pool = _pool;
-        _input = Enumerable.Range(0, _model.InputWidth).Select(i => MathF.Sin(i)).ToArray();
-        _output = new float[_model.OutputWidth];
+        Use(() => Layer switch
+        {
+            "LSTM(256)" => new Lstm256(1, 1),
+            "LSTM(1024)" => new Lstm1024(1, 1),
+            _ => new Gru1024(1, 1),
+        }, 1, _pool);
     }
 
     [GlobalCleanup]
     public void Cleanup() => _pool?.Dispose();
-
-    [Benchmark(Baseline = true, Description = "float32 Step")]
-    public float SinglePrecision()
-    {
-        _model.StepDense(_input, _state, _output);
-        return _output[0];
-    }
-
-    [Benchmark(Description = "bfloat16 Step")]
-    public float BFloat16()
-    {
-        _bfloat16.StepDense(_input, _bfloat16State, _output);
-        return _output[0];
-    }
-
-    [Benchmark(Description = "int8 Step")]
-    public float EightBit()
-    {
-        _int8.StepDense(_input, _int8State, _output);
-        return _output[0];
-    }
 }
 #pragma warning restore CA1001
