@@ -77,9 +77,9 @@ internal static partial class Emitter
                     """);
                 if (SplitsStep)
                     _w.Lines("""
-                        // Most threads a state's pool gives one step: a share of the blocks for each MiB of quantized matrices, at
-                        // most one per block of the widest layer. A smaller share costs more to hand out and join than it saves
-                        // (perf/README §10: LSTM(256)'s 1 MiB of bfloat16 took 11.7 µs on one thread, 11.3 µs on two).
+                        // Most threads a state's pool gives one step: a share of the blocks for each 512 KiB of quantized matrices,
+                        // at most one per block of the widest layer. A smaller share costs about what it saves (perf/README §10:
+                        // LSTM(256) in int8, 0.5 MiB, 8.1 µs on one thread and 9.4 µs on two; in bfloat16, 1 MiB, 12.2 → 8.9 µs).
                         private readonly int _shares;
                         """);
                 foreach (var (field, offset) in QuantizedMatrices())
@@ -103,7 +103,7 @@ internal static partial class Emitter
                     if (_m.HasStatistics)
                         _w.Line("_statistics = weights.Statistics;");
                     if (SplitsStep)
-                        _w.Line("_shares = (int)global::System.Math.Clamp(weights.MatrixBytes >> 20, 1, SharedStepBlocks);");
+                        _w.Line("_shares = (int)global::System.Math.Clamp(weights.MatrixBytes >> 19, 1, SharedStepBlocks);");
                     foreach (var (field, offset) in QuantizedMatrices())
                         _w.Line($"{field} = weights.Matrix({offset});");
                 }
