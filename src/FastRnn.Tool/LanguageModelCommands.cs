@@ -132,8 +132,6 @@ public static class LanguageModelCommands
         return total / stream.Targets;
     }
 
-    private delegate void StepTokens(ReadOnlySpan<int> input, IRnnState state, Span<float> output);
-
     /// <summary>Steps the float32 and the quantized model side by side over <paramref name="ids"/> at batch 1 and prints
     /// the relative error of the quantized states (every layer's h and c together, ‖Δ‖ / ‖float32‖) and the largest
     /// difference of an output probability, at steps along the way.</summary>

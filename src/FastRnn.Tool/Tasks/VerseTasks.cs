@@ -128,8 +128,6 @@ public static class VerseTasks
         return 0;
     }
 
-    private delegate void StepTokens(ReadOnlySpan<int> input, IRnnState state, Span<float> output);
-
     /// <summary>Accuracy over <paramref name="set"/> with each verse streamed through a batch-1 state from zero, the
     /// output after its last token read as <see cref="Accuracy"/> reads it.</summary>
     private static double StreamedAccuracy(Func<int, IRnnState> newState, StepTokens step, SequenceSet set)
