@@ -7,26 +7,42 @@ namespace FastRnn.Tool;
 /// <summary><c>fastrnn evaluate</c>, <c>generate</c>, <c>export</c> and <c>quantize</c> on a checkpoint of any language model the tool trains.</summary>
 public static class LanguageModelCommands
 {
-    /// <summary>Writes a checkpoint's model as ONNX (<c>--onnx FILE</c>, with <c>--lengths</c> a lengths input); a model
-    /// ONNX cannot express (the s3 model's batch normalization) is an argument error naming what.</summary>
+    /// <summary>Writes a checkpoint's model as ONNX (<c>--onnx FILE</c>, with <c>--lengths</c> a lengths input) and/or as a
+    /// safetensors file of its weights in PyTorch's names (<c>--safetensors FILE</c>, with the task and the vocabulary in
+    /// its header: what the model server reads); a model ONNX cannot express (the s3 model's batch normalization) is an
+    /// argument error naming what.</summary>
     public static int Export(Options options, TextWriter output)
     {
-        string path = options.Text("onnx", "");
-        if (path.Length == 0)
-            throw new ArgumentException("--onnx: name the ONNX file to write (export --model CHECKPOINT --onnx FILE).");
-        string folder = Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
-        if (!Directory.Exists(folder))
-            throw new ArgumentException($"--onnx: the folder '{folder}' does not exist.");
+        string onnx = options.Text("onnx", ""), weights = options.Text("safetensors", "");
+        if (onnx.Length == 0 && weights.Length == 0)
+            throw new ArgumentException("--onnx or --safetensors: name the file to write (export --model CHECKPOINT --onnx FILE).");
+        foreach (var (option, path) in new[] { ("onnx", onnx), ("safetensors", weights) })
+            if (path.Length > 0 && Path.GetDirectoryName(Path.GetFullPath(path)) is { } folder && !Directory.Exists(folder))
+                throw new ArgumentException($"--{option}: the folder '{folder}' does not exist.");
         var (kind, model, vocabulary) = ShippedLanguageModel.Open(options, streaming: true);
-        try
+        string what = $"the {kind.Task} model ({vocabulary.Count} {(kind.Words ? "words" : "characters")}, {model.LayerCount} layers)";
+        if (onnx.Length > 0)
         {
-            model.SaveOnnx(path, new OnnxExportOptions { SequenceLengths = options.Given("lengths") });
+            try
+            {
+                model.SaveOnnx(onnx, new OnnxExportOptions { SequenceLengths = options.Given("lengths") });
+            }
+            catch (NotSupportedException e)
+            {
+                throw new ArgumentException($"--model: {e.Message}");
+            }
+            output.WriteLine($"Wrote {onnx}: {what} as ONNX.");
         }
-        catch (NotSupportedException e)
+        if (weights.Length > 0)
         {
-            throw new ArgumentException($"--model: {e.Message}");
+            model.SaveSafetensors(weights, new Dictionary<string, string>
+            {
+                ["fastrnn.task"] = kind.Task,
+                ["fastrnn.token_unit"] = kind.Words ? "word" : "character",
+                ["fastrnn.tokens"] = kind.Words ? string.Join('\n', vocabulary.Tokens) : string.Concat(vocabulary.Tokens),
+            });
+            output.WriteLine($"Wrote {weights}: {what}'s weights as safetensors.");
         }
-        output.WriteLine($"Wrote {path}: the {kind.Task} model ({vocabulary.Count} {(kind.Words ? "words" : "characters")}, {model.LayerCount} layers) as ONNX.");
         return 0;
     }
 

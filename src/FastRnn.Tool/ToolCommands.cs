@@ -157,11 +157,13 @@ internal static class ToolCommands
     private static Command Export(TextWriter output, TextWriter error)
     {
         var command = new Command("export", "Write a language model's checkpoint (train --task kjv-char|zaremba-small|zaremba-medium or " +
-            "--text, with --out FILE) as an ONNX graph of standard operators (Gather, LSTM/GRU, MatMul, Add, Softmax) that any ONNX " +
+            "--text, with --out FILE) as safetensors weights (--safetensors) or as an ONNX graph of standard operators (Gather, LSTM/GRU, MatMul, Add, Softmax) that any ONNX " +
             "runtime runs: inputs tokens [steps, batch] and initial_h.k / initial_c.k, outputs output and final_h.k / final_c.k.")
         {
             PathOption("--model", "The checkpoint to export.", "FILE"),
             PathOption("--onnx", "The ONNX file to write.", "FILE"),
+            PathOption("--safetensors", "Also (or instead) write the weights as safetensors in PyTorch's names, with the task and " +
+                "vocabulary in the header: the file the model server (src/FastRnn.Serving) serves.", "FILE"),
             new Option<bool>("--lengths") { Description = "Add an input lengths (int32 [batch]): each row's real steps, for batches of sequences of different lengths." },
         };
         command.SetAction(Action(error, options => LanguageModelCommands.Export(options, output)));

@@ -171,6 +171,39 @@ public class CheckpointTests : TemporaryDirectoryTest
         AssertRejectedAndUnchanged(weights, "lacks 'format'");
     }
 
+    /// <summary>A server reads a training run's checkpoint for its weights alone: into a model of another type that
+    /// declares the same tensors (dropout is not a tensor), verified the same way, changing nothing when refused.</summary>
+    [Fact]
+    public void WeightsAloneLoadIntoAnotherDeclarationOfTheSameTensors()
+    {
+        var (model, _, path) = Saved();
+        var served = new PlainLm(1, 1, seed: 5);
+        var progress = Checkpoint.LoadWeights(path, served);
+        Assert.Empty(progress);
+        foreach (var (saved, loaded) in model.Tensors.Zip(served.Tensors))
+        {
+            var expected = new float[saved.Count];
+            var actual = new float[loaded.Count];
+            saved.Export(model.Parameters, expected);
+            loaded.Export(served.Parameters, actual);
+            Assert.Equal(expected, actual);
+        }
+
+        var bytes = File.ReadAllBytes(path);
+        bytes[^100] ^= 0x10;
+        string corrupted = Path.Combine(Directory, "corrupted.ckpt");
+        File.WriteAllBytes(corrupted, bytes);
+        var other = new PlainLm(1, 1, seed: 6);
+        var before = other.Parameters.ToArray();
+        Assert.Contains("corrupted", Assert.Throws<InvalidDataException>(() => Checkpoint.LoadWeights(corrupted, other)).Message);
+        Assert.Equal(before, other.Parameters.ToArray());
+
+        var stack = new LstmStack3(1, 1, seed: 2);
+        before = stack.Parameters.ToArray();
+        Assert.Contains("has shape", Assert.Throws<InvalidDataException>(() => Checkpoint.LoadWeights(path, stack)).Message);
+        Assert.Equal(before, stack.Parameters.ToArray());
+    }
+
     [Fact]
     public void SavingReplacesTheFileAtomically()
     {

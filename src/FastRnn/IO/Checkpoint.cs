@@ -79,36 +79,14 @@ public static class Checkpoint
     internal static IReadOnlyDictionary<string, string> Load(string path, ISequenceModel model, Optimizer optimizer,
         Action<IReadOnlyDictionary<string, string>, IReadOnlyDictionary<string, float[]>>? validate, out IReadOnlyDictionary<string, float[]> arrays)
     {
-        Dictionary<string, SafetensorsEntry> entries;
-        Dictionary<string, string> metadata;
-        try
-        {
-            entries = Safetensors.Read(path, out metadata);
-        }
-        catch (InvalidDataException e)
-        {
-            throw new InvalidDataException($"Checkpoint '{path}' is not a readable safetensors file: {e.Message}", e);
-        }
-        string Need(string key) => metadata.TryGetValue(key, out var value)
-            ? value
-            : throw new InvalidDataException($"Checkpoint '{path}' lacks '{key}' in its header.");
-        if (Need("format") != Format)
-            throw new InvalidDataException($"'{path}' is not a FastRnn checkpoint (format '{Need("format")}', expected '{Format}').");
-        var stored = entries.Values.Select(e => (e.Name, e.Shape, e.Data)).ToList();
-        if (Digest(stored, metadata) != Need("sha256"))
-            throw new InvalidDataException($"Checkpoint '{path}' is corrupted: its content does not match the SHA-256 in its header.");
+        var entries = Open(path, out var metadata);
+        string Need(string key) => Header(path, metadata, key);
         string modelType = model.GetType().FullName ?? model.GetType().Name;
         if (Need("model.type") != modelType || Need("model.parameters") != model.Parameters.Length.ToString(CultureInfo.InvariantCulture))
             throw new InvalidDataException($"Checkpoint '{path}' is of model {Need("model.type")} ({Need("model.parameters")} floats); this model is {modelType} ({model.Parameters.Length}).");
         if (Need("optimizer.type") != optimizer.GetType().Name)
             throw new InvalidDataException($"Checkpoint '{path}' holds {Need("optimizer.type")} state; the optimizer is {optimizer.GetType().Name}.");
-        foreach (var tensor in model.Tensors.Concat(model.StatisticTensors))
-        {
-            if (!entries.TryGetValue("model." + tensor.Name, out var entry))
-                throw new InvalidDataException($"Checkpoint '{path}' lacks tensor '{tensor.Name}'.");
-            if (!entry.Shape.SequenceEqual(tensor.PyTorchShape))
-                throw new InvalidDataException($"Tensor '{tensor.Name}' in '{path}' has shape ({string.Join(", ", entry.Shape)}); the model expects ({string.Join(", ", tensor.PyTorchShape)}).");
-        }
+        CheckModelTensors(path, entries, model);
         var optimizerArrays = optimizer.StateArrays().ToList();
         foreach (var (name, values) in optimizerArrays)
             if (!entries.TryGetValue("optimizer." + name, out var entry) || entry.Data.Length != values.Length)
@@ -128,8 +106,7 @@ public static class Checkpoint
         ulong seed = Counter("options.seed");
         ulong pass = Counter("options.pass");
 
-        var progress = metadata.Where(p => p.Key.StartsWith("progress.", StringComparison.Ordinal))
-            .ToDictionary(p => p.Key["progress.".Length..], p => p.Value, StringComparer.Ordinal);
+        var progress = Progress(metadata);
         arrays = entries.Values.Where(e => e.Name.StartsWith("run.", StringComparison.Ordinal))
             .ToDictionary(e => e.Name["run.".Length..], e => e.Data, StringComparer.Ordinal);
         validate?.Invoke(progress, arrays);
@@ -147,10 +124,7 @@ public static class Checkpoint
                 model.Options[name] = rate;
             throw new InvalidDataException($"Checkpoint '{path}' holds a rate this model refuses: {e.Message}", e);
         }
-        foreach (var tensor in model.Tensors)
-            tensor.Import(entries["model." + tensor.Name].Data, model.Parameters);
-        foreach (var tensor in model.StatisticTensors)
-            tensor.Import(entries["model." + tensor.Name].Data, model.Statistics);
+        ImportModelTensors(entries, model);
         foreach (var (name, values) in optimizerArrays)
             entries["optimizer." + name].Data.CopyTo(values, 0);
         optimizer.ReadScalars(storedScalars);
@@ -159,6 +133,73 @@ public static class Checkpoint
         model.Options.Pass = pass;
         return progress;
     }
+
+    /// <summary>Loads only the model's weights (and batch normalizations' running statistics) from a checkpoint, without
+    /// its optimizer or run-time settings: to serve a training run's checkpoint. The file is verified as
+    /// <see cref="Load(string, ISequenceModel, Optimizer)"/> verifies it (format, SHA-256 of the whole content), and the model
+    /// must have exactly its tensors, by name and shape; the declaring type may differ (a server may declare the same model
+    /// anew). Returns the progress entries (a language model's vocabulary, say). On any problem this throws
+    /// <see cref="InvalidDataException"/> and changes nothing.</summary>
+    public static IReadOnlyDictionary<string, string> LoadWeights(string path, IRnnModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var entries = Open(path, out var metadata);
+        CheckModelTensors(path, entries, model);
+        int stored = entries.Keys.Count(k => k.StartsWith("model.", StringComparison.Ordinal));
+        int expected = model.Tensors.Count + model.StatisticTensors.Count;
+        if (stored != expected)
+            throw new InvalidDataException($"Checkpoint '{path}' holds {stored} model tensors; this model has {expected}.");
+        ImportModelTensors(entries, model);
+        return Progress(metadata);
+    }
+
+    /// <summary>Reads a checkpoint and checks its format and digest.</summary>
+    private static Dictionary<string, SafetensorsEntry> Open(string path, out Dictionary<string, string> metadata)
+    {
+        Dictionary<string, SafetensorsEntry> entries;
+        try
+        {
+            entries = Safetensors.Read(path, out metadata);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"Checkpoint '{path}' is not a readable safetensors file: {e.Message}", e);
+        }
+        if (Header(path, metadata, "format") != Format)
+            throw new InvalidDataException($"'{path}' is not a FastRnn checkpoint (format '{metadata["format"]}', expected '{Format}').");
+        var stored = entries.Values.Select(e => (e.Name, e.Shape, e.Data)).ToList();
+        if (Digest(stored, metadata) != Header(path, metadata, "sha256"))
+            throw new InvalidDataException($"Checkpoint '{path}' is corrupted: its content does not match the SHA-256 in its header.");
+        return entries;
+    }
+
+    private static string Header(string path, Dictionary<string, string> metadata, string key) => metadata.TryGetValue(key, out var value)
+        ? value
+        : throw new InvalidDataException($"Checkpoint '{path}' lacks '{key}' in its header.");
+
+    /// <summary>Every model tensor and statistic is in the file with its shape.</summary>
+    private static void CheckModelTensors(string path, Dictionary<string, SafetensorsEntry> entries, IRnnModel model)
+    {
+        foreach (var tensor in model.Tensors.Concat(model.StatisticTensors))
+        {
+            if (!entries.TryGetValue("model." + tensor.Name, out var entry))
+                throw new InvalidDataException($"Checkpoint '{path}' lacks tensor '{tensor.Name}'.");
+            if (!entry.Shape.SequenceEqual(tensor.PyTorchShape))
+                throw new InvalidDataException($"Tensor '{tensor.Name}' in '{path}' has shape ({string.Join(", ", entry.Shape)}); the model expects ({string.Join(", ", tensor.PyTorchShape)}).");
+        }
+    }
+
+    private static void ImportModelTensors(Dictionary<string, SafetensorsEntry> entries, IRnnModel model)
+    {
+        foreach (var tensor in model.Tensors)
+            tensor.Import(entries["model." + tensor.Name].Data, model.Parameters);
+        foreach (var tensor in model.StatisticTensors)
+            tensor.Import(entries["model." + tensor.Name].Data, model.Statistics);
+    }
+
+    private static Dictionary<string, string> Progress(Dictionary<string, string> metadata) =>
+        metadata.Where(p => p.Key.StartsWith("progress.", StringComparison.Ordinal))
+            .ToDictionary(p => p.Key["progress.".Length..], p => p.Value, StringComparer.Ordinal);
 
     /// <summary>SHA-256 over every tensor (name, shape, data) in name order and every metadata pair but the digest itself.</summary>
     private static string Digest(IEnumerable<(string Name, int[] Shape, float[] Data)> tensors, IReadOnlyDictionary<string, string> metadata)

@@ -4,9 +4,9 @@ namespace FastRnn;
 public static class ModelWeights
 {
     /// <summary>Writes every parameter tensor and every statistic (batch normalizations' running means and variances),
-    /// in PyTorch's layout, to a safetensors file (atomically).</summary>
-    public static void SaveSafetensors(this IRnnModel model, string path) =>
-        Safetensors.Write(path, Export(model.Tensors, model.Parameters).Concat(Export(model.StatisticTensors, model.Statistics)));
+    /// in PyTorch's layout, to a safetensors file (atomically), with <paramref name="metadata"/> in its header.</summary>
+    public static void SaveSafetensors(this IRnnModel model, string path, IReadOnlyDictionary<string, string>? metadata = null) =>
+        Safetensors.Write(path, Export(model.Tensors, model.Parameters).Concat(Export(model.StatisticTensors, model.Statistics)), metadata);
 
     /// <summary>Writes every gradient tensor, under the parameters' names.</summary>
     public static void SaveGradientsSafetensors(this IRnnModel model, string path) =>

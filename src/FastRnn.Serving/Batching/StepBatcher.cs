@@ -1,0 +1,148 @@
+using System.Diagnostics;
+using FastRnn.Serving.Diagnostics;
+using FastRnn.Serving.Models;
+
+namespace FastRnn.Serving.Batching;
+
+/// <summary>
+/// A model's micro-batcher: one thread that takes the steps sessions queue, up to <see cref="ServingOptions.MaxBatch"/>
+/// at a time, and runs them as one batched step (the weights are read once for the whole batch). When fewer than that
+/// are waiting it waits up to <see cref="ServingOptions.MaxWait"/> after the first arrived; steps that arrive while a
+/// batch runs go into the next. Queueing, gathering and scattering allocate nothing.
+/// </summary>
+internal sealed class StepBatcher : IDisposable
+{
+    private readonly ServedModel _model;
+    private readonly ServingMetrics _metrics;
+    private readonly BatchBuffers _buffers;
+    private readonly int _maxBatch;
+    private readonly long _maxWaitTicks;
+    private readonly object _gate = new();
+    private readonly Thread _thread;
+    private StepRequest[] _queue;
+    private int _head, _count;
+    private bool _stopping;
+
+    public StepBatcher(ServedModel model, ServingMetrics metrics)
+    {
+        _model = model;
+        _metrics = metrics;
+        _maxBatch = model.Options.MaxBatch;
+        _maxWaitTicks = (long)(model.Options.MaxWait.TotalSeconds * Stopwatch.Frequency);
+        _buffers = new BatchBuffers(model, _maxBatch);
+        // A session has at most one step queued, so the queue grows only with the sessions (doubling, rarely).
+        _queue = new StepRequest[Math.Max(64, _maxBatch)];
+        _thread = new Thread(Run) { IsBackground = true, Name = $"FastRnn batcher ({model.Name})" };
+        _thread.Start();
+        Running = true;
+    }
+
+    public bool Running { get; private set; }
+
+    /// <summary>Steps waiting now.</summary>
+    public int Waiting => Volatile.Read(ref _count);
+
+    public void Enqueue(StepRequest request)
+    {
+        lock (_gate)
+        {
+            if (_stopping)
+                throw new ServingException(Grpc.Core.StatusCode.Unavailable, $"Model '{_model.Name}' is shutting down.");
+            if (_count == _queue.Length)
+                Grow();
+            _queue[(_head + _count) % _queue.Length] = request;
+            if (++_count == 1)
+                Monitor.Pulse(_gate);
+        }
+    }
+
+    private void Grow()
+    {
+        var larger = new StepRequest[_queue.Length * 2];
+        for (int i = 0; i < _count; i++)
+            larger[i] = _queue[(_head + i) % _queue.Length];
+        _queue = larger;
+        _head = 0;
+    }
+
+    private void Run()
+    {
+        while (true)
+        {
+            long firstQueued;
+            lock (_gate)
+            {
+                while (_count == 0)
+                {
+                    if (_stopping)
+                        return;
+                    Monitor.Wait(_gate);
+                }
+                firstQueued = _queue[_head].Queued;
+            }
+            // The gathering window: more steps may join until the batch is full or the first step has waited MaxWait.
+            if (_maxWaitTicks > 0)
+            {
+                var spin = new SpinWait();
+                while (Volatile.Read(ref _count) < _maxBatch && Stopwatch.GetTimestamp() - firstQueued < _maxWaitTicks)
+                    spin.SpinOnce(sleep1Threshold: -1);
+            }
+            int count;
+            lock (_gate)
+            {
+                count = Math.Min(_count, _maxBatch);
+                for (int i = 0; i < count; i++)
+                {
+                    _buffers.Batch[i] = _queue[_head];
+                    _queue[_head] = null!;
+                    _head = (_head + 1) % _queue.Length;
+                }
+                _count -= count;
+            }
+            RunBatch(count);
+        }
+    }
+
+    private void RunBatch(int count)
+    {
+        var batch = _buffers.Batch;
+        Exception? failure = null;
+        try
+        {
+            _buffers.Run(count, _model.Weights);
+        }
+        catch (Exception e)
+        {
+            failure = e;
+        }
+        long now = Stopwatch.GetTimestamp();
+        for (int i = 0; i < count; i++)
+        {
+            var request = batch[i];
+            batch[i] = null!;
+            _metrics.Step(_model.Name, now - request.Queued);
+            if (failure is null) request.Complete();
+            else request.Fail(failure);
+        }
+        _metrics.Batched(_model.Name, count);
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _stopping = true;
+            Monitor.Pulse(_gate);
+        }
+        _thread.Join();
+        Running = false;
+        // Steps still queued (none after the last session closed) are told the model is gone.
+        while (_count > 0)
+        {
+            var request = _queue[_head];
+            _head = (_head + 1) % _queue.Length;
+            _count--;
+            request.Fail(new ServingException(Grpc.Core.StatusCode.Unavailable, $"Model '{_model.Name}' shut down."));
+        }
+    }
+}

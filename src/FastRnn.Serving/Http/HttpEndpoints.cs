@@ -1,0 +1,173 @@
+using FastRnn.Serving.Diagnostics;
+using FastRnn.Serving.Models;
+using FastRnn.Serving.Sessions;
+using Grpc.Core;
+
+namespace FastRnn.Serving.Http;
+
+/// <summary>The plain HTTP/JSON face of the server: sessions, a frame per request, the models and their swaps,
+/// health, readiness and a few process statistics. Errors are <c>{"error": {"code", "message"}}</c> with the HTTP
+/// status of their gRPC code.</summary>
+public static class HttpEndpoints
+{
+    public sealed record OpenBody(string? Model);
+    public sealed record FrameBody(int[]? Tokens, float[]? Features, string? Text);
+    public sealed record SwapBody(string? File);
+    public sealed record SessionReply(string Session, string Model, int InputWidth, int OutputWidth, bool TakesTokens, int Vocabulary);
+    public sealed record FrameReplyBody(int Steps, long Position, long WeightsVersion, float[] Outputs);
+    public sealed record ModelReply(string Name, long WeightsVersion, string WeightsFile, string Precision, int InputWidth, int OutputWidth,
+        bool TakesTokens, int Vocabulary, int Sessions);
+    public sealed record ErrorReply(ErrorDetail Error);
+    public sealed record ErrorDetail(string Code, string Message);
+
+    public static void Map(WebApplication app)
+    {
+        var frames = app.Services.GetRequiredService<FrameRunner>();
+        var store = frames.Sessions;
+        var options = app.Services.GetRequiredService<ServingOptions>();
+        var metrics = app.Services.GetRequiredService<ServingMetrics>();
+
+        app.MapGet("/healthz", () => Results.Text("ok"));
+        app.MapGet("/readyz", () => store.Models.All(m => m.Ready)
+            ? Results.Text("ready")
+            : Results.Text("not ready: a model's batcher is not running", statusCode: StatusCodes.Status503ServiceUnavailable));
+
+        app.MapPost("/v1/sessions", (OpenBody body) => Guard(() =>
+        {
+            var session = store.Open(body.Model ?? "");
+            var m = session.Model;
+            return Results.Json(new SessionReply(session.Id, m.Name, m.InputWidth, m.OutputWidth, m.TakesTokens, m.Vocabulary),
+                statusCode: StatusCodes.Status201Created);
+        }));
+
+        app.MapPost("/v1/sessions/{id}/steps", async (string id, FrameBody body) =>
+        {
+            try
+            {
+                var tokens = body.Tokens ?? (body.Text is { } text ? Encode(store.Find(id).Model, text) : []);
+                var outputs = new ArrayOutput();
+                var result = await frames.RunAsync(id, tokens, body.Features ?? [], outputs).ConfigureAwait(false);
+                return Results.Json(new FrameReplyBody(result.Steps, result.Position, result.WeightsVersion, outputs.ToArray()));
+            }
+            catch (ServingException e)
+            {
+                return Error(e.Code, e.Message);
+            }
+        });
+
+        app.MapDelete("/v1/sessions/{id}", async (string id) =>
+        {
+            try
+            {
+                return Results.Json(new { steps = await store.CloseAsync(id).ConfigureAwait(false) });
+            }
+            catch (ServingException e)
+            {
+                return Error(e.Code, e.Message);
+            }
+        });
+
+        app.MapGet("/v1/models", () => store.Models.Select(m => Describe(m, store)));
+
+        app.MapPost("/v1/models/{name}/swap", (string name, SwapBody body) => Guard(() =>
+        {
+            var model = store.Model(name);
+            string path = Resolve(options, body.File);
+            try
+            {
+                model.Swap(path);
+            }
+            catch (InvalidDataException e)
+            {
+                return Error(StatusCode.FailedPrecondition, $"Refused; version {model.Weights.Version} keeps serving: {e.Message}");
+            }
+            return Results.Json(Describe(model, store));
+        }));
+
+        app.MapGet("/v1/stats", () => Results.Json(new
+        {
+            sessions = store.Count,
+            steps = metrics.Steps,
+            batches = metrics.Batches,
+            allocatedBytes = GC.GetTotalAllocatedBytes(precise: false),
+            gen0Collections = GC.CollectionCount(0),
+            gen1Collections = GC.CollectionCount(1),
+            gen2Collections = GC.CollectionCount(2),
+        }));
+    }
+
+    private static ModelReply Describe(ServedModel model, SessionStore store)
+    {
+        var weights = model.Weights;
+        return new ModelReply(model.Name, weights.Version, Path.GetFileName(weights.Source), weights.Precision?.ToString() ?? "Float32",
+            model.InputWidth, model.OutputWidth, model.TakesTokens, model.Vocabulary, store.CountOf(model));
+    }
+
+    /// <summary>A swap's file: a name inside the model folder, never a path out of it.</summary>
+    private static string Resolve(ServingOptions options, string? file)
+    {
+        if (options.ModelDirectory is not { } folder)
+            throw new ServingException(StatusCode.FailedPrecondition, "This server has no model folder (--model-dir); it swaps nothing.");
+        if (string.IsNullOrWhiteSpace(file))
+            throw ServingException.Invalid("Name the weights file to swap in: {\"file\": \"NAME.safetensors\"}.");
+        string root = Path.GetFullPath(folder) + Path.DirectorySeparatorChar;
+        string path = Path.GetFullPath(Path.Combine(root, file));
+        if (!path.StartsWith(root, StringComparison.Ordinal))
+            throw ServingException.Invalid($"'{file}' is outside the model folder.");
+        return path;
+    }
+
+    /// <summary>A character (or word) model's text as token ids, by the vocabulary its weights file names.</summary>
+    private static int[] Encode(ServedModel model, string text)
+    {
+        var vocabulary = model.Tokens ?? throw ServingException.Invalid($"Model '{model.Name}' has no vocabulary in its weights file; send token ids.");
+        var ids = new int[text.Length];
+        int n = 0;
+        foreach (var rune in text.EnumerateRunes())
+        {
+            int id = IndexOf(vocabulary, rune.ToString());
+            ids[n++] = id >= 0 ? id : throw ServingException.Invalid($"'{rune}' is not in model '{model.Name}''s vocabulary.");
+        }
+        return ids[..n];
+    }
+
+    private static int IndexOf(IReadOnlyList<string> tokens, string token)
+    {
+        for (int i = 0; i < tokens.Count; i++)
+            if (tokens[i] == token)
+                return i;
+        return -1;
+    }
+
+    private static IResult Guard(Func<IResult> body)
+    {
+        try
+        {
+            return body();
+        }
+        catch (ServingException e)
+        {
+            return Error(e.Code, e.Message);
+        }
+    }
+
+    internal static IResult Error(StatusCode code, string message) =>
+        Results.Json(new ErrorReply(new ErrorDetail(code.ToString(), message)), statusCode: code switch
+        {
+            StatusCode.InvalidArgument => StatusCodes.Status400BadRequest,
+            StatusCode.NotFound => StatusCodes.Status404NotFound,
+            StatusCode.ResourceExhausted => StatusCodes.Status429TooManyRequests,
+            StatusCode.OutOfRange => StatusCodes.Status413PayloadTooLarge,
+            StatusCode.FailedPrecondition => StatusCodes.Status422UnprocessableEntity,
+            StatusCode.Unavailable => StatusCodes.Status503ServiceUnavailable,
+            _ => StatusCodes.Status500InternalServerError,
+        });
+
+    /// <summary>A frame's outputs gathered for the JSON reply.</summary>
+    private sealed class ArrayOutput : IFrameOutput
+    {
+        private readonly List<float> _values = [];
+        public void Write(ReadOnlySpan<float> outputs) => _values.AddRange(outputs);
+        public float[] ToArray() => [.. _values];
+    }
+}

@@ -1,0 +1,64 @@
+using System.Net;
+using FastRnn.Serving.Diagnostics;
+using FastRnn.Serving.Rpc;
+using FastRnn.Serving.Http;
+using FastRnn.Serving.Models;
+using FastRnn.Serving.Sessions;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+namespace FastRnn.Serving;
+
+/// <summary>Where the server listens: HTTP/1.1 (JSON, health) and HTTP/2 without TLS (gRPC), on one address.</summary>
+public sealed record ServingEndpoints(IPAddress Address, int HttpPort, int GrpcPort)
+{
+    public static ServingEndpoints Loopback(int httpPort = 5050, int grpcPort = 5051) => new(IPAddress.Loopback, httpPort, grpcPort);
+}
+
+/// <summary>Builds the server around models the caller made: <c>ServingHost.Build(options, [new ServedModel(…)],
+/// endpoints)</c>, then <c>RunAsync</c>. The models are disposed when the server stops.</summary>
+public static class ServingHost
+{
+    public static WebApplication Build(ServingOptions options, IReadOnlyList<ServedModel> models, ServingEndpoints endpoints, string[]? args = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(models);
+        options.Validate();
+        if (models.Count == 0)
+            throw new ArgumentException("Serve at least one model.", nameof(models));
+        if (models.Select(m => m.Name).Distinct(StringComparer.Ordinal).Count() != models.Count)
+            throw new ArgumentException("Two models share a name.", nameof(models));
+
+        var builder = WebApplication.CreateSlimBuilder(args ?? []);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Limits.MaxRequestBodySize = options.MaxMessageBytes;
+            // One connection carries every session of a client (a stream each).
+            kestrel.Limits.Http2.MaxStreamsPerConnection = Math.Max(100, options.MaxSessions);
+            kestrel.Listen(endpoints.Address, endpoints.HttpPort, listen => listen.Protocols = HttpProtocols.Http1);
+            kestrel.Listen(endpoints.Address, endpoints.GrpcPort, listen => listen.Protocols = HttpProtocols.Http2);
+        });
+        builder.Services.AddGrpc(grpc =>
+        {
+            grpc.MaxReceiveMessageSize = options.MaxMessageBytes;
+            grpc.MaxSendMessageSize = null;
+        });
+        var metrics = ServingMetrics.Shared;
+        var store = new SessionStore(models, options, metrics);
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(metrics);
+        builder.Services.AddSingleton(store);
+        builder.Services.AddSingleton<FrameRunner>();
+        builder.Services.AddHostedService<SessionSweeper>();
+
+        var app = builder.Build();
+        app.MapGrpcService<SessionsService>();
+        HttpEndpoints.Map(app);
+        app.Lifetime.ApplicationStopped.Register(() =>
+        {
+            foreach (var model in models)
+                model.Dispose();
+        });
+        return app;
+    }
+}

@@ -1,0 +1,110 @@
+using System.Globalization;
+using FastRnn.Serving.Diagnostics;
+
+namespace FastRnn.Serving.Sessions;
+
+/// <summary>Where a frame's outputs go: each step's OutputWidth floats, in order.</summary>
+public interface IFrameOutput
+{
+    void Write(ReadOnlySpan<float> outputs);
+}
+
+/// <summary>What a frame did: its steps, the session's steps after it, and the version of the weights of its last step.</summary>
+public readonly record struct FrameResult(int Steps, long Position, long WeightsVersion);
+
+/// <summary>
+/// Runs frames — one or more steps of one session — for every transport. A frame is checked whole before its first
+/// step (the session exists; a token model gets ids in range, a dense model a whole number of steps of InputWidth
+/// floats; at most <see cref="ServingOptions.MaxStepsPerFrame"/> steps; NaN or ∞ as <see cref="ServingOptions.NonFinite"/>
+/// says), so a refused frame leaves its session as it was. Frames of one session run one at a time, in arrival order.
+/// </summary>
+public sealed class FrameRunner(SessionStore sessions, ServingOptions options, ServingMetrics metrics)
+{
+    public SessionStore Sessions { get; } = sessions;
+
+    /// <summary>Runs one frame of session <paramref name="sessionId"/>: token ids for a token model, InputWidth floats per
+    /// step for a dense one (the other list empty); each step's outputs go to <paramref name="output"/>. The frame's
+    /// state machine comes from a pool, so a frame allocates nothing once the pool is warm.</summary>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<FrameResult> RunAsync<TOutput>(string sessionId, IReadOnlyList<int> tokens, IReadOnlyList<float> features, TOutput output)
+        where TOutput : IFrameOutput
+    {
+        Session session;
+        int steps;
+        try
+        {
+            session = Sessions.Find(sessionId);
+            steps = Check(session, tokens, features);
+        }
+        catch (ServingException e)
+        {
+            metrics.Refused(e.Code);
+            throw;
+        }
+        await session.Gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (session.Closed)
+                throw ServingException.NotFound($"Session '{sessionId}' was closed.");
+            var model = session.Model;
+            var request = session.Request;
+            int width = model.InputWidth;
+            long version = 0;
+            for (int t = 0; t < steps; t++)
+            {
+                if (model.TakesTokens)
+                    request.Token = tokens[t];
+                else
+                    for (int i = 0; i < width; i++)
+                    {
+                        float value = features[t * width + i];
+                        request.Input[i] = float.IsFinite(value) ? value : 0f;
+                    }
+                await model.StepAsync(request).ConfigureAwait(false);
+                session.Position++;
+                version = request.WeightsVersion;
+                output.Write(request.Output);
+            }
+            session.Touch();
+            return new FrameResult(steps, session.Position, version);
+        }
+        finally
+        {
+            session.Gate.Release();
+        }
+    }
+
+    /// <summary>The frame's steps, or a <see cref="ServingException"/> saying what is wrong with it.</summary>
+    private int Check(Session session, IReadOnlyList<int> tokens, IReadOnlyList<float> features)
+    {
+        var model = session.Model;
+        int steps;
+        if (model.TakesTokens)
+        {
+            if (features.Count > 0)
+                throw ServingException.Invalid($"Model '{model.Name}' takes token ids; the frame holds {features.Count} features.");
+            steps = tokens.Count;
+            for (int t = 0; t < Math.Min(steps, options.MaxStepsPerFrame); t++)
+                if ((uint)tokens[t] >= (uint)model.Vocabulary)
+                    throw ServingException.Invalid($"Token {tokens[t].ToString(CultureInfo.InvariantCulture)} at step {t} is outside model '{model.Name}''s vocabulary, 0 to {model.Vocabulary - 1}.");
+        }
+        else
+        {
+            if (tokens.Count > 0)
+                throw ServingException.Invalid($"Model '{model.Name}' takes {model.InputWidth} features per step; the frame holds {tokens.Count} token ids.");
+            if (features.Count % model.InputWidth != 0)
+                throw ServingException.Invalid($"Model '{model.Name}' takes {model.InputWidth} features per step; the frame holds {features.Count}, not a whole number of steps.");
+            steps = features.Count / model.InputWidth;
+            if (options.NonFinite == NonFinitePolicy.Reject && steps <= options.MaxStepsPerFrame)
+                for (int i = 0; i < features.Count; i++)
+                    if (!float.IsFinite(features[i]))
+                        throw ServingException.Invalid($"Feature {i % model.InputWidth} of step {i / model.InputWidth} is {features[i].ToString(CultureInfo.InvariantCulture)}; " +
+                            "this server refuses non-finite inputs (NonFinite = Reject).");
+        }
+        if (steps == 0)
+            throw ServingException.Invalid("The frame holds no step.");
+        if (steps > options.MaxStepsPerFrame)
+            throw new ServingException(Grpc.Core.StatusCode.OutOfRange, $"The frame holds {steps} steps; this server takes at most {options.MaxStepsPerFrame} per frame.");
+        return steps;
+    }
+}

@@ -1,0 +1,41 @@
+using FastRnn.Serving.Batching;
+using FastRnn.Serving.Models;
+
+namespace FastRnn.Serving.Sessions;
+
+/// <summary>One client's sequence on one model: its recurrent state (one row), the steps it took, and the request it
+/// reuses for every step. Frames of a session run one at a time, in the order they arrive.</summary>
+public sealed class Session
+{
+    internal Session(string id, ServedModel model)
+    {
+        Id = id;
+        Model = model;
+        State = model.NewState(1);
+        Request = new StepRequest(this, model.InputWidth, model.OutputWidth);
+        Touch();
+    }
+
+    public string Id { get; }
+    public ServedModel Model { get; }
+
+    /// <summary>Steps taken so far.</summary>
+    public long Position { get; internal set; }
+
+    internal IRnnState State { get; }
+    internal StepRequest Request { get; }
+
+    /// <summary>Held while a frame of this session runs.</summary>
+    internal SemaphoreSlim Gate { get; } = new(1, 1);
+
+    internal bool Closed { get; set; }
+
+    /// <summary>When the session last took a frame (<see cref="Environment.TickCount64"/>).</summary>
+    internal long LastActive { get; private set; }
+
+    internal void Touch() => LastActive = Environment.TickCount64;
+
+    /// <summary>Copies this session's state (h, and c for LSTM layers, layer by layer) — for a caller that persists or
+    /// checks it.</summary>
+    public void CopyStateTo(IRnnState destination, int row) => Model.Rows.Copy(State, 0, destination, row);
+}
