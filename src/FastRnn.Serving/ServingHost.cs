@@ -4,6 +4,7 @@ using FastRnn.Serving.Rpc;
 using FastRnn.Serving.Http;
 using FastRnn.Serving.Models;
 using FastRnn.Serving.Sessions;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace FastRnn.Serving;
@@ -32,7 +33,9 @@ public static class ServingHost
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            kestrel.Limits.MaxRequestBodySize = options.MaxMessageBytes;
+            // A gRPC stream's body is all of its messages, for as long as the session streams: gRPC limits each message
+            // (MaxReceiveMessageSize below), and the HTTP endpoints limit their bodies (see LimitHttpBodies).
+            kestrel.Limits.MaxRequestBodySize = null;
             // One connection carries every session of a client (a stream each).
             kestrel.Limits.Http2.MaxStreamsPerConnection = Math.Max(100, options.MaxSessions);
             kestrel.Listen(endpoints.Address, endpoints.HttpPort, listen => listen.Protocols = HttpProtocols.Http1);
@@ -52,6 +55,7 @@ public static class ServingHost
         builder.Services.AddHostedService<SessionSweeper>();
 
         var app = builder.Build();
+        app.Use(LimitHttpBodies(options.MaxMessageBytes));
         app.MapGrpcService<SessionsService>();
         HttpEndpoints.Map(app);
         app.Lifetime.ApplicationStopped.Register(() =>
@@ -61,4 +65,13 @@ public static class ServingHost
         });
         return app;
     }
+
+    /// <summary>Every request but gRPC's gets a body of at most <paramref name="limit"/> bytes (413 beyond).</summary>
+    private static Func<HttpContext, RequestDelegate, Task> LimitHttpBodies(long limit) => (context, next) =>
+    {
+        if (context.Request.ContentType?.StartsWith("application/grpc", StringComparison.Ordinal) != true
+            && context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } body)
+            body.MaxRequestBodySize = limit;
+        return next(context);
+    };
 }
