@@ -37,10 +37,15 @@ public sealed class AllocationTests
         // warm: the JIT, every batch size's buffers, the thread pool's threads and each one's buffers, the pooled state machines
         Measure(300);
         Measure(300);
-        long few = Measure(100), many = Measure(1100);
-        // what the drivers themselves allocate (their Task.Run, state machines, Task.WhenAll) is the same in both runs;
-        // 1,000 more frames (2,000 steps) per session cost nothing more
-        Assert.True(many - few <= 0, $"{few} bytes for 100 frames per session, {many} for 1,100");
+        // What the drivers themselves allocate (their Task.Run, state machines, Task.WhenAll) is the same for 100 frames
+        // per session as for 2,100, so the difference is what 12,000 frames (24,000 steps) cost. The process's other
+        // threads (timers, connection pools of the servers other tests ran) allocate a little over time, which only adds:
+        // the least of three tries is the measure, and it must stay under half a byte per frame (without the pooled
+        // state machines it is over 200).
+        long least = long.MaxValue;
+        for (int attempt = 0; attempt < 3 && least > 0; attempt++)
+            least = Math.Min(least, Measure(2100) - Measure(100));
+        Assert.True(least < 6_000, $"{least} bytes for 12,000 frames");
     }
 
     private readonly struct Discard : IFrameOutput
