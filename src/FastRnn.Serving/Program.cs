@@ -33,7 +33,7 @@ static int Help()
         FastRnn.Serving — a model server for FastRnn models.
 
           serve [--model [NAME=]FILE]... [--precision float32|bfloat16|int8] [--address 127.0.0.1] [--http-port 5050]
-                [--grpc-port 5051] [--batching on|off] [--max-batch 64] [--max-wait-us 50] [--max-sessions 10000]
+                [--grpc-port 5051] [--batching on|off] [--max-batch 64] [--max-wait-us 0] [--max-sessions 10000]
                 [--idle-timeout-s 600] [--max-steps-per-frame 1024] [--max-message-bytes 4194304]
                 [--non-finite reject|zero] [--model-dir DIR]
               Serves kjv-char checkpoints or safetensors files (default: models/kjv-char.safetensors as kjv-char).
@@ -77,7 +77,7 @@ static ServingOptions ServeSettings(CommandLine line) => new()
 {
     Batching = line.Switch("batching", true),
     MaxBatch = line.Integer("max-batch", 64, 1),
-    MaxWait = TimeSpan.FromMicroseconds(line.Number("max-wait-us", 50)),
+    MaxWait = TimeSpan.FromMicroseconds(line.Number("max-wait-us", 0)),
     MaxSessions = line.Integer("max-sessions", 10_000, 1),
     SessionIdleTimeout = TimeSpan.FromSeconds(line.Number("idle-timeout-s", 600, 0.001)),
     MaxStepsPerFrame = line.Integer("max-steps-per-frame", 1024, 1),

@@ -21,9 +21,10 @@ public sealed class ServingOptions
     public int MaxBatch { get; set; } = 64;
 
     /// <summary>How long the batcher waits for more steps after the first arrives, when fewer than
-    /// <see cref="MaxBatch"/> are waiting. Zero: it takes what is waiting (steps that arrive while a batch runs wait for
-    /// the next, so batches still form under load).</summary>
-    public TimeSpan MaxWait { get; set; } = TimeSpan.FromMicroseconds(50);
+    /// <see cref="MaxBatch"/> are waiting. Zero (the default): it takes what is waiting — steps that arrive while a batch
+    /// runs wait for the next, so batches form under load, and a step that finds the model idle runs at once on its
+    /// caller's thread.</summary>
+    public TimeSpan MaxWait { get; set; } = TimeSpan.Zero;
 
     /// <summary>Threads of each model's compute pool for batched steps (1: the batcher's thread alone).</summary>
     public int Threads { get; set; } = 1;

@@ -10,6 +10,12 @@ namespace FastRnn.Serving.Batching;
 /// are waiting it waits up to <see cref="ServingOptions.MaxWait"/> after the first arrived; steps that arrive while a
 /// batch runs go into the next. Queueing, gathering and scattering allocate nothing.
 /// </summary>
+/// <remarks>
+/// With no gathering window (MaxWait 0), a step that finds nothing queued and no batch running runs at once on its
+/// caller's thread, as a batch of one: at low load a step then costs what it costs with batching off, instead of two
+/// thread wake-ups (the batcher's, then the caller's continuation). Under load the batcher is busy, steps queue, and
+/// batches form. Either way a step's bits are the same (see <see cref="ServedModel"/>).
+/// </remarks>
 internal sealed class StepBatcher : IDisposable
 {
     private readonly ServedModel _model;
@@ -22,6 +28,7 @@ internal sealed class StepBatcher : IDisposable
     private StepRequest[] _queue;
     private int _head, _count;
     private bool _stopping;
+    private bool _busy; // a batch runs now (on the batcher's thread, or inline on a caller's); guarded by _gate
 
     public StepBatcher(ServedModel model, ServingMetrics metrics)
     {
@@ -42,17 +49,43 @@ internal sealed class StepBatcher : IDisposable
     /// <summary>Steps waiting now.</summary>
     public int Waiting => Volatile.Read(ref _count);
 
-    public void Enqueue(StepRequest request)
+    /// <summary>Runs <paramref name="request"/>'s step: queued for the next batch, or at once on this thread when
+    /// nothing is queued or running and there is no gathering window. The request completes either way.</summary>
+    public void Submit(StepRequest request)
     {
+        bool inline = false;
         lock (_gate)
         {
             if (_stopping)
                 throw new ServingException(Grpc.Core.StatusCode.Unavailable, $"Model '{_model.Name}' is shutting down.");
-            if (_count == _queue.Length)
-                Grow();
-            _queue[(_head + _count) % _queue.Length] = request;
-            if (++_count == 1)
-                Monitor.Pulse(_gate);
+            if (_maxWaitTicks == 0 && _count == 0 && !_busy)
+            {
+                _busy = inline = true;
+            }
+            else
+            {
+                if (_count == _queue.Length)
+                    Grow();
+                _queue[(_head + _count) % _queue.Length] = request;
+                if (++_count == 1)
+                    Monitor.Pulse(_gate);
+            }
+        }
+        if (!inline)
+            return;
+        _buffers.Batch[0] = request;
+        try
+        {
+            RunBatch(1);
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _busy = false;
+                if (_count > 0)
+                    Monitor.Pulse(_gate);
+            }
         }
     }
 
@@ -72,12 +105,13 @@ internal sealed class StepBatcher : IDisposable
             long firstQueued;
             lock (_gate)
             {
-                while (_count == 0)
+                while (_count == 0 || _busy)
                 {
-                    if (_stopping)
+                    if (_stopping && _count == 0)
                         return;
                     Monitor.Wait(_gate);
                 }
+                _busy = true;
                 firstQueued = _queue[_head].Queued;
             }
             // The gathering window: more steps may join until the batch is full or the first step has waited MaxWait.
@@ -99,7 +133,15 @@ internal sealed class StepBatcher : IDisposable
                 }
                 _count -= count;
             }
-            RunBatch(count);
+            try
+            {
+                RunBatch(count);
+            }
+            finally
+            {
+                lock (_gate)
+                    _busy = false;
+            }
         }
     }
 

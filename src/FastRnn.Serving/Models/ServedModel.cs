@@ -107,7 +107,7 @@ public sealed class ServedModel : IDisposable
         if (Batcher is { } batcher)
         {
             var pending = request.Start();
-            batcher.Enqueue(request);
+            batcher.Submit(request);
             return pending;
         }
         var buffers = _ownBuffers.Value!;
