@@ -68,17 +68,19 @@ public sealed class SessionTests
     [Fact]
     public async Task SessionsAreLimitedAndIdleOnesExpire()
     {
-        var options = new ServingOptions { MaxSessions = 3, SessionIdleTimeout = TimeSpan.FromSeconds(1) };
+        var options = new ServingOptions { MaxSessions = 3, SessionIdleTimeout = TimeSpan.FromSeconds(1.5) };
         await using var server = await TestServer.StartAsync(options, Served.Kjv(options));
         var sessions = new List<string>();
         for (int i = 0; i < 3; i++)
             sessions.Add((await server.Client.OpenAsync(new OpenRequest { Model = "kjv-char" })).Session);
+        await server.Client.StepAsync(Served.Tokens(sessions[0], 1));
         var full = await Assert.ThrowsAsync<RpcException>(async () => await server.Client.OpenAsync(new OpenRequest { Model = "kjv-char" }));
         Assert.Equal(StatusCode.ResourceExhausted, full.StatusCode);
+        await server.Client.StepAsync(Served.Tokens(sessions[0], 1));
         Assert.Equal(HttpStatusCode.TooManyRequests, (await server.Http.PostAsJsonAsync("/v1/sessions", new { model = "kjv-char" })).StatusCode);
 
         // keep one busy; the other two go idle and expire, which frees their places
-        var deadline = DateTime.UtcNow.AddSeconds(2.5);
+        var deadline = DateTime.UtcNow.AddSeconds(3.5);
         while (DateTime.UtcNow < deadline)
         {
             await server.Client.StepAsync(Served.Tokens(sessions[0], 1));

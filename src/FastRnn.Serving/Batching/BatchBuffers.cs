@@ -24,11 +24,11 @@ internal sealed class BatchBuffers
         _tokens = new int[rows];
         _features = new float[rows * model.InputWidth];
         _outputs = new float[rows * model.OutputWidth];
-        Batch = new StepRequest[capacity];
+        Batch = new Stepper[capacity];
     }
 
     /// <summary>The requests of the batch being run, first <c>count</c> entries.</summary>
-    public StepRequest[] Batch { get; }
+    public Stepper[] Batch { get; }
 
     /// <summary>Rows a batch of <paramref name="steps"/> steps runs as: the next even number (see <see cref="ServedModel"/>).</summary>
     public static int Padded(int steps) => steps + (steps & 1);
@@ -43,7 +43,7 @@ internal sealed class BatchBuffers
         for (int i = 0; i < count; i++)
         {
             var request = Batch[i];
-            rowsOf.Copy(request.Session.State, 0, state, i);
+            rowsOf.Copy(request.State, 0, state, i);
             if (_model.TakesTokens) _tokens[i] = request.Token;
             else request.Input.CopyTo(_features, i * inputs);
         }
@@ -57,8 +57,8 @@ internal sealed class BatchBuffers
         for (int i = 0; i < count; i++)
         {
             var request = Batch[i];
-            rowsOf.Copy(state, i, request.Session.State, 0);
-            _outputs.AsSpan(i * outputs, outputs).CopyTo(request.Output);
+            rowsOf.Copy(state, i, request.State, 0);
+            _outputs.AsSpan(i * outputs, outputs).CopyTo(request.OutputBuffer);
             request.WeightsVersion = weights.Version;
         }
     }

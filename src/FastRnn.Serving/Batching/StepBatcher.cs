@@ -25,7 +25,7 @@ internal sealed class StepBatcher : IDisposable
     private readonly long _maxWaitTicks;
     private readonly object _gate = new();
     private readonly Thread _thread;
-    private StepRequest[] _queue;
+    private Stepper[] _queue;
     private int _head, _count;
     private bool _stopping;
     private bool _busy; // a batch runs now (on the batcher's thread, or inline on a caller's); guarded by _gate
@@ -38,7 +38,7 @@ internal sealed class StepBatcher : IDisposable
         _maxWaitTicks = (long)(model.Options.MaxWait.TotalSeconds * Stopwatch.Frequency);
         _buffers = new BatchBuffers(model, _maxBatch);
         // A session has at most one step queued, so the queue grows only with the sessions (doubling, rarely).
-        _queue = new StepRequest[Math.Max(64, _maxBatch)];
+        _queue = new Stepper[Math.Max(64, _maxBatch)];
         _thread = new Thread(Run) { IsBackground = true, Name = $"FastRnn batcher ({model.Name})" };
         _thread.Start();
         Running = true;
@@ -51,7 +51,7 @@ internal sealed class StepBatcher : IDisposable
 
     /// <summary>Runs <paramref name="request"/>'s step: queued for the next batch, or at once on this thread when
     /// nothing is queued or running and there is no gathering window. The request completes either way.</summary>
-    public void Submit(StepRequest request)
+    public void Submit(Stepper request)
     {
         bool inline = false;
         lock (_gate)
@@ -91,7 +91,7 @@ internal sealed class StepBatcher : IDisposable
 
     private void Grow()
     {
-        var larger = new StepRequest[_queue.Length * 2];
+        var larger = new Stepper[_queue.Length * 2];
         for (int i = 0; i < _count; i++)
             larger[i] = _queue[(_head + i) % _queue.Length];
         _queue = larger;

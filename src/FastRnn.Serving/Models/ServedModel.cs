@@ -101,7 +101,7 @@ public sealed class ServedModel : IDisposable
 
     /// <summary>One step of one session, as a row of a batch with the other sessions' steps waiting now (batching on)
     /// or on its own (batching off). <paramref name="request"/> holds the input; its output is valid when the task ends.</summary>
-    internal ValueTask StepAsync(StepRequest request)
+    internal ValueTask StepAsync(Stepper request)
     {
         request.Queued = Stopwatch.GetTimestamp();
         if (Batcher is { } batcher)

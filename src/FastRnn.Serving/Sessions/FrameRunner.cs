@@ -47,23 +47,22 @@ public sealed class FrameRunner(SessionStore sessions, ServingOptions options, S
             if (session.Closed)
                 throw ServingException.NotFound($"Session '{sessionId}' was closed.");
             var model = session.Model;
-            var request = session.Request;
+            var stepper = session.Stepper;
             int width = model.InputWidth;
             long version = 0;
             for (int t = 0; t < steps; t++)
             {
                 if (model.TakesTokens)
-                    request.Token = tokens[t];
+                    stepper.Token = tokens[t];
                 else
                     for (int i = 0; i < width; i++)
                     {
                         float value = features[t * width + i];
-                        request.Input[i] = float.IsFinite(value) ? value : 0f;
+                        stepper.Input[i] = float.IsFinite(value) ? value : 0f;
                     }
-                await model.StepAsync(request).ConfigureAwait(false);
-                session.Position++;
-                version = request.WeightsVersion;
-                output.Write(request.Output);
+                await stepper.StepAsync().ConfigureAwait(false);
+                version = stepper.WeightsVersion;
+                output.Write(stepper.Output);
             }
             session.Touch();
             return new FrameResult(steps, session.Position, version);

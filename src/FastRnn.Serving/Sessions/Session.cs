@@ -11,8 +11,7 @@ public sealed class Session
     {
         Id = id;
         Model = model;
-        State = model.NewState(1);
-        Request = new StepRequest(this, model.InputWidth, model.OutputWidth);
+        Stepper = new Stepper(model);
         Touch();
     }
 
@@ -20,10 +19,10 @@ public sealed class Session
     public ServedModel Model { get; }
 
     /// <summary>Steps taken so far.</summary>
-    public long Position { get; internal set; }
+    public long Position => Stepper.Position;
 
-    internal IRnnState State { get; }
-    internal StepRequest Request { get; }
+    /// <summary>The session's state and step buffers.</summary>
+    internal Stepper Stepper { get; }
 
     /// <summary>Held while a frame of this session runs.</summary>
     internal SemaphoreSlim Gate { get; } = new(1, 1);
@@ -34,8 +33,4 @@ public sealed class Session
     internal long LastActive { get; private set; }
 
     internal void Touch() => LastActive = Environment.TickCount64;
-
-    /// <summary>Copies this session's state (h, and c for LSTM layers, layer by layer) — for a caller that persists or
-    /// checks it.</summary>
-    public void CopyStateTo(IRnnState destination, int row) => Model.Rows.Copy(State, 0, destination, row);
 }
