@@ -24,10 +24,7 @@ public static class ServingHost
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(models);
         options.Validate();
-        if (models.Count == 0)
-            throw new ArgumentException("Serve at least one model.", nameof(models));
-        if (models.Select(m => m.Name).Distinct(StringComparer.Ordinal).Count() != models.Count)
-            throw new ArgumentException("Two models share a name.", nameof(models));
+        var catalog = new ModelCatalog(models);
 
         var builder = WebApplication.CreateSlimBuilder(args ?? []);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
@@ -47,7 +44,7 @@ public static class ServingHost
             grpc.MaxSendMessageSize = null;
         });
         var metrics = ServingMetrics.Shared;
-        var store = new SessionStore(models, options, metrics);
+        var store = new SessionStore(catalog, options, metrics);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(metrics);
         builder.Services.AddSingleton(store);
@@ -60,8 +57,7 @@ public static class ServingHost
         HttpEndpoints.Map(app);
         app.Lifetime.ApplicationStopped.Register(() =>
         {
-            foreach (var model in models)
-                model.Dispose();
+            catalog.Dispose();
         });
         return app;
     }

@@ -16,7 +16,7 @@ public sealed class AllocationTests
     {
         var options = new ServingOptions { Batching = batching, MaxBatch = 8, MaxWait = TimeSpan.Zero };
         using var model = Served.Kjv(options);
-        var store = new SessionStore([model], options, Diagnostics.ServingMetrics.Shared);
+        var store = new SessionStore(new ModelCatalog([model]), options, Diagnostics.ServingMetrics.Shared);
         var frames = new FrameRunner(store, options, Diagnostics.ServingMetrics.Shared);
         var sessions = Enumerable.Range(0, 6).Select(_ => store.Open("kjv-char")).ToArray();
         int[][] tokens = [.. Enumerable.Range(0, 6).Select(s => new[] { s, s + 1 })];

@@ -1,5 +1,7 @@
 using System.Globalization;
+using FastRnn.Serving.Batching;
 using FastRnn.Serving.Diagnostics;
+using FastRnn.Serving.Models;
 
 namespace FastRnn.Serving.Sessions;
 
@@ -34,7 +36,7 @@ public sealed class FrameRunner(SessionStore sessions, ServingOptions options, S
         try
         {
             session = Sessions.Find(sessionId);
-            steps = Check(session, tokens, features);
+            steps = Check(session.Model, tokens, features, options);
         }
         catch (ServingException e)
         {
@@ -46,24 +48,7 @@ public sealed class FrameRunner(SessionStore sessions, ServingOptions options, S
         {
             if (session.Closed)
                 throw ServingException.NotFound($"Session '{sessionId}' was closed.");
-            var model = session.Model;
-            var stepper = session.Stepper;
-            int width = model.InputWidth;
-            long version = 0;
-            for (int t = 0; t < steps; t++)
-            {
-                if (model.TakesTokens)
-                    stepper.Token = tokens[t];
-                else
-                    for (int i = 0; i < width; i++)
-                    {
-                        float value = features[t * width + i];
-                        stepper.Input[i] = float.IsFinite(value) ? value : 0f;
-                    }
-                await stepper.StepAsync().ConfigureAwait(false);
-                version = stepper.WeightsVersion;
-                output.Write(stepper.Output);
-            }
+            long version = await Run(session.Stepper, tokens, features, steps, output).ConfigureAwait(false);
             session.Touch();
             return new FrameResult(steps, session.Position, version);
         }
@@ -73,10 +58,33 @@ public sealed class FrameRunner(SessionStore sessions, ServingOptions options, S
         }
     }
 
-    /// <summary>The frame's steps, or a <see cref="ServingException"/> saying what is wrong with it.</summary>
-    private int Check(Session session, IReadOnlyList<int> tokens, IReadOnlyList<float> features)
+    /// <summary>Steps <paramref name="stepper"/> through a checked frame of <paramref name="steps"/> steps (NaN and ∞
+    /// read as 0: the checks refused them unless the policy says so); returns the weights' version of the last step.</summary>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    internal static async ValueTask<long> Run<TOutput>(Stepper stepper, IReadOnlyList<int> tokens, IReadOnlyList<float> features, int steps, TOutput output)
+        where TOutput : IFrameOutput
     {
-        var model = session.Model;
+        var model = stepper.Model;
+        int width = model.InputWidth;
+        for (int t = 0; t < steps; t++)
+        {
+            if (model.TakesTokens)
+                stepper.Token = tokens[t];
+            else
+                for (int i = 0; i < width; i++)
+                {
+                    float value = features[t * width + i];
+                    stepper.Input[i] = float.IsFinite(value) ? value : 0f;
+                }
+            await stepper.StepAsync().ConfigureAwait(false);
+            output.Write(stepper.Output);
+        }
+        return stepper.WeightsVersion;
+    }
+
+    /// <summary>The frame's steps, or a <see cref="ServingException"/> saying what is wrong with it.</summary>
+    internal static int Check(ServedModel model, IReadOnlyList<int> tokens, IReadOnlyList<float> features, ServingOptions options)
+    {
         int steps;
         if (model.TakesTokens)
         {

@@ -10,25 +10,23 @@ namespace FastRnn.Serving.Sessions;
 public sealed class SessionStore
 {
     private readonly ConcurrentDictionary<string, Session> _sessions = new(StringComparer.Ordinal);
-    private readonly IReadOnlyDictionary<string, ServedModel> _models;
+    private readonly ModelCatalog _models;
     private readonly ServingOptions _options;
     private readonly ServingMetrics _metrics;
     private int _open;
 
-    public SessionStore(IEnumerable<ServedModel> models, ServingOptions options, ServingMetrics metrics)
+    public SessionStore(ModelCatalog models, ServingOptions options, ServingMetrics metrics)
     {
-        _models = models.ToDictionary(m => m.Name, StringComparer.Ordinal);
+        _models = models;
         _options = options;
         _metrics = metrics;
     }
 
-    public IReadOnlyCollection<ServedModel> Models => (IReadOnlyCollection<ServedModel>)_models.Values;
+    public IReadOnlyCollection<ServedModel> Models => _models.All;
 
     public int Count => Volatile.Read(ref _open);
 
-    public ServedModel Model(string name) => _models.TryGetValue(name ?? "", out var model)
-        ? model
-        : throw ServingException.NotFound($"No model '{name}'; this server serves {string.Join(", ", _models.Keys.Select(k => $"'{k}'"))}.");
+    public ServedModel Model(string name) => _models.Get(name);
 
     public int CountOf(ServedModel model) => _sessions.Values.Count(s => s.Model == model);
 

@@ -1,0 +1,119 @@
+using FastRnn.Serving.Batching;
+using FastRnn.Serving.Models;
+using FastRnn.Serving.Sessions;
+using Grpc.Core;
+
+namespace FastRnn.Serving.Cluster;
+
+/// <summary>The session grain (see <see cref="ISessionGrain"/>). Its silo's models come from the silo's
+/// <see cref="ModelCatalog"/>; its frames are checked as the gRPC and HTTP faces check them.</summary>
+public sealed class SessionGrain(
+    [PersistentState("session", SessionPersistence.StorageName)] IPersistentState<SessionSnapshot> snapshot,
+    ModelCatalog models,
+    ServingOptions options,
+    SessionPersistence persistence,
+    ILocalSiloDetails silo) : Grain, ISessionGrain
+{
+    private Stepper? _stepper;
+    private long _persisted;
+    private GrainFrameReply? _last;
+    private long _lastPosition = -1;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (snapshot.RecordExists && snapshot.State.Model.Length > 0)
+        {
+            var saved = snapshot.State;
+            _stepper = new Stepper(models.Get(saved.Model));
+            _stepper.ImportState(saved.State, saved.Position);
+            _persisted = saved.Position;
+            if (saved.LastFramePosition >= 0)
+            {
+                _lastPosition = saved.LastFramePosition;
+                _last = new GrainFrameReply(saved.LastOutputs, saved.Position, saved.Position, saved.LastWeightsVersion, false, Silo);
+            }
+        }
+        return Task.CompletedTask;
+    }
+
+    public async Task<GrainSession> Open(string model)
+    {
+        if (_stepper is null)
+        {
+            _stepper = new Stepper(models.Get(model));
+            await Persist();
+        }
+        else if (_stepper.Model.Name != model)
+        {
+            throw new ServingException(StatusCode.FailedPrecondition, $"Session '{this.GetPrimaryKeyString()}' is open on model '{_stepper.Model.Name}', not '{model}'.");
+        }
+        var m = _stepper.Model;
+        return new GrainSession(m.Name, m.InputWidth, m.OutputWidth, m.TakesTokens, m.Vocabulary, _stepper.Position, _persisted);
+    }
+
+    public async Task<GrainFrameReply> RunFrame(GrainFrame frame)
+    {
+        var stepper = _stepper ?? throw ServingException.NotFound($"No session '{this.GetPrimaryKeyString()}' (never opened, or closed).");
+        if (frame.Position == _lastPosition && _last is { } last && frame.Position != stepper.Position)
+            return last with { PersistedPosition = _persisted };
+        if (frame.Position != stepper.Position)
+            return new GrainFrameReply([], stepper.Position, _persisted, stepper.WeightsVersion, Rewound: true, Silo);
+        int steps = FrameRunner.Check(stepper.Model, frame.Tokens, frame.Features, options);
+        var outputs = new float[steps * stepper.Model.OutputWidth];
+        long version = await FrameRunner.Run(stepper, frame.Tokens, frame.Features, steps, new ArrayOutput(outputs));
+        _lastPosition = frame.Position;
+        _last = new GrainFrameReply(outputs, stepper.Position, 0, version, false, Silo);
+        if (stepper.Position - _persisted >= persistence.EverySteps)
+            await Persist();
+        return _last with { PersistedPosition = _persisted };
+    }
+
+    public async Task<long> Close()
+    {
+        long steps = _stepper?.Position ?? 0;
+        _stepper = null;
+        _last = null;
+        _lastPosition = -1;
+        await snapshot.ClearStateAsync();
+        DeactivateOnIdle();
+        return steps;
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_stepper is { } stepper && stepper.Position != _persisted)
+            await Persist();
+    }
+
+    private string Silo => silo.SiloAddress.ToString();
+
+    private async Task Persist()
+    {
+        var stepper = _stepper!;
+        var state = new float[stepper.StateWidth];
+        stepper.ExportState(state);
+        snapshot.State = new SessionSnapshot
+        {
+            Model = stepper.Model.Name,
+            Position = stepper.Position,
+            State = state,
+            LastFramePosition = _last is null ? -1 : _lastPosition,
+            LastOutputs = _last?.Outputs ?? [],
+            LastWeightsVersion = _last?.WeightsVersion ?? 0,
+        };
+        await snapshot.WriteStateAsync();
+        _persisted = stepper.Position;
+    }
+
+    /// <summary>A frame's outputs written into the reply's array.</summary>
+    private sealed class ArrayOutput(float[] outputs) : IFrameOutput
+    {
+        private int _at;
+
+        public void Write(ReadOnlySpan<float> stepOutputs)
+        {
+            stepOutputs.CopyTo(outputs.AsSpan(_at));
+            _at += stepOutputs.Length;
+        }
+    }
+}

@@ -1,0 +1,152 @@
+using System.Collections.Concurrent;
+using FastRnn.Serving.Cluster;
+using FastRnn.Serving.Models;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Hosting;
+using Orleans.Runtime;
+using Orleans.Runtime.Hosting;
+using Orleans.Storage;
+using Orleans.TestingHost;
+using Xunit;
+
+namespace FastRnn.Serving.Tests;
+
+/// <summary>Grain storage that outlives silos, for in-process clusters: one dictionary for the whole process, as an
+/// external store (Redis) is one for the whole cluster. Orleans' own memory storage keeps state in grains of the
+/// cluster, which go down with their silo.</summary>
+public sealed class SharedMemoryGrainStorage : IGrainStorage
+{
+    public static SharedMemoryGrainStorage Instance { get; } = new();
+
+    private readonly ConcurrentDictionary<string, (object State, string ETag)> _store = new();
+    private long _etag;
+
+    public int Writes => (int)Interlocked.Read(ref _writes);
+    private long _writes;
+
+    public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        if (_store.TryGetValue($"{stateName}/{grainId}", out var entry))
+        {
+            grainState.State = (T)entry.State;
+            grainState.ETag = entry.ETag;
+            grainState.RecordExists = true;
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        string etag = Interlocked.Increment(ref _etag).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        _store[$"{stateName}/{grainId}"] = (grainState.State!, etag);
+        grainState.ETag = etag;
+        grainState.RecordExists = true;
+        Interlocked.Increment(ref _writes);
+        return Task.CompletedTask;
+    }
+
+    public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        _store.TryRemove($"{stateName}/{grainId}", out _);
+        grainState.ETag = null;
+        grainState.RecordExists = false;
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>Each silo of the test cluster: the shipped model, sessions persisted every 8 steps to the shared store.</summary>
+public sealed class SessionSiloConfigurator : ISiloConfigurator
+{
+    public const int PersistEvery = 8;
+
+    public void Configure(ISiloBuilder siloBuilder)
+    {
+        var options = new ServingOptions { MaxBatch = 16 };
+        siloBuilder.Services.AddGrainStorage(SessionPersistence.StorageName, (_, _) => SharedMemoryGrainStorage.Instance);
+        siloBuilder.AddFastRnnSessions(_ => new ModelCatalog([Served.Kjv(options)]), options, new SessionPersistence { EverySteps = PersistEvery });
+    }
+}
+
+/// <summary>Sessions as grains on a three-silo in-process cluster: a silo stopped or killed mid-stream, and every session
+/// that lived there continues on another silo with every output the bits of its steps alone.</summary>
+public sealed class ClusterTests(Xunit.Abstractions.ITestOutputHelper log)
+{
+    private static async Task<TestCluster> StartCluster()
+    {
+        var builder = new TestClusterBuilder(3);
+        builder.Options.ConfigureFileLogging = false;
+        builder.AddSiloBuilderConfigurator<SessionSiloConfigurator>();
+        var cluster = builder.Build();
+        await cluster.DeployAsync();
+        return cluster;
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task SessionsContinueOnAnotherSiloWhenTheirsGoes(bool kill)
+    {
+        await using var cluster = await StartCluster();
+        const int Sessions = 12, Frames = 60;
+        var sessions = Enumerable.Range(0, Sessions).Select(i => new ResilientSession(cluster.Client, $"{(kill ? "k" : "s")}-{i}-{Guid.NewGuid():N}")).ToArray();
+        foreach (var session in sessions)
+            await session.OpenAsync("kjv-char");
+        var frames = Enumerable.Range(0, Sessions).Select(s =>
+        {
+            var random = new Random(s);
+            return Enumerable.Range(0, Frames).Select(_ => Enumerable.Range(0, random.Next(1, 4)).Select(_ => random.Next(96)).ToArray()).ToArray();
+        }).ToArray();
+        var outputs = sessions.Select(_ => new List<float[]>()).ToArray();
+        var silos = sessions.Select(_ => new List<string>()).ToArray();
+
+        async Task Drive(int from, int to) => await Task.WhenAll(Enumerable.Range(0, Sessions).Select(async s =>
+        {
+            for (int f = from; f < to; f++)
+            {
+                outputs[s].Add(await sessions[s].StepAsync(frames[s][f], []));
+                silos[s].Add(sessions[s].Silo);
+            }
+        }));
+
+        await Drive(0, 20);
+        // the secondary silo with the most sessions goes; the primary keeps the test cluster's membership table
+        var hosting = silos.Select(l => l[^1]).ToList();
+        var victim = cluster.SecondarySilos.OrderByDescending(s => hosting.Count(h => h == s.SiloAddress.ToString())).First();
+        string victimAddress = victim.SiloAddress.ToString();
+        var lived = Enumerable.Range(0, Sessions).Where(s => hosting[s] == victimAddress).ToArray();
+        Assert.NotEmpty(lived);
+        long[] positions = [.. sessions.Select(s => s.Position)];
+        var going = Drive(20, 40);
+        if (kill) await cluster.KillSiloAsync(victim);
+        else await cluster.StopSiloAsync(victim);
+        await going;
+        await Drive(40, Frames);
+
+        var model = Served.LoadKjv(Served.ShippedFile);
+        for (int s = 0; s < Sessions; s++)
+        {
+            var expected = Served.Reference(model, frames[s]);
+            for (int f = 0; f < Frames; f++)
+                Assert.True(Served.SameBits(expected[f], outputs[s][f]), $"session {s}, frame {f}");
+            Assert.Equal(frames[s].Sum(f => f.Length), sessions[s].Position);
+            Assert.NotEqual(victimAddress, silos[s][^1]);
+        }
+        // A stopped silo deactivates its grains, which persist: nothing is replayed. A killed one loses the steps after
+        // each session's last persisted state (fewer than 8 + a frame's), which its client sends again.
+        int replayed = sessions.Sum(s => s.Replayed);
+        log.WriteLine($"{(kill ? "killed" : "stopped")} a silo with {lived.Length} of {Sessions} sessions: {replayed} frames replayed " +
+            $"({string.Join(", ", sessions.Select(s => s.Replayed))}), {sessions.Sum(s => s.Retried)} calls retried, {SharedMemoryGrainStorage.Instance.Writes} state writes so far");
+        if (kill)
+        {
+            Assert.True(replayed > 0, "a killed silo's sessions replayed nothing");
+            Assert.All(sessions, s => Assert.True(s.Replayed <= SessionSiloConfigurator.PersistEvery + 2, $"{s.Id} replayed {s.Replayed} frames"));
+            Assert.All(sessions.Where((_, i) => !lived.Contains(i)), s => Assert.Equal(0, s.Replayed));
+        }
+        else
+        {
+            Assert.Equal(0, replayed);
+        }
+        foreach (var session in sessions)
+            Assert.Equal(session.Position, await session.CloseAsync());
+    }
+}
