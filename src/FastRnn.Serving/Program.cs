@@ -1,5 +1,6 @@
 using FastRnn;
 using FastRnn.Serving;
+using FastRnn.Serving.Cluster;
 using FastRnn.Serving.LoadTest;
 using FastRnn.Serving.Models;
 
@@ -36,7 +37,10 @@ static int Help()
                 [--grpc-port 5051] [--batching on|off] [--max-batch 64] [--max-wait-us 0] [--max-sessions 10000]
                 [--idle-timeout-s 600] [--max-steps-per-frame 1024] [--max-message-bytes 4194304]
                 [--non-finite reject|zero] [--model-dir DIR]
+                [--cluster REDIS [--silo-port 11111] [--gateway-port 30000] [--cluster-id fastrnn] [--persist-every 32]]
               Serves kjv-char checkpoints or safetensors files (default: models/kjv-char.safetensors as kjv-char).
+              With --cluster (a Redis connection string, e.g. 127.0.0.1:6379) the server is a silo of an Orleans
+              cluster in that Redis, and its sessions are grains that survive the loss of their silo.
           load  [--grpc URL --http URL] [--model kjv-char] [--sessions 16] [--seconds 10] [--steps-per-frame 1]
                 [--batching on|off] [--verify N] [--connections 4]
               Drives the server with concurrent streaming sessions and prints latency percentiles and throughput;
@@ -66,9 +70,14 @@ static async Task<int> Serve(CommandLine line)
     options.ModelDirectory ??= Path.GetDirectoryName(Path.GetFullPath(models[0].Weights.Source));
     var address = System.Net.IPAddress.Parse(line.Text("address") ?? "127.0.0.1");
     var endpoints = new ServingEndpoints(address, line.Integer("http-port", 5050, 0), line.Integer("grpc-port", 5051, 0));
-    var app = ServingHost.Build(options, models, endpoints);
+    var cluster = line.Text("cluster") is { } redis
+        ? new ClusterSetup(redis, line.Integer("silo-port", 11111, 1), line.Integer("gateway-port", 30000, 1), line.Text("cluster-id") ?? "fastrnn",
+            new SessionPersistence { EverySteps = line.Integer("persist-every", 32, 1) })
+        : null;
+    var app = ServingHost.Build(options, models, endpoints, cluster: cluster);
     Console.WriteLine($"Serving {string.Join(", ", models.Select(m => $"{m.Name} ({Path.GetFileName(m.Weights.Source)}, {m.Weights.Precision?.ToString() ?? "float32"})"))}: " +
-        $"HTTP on {address}:{endpoints.HttpPort}, gRPC on {address}:{endpoints.GrpcPort}; batching {(options.Batching ? $"on (up to {options.MaxBatch}, {options.MaxWait.TotalMicroseconds:0} µs)" : "off")}.");
+        $"HTTP on {address}:{endpoints.HttpPort}, gRPC on {address}:{endpoints.GrpcPort}" +
+        (cluster is null ? "" : $", a silo of cluster '{cluster.ClusterId}' in Redis {cluster.Redis} (silo port {cluster.SiloPort}, gateway {cluster.GatewayPort})") + $"; batching {(options.Batching ? $"on (up to {options.MaxBatch}, {options.MaxWait.TotalMicroseconds:0} µs)" : "off")}.");
     await app.RunAsync();
     return 0;
 }
@@ -94,5 +103,6 @@ static ServingOptions ServeSettings(CommandLine line) => new()
 internal static partial class Program
 {
     private static readonly string[] s_serveOptions = ["model", "precision", "address", "http-port", "grpc-port", "batching", "max-batch",
-        "max-wait-us", "max-sessions", "idle-timeout-s", "max-steps-per-frame", "max-message-bytes", "non-finite", "model-dir"];
+        "max-wait-us", "max-sessions", "idle-timeout-s", "max-steps-per-frame", "max-message-bytes", "non-finite", "model-dir", "cluster", "silo-port",
+        "gateway-port", "cluster-id", "persist-every"];
 }

@@ -1,4 +1,5 @@
 using System.Net;
+using FastRnn.Serving.Cluster;
 using FastRnn.Serving.Diagnostics;
 using FastRnn.Serving.Rpc;
 using FastRnn.Serving.Http;
@@ -15,11 +16,23 @@ public sealed record ServingEndpoints(IPAddress Address, int HttpPort, int GrpcP
     public static ServingEndpoints Loopback(int httpPort = 5050, int grpcPort = 5051) => new(IPAddress.Loopback, httpPort, grpcPort);
 }
 
+/// <summary>A server that is also a silo of an Orleans cluster whose membership and session state are in Redis: its
+/// faces are a gateway to session grains placed anywhere in the cluster (docs/serving.md).</summary>
+/// <param name="Redis">The Redis connection string (<c>127.0.0.1:6379</c>).</param>
+/// <param name="SiloPort">The port silos talk to each other on.</param>
+/// <param name="GatewayPort">The port Orleans clients talk to the silo on.</param>
+/// <param name="ClusterId">Silos with the same id form one cluster.</param>
+/// <param name="Persistence">When sessions persist their state.</param>
+public sealed record ClusterSetup(string Redis, int SiloPort = 11111, int GatewayPort = 30000, string ClusterId = "fastrnn",
+    SessionPersistence? Persistence = null);
+
 /// <summary>Builds the server around models the caller made: <c>ServingHost.Build(options, [new ServedModel(…)],
-/// endpoints)</c>, then <c>RunAsync</c>. The models are disposed when the server stops.</summary>
+/// endpoints)</c>, then <c>RunAsync</c>. The models are disposed when the server stops. With a
+/// <see cref="ClusterSetup"/> the server is a silo and its sessions are grains.</summary>
 public static class ServingHost
 {
-    public static WebApplication Build(ServingOptions options, IReadOnlyList<ServedModel> models, ServingEndpoints endpoints, string[]? args = null)
+    public static WebApplication Build(ServingOptions options, IReadOnlyList<ServedModel> models, ServingEndpoints endpoints, string[]? args = null,
+        ClusterSetup? cluster = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(models);
@@ -44,12 +57,28 @@ public static class ServingHost
             grpc.MaxSendMessageSize = null;
         });
         var metrics = ServingMetrics.Shared;
-        var store = new SessionStore(catalog, options, metrics);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(metrics);
-        builder.Services.AddSingleton(store);
-        builder.Services.AddSingleton<FrameRunner>();
-        builder.Services.AddHostedService<SessionSweeper>();
+        if (cluster is null)
+        {
+            var store = new SessionStore(catalog, options, metrics);
+            builder.Services.AddSingleton(store);
+            builder.Services.AddSingleton<ISessionBackend>(new FrameRunner(store, options, metrics));
+            builder.Services.AddHostedService<SessionSweeper>();
+        }
+        else
+        {
+            builder.Host.UseOrleans(silo =>
+            {
+                silo.UseRedisClustering(cluster.Redis);
+                silo.AddRedisGrainStorage(SessionPersistence.StorageName, redis =>
+                    redis.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(cluster.Redis));
+                silo.Configure<Orleans.Configuration.ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (cluster.ClusterId, "fastrnn-serving"));
+                silo.ConfigureEndpoints(endpoints.Address, cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: false);
+                silo.AddFastRnnSessions(_ => catalog, options, cluster.Persistence ?? new SessionPersistence());
+            });
+            builder.Services.AddSingleton<ISessionBackend>(services => new ClusterSessions(services.GetRequiredService<IGrainFactory>(), catalog));
+        }
 
         var app = builder.Build();
         app.Use(LimitHttpBodies(options.MaxMessageBytes));

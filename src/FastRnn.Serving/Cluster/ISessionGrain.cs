@@ -20,25 +20,27 @@ public interface ISessionGrain : IGrainWithStringKey
     Task<long> Close();
 }
 
-/// <summary>One frame for a session grain: the position the client believes the session is at, and the steps' input
-/// (token ids for a token model, InputWidth floats per step for a dense one).</summary>
+/// <summary>One frame for a session grain: the position the client believes the session is at (−1: wherever it is,
+/// without the check that makes replays safe), and the steps' input (token ids for a token model, InputWidth floats per
+/// step for a dense one).</summary>
 [GenerateSerializer, Immutable]
 public sealed record GrainFrame(
     [property: Id(0)] long Position,
     [property: Id(1)] int[] Tokens,
     [property: Id(2)] float[] Features);
 
-/// <summary>A frame's reply: the outputs (steps × OutputWidth), the session's position after it, the position up to
+/// <summary>A frame's reply: the outputs (steps × OutputWidth), its steps, the session's position after it, the position up to
 /// which its state is persisted, the weights' version, and the silo that ran it. <see cref="Rewound"/>: nothing ran —
 /// the session is at <see cref="Position"/>, not where the frame starts (its silo was lost after that persisted state).</summary>
 [GenerateSerializer, Immutable]
 public sealed record GrainFrameReply(
     [property: Id(0)] float[] Outputs,
-    [property: Id(1)] long Position,
-    [property: Id(2)] long PersistedPosition,
-    [property: Id(3)] long WeightsVersion,
-    [property: Id(4)] bool Rewound,
-    [property: Id(5)] string Silo);
+    [property: Id(1)] int Steps,
+    [property: Id(2)] long Position,
+    [property: Id(3)] long PersistedPosition,
+    [property: Id(4)] long WeightsVersion,
+    [property: Id(5)] bool Rewound,
+    [property: Id(6)] string Silo);
 
 /// <summary>A session grain's model and where the session stands.</summary>
 [GenerateSerializer, Immutable]
@@ -62,6 +64,7 @@ public sealed class SessionSnapshot
     [Id(3)] public long LastFramePosition { get; set; } = -1;
     [Id(4)] public float[] LastOutputs { get; set; } = [];
     [Id(5)] public long LastWeightsVersion { get; set; }
+    [Id(6)] public int LastSteps { get; set; }
 }
 
 /// <summary>When a session grain persists its state.</summary>

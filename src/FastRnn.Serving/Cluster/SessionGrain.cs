@@ -6,7 +6,9 @@ using Grpc.Core;
 namespace FastRnn.Serving.Cluster;
 
 /// <summary>The session grain (see <see cref="ISessionGrain"/>). Its silo's models come from the silo's
-/// <see cref="ModelCatalog"/>; its frames are checked as the gRPC and HTTP faces check them.</summary>
+/// <see cref="ModelCatalog"/>; its frames are checked as the gRPC and HTTP faces check them. It is placed on the silo
+/// whose gateway opened it (and, after that silo is lost, on the silo of the gateway that calls it next).</summary>
+[Orleans.Placement.PreferLocalPlacement]
 public sealed class SessionGrain(
     [PersistentState("session", SessionPersistence.StorageName)] IPersistentState<SessionSnapshot> snapshot,
     ModelCatalog models,
@@ -30,7 +32,7 @@ public sealed class SessionGrain(
             if (saved.LastFramePosition >= 0)
             {
                 _lastPosition = saved.LastFramePosition;
-                _last = new GrainFrameReply(saved.LastOutputs, saved.Position, saved.Position, saved.LastWeightsVersion, false, Silo);
+                _last = new GrainFrameReply(saved.LastOutputs, saved.LastSteps, saved.Position, saved.Position, saved.LastWeightsVersion, false, Silo);
             }
         }
         return Task.CompletedTask;
@@ -54,15 +56,16 @@ public sealed class SessionGrain(
     public async Task<GrainFrameReply> RunFrame(GrainFrame frame)
     {
         var stepper = _stepper ?? throw ServingException.NotFound($"No session '{this.GetPrimaryKeyString()}' (never opened, or closed).");
-        if (frame.Position == _lastPosition && _last is { } last && frame.Position != stepper.Position)
+        if (frame.Position >= 0 && frame.Position == _lastPosition && _last is { } last && frame.Position != stepper.Position)
             return last with { PersistedPosition = _persisted };
-        if (frame.Position != stepper.Position)
-            return new GrainFrameReply([], stepper.Position, _persisted, stepper.WeightsVersion, Rewound: true, Silo);
+        if (frame.Position >= 0 && frame.Position != stepper.Position)
+            return new GrainFrameReply([], 0, stepper.Position, _persisted, stepper.WeightsVersion, Rewound: true, Silo);
+        long start = stepper.Position;
         int steps = FrameRunner.Check(stepper.Model, frame.Tokens, frame.Features, options);
         var outputs = new float[steps * stepper.Model.OutputWidth];
         long version = await FrameRunner.Run(stepper, frame.Tokens, frame.Features, steps, new ArrayOutput(outputs));
-        _lastPosition = frame.Position;
-        _last = new GrainFrameReply(outputs, stepper.Position, 0, version, false, Silo);
+        _lastPosition = start;
+        _last = new GrainFrameReply(outputs, steps, stepper.Position, 0, version, false, Silo);
         if (stepper.Position - _persisted >= persistence.EverySteps)
             await Persist();
         return _last with { PersistedPosition = _persisted };
@@ -100,6 +103,7 @@ public sealed class SessionGrain(
             LastFramePosition = _last is null ? -1 : _lastPosition,
             LastOutputs = _last?.Outputs ?? [],
             LastWeightsVersion = _last?.WeightsVersion ?? 0,
+            LastSteps = _last?.Steps ?? 0,
         };
         await snapshot.WriteStateAsync();
         _persisted = stepper.Position;

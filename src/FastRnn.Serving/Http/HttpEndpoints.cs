@@ -11,10 +11,10 @@ namespace FastRnn.Serving.Http;
 public static class HttpEndpoints
 {
     public sealed record OpenBody(string? Model);
-    public sealed record FrameBody(int[]? Tokens, float[]? Features, string? Text);
+    public sealed record FrameBody(int[]? Tokens, float[]? Features, string? Text, long? Position);
     public sealed record SwapBody(string? File);
     public sealed record SessionReply(string Session, string Model, int InputWidth, int OutputWidth, bool TakesTokens, int Vocabulary);
-    public sealed record FrameReplyBody(int Steps, long Position, long WeightsVersion, float[] Outputs);
+    public sealed record FrameReplyBody(int Steps, long Position, long WeightsVersion, float[] Outputs, long PersistedPosition, bool Rewound);
     public sealed record ModelReply(string Name, long WeightsVersion, string WeightsFile, string Precision, int InputWidth, int OutputWidth,
         bool TakesTokens, int Vocabulary, int Sessions);
     public sealed record ErrorReply(ErrorDetail Error);
@@ -22,32 +22,38 @@ public static class HttpEndpoints
 
     public static void Map(WebApplication app)
     {
-        var frames = app.Services.GetRequiredService<FrameRunner>();
-        var store = frames.Sessions;
+        var sessions = app.Services.GetRequiredService<ISessionBackend>();
+        var catalog = sessions.Models;
         var options = app.Services.GetRequiredService<ServingOptions>();
         var metrics = app.Services.GetRequiredService<ServingMetrics>();
 
         app.MapGet("/healthz", () => Results.Text("ok"));
-        app.MapGet("/readyz", () => store.Models.All(m => m.Ready)
+        app.MapGet("/readyz", () => catalog.All.All(m => m.Ready)
             ? Results.Text("ready")
             : Results.Text("not ready: a model's batcher is not running", statusCode: StatusCodes.Status503ServiceUnavailable));
 
-        app.MapPost("/v1/sessions", (OpenBody body) => Guard(() =>
+        app.MapPost("/v1/sessions", async (OpenBody body) =>
         {
-            var session = store.Open(body.Model ?? "");
-            var m = session.Model;
-            return Results.Json(new SessionReply(session.Id, m.Name, m.InputWidth, m.OutputWidth, m.TakesTokens, m.Vocabulary),
-                statusCode: StatusCodes.Status201Created);
-        }));
+            try
+            {
+                var (id, m) = await sessions.OpenAsync(body.Model ?? "").ConfigureAwait(false);
+                return Results.Json(new SessionReply(id, m.Name, m.InputWidth, m.OutputWidth, m.TakesTokens, m.Vocabulary),
+                    statusCode: StatusCodes.Status201Created);
+            }
+            catch (ServingException e)
+            {
+                return Error(e.Code, e.Message);
+            }
+        });
 
         app.MapPost("/v1/sessions/{id}/steps", async (string id, FrameBody body) =>
         {
             try
             {
-                var tokens = body.Tokens ?? (body.Text is { } text ? Encode(store.Find(id).Model, text) : []);
+                var tokens = body.Tokens ?? (body.Text is { } text ? Encode(catalog, text) : []);
                 var outputs = new ArrayOutput();
-                var result = await frames.RunAsync(id, tokens, body.Features ?? [], outputs).ConfigureAwait(false);
-                return Results.Json(new FrameReplyBody(result.Steps, result.Position, result.WeightsVersion, outputs.ToArray()));
+                var result = await sessions.RunAsync(id, body.Position, tokens, body.Features ?? [], outputs).ConfigureAwait(false);
+                return Results.Json(new FrameReplyBody(result.Steps, result.Position, result.WeightsVersion, outputs.ToArray(), result.PersistedPosition, result.Rewound));
             }
             catch (ServingException e)
             {
@@ -59,7 +65,7 @@ public static class HttpEndpoints
         {
             try
             {
-                return Results.Json(new { steps = await store.CloseAsync(id).ConfigureAwait(false) });
+                return Results.Json(new { steps = await sessions.CloseAsync(id).ConfigureAwait(false) });
             }
             catch (ServingException e)
             {
@@ -67,11 +73,11 @@ public static class HttpEndpoints
             }
         });
 
-        app.MapGet("/v1/models", () => store.Models.Select(m => Describe(m, store)));
+        app.MapGet("/v1/models", () => catalog.All.Select(m => Describe(m, sessions)));
 
         app.MapPost("/v1/models/{name}/swap", (string name, SwapBody body) => Guard(() =>
         {
-            var model = store.Model(name);
+            var model = catalog.Get(name);
             string path = Resolve(options, body.File);
             try
             {
@@ -81,12 +87,12 @@ public static class HttpEndpoints
             {
                 return Error(StatusCode.FailedPrecondition, $"Refused; version {model.Weights.Version} keeps serving: {e.Message}");
             }
-            return Results.Json(Describe(model, store));
+            return Results.Json(Describe(model, sessions));
         }));
 
         app.MapGet("/v1/stats", () => Results.Json(new
         {
-            sessions = store.Count,
+            sessions = sessions.SessionCount,
             steps = metrics.Steps,
             batches = metrics.Batches,
             allocatedBytes = GC.GetTotalAllocatedBytes(precise: false),
@@ -96,11 +102,11 @@ public static class HttpEndpoints
         }));
     }
 
-    private static ModelReply Describe(ServedModel model, SessionStore store)
+    private static ModelReply Describe(ServedModel model, ISessionBackend sessions)
     {
         var weights = model.Weights;
         return new ModelReply(model.Name, weights.Version, Path.GetFileName(weights.Source), weights.Precision?.ToString() ?? "Float32",
-            model.InputWidth, model.OutputWidth, model.TakesTokens, model.Vocabulary, store.CountOf(model));
+            model.InputWidth, model.OutputWidth, model.TakesTokens, model.Vocabulary, sessions.SessionsOn(model));
     }
 
     /// <summary>A swap's file: a name inside the model folder, never a path out of it.</summary>
@@ -117,9 +123,13 @@ public static class HttpEndpoints
         return path;
     }
 
-    /// <summary>A character (or word) model's text as token ids, by the vocabulary its weights file names.</summary>
-    private static int[] Encode(ServedModel model, string text)
+    /// <summary>A character (or word) model's text as token ids, by the vocabulary its weights file names (a server
+    /// of one model; with several, send ids).</summary>
+    private static int[] Encode(ModelCatalog catalog, string text)
     {
+        if (catalog.All.Count != 1)
+            throw ServingException.Invalid("This server serves several models; send token ids.");
+        var model = catalog.All.First();
         var vocabulary = model.Tokens ?? throw ServingException.Invalid($"Model '{model.Name}' has no vocabulary in its weights file; send token ids.");
         var ids = new int[text.Length];
         int n = 0;

@@ -175,7 +175,11 @@ public sealed class ServedModel : IDisposable
 
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+            return;
         Batcher?.Dispose();
         _ownBuffers.Dispose();
     }
+
+    private int _disposed;
 }

@@ -8,36 +8,24 @@ namespace FastRnn.Serving.Rpc;
 /// <summary>The gRPC face of the server (Protos/serving.proto): sessions opened and closed, frames one at a time or
 /// streamed both ways. A refused frame in a stream is answered in the stream (its reply's <c>error</c>), and the
 /// stream goes on; a refused unary call ends with the status.</summary>
-public sealed class SessionsService(FrameRunner frames) : Protocol.Sessions.SessionsBase
+public sealed class SessionsService(ISessionBackend sessions) : Protocol.Sessions.SessionsBase
 {
-    private SessionStore Store => frames.Sessions;
-
-    public override Task<SessionInfo> Open(OpenRequest request, ServerCallContext context) => Call(() =>
+    public override async Task<SessionInfo> Open(OpenRequest request, ServerCallContext context)
     {
-        var session = Store.Open(request.Model);
-        var model = session.Model;
+        var (id, model) = await Call(() => sessions.OpenAsync(request.Model)).ConfigureAwait(false);
         return new SessionInfo
         {
-            Session = session.Id,
+            Session = id,
             Model = model.Name,
             InputWidth = model.InputWidth,
             OutputWidth = model.OutputWidth,
             TakesTokens = model.TakesTokens,
             Vocabulary = model.Vocabulary,
         };
-    });
-
-    public override async Task<CloseReply> Close(SessionRef request, ServerCallContext context)
-    {
-        try
-        {
-            return new CloseReply { Steps = await Store.CloseAsync(request.Session).ConfigureAwait(false) };
-        }
-        catch (ServingException e)
-        {
-            throw new RpcException(new Status(e.Code, e.Message));
-        }
     }
+
+    public override async Task<CloseReply> Close(SessionRef request, ServerCallContext context) =>
+        new() { Steps = await Call(() => sessions.CloseAsync(request.Session)).ConfigureAwait(false) };
 
     public override async Task<FrameReply> Step(Frame request, ServerCallContext context)
     {
@@ -54,7 +42,7 @@ public sealed class SessionsService(FrameRunner frames) : Protocol.Sessions.Sess
     public override Task<ModelsReply> Models(ModelsRequest request, ServerCallContext context)
     {
         var reply = new ModelsReply();
-        foreach (var model in Store.Models)
+        foreach (var model in sessions.Models.All)
         {
             var weights = model.Weights;
             reply.Models.Add(new ModelInfo
@@ -66,7 +54,7 @@ public sealed class SessionsService(FrameRunner frames) : Protocol.Sessions.Sess
                 OutputWidth = model.OutputWidth,
                 TakesTokens = model.TakesTokens,
                 Vocabulary = model.Vocabulary,
-                Sessions = Store.CountOf(model),
+                Sessions = sessions.SessionsOn(model),
             });
         }
         return Task.FromResult(reply);
@@ -78,10 +66,13 @@ public sealed class SessionsService(FrameRunner frames) : Protocol.Sessions.Sess
         var reply = new FrameReply { Session = frame.Session, Sequence = frame.Sequence };
         try
         {
-            var result = await frames.RunAsync(frame.Session, frame.Tokens, frame.Features, new Outputs(reply.Outputs)).ConfigureAwait(false);
+            var result = await sessions.RunAsync(frame.Session, frame.HasPosition ? frame.Position : null, frame.Tokens, frame.Features,
+                new Outputs(reply.Outputs)).ConfigureAwait(false);
             reply.Steps = result.Steps;
             reply.Position = result.Position;
             reply.WeightsVersion = result.WeightsVersion;
+            reply.PersistedPosition = result.PersistedPosition;
+            reply.Rewound = result.Rewound;
         }
         catch (ServingException e)
         {
@@ -91,11 +82,12 @@ public sealed class SessionsService(FrameRunner frames) : Protocol.Sessions.Sess
         return reply;
     }
 
-    private static Task<T> Call<T>(Func<T> body)
+    /// <summary>A refusal as the call's status.</summary>
+    private static async Task<T> Call<T>(Func<Task<T>> body)
     {
         try
         {
-            return Task.FromResult(body());
+            return await body().ConfigureAwait(false);
         }
         catch (ServingException e)
         {

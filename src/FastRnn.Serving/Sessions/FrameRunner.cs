@@ -5,30 +5,40 @@ using FastRnn.Serving.Models;
 
 namespace FastRnn.Serving.Sessions;
 
-/// <summary>Where a frame's outputs go: each step's OutputWidth floats, in order.</summary>
-public interface IFrameOutput
-{
-    void Write(ReadOnlySpan<float> outputs);
-}
-
-/// <summary>What a frame did: its steps, the session's steps after it, and the version of the weights of its last step.</summary>
-public readonly record struct FrameResult(int Steps, long Position, long WeightsVersion);
-
 /// <summary>
 /// Runs frames — one or more steps of one session — for every transport. A frame is checked whole before its first
 /// step (the session exists; a token model gets ids in range, a dense model a whole number of steps of InputWidth
 /// floats; at most <see cref="ServingOptions.MaxStepsPerFrame"/> steps; NaN or ∞ as <see cref="ServingOptions.NonFinite"/>
 /// says), so a refused frame leaves its session as it was. Frames of one session run one at a time, in arrival order.
+/// This is the backend of a single server: sessions in this process's <see cref="SessionStore"/>.
 /// </summary>
-public sealed class FrameRunner(SessionStore sessions, ServingOptions options, ServingMetrics metrics)
+public sealed class FrameRunner(SessionStore sessions, ServingOptions options, ServingMetrics metrics) : ISessionBackend
 {
     public SessionStore Sessions { get; } = sessions;
+
+    public ModelCatalog Models => Sessions.Catalog;
+
+    public OpenedSession Open(string model)
+    {
+        var session = Sessions.Open(model);
+        return new OpenedSession(session.Id, session.Model);
+    }
+
+    public Task<long> CloseAsync(string sessionId) => Sessions.CloseAsync(sessionId);
+
+    public int SessionsOn(ServedModel model) => Sessions.CountOf(model);
+
+    public int SessionCount => Sessions.Count;
+
+    ValueTask<FrameResult> ISessionBackend.RunAsync<TOutput>(string sessionId, long? position, IReadOnlyList<int> tokens, IReadOnlyList<float> features, TOutput output) =>
+        RunAsync(sessionId, tokens, features, output, position);
 
     /// <summary>Runs one frame of session <paramref name="sessionId"/>: token ids for a token model, InputWidth floats per
     /// step for a dense one (the other list empty); each step's outputs go to <paramref name="output"/>. The frame's
     /// state machine comes from a pool, so a frame allocates nothing once the pool is warm.</summary>
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<FrameResult> RunAsync<TOutput>(string sessionId, IReadOnlyList<int> tokens, IReadOnlyList<float> features, TOutput output)
+    public async ValueTask<FrameResult> RunAsync<TOutput>(string sessionId, IReadOnlyList<int> tokens, IReadOnlyList<float> features, TOutput output,
+        long? position = null)
         where TOutput : IFrameOutput
     {
         Session session;
@@ -48,6 +58,8 @@ public sealed class FrameRunner(SessionStore sessions, ServingOptions options, S
         {
             if (session.Closed)
                 throw ServingException.NotFound($"Session '{sessionId}' was closed.");
+            if (position is { } at && at != session.Position)
+                return new FrameResult(0, session.Position, session.Stepper.WeightsVersion, Rewound: true);
             long version = await Run(session.Stepper, tokens, features, steps, output).ConfigureAwait(false);
             session.Touch();
             return new FrameResult(steps, session.Position, version);

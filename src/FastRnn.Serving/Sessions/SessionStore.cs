@@ -24,6 +24,8 @@ public sealed class SessionStore
 
     public IReadOnlyCollection<ServedModel> Models => _models.All;
 
+    public ModelCatalog Catalog => _models;
+
     public int Count => Volatile.Read(ref _open);
 
     public ServedModel Model(string name) => _models.Get(name);

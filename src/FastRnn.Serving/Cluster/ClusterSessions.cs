@@ -1,0 +1,38 @@
+using FastRnn.Serving.Models;
+using FastRnn.Serving.Sessions;
+
+namespace FastRnn.Serving.Cluster;
+
+/// <summary>The backend of a server that is a silo of an Orleans cluster: its gRPC and HTTP faces are a gateway, and
+/// every session is a <see cref="ISessionGrain"/>, active on whichever silo Orleans placed it (stepped there,
+/// micro-batched with that silo's sessions, persisted to the cluster's storage).</summary>
+public sealed class ClusterSessions(IGrainFactory grains, ModelCatalog models) : ISessionBackend
+{
+    public ModelCatalog Models { get; } = models;
+
+    public OpenedSession Open(string model) => throw new NotSupportedException("A cluster's sessions open asynchronously.");
+
+    public async Task<OpenedSession> OpenAsync(string model)
+    {
+        var served = Models.Get(model);
+        string id = Guid.NewGuid().ToString("N");
+        await grains.GetGrain<ISessionGrain>(id).Open(served.Name).ConfigureAwait(false);
+        return new OpenedSession(id, served);
+    }
+
+    public async ValueTask<FrameResult> RunAsync<TOutput>(string sessionId, long? position, IReadOnlyList<int> tokens, IReadOnlyList<float> features, TOutput output)
+        where TOutput : IFrameOutput
+    {
+        var reply = await grains.GetGrain<ISessionGrain>(sessionId).RunFrame(new GrainFrame(position ?? -1, [.. tokens], [.. features])).ConfigureAwait(false);
+        if (reply.Rewound)
+            return new FrameResult(0, reply.Position, reply.WeightsVersion, reply.PersistedPosition, Rewound: true);
+        output.Write(reply.Outputs);
+        return new FrameResult(reply.Steps, reply.Position, reply.WeightsVersion, reply.PersistedPosition);
+    }
+
+    public Task<long> CloseAsync(string sessionId) => grains.GetGrain<ISessionGrain>(sessionId).Close();
+
+    public int SessionsOn(ServedModel model) => -1;
+
+    public int SessionCount => -1;
+}
