@@ -41,10 +41,12 @@ static int Help()
               Serves kjv-char checkpoints or safetensors files (default: models/kjv-char.safetensors as kjv-char).
               With --cluster (a Redis connection string, e.g. 127.0.0.1:6379) the server is a silo of an Orleans
               cluster in that Redis, and its sessions are grains that survive the loss of their silo.
-          load  [--grpc URL --http URL] [--model kjv-char] [--sessions 16] [--seconds 10] [--steps-per-frame 1]
-                [--batching on|off] [--verify N] [--connections 4]
-              Drives the server with concurrent streaming sessions and prints latency percentiles and throughput;
-              without --grpc it starts a server of its own (a child process) and stops it after.
+          load  [--grpc URL[,URL...] --http URL[,URL...]] [--model kjv-char] [--sessions 16] [--seconds 10]
+                [--steps-per-frame 1] [--batching on|off] [--max-batch N] [--max-wait-us N] [--precision P]
+                [--verify N] [--connections 4] [--seed 1] [--cluster REDIS --silos N]
+              Drives servers with concurrent streaming sessions and prints latency percentiles and throughput;
+              without --grpc it starts a server of its own (a child process), or with --cluster N silos of a
+              cluster in that Redis, and stops them after.
         """);
     return 0;
 }

@@ -76,8 +76,12 @@ public static class ServingHost
                 silo.Configure<Orleans.Configuration.ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (cluster.ClusterId, "fastrnn-serving"));
                 silo.ConfigureEndpoints(endpoints.Address, cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: false);
                 silo.AddFastRnnSessions(_ => catalog, options, cluster.Persistence ?? new SessionPersistence());
+#pragma warning disable ORLEANSEXP003
+                silo.AddDistributedGrainDirectory();
+#pragma warning restore ORLEANSEXP003
             });
-            builder.Services.AddSingleton<ISessionBackend>(services => new ClusterSessions(services.GetRequiredService<IGrainFactory>(), catalog));
+            builder.Services.AddSingleton<ISessionBackend>(services => new ClusterSessions(services.GetRequiredService<IGrainFactory>(), catalog,
+                services.GetRequiredService<ILocalSiloDetails>().SiloAddress.ToString()));
         }
 
         var app = builder.Build();

@@ -6,9 +6,14 @@ namespace FastRnn.Serving.Cluster;
 /// <summary>The backend of a server that is a silo of an Orleans cluster: its gRPC and HTTP faces are a gateway, and
 /// every session is a <see cref="ISessionGrain"/>, active on whichever silo Orleans placed it (stepped there,
 /// micro-batched with that silo's sessions, persisted to the cluster's storage).</summary>
-public sealed class ClusterSessions(IGrainFactory grains, ModelCatalog models) : ISessionBackend
+public sealed class ClusterSessions(IGrainFactory grains, ModelCatalog models, string localSilo) : ISessionBackend
 {
+    private long _remote;
+
     public ModelCatalog Models { get; } = models;
+
+    /// <summary>Frames whose session lived on another silo than this gateway's (one more hop each way).</summary>
+    public long RemoteFrames => Interlocked.Read(ref _remote);
 
     public OpenedSession Open(string model) => throw new NotSupportedException("A cluster's sessions open asynchronously.");
 
@@ -26,6 +31,8 @@ public sealed class ClusterSessions(IGrainFactory grains, ModelCatalog models) :
         var reply = await grains.GetGrain<ISessionGrain>(sessionId).RunFrame(new GrainFrame(position ?? -1, [.. tokens], [.. features])).ConfigureAwait(false);
         if (reply.Rewound)
             return new FrameResult(0, reply.Position, reply.WeightsVersion, reply.PersistedPosition, Rewound: true);
+        if (reply.Silo != localSilo)
+            Interlocked.Increment(ref _remote);
         output.Write(reply.Outputs);
         return new FrameResult(reply.Steps, reply.Position, reply.WeightsVersion, reply.PersistedPosition);
     }

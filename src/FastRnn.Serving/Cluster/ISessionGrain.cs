@@ -54,15 +54,17 @@ public sealed record GrainSession(
     [property: Id(6)] long PersistedPosition);
 
 /// <summary>What a session grain persists: its model, position and recurrent state, and the last frame's reply (so a
-/// frame retried after a lost reply gets its outputs again instead of stepping twice).</summary>
+/// frame retried after a lost reply gets its outputs again instead of stepping twice). The floats are stored as their
+/// bytes (float32, little-endian): a storage provider that writes JSON (Orleans' Redis provider does) then writes
+/// base64, a few times faster and smaller than a thousand numbers in text.</summary>
 [GenerateSerializer]
 public sealed class SessionSnapshot
 {
     [Id(0)] public string Model { get; set; } = "";
     [Id(1)] public long Position { get; set; }
-    [Id(2)] public float[] State { get; set; } = [];
+    [Id(2)] public byte[] State { get; set; } = [];
     [Id(3)] public long LastFramePosition { get; set; } = -1;
-    [Id(4)] public float[] LastOutputs { get; set; } = [];
+    [Id(4)] public byte[] LastOutputs { get; set; } = [];
     [Id(5)] public long LastWeightsVersion { get; set; }
     [Id(6)] public int LastSteps { get; set; }
 }

@@ -27,12 +27,12 @@ public sealed class SessionGrain(
         {
             var saved = snapshot.State;
             _stepper = new Stepper(models.Get(saved.Model));
-            _stepper.ImportState(saved.State, saved.Position);
+            _stepper.ImportState(Floats(saved.State), saved.Position);
             _persisted = saved.Position;
             if (saved.LastFramePosition >= 0)
             {
                 _lastPosition = saved.LastFramePosition;
-                _last = new GrainFrameReply(saved.LastOutputs, saved.LastSteps, saved.Position, saved.Position, saved.LastWeightsVersion, false, Silo);
+                _last = new GrainFrameReply(Floats(saved.LastOutputs), saved.LastSteps, saved.Position, saved.Position, saved.LastWeightsVersion, false, Silo);
             }
         }
         return Task.CompletedTask;
@@ -99,15 +99,19 @@ public sealed class SessionGrain(
         {
             Model = stepper.Model.Name,
             Position = stepper.Position,
-            State = state,
+            State = Bytes(state),
             LastFramePosition = _last is null ? -1 : _lastPosition,
-            LastOutputs = _last?.Outputs ?? [],
+            LastOutputs = Bytes(_last?.Outputs ?? []),
             LastWeightsVersion = _last?.WeightsVersion ?? 0,
             LastSteps = _last?.Steps ?? 0,
         };
         await snapshot.WriteStateAsync();
         _persisted = stepper.Position;
     }
+
+    private static byte[] Bytes(float[] values) => System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
+
+    private static float[] Floats(byte[] bytes) => System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes).ToArray();
 
     /// <summary>A frame's outputs written into the reply's array.</summary>
     private sealed class ArrayOutput(float[] outputs) : IFrameOutput

@@ -99,6 +99,7 @@ public static class HttpEndpoints
             gen0Collections = GC.CollectionCount(0),
             gen1Collections = GC.CollectionCount(1),
             gen2Collections = GC.CollectionCount(2),
+            remoteFrames = (sessions as Cluster.ClusterSessions)?.RemoteFrames ?? 0,
         }));
     }
 

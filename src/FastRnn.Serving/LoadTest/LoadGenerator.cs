@@ -14,12 +14,14 @@ namespace FastRnn.Serving.LoadTest;
 /// sends a frame, waits for its reply, and sends the next (closed loop) — and prints the frames' latency percentiles,
 /// the throughput, and the server's managed allocations and collections per step (from its <c>/v1/stats</c>). With
 /// <c>--verify N</c> it records the first N sessions' inputs and outputs and afterwards replays each alone, one frame at
-/// a time, comparing every output bit for bit. Without <c>--grpc</c> it starts a server of its own as a child process.
+/// a time, comparing every output bit for bit. Without <c>--grpc</c> it starts a server of its own as a child process,
+/// or, with <c>--cluster REDIS --silos N</c>, N servers that are silos of one cluster in that Redis (sessions spread over
+/// their gateways).
 /// </summary>
 internal static class LoadGenerator
 {
     public static readonly string[] Options = ["grpc", "http", "model", "sessions", "seconds", "steps-per-frame", "batching", "max-batch",
-        "max-wait-us", "precision", "verify", "connections", "seed"];
+        "max-wait-us", "precision", "verify", "connections", "seed", "cluster", "silos"];
 
     public static async Task<int> RunAsync(CommandLine line, TextWriter output)
     {
@@ -27,47 +29,59 @@ internal static class LoadGenerator
         int verify = line.Integer("verify", 0, 0), connections = line.Integer("connections", 4, 1), seed = line.Integer("seed", 1);
         double seconds = line.Number("seconds", 10, 0.1);
         string model = line.Text("model") ?? "kjv-char";
-        Process? server = null;
-        string grpcUrl, httpUrl;
+        var servers = new List<Process>();
+        string[] grpcUrls, httpUrls;
         if (line.Text("grpc") is { } given)
         {
-            grpcUrl = given;
-            httpUrl = line.Text("http") ?? throw new ArgumentException("load: with --grpc, give the server's --http address too (its statistics).");
+            grpcUrls = given.Split(',');
+            httpUrls = (line.Text("http") ?? throw new ArgumentException("load: with --grpc, give the servers' --http addresses too (their statistics).")).Split(',');
         }
         else
         {
-            (server, grpcUrl, httpUrl) = await StartServer(line).ConfigureAwait(false);
+            // servers of our own: one, or --silos N silos of a cluster in the Redis of --cluster
+            int silos = line.Text("cluster") is null ? 1 : line.Integer("silos", 1, 1);
+            var started = new List<(string Grpc, string Http)>();
+            for (int i = 0; i < silos; i++)
+            {
+                var (process, grpc, http) = await StartServer(line).ConfigureAwait(false);
+                servers.Add(process);
+                started.Add((grpc, http));
+            }
+            grpcUrls = [.. started.Select(s => s.Grpc)];
+            httpUrls = [.. started.Select(s => s.Http)];
         }
         try
         {
-            using var http = new HttpClient { BaseAddress = new Uri(httpUrl) };
-            var channels = Enumerable.Range(0, connections).Select(_ => GrpcChannel.ForAddress(grpcUrl, new GrpcChannelOptions
+            var https = httpUrls.Select(u => new HttpClient { BaseAddress = new Uri(u) }).ToArray();
+            var channels = grpcUrls.SelectMany(u => Enumerable.Range(0, connections).Select(_ => GrpcChannel.ForAddress(u, new GrpcChannelOptions
             {
                 HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true },
-            })).ToArray();
-            var clients = channels.Select(c => new Protocol.Sessions.SessionsClient(c)).ToArray();
+            }))).ToArray();
+            // session i talks to server i mod n, on one of that server's connections
+            var clients = Enumerable.Range(0, sessions).Select(i => new Protocol.Sessions.SessionsClient(
+                channels[(i % grpcUrls.Length) * connections + (i / grpcUrls.Length) % connections])).ToArray();
             var infos = new SessionInfo[sessions];
             for (int i = 0; i < sessions; i++)
-                infos[i] = await clients[i % connections].OpenAsync(new OpenRequest { Model = model }).ConfigureAwait(false);
+                infos[i] = await clients[i].OpenAsync(new OpenRequest { Model = model }).ConfigureAwait(false);
 
             // A short warm-up (every batch size's first use, the JIT), then the measured run.
             await Drive(clients, infos, stepsPerFrame, TimeSpan.FromSeconds(Math.Min(2, seconds / 4)), seed + 1000, null).ConfigureAwait(false);
-            var before = await Stats(http).ConfigureAwait(false);
+            var before = await Stats(https).ConfigureAwait(false);
             var records = Enumerable.Range(0, Math.Min(verify, sessions)).Select(_ => new Record()).ToArray();
             // The verified sessions start from zero: fresh sessions for them.
             for (int i = 0; i < records.Length; i++)
-                infos[i] = await clients[i % connections].OpenAsync(new OpenRequest { Model = model }).ConfigureAwait(false);
+                infos[i] = await clients[i].OpenAsync(new OpenRequest { Model = model }).ConfigureAwait(false);
             var clock = Stopwatch.StartNew();
             var latencies = await Drive(clients, infos, stepsPerFrame, TimeSpan.FromSeconds(seconds), seed, records).ConfigureAwait(false);
             double elapsed = clock.Elapsed.TotalSeconds;
-            var after = await Stats(http).ConfigureAwait(false);
+            var after = await Stats(https).ConfigureAwait(false);
 
             long frames = latencies.Length, steps = frames * stepsPerFrame;
             Array.Sort(latencies);
             double Ms(double q) => latencies.Length == 0 ? double.NaN : latencies[Math.Min(latencies.Length - 1, (int)(q * latencies.Length))] * 1000.0 / Stopwatch.Frequency;
             long serverSteps = after.Steps - before.Steps;
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{sessions} sessions, {stepsPerFrame} step(s) per frame, {elapsed:F1} s: {frames:N0} frames, {steps / elapsed:N0} steps/s; " +
+                $"{(grpcUrls.Length > 1 ? $"{grpcUrls.Length} servers, " : "")}{sessions} sessions, {stepsPerFrame} step(s) per frame, {elapsed:F1} s: {frames:N0} frames, {steps / elapsed:N0} steps/s; " +
                 $"latency per frame p50 {Ms(0.50):F3} ms, p99 {Ms(0.99):F3} ms, p99.9 {Ms(0.999):F3} ms, max {Ms(1.0):F3} ms"));
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"server: {serverSteps:N0} steps in {after.Batches - before.Batches:N0} batches (mean {(double)serverSteps / Math.Max(1, after.Batches - before.Batches):F1}), " +
@@ -82,15 +96,17 @@ internal static class LoadGenerator
                     ? $"replayed {records.Length} sessions alone, {records.Sum(r => r.Frames.Count):N0} frames: every output the same bits"
                     : $"replayed {records.Length} sessions alone: {failed} frames differ");
             }
-            foreach (var info in infos)
-                await clients[0].CloseAsync(new SessionRef { Session = info.Session }).ConfigureAwait(false);
+            for (int i = 0; i < sessions; i++)
+                await clients[i].CloseAsync(new SessionRef { Session = infos[i].Session }).ConfigureAwait(false);
             foreach (var channel in channels)
                 channel.Dispose();
+            foreach (var http in https)
+                http.Dispose();
             return failed == 0 ? 0 : 1;
         }
         finally
         {
-            if (server is not null)
+            foreach (var server in servers)
             {
                 server.Kill(entireProcessTree: true);
                 await server.WaitForExitAsync().ConfigureAwait(false);
@@ -167,12 +183,19 @@ internal static class LoadGenerator
 
     private sealed record ServerStats(long Steps, long Batches, long AllocatedBytes, int Gen0, int Gen1, int Gen2);
 
-    private static async Task<ServerStats> Stats(HttpClient http)
+    /// <summary>The servers' statistics, summed.</summary>
+    private static async Task<ServerStats> Stats(HttpClient[] servers)
     {
-        using var document = JsonDocument.Parse(await http.GetStringAsync("/v1/stats").ConfigureAwait(false));
-        var root = document.RootElement;
-        return new ServerStats(root.GetProperty("steps").GetInt64(), root.GetProperty("batches").GetInt64(), root.GetProperty("allocatedBytes").GetInt64(),
-            root.GetProperty("gen0Collections").GetInt32(), root.GetProperty("gen1Collections").GetInt32(), root.GetProperty("gen2Collections").GetInt32());
+        var total = new ServerStats(0, 0, 0, 0, 0, 0);
+        foreach (var http in servers)
+        {
+            using var document = JsonDocument.Parse(await http.GetStringAsync("/v1/stats").ConfigureAwait(false));
+            var root = document.RootElement;
+            total = new ServerStats(total.Steps + root.GetProperty("steps").GetInt64(), total.Batches + root.GetProperty("batches").GetInt64(),
+                total.AllocatedBytes + root.GetProperty("allocatedBytes").GetInt64(), total.Gen0 + root.GetProperty("gen0Collections").GetInt32(),
+                total.Gen1 + root.GetProperty("gen1Collections").GetInt32(), total.Gen2 + root.GetProperty("gen2Collections").GetInt32());
+        }
+        return total;
     }
 
     /// <summary>A server of this program's own, on two free loopback ports, ready when its /readyz says so.</summary>
@@ -184,12 +207,19 @@ internal static class LoadGenerator
             start.ArgumentList.Add(typeof(LoadGenerator).Assembly.Location);
         foreach (var arg in new[] { "serve", "--http-port", httpPort.ToString(CultureInfo.InvariantCulture), "--grpc-port", grpcPort.ToString(CultureInfo.InvariantCulture) })
             start.ArgumentList.Add(arg);
-        foreach (var name in new[] { "batching", "max-batch", "max-wait-us", "precision" })
+        foreach (var name in new[] { "batching", "max-batch", "max-wait-us", "precision", "cluster" })
             if (line.Text(name) is { } value)
             {
                 start.ArgumentList.Add("--" + name);
                 start.ArgumentList.Add(value);
             }
+        if (line.Text("cluster") is not null)
+        {
+            // every run a cluster of its own in that Redis
+            foreach (var arg in new[] { "--silo-port", FreePort().ToString(CultureInfo.InvariantCulture), "--gateway-port", FreePort().ToString(CultureInfo.InvariantCulture),
+                "--cluster-id", $"load-{Environment.ProcessId}" })
+                start.ArgumentList.Add(arg);
+        }
         var server = Process.Start(start) ?? throw new InvalidOperationException("Could not start the server.");
         string http = $"http://127.0.0.1:{httpPort}";
         using var client = new HttpClient { BaseAddress = new Uri(http), Timeout = TimeSpan.FromSeconds(2) };
