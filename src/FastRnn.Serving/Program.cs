@@ -7,13 +7,15 @@ using FastRnn.Serving.Models;
 // fastrnn-serve: `serve` (the default) starts the server on the shipped model; `load` drives it with concurrent sessions.
 try
 {
+    if (args.Contains("--help") || args.Contains("-h"))
+        return Help();
     string command = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? args[0] : "serve";
     var rest = command == "serve" && (args.Length == 0 || args[0].StartsWith("--", StringComparison.Ordinal)) ? args : args[1..];
     return command switch
     {
         "serve" => await Serve(new CommandLine("serve", rest, s_serveOptions)),
         "load" => await LoadGenerator.RunAsync(new CommandLine("load", rest, LoadGenerator.Options), Console.Out),
-        "help" or "--help" => Help(),
+        "help" => Help(),
         _ => throw new ArgumentException($"Unknown command '{command}'; the commands are serve (the default) and load."),
     };
 }
