@@ -84,7 +84,10 @@ public static class ServingHost
                 services.GetRequiredService<ILocalSiloDetails>().SiloAddress.ToString()));
         }
 
+        // A body that does not bind (malformed JSON, a wrong type, too large) is thrown, so the answer can say why.
+        builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         var app = builder.Build();
+        app.Use(AnswerBadRequests);
         app.Use(LimitHttpBodies(options.MaxMessageBytes));
         app.MapGrpcService<SessionsService>();
         HttpEndpoints.Map(app);
@@ -93,6 +96,21 @@ public static class ServingHost
             catalog.Dispose();
         });
         return app;
+    }
+
+    /// <summary>A request the framework could not read gets its status (400, 413) and the reason as the other errors
+    /// are written: <c>{"error": {"code", "message"}}</c>.</summary>
+    private static async Task AnswerBadRequests(HttpContext context, RequestDelegate next)
+    {
+        try
+        {
+            await next(context).ConfigureAwait(false);
+        }
+        catch (Microsoft.AspNetCore.Http.BadHttpRequestException e) when (!context.Response.HasStarted)
+        {
+            var code = e.StatusCode == StatusCodes.Status413PayloadTooLarge ? global::Grpc.Core.StatusCode.OutOfRange : global::Grpc.Core.StatusCode.InvalidArgument;
+            await HttpEndpoints.Error(code, e.InnerException is { } inner ? $"{e.Message} {inner.Message}" : e.Message).ExecuteAsync(context).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Every request but gRPC's gets a body of at most <paramref name="limit"/> bytes (413 beyond).</summary>

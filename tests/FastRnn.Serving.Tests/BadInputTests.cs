@@ -105,7 +105,11 @@ public sealed class BadInputTests
         using var big = new StringContent("{\"tokens\":[" + string.Join(",", Enumerable.Repeat(5, 5000)) + "]}", System.Text.Encoding.UTF8, "application/json");
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await server.Http.PostAsync($"/v1/sessions/{info.Session}/steps", big)).StatusCode);
         using var malformed = new StringContent("{\"tokens\":[5", System.Text.Encoding.UTF8, "application/json");
-        Assert.Equal(HttpStatusCode.BadRequest, (await server.Http.PostAsync($"/v1/sessions/{info.Session}/steps", malformed)).StatusCode);
+        var bad = await server.Http.PostAsync($"/v1/sessions/{info.Session}/steps", malformed);
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Contains("InvalidArgument", await bad.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        using var wrongType = new StringContent("{\"tokens\":\"five\"}", System.Text.Encoding.UTF8, "application/json");
+        Assert.Equal(HttpStatusCode.BadRequest, (await server.Http.PostAsync($"/v1/sessions/{info.Session}/steps", wrongType)).StatusCode);
 
         var reply = await server.Client.StepAsync(Served.Tokens(info.Session, 5));
         Assert.Equal(1, reply.Position);
