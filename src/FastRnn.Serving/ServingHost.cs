@@ -87,6 +87,7 @@ public static class ServingHost
         // A body that does not bind (malformed JSON, a wrong type, too large) is thrown, so the answer can say why.
         builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         var app = builder.Build();
+        app.UseRouting();
         app.Use(AnswerBadRequests);
         app.Use(LimitHttpBodies(options.MaxMessageBytes));
         app.MapGrpcService<SessionsService>();
@@ -113,10 +114,11 @@ public static class ServingHost
         }
     }
 
-    /// <summary>Every request but gRPC's gets a body of at most <paramref name="limit"/> bytes (413 beyond).</summary>
+    /// <summary>Every request but a gRPC method's (told by the endpoint routing chose, not by a header the client sets)
+    /// gets a body of at most <paramref name="limit"/> bytes (413 beyond).</summary>
     private static Func<HttpContext, RequestDelegate, Task> LimitHttpBodies(long limit) => (context, next) =>
     {
-        if (context.Request.ContentType?.StartsWith("application/grpc", StringComparison.Ordinal) != true
+        if (context.GetEndpoint()?.Metadata.GetMetadata<global::Grpc.AspNetCore.Server.GrpcMethodMetadata>() is null
             && context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } body)
             body.MaxRequestBodySize = limit;
         return next(context);

@@ -26,9 +26,6 @@ public sealed class ServingOptions
     /// caller's thread.</summary>
     public TimeSpan MaxWait { get; set; } = TimeSpan.Zero;
 
-    /// <summary>Threads of each model's compute pool for batched steps (1: the batcher's thread alone).</summary>
-    public int Threads { get; set; } = 1;
-
     /// <summary>Sessions open at once at most (all models); opening one more is refused with RESOURCE_EXHAUSTED / 429.</summary>
     public int MaxSessions { get; set; } = 10_000;
 
@@ -54,8 +51,6 @@ public sealed class ServingOptions
             throw new ArgumentException($"MaxBatch must be 1 to 4096; got {MaxBatch}.");
         if (MaxWait < TimeSpan.Zero || MaxWait > TimeSpan.FromSeconds(1))
             throw new ArgumentException($"MaxWait must be 0 to 1 s; got {MaxWait}.");
-        if (Threads < 1)
-            throw new ArgumentException($"Threads must be at least 1; got {Threads}.");
         if (MaxSessions < 1)
             throw new ArgumentException($"MaxSessions must be at least 1; got {MaxSessions}.");
         if (SessionIdleTimeout <= TimeSpan.Zero)

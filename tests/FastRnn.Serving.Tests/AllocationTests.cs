@@ -13,7 +13,7 @@ public sealed class AllocationTests
     [Theory]
     [InlineData("on")]
     [InlineData("off")]
-    public void SteadyStateStepsAllocateNothing(string batching)
+    public async Task SteadyStateStepsAllocateNothing(string batching)
     {
         string probe = Path.Combine(AppContext.BaseDirectory, "FastRnn.Serving.AllocationProbe.dll");
         var start = new ProcessStartInfo("dotnet", ["exec", probe, batching])
@@ -23,8 +23,10 @@ public sealed class AllocationTests
             WorkingDirectory = AppContext.BaseDirectory,
         };
         using var process = Process.Start(start)!;
-        string output = process.StandardOutput.ReadToEnd() + process.StandardError.ReadToEnd();
-        process.WaitForExit();
+        var error = process.StandardError.ReadToEndAsync();
+        string output = await process.StandardOutput.ReadToEndAsync() + await error;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        await process.WaitForExitAsync(timeout.Token);
         Assert.True(process.ExitCode == 0, output);
         var words = output.Trim().Split(' ');
         Assert.Equal("frames", words[0]);

@@ -104,6 +104,9 @@ public sealed class BadInputTests
 
         using var big = new StringContent("{\"tokens\":[" + string.Join(",", Enumerable.Repeat(5, 5000)) + "]}", System.Text.Encoding.UTF8, "application/json");
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await server.Http.PostAsync($"/v1/sessions/{info.Session}/steps", big)).StatusCode);
+        // a JSON body dressed as gRPC is still an HTTP body, with its limit
+        using var disguised = new StringContent("{\"tokens\":[5]" + new string(' ', 5000) + "}", System.Text.Encoding.UTF8, "application/grpc+json");
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await server.Http.PostAsync($"/v1/sessions/{info.Session}/steps", disguised)).StatusCode);
         using var malformed = new StringContent("{\"tokens\":[5", System.Text.Encoding.UTF8, "application/json");
         var bad = await server.Http.PostAsync($"/v1/sessions/{info.Session}/steps", malformed);
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);

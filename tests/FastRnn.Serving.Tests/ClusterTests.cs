@@ -81,6 +81,29 @@ public sealed class ClusterTests(Xunit.Abstractions.ITestOutputHelper log)
         return cluster;
     }
 
+    /// <summary>A frame retried after its reply was lost (the same position, the same input) gets that reply again and
+    /// steps nothing; another frame claiming that position is answered rewound, not with the first frame's outputs.</summary>
+    [Fact]
+    public async Task ARetriedFrameIsAnsweredOnceAndAnotherFrameAtItsPositionIsRewound()
+    {
+        await using var cluster = await StartCluster();
+        var grain = cluster.Client.GetGrain<ISessionGrain>("retry-" + Guid.NewGuid().ToString("N"));
+        await grain.Open("kjv-char");
+        var first = await grain.RunFrame(new GrainFrame(0, [4, 5, 6], []));
+        var again = await grain.RunFrame(new GrainFrame(0, [4, 5, 6], []));
+        Assert.False(again.Rewound);
+        Assert.Equal(3, again.Position);
+        Assert.True(Served.SameBits(first.Outputs, again.Outputs));
+        var other = await grain.RunFrame(new GrainFrame(0, [4, 5, 7], []));
+        Assert.True(other.Rewound);
+        Assert.Equal(3, other.Position);
+        var next = await grain.RunFrame(new GrainFrame(3, [8], []));
+        Assert.Equal(4, next.Position);
+        var expected = Served.Reference(Served.LoadKjv(Served.ShippedFile), [[4, 5, 6], [8]]);
+        Assert.True(Served.SameBits(expected[1], next.Outputs));
+        Assert.Equal(4, await grain.Close());
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]

@@ -27,7 +27,9 @@ public sealed class RedisClusterTests
         var options = new ServingOptions();
         var persistence = new SessionPersistence { EverySteps = 4 };
         var (a, aGrpc) = await StartSilo(redis.ConnectionString, clusterId, options, persistence);
+        await using var stopA = new Stopper(a);
         var (b, bGrpc) = await StartSilo(redis.ConnectionString, clusterId, options, persistence);
+        await using var stopB = new Stopper(b);
         using var aChannel = GrpcChannel.ForAddress(aGrpc);
         using var bChannel = GrpcChannel.ForAddress(bGrpc);
         var viaA = new Protocol.Sessions.SessionsClient(aChannel);
@@ -52,8 +54,7 @@ public sealed class RedisClusterTests
         Assert.True(persisted >= 8, $"persisted up to {persisted}");
 
         // the server the session lives on stops (gracefully: its grains persist as they deactivate)
-        await a.StopAsync();
-        await a.DisposeAsync();
+        await stopA.DisposeAsync();
         for (int f = 6; f < 12; f++)
             await Send(viaB, f);
         Assert.Equal(24, position);
@@ -62,8 +63,21 @@ public sealed class RedisClusterTests
         for (int f = 0; f < frames.Length; f++)
             Assert.True(Served.SameBits(expected[f], outputs[f]), $"frame {f}");
         Assert.Equal(24, (await viaB.CloseAsync(new SessionRef { Session = info.Session })).Steps);
-        await b.StopAsync();
-        await b.DisposeAsync();
+    }
+
+    /// <summary>Stops and disposes a server once, whether the test got there or not.</summary>
+    private sealed class Stopper(WebApplication app) : IAsyncDisposable
+    {
+        private bool _stopped;
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_stopped)
+                return;
+            _stopped = true;
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
     }
 
     private static async Task<(WebApplication App, string Grpc)> StartSilo(string redis, string clusterId, ServingOptions options, SessionPersistence persistence)
@@ -111,6 +125,8 @@ public sealed class RedisClusterTests
             foreach (var arg in new[] { "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--save", "", "--appendonly", "no" })
                 start.ArgumentList.Add(arg);
             var process = Process.Start(start)!;
+            process.OutputDataReceived += (_, _) => { }; // read and dropped: an unread pipe would fill
+            process.BeginOutputReadLine();
             var clock = Stopwatch.StartNew();
             while (clock.Elapsed < TimeSpan.FromSeconds(10))
             {

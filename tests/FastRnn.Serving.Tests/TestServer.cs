@@ -41,7 +41,17 @@ public sealed class TestServer : IAsyncDisposable
     {
         int http = FreePort(), grpc = FreePort();
         var app = ServingHost.Build(options, models, new ServingEndpoints(IPAddress.Loopback, http, grpc));
-        await app.StartAsync();
+        try
+        {
+            await app.StartAsync();
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            foreach (var model in models)
+                model.Dispose();
+            throw;
+        }
         return new TestServer(app, http, grpc);
     }
 

@@ -21,6 +21,7 @@ internal sealed class StepBatcher : IDisposable
     private readonly ServedModel _model;
     private readonly ServingMetrics _metrics;
     private readonly BatchBuffers _buffers;
+    private readonly long[] _waited; // each step's time from queueing to output, for the meter
     private readonly int _maxBatch;
     private readonly long _maxWaitTicks;
     private readonly object _gate = new();
@@ -37,6 +38,7 @@ internal sealed class StepBatcher : IDisposable
         _maxBatch = model.Options.MaxBatch;
         _maxWaitTicks = (long)(model.Options.MaxWait.TotalSeconds * Stopwatch.Frequency);
         _buffers = new BatchBuffers(model, _maxBatch);
+        _waited = new long[_maxBatch];
         // A session has at most one step queued, so the queue grows only with the sessions (doubling, rarely).
         _queue = new Stepper[Math.Max(64, _maxBatch)];
         _thread = new Thread(Run) { IsBackground = true, Name = $"FastRnn batcher ({model.Name})" };
@@ -158,15 +160,26 @@ internal sealed class StepBatcher : IDisposable
             failure = e;
         }
         long now = Stopwatch.GetTimestamp();
+        // Every step completes before anything is recorded: a meter listener that throws must not leave a step waiting.
         for (int i = 0; i < count; i++)
         {
             var request = batch[i];
+            long queued = request.Queued;
             batch[i] = null!;
-            _metrics.Step(_model.Name, now - request.Queued);
             if (failure is null) request.Complete();
             else request.Fail(failure);
+            _waited[i] = now - queued;
         }
-        _metrics.Batched(_model.Name, count);
+        try
+        {
+            for (int i = 0; i < count; i++)
+                _metrics.Step(_model.Name, _waited[i]);
+            _metrics.Batched(_model.Name, count);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // a listener's failure is the listener's
+        }
     }
 
     public void Dispose()

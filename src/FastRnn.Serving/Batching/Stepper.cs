@@ -58,6 +58,20 @@ public sealed class Stepper : IValueTaskSource
         Position++;
     }
 
+    /// <summary>Remembers the state and position, for <see cref="Restore"/> (a frame that fails part-way is undone).</summary>
+    internal void Save()
+    {
+        _saved ??= new float[StateWidth];
+        ExportState(_saved);
+        _savedPosition = Position;
+    }
+
+    /// <summary>Back to what <see cref="Save"/> remembered.</summary>
+    internal void Restore() => ImportState(_saved!, _savedPosition);
+
+    private float[]? _saved;
+    private long _savedPosition;
+
     /// <summary>Copies the state (layer by layer: h, then c for an LSTM layer) to <paramref name="destination"/>.</summary>
     public void ExportState(Span<float> destination) => Model.Rows.Export(State, 0, destination);
 

@@ -21,14 +21,15 @@ public sealed class ClusterSessions(IGrainFactory grains, ModelCatalog models, s
     {
         var served = Models.Get(model);
         string id = Guid.NewGuid().ToString("N");
-        await grains.GetGrain<ISessionGrain>(id).Open(served.Name).ConfigureAwait(false);
+        await Call(() => grains.GetGrain<ISessionGrain>(id).Open(served.Name)).ConfigureAwait(false);
         return new OpenedSession(id, served);
     }
 
     public async ValueTask<FrameResult> RunAsync<TOutput>(string sessionId, long? position, IReadOnlyList<int> tokens, IReadOnlyList<float> features, TOutput output)
         where TOutput : IFrameOutput
     {
-        var reply = await grains.GetGrain<ISessionGrain>(sessionId).RunFrame(new GrainFrame(position ?? -1, [.. tokens], [.. features])).ConfigureAwait(false);
+        var frame = new GrainFrame(position ?? -1, [.. tokens], [.. features]);
+        var reply = await Call(() => grains.GetGrain<ISessionGrain>(sessionId).RunFrame(frame)).ConfigureAwait(false);
         if (reply.Rewound)
             return new FrameResult(0, reply.Position, reply.WeightsVersion, reply.PersistedPosition, Rewound: true);
         if (reply.Silo != localSilo)
@@ -37,7 +38,21 @@ public sealed class ClusterSessions(IGrainFactory grains, ModelCatalog models, s
         return new FrameResult(reply.Steps, reply.Position, reply.WeightsVersion, reply.PersistedPosition);
     }
 
-    public Task<long> CloseAsync(string sessionId) => grains.GetGrain<ISessionGrain>(sessionId).Close();
+    public Task<long> CloseAsync(string sessionId) => Call(() => grains.GetGrain<ISessionGrain>(sessionId).Close());
+
+    /// <summary>A failure of the cluster (a silo gone, a call timed out, the storage unreachable) as UNAVAILABLE: the
+    /// client may retry (with the frame's position, safely); a refusal of the request stays what it is.</summary>
+    private static async Task<T> Call<T>(Func<Task<T>> call)
+    {
+        try
+        {
+            return await call().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not ServingException and (OrleansException or TimeoutException or IOException))
+        {
+            throw new ServingException(global::Grpc.Core.StatusCode.Unavailable, $"The cluster could not run the request ({e.GetType().Name}: {e.Message}); retry it.");
+        }
+    }
 
     public int SessionsOn(ServedModel model) => -1;
 

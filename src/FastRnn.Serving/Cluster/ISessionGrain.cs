@@ -67,6 +67,7 @@ public sealed class SessionSnapshot
     [Id(4)] public byte[] LastOutputs { get; set; } = [];
     [Id(5)] public long LastWeightsVersion { get; set; }
     [Id(6)] public int LastSteps { get; set; }
+    [Id(7)] public ulong LastInputHash { get; set; }
 }
 
 /// <summary>When a session grain persists its state.</summary>

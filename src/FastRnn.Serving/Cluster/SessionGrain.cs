@@ -18,8 +18,11 @@ public sealed class SessionGrain(
 {
     private Stepper? _stepper;
     private long _persisted;
+    // The last frame's reply, the position it started at and a hash of its input: a frame retried after its reply was
+    // lost (the same position, the same input) gets this again instead of stepping twice.
     private GrainFrameReply? _last;
     private long _lastPosition = -1;
+    private ulong _lastInput;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -28,10 +31,12 @@ public sealed class SessionGrain(
             var saved = snapshot.State;
             _stepper = new Stepper(models.Get(saved.Model));
             _stepper.ImportState(Floats(saved.State), saved.Position);
+            _stepper.WeightsVersion = saved.LastWeightsVersion;
             _persisted = saved.Position;
             if (saved.LastFramePosition >= 0)
             {
                 _lastPosition = saved.LastFramePosition;
+                _lastInput = saved.LastInputHash;
                 _last = new GrainFrameReply(Floats(saved.LastOutputs), saved.LastSteps, saved.Position, saved.Position, saved.LastWeightsVersion, false, Silo);
             }
         }
@@ -56,28 +61,31 @@ public sealed class SessionGrain(
     public async Task<GrainFrameReply> RunFrame(GrainFrame frame)
     {
         var stepper = _stepper ?? throw ServingException.NotFound($"No session '{this.GetPrimaryKeyString()}' (never opened, or closed).");
-        if (frame.Position >= 0 && frame.Position == _lastPosition && _last is { } last && frame.Position != stepper.Position)
-            return last with { PersistedPosition = _persisted };
         if (frame.Position >= 0 && frame.Position != stepper.Position)
+        {
+            if (frame.Position == _lastPosition && _last is { } last && InputHash(frame) == _lastInput)
+                return last with { PersistedPosition = _persisted };
             return new GrainFrameReply([], 0, stepper.Position, _persisted, stepper.WeightsVersion, Rewound: true, Silo);
+        }
         long start = stepper.Position;
         int steps = FrameRunner.Check(stepper.Model, frame.Tokens, frame.Features, options);
         var outputs = new float[steps * stepper.Model.OutputWidth];
         long version = await FrameRunner.Run(stepper, frame.Tokens, frame.Features, steps, new ArrayOutput(outputs));
         _lastPosition = start;
+        _lastInput = InputHash(frame);
         _last = new GrainFrameReply(outputs, steps, stepper.Position, 0, version, false, Silo);
         if (stepper.Position - _persisted >= persistence.EverySteps)
-            await Persist();
+            await TryPersist();
         return _last with { PersistedPosition = _persisted };
     }
 
     public async Task<long> Close()
     {
         long steps = _stepper?.Position ?? 0;
+        await snapshot.ClearStateAsync();
         _stepper = null;
         _last = null;
         _lastPosition = -1;
-        await snapshot.ClearStateAsync();
         DeactivateOnIdle();
         return steps;
     }
@@ -89,6 +97,37 @@ public sealed class SessionGrain(
     }
 
     private string Silo => silo.SiloAddress.ToString();
+
+    /// <summary>Persists after a frame that already ran: a storage that fails is not the frame's failure (its reply
+    /// reports the older persisted position, and the next frame or the deactivation tries again). A write that lost a
+    /// race with another activation's (a stale etag) means this activation is not the session's any more: it goes.</summary>
+    private async Task TryPersist()
+    {
+        try
+        {
+            await Persist();
+        }
+        catch (Orleans.Storage.InconsistentStateException)
+        {
+            DeactivateOnIdle();
+        }
+        catch (Exception e) when (e is TimeoutException or IOException or OrleansException || e.GetType().Namespace?.StartsWith("StackExchange.Redis", StringComparison.Ordinal) == true)
+        {
+            // the storage is unreachable now; the state persists later
+        }
+    }
+
+    /// <summary>FNV-1a over a frame's input (token ids, and the features' bits), to tell a retried frame from another
+    /// frame at the same position.</summary>
+    private static ulong InputHash(GrainFrame frame)
+    {
+        ulong hash = 14695981039346656037;
+        foreach (int token in frame.Tokens)
+            hash = (hash ^ (uint)token) * 1099511628211;
+        foreach (float value in frame.Features)
+            hash = (hash ^ (uint)BitConverter.SingleToInt32Bits(value)) * 1099511628211;
+        return (hash ^ (ulong)frame.Tokens.Length) * 1099511628211;
+    }
 
     private async Task Persist()
     {
@@ -102,8 +141,9 @@ public sealed class SessionGrain(
             State = Bytes(state),
             LastFramePosition = _last is null ? -1 : _lastPosition,
             LastOutputs = Bytes(_last?.Outputs ?? []),
-            LastWeightsVersion = _last?.WeightsVersion ?? 0,
+            LastWeightsVersion = stepper.WeightsVersion,
             LastSteps = _last?.Steps ?? 0,
+            LastInputHash = _lastInput,
         };
         await snapshot.WriteStateAsync();
         _persisted = stepper.Position;

@@ -83,8 +83,9 @@ public static class HttpEndpoints
             {
                 model.Swap(path);
             }
-            catch (InvalidDataException e)
+            catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
             {
+                metrics.Refused(StatusCode.FailedPrecondition);
                 return Error(StatusCode.FailedPrecondition, $"Refused; version {model.Weights.Version} keeps serving: {e.Message}");
             }
             return Results.Json(Describe(model, sessions));

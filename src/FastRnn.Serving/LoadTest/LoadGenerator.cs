@@ -38,20 +38,24 @@ internal static class LoadGenerator
         }
         else
         {
-            // servers of our own: one, or --silos N silos of a cluster in the Redis of --cluster
-            int silos = line.Text("cluster") is null ? 1 : line.Integer("silos", 1, 1);
-            var started = new List<(string Grpc, string Http)>();
-            for (int i = 0; i < silos; i++)
-            {
-                var (process, grpc, http) = await StartServer(line).ConfigureAwait(false);
-                servers.Add(process);
-                started.Add((grpc, http));
-            }
-            grpcUrls = [.. started.Select(s => s.Grpc)];
-            httpUrls = [.. started.Select(s => s.Http)];
+            grpcUrls = httpUrls = [];
         }
         try
         {
+            if (grpcUrls.Length == 0)
+            {
+                // servers of our own: one, or --silos N silos of a cluster in the Redis of --cluster
+                int silos = line.Text("cluster") is null ? 1 : line.Integer("silos", 1, 1);
+                var started = new List<(string Grpc, string Http)>();
+                for (int i = 0; i < silos; i++)
+                {
+                    var (process, grpc, http) = await StartServer(line).ConfigureAwait(false);
+                    servers.Add(process);
+                    started.Add((grpc, http));
+                }
+                grpcUrls = [.. started.Select(s => s.Grpc)];
+                httpUrls = [.. started.Select(s => s.Http)];
+            }
             var https = httpUrls.Select(u => new HttpClient { BaseAddress = new Uri(u) }).ToArray();
             var channels = grpcUrls.SelectMany(u => Enumerable.Range(0, connections).Select(_ => GrpcChannel.ForAddress(u, new GrpcChannelOptions
             {
@@ -68,9 +72,12 @@ internal static class LoadGenerator
             await Drive(clients, infos, stepsPerFrame, TimeSpan.FromSeconds(Math.Min(2, seconds / 4)), seed + 1000, null).ConfigureAwait(false);
             var before = await Stats(https).ConfigureAwait(false);
             var records = Enumerable.Range(0, Math.Min(verify, sessions)).Select(_ => new Record()).ToArray();
-            // The verified sessions start from zero: fresh sessions for them.
+            // The verified sessions start from zero: fresh sessions for them (the warmed ones closed).
             for (int i = 0; i < records.Length; i++)
+            {
+                await clients[i].CloseAsync(new SessionRef { Session = infos[i].Session }).ConfigureAwait(false);
                 infos[i] = await clients[i].OpenAsync(new OpenRequest { Model = model }).ConfigureAwait(false);
+            }
             var clock = Stopwatch.StartNew();
             var latencies = await Drive(clients, infos, stepsPerFrame, TimeSpan.FromSeconds(seconds), seed, records).ConfigureAwait(false);
             double elapsed = clock.Elapsed.TotalSeconds;
@@ -220,28 +227,43 @@ internal static class LoadGenerator
                 "--cluster-id", $"load-{Environment.ProcessId}" })
                 start.ArgumentList.Add(arg);
         }
+        start.RedirectStandardError = true;
         var server = Process.Start(start) ?? throw new InvalidOperationException("Could not start the server.");
+        // its console, read and dropped (an unread pipe would fill and stall the server's logging)
+        server.OutputDataReceived += (_, _) => { };
+        server.ErrorDataReceived += (_, _) => { };
+        server.BeginOutputReadLine();
+        server.BeginErrorReadLine();
         string http = $"http://127.0.0.1:{httpPort}";
-        using var client = new HttpClient { BaseAddress = new Uri(http), Timeout = TimeSpan.FromSeconds(2) };
-        var clock = Stopwatch.StartNew();
-        while (true)
+        try
         {
-            if (server.HasExited)
-                throw new InvalidOperationException($"The server exited with code {server.ExitCode}.");
-            try
+            using var client = new HttpClient { BaseAddress = new Uri(http), Timeout = TimeSpan.FromSeconds(2) };
+            var clock = Stopwatch.StartNew();
+            while (true)
             {
-                if ((await client.GetAsync("/readyz").ConfigureAwait(false)).StatusCode == HttpStatusCode.OK)
-                    break;
+                if (server.HasExited)
+                    throw new InvalidOperationException($"The server exited with code {server.ExitCode}.");
+                try
+                {
+                    if ((await client.GetAsync("/readyz").ConfigureAwait(false)).StatusCode == HttpStatusCode.OK)
+                        break;
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+                {
+                    // not listening yet
+                }
+                if (clock.Elapsed > TimeSpan.FromSeconds(60))
+                    throw new InvalidOperationException("The server did not become ready in 60 s.");
+                await Task.Delay(100).ConfigureAwait(false);
             }
-            catch (HttpRequestException)
-            {
-                // not listening yet
-            }
-            if (clock.Elapsed > TimeSpan.FromSeconds(60))
-                throw new InvalidOperationException("The server did not become ready in 60 s.");
-            await Task.Delay(100).ConfigureAwait(false);
+            return (server, $"http://127.0.0.1:{grpcPort}", http);
         }
-        return (server, $"http://127.0.0.1:{grpcPort}", http);
+        catch
+        {
+            server.Kill(entireProcessTree: true);
+            server.Dispose();
+            throw;
+        }
     }
 
     private static int FreePort()

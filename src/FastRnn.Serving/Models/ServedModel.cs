@@ -120,8 +120,15 @@ public sealed class ServedModel : IDisposable
         {
             buffers.Batch[0] = null!;
         }
-        _metrics.Step(Name, Stopwatch.GetTimestamp() - request.Queued);
-        _metrics.Batched(Name, 1);
+        try
+        {
+            _metrics.Step(Name, Stopwatch.GetTimestamp() - request.Queued);
+            _metrics.Batched(Name, 1);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // a meter listener's failure is the listener's
+        }
         return ValueTask.CompletedTask;
     }
 

@@ -71,13 +71,16 @@ public sealed class FrameRunner(SessionStore sessions, ServingOptions options, S
     }
 
     /// <summary>Steps <paramref name="stepper"/> through a checked frame of <paramref name="steps"/> steps (NaN and ∞
-    /// read as 0: the checks refused them unless the policy says so); returns the weights' version of the last step.</summary>
+    /// read as 0: the checks refused them unless the policy says so); returns the weights' version of the last step. A
+    /// frame that fails part-way (its model shutting down) is undone: the session is as it was before it.</summary>
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     internal static async ValueTask<long> Run<TOutput>(Stepper stepper, IReadOnlyList<int> tokens, IReadOnlyList<float> features, int steps, TOutput output)
         where TOutput : IFrameOutput
     {
         var model = stepper.Model;
         int width = model.InputWidth;
+        if (steps > 1)
+            stepper.Save();
         for (int t = 0; t < steps; t++)
         {
             if (model.TakesTokens)
@@ -88,7 +91,15 @@ public sealed class FrameRunner(SessionStore sessions, ServingOptions options, S
                     float value = features[t * width + i];
                     stepper.Input[i] = float.IsFinite(value) ? value : 0f;
                 }
-            await stepper.StepAsync().ConfigureAwait(false);
+            try
+            {
+                await stepper.StepAsync().ConfigureAwait(false);
+            }
+            catch when (t > 0)
+            {
+                stepper.Restore();
+                throw;
+            }
             output.Write(stepper.Output);
         }
         return stepper.WeightsVersion;

@@ -38,6 +38,7 @@ public sealed class SessionStore
         if (Interlocked.Increment(ref _open) > _options.MaxSessions)
         {
             Interlocked.Decrement(ref _open);
+            _metrics.Refused(StatusCode.ResourceExhausted);
             throw new ServingException(StatusCode.ResourceExhausted, $"The server holds its limit of {_options.MaxSessions} sessions; close one or retry later.");
         }
         var session = new Session(Guid.NewGuid().ToString("N"), model);
