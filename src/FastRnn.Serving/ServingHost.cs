@@ -72,7 +72,12 @@ public static class ServingHost
             {
                 silo.UseRedisClustering(cluster.Redis);
                 silo.AddRedisGrainStorage(SessionPersistence.StorageName, redis =>
-                    redis.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(cluster.Redis));
+                {
+                    redis.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(cluster.Redis);
+                    // a closed session's state goes; an idle one's expires (each write renews it)
+                    redis.DeleteStateOnClear = true;
+                    redis.EntryExpiry = options.SessionIdleTimeout;
+                });
                 silo.Configure<Orleans.Configuration.ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (cluster.ClusterId, "fastrnn-serving"));
                 silo.ConfigureEndpoints(endpoints.Address, cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: false);
                 silo.AddFastRnnSessions(_ => catalog, options, cluster.Persistence ?? new SessionPersistence());

@@ -67,6 +67,17 @@ public sealed class SessionSiloConfigurator : ISiloConfigurator
     }
 }
 
+/// <summary>A silo that holds two sessions at most, idle for 1.5 s at most.</summary>
+public sealed class TightSiloConfigurator : ISiloConfigurator
+{
+    public void Configure(ISiloBuilder siloBuilder)
+    {
+        var options = new ServingOptions { MaxSessions = 2, SessionIdleTimeout = TimeSpan.FromSeconds(1.5) };
+        siloBuilder.Services.AddGrainStorage(SessionPersistence.StorageName, (_, _) => SharedMemoryGrainStorage.Instance);
+        siloBuilder.AddFastRnnSessions(_ => new ModelCatalog([Served.Kjv(options)]), options, new SessionPersistence());
+    }
+}
+
 /// <summary>Sessions as grains on a three-silo in-process cluster: a silo stopped or killed mid-stream, and every session
 /// that lived there continues on another silo with every output the bits of its steps alone.</summary>
 public sealed class ClusterTests(Xunit.Abstractions.ITestOutputHelper log)
@@ -79,6 +90,28 @@ public sealed class ClusterTests(Xunit.Abstractions.ITestOutputHelper log)
         var cluster = builder.Build();
         await cluster.DeployAsync();
         return cluster;
+    }
+
+    /// <summary>A silo refuses a new session beyond its limit, and a session idle past the timeout is gone.</summary>
+    [Fact]
+    public async Task ASiloLimitsItsSessionsAndIdleOnesExpire()
+    {
+        var builder = new TestClusterBuilder(1);
+        builder.Options.ConfigureFileLogging = false;
+        builder.AddSiloBuilderConfigurator<TightSiloConfigurator>();
+        await using var cluster = builder.Build();
+        await cluster.DeployAsync();
+        var grains = Enumerable.Range(0, 3).Select(i => cluster.Client.GetGrain<ISessionGrain>($"tight-{i}-{Guid.NewGuid():N}")).ToArray();
+        await grains[0].Open("kjv-char");
+        await grains[1].Open("kjv-char");
+        var refused = await Assert.ThrowsAsync<ServingException>(() => grains[2].Open("kjv-char"));
+        Assert.Equal(global::Grpc.Core.StatusCode.ResourceExhausted, refused.Code);
+
+        await grains[0].RunFrame(new GrainFrame(0, [1], []));
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        var expired = await Assert.ThrowsAsync<ServingException>(() => grains[0].RunFrame(new GrainFrame(1, [2], [])));
+        Assert.Equal(global::Grpc.Core.StatusCode.NotFound, expired.Code);
+        Assert.Contains("expired", expired.Message, StringComparison.Ordinal);
     }
 
     /// <summary>A frame retried after its reply was lost (the same position, the same input) gets that reply again and

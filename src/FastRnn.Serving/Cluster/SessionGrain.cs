@@ -14,8 +14,11 @@ public sealed class SessionGrain(
     ModelCatalog models,
     ServingOptions options,
     SessionPersistence persistence,
+    SiloSessions active,
     ILocalSiloDetails silo) : Grain, ISessionGrain
 {
+    private long _lastActive = Environment.TickCount64;
+
     private Stepper? _stepper;
     private long _persisted;
     // The last frame's reply, the position it started at and a hash of its input: a frame retried after its reply was
@@ -26,6 +29,7 @@ public sealed class SessionGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        active.Activated();
         if (snapshot.RecordExists && snapshot.State.Model.Length > 0)
         {
             var saved = snapshot.State;
@@ -47,7 +51,13 @@ public sealed class SessionGrain(
     {
         if (_stepper is null)
         {
-            _stepper = new Stepper(models.Get(model));
+            var served = models.Get(model);
+            if (active.Active > options.MaxSessions)
+            {
+                DeactivateOnIdle();
+                throw new ServingException(StatusCode.ResourceExhausted, $"This silo holds its limit of {options.MaxSessions} sessions; open the session through another server, or retry later.");
+            }
+            _stepper = new Stepper(served);
             await Persist();
         }
         else if (_stepper.Model.Name != model)
@@ -60,7 +70,17 @@ public sealed class SessionGrain(
 
     public async Task<GrainFrameReply> RunFrame(GrainFrame frame)
     {
-        var stepper = _stepper ?? throw ServingException.NotFound($"No session '{this.GetPrimaryKeyString()}' (never opened, or closed).");
+        if (_stepper is not { } stepper)
+        {
+            DeactivateOnIdle(); // an activation for an unknown id holds no place
+            throw ServingException.NotFound($"No session '{this.GetPrimaryKeyString()}' (never opened, closed, or expired).");
+        }
+        if (Environment.TickCount64 - _lastActive > (long)options.SessionIdleTimeout.TotalMilliseconds)
+        {
+            await Close();
+            throw ServingException.NotFound($"Session '{this.GetPrimaryKeyString()}' expired after {options.SessionIdleTimeout.TotalSeconds:0} s idle.");
+        }
+        _lastActive = Environment.TickCount64;
         if (frame.Position >= 0 && frame.Position != stepper.Position)
         {
             if (frame.Position == _lastPosition && _last is { } last && InputHash(frame) == _lastInput)
@@ -92,8 +112,9 @@ public sealed class SessionGrain(
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        active.Deactivated();
         if (_stepper is { } stepper && stepper.Position != _persisted)
-            await Persist();
+            await TryPersist();
     }
 
     private string Silo => silo.SiloAddress.ToString();

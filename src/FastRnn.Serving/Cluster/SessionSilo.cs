@@ -20,6 +20,19 @@ public static class SessionSilo
         silo.Services.AddSingleton(models);
         silo.Services.AddSingleton(options);
         silo.Services.AddSingleton(persistence);
+        silo.Services.AddSingleton<SiloSessions>();
         return silo;
     }
+}
+
+/// <summary>The session grains active on this silo: a new session is refused beyond
+/// <see cref="ServingOptions.MaxSessions"/> (one moving here from a lost silo never is).</summary>
+public sealed class SiloSessions
+{
+    private int _active;
+
+    public int Active => Volatile.Read(ref _active);
+
+    internal void Activated() => Interlocked.Increment(ref _active);
+    internal void Deactivated() => Interlocked.Decrement(ref _active);
 }
