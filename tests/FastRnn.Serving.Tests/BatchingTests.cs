@@ -10,7 +10,7 @@ public sealed class BatchingTests
     /// a 2-row state), whatever the batches they ran in; and the steps did run in batches.</summary>
     [Theory]
     [InlineData(true, 0)]
-    [InlineData(true, 200)]
+    [InlineData(true, 20_000)]
     [InlineData(false, 0)]
     public async Task ConcurrentSessionsGetTheBitsOfTheirStepsAlone(bool batching, int waitMicroseconds)
     {
@@ -53,9 +53,11 @@ public sealed class BatchingTests
         }
         long steps = ServingMetrics.Shared.Steps - steps0, batches = ServingMetrics.Shared.Batches - batches0;
         Assert.Equal(frames.Sum(s => s.Sum(f => f.Length)), steps);
-        if (batching)
+        // With a gathering window the twelve sessions' steps must meet in batches; without one they meet when the batcher
+        // is busy, which a loaded machine may never make happen (each step then runs at once on its caller's thread).
+        if (waitMicroseconds > 0)
             Assert.True(batches < steps, $"{steps} steps ran in {batches} batches: nothing was batched");
-        else
+        if (!batching)
             Assert.Equal(steps, batches);
     }
 

@@ -65,7 +65,7 @@ public sealed class OperationsTests
         listener.SetMeasurementEventCallback<double>((i, v, _, _) => Record(i, v));
         listener.Start();
 
-        var options = new ServingOptions { MaxBatch = 8 };
+        var options = new ServingOptions { MaxBatch = 8, MaxWait = TimeSpan.FromMilliseconds(20) };
         await using var server = await TestServer.StartAsync(options, Served.Kjv(options));
         await Task.WhenAll(Enumerable.Range(0, 8).Select(async s =>
         {

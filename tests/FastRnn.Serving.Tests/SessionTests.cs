@@ -68,7 +68,7 @@ public sealed class SessionTests
     [Fact]
     public async Task SessionsAreLimitedAndIdleOnesExpire()
     {
-        var options = new ServingOptions { MaxSessions = 3, SessionIdleTimeout = TimeSpan.FromSeconds(1.5) };
+        var options = new ServingOptions { MaxSessions = 3, SessionIdleTimeout = TimeSpan.FromSeconds(3) };
         await using var server = await TestServer.StartAsync(options, Served.Kjv(options));
         var sessions = new List<string>();
         for (int i = 0; i < 3; i++)
@@ -80,7 +80,7 @@ public sealed class SessionTests
         Assert.Equal(HttpStatusCode.TooManyRequests, (await server.Http.PostAsJsonAsync("/v1/sessions", new { model = "kjv-char" })).StatusCode);
 
         // keep one busy; the other two go idle and expire, which frees their places
-        var deadline = DateTime.UtcNow.AddSeconds(3.5);
+        var deadline = DateTime.UtcNow.AddSeconds(6);
         while (DateTime.UtcNow < deadline)
         {
             await server.Client.StepAsync(Served.Tokens(sessions[0], 1));
