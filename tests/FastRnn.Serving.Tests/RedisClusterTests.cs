@@ -82,18 +82,11 @@ public sealed class RedisClusterTests
 
     private static async Task<(WebApplication App, string Grpc)> StartSilo(string redis, string clusterId, ServingOptions options, SessionPersistence persistence)
     {
-        int http = FreePort(), grpc = FreePort(), silo = FreePort(), gateway = FreePort();
+        int http = TestServer.FreePort(), grpc = TestServer.FreePort(), silo = TestServer.FreePort(), gateway = TestServer.FreePort();
         var app = ServingHost.Build(options, [Served.Kjv(options)], new ServingEndpoints(IPAddress.Loopback, http, grpc),
             cluster: new ClusterSetup(redis, silo, gateway, clusterId, persistence));
         await app.StartAsync();
         return (app, $"http://127.0.0.1:{grpc}");
-    }
-
-    private static int FreePort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
     }
 
     /// <summary>A redis-server of the test's own on a free port, without persistence; null (after saying why) where
@@ -120,7 +113,7 @@ public sealed class RedisClusterTests
                 Console.WriteLine("RedisClusterTests: redis-server is not installed here (apt-get install redis-server); the test did nothing.");
                 return null;
             }
-            int port = FreePort();
+            int port = TestServer.FreePort();
             var start = new ProcessStartInfo(binary) { UseShellExecute = false, RedirectStandardOutput = true };
             foreach (var arg in new[] { "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--save", "", "--appendonly", "no" })
                 start.ArgumentList.Add(arg);
