@@ -158,7 +158,7 @@ public class QuantizedSharedStepBenchmarks : QuantizedSteps
 {
     private ComputePool? _pool;
 
-    [Params("LSTM(256)", "LSTM(1024)", "GRU(1024)")] public string Layer { get; set; } = "LSTM(256)";
+    [Params("LSTM(256)", "LSTM(512)", "LSTM(1024)", "GRU(256)", "GRU(512)", "GRU(1024)")] public string Layer { get; set; } = "LSTM(256)";
 
     [Params(1, 2)] public int Threads { get; set; }
 
@@ -169,7 +169,10 @@ public class QuantizedSharedStepBenchmarks : QuantizedSteps
         Use(() => Layer switch
         {
             "LSTM(256)" => new Lstm256(1, 1),
+            "LSTM(512)" => new Lstm512(1, 1),
             "LSTM(1024)" => new Lstm1024(1, 1),
+            "GRU(256)" => new Gru256(1, 1),
+            "GRU(512)" => new Gru512(1, 1),
             _ => new Gru1024(1, 1),
         }, 1, _pool);
     }
