@@ -93,7 +93,7 @@ public static class ServingHost
         builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         var app = builder.Build();
         app.UseRouting();
-        app.Use(AnswerBadRequests);
+        app.Use(AnswerRefusals);
         app.Use(LimitHttpBodies(options.MaxMessageBytes));
         app.MapGrpcService<SessionsService>();
         HttpEndpoints.Map(app);
@@ -104,13 +104,17 @@ public static class ServingHost
         return app;
     }
 
-    /// <summary>A request the framework could not read gets its status (400, 413) and the reason as the other errors
-    /// are written: <c>{"error": {"code", "message"}}</c>.</summary>
-    private static async Task AnswerBadRequests(HttpContext context, RequestDelegate next)
+    /// <summary>An HTTP request the server refuses (a <see cref="ServingException"/>) or the framework could not read gets
+    /// its status and the reason: <c>{"error": {"code", "message"}}</c>. (gRPC calls answer their own refusals.)</summary>
+    private static async Task AnswerRefusals(HttpContext context, RequestDelegate next)
     {
         try
         {
             await next(context).ConfigureAwait(false);
+        }
+        catch (ServingException e) when (!context.Response.HasStarted)
+        {
+            await HttpEndpoints.Error(e.Code, e.Message).ExecuteAsync(context).ConfigureAwait(false);
         }
         catch (Microsoft.AspNetCore.Http.BadHttpRequestException e) when (!context.Response.HasStarted)
         {

@@ -48,9 +48,6 @@ internal sealed class StepBatcher : IDisposable
 
     public bool Running { get; private set; }
 
-    /// <summary>Steps waiting now.</summary>
-    public int Waiting => Volatile.Read(ref _count);
-
     /// <summary>Runs <paramref name="request"/>'s step: queued for the next batch, or at once on this thread when
     /// nothing is queued or running and there is no gathering window. The request completes either way.</summary>
     public void Submit(Stepper request)
@@ -170,16 +167,7 @@ internal sealed class StepBatcher : IDisposable
             else request.Fail(failure);
             _waited[i] = now - queued;
         }
-        try
-        {
-            for (int i = 0; i < count; i++)
-                _metrics.Step(_model.Name, _waited[i]);
-            _metrics.Batched(_model.Name, count);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            // a listener's failure is the listener's
-        }
+        _metrics.Batch(_model.Name, _waited.AsSpan(0, count));
     }
 
     public void Dispose()
@@ -189,15 +177,8 @@ internal sealed class StepBatcher : IDisposable
             _stopping = true;
             Monitor.Pulse(_gate);
         }
+        // Run steps what is queued before it returns; Submit refuses anything after.
         _thread.Join();
         Running = false;
-        // Steps still queued (none after the last session closed) are told the model is gone.
-        while (_count > 0)
-        {
-            var request = _queue[_head];
-            _head = (_head + 1) % _queue.Length;
-            _count--;
-            request.Fail(new ServingException(Grpc.Core.StatusCode.Unavailable, $"Model '{_model.Name}' shut down."));
-        }
     }
 }

@@ -40,12 +40,26 @@ public sealed class ServingMetrics : IDisposable
         _swaps = _meter.CreateCounter<long>("fastrnn.serving.swaps", "{swap}", "Weights swapped in.");
     }
 
-    internal void Step(string model, long ticks)
+    /// <summary>Records a batch that ran: its steps, each one's time from queueing to output (Stopwatch ticks), and its
+    /// size. Called after the steps completed; a meter listener that throws is the listener's failure, not theirs.</summary>
+    internal void Batch(string model, ReadOnlySpan<long> waited)
     {
         var tag = new KeyValuePair<string, object?>("model", model);
-        Interlocked.Increment(ref _stepCount);
-        _steps.Add(1, tag);
-        _stepLatency.Record(ticks * s_millisecondsPerTick, tag);
+        Interlocked.Add(ref _stepCount, waited.Length);
+        Interlocked.Increment(ref _batchCount);
+        try
+        {
+            foreach (long ticks in waited)
+            {
+                _steps.Add(1, tag);
+                _stepLatency.Record(ticks * s_millisecondsPerTick, tag);
+            }
+            _batchSize.Record(waited.Length, tag);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // a listener's failure is the listener's
+        }
     }
 
     /// <summary>Disposes the meter (the process's instruments end with it).</summary>
@@ -57,11 +71,6 @@ public sealed class ServingMetrics : IDisposable
     /// <summary>Batched steps run since the server started (all models): <see cref="Steps"/> / this is the mean batch.</summary>
     public long Batches => Interlocked.Read(ref _batchCount);
 
-    internal void Batched(string model, int size)
-    {
-        Interlocked.Increment(ref _batchCount);
-        _batchSize.Record(size, new KeyValuePair<string, object?>("model", model));
-    }
     internal void SessionOpened(string model) => _sessions.Add(1, new KeyValuePair<string, object?>("model", model));
     internal void SessionClosed(string model) => _sessions.Add(-1, new KeyValuePair<string, object?>("model", model));
     internal void Swapped(string model) => _swaps.Add(1, new KeyValuePair<string, object?>("model", model));

@@ -32,50 +32,27 @@ public static class HttpEndpoints
             ? Results.Text("ready")
             : Results.Text("not ready: a model's batcher is not running", statusCode: StatusCodes.Status503ServiceUnavailable));
 
+        // A ServingException thrown here is answered by ServingHost's middleware with its status and reason.
         app.MapPost("/v1/sessions", async (OpenBody body) =>
         {
-            try
-            {
-                var (id, m) = await sessions.OpenAsync(body.Model ?? "").ConfigureAwait(false);
-                return Results.Json(new SessionReply(id, m.Name, m.InputWidth, m.OutputWidth, m.TakesTokens, m.Vocabulary),
-                    statusCode: StatusCodes.Status201Created);
-            }
-            catch (ServingException e)
-            {
-                return Error(e.Code, e.Message);
-            }
+            var (id, m) = await sessions.OpenAsync(body.Model ?? "").ConfigureAwait(false);
+            return Results.Json(new SessionReply(id, m.Name, m.InputWidth, m.OutputWidth, m.TakesTokens, m.Vocabulary),
+                statusCode: StatusCodes.Status201Created);
         });
 
         app.MapPost("/v1/sessions/{id}/steps", async (string id, FrameBody body) =>
         {
-            try
-            {
-                var tokens = body.Tokens ?? (body.Text is { } text ? Encode(catalog, text) : []);
-                var outputs = new ArrayOutput();
-                var result = await sessions.RunAsync(id, body.Position, tokens, body.Features ?? [], outputs).ConfigureAwait(false);
-                return Results.Json(new FrameReplyBody(result.Steps, result.Position, result.WeightsVersion, outputs.ToArray(), result.PersistedPosition, result.Rewound));
-            }
-            catch (ServingException e)
-            {
-                return Error(e.Code, e.Message);
-            }
+            var tokens = body.Tokens ?? (body.Text is { } text ? Encode(catalog, text) : []);
+            var outputs = new ArrayOutput();
+            var result = await sessions.RunAsync(id, body.Position, tokens, body.Features ?? [], outputs).ConfigureAwait(false);
+            return Results.Json(new FrameReplyBody(result.Steps, result.Position, result.WeightsVersion, outputs.ToArray(), result.PersistedPosition, result.Rewound));
         });
 
-        app.MapDelete("/v1/sessions/{id}", async (string id) =>
-        {
-            try
-            {
-                return Results.Json(new { steps = await sessions.CloseAsync(id).ConfigureAwait(false) });
-            }
-            catch (ServingException e)
-            {
-                return Error(e.Code, e.Message);
-            }
-        });
+        app.MapDelete("/v1/sessions/{id}", async (string id) => Results.Json(new { steps = await sessions.CloseAsync(id).ConfigureAwait(false) }));
 
         app.MapGet("/v1/models", () => catalog.All.Select(m => Describe(m, sessions)));
 
-        app.MapPost("/v1/models/{name}/swap", (string name, SwapBody body) => Guard(() =>
+        app.MapPost("/v1/models/{name}/swap", (string name, SwapBody body) =>
         {
             var model = catalog.Get(name);
             string path = Resolve(options, body.File);
@@ -89,7 +66,7 @@ public static class HttpEndpoints
                 return Error(StatusCode.FailedPrecondition, $"Refused; version {model.Weights.Version} keeps serving: {e.Message}");
             }
             return Results.Json(Describe(model, sessions));
-        }));
+        });
 
         app.MapGet("/v1/stats", () => Results.Json(new
         {
@@ -149,18 +126,6 @@ public static class HttpEndpoints
             if (tokens[i] == token)
                 return i;
         return -1;
-    }
-
-    private static IResult Guard(Func<IResult> body)
-    {
-        try
-        {
-            return body();
-        }
-        catch (ServingException e)
-        {
-            return Error(e.Code, e.Message);
-        }
     }
 
     internal static IResult Error(StatusCode code, string message) =>

@@ -120,15 +120,7 @@ public sealed class ServedModel : IDisposable
         {
             buffers.Batch[0] = null!;
         }
-        try
-        {
-            _metrics.Step(Name, Stopwatch.GetTimestamp() - request.Queued);
-            _metrics.Batched(Name, 1);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            // a meter listener's failure is the listener's
-        }
+        _metrics.Batch(Name, [Stopwatch.GetTimestamp() - request.Queued]);
         return ValueTask.CompletedTask;
     }
 

@@ -3,8 +3,8 @@ using FastRnn.Serving.Models;
 
 namespace FastRnn.Serving.Sessions;
 
-/// <summary>One client's sequence on one model: its recurrent state (one row), the steps it took, and the request it
-/// reuses for every step. Frames of a session run one at a time, in the order they arrive.</summary>
+/// <summary>One client's sequence on one model: its <see cref="Batching.Stepper"/> (state, position, step buffers) and
+/// when it was last used. Frames of a session run one at a time, in the order they arrive.</summary>
 public sealed class Session
 {
     internal Session(string id, ServedModel model)

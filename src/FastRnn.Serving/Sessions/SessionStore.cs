@@ -22,19 +22,15 @@ public sealed class SessionStore
         _metrics = metrics;
     }
 
-    public IReadOnlyCollection<ServedModel> Models => _models.All;
-
     public ModelCatalog Catalog => _models;
 
     public int Count => Volatile.Read(ref _open);
-
-    public ServedModel Model(string name) => _models.Get(name);
 
     public int CountOf(ServedModel model) => _sessions.Values.Count(s => s.Model == model);
 
     public Session Open(string modelName)
     {
-        var model = Model(modelName);
+        var model = _models.Get(modelName);
         if (Interlocked.Increment(ref _open) > _options.MaxSessions)
         {
             Interlocked.Decrement(ref _open);
