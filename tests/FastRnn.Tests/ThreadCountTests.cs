@@ -377,4 +377,56 @@ public class ThreadCountTests
             }
         }
     }
+
+    /// <summary>The fused batch-1 kernels visit their blocks last to first on every other step of a state (the weights
+    /// read last are still in the caches). The order must not change a bit: 12 steps with the order alternating (the
+    /// default), always ascending and always descending give the same outputs and states, serial and on a pool of 2 and
+    /// 3 threads (each thread its share of the blocks, in the order of the step).</summary>
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void TheFusedStepsBlockOrderChangesNoBit(bool wide)
+    {
+        const int Steps = 12;
+        SharedStepModel dense;
+        SharedStepTokenModel tokens;
+        using (VectorPath.Override(wide))
+            (dense, tokens) = (new SharedStepModel(1, 1, seed: 6), new SharedStepTokenModel(1, 1, seed: 7));
+        float[] Run(ISequenceModel model, ComputePool? pool, bool? descending)
+        {
+            var state = model.NewState(1);
+            ((dynamic)state).Pool = pool;
+            var all = new List<float>();
+            var output = new float[model.OutputWidth];
+            for (int t = 0; t < Steps; t++)
+            {
+                if (descending is bool order)
+                {
+                    if (state is SharedStepModel.State d)
+                        d.Descending = order;
+                    else
+                        ((SharedStepTokenModel.State)state).Descending = order;
+                }
+                if (model.TakesTokens)
+                    model.StepTokens([(t * 7 + 3) % 30], state, output);
+                else
+                    model.StepDense([.. Enumerable.Range(0, model.InputWidth).Select(i => MathF.Sin((t * 131 + i) * 0.37f))], state, output);
+                all.AddRange(output);
+            }
+            for (int layer = 0; layer < 2; layer++)
+                all.AddRange(state.Hidden(layer, 0).ToArray());
+            return [.. all];
+        }
+        foreach (ISequenceModel model in new ISequenceModel[] { dense, tokens })
+        {
+            float[] alternating = Run(model, null, null);
+            Assert.True(alternating.AsSpan().SequenceEqual(Run(model, null, false)), $"{model.GetType().Name}: ascending");
+            Assert.True(alternating.AsSpan().SequenceEqual(Run(model, null, true)), $"{model.GetType().Name}: descending");
+            foreach (int threads in new[] { 2, 3 })
+            {
+                using var pool = new ComputePool(threads);
+                Assert.True(alternating.AsSpan().SequenceEqual(Run(model, pool, null)), $"{model.GetType().Name}, {threads} threads");
+                Assert.True(alternating.AsSpan().SequenceEqual(Run(model, pool, true)), $"{model.GetType().Name}, {threads} threads, descending");
+            }
+        }
+    }
 }

@@ -28,6 +28,11 @@ internal static partial class Emitter
                 && layer.CellZoneout is null && layer.CandidateDropout is null;
         });
 
+        /// <summary>Some layer's batch-1 step is a fused kernel over a range of blocks (<c>StepLayer{n}Single</c>), which
+        /// visits them last to first on every other step of a state (<c>State.Descending</c>): the same bits, and the
+        /// weights read last, still in the caches, are read first.</summary>
+        private bool HasFusedStep => Streams && Enumerable.Range(0, _m.Layers.Count).Any(n => Cell(n).SplitsByBlocks);
+
         private bool SplitsAnyRecurrence => Enumerable.Range(0, _m.Layers.Count).Any(SplitsRecurrence);
 
         /// <summary>The recurrence on the pool: how many threads share a layer, the work they run together and the

@@ -881,7 +881,7 @@ internal static partial class Emitter
                     """
                 : $$"""
                     // a_x(t) = b_ih + W_ih·x(t)   [steps·batch, Row]
-                    {{Kernels}}.BroadcastRows(p.Slice({{L}}InputBias, {{L}}Row), gates, {{L}}Row, rows);
+                    {{Kernels}}.BroadcastRows(_pool, p.Slice({{L}}InputBias, {{L}}Row), gates, {{L}}Row, rows);
                     {{Kernels}}.MultiplyAdd<T>(_pool, {{InputSpan(n, "rows")}}, {{InputStride(n)}}, rows,
                         p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, gates, {{L}}Row);{{(Reverse(n) ? "\n// the reverse direction: its step s of row r is the sequence's step length − 1 − s\n" + ReverseSteps("gates", L + "Row") : "")}}
                     """;
@@ -1082,7 +1082,7 @@ internal static partial class Emitter
                     """);
             string headInput = _m.HeadDropout is null ? TopRows : "HeadInput(batch, steps)";
             _w.Lines($$"""
-                    {{Kernels}}.BroadcastRows(p.Slice(HeadBias, HeadPadded), logits, HeadPadded, rows);
+                    {{Kernels}}.BroadcastRows(_pool, p.Slice(HeadBias, HeadPadded), logits, HeadPadded, rows);
                     {{Kernels}}.MultiplyAdd<T>(_pool, {{headInput}}, {{OutputStride(Top)}}, rows,
                         p.Slice(HeadWeights, HeadShape.Length), HeadShape, 0, 1, logits, HeadPadded);
                     {{ActivationCall("_pool", "logits", "_outputs", "rows")}}
@@ -1194,6 +1194,8 @@ internal static partial class Emitter
                 }
                 else
                     EmitStepLayers();
+                if (HasFusedStep && !_quantizing)
+                    _w.Line("state.Descending = !state.Descending; // the next step reads first the weights this one read last");
                 if (!_m.HasHead)
                     _w.Lines("""
                         // No head: the outputs are the top layer's states
@@ -1573,6 +1575,8 @@ internal static partial class Emitter
                 EmitBufferFields(BufferOwner.State);
                 if (_m.Layers.Any(l => l.RecurrentBatchNorm))
                     _w.Line("internal int Time; // steps since creation or Reset: the recurrent batch normalizations' time index");
+                if (HasFusedStep)
+                    _w.Line("internal bool Descending; // the fused batch-1 kernels visit their blocks last to first on every other step");
                 _w.Line();
                 using (_w.Block("internal State(int batch)"))
                 {

@@ -575,12 +575,7 @@ public static class InterleavedKernels
         for (int slab = 0; slab < rows; slab += RowSlab)
         {
             int n = Math.Min(RowSlab, rows - slab);
-            for (int r = 0; r < n; r++)
-            {
-                var xr = x.Slice((slab + r) * xStride, k);
-                for (int i = 0; i < k; i++)
-                    xT[i * RowSlab + r] = xr[i];
-            }
+            TransposeSlab(x.Slice(slab * xStride), xStride, n, k, xT);
             int perBlock = gateEnd - gateStart, c = columnStart;
             if (typeof(T) != typeof(Block512) && Avx512F.VL.IsSupported)
             {
@@ -654,6 +649,30 @@ public static class InterleavedKernels
                         }
                         T.Store(ref dwi, a0);
                     }
+                }
+            }
+        }
+    }
+
+    /// <summary><c>xT[i·RowSlab + r] = x[r·xStride + i]</c> for <paramref name="n"/> ≤ <see cref="RowSlab"/> rows and
+    /// <paramref name="k"/> inputs, in tiles of 16 × 16: a tile's 16 source and 16 destination lines stay in L1 while it
+    /// is copied (a row at a time, the 128 destination rows 512 bytes apart would each be written 16 times from L2).</summary>
+    private static void TransposeSlab(ReadOnlySpan<float> x, int xStride, int n, int k, Span<float> xT)
+    {
+        const int Tile = 16;
+        ref float x0 = ref MemoryMarshal.GetReference(x);
+        ref float t0 = ref MemoryMarshal.GetReference(xT);
+        for (int r0 = 0; r0 < n; r0 += Tile)
+        {
+            int r1 = Math.Min(n, r0 + Tile);
+            for (int i0 = 0; i0 < k; i0 += Tile)
+            {
+                int i1 = Math.Min(k, i0 + Tile);
+                for (int r = r0; r < r1; r++)
+                {
+                    ref float xr = ref Unsafe.Add(ref x0, r * xStride);
+                    for (int i = i0; i < i1; i++)
+                        Unsafe.Add(ref t0, i * RowSlab + r) = Unsafe.Add(ref xr, i);
                 }
             }
         }
@@ -914,6 +933,26 @@ public static class InterleavedKernels
             row.CopyTo(y.Slice(r * yStride, row.Length));
     }
 
+    /// <summary><see cref="BroadcastRows(ReadOnlySpan{float}, Span{float}, int, int)"/> with the rows split across
+    /// <paramref name="pool"/>'s threads (a bias over every step and row of a sequence is megabytes of stores). Copies:
+    /// the same values at any thread count. Below <see cref="RowSlab"/> rows a part, the calling thread copies them all.</summary>
+    public static unsafe void BroadcastRows(ComputePool? pool, ReadOnlySpan<float> row, Span<float> y, int yStride, int rows)
+    {
+        CheckOperand(y, yStride, rows, row.Length, "y");
+        int parts = pool is null ? 1 : Math.Min(pool.Concurrency, rows / RowSlab);
+        if (parts <= 1)
+        {
+            BroadcastRows(row, y, yStride, rows);
+            return;
+        }
+        fixed (float* pRow = row, py = y)
+        {
+            var work = BroadcastWork.ForThisThread;
+            work.Set(new Pinned(pRow, row.Length), new Pinned(py, y.Length), yStride, rows, parts);
+            pool!.For(parts, work);
+        }
+    }
+
     private static void CheckOperand(ReadOnlySpan<float> span, int stride, int rows, int width, string name)
     {
         if (rows < 0 || stride < width || (rows > 0 && span.Length < (rows - 1) * stride + width))
@@ -1033,6 +1072,32 @@ public static class InterleavedKernels
                 return;
             // the columns [start, end) of every row: the same sums as the whole row's
             AccumulateRows<T>(_dy.Span.Slice(start), _dyStride, _rows, end - start, _sum.Span.Slice(start, end - start));
+        }
+    }
+
+    /// <summary>A broadcast split by rows: part i takes rows [i·rows/parts, (i+1)·rows/parts).</summary>
+    private sealed class BroadcastWork : IParallelWork
+    {
+        [ThreadStatic]
+#pragma warning disable IDE1006 // a thread-static field is t_camelCase (the naming rules cannot tell it from a static one)
+        private static BroadcastWork? t_work;
+#pragma warning restore IDE1006
+
+        private Pinned _row, _y;
+        private int _yStride, _rows, _parts;
+
+        public static BroadcastWork ForThisThread => t_work ??= new BroadcastWork();
+
+        public void Set(Pinned row, Pinned y, int yStride, int rows, int parts) =>
+            (_row, _y, _yStride, _rows, _parts) = (row, y, yStride, rows, parts);
+
+        public void Run(int index)
+        {
+            int start = (int)((long)_rows * index / _parts), end = (int)((long)_rows * (index + 1) / _parts);
+            ReadOnlySpan<float> row = _row.Span;
+            Span<float> y = _y.Span;
+            for (int r = start; r < end; r++)
+                row.CopyTo(y.Slice(r * _yStride, row.Length));
         }
     }
 

@@ -86,7 +86,7 @@ internal static partial class Emitter
                 }
                 _w.Lines($$"""
                     if (batch == 1)
-                        StepLayer{{n}}Single<T>(p, x, state.Layer{{n}}Hidden, {{StepTarget}}{{StepSingleState}}{{StepZoneRates}}{{(SplitsByBlocks ? $", 0, {L}Blocks" : "")}});
+                        StepLayer{{n}}Single<T>(p, x, state.Layer{{n}}Hidden, {{StepTarget}}{{StepSingleState}}{{StepZoneRates}}{{(SplitsByBlocks ? $", state.Descending, 0, {L}Blocks" : "")}});
                     else
                     {
                         {{BatchedStep}}
@@ -103,7 +103,7 @@ internal static partial class Emitter
             /// <summary>One thread's share of this layer's batch-1 step: the fused kernel over the blocks [start, end)
             /// (a layer without zoneout, whose kernel takes a block range).</summary>
             public string SharedStepCall(string x, string start, string end) =>
-                $"StepLayer{n}Single<T>(p, {x}, state.Layer{n}Hidden, state.Layer{n}HiddenNext{StepSingleState}, {start}, {end});";
+                $"StepLayer{n}Single<T>(p, {x}, state.Layer{n}Hidden, state.Layer{n}HiddenNext{StepSingleState}, state.Descending, {start}, {end});";
 
             /// <summary>One share of a batched streaming step (<c>StepShare</c>, batch above 1): this share's columns of
             /// the input product, bias first, then <c>AdvanceLayer{n}</c> over its blocks (its columns of U·h(t−1) and its

@@ -96,15 +96,17 @@ internal static partial class Emitter
                     /// candidate's input part and its recurrent part accumulate in registers in one pass over the weights.</summary>
                     {{NoInlining}}
                     private static void StepLayer{{n}}Single<T>({{ReadOnlySpan}} p, {{ReadOnlySpan}} x, {{ReadOnlySpan}} hPrev, {{Span}} h{{StepZoneParameters}},
-                        int blockStart, int blockEnd) {{BlockConstraint}}
+                        bool descending, int blockStart, int blockEnd) {{BlockConstraint}}
                     {
                         {{StepZoneSetup}}
                         ref float inputWeights = ref At(p, {{L}}InputWeights);
                         ref float recurrentWeights = ref At(p, {{L}}RecurrentWeights);
                         ref float x0 = ref At(x, 0);
                         ref float h0 = ref At(hPrev, 0);
-                        for (int j = blockStart; j < blockEnd; j++)
+                        for (int b = blockStart; b < blockEnd; b++)
                         {
+                            // every other step last block first: the weights read last are still in the caches (the same bits)
+                            int j = descending ? blockStart + blockEnd - 1 - b : b;
                             int bias = j * {{L}}Gates * BlockWidth;
                             T ar = T.Load(in At(p, {{L}}InputBias + bias)) + T.Load(in At(p, {{L}}RecurrentBias + bias));
                             T az = T.Load(in At(p, {{L}}InputBias + bias + BlockWidth)) + T.Load(in At(p, {{L}}RecurrentBias + bias + BlockWidth));

@@ -75,15 +75,17 @@ internal static partial class Emitter
                     /// x and h(t−1) in one pass over the gate-interleaved weights, then c and h are updated in place.</summary>
                     {{NoInlining}}
                     private static void StepLayer{{n}}Single<T>({{ReadOnlySpan}} p, {{ReadOnlySpan}} x, {{ReadOnlySpan}} hPrev, {{Span}} h, {{Span}} c{{StepZoneParameters}},
-                        int blockStart, int blockEnd) {{BlockConstraint}}
+                        bool descending, int blockStart, int blockEnd) {{BlockConstraint}}
                     {
                         {{StepZoneSetup}}
                         ref float inputWeights = ref At(p, {{L}}InputWeights);
                         ref float recurrentWeights = ref At(p, {{L}}RecurrentWeights);
                         ref float x0 = ref At(x, 0);
                         ref float h0 = ref At(hPrev, 0);
-                        for (int j = blockStart; j < blockEnd; j++)
+                        for (int b = blockStart; b < blockEnd; b++)
                         {
+                            // every other step last block first: the weights read last are still in the caches (the same bits)
+                            int j = descending ? blockStart + blockEnd - 1 - b : b;
                             int bias = j * {{L}}Gates * BlockWidth;
                             // a = b_ih + b_hh + W_ih·x + W_hh·h(t−1), gate by gate for units 16j … 16j + 15
                             T ai = T.Load(in At(p, {{L}}InputBias + bias)) + T.Load(in At(p, {{L}}RecurrentBias + bias));

@@ -1,0 +1,91 @@
+using System.Diagnostics;
+using FastRnn.Kernels;
+
+namespace FastRnn.Benchmarks;
+
+/// <summary><c>dotnet run -c Release --project perf/FastRnn.Benchmarks -- phases [rounds]</c>: where the char-LM training
+/// iteration's time goes at 1 and 2 threads — its forward, loss, backward and optimizer step timed apart, in
+/// alternating rounds in one process (so a slow stretch of the machine hits both thread counts), medians per round.
+/// The phase whose 2-thread time is furthest from half its 1-thread time is what holds the iteration back.</summary>
+public static class IterationPhases
+{
+    private static readonly string[] s_names = ["forward", "loss", "backward", "update", "iteration"];
+
+    public static void Run(TextWriter output, int rounds = 5, int calls = 40, int? onlyThreads = null)
+    {
+        Engine[] engines = onlyThreads is int only ? [new Engine(only)] : [new Engine(1), new Engine(2)];
+        var times = new double[engines.Length][];
+        for (int e = 0; e < engines.Length; e++)
+            times[e] = new double[s_names.Length];
+        foreach (var engine in engines)
+            engine.Time(calls); // warm-up: tiered JIT, caches, the pool's threads
+        output.WriteLine($"char-LM iteration (batch {CharModelBatch.Batch} × {CharModelBatch.Steps}), medians of {calls} calls per round, ms: " +
+            string.Join(" | ", s_names));
+        for (int round = 0; round < rounds; round++)
+        {
+            for (int e = 0; e < engines.Length; e++)
+                times[e] = engines[e].Time(calls);
+            output.WriteLine($"round {round}: " + string.Join("; ", engines.Select((engine, e) =>
+                $"{engine.Threads} thread{(engine.Threads > 1 ? "s" : "")} " + string.Join(" ", times[e].Select(t => t.ToString("F2", System.Globalization.CultureInfo.InvariantCulture))))) +
+                (engines.Length < 2 ? "" : "; 2 vs 1: " + string.Join(" ", times[1].Zip(times[0], (two, one) => (two / one).ToString("F2", System.Globalization.CultureInfo.InvariantCulture)))));
+        }
+        foreach (var engine in engines)
+            engine.Dispose();
+    }
+
+    private sealed class Engine : IDisposable
+    {
+        private readonly ISequenceModel _model;
+        private readonly Adam _adam;
+        private readonly ComputePool? _pool;
+
+        public Engine(int threads)
+        {
+            Threads = threads;
+            using (VectorPath.Override(true))
+            {
+                _model = new CharLanguageModel(CharModelBatch.Batch, CharModelBatch.Steps, seed: 1);
+                _adam = new Adam(_model, 1e-3f);
+            }
+            _pool = threads > 1 ? new ComputePool(threads) : null;
+            _model.Pool = _pool;
+            _adam.Pool = _pool;
+        }
+
+        public int Threads { get; }
+
+        /// <summary>Median milliseconds of each phase over <paramref name="calls"/> iterations.</summary>
+        public double[] Time(int calls)
+        {
+            var samples = new double[s_names.Length][];
+            for (int k = 0; k < s_names.Length; k++)
+                samples[k] = new double[calls];
+            for (int call = 0; call < calls; call++)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                _model.ForwardTokens(CharModelBatch.Tokens, CharModelBatch.Batch, CharModelBatch.Steps);
+                long t1 = Stopwatch.GetTimestamp();
+                _model.LossClasses(CharModelBatch.Targets);
+                long t2 = Stopwatch.GetTimestamp();
+                _model.ZeroGrad();
+                _model.Backward();
+                long t3 = Stopwatch.GetTimestamp();
+                _adam.Step();
+                long t4 = Stopwatch.GetTimestamp();
+                long[] marks = [t0, t1, t2, t3, t4];
+                for (int k = 0; k < 4; k++)
+                    samples[k][call] = (marks[k + 1] - marks[k]) * 1000.0 / Stopwatch.Frequency;
+                samples[4][call] = (t4 - t0) * 1000.0 / Stopwatch.Frequency;
+            }
+            return samples.Select(Median).ToArray();
+        }
+
+        private static double Median(double[] values)
+        {
+            var sorted = values.Order().ToArray();
+            return sorted[sorted.Length / 2];
+        }
+
+        public void Dispose() => _pool?.Dispose();
+    }
+}
