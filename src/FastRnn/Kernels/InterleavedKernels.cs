@@ -522,8 +522,10 @@ public static class InterleavedKernels
     /// <summary><see cref="AccumulateOuter{T}(ReadOnlySpan{float}, int, int, ReadOnlySpan{float}, int, Span{float}, InterleavedShape, int, int, Span{float})"/>
     /// with the gradient's columns (block, gate) split across <paramref name="pool"/>'s threads, each summing over
     /// every row in the same order as one thread does; the cuts fall on multiples of the column tile, so the result
-    /// is bit-identical at any thread count. Each part needs its own <see cref="OuterScratchLength"/> floats of
-    /// <paramref name="scratch"/>: with less, fewer parts run. The operands stay pinned for the call.</summary>
+    /// is bit-identical at any thread count. The parts run at once and transpose each slab of inputs together (once,
+    /// not once per thread), a barrier before and after they read it. Each part needs its own
+    /// <see cref="OuterScratchLength"/> floats of <paramref name="scratch"/>: with less, fewer parts run. The operands
+    /// stay pinned for the call.</summary>
     public static unsafe void AccumulateOuter<T>(ComputePool? pool,
         ReadOnlySpan<float> x, int xStride, int rows,
         ReadOnlySpan<float> dy, int dyStride,
@@ -534,7 +536,7 @@ public static class InterleavedKernels
         int columns = shape.Blocks * (gateEnd - gateStart), length = OuterScratchLength(shape);
         int group = typeof(T) == typeof(Block512) ? OuterColumns : Avx512F.VL.IsSupported ? 2 : 1;
         int groups = columns / group;
-        int parts = pool is null ? 1 : Math.Min(Math.Min(pool.Threads, groups), scratch.Length / length);
+        int parts = pool is null ? 1 : Math.Min(Math.Min(pool.Concurrency, groups), scratch.Length / length);
         if (parts <= 1)
         {
             AccumulateOuterColumns<T>(x, xStride, rows, dy, dyStride, dw, shape, gateStart, gateEnd, scratch, 0, columns);
@@ -545,7 +547,7 @@ public static class InterleavedKernels
             var work = OuterWork<T>.ForThisThread;
             work.Set(new Pinned(px, x.Length), xStride, rows, new Pinned(pdy, dy.Length), dyStride, new Pinned(pdw, dw.Length), shape,
                 gateStart, gateEnd, new Pinned(ps, scratch.Length), length, columns, group, groups, parts);
-            pool!.For(parts, work);
+            pool!.Together(parts, work);
         }
     }
 
@@ -566,105 +568,117 @@ public static class InterleavedKernels
         Span<float> dw, InterleavedShape shape, int gateStart, int gateEnd, Span<float> scratch, int columnStart, int columnEnd)
         where T : struct, IBlock<T>
     {
-        int k = shape.Inputs, gates = shape.Gates, kStride = gates * W;
+        int k = shape.Inputs;
         Span<float> xT = scratch.Slice(0, k * RowSlab);
-        Span<float> column = scratch.Slice(k * RowSlab, RowSlab * OuterColumns * W);
-        ref float xT0 = ref MemoryMarshal.GetReference(xT);
-        ref float col0 = ref MemoryMarshal.GetReference(column);
-        ref float dw0 = ref MemoryMarshal.GetReference(dw);
         for (int slab = 0; slab < rows; slab += RowSlab)
         {
             int n = Math.Min(RowSlab, rows - slab);
-            TransposeSlab(x.Slice(slab * xStride), xStride, n, k, xT);
-            int perBlock = gateEnd - gateStart, c = columnStart;
-            if (typeof(T) != typeof(Block512) && Avx512F.VL.IsSupported)
+            TransposeSlab(x.Slice(slab * xStride), xStride, 0, n, k, xT);
+            AccumulateOuterSlab<T>(xT, dy, dyStride, slab, n, dw, shape, gateStart, gateEnd, scratch.Slice(k * RowSlab), columnStart, columnEnd);
+        }
+    }
+
+    /// <summary>The columns [<paramref name="columnStart"/>, <paramref name="columnEnd"/>) of the weight gradient over the
+    /// <paramref name="n"/> rows of the slab that starts at row <paramref name="slab"/>, whose inputs
+    /// <paramref name="xT"/> holds transposed (<see cref="TransposeSlab"/>); <paramref name="columnScratch"/> takes the
+    /// packed gradient columns.</summary>
+    private static void AccumulateOuterSlab<T>(ReadOnlySpan<float> xT, ReadOnlySpan<float> dy, int dyStride, int slab, int n,
+        Span<float> dw, InterleavedShape shape, int gateStart, int gateEnd, Span<float> columnScratch, int columnStart, int columnEnd)
+        where T : struct, IBlock<T>
+    {
+        int k = shape.Inputs, gates = shape.Gates, kStride = gates * W;
+        Span<float> column = columnScratch.Slice(0, RowSlab * OuterColumns * W);
+        ref float xT0 = ref MemoryMarshal.GetReference(xT);
+        ref float col0 = ref MemoryMarshal.GetReference(column);
+        ref float dw0 = ref MemoryMarshal.GetReference(dw);
+        int perBlock = gateEnd - gateStart, c = columnStart;
+        if (typeof(T) != typeof(Block512) && Avx512F.VL.IsSupported)
+        {
+            // 256-bit blocks with AVX-512's 32 registers: two columns × four inputs (16 registers of 256 bits).
+            for (; c + 2 <= columnEnd; c += 2)
             {
-                // 256-bit blocks with AVX-512's 32 registers: two columns × four inputs (16 registers of 256 bits).
-                for (; c + 2 <= columnEnd; c += 2)
-                {
-                    int w0 = PackColumn(dy, dyStride, slab, n, shape, gateStart, perBlock, c, column);
-                    int w1 = PackColumn(dy, dyStride, slab, n, shape, gateStart, perBlock, c + 1, column.Slice(RowSlab * W));
-                    OuterTile2x4<T>(ref xT0, ref col0, n, k, kStride, ref Unsafe.Add(ref dw0, w0), ref Unsafe.Add(ref dw0, w1));
-                }
+                int w0 = PackColumn(dy, dyStride, slab, n, shape, gateStart, perBlock, c, column);
+                int w1 = PackColumn(dy, dyStride, slab, n, shape, gateStart, perBlock, c + 1, column.Slice(RowSlab * W));
+                OuterTile2x4<T>(ref xT0, ref col0, n, k, kStride, ref Unsafe.Add(ref dw0, w0), ref Unsafe.Add(ref dw0, w1));
             }
-            if (typeof(T) == typeof(Block512))
+        }
+        if (typeof(T) == typeof(Block512))
+        {
+            // Three columns × four inputs: 12 accumulators share each broadcast input and each gradient vector.
+            for (; c + OuterColumns <= columnEnd; c += OuterColumns)
             {
-                // Three columns × four inputs: 12 accumulators share each broadcast input and each gradient vector.
-                for (; c + OuterColumns <= columnEnd; c += OuterColumns)
-                {
-                    int w0 = PackColumn(dy, dyStride, slab, n, shape, gateStart, perBlock, c, column);
-                    int w1 = PackColumn(dy, dyStride, slab, n, shape, gateStart, perBlock, c + 1, column.Slice(RowSlab * W));
-                    int w2 = PackColumn(dy, dyStride, slab, n, shape, gateStart, perBlock, c + 2, column.Slice(2 * RowSlab * W));
-                    OuterTile3x4<T>(ref xT0, ref col0, n, k, kStride, ref Unsafe.Add(ref dw0, w0), ref Unsafe.Add(ref dw0, w1), ref Unsafe.Add(ref dw0, w2));
-                }
+                int w0 = PackColumn(dy, dyStride, slab, n, shape, gateStart, perBlock, c, column);
+                int w1 = PackColumn(dy, dyStride, slab, n, shape, gateStart, perBlock, c + 1, column.Slice(RowSlab * W));
+                int w2 = PackColumn(dy, dyStride, slab, n, shape, gateStart, perBlock, c + 2, column.Slice(2 * RowSlab * W));
+                OuterTile3x4<T>(ref xT0, ref col0, n, k, kStride, ref Unsafe.Add(ref dw0, w0), ref Unsafe.Add(ref dw0, w1), ref Unsafe.Add(ref dw0, w2));
             }
-            for (; c < columnEnd; c++)
+        }
+        for (; c < columnEnd; c++)
+        {
             {
+                ref float dwColumn = ref Unsafe.Add(ref dw0, PackColumn(dy, dyStride, slab, n, shape, gateStart, perBlock, c, column));
+                int i = 0;
+                // Four inputs share each gradient vector.
+                for (; i + 4 <= k; i += 4)
                 {
-                    ref float dwColumn = ref Unsafe.Add(ref dw0, PackColumn(dy, dyStride, slab, n, shape, gateStart, perBlock, c, column));
-                    int i = 0;
-                    // Four inputs share each gradient vector.
-                    for (; i + 4 <= k; i += 4)
+                    ref float dwi = ref Unsafe.Add(ref dwColumn, i * kStride);
+                    ref float xi = ref Unsafe.Add(ref xT0, i * RowSlab);
+                    T a0 = T.Load(in dwi);
+                    T a1 = T.Load(in Unsafe.Add(ref dwi, kStride));
+                    T a2 = T.Load(in Unsafe.Add(ref dwi, 2 * kStride));
+                    T a3 = T.Load(in Unsafe.Add(ref dwi, 3 * kStride));
+                    for (int r0 = 0; r0 < n; r0 += SumChunk)
                     {
-                        ref float dwi = ref Unsafe.Add(ref dwColumn, i * kStride);
-                        ref float xi = ref Unsafe.Add(ref xT0, i * RowSlab);
-                        T a0 = T.Load(in dwi);
-                        T a1 = T.Load(in Unsafe.Add(ref dwi, kStride));
-                        T a2 = T.Load(in Unsafe.Add(ref dwi, 2 * kStride));
-                        T a3 = T.Load(in Unsafe.Add(ref dwi, 3 * kStride));
-                        for (int r0 = 0; r0 < n; r0 += SumChunk)
+                        int r1 = Math.Min(n, r0 + SumChunk);
+                        T c0 = T.Zero, c1 = T.Zero, c2 = T.Zero, c3 = T.Zero;
+                        for (int r = r0; r < r1; r++)
                         {
-                            int r1 = Math.Min(n, r0 + SumChunk);
-                            T c0 = T.Zero, c1 = T.Zero, c2 = T.Zero, c3 = T.Zero;
-                            for (int r = r0; r < r1; r++)
-                            {
-                                T d = T.Load(in Unsafe.Add(ref col0, r * W));
-                                c0 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xi, r)), d, c0);
-                                c1 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xi, RowSlab + r)), d, c1);
-                                c2 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xi, 2 * RowSlab + r)), d, c2);
-                                c3 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xi, 3 * RowSlab + r)), d, c3);
-                            }
-                            a0 += c0;
-                            a1 += c1;
-                            a2 += c2;
-                            a3 += c3;
+                            T d = T.Load(in Unsafe.Add(ref col0, r * W));
+                            c0 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xi, r)), d, c0);
+                            c1 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xi, RowSlab + r)), d, c1);
+                            c2 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xi, 2 * RowSlab + r)), d, c2);
+                            c3 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xi, 3 * RowSlab + r)), d, c3);
                         }
-                        T.Store(ref dwi, a0);
-                        T.Store(ref Unsafe.Add(ref dwi, kStride), a1);
-                        T.Store(ref Unsafe.Add(ref dwi, 2 * kStride), a2);
-                        T.Store(ref Unsafe.Add(ref dwi, 3 * kStride), a3);
+                        a0 += c0;
+                        a1 += c1;
+                        a2 += c2;
+                        a3 += c3;
                     }
-                    for (; i < k; i++)
+                    T.Store(ref dwi, a0);
+                    T.Store(ref Unsafe.Add(ref dwi, kStride), a1);
+                    T.Store(ref Unsafe.Add(ref dwi, 2 * kStride), a2);
+                    T.Store(ref Unsafe.Add(ref dwi, 3 * kStride), a3);
+                }
+                for (; i < k; i++)
+                {
+                    ref float dwi = ref Unsafe.Add(ref dwColumn, i * kStride);
+                    ref float xi = ref Unsafe.Add(ref xT0, i * RowSlab);
+                    T a0 = T.Load(in dwi);
+                    for (int r0 = 0; r0 < n; r0 += SumChunk)
                     {
-                        ref float dwi = ref Unsafe.Add(ref dwColumn, i * kStride);
-                        ref float xi = ref Unsafe.Add(ref xT0, i * RowSlab);
-                        T a0 = T.Load(in dwi);
-                        for (int r0 = 0; r0 < n; r0 += SumChunk)
-                        {
-                            int r1 = Math.Min(n, r0 + SumChunk);
-                            T c0 = T.Zero;
-                            for (int r = r0; r < r1; r++)
-                                c0 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xi, r)), T.Load(in Unsafe.Add(ref col0, r * W)), c0);
-                            a0 += c0;
-                        }
-                        T.Store(ref dwi, a0);
+                        int r1 = Math.Min(n, r0 + SumChunk);
+                        T c0 = T.Zero;
+                        for (int r = r0; r < r1; r++)
+                            c0 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xi, r)), T.Load(in Unsafe.Add(ref col0, r * W)), c0);
+                        a0 += c0;
                     }
+                    T.Store(ref dwi, a0);
                 }
             }
         }
     }
 
-    /// <summary><c>xT[i·RowSlab + r] = x[r·xStride + i]</c> for <paramref name="n"/> ≤ <see cref="RowSlab"/> rows and
-    /// <paramref name="k"/> inputs, in tiles of 16 × 16: a tile's 16 source and 16 destination lines stay in L1 while it
+    /// <summary><c>xT[i·RowSlab + r] = x[r·xStride + i]</c> for the rows [<paramref name="rowStart"/>,
+    /// <paramref name="rowEnd"/>) of a slab (at most <see cref="RowSlab"/>) and <paramref name="k"/> inputs, in tiles of 16 × 16: a tile's 16 source and 16 destination lines stay in L1 while it
     /// is copied (a row at a time, the 128 destination rows 512 bytes apart would each be written 16 times from L2).</summary>
-    private static void TransposeSlab(ReadOnlySpan<float> x, int xStride, int n, int k, Span<float> xT)
+    private static void TransposeSlab(ReadOnlySpan<float> x, int xStride, int rowStart, int rowEnd, int k, Span<float> xT)
     {
         const int Tile = 16;
         ref float x0 = ref MemoryMarshal.GetReference(x);
         ref float t0 = ref MemoryMarshal.GetReference(xT);
-        for (int r0 = 0; r0 < n; r0 += Tile)
+        for (int r0 = rowStart; r0 < rowEnd; r0 += Tile)
         {
-            int r1 = Math.Min(n, r0 + Tile);
+            int r1 = Math.Min(rowEnd, r0 + Tile);
             for (int i0 = 0; i0 < k; i0 += Tile)
             {
                 int i1 = Math.Min(k, i0 + Tile);
@@ -1027,6 +1041,7 @@ public static class InterleavedKernels
         private static OuterWork<T>? t_work;
 #pragma warning restore IDE1006
 
+        private readonly ComputeBarrier _barrier = new();
         private Pinned _x, _dy, _dw, _scratch;
         private int _xStride, _rows, _dyStride, _gateStart, _gateEnd, _columns, _group, _groups, _parts, _scratchLength;
         private InterleavedShape _shape;
@@ -1038,14 +1053,39 @@ public static class InterleavedKernels
         {
             (_x, _xStride, _rows, _dy, _dyStride, _dw, _shape, _gateStart, _gateEnd) = (x, xStride, rows, dy, dyStride, dw, shape, gateStart, gateEnd);
             (_scratch, _scratchLength, _columns, _group, _groups, _parts) = (scratch, scratchLength, columns, group, groups, parts);
+            _barrier.Reset(parts);
         }
 
+        /// <summary>Part <paramref name="index"/>: its groups of gradient columns over every slab of rows. The parts
+        /// transpose each slab together (16-row tiles each) into the first part's scratch, wait for one another, sum
+        /// their columns over it, and wait again before the next slab overwrites it: each input is transposed once,
+        /// however many threads read it.</summary>
         public void Run(int index)
         {
-            int start = (int)((long)_groups * index / _parts) * _group;
-            int end = index == _parts - 1 ? _columns : (int)((long)_groups * (index + 1) / _parts) * _group;
-            AccumulateOuterColumns<T>(_x.Span, _xStride, _rows, _dy.Span, _dyStride, _dw.Span, _shape, _gateStart, _gateEnd,
-                _scratch.Span.Slice(index * _scratchLength, _scratchLength), start, end);
+            try
+            {
+                int start = (int)((long)_groups * index / _parts) * _group;
+                int end = index == _parts - 1 ? _columns : (int)((long)_groups * (index + 1) / _parts) * _group;
+                int k = _shape.Inputs;
+                Span<float> scratch = _scratch.Span;
+                Span<float> xT = scratch.Slice(0, k * RowSlab);
+                Span<float> columnScratch = scratch.Slice(index * _scratchLength + k * RowSlab, _scratchLength - k * RowSlab);
+                ReadOnlySpan<float> x = _x.Span, dy = _dy.Span;
+                for (int slab = 0; slab < _rows; slab += RowSlab)
+                {
+                    int n = Math.Min(RowSlab, _rows - slab), tiles = (n + 15) / 16;
+                    int first = tiles * index / _parts * 16, last = Math.Min(n, tiles * (index + 1) / _parts * 16);
+                    TransposeSlab(x.Slice(slab * _xStride), _xStride, first, last, k, xT);
+                    _barrier.SignalAndWait();
+                    AccumulateOuterSlab<T>(xT, dy, _dyStride, slab, n, _dw.Span, _shape, _gateStart, _gateEnd, columnScratch, start, end);
+                    _barrier.SignalAndWait();
+                }
+            }
+            catch
+            {
+                _barrier.Break();
+                throw;
+            }
         }
     }
 
