@@ -129,12 +129,32 @@ public static class Int8Kernels
         for (int r = 0; r < rows; r++)
             inputScales[r] = QuantizeInput(x.Slice(r * xStride, inputs), inputs, quantized.Slice(r * rowBytes, rowBytes));
         bool allGates = gateStart == 0 && gateEnd == gates && gates is 3 or 4;
+        // Two rows share each weight load where there are registers for both rows' sums (AVX-512's 32); the sums are
+        // integers, so any grouping of rows gives the same bits.
+        bool pairs = allGates && Avx512F.VL.IsSupported;
         ref int w0 = ref MemoryMarshal.GetReference(packed);
         for (int b = blockStart; b < blockEnd; b++)
         {
             ref int block = ref Unsafe.Add(ref w0, b * quads * gates * W);
             int row = b * gates * W;
-            for (int r = 0; r < rows; r++)
+            int r = 0;
+            if (pairs)
+            {
+                for (; r + 2 <= rows; r += 2)
+                {
+                    if (inputScales[r] == 0 || inputScales[r + 1] == 0)
+                        break; // a row of zeros adds nothing: the rows from here go one at a time
+                    ref int xa = ref Unsafe.As<byte, int>(ref MemoryMarshal.GetReference(quantized.Slice(r * rowBytes)));
+                    ref int xb = ref Unsafe.As<byte, int>(ref MemoryMarshal.GetReference(quantized.Slice((r + 1) * rowBytes)));
+                    var first = new Output(inputScales[r], ref MemoryMarshal.GetReference(sums.Slice(row)), ref MemoryMarshal.GetReference(scales.Slice(row)),
+                        ref MemoryMarshal.GetReference(y.Slice(r * yStride + row)));
+                    var second = new Output(inputScales[r + 1], ref MemoryMarshal.GetReference(sums.Slice(row)), ref MemoryMarshal.GetReference(scales.Slice(row)),
+                        ref MemoryMarshal.GetReference(y.Slice((r + 1) * yStride + row)));
+                    if (vnni) GatesTwoRows<VnniSums>(ref xa, ref xb, quads, ref block, gates, first, second);
+                    else GatesTwoRows<Avx2Sums>(ref xa, ref xb, quads, ref block, gates, first, second);
+                }
+            }
+            for (; r < rows; r++)
             {
                 if (inputScales[r] == 0)
                     continue;
@@ -256,6 +276,62 @@ public static class Int8Kernels
         output.Add(2, a2, b2);
         if (four)
             output.Add(3, a3, b3);
+    }
+
+    /// <summary><see cref="Gates{TSums}"/> for two rows at once: each weight vector loaded serves both (16 sums, for
+    /// machines with 32 vector registers).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void GatesTwoRows<TSums>(ref int xa, ref int xb, int quads, ref int block, int gates, Output first, Output second)
+        where TSums : struct, IQuadSums
+    {
+        Vector256<int> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default;
+        Vector256<int> c0 = default, d0 = default, c1 = default, d1 = default, c2 = default, d2 = default, c3 = default, d3 = default;
+        bool four = gates == 4;
+        int stride = gates * W;
+        for (int q = 0; q < quads; q++)
+        {
+            var x = TSums.Inputs(Unsafe.Add(ref xa, q));
+            var z = TSums.Inputs(Unsafe.Add(ref xb, q));
+            ref int lanes = ref Unsafe.Add(ref block, q * stride);
+            var w = Vector256.LoadUnsafe(ref lanes).AsSByte();
+            a0 = TSums.Add(a0, x, w);
+            c0 = TSums.Add(c0, z, w);
+            w = Vector256.LoadUnsafe(ref lanes, 8).AsSByte();
+            b0 = TSums.Add(b0, x, w);
+            d0 = TSums.Add(d0, z, w);
+            w = Vector256.LoadUnsafe(ref lanes, W).AsSByte();
+            a1 = TSums.Add(a1, x, w);
+            c1 = TSums.Add(c1, z, w);
+            w = Vector256.LoadUnsafe(ref lanes, W + 8).AsSByte();
+            b1 = TSums.Add(b1, x, w);
+            d1 = TSums.Add(d1, z, w);
+            w = Vector256.LoadUnsafe(ref lanes, 2 * W).AsSByte();
+            a2 = TSums.Add(a2, x, w);
+            c2 = TSums.Add(c2, z, w);
+            w = Vector256.LoadUnsafe(ref lanes, 2 * W + 8).AsSByte();
+            b2 = TSums.Add(b2, x, w);
+            d2 = TSums.Add(d2, z, w);
+            if (four)
+            {
+                w = Vector256.LoadUnsafe(ref lanes, 3 * W).AsSByte();
+                a3 = TSums.Add(a3, x, w);
+                c3 = TSums.Add(c3, z, w);
+                w = Vector256.LoadUnsafe(ref lanes, 3 * W + 8).AsSByte();
+                b3 = TSums.Add(b3, x, w);
+                d3 = TSums.Add(d3, z, w);
+            }
+        }
+        first.Add(0, a0, b0);
+        first.Add(1, a1, b1);
+        first.Add(2, a2, b2);
+        second.Add(0, c0, d0);
+        second.Add(1, c1, d1);
+        second.Add(2, c2, d2);
+        if (four)
+        {
+            first.Add(3, a3, b3);
+            second.Add(3, c3, d3);
+        }
     }
 
     /// <summary>One gate's 16 lanes (any gate count), summed over the quads.</summary>
