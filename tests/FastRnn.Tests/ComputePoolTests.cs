@@ -51,6 +51,51 @@ public class ComputePoolTests
         Assert.All(work.Hits, h => Assert.Equal(1, h));
     }
 
+    /// <summary>Parts that sleep past the spinning (0.2 ms) before they count or cross a barrier, so the caller, the
+    /// workers and the barrier's waiters all park and must be woken.</summary>
+    private sealed class SleepyWork(int parts) : IParallelWork
+    {
+        public readonly ComputeBarrier Barrier = new();
+        public readonly int[] Hits = new int[parts];
+        public int Sleeper = -1;
+
+        public void Run(int index)
+        {
+            if (index == Sleeper)
+                Thread.Sleep(2);
+            Interlocked.Increment(ref Hits[index]);
+            Barrier.SignalAndWait();
+            if (index == (Sleeper + 1) % Hits.Length)
+                Thread.Sleep(2);
+            Barrier.SignalAndWait();
+        }
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public async Task ParkedCallersWorkersAndBarrierWaitersAreWoken(int threads)
+    {
+        var pool = new ComputePool(threads); // not disposed if a thread hangs: Dispose would wait for it
+        var work = new SleepyWork(threads);
+        var run = Task.Run(() =>
+        {
+            for (int round = 0; round < 30; round++)
+            {
+                if (round % 3 == 0)
+                    Thread.Sleep(2); // the workers park between dispatches
+                work.Sleeper = round % (threads + 1) - 1; // none, the caller's part, or a worker's
+                work.Barrier.Reset(threads);
+                pool.Together(threads, work);
+            }
+        });
+        var finished = await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(60)));
+        Assert.True(finished == run, "a parked thread was not woken");
+        await run;
+        pool.Dispose();
+        Assert.All(work.Hits, h => Assert.Equal(30, h));
+    }
+
     [Fact]
     public void ADispatchInsideAnIndexRunsInOrderOnThatThread()
     {

@@ -136,4 +136,34 @@ public class Int8KernelTests
             }
         }
     }
+    [Fact]
+    public void InputTiesRoundToEvenAndAZeroOrNonFiniteRowGivesNoBytes()
+    {
+        foreach (int inputs in new[] { 1, 7, 8, 31, 32, 33, 64, 70 })
+        {
+            // scale 1 (the largest is 127): every other value sits at a midpoint, which rounds to the even neighbor
+            var x = Enumerable.Range(0, inputs).Select(k => k == inputs - 1 ? 127f : (k % 2 == 0 ? 1 : -1) * (k % 120 + 0.5f)).ToArray();
+            var bytes = new byte[(inputs + 3) / 4 * 4];
+            Assert.Equal(1f, Int8Kernels.QuantizeInput(x, inputs, bytes));
+            Assert.Equal(Reference(x).Values, bytes.Take(inputs).Select(b => b - 128));
+            Assert.All(bytes.Skip(inputs), b => Assert.Equal(128, b));
+
+            // a row of zeros, and rows with an infinity or a NaN anywhere: every byte 128 (zero)
+            foreach (var (poison, at) in new[] { (0f, -1), (float.PositiveInfinity, 0), (float.NegativeInfinity, inputs - 1), (float.NaN, inputs / 2), (float.NaN, inputs - 1) })
+            {
+                var row = at < 0 ? new float[inputs] : x.ToArray();
+                if (at >= 0)
+                    row[at] = poison;
+                Array.Fill(bytes, (byte)7);
+                float scale = Int8Kernels.QuantizeInput(row, inputs, bytes);
+                if (at < 0)
+                    Assert.Equal(0f, scale);
+                else if (float.IsNaN(poison))
+                    Assert.True(float.IsNaN(scale), $"{inputs} inputs, NaN at {at}: scale {scale}");
+                else
+                    Assert.Equal(float.PositiveInfinity, scale);
+                Assert.All(bytes, b => Assert.Equal(128, b));
+            }
+        }
+    }
 }

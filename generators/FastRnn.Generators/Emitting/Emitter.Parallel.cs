@@ -212,19 +212,21 @@ internal static partial class Emitter
                     private readonly global::FastRnn.ComputeBarrier _barrier = new();
                     private {{owner}}? _model;
                     private State? _state;
-                    private int _parts;{{(_quantizing ? "\nprivate byte[] _scratch = [];" : "")}}
+                    private int _parts;{{(_quantizing ? "\nprivate byte[] _scratch = [];\nprivate int _stride;" : "")}}
 
                     public void Set({{owner}} model, State state, int parts)
                     {
-                        (_model, _state, _parts) = (model, state, parts);
-                        _barrier.Reset(parts);{{(_quantizing ? "\n// each share quantizes its products' inputs in scratch of its own (allocated once for the state's batch)\nif (_scratch.Length < parts * state.QuantizedScratch.Length)\n    _scratch = new byte[parts * state.QuantizedScratch.Length];" : "")}}
+                        // written only when they change: the threads then keep reading these lines from their own caches
+                        if (!ReferenceEquals(_model, model) || !ReferenceEquals(_state, state) || _parts != parts)
+                            (_model, _state, _parts) = (model, state, parts);
+                        _barrier.Reset(parts);{{(_quantizing ? "\n// each share quantizes its products' inputs in scratch of its own (allocated once for the state's batch), two\n// cache lines or more apart: shares writing one line would pass it between their cores at every product\nint stride = (state.QuantizedScratch.Length + 63) / 64 * 64 + 128;\nif (_stride != stride || _scratch.Length < parts * stride)\n    (_stride, _scratch) = (stride, _scratch.Length < parts * stride ? new byte[parts * stride] : _scratch);" : "")}}
                     }
 
                     public void Run(int part)
                     {
                         try
                         {
-                            _model!.StepShare(_state!, part, _parts, _barrier{{(_quantizing ? ", _scratch.AsSpan(part * _state!.QuantizedScratch.Length, _state.QuantizedScratch.Length)" : "")}});
+                            _model!.StepShare(_state!, part, _parts, _barrier{{(_quantizing ? ", _scratch.AsSpan(part * _stride, _state!.QuantizedScratch.Length)" : "")}});
                         }
                         catch
                         {

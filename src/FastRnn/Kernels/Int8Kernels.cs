@@ -77,17 +77,68 @@ public static class Int8Kernels
 
     /// <summary>Quantizes one row of <paramref name="inputs"/> values to the unsigned bytes the product reads,
     /// <c>round(x / s) + 128</c>, padding its last quad with 128 (zero); returns the scale <c>s = max|x| / 127</c>
-    /// (0 for a row of zeros, which then adds nothing).</summary>
+    /// (0 for a row of zeros, which then adds nothing; not finite for a row with a value that is not, whose bytes are
+    /// then all 128). Eight values a vector, the same bits as one at a time: the division is IEEE's either way, the
+    /// rounding ties to even in both and a maximum does not depend on its order.</summary>
     public static float QuantizeInput(ReadOnlySpan<float> x, int inputs, Span<byte> quantized)
     {
-        float largest = 0;
-        for (int k = 0; k < inputs; k++)
-            largest = MathF.Max(largest, MathF.Abs(x[k]));
-        float scale = largest / 127f;
         int padded = (inputs + 3) / 4 * 4;
-        for (int k = 0; k < padded; k++)
+        x = x[..inputs];
+        quantized = quantized[..padded];
+        float scale = LargestMagnitude(x) / 127f;
+        int k = 0;
+        if (scale > 0 && float.IsFinite(scale) && Vector256.IsHardwareAccelerated)
+        {
+            ref float from = ref MemoryMarshal.GetReference(x);
+            ref byte to = ref MemoryMarshal.GetReference(quantized);
+            var divisor = Vector256.Create(scale);
+            for (; k + 32 <= inputs; k += 32)
+            {
+                var low = Vector256.Narrow(QuantizeEight(ref from, k, divisor), QuantizeEight(ref from, k + 8, divisor));
+                var high = Vector256.Narrow(QuantizeEight(ref from, k + 16, divisor), QuantizeEight(ref from, k + 24, divisor));
+                Vector256.Narrow(low, high).StoreUnsafe(ref to, (nuint)k);
+            }
+        }
+        for (; k < padded; k++)
             quantized[k] = (byte)((k < inputs && scale > 0 ? Quantize(x[k], scale) : 0) + 128);
         return scale;
+    }
+
+    /// <summary>Eight inputs from <paramref name="at"/> as <c>round(x / s) + 128</c> in [1, 255].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<uint> QuantizeEight(ref float x, int at, Vector256<float> scale)
+    {
+        var q = Vector256.Round(Vector256.LoadUnsafe(ref x, (nuint)at) / scale);
+        q = Vector256.Min(Vector256.Max(q, Vector256.Create(-127f)), Vector256.Create(127f));
+        return Vector256.ConvertToInt32(q + Vector256.Create(128f)).AsUInt32();
+    }
+
+    /// <summary>max |x| over <paramref name="x"/> (0 when empty), NaN when any value is NaN (as a run of
+    /// <see cref="MathF.Max(float, float)"/> gives).</summary>
+    private static float LargestMagnitude(ReadOnlySpan<float> x)
+    {
+        float largest = 0;
+        int k = 0;
+        if (Vector256.IsHardwareAccelerated && x.Length >= 8)
+        {
+            ref float from = ref MemoryMarshal.GetReference(x);
+            // Vector256.Max propagates NaN, as MathF.Max does
+            var a = Vector256<float>.Zero;
+            var b = Vector256<float>.Zero;
+            for (; k + 16 <= x.Length; k += 16)
+            {
+                a = Vector256.Max(a, Vector256.Abs(Vector256.LoadUnsafe(ref from, (nuint)k)));
+                b = Vector256.Max(b, Vector256.Abs(Vector256.LoadUnsafe(ref from, (nuint)(k + 8))));
+            }
+            for (; k + 8 <= x.Length; k += 8)
+                a = Vector256.Max(a, Vector256.Abs(Vector256.LoadUnsafe(ref from, (nuint)k)));
+            a = Vector256.Max(a, b);
+            for (int i = 0; i < Vector256<float>.Count; i++)
+                largest = MathF.Max(largest, a[i]);
+        }
+        for (; k < x.Length; k++)
+            largest = MathF.Max(largest, MathF.Abs(x[k]));
+        return largest;
     }
 
     /// <summary>round(value / scale), ties to even, within [−127, 127].</summary>

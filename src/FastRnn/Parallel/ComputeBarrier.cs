@@ -12,6 +12,7 @@ public sealed class ComputeBarrier
     private int _participants;
     private int _remaining;
     private int _phase;
+    private int _parked;
     private volatile bool _broken;
 
     /// <summary>Starts a new round of phases for <paramref name="participants"/> parts. Call it before the dispatch,
@@ -19,6 +20,9 @@ public sealed class ComputeBarrier
     public void Reset(int participants)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(participants, 1);
+        // no writes when a finished round left it as asked: the parts keep reading its line from their own caches
+        if (_participants == participants && Volatile.Read(ref _remaining) == participants && !_broken)
+            return;
         _participants = participants;
         Volatile.Write(ref _remaining, participants);
         _broken = false;
@@ -31,10 +35,12 @@ public sealed class ComputeBarrier
         if (Interlocked.Decrement(ref _remaining) == 0)
         {
             Volatile.Write(ref _remaining, _participants);
-            lock (_gate)
+            // a full fence, then the parked count: a waiter that counted itself after it is sure to see the new phase
+            Interlocked.Exchange(ref _phase, phase + 1);
+            if (Volatile.Read(ref _parked) != 0)
             {
-                Volatile.Write(ref _phase, phase + 1);
-                Monitor.PulseAll(_gate);
+                lock (_gate)
+                    Monitor.PulseAll(_gate);
             }
             return;
         }
@@ -42,16 +48,19 @@ public sealed class ComputeBarrier
         {
             if (_broken)
                 throw new InvalidOperationException("Another part of this parallel work failed.");
-            if (round < ComputePool.SpinRounds)
+            if (round < ComputePool.SpinPolls)
             {
-                Thread.SpinWait(ComputePool.SpinIterations);
+                Thread.SpinWait(1);
                 continue;
             }
+            // counted with a full fence before the last look under the lock (the arriving part pulses under it)
+            Interlocked.Increment(ref _parked);
             lock (_gate)
             {
                 while (Volatile.Read(ref _phase) == phase && !_broken)
                     Monitor.Wait(_gate);
             }
+            Interlocked.Decrement(ref _parked);
         }
     }
 
