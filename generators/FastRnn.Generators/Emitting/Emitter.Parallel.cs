@@ -219,7 +219,7 @@ internal static partial class Emitter
                         // written only when they change: the threads then keep reading these lines from their own caches
                         if (!ReferenceEquals(_model, model) || !ReferenceEquals(_state, state) || _parts != parts)
                             (_model, _state, _parts) = (model, state, parts);
-                        _barrier.Reset(parts);{{(_quantizing ? "\n// each share quantizes its products' inputs in scratch of its own (allocated once for the state's batch), two\n// cache lines or more apart: shares writing one line would pass it between their cores at every product\nint stride = (state.QuantizedScratch.Length + 63) / 64 * 64 + 128;\nif (_stride != stride || _scratch.Length < parts * stride)\n    (_stride, _scratch) = (stride, _scratch.Length < parts * stride ? new byte[parts * stride] : _scratch);" : "")}}
+                        _barrier.Reset(parts);{{(_quantizing ? "\n// each share quantizes its products' inputs in scratch of its own (allocated once for the state's batch), two\n// cache lines or more apart: shares writing one line would pass it between their cores at every product\nint stride = (state.QuantizedScratch.Length + 63) / 64 * 64 + 128;\nif (_scratch.Length < parts * stride)\n    _scratch = new byte[parts * stride];\nif (_stride != stride)\n    _stride = stride;" : "")}}
                     }
 
                     public void Run(int part)

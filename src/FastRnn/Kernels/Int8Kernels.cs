@@ -195,12 +195,10 @@ public static class Int8Kernels
                 {
                     if (inputScales[r] == 0 || inputScales[r + 1] == 0)
                         break; // a row of zeros adds nothing: the rows from here go one at a time
-                    ref int xa = ref Unsafe.As<byte, int>(ref MemoryMarshal.GetReference(quantized.Slice(r * rowBytes)));
-                    ref int xb = ref Unsafe.As<byte, int>(ref MemoryMarshal.GetReference(quantized.Slice((r + 1) * rowBytes)));
-                    var first = new Output(inputScales[r], ref MemoryMarshal.GetReference(sums.Slice(row)), ref MemoryMarshal.GetReference(scales.Slice(row)),
-                        ref MemoryMarshal.GetReference(y.Slice(r * yStride + row)));
-                    var second = new Output(inputScales[r + 1], ref MemoryMarshal.GetReference(sums.Slice(row)), ref MemoryMarshal.GetReference(scales.Slice(row)),
-                        ref MemoryMarshal.GetReference(y.Slice((r + 1) * yStride + row)));
+                    ref int xa = ref QuantizedRow(quantized, r, rowBytes);
+                    ref int xb = ref QuantizedRow(quantized, r + 1, rowBytes);
+                    var first = new Output(inputScales[r], sums, scales, y, row, r * yStride + row);
+                    var second = new Output(inputScales[r + 1], sums, scales, y, row, (r + 1) * yStride + row);
                     if (vnni) GatesTwoRows<VnniSums>(ref xa, ref xb, quads, ref block, gates, first, second);
                     else GatesTwoRows<Avx2Sums>(ref xa, ref xb, quads, ref block, gates, first, second);
                 }
@@ -209,9 +207,8 @@ public static class Int8Kernels
             {
                 if (inputScales[r] == 0)
                     continue;
-                ref int xq = ref Unsafe.As<byte, int>(ref MemoryMarshal.GetReference(quantized.Slice(r * rowBytes)));
-                var output = new Output(inputScales[r], ref MemoryMarshal.GetReference(sums.Slice(row)), ref MemoryMarshal.GetReference(scales.Slice(row)),
-                    ref MemoryMarshal.GetReference(y.Slice(r * yStride + row)));
+                ref int xq = ref QuantizedRow(quantized, r, rowBytes);
+                var output = new Output(inputScales[r], sums, scales, y, row, r * yStride + row);
                 if (allGates)
                 {
                     // an LSTM's or GRU's block: every gate in one pass over its contiguous lanes
@@ -231,6 +228,11 @@ public static class Int8Kernels
         }
     }
 
+    /// <summary>Row <paramref name="r"/>'s quantized inputs, four bytes a lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ref int QuantizedRow(Span<byte> quantized, int r, int rowBytes) =>
+        ref Unsafe.As<byte, int>(ref MemoryMarshal.GetReference(quantized.Slice(r * rowBytes)));
+
     /// <summary>Where a block's sums go: each gate's 16 outputs get s_x·s_w·(Σ − 128·Σq_w).</summary>
     private readonly ref struct Output
     {
@@ -239,12 +241,14 @@ public static class Int8Kernels
         private readonly ref float _scales;
         private readonly ref float _y;
 
-        public Output(float inputScale, ref int sums, ref float scales, ref float y)
+        /// <summary>The block whose output rows start at <paramref name="row"/> (its sums and scales), for the input row
+        /// with scale <paramref name="inputScale"/>, whose outputs start at <paramref name="at"/> in <paramref name="y"/>.</summary>
+        public Output(float inputScale, ReadOnlySpan<int> sums, ReadOnlySpan<float> scales, Span<float> y, int row, int at)
         {
             _inputScale = inputScale;
-            _sums = ref sums;
-            _scales = ref scales;
-            _y = ref y;
+            _sums = ref MemoryMarshal.GetReference(sums.Slice(row));
+            _scales = ref MemoryMarshal.GetReference(scales.Slice(row));
+            _y = ref MemoryMarshal.GetReference(y.Slice(at));
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -615,55 +615,53 @@ public static class InterleavedKernels
         }
         for (; c < columnEnd; c++)
         {
+            ref float dwColumn = ref Unsafe.Add(ref dw0, PackColumn(dy, dyStride, slab, n, shape, gateStart, perBlock, c, column));
+            int i = 0;
+            // Four inputs share each gradient vector.
+            for (; i + 4 <= k; i += 4)
             {
-                ref float dwColumn = ref Unsafe.Add(ref dw0, PackColumn(dy, dyStride, slab, n, shape, gateStart, perBlock, c, column));
-                int i = 0;
-                // Four inputs share each gradient vector.
-                for (; i + 4 <= k; i += 4)
+                ref float dwi = ref Unsafe.Add(ref dwColumn, i * kStride);
+                ref float xi = ref Unsafe.Add(ref xT0, i * RowSlab);
+                T a0 = T.Load(in dwi);
+                T a1 = T.Load(in Unsafe.Add(ref dwi, kStride));
+                T a2 = T.Load(in Unsafe.Add(ref dwi, 2 * kStride));
+                T a3 = T.Load(in Unsafe.Add(ref dwi, 3 * kStride));
+                for (int r0 = 0; r0 < n; r0 += SumChunk)
                 {
-                    ref float dwi = ref Unsafe.Add(ref dwColumn, i * kStride);
-                    ref float xi = ref Unsafe.Add(ref xT0, i * RowSlab);
-                    T a0 = T.Load(in dwi);
-                    T a1 = T.Load(in Unsafe.Add(ref dwi, kStride));
-                    T a2 = T.Load(in Unsafe.Add(ref dwi, 2 * kStride));
-                    T a3 = T.Load(in Unsafe.Add(ref dwi, 3 * kStride));
-                    for (int r0 = 0; r0 < n; r0 += SumChunk)
+                    int r1 = Math.Min(n, r0 + SumChunk);
+                    T c0 = T.Zero, c1 = T.Zero, c2 = T.Zero, c3 = T.Zero;
+                    for (int r = r0; r < r1; r++)
                     {
-                        int r1 = Math.Min(n, r0 + SumChunk);
-                        T c0 = T.Zero, c1 = T.Zero, c2 = T.Zero, c3 = T.Zero;
-                        for (int r = r0; r < r1; r++)
-                        {
-                            T d = T.Load(in Unsafe.Add(ref col0, r * W));
-                            c0 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xi, r)), d, c0);
-                            c1 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xi, RowSlab + r)), d, c1);
-                            c2 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xi, 2 * RowSlab + r)), d, c2);
-                            c3 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xi, 3 * RowSlab + r)), d, c3);
-                        }
-                        a0 += c0;
-                        a1 += c1;
-                        a2 += c2;
-                        a3 += c3;
+                        T d = T.Load(in Unsafe.Add(ref col0, r * W));
+                        c0 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xi, r)), d, c0);
+                        c1 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xi, RowSlab + r)), d, c1);
+                        c2 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xi, 2 * RowSlab + r)), d, c2);
+                        c3 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xi, 3 * RowSlab + r)), d, c3);
                     }
-                    T.Store(ref dwi, a0);
-                    T.Store(ref Unsafe.Add(ref dwi, kStride), a1);
-                    T.Store(ref Unsafe.Add(ref dwi, 2 * kStride), a2);
-                    T.Store(ref Unsafe.Add(ref dwi, 3 * kStride), a3);
+                    a0 += c0;
+                    a1 += c1;
+                    a2 += c2;
+                    a3 += c3;
                 }
-                for (; i < k; i++)
+                T.Store(ref dwi, a0);
+                T.Store(ref Unsafe.Add(ref dwi, kStride), a1);
+                T.Store(ref Unsafe.Add(ref dwi, 2 * kStride), a2);
+                T.Store(ref Unsafe.Add(ref dwi, 3 * kStride), a3);
+            }
+            for (; i < k; i++)
+            {
+                ref float dwi = ref Unsafe.Add(ref dwColumn, i * kStride);
+                ref float xi = ref Unsafe.Add(ref xT0, i * RowSlab);
+                T a0 = T.Load(in dwi);
+                for (int r0 = 0; r0 < n; r0 += SumChunk)
                 {
-                    ref float dwi = ref Unsafe.Add(ref dwColumn, i * kStride);
-                    ref float xi = ref Unsafe.Add(ref xT0, i * RowSlab);
-                    T a0 = T.Load(in dwi);
-                    for (int r0 = 0; r0 < n; r0 += SumChunk)
-                    {
-                        int r1 = Math.Min(n, r0 + SumChunk);
-                        T c0 = T.Zero;
-                        for (int r = r0; r < r1; r++)
-                            c0 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xi, r)), T.Load(in Unsafe.Add(ref col0, r * W)), c0);
-                        a0 += c0;
-                    }
-                    T.Store(ref dwi, a0);
+                    int r1 = Math.Min(n, r0 + SumChunk);
+                    T c0 = T.Zero;
+                    for (int r = r0; r < r1; r++)
+                        c0 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xi, r)), T.Load(in Unsafe.Add(ref col0, r * W)), c0);
+                    a0 += c0;
                 }
+                T.Store(ref dwi, a0);
             }
         }
     }
@@ -1047,7 +1045,7 @@ public static class InterleavedKernels
         }
 
         /// <summary>Part <paramref name="index"/>: its groups of gradient columns over every slab of rows. The parts
-        /// transpose each slab together (16-row tiles each) into the first part's scratch, wait for one another, sum
+        /// transpose each slab together (each its share of the rows, in groups of 16) into the first part's scratch, wait for one another, sum
         /// their columns over it, and wait again before the next slab overwrites it: each input is transposed once,
         /// however many threads read it.</summary>
         public void Run(int index)
