@@ -349,7 +349,7 @@ public class QuantizedModelTests : TemporaryDirectoryTest
     public void AStateOnAPoolStepsTheSameBitsAtAnyThreadCount(WeightPrecision precision, bool wide)
     {
         using var path = VectorPath.Override(wide);
-        // large enough for the step to be split: a share per MiB of quantized matrices (int8: 2 shares, bfloat16: 4)
+        // large enough for the step to be split: a share per 512 KiB of int8 or 384 KiB of bfloat16 matrices (4 and 11 shares)
         var model = new QuantizedPoolModel(4, 12, 3);
         Perturb(model, 6);
         var quantized = model.Quantize(precision);

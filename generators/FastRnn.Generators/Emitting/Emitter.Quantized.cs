@@ -77,9 +77,10 @@ internal static partial class Emitter
                     """);
                 if (SplitsStep)
                     _w.Lines("""
-                        // Most threads a state's pool gives one step: a share of the blocks for each 512 KiB of quantized matrices,
-                        // at most one per block of the widest layer. A smaller share costs about what it saves (perf/README §10:
-                        // LSTM(256) in int8, 0.5 MiB, 8.1 µs on one thread and 9.4 µs on two; in bfloat16, 1 MiB, 12.2 → 8.9 µs).
+                        // Most threads a state's pool gives one step: a share of the blocks for each 384 KiB of bfloat16 or 512 KiB
+                        // of int8 matrices, at most one per block of the widest layer. A smaller share costs about what it saves
+                        // (perf/README §10: each share reads lines the other threads just wrote; int8 LSTM(256), 0.5 MiB, 6.0 µs on
+                        // one thread and 6.3–7.0 µs on two; bfloat16 GRU(256), 0.75 MiB, 7.0–7.4 → 6.3–6.5 µs).
                         private readonly int _shares;
                         """);
                 foreach (var (field, offset) in QuantizedMatrices())
@@ -103,7 +104,7 @@ internal static partial class Emitter
                     if (_m.HasStatistics)
                         _w.Line("_statistics = weights.Statistics;");
                     if (SplitsStep)
-                        _w.Line("_shares = (int)global::System.Math.Clamp(weights.MatrixBytes >> 19, 1, SharedStepBlocks);");
+                        _w.Line("_shares = (int)global::System.Math.Clamp(weights.MatrixBytes / (weights.Precision == global::FastRnn.WeightPrecision.BFloat16 ? 384 * 1024 : 512 * 1024), 1, SharedStepBlocks);");
                     foreach (var (field, offset) in QuantizedMatrices())
                         _w.Line($"{field} = weights.Matrix({offset});");
                 }

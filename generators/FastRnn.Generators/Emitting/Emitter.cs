@@ -1594,7 +1594,8 @@ internal static partial class Emitter
                         /// kernel over its blocks; above, its columns of both products and its units' update), and the head's
                         /// product and activation by columns and rows; the outputs are the same bits. On two cores here it
                         /// pays from LSTM(256) up (perf/README §8). A quantized model's steps of this state split its blocks the
-                        /// same way, one share per 512 KiB of its quantized matrices (its head runs on the calling thread).</summary>
+                        /// same way, one share per 384 KiB of bfloat16 or 512 KiB of int8 matrices (its head runs on the
+                        /// calling thread).</summary>
                         public global::FastRnn.ComputePool? Pool { get; set; }
 
                         // The shared step's work (the float32 model's and the quantized model's), created on the first shared step.
