@@ -6,7 +6,8 @@ namespace FastRnn.Benchmarks;
 /// <summary><c>dotnet run -c Release --project perf/FastRnn.Benchmarks -- phases [rounds]</c>: where the char-LM training
 /// iteration's time goes at 1 and 2 threads — its forward, loss, backward and optimizer step timed apart, in
 /// alternating rounds in one process (so a slow stretch of the machine hits both thread counts), medians per round.
-/// The phase whose 2-thread time is furthest from half its 1-thread time is what holds the iteration back.</summary>
+/// The phase whose 2-thread time is furthest from half its 1-thread time is what holds the iteration back. Each round
+/// also prints how long a cache line takes to pass between the two processors right after it.</summary>
 public static class IterationPhases
 {
     private static readonly string[] s_names = ["forward", "loss", "backward", "update", "iteration"];
@@ -25,7 +26,10 @@ public static class IterationPhases
         {
             for (int e = 0; e < engines.Length; e++)
                 times[e] = engines[e].Time(calls);
-            output.WriteLine($"round {round}: " + string.Join("; ", engines.Select((engine, e) =>
+            // the host places the two vCPUs near or far from each other and moves them: a cache line's hand-over time,
+            // measured after the round, says which (SchedulingGaps.LineHandOver)
+            double handOver = SchedulingGaps.LineHandOver(trips: 20_000, runs: 5);
+            output.WriteLine($"round {round} (line hand-over {handOver:F0} ns): " + string.Join("; ", engines.Select((engine, e) =>
                 $"{engine.Threads} thread{(engine.Threads > 1 ? "s" : "")} " + string.Join(" ", times[e].Select(t => t.ToString("F2", System.Globalization.CultureInfo.InvariantCulture))))) +
                 (engines.Length < 2 ? "" : "; 2 vs 1: " + string.Join(" ", times[1].Zip(times[0], (two, one) => (two / one).ToString("F2", System.Globalization.CultureInfo.InvariantCulture)))));
         }

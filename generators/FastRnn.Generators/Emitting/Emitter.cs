@@ -976,11 +976,18 @@ internal static partial class Emitter
                     {{Span}} gates = _l{{n}}Gates.AsSpan(0, steps * batch * {{L}}Row);
                     {{weights}}
                     {{maskFirst}}
-                    {{StepLoop(recurrentInputs, Lines(maskNext, "barrier?.SignalAndWait();").TrimStart('\n'))}}
+                    {{StepLoop(Lines(recurrentInputs, PrefetchShared(recurrentDropout ? "hRecurrent" : hPrev, L)).TrimStart('\n'), Lines(maskNext, "barrier?.SignalAndWait();").TrimStart('\n'))}}
                 }
 
                 """);
         }
+
+        /// <summary>In a shared recurrence, asks for every line of h(t−1) (<paramref name="rows"/>, batch rows of the
+        /// layer's units) before the step's product: the other shares wrote part of it on their cores.</summary>
+        private static string PrefetchShared(string rows, string L) => Code($$"""
+            if (barrier is not null)
+                global::FastRnn.Kernels.CacheLines.Prefetch({{rows}}, batch, {{L}}Padded, {{L}}Hidden); // the other shares' part of h(t−1) is in their caches
+            """);
 
         private static string LaneOffset(int k) => k == 0 ? "0" : k == 1 ? "BlockWidth" : $"{k} * BlockWidth";
 
