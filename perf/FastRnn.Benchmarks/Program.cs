@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Running;
 
 // dotnet run -c Release --project perf/FastRnn.Benchmarks -- --filter '*'   (see perf/README.md)
-// dotnet run -c Release --project perf/FastRnn.Benchmarks -- gaps           (how much a spinning thread is descheduled)
+// dotnet run -c Release --project perf/FastRnn.Benchmarks -- gaps           (a cache line's hand-over between processors; how much a spinning thread is descheduled)
 // dotnet run -c Release --project perf/FastRnn.Benchmarks -- peers [rounds] (FastRnn and ONNX Runtime in alternating rounds)
 // dotnet run -c Release --project perf/FastRnn.Benchmarks -- phases [rounds [threads]] (the char-LM iteration's phases at 1 and 2 threads, or one count)
 if (args is ["peers", ..] && args.Length <= 2)
