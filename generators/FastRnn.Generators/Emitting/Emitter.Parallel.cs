@@ -181,11 +181,8 @@ internal static partial class Emitter
                 {
                     string x = n == 0 ? "state.Input" : $"state.Layer{n - 1}HiddenNext";
                     _w.Line($"// Layer {n}: h(t) of its share of blocks{(n == 0 ? "" : $", from every share of layer {n - 1}'s h(t)")}");
-                    _w.Lines($$"""
-                        // its inputs came in part from the other threads' caches: ask for every line at once (CacheLines)
-                        global::FastRnn.Kernels.CacheLines.Prefetch({{x}}, batch, {{InputStride(n)}}, L{{n}}Inputs);
-                        global::FastRnn.Kernels.CacheLines.Prefetch(state.Layer{{n}}Hidden, batch, L{{n}}Padded, L{{n}}Hidden);
-                        """);
+                    _w.Lines(Lines("// its inputs came in part from the other threads' caches: ask for every line at once",
+                        Prefetch(x, InputStride(n), $"L{n}Inputs"), Prefetch($"state.Layer{n}Hidden", $"L{n}Padded", $"L{n}Hidden")));
                     if (_quantizing)
                     {
                         _w.Line($"(start, end) = Share(L{n}Blocks, 1, part, parts);");

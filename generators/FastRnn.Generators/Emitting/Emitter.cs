@@ -976,17 +976,22 @@ internal static partial class Emitter
                     {{Span}} gates = _l{{n}}Gates.AsSpan(0, steps * batch * {{L}}Row);
                     {{weights}}
                     {{maskFirst}}
-                    {{StepLoop(Lines(recurrentInputs, PrefetchShared(recurrentDropout ? "hRecurrent" : hPrev, L)).TrimStart('\n'), Lines(maskNext, "barrier?.SignalAndWait();").TrimStart('\n'))}}
+                    {{StepLoop(Lines(recurrentInputs, PrefetchShared(recurrentDropout ? "hRecurrent" : hPrev, $"{L}Padded", $"{L}Hidden")).TrimStart('\n'), Lines(maskNext, "barrier?.SignalAndWait();").TrimStart('\n'))}}
                 }
 
                 """);
         }
 
-        /// <summary>In a shared recurrence, asks for every line of h(t−1) (<paramref name="rows"/>, batch rows of the
-        /// layer's units) before the step's product: the other shares wrote part of it on their cores.</summary>
-        private static string PrefetchShared(string rows, string L) => Code($$"""
-            if (barrier is not null)
-                global::FastRnn.Kernels.CacheLines.Prefetch({{rows}}, batch, {{L}}Padded, {{L}}Hidden); // the other shares' part of h(t−1) is in their caches
+        /// <summary><c>CacheLines.Prefetch</c> of <c>batch</c> rows of <paramref name="rows"/>, <paramref name="stride"/>
+        /// apart, <paramref name="length"/> floats each: a share asks for every line of an input the other shares wrote in
+        /// part on their cores before its product walks it.</summary>
+        private static string Prefetch(string rows, string stride, string length) =>
+            $"global::FastRnn.Kernels.CacheLines.Prefetch({rows}, batch, {stride}, {length});";
+
+        /// <summary><see cref="Prefetch"/> in a recurrence that runs shared or alone: only when it is shared.</summary>
+        private static string PrefetchShared(string rows, string stride, string length) => Code($$"""
+            if (barrier is not null) // the other shares wrote part of these rows on their cores
+                {{Prefetch(rows, stride, length)}}
             """);
 
         private static string LaneOffset(int k) => k == 0 ? "0" : k == 1 ? "BlockWidth" : $"{k} * BlockWidth";

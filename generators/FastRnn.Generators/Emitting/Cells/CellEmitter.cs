@@ -255,8 +255,7 @@ internal static partial class Emitter
 
             /// <summary>This share's units of <paramref name="target"/> += Uᵀ·(<paramref name="rows"/> of step t, every share's).</summary>
             protected string SharedProduct(string rows, string target) => Code($$"""
-                if (barrier is not null)
-                    global::FastRnn.Kernels.CacheLines.Prefetch({{rows}}.Slice(now * {{L}}Row, batch * {{L}}Row), batch, {{L}}Row, {{L}}Row); // the other shares' columns are in their caches
+                {{PrefetchShared($"{rows}.Slice(now * {L}Row, batch * {L}Row)", $"{L}Row", $"{L}Row")}}
                 {{Kernels}}.MultiplyAdd<T>({{rows}}.Slice(now * {{L}}Row, batch * {{L}}Row), {{L}}Row, batch,
                     _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, {{target}}, {{L}}Padded, blockStart, blockEnd, Alternate(t));
                 """);
