@@ -8,6 +8,11 @@ using FastRnn.Serving.Sessions;
 // gate, the batcher or the caller's own step, gather, step, scatter, the caller resumed), warmed first; prints the bytes
 // the whole process allocated for 100 and for 2,100 frames per session, the least difference of three tries last.
 bool batching = args.Length == 0 || args[0] == "on";
+// Without batching a driver steps on its own thread pool thread until its frames are done, so six drivers on a small
+// machine starve the pool, and the threads it injects while a run is measured (half a second apart) are counted as
+// that run's bytes (tens of kilobytes now and then). Every driver gets its thread from the start instead.
+ThreadPool.GetMinThreads(out int workers, out int ports);
+ThreadPool.SetMinThreads(Math.Max(workers, 6 + Environment.ProcessorCount), ports);
 var options = new ServingOptions { Batching = batching, MaxBatch = 8, MaxWait = TimeSpan.Zero };
 string file = Path.Combine(AppContext.BaseDirectory, "models", "kjv-char.safetensors");
 using var model = new ServedModel("kjv-char", () => new KjvCharModel(1, 1), file, options);
