@@ -29,11 +29,16 @@ internal sealed record Buffer(
     string ElementType = "float",
     string? FieldType = null,
     bool Mutable = false,
-    string? Fill = null)
+    string? Fill = null,
+    bool Aligned = false)
 {
-    /// <summary>The field's declared type.</summary>
-    public string Type => FieldType ?? ElementType + "[]";
+    private bool OnCacheLine => Aligned && ElementType == "float";
+
+    private const string AlignedType = "global::FastRnn.Kernels.AlignedFloats";
+
+    /// <summary>The field's declared type (floats on a cache line: <c>AlignedFloats</c>, which reads as a span).</summary>
+    public string Type => FieldType ?? (OnCacheLine ? AlignedType : ElementType + "[]");
 
     /// <summary>The allocation expression, or null for a field that is not allocated.</summary>
-    public string? Allocation => Length is null ? null : $"new {ElementType}[{Length}]";
+    public string? Allocation => Length is null ? null : OnCacheLine ? $"new {AlignedType}({Length})" : $"new {ElementType}[{Length}]";
 }

@@ -40,10 +40,10 @@ internal static partial class Emitter
         }
 
         private static Buffer Model(string name, string? length, string comment, BufferSizing sizing = BufferSizing.Capacity) =>
-            new(name, BufferOwner.Model, length, comment, sizing);
+            new(name, BufferOwner.Model, length, comment, sizing, Aligned: true);
 
         private static Buffer Constant(string name, string length, string comment) =>
-            new(name, BufferOwner.Model, length, comment, BufferSizing.Constant);
+            new(name, BufferOwner.Model, length, comment, BufferSizing.Constant, Aligned: true);
 
         private static Buffer Site(string name, string type, string comment) =>
             new(name, BufferOwner.Model, null, comment, FieldType: $"global::FastRnn.Kernels.{type}", Mutable: true);
@@ -55,7 +55,7 @@ internal static partial class Emitter
 
         private IEnumerable<Buffer> InputBuffers()
         {
-            yield return Constant("_parameters", "ParameterCount", "The parameter arena: every tensor, gate-interleaved, at the offsets above.");
+            yield return Constant("_parameters", "ParameterCount", "The parameter arena: every tensor, gate-interleaved, at the offsets above (each on a cache line).");
             yield return Constant("_gradients", "ParameterCount", "The gradient arena, in the parameters' layout.");
             yield return Model("_input", "rows * InputSize", "Layer 0's input for every step and row: [steps·batch, InputSize], time-major.");
             if (Tokens)

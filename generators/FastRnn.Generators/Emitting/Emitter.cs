@@ -399,7 +399,7 @@ internal static partial class Emitter
                 global::FastRnn.ModelArchitecture? global::FastRnn.IRnnModel.Architecture => s_architecture;
 
                 /// <inheritdoc/>
-                public void ZeroGrad() => global::System.Array.Clear(_gradients);
+                public void ZeroGrad() => _gradients.Span.Clear();
 
                 """);
             EmitStatisticsApi();
@@ -738,11 +738,11 @@ internal static partial class Emitter
                 for (int n = 0; n < _m.Layers.Count; n++)
                 {
                     _w.Line($"if (state is null) {StateBuffer(n)}.AsSpan(0, batch * L{n}Padded).Clear();");
-                    _w.Line($"else state.Layer{n}Hidden.CopyTo({StateBuffer(n)}, 0);");
+                    _w.Line($"else state.Layer{n}Hidden.CopyTo({StateBuffer(n)}.AsSpan(0));");
                     if (_m.Layers[n].Cell == CellKind.Lstm)
                     {
                         _w.Line($"if (state is null) _l{n}Cell.AsSpan(0, batch * L{n}Padded).Clear();");
-                        _w.Line($"else state.Layer{n}Cell.CopyTo(_l{n}Cell, 0);");
+                        _w.Line($"else state.Layer{n}Cell.CopyTo(_l{n}Cell.AsSpan(0));");
                     }
                 }
             }
