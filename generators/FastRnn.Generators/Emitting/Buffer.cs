@@ -32,11 +32,12 @@ internal sealed record Buffer(
     string? Fill = null,
     bool Aligned = false)
 {
-    private bool OnCacheLine => Aligned && ElementType == "float";
+    /// <summary>Whether the field is an <c>AlignedArray</c> (floats on a cache line).</summary>
+    public bool OnCacheLine => Aligned && ElementType == "float";
 
-    private const string AlignedType = "global::FastRnn.Kernels.AlignedFloats";
+    private const string AlignedType = "global::FastRnn.Kernels.AlignedArray<float>";
 
-    /// <summary>The field's declared type (floats on a cache line: <c>AlignedFloats</c>, which reads as a span).</summary>
+    /// <summary>The field's declared type (floats on a cache line: <c>AlignedArray</c>, which reads as a span).</summary>
     public string Type => FieldType ?? (OnCacheLine ? AlignedType : ElementType + "[]");
 
     /// <summary>The allocation expression, or null for a field that is not allocated.</summary>

@@ -13,9 +13,9 @@ namespace FastRnn.Kernels;
 public sealed class QuantizedMatrix
 {
     private const int W = Block.Width;
-    private readonly uint[] _lanes;
-    private readonly float[] _scales;
-    private readonly int[] _sums;
+    private readonly AlignedArray<uint> _lanes; // on a cache line, as the float32 weights are
+    private readonly AlignedArray<float> _scales;
+    private readonly AlignedArray<int> _sums;
 
     private QuantizedMatrix(InterleavedShape shape, WeightPrecision precision)
     {
@@ -24,9 +24,9 @@ public sealed class QuantizedMatrix
         Shape = shape;
         Precision = precision;
         bool int8 = precision == WeightPrecision.Int8;
-        _lanes = new uint[int8 ? Int8Kernels.PackedLength(shape) : BFloat16Kernels.PackedLength(shape)];
-        _scales = int8 ? new float[shape.RowLength] : [];
-        _sums = int8 ? new int[shape.RowLength] : [];
+        _lanes = new AlignedArray<uint>(int8 ? Int8Kernels.PackedLength(shape) : BFloat16Kernels.PackedLength(shape));
+        _scales = new AlignedArray<float>(int8 ? shape.RowLength : 0);
+        _sums = new AlignedArray<int>(int8 ? shape.RowLength : 0);
     }
 
     /// <summary>The matrix's shape (inputs, gates, blocks), as its float32 original.</summary>
@@ -43,7 +43,7 @@ public sealed class QuantizedMatrix
     {
         var matrix = new QuantizedMatrix(shape, precision);
         if (precision == WeightPrecision.Int8)
-            Int8Kernels.Quantize(weights, shape, System.Runtime.InteropServices.MemoryMarshal.Cast<uint, int>(matrix._lanes.AsSpan()), matrix._scales, matrix._sums);
+            Int8Kernels.Quantize(weights, shape, System.Runtime.InteropServices.MemoryMarshal.Cast<uint, int>(matrix._lanes.Span), matrix._scales, matrix._sums);
         else
             BFloat16Kernels.Pack(weights, shape, matrix._lanes);
         return matrix;
@@ -71,7 +71,7 @@ public sealed class QuantizedMatrix
             throw new ArgumentOutOfRangeException(nameof(columnStart), $"Columns [{columnStart}, {columnEnd}) of gates [{gateStart}, {gateEnd}) are not whole blocks.");
         int blockStart = columnStart / perBlock, blockEnd = columnEnd / perBlock;
         if (Precision == WeightPrecision.Int8)
-            Int8Kernels.MultiplyAdd(x, xStride, rows, System.Runtime.InteropServices.MemoryMarshal.Cast<uint, int>(_lanes.AsSpan()), _scales, _sums, Shape,
+            Int8Kernels.MultiplyAdd(x, xStride, rows, System.Runtime.InteropServices.MemoryMarshal.Cast<uint, int>(_lanes.Span), _scales, _sums, Shape,
                 gateStart, gateEnd, blockStart, blockEnd, scratch, y, yStride, Int8Kernels.HasVnni);
         else
             BFloat16Kernels.MultiplyAdd<T>(x, xStride, rows, _lanes, Shape, gateStart, gateEnd, blockStart, blockEnd, y, yStride);
@@ -82,12 +82,12 @@ public sealed class QuantizedMatrix
     public int Stored(int unit, int gate, int input)
     {
         var (lane, shift) = LaneOf(unit, gate, input);
-        return Precision == WeightPrecision.Int8 ? (sbyte)(_lanes[lane] >> shift) : (ushort)(_lanes[lane] >> shift);
+        return Precision == WeightPrecision.Int8 ? (sbyte)(_lanes.Span[lane] >> shift) : (ushort)(_lanes.Span[lane] >> shift);
     }
 
     /// <summary>The scale of output row (<paramref name="unit"/>, <paramref name="gate"/>): int8 weights stand for
     /// value·scale (1 for bfloat16).</summary>
-    public float Scale(int unit, int gate) => Precision == WeightPrecision.Int8 ? _scales[Shape.RowIndexOf(unit, gate)] : 1f;
+    public float Scale(int unit, int gate) => Precision == WeightPrecision.Int8 ? _scales.Span[Shape.RowIndexOf(unit, gate)] : 1f;
 
     /// <summary>The float32 value the product uses for a weight: the bfloat16 widened, or the int8 value times its row's scale.</summary>
     public float Value(int unit, int gate, int input) => Precision == WeightPrecision.Int8
@@ -111,7 +111,7 @@ public sealed class QuantizedMatrix
                     float s = scale(j, g);
                     if (!float.IsFinite(s) || s < 0)
                         throw new InvalidDataException($"Tensor '{name}': the scale of row {g * units + j} is {s}; a scale is finite and not negative.");
-                    matrix._scales[row] = s;
+                    matrix._scales.Span[row] = s;
                 }
                 for (int k = 0; k < shape.Inputs; k++)
                 {
@@ -120,10 +120,10 @@ public sealed class QuantizedMatrix
                         throw new InvalidDataException($"Tensor '{name}': weight ({g * units + j}, {k}) is {value}, outside {(int8 ? "[−127, 127]" : "the 16 bits of a bfloat16")}.");
                     sum += value;
                     var (lane, shift) = matrix.LaneOf(j, g, k);
-                    matrix._lanes[lane] |= (uint)(int8 ? (byte)(sbyte)value : (ushort)value) << shift;
+                    matrix._lanes.Span[lane] |= (uint)(int8 ? (byte)(sbyte)value : (ushort)value) << shift;
                 }
                 if (int8)
-                    matrix._sums[row] = sum;
+                    matrix._sums.Span[row] = sum;
             }
         return matrix;
     }

@@ -6,18 +6,18 @@ using Xunit;
 namespace FastRnn.Tests;
 
 /// <summary>The arenas and buffers the generated models read with vector loads start on a cache line (64 bytes), so a
-/// 512-bit load of a weight row never straddles two lines; <see cref="AlignedFloats"/> gives them that.</summary>
-public sealed class AlignedFloatsTests
+/// 512-bit load of a weight row never straddles two lines; <see cref="AlignedArray{T}"/> gives them that.</summary>
+public sealed class AlignedArrayTests
 {
     [Fact]
     public void EveryLengthStartsOnALineZeroedAndInBounds()
     {
         // many allocations of every small length: the pinned heap places them at every offset a float can have
-        var kept = new List<AlignedFloats>();
+        var kept = new List<AlignedArray<float>>();
         for (int round = 0; round < 8; round++)
             for (int length = 0; length <= 40; length++)
             {
-                var floats = new AlignedFloats(length);
+                var floats = new AlignedArray<float>(length);
                 Assert.Equal(length, floats.Length);
                 Assert.Equal(length, floats.Span.Length);
                 Assert.Equal(0, Address(floats.Span) % 64);
@@ -30,9 +30,23 @@ public sealed class AlignedFloatsTests
     }
 
     [Fact]
+    public void OtherElementTypesStartOnALineToo()
+    {
+        for (int length = 0; length <= 70; length++)
+        {
+            var lanes = new AlignedArray<uint>(length);
+            var bytes = new AlignedArray<byte>(length);
+            Assert.Equal(0, Address(lanes.Span) % 64);
+            Assert.Equal(0, Address(bytes.Span) % 64);
+            Assert.Equal(length, lanes.Span.Length);
+            Assert.Equal(length, bytes.Span.Length);
+        }
+    }
+
+    [Fact]
     public void SlicesAndConversionsSeeTheSameFloats()
     {
-        var floats = new AlignedFloats(37);
+        var floats = new AlignedArray<float>(37);
         for (int i = 0; i < floats.Length; i++)
             floats.Span[i] = i;
         Span<float> all = floats;
@@ -42,7 +56,7 @@ public sealed class AlignedFloatsTests
         Assert.Equal([5f, 6f, 7f], floats.AsSpan(5, 3).ToArray());
         Assert.Equal(Enumerable.Range(30, 7).Select(i => (float)i), floats.AsSpan(30).ToArray());
         Assert.Throws<ArgumentOutOfRangeException>(() => floats.AsSpan(35, 3));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new AlignedFloats(-1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new AlignedArray<float>(-1));
     }
 
     [Fact]
@@ -57,6 +71,6 @@ public sealed class AlignedFloatsTests
         }
     }
 
-    private static long Address(Span<float> floats) =>
-        Unsafe.ByteOffset(ref Unsafe.NullRef<float>(), ref MemoryMarshal.GetReference(floats));
+    private static long Address<T>(Span<T> elements) =>
+        Unsafe.ByteOffset(ref Unsafe.NullRef<T>(), ref MemoryMarshal.GetReference(elements));
 }
