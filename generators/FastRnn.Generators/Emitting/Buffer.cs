@@ -32,8 +32,9 @@ internal sealed record Buffer(
     string? Fill = null,
     bool Aligned = false)
 {
-    /// <summary>Whether the field is an <c>AlignedArray</c> (floats on a cache line).</summary>
-    public bool OnCacheLine => Aligned && ElementType == "float";
+    /// <summary>Whether the field is an <c>AlignedArray</c> (floats on a cache line; only model buffers are, and none
+    /// of them has a fill).</summary>
+    private bool OnCacheLine => Aligned && ElementType == "float";
 
     private const string AlignedType = "global::FastRnn.Kernels.AlignedArray<float>";
 

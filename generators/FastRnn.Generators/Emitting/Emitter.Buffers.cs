@@ -339,7 +339,7 @@ internal static partial class Emitter
             {
                 _w.Line($"{buffer.Name} = {buffer.Allocation};");
                 if (buffer.Fill is { } value)
-                    _w.Line(buffer.OnCacheLine ? $"{buffer.Name}.Span.Fill({value});" : $"global::System.Array.Fill({buffer.Name}, {value});");
+                    _w.Line($"global::System.Array.Fill({buffer.Name}, {value});");
             }
         }
     }
