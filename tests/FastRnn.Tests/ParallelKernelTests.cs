@@ -63,6 +63,58 @@ public class ParallelKernelTests
 
     [Theory]
     [MemberData(nameof(Widths))]
+    public void AffineEqualsTheBiasBroadcastThenTheProduct(bool wide)
+    {
+        // Affine adds its first chunk of inputs to the bias instead of to y: the same bits as storing the bias into every
+        // row and adding the whole product to it, serial or split by columns or (few columns, many rows) by row slabs
+        var pools = new ComputePool?[] { null }.Concat(new[] { 1, 2, 3, 8 }.Select(t => new ComputePool(t))).ToArray();
+        try
+        {
+            int cases = 0;
+            foreach (int rows in new[] { 1, 2, 3, 5, 64, 200 })
+                foreach (int inputs in new[] { 1, 31, 32, 33, 70 })
+                    foreach (int gates in new[] { 1, 4 })
+                        foreach (int blocks in new[] { 1, 3, 16 })
+                        {
+                            var shape = new InterleavedShape(inputs, gates, blocks);
+                            int xStride = inputs + 3, yStride = shape.RowLength + 16;
+                            var x = new ArraySegment<float>(Random(7 + rows * xStride, rows * 31 + inputs), 7, rows * xStride);
+                            var w = new ArraySegment<float>(Random(16 + shape.Length, blocks * 7 + gates), 16, shape.Length);
+                            float[] bias = Random(shape.RowLength, inputs + gates);
+                            float[] initial = Random(rows * yStride, 5);
+                            var expected = (float[])initial.Clone();
+                            InterleavedKernels.BroadcastRows(bias, expected, yStride, rows);
+                            if (wide)
+                                InterleavedKernels.MultiplyAdd<Block512>(x, xStride, rows, w, shape, 0, gates, expected, yStride);
+                            else
+                                InterleavedKernels.MultiplyAdd<Block256>(x, xStride, rows, w, shape, 0, gates, expected, yStride);
+                            foreach (var pool in pools)
+                            {
+                                var actual = (float[])initial.Clone();
+                                if (wide)
+                                    InterleavedKernels.Affine<Block512>(pool, x, xStride, rows, w, shape, bias, actual, yStride);
+                                else
+                                    InterleavedKernels.Affine<Block256>(pool, x, xStride, rows, w, shape, bias, actual, yStride);
+                                Assert.True(expected.AsSpan().SequenceEqual(actual),
+                                    $"rows {rows}, inputs {inputs}, {gates} gates × {blocks} blocks, {pool?.Threads ?? 0} threads: not bit-identical");
+                                cases++;
+                            }
+                        }
+            Assert.True(cases > 800, $"only {cases} cases");
+            var wrong = new InterleavedShape(4, 4, 2);
+            var error = Assert.Throws<ArgumentException>(() => InterleavedKernels.Affine<Block256>(null, new float[4], 4, 1,
+                new float[wrong.Length], wrong, new float[wrong.RowLength - 16], new float[wrong.RowLength], wrong.RowLength));
+            Assert.Contains($"needs {wrong.RowLength} floats", error.Message);
+        }
+        finally
+        {
+            foreach (var pool in pools)
+                pool?.Dispose();
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Widths))]
     public void WeightGradientOnAPoolEqualsTheSerialOne(bool wide)
     {
         var pools = new[] { 1, 2, 3, 4, 8 }.Select(t => new ComputePool(t)).ToArray();

@@ -881,9 +881,8 @@ internal static partial class Emitter
                     """
                 : $$"""
                     // a_x(t) = b_ih + W_ih·x(t)   [steps·batch, Row]
-                    {{Kernels}}.BroadcastRows(_pool, p.Slice({{L}}InputBias, {{L}}Row), gates, {{L}}Row, rows);
-                    {{Kernels}}.MultiplyAdd<T>(_pool, {{InputSpan(n, "rows")}}, {{InputStride(n)}}, rows,
-                        p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, gates, {{L}}Row);{{(Reverse(n) ? "\n// the reverse direction: its step s of row r is the sequence's step length − 1 − s\n" + ReverseSteps("gates", L + "Row") : "")}}
+                    {{Kernels}}.Affine<T>(_pool, {{InputSpan(n, "rows")}}, {{InputStride(n)}}, rows,
+                        p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, p.Slice({{L}}InputBias, {{L}}Row), gates, {{L}}Row);{{(Reverse(n) ? "\n// the reverse direction: its step s of row r is the sequence's step length − 1 − s\n" + ReverseSteps("gates", L + "Row") : "")}}
                     """;
             string hPrev = $"{StateBuffer(n)}.AsSpan(now * {L}Padded, batch * {L}Padded)";
             var cellEmitter = Cell(n);
@@ -1094,9 +1093,8 @@ internal static partial class Emitter
                     """);
             string headInput = _m.HeadDropout is null ? TopRows : "HeadInput(batch, steps)";
             _w.Lines($$"""
-                    {{Kernels}}.BroadcastRows(_pool, p.Slice(HeadBias, HeadPadded), logits, HeadPadded, rows);
-                    {{Kernels}}.MultiplyAdd<T>(_pool, {{headInput}}, {{OutputStride(Top)}}, rows,
-                        p.Slice(HeadWeights, HeadShape.Length), HeadShape, 0, 1, logits, HeadPadded);
+                    {{Kernels}}.Affine<T>(_pool, {{headInput}}, {{OutputStride(Top)}}, rows,
+                        p.Slice(HeadWeights, HeadShape.Length), HeadShape, p.Slice(HeadBias, HeadPadded), logits, HeadPadded);
                     {{ActivationCall("_pool", "logits", "_outputs", "rows")}}
                 }
 

@@ -55,6 +55,39 @@ public static class InterleavedKernels
         where T : struct, IBlock<T>
     {
         CheckProduct(x, xStride, rows, w, shape, gateStart, gateEnd, y, yStride);
+        Product<T>(pool, x, xStride, rows, w, shape, gateStart, gateEnd, default, y, yStride, descending);
+    }
+
+    /// <summary><c>y[r, c] = bias[c] + Σ_k x[r, k] · w[k, c]</c> for every column c = (block, gate) of the row, on
+    /// <paramref name="pool"/>'s threads as <see cref="MultiplyAdd{T}(ComputePool?, ReadOnlySpan{float}, int, int, ReadOnlySpan{float}, InterleavedShape, int, int, Span{float}, int, bool)"/>
+    /// splits them. The same bits as <see cref="BroadcastRows(ComputePool?, ReadOnlySpan{float}, Span{float}, int, int)"/>
+    /// of the bias followed by that product over every gate, without the pass that stores the bias into every row and
+    /// reads it back: the first chunk of inputs adds its sums to the bias instead of to y (y is only written).</summary>
+    public static void Affine<T>(ComputePool? pool,
+        ReadOnlySpan<float> x, int xStride, int rows,
+        ReadOnlySpan<float> w, InterleavedShape shape, ReadOnlySpan<float> bias,
+        Span<float> y, int yStride)
+        where T : struct, IBlock<T>
+    {
+        CheckProduct(x, xStride, rows, w, shape, 0, shape.Gates, y, yStride);
+        if (bias.Length != shape.RowLength)
+            throw new ArgumentException($"The bias needs {shape.RowLength} floats (a row of {shape}); it has {bias.Length}.", nameof(bias));
+        if (shape.Inputs == 0)
+        {
+            BroadcastRows(pool, bias, y, yStride, rows);
+            return;
+        }
+        Product<T>(pool, x, xStride, rows, w, shape, 0, shape.Gates, bias, y, yStride, false);
+    }
+
+    /// <summary>The product on the pool (see the parallel <c>MultiplyAdd</c>), added to y or, with a bias, to the bias
+    /// and stored in y.</summary>
+    private static unsafe void Product<T>(ComputePool? pool,
+        ReadOnlySpan<float> x, int xStride, int rows,
+        ReadOnlySpan<float> w, InterleavedShape shape, int gateStart, int gateEnd, ReadOnlySpan<float> bias,
+        Span<float> y, int yStride, bool descending)
+        where T : struct, IBlock<T>
+    {
         int columns = shape.Blocks * (gateEnd - gateStart);
         int tile = Tile<T>();
         int tiles = columns / tile;
@@ -64,34 +97,34 @@ public static class InterleavedKernels
         {
             // Too few column tiles for the threads (a head of a few classes): split the rows instead, on whole slabs,
             // which the serial product also walks one by one, so every row is computed by the same tile.
-            MultiplyAddRowSlabs<T>(pool, x, xStride, rows, w, shape, gateStart, gateEnd, y, yStride, Math.Min(pool.Concurrency, slabs));
+            MultiplyAddRowSlabs<T>(pool, x, xStride, rows, w, shape, gateStart, gateEnd, bias, y, yStride, Math.Min(pool.Concurrency, slabs));
             return;
         }
         if (parts <= 1)
         {
-            MultiplyAddColumns<T>(x, xStride, rows, w, shape, gateStart, gateEnd, y, yStride, 0, columns, descending);
+            MultiplyAddColumns<T>(x, xStride, rows, w, shape, gateStart, gateEnd, y, yStride, 0, columns, descending, bias);
             return;
         }
-        fixed (float* px = x, pw = w, py = y)
+        fixed (float* px = x, pw = w, pb = bias, py = y)
         {
             var work = ProductWork<T>.ForThisThread;
             work.Set(new Pinned(px, x.Length), xStride, rows, new Pinned(pw, w.Length), shape, gateStart, gateEnd,
-                new Pinned(py, y.Length), yStride, columns, tile, tiles, parts);
+                new Pinned(pb, bias.Length), new Pinned(py, y.Length), yStride, columns, tile, tiles, parts);
             pool!.For(parts, work);
         }
     }
 
     private static unsafe void MultiplyAddRowSlabs<T>(ComputePool pool,
         ReadOnlySpan<float> x, int xStride, int rows,
-        ReadOnlySpan<float> w, InterleavedShape shape, int gateStart, int gateEnd,
+        ReadOnlySpan<float> w, InterleavedShape shape, int gateStart, int gateEnd, ReadOnlySpan<float> bias,
         Span<float> y, int yStride, int parts)
         where T : struct, IBlock<T>
     {
-        fixed (float* px = x, pw = w, py = y)
+        fixed (float* px = x, pw = w, pb = bias, py = y)
         {
             var work = ProductWork<T>.ForThisThread;
             work.Set(new Pinned(px, x.Length), xStride, rows, new Pinned(pw, w.Length), shape, gateStart, gateEnd,
-                new Pinned(py, y.Length), yStride, shape.Blocks * (gateEnd - gateStart), 0, 0, parts, bySlabs: true);
+                new Pinned(pb, bias.Length), new Pinned(py, y.Length), yStride, shape.Blocks * (gateEnd - gateStart), 0, 0, parts, bySlabs: true);
             pool.For(parts, work);
         }
     }
@@ -131,11 +164,12 @@ public static class InterleavedKernels
     }
 
     /// <summary>The product for output columns [<paramref name="columnStart"/>, <paramref name="columnEnd"/>):
-    /// tiles from <paramref name="columnStart"/> (a multiple of the tile), then single columns for what is left.</summary>
+    /// tiles from <paramref name="columnStart"/> (a multiple of the tile), then single columns for what is left. With a
+    /// <paramref name="bias"/> (a row), the first chunk of inputs adds its sums to it rather than to y.</summary>
     private static void MultiplyAddColumns<T>(
         ReadOnlySpan<float> x, int xStride, int rows,
         ReadOnlySpan<float> w, InterleavedShape shape, int gateStart, int gateEnd,
-        Span<float> y, int yStride, int columnStart, int columnEnd, bool descending = false)
+        Span<float> y, int yStride, int columnStart, int columnEnd, bool descending = false, ReadOnlySpan<float> bias = default)
         where T : struct, IBlock<T>
     {
         int k = shape.Inputs, gates = shape.Gates, kStride = gates * W, perBlock = gateEnd - gateStart;
@@ -144,6 +178,10 @@ public static class InterleavedKernels
         ref float x0 = ref MemoryMarshal.GetReference(x);
         ref float w0 = ref MemoryMarshal.GetReference(w);
         ref float y0 = ref MemoryMarshal.GetReference(y);
+        // what the first chunk of inputs adds its sums to: y itself, or the bias (the same row for every row)
+        bool biased = !bias.IsEmpty;
+        ref float s0 = ref biased ? ref MemoryMarshal.GetReference(bias) : ref y0;
+        int sStride = biased ? 0 : yStride;
         Span<int> weightAt = stackalloc int[4];
         Span<int> outputAt = stackalloc int[4];
         // Rows a slab at a time (a multiple of every tile's height, so each row falls in the same kind of tile as in
@@ -154,6 +192,7 @@ public static class InterleavedKernels
             int slabRows = Math.Min(RowSlabOfTiles, rows - r0);
             ref float xs = ref Unsafe.Add(ref x0, r0 * xStride);
             ref float ys = ref Unsafe.Add(ref y0, r0 * yStride);
+            ref float ss = ref Unsafe.Add(ref s0, r0 * sStride);
             // Every column is computed the same way whatever the order, so the order is free: descending lets a caller
             // that runs the same product step after step alternate directions, and the weights it read last, still in
             // the cache, are the first it reads next.
@@ -166,42 +205,47 @@ public static class InterleavedKernels
                     weightAt[i] = (b * k * gates + g) * W;
                     outputAt[i] = (b * gates + g) * W;
                 }
-                TileColumns<T>(ref xs, xStride, slabRows, k, kStride, ref w0, weightAt, ref ys, yStride, outputAt);
+                TileColumns<T>(ref xs, xStride, slabRows, k, kStride, ref w0, weightAt, ref ys, yStride, ref ss, sStride, outputAt);
             }
             for (int c = tilesEnd; c < columnEnd; c++)
             {
                 int b = c / perBlock, g = gateStart + c % perBlock;
                 Column<T>(ref xs, xStride, slabRows, k, kStride, ref Unsafe.Add(ref w0, (b * k * gates + g) * W),
-                    ref Unsafe.Add(ref ys, (b * gates + g) * W), yStride);
+                    ref Unsafe.Add(ref ys, (b * gates + g) * W), yStride, ref Unsafe.Add(ref ss, (b * gates + g) * W), sStride);
             }
         }
     }
 
     /// <summary>One tile of columns (4 at 512 bits, 2 at 256) over every row: four rows at a time, then two, then one,
     /// so the weights are read once per group of rows and each group keeps at least eight independent sums.</summary>
+    /// <remarks>Every tile adds its first chunk of inputs to the rows at <paramref name="s0"/> (<paramref name="sStride"/>
+    /// apart) and its later chunks to y: the source is y itself for a product added to y, a bias row (stride 0) for
+    /// <see cref="Affine{T}"/>.</remarks>
     private static void TileColumns<T>(ref float x0, int xStride, int rows, int k, int kStride,
-        ref float w0, ReadOnlySpan<int> weightAt, ref float y0, int yStride, ReadOnlySpan<int> outputAt)
+        ref float w0, ReadOnlySpan<int> weightAt, ref float y0, int yStride, ref float s0, int sStride, ReadOnlySpan<int> outputAt)
         where T : struct, IBlock<T>
     {
         bool wide = typeof(T) == typeof(Block512);
         int r = wide
-            ? Tile4x4<T>(ref x0, xStride, rows, k, kStride, ref w0, weightAt, ref y0, yStride, outputAt)
+            ? Tile4x4<T>(ref x0, xStride, rows, k, kStride, ref w0, weightAt, ref y0, yStride, ref s0, sStride, outputAt)
             : Avx512F.VL.IsSupported
-                ? Tile2x4<T>(ref x0, xStride, rows, k, kStride, ref w0, weightAt, ref y0, yStride, outputAt)
-                : Tile2x2<T>(ref x0, xStride, rows, k, kStride, ref w0, weightAt, ref y0, yStride, outputAt);
+                ? Tile2x4<T>(ref x0, xStride, rows, k, kStride, ref w0, weightAt, ref y0, yStride, ref s0, sStride, outputAt)
+                : Tile2x2<T>(ref x0, xStride, rows, k, kStride, ref w0, weightAt, ref y0, yStride, ref s0, sStride, outputAt);
         for (; r + 2 <= rows; r += 2)
         {
             ref float xr = ref Unsafe.Add(ref x0, r * xStride);
             ref float yr = ref Unsafe.Add(ref y0, r * yStride);
-            if (wide) Tile4x2<T>(ref xr, xStride, k, kStride, ref w0, weightAt, ref yr, yStride, outputAt);
-            else Tile2x2<T>(ref xr, xStride, 2, k, kStride, ref w0, weightAt, ref yr, yStride, outputAt);
+            ref float sr = ref Unsafe.Add(ref s0, r * sStride);
+            if (wide) Tile4x2<T>(ref xr, xStride, k, kStride, ref w0, weightAt, ref yr, yStride, ref sr, sStride, outputAt);
+            else Tile2x2<T>(ref xr, xStride, 2, k, kStride, ref w0, weightAt, ref yr, yStride, ref sr, sStride, outputAt);
         }
         if (r < rows)
         {
             ref float xr = ref Unsafe.Add(ref x0, r * xStride);
             ref float yr = ref Unsafe.Add(ref y0, r * yStride);
-            if (wide) Tile4x1<T>(ref xr, k, kStride, ref w0, weightAt, ref yr, outputAt);
-            else Tile2x1<T>(ref xr, k, kStride, ref w0, weightAt, ref yr, outputAt);
+            ref float sr = ref Unsafe.Add(ref s0, r * sStride);
+            if (wide) Tile4x1<T>(ref xr, k, kStride, ref w0, weightAt, ref yr, ref sr, outputAt);
+            else Tile2x1<T>(ref xr, k, kStride, ref w0, weightAt, ref yr, ref sr, outputAt);
         }
     }
 
@@ -218,7 +262,7 @@ public static class InterleavedKernels
     /// did not cover. The rows (at most a slab) go chunk of inputs by chunk, each row group adding its chunk's sums to
     /// y — per output the same sums in the same order as chunk by chunk within each row group.</summary>
     private static int Tile4x4<T>(ref float x0, int xStride, int rows, int k, int kStride,
-        ref float w0, ReadOnlySpan<int> weightAt, ref float y0, int yStride, ReadOnlySpan<int> outputAt)
+        ref float w0, ReadOnlySpan<int> weightAt, ref float y0, int yStride, ref float s0, int sStride, ReadOnlySpan<int> outputAt)
         where T : struct, IBlock<T>
     {
         ref float c0 = ref Unsafe.Add(ref w0, weightAt[0]);
@@ -259,13 +303,18 @@ public static class InterleavedKernels
                     w = ref Unsafe.Add(ref w, kStride);
                 }
                 ref float yr = ref Unsafe.Add(ref y0, r * yStride);
-                AddTo(ref yr, o0, a00); AddTo(ref yr, o1, a01); AddTo(ref yr, o2, a02); AddTo(ref yr, o3, a03);
+                ref float sr = ref i0 == 0 ? ref Unsafe.Add(ref s0, r * sStride) : ref yr;
+                int ss = i0 == 0 ? sStride : yStride;
+                AddTo(ref yr, ref sr, o0, a00); AddTo(ref yr, ref sr, o1, a01); AddTo(ref yr, ref sr, o2, a02); AddTo(ref yr, ref sr, o3, a03);
                 ref float y1 = ref Unsafe.Add(ref yr, yStride);
-                AddTo(ref y1, o0, a10); AddTo(ref y1, o1, a11); AddTo(ref y1, o2, a12); AddTo(ref y1, o3, a13);
+                ref float s1 = ref Unsafe.Add(ref sr, ss);
+                AddTo(ref y1, ref s1, o0, a10); AddTo(ref y1, ref s1, o1, a11); AddTo(ref y1, ref s1, o2, a12); AddTo(ref y1, ref s1, o3, a13);
                 ref float y2 = ref Unsafe.Add(ref yr, 2 * yStride);
-                AddTo(ref y2, o0, a20); AddTo(ref y2, o1, a21); AddTo(ref y2, o2, a22); AddTo(ref y2, o3, a23);
+                ref float s2 = ref Unsafe.Add(ref sr, 2 * ss);
+                AddTo(ref y2, ref s2, o0, a20); AddTo(ref y2, ref s2, o1, a21); AddTo(ref y2, ref s2, o2, a22); AddTo(ref y2, ref s2, o3, a23);
                 ref float y3 = ref Unsafe.Add(ref yr, 3 * yStride);
-                AddTo(ref y3, o0, a30); AddTo(ref y3, o1, a31); AddTo(ref y3, o2, a32); AddTo(ref y3, o3, a33);
+                ref float s3 = ref Unsafe.Add(ref sr, 3 * ss);
+                AddTo(ref y3, ref s3, o0, a30); AddTo(ref y3, ref s3, o1, a31); AddTo(ref y3, ref s3, o2, a32); AddTo(ref y3, ref s3, o3, a33);
             }
         }
         return full;
@@ -275,7 +324,7 @@ public static class InterleavedKernels
     /// (the 256-bit path there); returns the first row it did not cover. Chunks as in
     /// <see cref="Tile4x4{T}"/>.</summary>
     private static int Tile2x4<T>(ref float x0, int xStride, int rows, int k, int kStride,
-        ref float w0, ReadOnlySpan<int> weightAt, ref float y0, int yStride, ReadOnlySpan<int> outputAt)
+        ref float w0, ReadOnlySpan<int> weightAt, ref float y0, int yStride, ref float s0, int sStride, ReadOnlySpan<int> outputAt)
         where T : struct, IBlock<T>
     {
         ref float c0 = ref Unsafe.Add(ref w0, weightAt[0]);
@@ -309,13 +358,18 @@ public static class InterleavedKernels
                     w = ref Unsafe.Add(ref w, kStride);
                 }
                 ref float yr = ref Unsafe.Add(ref y0, r * yStride);
-                AddTo(ref yr, o0, a00); AddTo(ref yr, o1, a01);
+                ref float sr = ref i0 == 0 ? ref Unsafe.Add(ref s0, r * sStride) : ref yr;
+                int ss = i0 == 0 ? sStride : yStride;
+                AddTo(ref yr, ref sr, o0, a00); AddTo(ref yr, ref sr, o1, a01);
                 ref float y1 = ref Unsafe.Add(ref yr, yStride);
-                AddTo(ref y1, o0, a10); AddTo(ref y1, o1, a11);
+                ref float s1 = ref Unsafe.Add(ref sr, ss);
+                AddTo(ref y1, ref s1, o0, a10); AddTo(ref y1, ref s1, o1, a11);
                 ref float y2 = ref Unsafe.Add(ref yr, 2 * yStride);
-                AddTo(ref y2, o0, a20); AddTo(ref y2, o1, a21);
+                ref float s2 = ref Unsafe.Add(ref sr, 2 * ss);
+                AddTo(ref y2, ref s2, o0, a20); AddTo(ref y2, ref s2, o1, a21);
                 ref float y3 = ref Unsafe.Add(ref yr, 3 * yStride);
-                AddTo(ref y3, o0, a30); AddTo(ref y3, o1, a31);
+                ref float s3 = ref Unsafe.Add(ref sr, 3 * ss);
+                AddTo(ref y3, ref s3, o0, a30); AddTo(ref y3, ref s3, o1, a31);
             }
         }
         return full;
@@ -324,7 +378,7 @@ public static class InterleavedKernels
     /// <summary>Two columns × two rows (8 registers of 256 bits, leaving room for the weights and broadcasts within
     /// AVX2's 16); returns the first row it did not cover. Chunks as in <see cref="Tile4x4{T}"/>.</summary>
     private static int Tile2x2<T>(ref float x0, int xStride, int rows, int k, int kStride,
-        ref float w0, ReadOnlySpan<int> weightAt, ref float y0, int yStride, ReadOnlySpan<int> outputAt)
+        ref float w0, ReadOnlySpan<int> weightAt, ref float y0, int yStride, ref float s0, int sStride, ReadOnlySpan<int> outputAt)
         where T : struct, IBlock<T>
     {
         ref float c0 = ref Unsafe.Add(ref w0, weightAt[0]);
@@ -351,8 +405,11 @@ public static class InterleavedKernels
                     w = ref Unsafe.Add(ref w, kStride);
                 }
                 ref float yr = ref Unsafe.Add(ref y0, r * yStride);
-                AddTo(ref yr, o0, a00); AddTo(ref yr, o1, a01);
-                AddTo(ref yr, yStride + o0, a10); AddTo(ref yr, yStride + o1, a11);
+                ref float sr = ref i0 == 0 ? ref Unsafe.Add(ref s0, r * sStride) : ref yr;
+                ref float y1 = ref Unsafe.Add(ref yr, yStride);
+                ref float s1 = ref Unsafe.Add(ref sr, i0 == 0 ? sStride : yStride);
+                AddTo(ref yr, ref sr, o0, a00); AddTo(ref yr, ref sr, o1, a01);
+                AddTo(ref y1, ref s1, o0, a10); AddTo(ref y1, ref s1, o1, a11);
             }
         }
         return full;
@@ -361,7 +418,7 @@ public static class InterleavedKernels
     /// <summary>Four columns × two rows (8 accumulators): a batch of 2 or 3, or the rows a 4-row tile left. One
     /// pointer walks the first column's weights; the others sit at fixed distances from it.</summary>
     private static void Tile4x2<T>(ref float xr, int xStride, int k, int kStride,
-        ref float w0, ReadOnlySpan<int> weightAt, ref float yr, int yStride, ReadOnlySpan<int> outputAt)
+        ref float w0, ReadOnlySpan<int> weightAt, ref float yr, int yStride, ref float sr, int sStride, ReadOnlySpan<int> outputAt)
         where T : struct, IBlock<T>
     {
         ref float c0 = ref Unsafe.Add(ref w0, weightAt[0]);
@@ -388,8 +445,10 @@ public static class InterleavedKernels
                 a12 = T.MultiplyAdd(xb, v2, a12); a13 = T.MultiplyAdd(xb, v3, a13);
                 w = ref Unsafe.Add(ref w, kStride);
             }
-            AddTo(ref yr, o0, a00); AddTo(ref yr, o1, a01); AddTo(ref yr, o2, a02); AddTo(ref yr, o3, a03);
-            AddTo(ref y1, o0, a10); AddTo(ref y1, o1, a11); AddTo(ref y1, o2, a12); AddTo(ref y1, o3, a13);
+            ref float from = ref i0 == 0 ? ref sr : ref yr;
+            ref float from1 = ref Unsafe.Add(ref from, i0 == 0 ? sStride : yStride);
+            AddTo(ref yr, ref from, o0, a00); AddTo(ref yr, ref from, o1, a01); AddTo(ref yr, ref from, o2, a02); AddTo(ref yr, ref from, o3, a03);
+            AddTo(ref y1, ref from1, o0, a10); AddTo(ref y1, ref from1, o1, a11); AddTo(ref y1, ref from1, o2, a12); AddTo(ref y1, ref from1, o3, a13);
         }
     }
 
@@ -398,7 +457,7 @@ public static class InterleavedKernels
     /// otherwise expose; each 32-input chunk adds their sum to y. One pointer walks the weights, as in
     /// <see cref="Tile4x2{T}"/>.</summary>
     private static void Tile4x1<T>(ref float xr, int k, int kStride,
-        ref float w0, ReadOnlySpan<int> weightAt, ref float yr, ReadOnlySpan<int> outputAt)
+        ref float w0, ReadOnlySpan<int> weightAt, ref float yr, ref float sr, ReadOnlySpan<int> outputAt)
         where T : struct, IBlock<T>
     {
         ref float c0 = ref Unsafe.Add(ref w0, weightAt[0]);
@@ -429,14 +488,15 @@ public static class InterleavedKernels
                 e0 = T.MultiplyAdd(in w, xe, e0); e1 = T.MultiplyAdd(in Unsafe.Add(ref w, d1), xe, e1);
                 e2 = T.MultiplyAdd(in Unsafe.Add(ref w, d2), xe, e2); e3 = T.MultiplyAdd(in Unsafe.Add(ref w, d3), xe, e3);
             }
-            AddTo(ref yr, o0, e0 + d0); AddTo(ref yr, o1, e1 + f1); AddTo(ref yr, o2, e2 + f2); AddTo(ref yr, o3, e3 + f3);
+            ref float from = ref i0 == 0 ? ref sr : ref yr;
+            AddTo(ref yr, ref from, o0, e0 + d0); AddTo(ref yr, ref from, o1, e1 + f1); AddTo(ref yr, ref from, o2, e2 + f2); AddTo(ref yr, ref from, o3, e3 + f3);
         }
     }
 
     /// <summary>Two columns × one row at 256 bits: <see cref="Tile4x1{T}"/>'s even/odd split over two columns (eight
     /// 256-bit chains).</summary>
     private static void Tile2x1<T>(ref float xr, int k, int kStride,
-        ref float w0, ReadOnlySpan<int> weightAt, ref float yr, ReadOnlySpan<int> outputAt)
+        ref float w0, ReadOnlySpan<int> weightAt, ref float yr, ref float sr, ReadOnlySpan<int> outputAt)
         where T : struct, IBlock<T>
     {
         ref float c0 = ref Unsafe.Add(ref w0, weightAt[0]);
@@ -463,26 +523,31 @@ public static class InterleavedKernels
                 T xe = T.Create(Unsafe.Add(ref xi, i));
                 e0 = T.MultiplyAdd(in w, xe, e0); e1 = T.MultiplyAdd(in Unsafe.Add(ref w, d1), xe, e1);
             }
-            AddTo(ref yr, o0, e0 + d0); AddTo(ref yr, o1, e1 + f1);
+            ref float from = ref i0 == 0 ? ref sr : ref yr;
+            AddTo(ref yr, ref from, o0, e0 + d0); AddTo(ref yr, ref from, o1, e1 + f1);
         }
     }
 
+    /// <summary><c>y[offset..] = from[offset..] + value</c>: from is y itself, or the bias for a first chunk.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddTo<T>(ref float y, int offset, T value) where T : struct, IBlock<T>
-    {
-        ref float at = ref Unsafe.Add(ref y, offset);
-        T.Store(ref at, T.Load(in at) + value);
-    }
+    private static void AddTo<T>(ref float y, ref float from, int offset, T value) where T : struct, IBlock<T> =>
+        T.Store(ref Unsafe.Add(ref y, offset), T.Load(in Unsafe.Add(ref from, offset)) + value);
+
+    /// <summary><c>y[offset..] += value</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddTo<T>(ref float y, int offset, T value) where T : struct, IBlock<T> => AddTo(ref y, ref y, offset, value);
 
     /// <summary>One column for each of <paramref name="rows"/> rows: four partial sums over interleaved inputs hide
     /// the FMA latency of a single row and lose less precision than one long chain.</summary>
-    private static void Column<T>(ref float x0, int xStride, int rows, int k, int kStride, ref float wColumn, ref float y0, int yStride)
+    private static void Column<T>(ref float x0, int xStride, int rows, int k, int kStride, ref float wColumn, ref float y0, int yStride,
+        ref float s0, int sStride)
         where T : struct, IBlock<T>
     {
         for (int r = 0; r < rows; r++)
         {
             ref float xr = ref Unsafe.Add(ref x0, r * xStride);
             ref float yr = ref Unsafe.Add(ref y0, r * yStride);
+            ref float sr = ref Unsafe.Add(ref s0, r * sStride);
             T a0 = T.Zero, a1 = T.Zero, a2 = T.Zero, a3 = T.Zero;
             int i = 0;
             for (; i + 4 <= k; i += 4)
@@ -495,7 +560,7 @@ public static class InterleavedKernels
             }
             for (; i < k; i++)
                 a0 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xr, i)), T.Load(in Unsafe.Add(ref wColumn, i * kStride)), a0);
-            T.Store(ref yr, T.Load(in yr) + ((a0 + a1) + (a2 + a3)));
+            T.Store(ref yr, T.Load(in sr) + ((a0 + a1) + (a2 + a3)));
         }
     }
 
@@ -987,7 +1052,7 @@ public static class InterleavedKernels
         private static ProductWork<T>? t_work;
 #pragma warning restore IDE1006
 
-        private Pinned _x, _w, _y;
+        private Pinned _x, _w, _bias, _y;
         private int _xStride, _rows, _gateStart, _gateEnd, _yStride, _columns, _tile, _tiles, _parts;
         private bool _bySlabs;
         private InterleavedShape _shape;
@@ -995,9 +1060,9 @@ public static class InterleavedKernels
         public static ProductWork<T> ForThisThread => t_work ??= new ProductWork<T>();
 
         public void Set(Pinned x, int xStride, int rows, Pinned w, InterleavedShape shape, int gateStart,
-            int gateEnd, Pinned y, int yStride, int columns, int tile, int tiles, int parts, bool bySlabs = false)
+            int gateEnd, Pinned bias, Pinned y, int yStride, int columns, int tile, int tiles, int parts, bool bySlabs = false)
         {
-            (_x, _xStride, _rows, _w, _shape, _gateStart, _gateEnd, _y, _yStride) = (x, xStride, rows, w, shape, gateStart, gateEnd, y, yStride);
+            (_x, _xStride, _rows, _w, _shape, _gateStart, _gateEnd, _bias, _y, _yStride) = (x, xStride, rows, w, shape, gateStart, gateEnd, bias, y, yStride);
             (_columns, _tile, _tiles, _parts, _bySlabs) = (columns, tile, tiles, parts, bySlabs);
         }
 
@@ -1010,12 +1075,12 @@ public static class InterleavedKernels
                 int last = Math.Min(_rows, (int)((long)slabs * (index + 1) / _parts) * RowSlabOfTiles);
                 if (first < last)
                     MultiplyAddColumns<T>(_x.Span.Slice(first * _xStride), _xStride, last - first, _w.Span, _shape, _gateStart, _gateEnd,
-                        _y.Span.Slice(first * _yStride), _yStride, 0, _columns);
+                        _y.Span.Slice(first * _yStride), _yStride, 0, _columns, bias: _bias.Span);
                 return;
             }
             int start = (int)((long)_tiles * index / _parts) * _tile;
             int end = index == _parts - 1 ? _columns : (int)((long)_tiles * (index + 1) / _parts) * _tile;
-            MultiplyAddColumns<T>(_x.Span, _xStride, _rows, _w.Span, _shape, _gateStart, _gateEnd, _y.Span, _yStride, start, end);
+            MultiplyAddColumns<T>(_x.Span, _xStride, _rows, _w.Span, _shape, _gateStart, _gateEnd, _y.Span, _yStride, start, end, bias: _bias.Span);
         }
     }
 
