@@ -166,30 +166,32 @@ public class ParallelKernelTests
     public void AColumnRangeOfAProductEqualsThoseColumnsOfTheWholeProduct(bool wide)
     {
         int tile = wide ? InterleavedKernels.ColumnTile<Block512>() : InterleavedKernels.ColumnTile<Block256>();
-        foreach (int rows in new[] { 1, 2, 3, 4, 7 })
-            foreach (int gates in new[] { 3, 4 })
-            {
-                var shape = new InterleavedShape(37, gates, 6);
-                int columns = gates * 6, xStride = 40, yStride = shape.RowLength;
-                float[] x = Random(rows * xStride, 3), w = Random(shape.Length, 4), initial = Random(rows * yStride, 5);
-                var whole = (float[])initial.Clone();
-                if (wide) InterleavedKernels.MultiplyAdd<Block512>(x, xStride, rows, w, shape, 0, gates, whole, yStride);
-                else InterleavedKernels.MultiplyAdd<Block256>(x, xStride, rows, w, shape, 0, gates, whole, yStride);
-                // in pieces cut on tile multiples (the last piece takes the tail), each direction
-                foreach (bool descending in new[] { false, true })
+        foreach (int rows in new[] { 1, 2, 3, 4, 5, 7, 70 })
+            foreach (int gates in new[] { 1, 3, 4 })
+                foreach (int inputs in new[] { 37, 64 })
                 {
-                    var pieces = (float[])initial.Clone();
-                    for (int c = 0; c < columns; c += 2 * tile)
-                    {
-                        int end = c + 2 * tile + tile > columns ? columns : c + 2 * tile;
-                        if (wide) InterleavedKernels.MultiplyAdd<Block512>(x, xStride, rows, w, shape, 0, gates, pieces, yStride, c, end, descending);
-                        else InterleavedKernels.MultiplyAdd<Block256>(x, xStride, rows, w, shape, 0, gates, pieces, yStride, c, end, descending);
-                        if (end == columns)
-                            break;
-                    }
-                    Assert.True(whole.AsSpan().SequenceEqual(pieces), $"rows {rows}, {gates} gates, descending {descending}: not bit-identical");
+                    var shape = new InterleavedShape(inputs, gates, 6);
+                    int columns = gates * 6, xStride = inputs + 3, yStride = shape.RowLength;
+                    float[] x = Random(rows * xStride, 3), w = Random(shape.Length, 4), initial = Random(rows * yStride, 5);
+                    var whole = (float[])initial.Clone();
+                    if (wide) InterleavedKernels.MultiplyAdd<Block512>(x, xStride, rows, w, shape, 0, gates, whole, yStride);
+                    else InterleavedKernels.MultiplyAdd<Block256>(x, xStride, rows, w, shape, 0, gates, whole, yStride);
+                    // in pieces of 2 tiles (cut on tile multiples), of 1, 2, 3 and 5 columns (cut anywhere, inside tiles and
+                    // in the last columns that fill no tile), each direction
+                    foreach (int width in new[] { 2 * tile, 1, 2, 3, 5 })
+                        foreach (bool descending in new[] { false, true })
+                        {
+                            var pieces = (float[])initial.Clone();
+                            for (int c = 0; c < columns; c += width)
+                            {
+                                int end = Math.Min(columns, c + width);
+                                if (wide) InterleavedKernels.MultiplyAdd<Block512>(x, xStride, rows, w, shape, 0, gates, pieces, yStride, c, end, descending);
+                                else InterleavedKernels.MultiplyAdd<Block256>(x, xStride, rows, w, shape, 0, gates, pieces, yStride, c, end, descending);
+                            }
+                            Assert.True(whole.AsSpan().SequenceEqual(pieces),
+                                $"rows {rows}, {gates} gates, {inputs} inputs, pieces of {width}, descending {descending}: not bit-identical");
+                        }
                 }
-            }
     }
 
     /// <summary>The kernels that split otherwise: a product with fewer column tiles than threads by whole slabs of 64

@@ -44,18 +44,9 @@ internal static partial class Emitter
             _w.Lines($$"""
                 // ---- The recurrence on the pool: each step's unit blocks across the threads, a barrier per step ----
 
-                /// <summary>Blocks of units per share of a backward recurrence: its product Uᵀ·∂a has one column per block
-                /// of units, so a share must be a whole number of column tiles (4 columns at 512 bits, 2 at 256) for each
-                /// share's columns to be computed exactly as on one thread.</summary>
-                private int RecurrenceGroup => _wide ? 4 : 2;
-
-                /// <summary>Blocks of units per share of a forward recurrence whose blocks have <paramref name="gates"/>
-                /// columns each: one block when a block is whole tiles (an LSTM's 4), else the tile's count (a GRU's 3).</summary>
-                private int ForwardGroup(int gates) => gates % RecurrenceGroup == 0 ? 1 : RecurrenceGroup;
-
-                /// <summary>Threads that share a recurrence over <paramref name="blocks"/> blocks of units in shares of
-                /// whole groups of <paramref name="group"/> blocks.</summary>
-                private int RecurrenceParts(int blocks, int group) => _pool is null ? 1 : global::System.Math.Min(_pool.Concurrency, blocks / group);
+                /// <summary>Threads that share a recurrence over <paramref name="blocks"/> blocks of units: at most one
+                /// block each (a product's columns compute the same bits in any range, so a share may be any blocks).</summary>
+                private int RecurrenceParts(int blocks) => _pool is null ? 1 : global::System.Math.Min(_pool.Concurrency, blocks);
 
                 /// <summary>Runs layer <paramref name="layer"/>'s recurrence (forward or backward) on <paramref name="parts"/> threads at once.</summary>
                 private void RunRecurrence(int layer, int parts, int batch, int steps, bool backward = false)
@@ -79,7 +70,7 @@ internal static partial class Emitter
                     _w.Lines($$"""
                         case {{n}}:
                         {
-                            var (start, end) = Share(L{{n}}Blocks, backward ? RecurrenceGroup : ForwardGroup(L{{n}}Gates), part, parts);
+                            var (start, end) = Share(L{{n}}Blocks, part, parts);
                             {{(SplitsBackwardRecurrence(n) ? $"if (backward && _wide) BackRecurLayer{n}<global::FastRnn.Kernels.Block512>(batch, steps, start, end, barrier);\nelse if (backward) BackRecurLayer{n}<global::FastRnn.Kernels.Block256>(batch, steps, start, end, barrier);\nelse " : "")}}if (_wide) RecurLayer{{n}}<global::FastRnn.Kernels.Block512>(batch, steps, start, end, barrier);
                             else RecurLayer{{n}}<global::FastRnn.Kernels.Block256>(batch, steps, start, end, barrier);
                             break;
@@ -92,15 +83,9 @@ internal static partial class Emitter
                     }
                 }
 
-                /// <summary>Blocks [start, end) of share <paramref name="part"/>: whole groups of <paramref name="group"/> blocks,
-                /// the last share also the blocks after the last group.</summary>
-                private static (int Start, int End) Share(int blocks, int group, int part, int parts)
-                {
-                    int groups = blocks / group;
-                    int start = groups * part / parts * group;
-                    int end = part == parts - 1 ? blocks : groups * (part + 1) / parts * group;
-                    return (start, end);
-                }
+                /// <summary>Blocks [start, end) of share <paramref name="part"/> of <paramref name="parts"/>: the blocks in
+                /// even parts, in order.</summary>
+                private static (int Start, int End) Share(int blocks, int part, int parts) => (blocks * part / parts, blocks * (part + 1) / parts);
 
                 /// <summary>A recurrence the pool's threads run together: each its share of every step, a barrier between
                 /// steps. A share that fails breaks the barrier, so the others stop instead of waiting for it.</summary>
@@ -163,7 +148,7 @@ internal static partial class Emitter
 
                 /// <summary>Share <paramref name="part"/> of <paramref name="parts"/> of a step: each layer's blocks of the share ({{(_quantizing
                     ? "any blocks: the quantized products compute each block on its own, in <paramref name=\"scratch\"/>, this share's"
-                    : "at\n/// batch 1 the fused kernel, any blocks; above, the products' column tiles, whole groups of blocks")}}).</summary>
+                    : "any blocks:\n/// at batch 1 the fused kernel computes each block on its own, above the products' columns have the same bits in any range")}}).</summary>
                 private void StepShare(State state, int part, int parts, global::FastRnn.ComputeBarrier barrier{{scratch}})
                 {
                     if (_wide) StepShare<global::FastRnn.Kernels.Block512>(state, part, parts, barrier{{(_quantizing ? ", scratch" : "")}});
@@ -183,21 +168,17 @@ internal static partial class Emitter
                     _w.Line($"// Layer {n}: h(t) of its share of blocks{(n == 0 ? "" : $", from every share of layer {n - 1}'s h(t)")}");
                     _w.Lines(Lines("// its inputs came in part from the other threads' caches: ask for every line at once",
                         Prefetch(x, InputStride(n), $"L{n}Inputs"), Prefetch($"state.Layer{n}Hidden", $"L{n}Padded", $"L{n}Hidden")));
+                    _w.Line($"(start, end) = Share(L{n}Blocks, part, parts);");
                     if (_quantizing)
-                    {
-                        _w.Line($"(start, end) = Share(L{n}Blocks, 1, part, parts);");
                         _w.Lines(Cell(n).SharedBatchStepCall(x));
-                    }
                     else
                         _w.Lines($$"""
                             if (batch == 1)
                             {
-                                (start, end) = Share(L{{n}}Blocks, 1, part, parts);
                                 {{Cell(n).SharedStepCall(x, "start", "end")}}
                             }
                             else
                             {
-                                (start, end) = Share(L{{n}}Blocks, ForwardGroup(L{{n}}Gates), part, parts);
                                 {{Cell(n).SharedBatchStepCall(x)}}
                             }
                             """);

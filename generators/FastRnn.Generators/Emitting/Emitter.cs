@@ -958,7 +958,7 @@ internal static partial class Emitter
                     {{InputPart}}
                     {{CandidateMaskFill(n)}}
                     // the recurrence: by blocks of units across the pool's threads when they can share it, else here
-                    int parts = RecurrenceParts({{L}}Blocks, ForwardGroup({{L}}Gates));
+                    int parts = RecurrenceParts({{L}}Blocks);
                     if (parts > 1)
                         RunRecurrence({{n}}, parts, batch, steps);
                     else

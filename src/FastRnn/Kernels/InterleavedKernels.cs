@@ -131,8 +131,8 @@ public static class InterleavedKernels
 
     /// <summary>The product for the output columns [<paramref name="columnStart"/>, <paramref name="columnEnd"/>) only
     /// (columns numbered block by block, the gates of the range within each): a part of a product split by blocks of
-    /// units. Bit-identical to the same columns of the whole product when <paramref name="columnStart"/> is a
-    /// multiple of <see cref="ColumnTile{T}"/> and <paramref name="columnEnd"/> is too or is the last column.</summary>
+    /// units. Bit-identical to the same columns of the whole product for any range: a column the whole product computes
+    /// in a register tile is computed with the tile's arithmetic here too, in a tile or alone.</summary>
     public static void MultiplyAdd<T>(
         ReadOnlySpan<float> x, int xStride, int rows,
         ReadOnlySpan<float> w, InterleavedShape shape, int gateStart, int gateEnd,
@@ -146,8 +146,8 @@ public static class InterleavedKernels
         MultiplyAddColumns<T>(x, xStride, rows, w, shape, gateStart, gateEnd, y, yStride, columnStart, columnEnd, descending);
     }
 
-    /// <summary>Columns per register tile of the products at this width: a split of the output columns on its
-    /// multiples leaves every column's arithmetic unchanged.</summary>
+    /// <summary>Columns per register tile of the products at this width (a split of the output columns on its multiples
+    /// keeps every part in whole tiles; any split keeps every column's arithmetic).</summary>
     public static int ColumnTile<T>() where T : struct, IBlock<T> => Tile<T>();
 
     /// <summary>Columns per register tile of <see cref="MultiplyAdd{T}(ReadOnlySpan{float}, int, int, ReadOnlySpan{float}, InterleavedShape, int, int, Span{float}, int, bool)"/>.</summary>
@@ -163,9 +163,12 @@ public static class InterleavedKernels
             throw new ArgumentOutOfRangeException(nameof(gateStart), $"Gate range [{gateStart}, {gateEnd}) is outside the matrix's {shape.Gates} gates.");
     }
 
-    /// <summary>The product for output columns [<paramref name="columnStart"/>, <paramref name="columnEnd"/>):
-    /// tiles from <paramref name="columnStart"/> (a multiple of the tile), then single columns for what is left. With a
-    /// <paramref name="bias"/> (a row), the first chunk of inputs adds its sums to it rather than to y.</summary>
+    /// <summary>The product for output columns [<paramref name="columnStart"/>, <paramref name="columnEnd"/>): tiles
+    /// from <paramref name="columnStart"/>, the columns left beside them that the whole product has in tiles with the
+    /// tiles' arithmetic (<see cref="TileColumn{T}"/>), and the whole product's last columns that fill no tile one by
+    /// one (<see cref="Column{T}"/>). A column's result depends only on which of these two it is (each output is its
+    /// own chain), not on the tile it shares or the range. With a <paramref name="bias"/> (a row), the first chunk of
+    /// inputs adds its sums to it rather than to y.</summary>
     private static void MultiplyAddColumns<T>(
         ReadOnlySpan<float> x, int xStride, int rows,
         ReadOnlySpan<float> w, InterleavedShape shape, int gateStart, int gateEnd,
@@ -174,7 +177,9 @@ public static class InterleavedKernels
     {
         int k = shape.Inputs, gates = shape.Gates, kStride = gates * W, perBlock = gateEnd - gateStart;
         int tile = Tile<T>();
-        int tiles = (columnEnd - columnStart) / tile, tilesEnd = columnStart + tiles * tile;
+        // columns [columnStart, tiled) are in the whole product's tiles; [tiled, columnEnd) are its last, single columns
+        int tiled = Math.Clamp(shape.Blocks * perBlock / tile * tile, columnStart, columnEnd);
+        int tiles = (tiled - columnStart) / tile, tilesEnd = columnStart + tiles * tile;
         ref float x0 = ref MemoryMarshal.GetReference(x);
         ref float w0 = ref MemoryMarshal.GetReference(w);
         ref float y0 = ref MemoryMarshal.GetReference(y);
@@ -207,7 +212,13 @@ public static class InterleavedKernels
                 }
                 TileColumns<T>(ref xs, xStride, slabRows, k, kStride, ref w0, weightAt, ref ys, yStride, ref ss, sStride, outputAt);
             }
-            for (int c = tilesEnd; c < columnEnd; c++)
+            for (int c = tilesEnd; c < tiled; c++)
+            {
+                int b = c / perBlock, g = gateStart + c % perBlock;
+                TileColumn<T>(ref xs, xStride, slabRows, k, kStride, ref Unsafe.Add(ref w0, (b * k * gates + g) * W),
+                    ref Unsafe.Add(ref ys, (b * gates + g) * W), yStride, ref Unsafe.Add(ref ss, (b * gates + g) * W), sStride);
+            }
+            for (int c = tiled; c < columnEnd; c++)
             {
                 int b = c / perBlock, g = gateStart + c % perBlock;
                 Column<T>(ref xs, xStride, slabRows, k, kStride, ref Unsafe.Add(ref w0, (b * k * gates + g) * W),
@@ -536,6 +547,89 @@ public static class InterleavedKernels
     /// <summary><c>y[offset..] += value</c>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void AddTo<T>(ref float y, int offset, T value) where T : struct, IBlock<T> => AddTo(ref y, ref y, offset, value);
+
+    /// <summary>One column over every row with the register tiles' arithmetic, for a column of the whole product's tiles
+    /// that a range leaves outside its own tiles (a share of a recurrence that starts or ends inside a tile): each
+    /// output's chunk of inputs in one chain, as in the tiles of 4 and 2 rows, and a last odd row's in two (even and odd
+    /// inputs), as in <see cref="Tile4x1{T}"/> and <see cref="Tile2x1{T}"/>; four rows at a time share each weight.</summary>
+    private static void TileColumn<T>(ref float x0, int xStride, int rows, int k, int kStride, ref float wColumn, ref float y0, int yStride,
+        ref float s0, int sStride)
+        where T : struct, IBlock<T>
+    {
+        int paired = rows & ~1;
+        for (int i0 = 0; i0 < k; i0 += InputChunk)
+        {
+            int n = Math.Min(k - i0, InputChunk);
+            ref float wChunk = ref Unsafe.Add(ref wColumn, (nint)i0 * kStride);
+            bool first = i0 == 0;
+            int r = 0;
+            for (; r + 4 <= paired; r += 4)
+            {
+                ref float xa = ref Unsafe.Add(ref x0, r * xStride + i0);
+                ref float xb = ref Unsafe.Add(ref xa, xStride);
+                ref float xc = ref Unsafe.Add(ref xb, xStride);
+                ref float xd = ref Unsafe.Add(ref xc, xStride);
+                ref float w = ref wChunk;
+                T a0 = T.Zero, a1 = T.Zero, a2 = T.Zero, a3 = T.Zero;
+                for (nint i = 0; i < n; i++)
+                {
+                    T v = T.Load(in w);
+                    a0 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xa, i)), v, a0);
+                    a1 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xb, i)), v, a1);
+                    a2 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xc, i)), v, a2);
+                    a3 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xd, i)), v, a3);
+                    w = ref Unsafe.Add(ref w, kStride);
+                }
+                AddToRow(ref y0, yStride, ref s0, sStride, first, r, a0);
+                AddToRow(ref y0, yStride, ref s0, sStride, first, r + 1, a1);
+                AddToRow(ref y0, yStride, ref s0, sStride, first, r + 2, a2);
+                AddToRow(ref y0, yStride, ref s0, sStride, first, r + 3, a3);
+            }
+            for (; r < paired; r += 2)
+            {
+                ref float xa = ref Unsafe.Add(ref x0, r * xStride + i0);
+                ref float xb = ref Unsafe.Add(ref xa, xStride);
+                ref float w = ref wChunk;
+                T a0 = T.Zero, a1 = T.Zero;
+                for (nint i = 0; i < n; i++)
+                {
+                    T v = T.Load(in w);
+                    a0 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xa, i)), v, a0);
+                    a1 = T.MultiplyAdd(T.Create(Unsafe.Add(ref xb, i)), v, a1);
+                    w = ref Unsafe.Add(ref w, kStride);
+                }
+                AddToRow(ref y0, yStride, ref s0, sStride, first, r, a0);
+                AddToRow(ref y0, yStride, ref s0, sStride, first, r + 1, a1);
+            }
+            if (r < rows)
+            {
+                // the last odd row: even and odd inputs in separate chains, as the one-row tiles sum them
+                ref float xi = ref Unsafe.Add(ref x0, r * xStride + i0);
+                ref float w = ref wChunk;
+                T e = T.Zero, d = T.Zero;
+                nint i = 0;
+                for (; i + 2 <= n; i += 2)
+                {
+                    e = T.MultiplyAdd(in w, T.Create(Unsafe.Add(ref xi, i)), e);
+                    w = ref Unsafe.Add(ref w, kStride);
+                    d = T.MultiplyAdd(in w, T.Create(Unsafe.Add(ref xi, i + 1)), d);
+                    w = ref Unsafe.Add(ref w, kStride);
+                }
+                if (i < n)
+                    e = T.MultiplyAdd(in w, T.Create(Unsafe.Add(ref xi, i)), e);
+                AddToRow(ref y0, yStride, ref s0, sStride, first, r, e + d);
+            }
+        }
+    }
+
+    /// <summary>Row <paramref name="r"/> of a single column: <c>y = from + sum</c>, from being the bias row (or y) for a
+    /// first chunk of inputs and y after it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddToRow<T>(ref float y0, int yStride, ref float s0, int sStride, bool first, int r, T sum) where T : struct, IBlock<T>
+    {
+        ref float yr = ref Unsafe.Add(ref y0, r * yStride);
+        AddTo(ref yr, ref first ? ref Unsafe.Add(ref s0, r * sStride) : ref yr, 0, sum);
+    }
 
     /// <summary>One column for each of <paramref name="rows"/> rows: four partial sums over interleaved inputs hide
     /// the FMA latency of a single row and lose less precision than one long chain.</summary>

@@ -210,7 +210,7 @@ internal static partial class Emitter
                 ? $"BackRecurLayer{n}<T>(batch, steps, 0, {L}Blocks, null); // the steps, on this thread"
                 : $$"""
                 // the steps: by blocks of units across the pool's threads when they can share them, else here
-                int parts = RecurrenceParts({{L}}Blocks, RecurrenceGroup);
+                int parts = RecurrenceParts({{L}}Blocks);
                 if (parts > 1)
                     RunRecurrence({{n}}, parts, batch, steps, backward: true);
                 else
