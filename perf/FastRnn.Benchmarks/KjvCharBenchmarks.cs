@@ -6,7 +6,8 @@ namespace FastRnn.Benchmarks;
 
 /// <summary>One training segment of <c>fastrnn train --task kjv-char</c> as its trainer runs it: 32 rows × 100 steps
 /// from the carried state, forward with dropout 0.2 at its three sites, cross-entropy, backward, global-norm clipping
-/// at 1 and Adam (2e-3). <c>perf/pytorch_bench.py</c> runs the same model and settings.</summary>
+/// at 1 and Adam (2e-3). <c>perf/pytorch_bench.py</c> runs the same model and settings. With 2 threads the model and
+/// the optimizer share a <see cref="ComputePool"/> (the same bits as one thread).</summary>
 [MemoryDiagnoser]
 public class KjvCharBenchmarks
 {
@@ -16,8 +17,11 @@ public class KjvCharBenchmarks
     private ISequenceModel _model = null!;
     private Adam _adam = null!;
     private IRnnState _state = null!;
+    private ComputePool? _pool;
 
     [Params(256, 512)] public int Bits { get; set; }
+
+    [Params(1, 2)] public int Threads { get; set; }
 
     [GlobalSetup]
     public void Setup()
@@ -28,7 +32,13 @@ public class KjvCharBenchmarks
             _adam = new Adam(_model, 2e-3f) { Clipping = { MaxGlobalNorm = 1f } };
         }
         _state = _model.NewState(Batch);
+        _pool = Threads > 1 ? new ComputePool(Threads) : null;
+        ((KjvCharModel)_model).Pool = _pool;
+        _adam.Pool = _pool;
     }
+
+    [GlobalCleanup]
+    public void Cleanup() => _pool?.Dispose();
 
     [Benchmark(Description = "kjv-char training segment (2 × LSTM(256), dropout, B=32, T=100, Adam, clip 1)")]
     public float Segment()
