@@ -166,32 +166,35 @@ public class ParallelKernelTests
     public void AColumnRangeOfAProductEqualsThoseColumnsOfTheWholeProduct(bool wide)
     {
         int tile = wide ? InterleavedKernels.ColumnTile<Block512>() : InterleavedKernels.ColumnTile<Block256>();
-        foreach (int rows in new[] { 1, 2, 3, 4, 5, 7, 70 })
+        // rows: odd and even, a last odd row in the first slab of 64 or in the second; gate ranges: all, or the classic
+        // GRU's first two and last one
+        foreach (int rows in new[] { 1, 2, 3, 4, 5, 7, 70, 71 })
             foreach (int gates in new[] { 1, 3, 4 })
-                foreach (int inputs in new[] { 37, 64 })
-                {
-                    var shape = new InterleavedShape(inputs, gates, 6);
-                    int columns = gates * 6, xStride = inputs + 3, yStride = shape.RowLength;
-                    float[] x = Random(rows * xStride, 3), w = Random(shape.Length, 4), initial = Random(rows * yStride, 5);
-                    var whole = (float[])initial.Clone();
-                    if (wide) InterleavedKernels.MultiplyAdd<Block512>(x, xStride, rows, w, shape, 0, gates, whole, yStride);
-                    else InterleavedKernels.MultiplyAdd<Block256>(x, xStride, rows, w, shape, 0, gates, whole, yStride);
-                    // in pieces of 2 tiles (cut on tile multiples), of 1, 2, 3 and 5 columns (cut anywhere, inside tiles and
-                    // in the last columns that fill no tile), each direction
-                    foreach (int width in new[] { 2 * tile, 1, 2, 3, 5 })
-                        foreach (bool descending in new[] { false, true })
-                        {
-                            var pieces = (float[])initial.Clone();
-                            for (int c = 0; c < columns; c += width)
+                foreach (var (gateStart, gateEnd) in new[] { (0, gates), (0, Math.Max(1, gates - 1)), (gates - 1, gates) }.Distinct())
+                    foreach (int inputs in new[] { 37, 64 })
+                    {
+                        var shape = new InterleavedShape(inputs, gates, 6);
+                        int columns = (gateEnd - gateStart) * 6, xStride = inputs + 3, yStride = shape.RowLength;
+                        float[] x = Random(rows * xStride, 3), w = Random(shape.Length, 4), initial = Random(rows * yStride, 5);
+                        var whole = (float[])initial.Clone();
+                        if (wide) InterleavedKernels.MultiplyAdd<Block512>(x, xStride, rows, w, shape, gateStart, gateEnd, whole, yStride);
+                        else InterleavedKernels.MultiplyAdd<Block256>(x, xStride, rows, w, shape, gateStart, gateEnd, whole, yStride);
+                        // in pieces of 2 tiles (cut on tile multiples), of 1, 2, 3 and 5 columns (cut anywhere, inside tiles
+                        // and in the last columns that fill no tile), each direction
+                        foreach (int width in new[] { 2 * tile, 1, 2, 3, 5 })
+                            foreach (bool descending in new[] { false, true })
                             {
-                                int end = Math.Min(columns, c + width);
-                                if (wide) InterleavedKernels.MultiplyAdd<Block512>(x, xStride, rows, w, shape, 0, gates, pieces, yStride, c, end, descending);
-                                else InterleavedKernels.MultiplyAdd<Block256>(x, xStride, rows, w, shape, 0, gates, pieces, yStride, c, end, descending);
+                                var pieces = (float[])initial.Clone();
+                                for (int c = 0; c < columns; c += width)
+                                {
+                                    int end = Math.Min(columns, c + width);
+                                    if (wide) InterleavedKernels.MultiplyAdd<Block512>(x, xStride, rows, w, shape, gateStart, gateEnd, pieces, yStride, c, end, descending);
+                                    else InterleavedKernels.MultiplyAdd<Block256>(x, xStride, rows, w, shape, gateStart, gateEnd, pieces, yStride, c, end, descending);
+                                }
+                                Assert.True(whole.AsSpan().SequenceEqual(pieces),
+                                    $"rows {rows}, gates [{gateStart}, {gateEnd}) of {gates}, {inputs} inputs, pieces of {width}, descending {descending}: not bit-identical");
                             }
-                            Assert.True(whole.AsSpan().SequenceEqual(pieces),
-                                $"rows {rows}, {gates} gates, {inputs} inputs, pieces of {width}, descending {descending}: not bit-identical");
-                        }
-                }
+                    }
     }
 
     /// <summary>The kernels that split otherwise: a product with fewer column tiles than threads by whole slabs of 64
