@@ -60,7 +60,7 @@ public static class InterleavedKernels
 
     /// <summary><c>y[r, c] = bias[c] + Σ_k x[r, k] · w[k, c]</c> for every column c = (block, gate) of the row, on
     /// <paramref name="pool"/>'s threads as <see cref="MultiplyAdd{T}(ComputePool?, ReadOnlySpan{float}, int, int, ReadOnlySpan{float}, InterleavedShape, int, int, Span{float}, int, bool)"/>
-    /// splits them. The same bits as <see cref="BroadcastRows(ComputePool?, ReadOnlySpan{float}, Span{float}, int, int)"/>
+    /// splits them. The same bits as <see cref="BroadcastRows(ReadOnlySpan{float}, Span{float}, int, int)"/>
     /// of the bias followed by that product over every gate, without the pass that stores the bias into every row and
     /// reads it back: the first chunk of inputs adds its sums to the bias instead of to y (y is only written).</summary>
     public static void Affine<T>(ComputePool? pool,
@@ -74,7 +74,7 @@ public static class InterleavedKernels
             throw new ArgumentException($"The bias needs {shape.RowLength} floats (a row of {shape}); it has {bias.Length}.", nameof(bias));
         if (shape.Inputs == 0)
         {
-            BroadcastRows(pool, bias, y, yStride, rows);
+            BroadcastRows(bias, y, yStride, rows);
             return;
         }
         Product<T>(pool, x, xStride, rows, w, shape, 0, shape.Gates, bias, y, yStride, false);
@@ -1094,26 +1094,6 @@ public static class InterleavedKernels
             row.CopyTo(y.Slice(r * yStride, row.Length));
     }
 
-    /// <summary><see cref="BroadcastRows(ReadOnlySpan{float}, Span{float}, int, int)"/> with the rows split across
-    /// <paramref name="pool"/>'s threads (a bias over every step and row of a sequence is megabytes of stores). Copies:
-    /// the same values at any thread count. Below <see cref="RowSlab"/> rows a part, the calling thread copies them all.</summary>
-    public static unsafe void BroadcastRows(ComputePool? pool, ReadOnlySpan<float> row, Span<float> y, int yStride, int rows)
-    {
-        CheckOperand(y, yStride, rows, row.Length, "y");
-        int parts = pool is null ? 1 : Math.Min(pool.Concurrency, rows / RowSlab);
-        if (parts <= 1)
-        {
-            BroadcastRows(row, y, yStride, rows);
-            return;
-        }
-        fixed (float* pRow = row, py = y)
-        {
-            var work = BroadcastWork.ForThisThread;
-            work.Set(new Pinned(pRow, row.Length), new Pinned(py, y.Length), yStride, rows, parts);
-            pool!.For(parts, work);
-        }
-    }
-
     private static void CheckOperand(ReadOnlySpan<float> span, int stride, int rows, int width, string name)
     {
         if (rows < 0 || stride < width || (rows > 0 && span.Length < (rows - 1) * stride + width))
@@ -1259,32 +1239,6 @@ public static class InterleavedKernels
                 return;
             // the columns [start, end) of every row: the same sums as the whole row's
             AccumulateRows<T>(_dy.Span.Slice(start), _dyStride, _rows, end - start, _sum.Span.Slice(start, end - start));
-        }
-    }
-
-    /// <summary>A broadcast split by rows: part i takes rows [i·rows/parts, (i+1)·rows/parts).</summary>
-    private sealed class BroadcastWork : IParallelWork
-    {
-        [ThreadStatic]
-#pragma warning disable IDE1006 // a thread-static field is t_camelCase (the naming rules cannot tell it from a static one)
-        private static BroadcastWork? t_work;
-#pragma warning restore IDE1006
-
-        private Pinned _row, _y;
-        private int _yStride, _rows, _parts;
-
-        public static BroadcastWork ForThisThread => t_work ??= new BroadcastWork();
-
-        public void Set(Pinned row, Pinned y, int yStride, int rows, int parts) =>
-            (_row, _y, _yStride, _rows, _parts) = (row, y, yStride, rows, parts);
-
-        public void Run(int index)
-        {
-            int start = (int)((long)_rows * index / _parts), end = (int)((long)_rows * (index + 1) / _parts);
-            ReadOnlySpan<float> row = _row.Span;
-            Span<float> y = _y.Span;
-            for (int r = start; r < end; r++)
-                row.CopyTo(y.Slice(r * _yStride, row.Length));
         }
     }
 
