@@ -77,11 +77,25 @@ public class ThreadCountTests
             return TrainEveryStep(new NormalizedCellsModel(6, 12, seed: 9), pool, seed: 19, iterations: 6);
     }
 
-    private static string Train(bool wide, int threads)
+    private static string Train(bool wide, int threads, bool? streamSharedWrites = null)
     {
         using var pool = threads > 1 ? new ComputePool(threads) : null;
+        if (pool is not null && streamSharedWrites is bool stream)
+            pool.StreamsSharedWrites = stream;
         using (VectorPath.Override(wide))
             return TrainEveryStep(new EveryTechniqueModel(8, 12, seed: 7), pool, seed: 11, iterations: 20);
+    }
+
+    /// <summary>Whether a shared recurrence stores h(t) past the caches (the pool decides from its cores' distance)
+    /// changes no bit: both ways, at every thread count, on both widths, against one thread.</summary>
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(false, true)]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    public void StreamedOrCachedSharedWritesTrainBitIdentically(bool wide, bool stream)
+    {
+        AssertTheSameAtEveryThreadCount(threads => Train(wide, threads, stream), wide);
     }
 
     /// <summary>Iterations of a token model with a head on every step on <paramref name="pool"/>: random tokens and

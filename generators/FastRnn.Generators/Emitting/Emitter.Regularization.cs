@@ -274,13 +274,13 @@ internal static partial class Emitter
         /// <summary>An LSTM's state update for one block: c̃ = f⊙c(t−1) + i⊙g, h̃ = o⊙tanh(c̃), then zoneout where declared.
         /// Without zoneout it is the plain update. <paramref name="candidate"/> (may be null) receives c̃ for backward.</summary>
         private static string LstmUpdate(LayerSpec layer, string f, string ig, string o, string cPrev, string c,
-            string hPrev, string h, string keepHidden, string keepCell, string? candidate)
+            string hPrev, string h, string keepHidden, string keepCell, string? candidate, bool streamable = false)
         {
             if (!layer.HasZoneout)
                 return Lines(
                     $"T cNew = T.MultiplyAdd({f}, T.Load(in {cPrev}), {ig});",
                     $"T.Store(ref {c}, cNew);",
-                    $"T.Store(ref {h}, {o} * T.Tanh(cNew));");
+                    HiddenStore(h, $"{o} * T.Tanh(cNew)", streamable));
             bool zh = layer.Zoneout is not null, zc = layer.CellZoneout is not null;
             return Lines(
                 $"T cPrevious = T.Load(in {cPrev});",
@@ -290,26 +290,36 @@ internal static partial class Emitter
                 zc ? "// zoneout: c(t) = c̃ + κ_c⊙(c(t−1) − c̃)" : null!,
                 zc ? $"T.Store(ref {c}, T.MultiplyAdd({keepCell}, cPrevious - cTilde, cTilde));" : $"T.Store(ref {c}, cTilde);",
                 zh ? "// zoneout: h(t) = h̃ + κ_h⊙(h(t−1) − h̃)" : null!,
-                zh ? $"T.Store(ref {h}, T.MultiplyAdd({keepHidden}, T.Load(in {hPrev}) - hTilde, hTilde));" : $"T.Store(ref {h}, hTilde);");
+                HiddenStore(h, zh ? $"T.MultiplyAdd({keepHidden}, T.Load(in {hPrev}) - hTilde, hTilde)" : "hTilde", streamable));
         }
+
+        /// <summary>The store of h(t) into <paramref name="h"/>. In a kernel that a shared recurrence calls
+        /// (<paramref name="streamable"/>: it takes <c>stream</c>), h(t) is what the other shares read next, so when the
+        /// pool streams shared writes it goes past this core's cache (<c>StoreNonTemporal</c>; the same values).</summary>
+        private static string HiddenStore(string h, string value, bool streamable) => !streamable
+            ? $"T.Store(ref {h}, {value});"
+            : Lines($"T hNew = {value};",
+                "// h(t), read next by the other shares: past this core's cache when the pool streams shared writes",
+                $"if (stream) T.StoreNonTemporal(ref {h}, hNew);",
+                $"else T.Store(ref {h}, hNew);");
 
         /// <summary>A GRU's h(t) = n + z⊙(h(t−1) − n) for one block, then zoneout where declared. With
         /// <paramref name="masked"/> (Semeniuta's dropout in training), n is first multiplied by the candidate mask.</summary>
         private static string GruUpdate(LayerSpec layer, string z, string candidate, string hPrev, string h, string keepHidden,
-            bool masked = false)
+            bool masked = false, bool streamable = false)
         {
             if (masked)
                 return Lines(
                     "// Semeniuta: ñ = n⊙m/(1 − p), the mask fixed over the sequence",
                     $"T nKept = {candidate} * T.Load(in At(candidateMask, u));",
-                    GruUpdate(layer, z, "nKept", hPrev, h, keepHidden));
+                    GruUpdate(layer, z, "nKept", hPrev, h, keepHidden, streamable: streamable));
             if (layer.Zoneout is null)
-                return $"T.Store(ref {h}, T.MultiplyAdd({z}, T.Load(in {hPrev}) - {candidate}, {candidate}));";
+                return HiddenStore(h, $"T.MultiplyAdd({z}, T.Load(in {hPrev}) - {candidate}, {candidate})", streamable);
             return Lines(
                 $"T hPrevious = T.Load(in {hPrev});",
                 $"T hTilde = T.MultiplyAdd({z}, hPrevious - {candidate}, {candidate});",
                 "// zoneout: h(t) = h̃ + κ⊙(h(t−1) − h̃)",
-                $"T.Store(ref {h}, T.MultiplyAdd({keepHidden}, hPrevious - hTilde, hTilde));");
+                HiddenStore(h, $"T.MultiplyAdd({keepHidden}, hPrevious - hTilde, hTilde)", streamable));
         }
 
         /// <summary>The candidate-mask argument of AdvanceLayer n (Semeniuta's dropout), in the sequence forward.</summary>

@@ -954,6 +954,13 @@ internal static partial class Emitter
                         blockStart * BlockWidth, blockEnd * BlockWidth);
                 }
                 """);
+            // A share's h(t) is what the others read after the barrier: streamed past its cache when the pool's cores share
+            // none (not under an active recurrent mask, whose h̃(t) they read instead, and which reads h(t) back at once).
+            bool streams = cellEmitter.SplitsByBlocks;
+            string stream = !streams ? "" : Lines(
+                "// h(t) for the other shares: straight to memory when the pool's cores share no cache (the same values)",
+                $"bool stream = barrier is not null && _pool!.StreamsSharedWrites{(recurrentDropout ? $" && !_l{n}RecurrentMask.Active" : "")};");
+            string publish = !streams ? null! : "if (stream) global::FastRnn.Kernels.CacheLines.PublishStreamed();";
             _w.Lines($$"""
                     {{InputPart}}
                     {{CandidateMaskFill(n)}}
@@ -974,8 +981,9 @@ internal static partial class Emitter
                     {{ReadOnlySpan}} p = _parameters;
                     {{Span}} gates = _l{{n}}Gates.AsSpan(0, steps * batch * {{L}}Row);
                     {{weights}}
+                    {{stream}}
                     {{maskFirst}}
-                    {{StepLoop(Lines(recurrentInputs, PrefetchShared(recurrentDropout ? "hRecurrent" : hPrev, $"{L}Padded", $"{L}Hidden")).TrimStart('\n'), Lines(maskNext, "barrier?.SignalAndWait();").TrimStart('\n'))}}
+                    {{StepLoop(Lines(recurrentInputs, PrefetchShared(recurrentDropout ? "hRecurrent" : hPrev, $"{L}Padded", $"{L}Hidden")).TrimStart('\n'), Lines(maskNext, publish, "barrier?.SignalAndWait();").TrimStart('\n'))}}
                 }
 
                 """);

@@ -15,6 +15,14 @@ public static class CacheLines
 {
     private const int FloatsPerLine = 16;
 
+    /// <summary>Orders the non-temporal stores this thread made (<c>StoreNonTemporal</c>) before its later stores, so
+    /// a barrier crossed next publishes them: a store fence (nothing where there are no such stores).</summary>
+    public static void PublishStreamed()
+    {
+        if (Sse.IsSupported)
+            Sse.StoreFence();
+    }
+
     /// <summary>Prefetches the lines of <paramref name="rows"/> rows of <paramref name="length"/> floats of
     /// <paramref name="x"/>, <paramref name="stride"/> apart (nothing on a processor without SSE, or past the span).</summary>
     public static unsafe void Prefetch(ReadOnlySpan<float> x, int rows, int stride, int length)

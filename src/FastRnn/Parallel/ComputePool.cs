@@ -54,7 +54,17 @@ public sealed class ComputePool : IDisposable
         PinsWorkers = processors.Length > 1;
         for (int i = 0; i < _workers.Length; i++)
             _workers[i] = new Worker(this, i, processors.Length > 1 ? processors[(i + 1) % processors.Length] : -1);
+        if (Threads > 1)
+        {
+            // (inside another pool's running index a dispatch runs in order on one thread: nothing to measure)
+            HandOverNanoseconds = t_running is null ? HandOverProbe.Measure(this) : double.NaN;
+            StreamsSharedWrites = HandOverNanoseconds >= FarHandOverNanoseconds;
+        }
     }
+
+    /// <summary>The hand-over (see <see cref="HandOverNanoseconds"/>) from which the pool's threads are taken to sit
+    /// on cores that share no cache: on this project's VM 50–90 ns when they share an L3, 210–250 ns when not.</summary>
+    public const double FarHandOverNanoseconds = 150;
 
     /// <summary>A pool with one thread per processor, created on first use and kept for the process.</summary>
     public static ComputePool Shared
@@ -77,6 +87,18 @@ public sealed class ComputePool : IDisposable
 
     /// <summary>Whether the workers were pinned to processors (see the constructor).</summary>
     public bool PinsWorkers { get; }
+
+    /// <summary>How long a cache line written by the calling thread took to reach the first worker when the pool was
+    /// created, in nanoseconds (half a round trip, the least of three sets of 200; 0 for a pool of one thread, NaN when
+    /// the worker did not get a processor to answer on, or when the pool was created inside another pool's work).</summary>
+    public double HandOverNanoseconds { get; }
+
+    /// <summary>Whether a recurrence shared on this pool stores each step's h(t) past the caches (non-temporal stores),
+    /// so the other threads read it from memory rather than from the writer's cache: faster when the threads' cores
+    /// share no cache (a two-thread batch-32 LSTM(256) <c>Forward</c> 6–11% here, perf/README §8), slower when they do.
+    /// Set at creation from <see cref="HandOverNanoseconds"/> (at least <see cref="FarHandOverNanoseconds"/>); the
+    /// results are the same bits either way. The host may move a VM's processors later: set it to choose.</summary>
+    public bool StreamsSharedWrites { get; set; }
 
     /// <summary>Threads that can run parts of one work at the same time from the calling thread: <see cref="Threads"/>,
     /// or 1 inside a running index (a nested dispatch runs in order on that thread).</summary>

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace FastRnn.Kernels;
 
@@ -34,6 +35,22 @@ public struct Block256 : IBlock<Block256>
     {
         value.Lo.StoreUnsafe(ref destination);
         value.Hi.StoreUnsafe(ref destination, 8);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void StoreNonTemporal(ref float destination, Block256 value)
+    {
+        float* line = (float*)Unsafe.AsPointer(ref destination);
+        if (Avx.IsSupported && ((nuint)line & 63) == 0)
+        {
+            // the two halves fill one line
+            Avx.StoreAlignedNonTemporal(line, value.Lo);
+            Avx.StoreAlignedNonTemporal(line + 8, value.Hi);
+        }
+        else
+        {
+            Store(ref destination, value);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace FastRnn.Kernels;
 
@@ -29,6 +30,16 @@ public struct Block512 : IBlock<Block512>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(ref float destination, Block512 value) => value.V.StoreUnsafe(ref destination);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void StoreNonTemporal(ref float destination, Block512 value)
+    {
+        float* line = (float*)Unsafe.AsPointer(ref destination);
+        if (Avx512F.IsSupported && ((nuint)line & 63) == 0)
+            Avx512F.StoreAlignedNonTemporal(line, value.V);
+        else
+            value.V.StoreUnsafe(ref destination);
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Block512 Create(float value) => new(Vector512.Create(value));

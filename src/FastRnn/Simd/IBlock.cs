@@ -18,6 +18,13 @@ public interface IBlock<TSelf> where TSelf : struct, IBlock<TSelf>
     static abstract TSelf One { get; }
     static abstract TSelf Load(ref readonly float source);
     static abstract void Store(ref float destination, TSelf value);
+
+    /// <summary>Stores past the caches (a non-temporal store): the line goes to memory instead of staying modified in
+    /// this core's cache, where another core would have to fetch it from. For data another thread reads next (a shared
+    /// recurrence's h(t)) and this one does not. <paramref name="destination"/> must not move (the pinned heap, native
+    /// memory); where it does not start a 64-byte line, or the processor has no such store, it is a plain store. The
+    /// values are the same either way; a writer publishes them with a store fence before it signals the readers.</summary>
+    static abstract void StoreNonTemporal(ref float destination, TSelf value);
     static abstract TSelf Create(float value);
 
     /// <summary><c>a·b + addend</c>, fused (one rounding).</summary>

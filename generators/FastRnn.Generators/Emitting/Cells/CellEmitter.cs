@@ -375,9 +375,10 @@ internal static partial class Emitter
             /// threads (each step's barrier publishing h(t)): wherever AdvanceLayer splits by blocks.</summary>
             public virtual bool SplitsRecurrenceByBlocks => SplitsByBlocks;
 
-            /// <summary>The sequence forward's block arguments of <c>AdvanceLayer{n}</c>: a share's range when
-            /// <paramref name="split"/>, else the whole layer (none for a kernel that takes no range).</summary>
-            public virtual string AdvanceBlocks(bool split) => split ? ", blockStart, blockEnd" : SplitsByBlocks ? $", 0, {L}Blocks" : "";
+            /// <summary>The sequence forward's block arguments of <c>AdvanceLayer{n}</c>: a share's range and whether it
+            /// streams h(t) to the other shares (<c>stream</c>, see <c>RecurLayer{n}</c>) when <paramref name="split"/>,
+            /// else the whole layer (none for a kernel that takes no range).</summary>
+            public virtual string AdvanceBlocks(bool split) => split ? ", blockStart, blockEnd, stream: stream" : SplitsByBlocks ? $", 0, {L}Blocks" : "";
 
             /// <summary>The recurrent weights and their shape: the arena's, or, under weight drop, the pass's dropped
             /// copy, passed in apart from the arena.</summary>

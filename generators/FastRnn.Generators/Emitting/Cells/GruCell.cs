@@ -41,7 +41,7 @@ internal static partial class Emitter
                     {{GruAdvanceDoc()}}{{RecurrentInputDoc}}{{ZoneDoc}}</summary>
                     {{NoInlining}}
                     private static void AdvanceLayer{{n}}<T>({{ReadOnlySpan}} p,{{WeightsParameter}} {{Span}} gates, {{ReadOnlySpan}} hPrev,{{RecurrentInputParameter}} {{Span}} h,
-                        {{(layer.Normalized ? ReadOnlySpan : Span)}} recurrent, {{Span}} hiddenCandidate, {{ZoneParameters}}int batch{{DescendingParameter}}{{(layer.Normalized ? "" : QuantizedParameters)}}) {{BlockConstraint}}
+                        {{(layer.Normalized ? ReadOnlySpan : Span)}} recurrent, {{Span}} hiddenCandidate, {{ZoneParameters}}int batch{{DescendingParameter}}{{(layer.Normalized ? "" : QuantizedParameters + ", bool stream = false")}}) {{BlockConstraint}}
                     {
                         {{(layer.Normalized ? "" : BiasAndRecurrentProduct)}}
                         for (int r = 0; r < batch; r++)
@@ -57,7 +57,7 @@ internal static partial class Emitter
                                 T ghn = {{H(2)}};
                                 T candidate = T.Tanh(T.MultiplyAdd(reset, ghn, {{X(2)}}));
                                 // (1 − z)⊙n + z⊙h = n + z⊙(h − n)
-                                {{GruUpdate(layer, "z", "candidate", "At(hPrev, u)", "At(h, u)", "T.Load(in At(zoneHidden, u))", Semeniuta)}}
+                                {{GruUpdate(layer, "z", "candidate", "At(hPrev, u)", "At(h, u)", "T.Load(in At(zoneHidden, u))", Semeniuta, streamable: !layer.Normalized)}}
                                 T.Store(ref At(hiddenCandidate, u), ghn);
                                 T.Store(ref a, reset);
                                 T.Store(ref At(ref a, BlockWidth), z);

@@ -38,7 +38,7 @@ internal static partial class Emitter
                     /// <paramref name="c"/> may be the same buffer.{{ZoneDoc}}</summary>
                     {{NoInlining}}
                     private static void AdvanceLayer{{n}}<T>({{ReadOnlySpan}} p,{{WeightsParameter}} {{Span}} gates, {{ReadOnlySpan}} hPrev, {{Span}} h,
-                        {{ReadOnlySpan}} cPrev, {{Span}} c, {{ZoneParameters}}int batch, bool descending, int blockStart, int blockEnd{{QuantizedParameters}}) {{BlockConstraint}}
+                        {{ReadOnlySpan}} cPrev, {{Span}} c, {{ZoneParameters}}int batch, bool descending, int blockStart, int blockEnd{{QuantizedParameters}}, bool stream = false) {{BlockConstraint}}
                     {
                         // blocks [blockStart, blockEnd) of units: the whole layer, or one thread's share of it
                         int first = blockStart * {{L}}Gates * BlockWidth, width = (blockEnd - blockStart) * {{L}}Gates * BlockWidth;
@@ -54,7 +54,7 @@ internal static partial class Emitter
                                 T f = T.Sigmoid(T.Load(in At(ref a, BlockWidth)));
                                 T g = T.Tanh(T.Load(in At(ref a, 2 * BlockWidth)));
                                 T o = T.Sigmoid(T.Load(in At(ref a, 3 * BlockWidth)));
-                                {{LstmUpdate(layer, "f", Semeniuta ? "i * (g * T.Load(in At(candidateMask, u)))" : "i * g", "o", "At(cPrev, u)", "At(c, u)", "At(hPrev, u)", "At(h, u)", "T.Load(in At(zoneHidden, u))", "T.Load(in At(zoneCell, u))", "At(cellCandidate, u)")}}
+                                {{LstmUpdate(layer, "f", Semeniuta ? "i * (g * T.Load(in At(candidateMask, u)))" : "i * g", "o", "At(cPrev, u)", "At(c, u)", "At(hPrev, u)", "At(h, u)", "T.Load(in At(zoneHidden, u))", "T.Load(in At(zoneCell, u))", "At(cellCandidate, u)", streamable: true)}}
                                 T.Store(ref a, i);
                                 T.Store(ref At(ref a, BlockWidth), f);
                                 T.Store(ref At(ref a, 2 * BlockWidth), g);
