@@ -187,9 +187,10 @@ public class ComputePoolTests
         Assert.False(single.StreamsSharedWrites);
         if (Environment.ProcessorCount < 2)
             return; // a ping-pong needs two processors at once
-        using var pool = new ComputePool(2);
-        // a line's trip between two cores: tens to hundreds of nanoseconds here, never nothing, and not abandoned (NaN)
-        // with a processor for each thread; at most the probe's limit (200 ms for 400 trips)
+        // a line's trip between two cores: tens to hundreds of nanoseconds here, never nothing; at most the probe's limit
+        // (200 ms for 400 trips). NaN when the worker got no processor to answer on: the tests run in parallel on two
+        // cores, so a pool gets three tries to find one.
+        using var pool = MeasuredPool();
         Assert.InRange(pool.HandOverNanoseconds, 5, 500_000);
         Assert.Equal(pool.HandOverNanoseconds >= ComputePool.FarHandOverNanoseconds, pool.StreamsSharedWrites);
         pool.StreamsSharedWrites = !pool.StreamsSharedWrites; // the caller may choose
@@ -199,6 +200,17 @@ public class ComputePoolTests
         pool.Together(2, inner);
         Assert.True(double.IsNaN(inner.HandOver));
         Assert.False(inner.Streams);
+    }
+
+    private static ComputePool MeasuredPool()
+    {
+        var pool = new ComputePool(2);
+        for (int attempt = 1; attempt < 3 && double.IsNaN(pool.HandOverNanoseconds); attempt++)
+        {
+            pool.Dispose();
+            pool = new ComputePool(2);
+        }
+        return pool;
     }
 
     private sealed class CreatePoolWork : IParallelWork

@@ -956,7 +956,7 @@ internal static partial class Emitter
                 """);
             // A share's h(t) is what the others read after the barrier: streamed past its cache when the pool's cores share
             // none (not under an active recurrent mask, whose h̃(t) they read instead, and which reads h(t) back at once).
-            bool streams = cellEmitter.SplitsByBlocks;
+            bool streams = cellEmitter.StreamsHidden;
             string stream = !streams ? "" : Lines(
                 "// h(t) for the other shares: straight to memory when the pool's cores share no cache (the same values)",
                 $"bool stream = barrier is not null && _pool!.StreamsSharedWrites{(recurrentDropout ? $" && !_l{n}RecurrentMask.Active" : "")};");

@@ -63,7 +63,8 @@ public sealed class ComputePool : IDisposable
     }
 
     /// <summary>The hand-over (see <see cref="HandOverNanoseconds"/>) from which the pool's threads are taken to sit
-    /// on cores that share no cache: on this project's VM 50–90 ns when they share an L3, 210–250 ns when not.</summary>
+    /// on cores that share no cache: on this project's VM 50–90 ns when they share an L3, 210–250 ns when not (`gaps`;
+    /// the pool's probe, the least of five sets, 214–224 ns there).</summary>
     public const double FarHandOverNanoseconds = 150;
 
     /// <summary>A pool with one thread per processor, created on first use and kept for the process.</summary>
@@ -89,13 +90,14 @@ public sealed class ComputePool : IDisposable
     public bool PinsWorkers { get; }
 
     /// <summary>How long a cache line written by the calling thread took to reach the first worker when the pool was
-    /// created, in nanoseconds (half a round trip, the least of three sets of 200; 0 for a pool of one thread, NaN when
+    /// created, in nanoseconds (half a round trip, the least of five sets of 200; 0 for a pool of one thread, NaN when
     /// the worker did not get a processor to answer on, or when the pool was created inside another pool's work).</summary>
     public double HandOverNanoseconds { get; }
 
-    /// <summary>Whether a recurrence shared on this pool stores each step's h(t) past the caches (non-temporal stores),
-    /// so the other threads read it from memory rather than from the writer's cache: faster when the threads' cores
-    /// share no cache (a two-thread batch-32 LSTM(256) <c>Forward</c> 6–11% here, perf/README §8), slower when they do.
+    /// <summary>Whether an LSTM or (reset-after) GRU recurrence shared on this pool stores each step's h(t) past the
+    /// caches (non-temporal stores; not under an active recurrent mask), so the other threads read it from memory rather
+    /// than from the writer's cache: faster when the threads' cores share no cache (a two-thread batch-32 LSTM(256)
+    /// <c>Forward</c> 5–11% here, perf/README §8), slower when they do.
     /// Set at creation from <see cref="HandOverNanoseconds"/> (at least <see cref="FarHandOverNanoseconds"/>); the
     /// results are the same bits either way. The host may move a VM's processors later: set it to choose.</summary>
     public bool StreamsSharedWrites { get; set; }

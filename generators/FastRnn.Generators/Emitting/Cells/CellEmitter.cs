@@ -378,7 +378,11 @@ internal static partial class Emitter
             /// <summary>The sequence forward's block arguments of <c>AdvanceLayer{n}</c>: a share's range and whether it
             /// streams h(t) to the other shares (<c>stream</c>, see <c>RecurLayer{n}</c>) when <paramref name="split"/>,
             /// else the whole layer (none for a kernel that takes no range).</summary>
-            public virtual string AdvanceBlocks(bool split) => split ? ", blockStart, blockEnd, stream: stream" : SplitsByBlocks ? $", 0, {L}Blocks" : "";
+            public virtual string AdvanceBlocks(bool split) => split ? ", blockStart, blockEnd" + (StreamsHidden ? ", stream: stream" : "") : SplitsByBlocks ? $", 0, {L}Blocks" : "";
+
+            /// <summary>Whether <c>AdvanceLayer{n}</c> takes <c>stream</c> (a shared recurrence's h(t) stored past the
+            /// caches when the pool says so): the cells that split by blocks.</summary>
+            public bool StreamsHidden => SplitsByBlocks;
 
             /// <summary>The recurrent weights and their shape: the arena's, or, under weight drop, the pass's dropped
             /// copy, passed in apart from the arena.</summary>
