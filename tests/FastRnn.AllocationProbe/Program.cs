@@ -4,10 +4,10 @@ using FastRnn.Kernels;
 // Usage: FastRnn.AllocationProbe <model> <256|512> [threads]   (threads > 1: the optimizer updates on a ComputePool)
 // Warms up, then runs 1,000 streaming steps (batch 1 and batch 3, of the model and of its bfloat16 and int8 copies;
 // none for a bidirectional model, which cannot stream)
-// and 10 training iterations (forward, loss, backward, Adam with clipping; batch 4, 12 steps, state carried), and
-// prints the bytes this thread and the whole process allocated.
+// and 10 training iterations (forward, loss, backward, Adam with clipping; batch 8, 12 steps, state carried) each with an
+// inference forward (on a pool: split by rows), and prints the bytes this thread and the whole process allocated.
 
-const int Batch = 4, Steps = 12;
+const int Batch = 8, Steps = 12;
 string name = args.Length > 0 ? args[0] : "tokens";
 bool wide = args.Length > 1 && args[1] == "512";
 int threads = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1;
@@ -49,7 +49,7 @@ single.GetType().GetProperty("Pool")?.SetValue(single, pool); // a state's batch
 var batched = model.NewState(3);
 var carried = model.NewState(Batch);
 var output1 = new float[model.OutputWidth];
-int[] lengths = [Steps, Steps - 3, 1, Steps - 1];
+int[] lengths = [Steps, Steps - 3, 1, Steps - 1, 2, Steps, 5, Steps - 2];
 var output3 = new float[3 * model.OutputWidth];
 // The quantized copies' steps (bfloat16 and int8 matrices) on states of their own.
 IQuantizedModel[] quantized;
@@ -101,6 +101,22 @@ void Iteration()
     model.ZeroGrad();
     model.Backward();
     optimizer.Step();
+    Infer();
+}
+
+// An inference forward without a state: on a pool of several threads, split by rows of the batch (the model's shards,
+// allocated by the first one).
+void Infer()
+{
+    model.Options.Training = false;
+    if (!model.EveryStep)
+    {
+        if (model.TakesTokens) model.ForwardTokens(tokens, Batch, Steps, lengths);
+        else model.ForwardDense(dense, Batch, Steps, lengths);
+    }
+    else if (model.TakesTokens) model.ForwardTokens(tokens, Batch, Steps);
+    else model.ForwardDense(dense, Batch, Steps);
+    model.Options.Training = true;
 }
 
 void Stream(int i)

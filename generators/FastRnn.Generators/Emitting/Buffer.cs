@@ -16,6 +16,16 @@ internal enum BufferSizing
     Capacity,
 }
 
+/// <summary>What a shard (a model of some of the batch's rows that runs an inference <c>Forward</c> for its parent on
+/// one of the pool's threads) holds of a model buffer: its own, the parent's (the arenas it reads; a mask site's value,
+/// copied at each Forward), or an empty one (a buffer only backward uses: a shard runs no backward).</summary>
+internal enum BufferInShard
+{
+    Own,
+    Parents,
+    Empty,
+}
+
 /// <summary>One entry of a model's buffer plan: a field of the generated model or of its <c>State</c>, with the
 /// expression of its length (null for a field that is not an array, such as a mask site) and the comment that says what
 /// it holds. The fields, the constructors' allocations and their initial fills are all generated from the plan, so a
@@ -30,7 +40,8 @@ internal sealed record Buffer(
     string? FieldType = null,
     bool Mutable = false,
     string? Fill = null,
-    bool Aligned = false)
+    bool Aligned = false,
+    BufferInShard InShard = BufferInShard.Own)
 {
     /// <summary>Whether the field is an <c>AlignedArray</c> (floats on a cache line; only model buffers are, and none
     /// of them has a fill).</summary>
@@ -43,4 +54,16 @@ internal sealed record Buffer(
 
     /// <summary>The allocation expression, or null for a field that is not allocated.</summary>
     public string? Allocation => Length is null ? null : OnCacheLine ? $"new {AlignedType}({Length})" : $"new {ElementType}[{Length}]";
+
+    /// <summary>Whether a model with shards assigns the field in its constructor (sized by capacity, or one a shard does
+    /// not own) rather than where it is declared.</summary>
+    public bool AllocatedByConstructor => Allocation is not null && (Sizing == BufferSizing.Capacity || InShard != BufferInShard.Own);
+
+    /// <summary>The constructor's assignment: a shard (<c>parent</c> not null) takes the parent's buffer or an empty one.</summary>
+    public string ModelAssignment => InShard switch
+    {
+        BufferInShard.Parents => $"{Name} = parent?.{Name} ?? {Allocation};",
+        BufferInShard.Empty => $"{Name} = parent is null ? {Allocation} : {(OnCacheLine ? $"new {AlignedType}(0)" : $"global::System.Array.Empty<{ElementType}>()")};",
+        _ => $"{Name} = {Allocation};",
+    };
 }

@@ -45,8 +45,12 @@ internal static partial class Emitter
         private static Buffer Constant(string name, string length, string comment) =>
             new(name, BufferOwner.Model, length, comment, BufferSizing.Constant, Aligned: true);
 
+        /// <summary>A buffer only backward reads or writes: a shard, which runs inference forwards only, has it empty.</summary>
+        private static Buffer BackwardOnly(Buffer buffer) => buffer with { InShard = BufferInShard.Empty };
+
+        /// <summary>A mask site: a shard takes its parent's, copied at each Forward it runs (the pass the parent began).</summary>
         private static Buffer Site(string name, string type, string comment) =>
-            new(name, BufferOwner.Model, null, comment, FieldType: $"global::FastRnn.Kernels.{type}", Mutable: true);
+            new(name, BufferOwner.Model, null, comment, FieldType: $"global::FastRnn.Kernels.{type}", Mutable: true, InShard: BufferInShard.Parents);
 
         private static Buffer State(string name, string length, string comment, bool mutable = false, string? fill = null) =>
             new(name, BufferOwner.State, length, comment, Mutable: mutable, Fill: fill);
@@ -55,13 +59,13 @@ internal static partial class Emitter
 
         private IEnumerable<Buffer> InputBuffers()
         {
-            yield return Constant("_parameters", "ParameterCount", "The parameter arena: every tensor, gate-interleaved, at the offsets above (each on a cache line).");
-            yield return Constant("_gradients", "ParameterCount", "The gradient arena, in the parameters' layout.");
+            yield return Constant("_parameters", "ParameterCount", "The parameter arena: every tensor, gate-interleaved, at the offsets above (each on a cache line).") with { InShard = BufferInShard.Parents };
+            yield return Constant("_gradients", "ParameterCount", "The gradient arena, in the parameters' layout.") with { InShard = BufferInShard.Parents };
             yield return Model("_input", "rows * InputSize", "Layer 0's input for every step and row: [steps·batch, InputSize], time-major.");
             if (Tokens)
             {
                 yield return Model("_tokens", "rows", "The token ids of the last Forward: [steps·batch].") with { ElementType = "int" };
-                yield return Model("_inputGradient", "rows * InputPadded", "∂L/∂embedding rows of the last backward: [steps·batch, InputPadded].");
+                yield return BackwardOnly(Model("_inputGradient", "rows * InputPadded", "∂L/∂embedding rows of the last backward: [steps·batch, InputPadded]."));
             }
             if (_m.EmbeddingDropout is not null)
                 yield return Site("_embeddingMask", "DropoutSite", "Embedding dropout's site for the current pass (rows of the table).");
@@ -86,30 +90,30 @@ internal static partial class Emitter
                     : $"Layer {n}'s r⊙h(t−1) per step (the candidate's recurrent input): [steps·batch, Padded].");
                 yield return Model($"_l{n}Recurrent", $"batchCapacity * {L}Row", $"Layer {n}'s recurrent product of the current step: [batch, Row].");
             }
-            yield return Model($"_l{n}GateGradient", $"rows * {L}Row", $"∂L/∂(layer {n}'s gate pre-activations): [steps·batch, Row].");
+            yield return BackwardOnly(Model($"_l{n}GateGradient", $"rows * {L}Row", $"∂L/∂(layer {n}'s gate pre-activations): [steps·batch, Row]."));
             if (layer.Cell == CellKind.GruResetAfter || layer.Normalized)
-                yield return Model($"_l{n}RecurrentGradient", $"rows * {L}Row", $"∂L/∂(layer {n}'s recurrent products): [steps·batch, Row].");
-            yield return Model($"_l{n}HiddenGradient", $"rows * {L}Padded", Projects(n)
+                yield return BackwardOnly(Model($"_l{n}RecurrentGradient", $"rows * {L}Row", $"∂L/∂(layer {n}'s recurrent products): [steps·batch, Row]."));
+            yield return BackwardOnly(Model($"_l{n}HiddenGradient", $"rows * {L}Padded", Projects(n)
                 ? $"∂L/∂r of layer {n}, r = o⊙tanh(c) before the projection: [steps·batch, Padded]."
-                : $"∂L/∂h of layer {n} arriving from above: [steps·batch, Padded].");
+                : $"∂L/∂h of layer {n} arriving from above: [steps·batch, Padded]."));
             if (Projects(n))
             {
                 yield return Model($"_l{n}Projected", $"(rows + batchCapacity) * {L}Padded", $"Layer {n}'s h = W_hr·r per slot: [(steps + 1)·batch, Padded] (slot 0 the initial state; Projection columns used).");
-                yield return Model($"_l{n}ProjectedGradient", $"rows * {L}Padded", $"∂L/∂h of layer {n} arriving from above, then with step t + 1's part: [steps·batch, Padded].");
-                yield return Constant($"_l{n}ProjectionTransposed", $"{L}ProjectionShape.Transposed.Length", $"Layer {n}'s W_hr packed transposed (∂r = ∂h·W_hr).");
+                yield return BackwardOnly(Model($"_l{n}ProjectedGradient", $"rows * {L}Padded", $"∂L/∂h of layer {n} arriving from above, then with step t + 1's part: [steps·batch, Padded]."));
+                yield return BackwardOnly(Constant($"_l{n}ProjectionTransposed", $"{L}ProjectionShape.Transposed.Length", $"Layer {n}'s W_hr packed transposed (∂r = ∂h·W_hr)."));
             }
             if (Reverse(n))
             {
                 yield return Model($"_l{n}Joined", $"rows * {L}JoinedPadded",
                     $"Layers {n - 1} and {n} (one bidirectional layer) joined in the sequence's order, [h_forward(t), h_reverse(t)]: [steps·batch, JoinedPadded].");
-                yield return Model($"_l{n}JoinedGradient", $"rows * {L}JoinedPadded", $"∂L/∂ of that joined output arriving from above: [steps·batch, JoinedPadded].");
+                yield return BackwardOnly(Model($"_l{n}JoinedGradient", $"rows * {L}JoinedPadded", $"∂L/∂ of that joined output arriving from above: [steps·batch, JoinedPadded]."));
             }
-            yield return Constant($"_l{n}RecurrentTransposed", $"{L}RecurrentShape.Transposed.Length",
-                $"Layer {n}'s U packed transposed at the start of each backward pass, so ∂h = ∂a·U runs as a forward-style product.");
+            yield return BackwardOnly(Constant($"_l{n}RecurrentTransposed", $"{L}RecurrentShape.Transposed.Length",
+                $"Layer {n}'s U packed transposed at the start of each backward pass, so ∂h = ∂a·U runs as a forward-style product."));
             if (layer.Cell == CellKind.GruResetBefore)
-                yield return Constant($"_l{n}CandidateTransposed", $"{L}RecurrentShape.Transposed.Length", $"Layer {n}'s U_n packed transposed (∂(r⊙h) of the candidate).");
+                yield return BackwardOnly(Constant($"_l{n}CandidateTransposed", $"{L}RecurrentShape.Transposed.Length", $"Layer {n}'s U_n packed transposed (∂(r⊙h) of the candidate)."));
             if (NeedsInputGradient(n))
-                yield return Constant($"_l{n}InputTransposed", $"{L}InputShape.Transposed.Length", $"Layer {n}'s W packed transposed (∂x = ∂a·W).");
+                yield return BackwardOnly(Constant($"_l{n}InputTransposed", $"{L}InputShape.Transposed.Length", $"Layer {n}'s W packed transposed (∂x = ∂a·W)."));
         }
 
         /// <summary>The dropout family's and zoneout's sites of a layer and the dropped copies its products read: masks
@@ -143,7 +147,7 @@ internal static partial class Emitter
             {
                 yield return Site($"_l{n}WeightMask", "DropoutSite", $"Weight drop on layer {n}'s weight_hh, one mask per pass.");
                 yield return Constant($"_l{n}DroppedWeights", $"{L}RecurrentShape.Length", $"Layer {n}'s weight_hh⊙M/(1 − p) for the current pass (what its products read).");
-                yield return Constant($"_l{n}DroppedWeightGradient", $"{L}RecurrentShape.Length", $"∂L/∂(layer {n}'s dropped weight_hh).");
+                yield return BackwardOnly(Constant($"_l{n}DroppedWeightGradient", $"{L}RecurrentShape.Length", $"∂L/∂(layer {n}'s dropped weight_hh)."));
             }
             if (layer.CandidateDropout is not null)
             {
@@ -235,12 +239,12 @@ internal static partial class Emitter
         private IEnumerable<Buffer> SharedBuffers()
         {
             if (_m.Layers.Any(l => l.RecurrentDropout is not null && l.Cell != CellKind.Lstm))
-                yield return Model("_droppedHiddenGradient", "batchCapacity * MaxPadded", "∂L/∂h̃(t−1) of a GRU step with recurrent dropout, before its mask: [batch, MaxPadded].");
+                yield return BackwardOnly(Model("_droppedHiddenGradient", "batchCapacity * MaxPadded", "∂L/∂h̃(t−1) of a GRU step with recurrent dropout, before its mask: [batch, MaxPadded]."));
             if (_m.Layers.Any(l => l.HasZoneout))
                 yield return Model("_noZoneout", "batchCapacity * MaxPadded", "κ = 0 (no zoneout) for a step whose rate is 0: read, never written.");
             if (_m.HasStatistics)
             {
-                yield return Constant("_statistics", "StatisticCount", "Running means and variances of the batch normalizations (not trained by gradient; checkpoints carry them).");
+                yield return Constant("_statistics", "StatisticCount", "Running means and variances of the batch normalizations (not trained by gradient; checkpoints carry them).") with { InShard = BufferInShard.Parents };
                 int widest = _m.Layers.Max(l => System.Math.Max(l.OutputBatchNorm ? Pad(l.Hidden) : 0, l.RecurrentBatchNorm ? Gates(l.Cell) * Pad(l.Hidden) : 0));
                 yield return Constant("_normScratch", N(2 * widest), "The per-column sums of the batch normalizations' backward passes.");
             }
@@ -251,8 +255,8 @@ internal static partial class Emitter
             if (_m.Layers.Any(l => l.Cell == CellKind.Lstm))
                 yield return Model("_cellCarry", "batchCapacity * MaxPadded", "Backward's carry of ∂L/∂c (LSTM): [batch, MaxPadded].");
             if (_m.Layers.Any(l => l.Cell == CellKind.GruResetBefore || (l.Cell == CellKind.Lstm && l.Normalized)))
-                yield return Model("_auxGradient", "batchCapacity * MaxPadded",
-                    "Backward's ∂L/∂(r⊙h) (classic GRU) or ∂ of ĉ's affine output (normalized LSTM): [batch, MaxPadded].");
+                yield return BackwardOnly(Model("_auxGradient", "batchCapacity * MaxPadded",
+                    "Backward's ∂L/∂(r⊙h) (classic GRU) or ∂ of ĉ's affine output (normalized LSTM): [batch, MaxPadded]."));
             if (SplitsAnyRecurrence)
                 yield return new Buffer("_recurrence", BufferOwner.Model, null, "The recurrence the pool's threads share (created when a pool of more than one thread is set).",
                     FieldType: "RecurrenceWork?", Mutable: true);
@@ -287,7 +291,7 @@ internal static partial class Emitter
                 foreach (var gathered in GatheredBuffers())
                     yield return gathered;
                 yield return Model("_outputs", $"{headRows} * HeadPadded", $"The outputs, the top layer's states: [{rowsDoc}, HeadPadded].");
-                yield return Model("_logitGradient", $"{headRows} * HeadPadded", $"∂L/∂outputs from the caller: [{rowsDoc}, HeadPadded].");
+                yield return BackwardOnly(Model("_logitGradient", $"{headRows} * HeadPadded", $"∂L/∂outputs from the caller: [{rowsDoc}, HeadPadded]."));
                 yield break;
             }
             if (_m.HeadDropout is not null)
@@ -295,13 +299,13 @@ internal static partial class Emitter
                 yield return Site("_headMask", "DropoutSite", "Dropout on the head's input.");
                 yield return Model("_headDropped", $"{headRows} * {OutputStride(Top)}", "The head's input after its dropout mask.");
             }
-            yield return Constant("_headTransposed", "HeadShape.Transposed.Length", "The head's W packed transposed (∂h = ∂logits·W).");
+            yield return BackwardOnly(Constant("_headTransposed", "HeadShape.Transposed.Length", "The head's W packed transposed (∂h = ∂logits·W)."));
             yield return lengths;
             foreach (var gathered in GatheredBuffers())
                 yield return gathered;
             yield return Model("_logits", $"{headRows} * HeadPadded", "Head logits: [head rows, HeadPadded].");
             yield return Model("_outputs", $"{headRows} * HeadPadded", "Head outputs after the activation: [head rows, HeadPadded].");
-            yield return Model("_logitGradient", $"{headRows} * HeadPadded", "∂L/∂logits: [head rows, HeadPadded].");
+            yield return BackwardOnly(Model("_logitGradient", $"{headRows} * HeadPadded", "∂L/∂logits: [head rows, HeadPadded]."));
             yield return State("Logits", "batch * HeadPadded", "The step's head logits: [batch, HeadPadded].");
             yield return State("Outputs", "batch * HeadPadded", "The step's head outputs: [batch, HeadPadded].");
         }
@@ -312,7 +316,7 @@ internal static partial class Emitter
             if (EveryStep)
                 yield break;
             yield return Model("_headGathered", $"batchCapacity * {OutputStride(Top)}", "The rows the readout gathered at each row's last real step: [batch, top Padded].");
-            yield return Model("_headGatheredGradient", $"batchCapacity * {OutputStride(Top)}", "Their gradient: [batch, top Padded].");
+            yield return BackwardOnly(Model("_headGatheredGradient", $"batchCapacity * {OutputStride(Top)}", "Their gradient: [batch, top Padded]."));
         }
 
         // ---- writing the plan ------------------------------------------------------------------------------------
@@ -326,18 +330,20 @@ internal static partial class Emitter
             {
                 _w.Line("// " + buffer.Comment);
                 string modifiers = buffer.Mutable ? access : access + " readonly";
-                string initializer = buffer.Sizing == BufferSizing.Constant && buffer.Allocation is { } allocation ? " = " + allocation : "";
+                bool byConstructor = buffer.Sizing == BufferSizing.Capacity || (SplitsInference && buffer.AllocatedByConstructor);
+                string initializer = !byConstructor && buffer.Allocation is { } allocation ? " = " + allocation : "";
                 _w.Line($"{modifiers} {buffer.Type} {buffer.Name}{initializer};");
             }
         }
 
         /// <summary>The constructor's allocations of <paramref name="owner"/>'s buffers sized by capacity (or, for a
-        /// state, by its batch), and their initial fills.</summary>
-        private void EmitBufferAllocations(BufferOwner owner)
+        /// state, by its batch) and, where the model has <paramref name="shards"/>, of the buffers a shard takes from
+        /// its parent or leaves empty; and their initial fills.</summary>
+        private void EmitBufferAllocations(BufferOwner owner, bool shards = false)
         {
-            foreach (var buffer in Buffers.Where(b => b.Owner == owner && b.Sizing == BufferSizing.Capacity && b.Allocation is not null))
+            foreach (var buffer in Buffers.Where(b => b.Owner == owner && (shards ? b.AllocatedByConstructor : b.Sizing == BufferSizing.Capacity && b.Allocation is not null)))
             {
-                _w.Line($"{buffer.Name} = {buffer.Allocation};");
+                _w.Line(shards ? buffer.ModelAssignment : $"{buffer.Name} = {buffer.Allocation};");
                 if (buffer.Fill is { } value)
                     _w.Line($"global::System.Array.Fill({buffer.Name}, {value});");
             }

@@ -14,15 +14,15 @@ internal static partial class Emitter
         {
             for (int n = 0; n < _m.Layers.Count; n++)
             {
-                yield return Model($"_l{n}InitialHiddenGradient", $"batchCapacity * L{n}Padded", $"∂L/∂h(−1) of layer {n} from the last backward: [batch, Padded].");
+                yield return BackwardOnly(Model($"_l{n}InitialHiddenGradient", $"batchCapacity * L{n}Padded", $"∂L/∂h(−1) of layer {n} from the last backward: [batch, Padded]."));
                 if (_m.Layers[n].Cell == CellKind.Lstm)
-                    yield return Model($"_l{n}InitialCellGradient", $"batchCapacity * L{n}Padded", $"∂L/∂c(−1) of layer {n} from the last backward: [batch, Padded].");
+                    yield return BackwardOnly(Model($"_l{n}InitialCellGradient", $"batchCapacity * L{n}Padded", $"∂L/∂c(−1) of layer {n} from the last backward: [batch, Padded]."));
             }
             if (!Tokens)
             {
-                yield return Model("_inputGradient", "rows * InputPadded", "∂L/∂x of the last backward, made by CopyInputGradient: [steps·batch, InputPadded].");
+                yield return BackwardOnly(Model("_inputGradient", "rows * InputPadded", "∂L/∂x of the last backward, made by CopyInputGradient: [steps·batch, InputPadded]."));
                 for (int n = 0; n < _m.Layers.Count && ReadsModelInput(n); n++)
-                    yield return Constant($"_l{n}InputTransposed", $"L{n}InputShape.Transposed.Length", $"Layer {n}'s W packed transposed by each backward, for CopyInputGradient (∂x = ∂a·W).");
+                    yield return BackwardOnly(Constant($"_l{n}InputTransposed", $"L{n}InputShape.Transposed.Length", $"Layer {n}'s W packed transposed by each backward, for CopyInputGradient (∂x = ∂a·W)."));
             }
         }
 
@@ -92,6 +92,7 @@ internal static partial class Emitter
                     // y = activation(logits):  ∂logits from ∂y
                     global::FastRnn.Kernels.LossKernels.OutputGradient(global::FastRnn.Kernels.LossKernels.Activation.{{kind}}, _outputs, HeadPadded, rows, OutputSize, outputGradient, _logitGradient);{{(EveryStep ? "\n// under per-row lengths, padded steps take no gradient, whatever the caller gave them\nif (_useLengths)\n    global::FastRnn.Kernels.LossKernels.ClearPaddedRows(_logitGradient, HeadPadded, rows, new global::FastRnn.Kernels.RealRows(_lengths.AsSpan(0, _batch)));" : "")}}
                     _finalStateGradient = finalStateGradient;
+                    {{UnshardCall}}
                     try
                     {
                         if (_wide) BackwardCore<global::FastRnn.Kernels.Block512>(_batch, _steps);

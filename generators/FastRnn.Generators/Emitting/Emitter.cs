@@ -104,6 +104,7 @@ internal static partial class Emitter
             EmitBackward();
             EmitComposition();
             EmitRecurrenceOnThePool();
+            EmitInferenceByRows();
             if (Streams)
                 EmitSharedStep();
             // Each layer's forward, step and backward together, as the cell writes them.
@@ -309,26 +310,21 @@ internal static partial class Emitter
 
         private void EmitConstructor()
         {
+            // With shards, the public constructor initializes the parameters of buffers a private one allocates (a shard's
+            // takes its parent's arenas); without, one constructor does both.
+            bool shards = SplitsInference;
             _w.Lines($$"""
                 /// <summary>Creates the model with every buffer sized for sequences of up to <paramref name="sequenceCapacity"/>
                 /// steps of up to <paramref name="batchCapacity"/> rows, and parameters drawn as PyTorch's defaults
                 /// (see <see cref="global::FastRnn.Initializers.PyTorchDefault"/>) from <paramref name="seed"/>.
-                /// Nothing is allocated after this.</summary>
-                public {{_m.Name}}(int batchCapacity, int sequenceCapacity, ulong seed = 0)
+                /// {{(shards ? "Nothing is allocated after this but the shards of the first inference Forward split by rows (see\n/// <see cref=\"SplitsInferenceByRows\"/>)." : "Nothing is allocated after this.")}}</summary>
+                public {{_m.Name}}(int batchCapacity, int sequenceCapacity, ulong seed = 0){{(shards ? "\n    : this(batchCapacity, sequenceCapacity, seed, null)" : "")}}
                 {
-                    if (batchCapacity < 1)
-                        throw new global::System.ArgumentOutOfRangeException(nameof(batchCapacity), batchCapacity, "The batch capacity must be at least 1.");
-                    if (sequenceCapacity < 1)
-                        throw new global::System.ArgumentOutOfRangeException(nameof(sequenceCapacity), sequenceCapacity, "The sequence capacity must be at least 1.");
-                    BatchCapacity = batchCapacity;
-                    SequenceCapacity = sequenceCapacity;
-                    _wide = global::FastRnn.Kernels.VectorPath.Use512;
-                    int rows = batchCapacity * sequenceCapacity;
-                    _options = new RunOptions(seed);
                 """);
             using (_w.Indent())
             {
-                EmitBufferAllocations(BufferOwner.Model);
+                if (!shards)
+                    EmitBufferConstruction(shards);
                 EmitStatisticsInitialization();
                 _w.Line("global::FastRnn.Initializers.PyTorchDefault(this, seed);");
                 for (int n = 0; n < _m.Layers.Count; n++)
@@ -348,6 +344,44 @@ internal static partial class Emitter
             }
             _w.Line("}");
             _w.Line();
+            if (shards)
+            {
+                _w.Lines($$"""
+                    /// <summary>The buffers for <paramref name="batchCapacity"/> rows of up to <paramref name="sequenceCapacity"/>
+                    /// steps; with a <paramref name="parent"/>, a shard: its arenas, options and vector width are the parent's, and
+                    /// the buffers only backward needs are empty.</summary>
+                    private {{_m.Name}}(int batchCapacity, int sequenceCapacity, ulong seed, {{_m.Name}}? parent)
+                    {
+                    """);
+                using (_w.Indent())
+                    EmitBufferConstruction(shards);
+                _w.Line("}");
+                _w.Line();
+            }
+            EmitModelProperties();
+        }
+
+        /// <summary>The checks of the capacities, then every buffer: a shard's (when <paramref name="shards"/>) from its
+        /// parent where the plan says so.</summary>
+        private void EmitBufferConstruction(bool shards)
+        {
+            _w.Lines($$"""
+                if (batchCapacity < 1)
+                    throw new global::System.ArgumentOutOfRangeException(nameof(batchCapacity), batchCapacity, "The batch capacity must be at least 1.");
+                if (sequenceCapacity < 1)
+                    throw new global::System.ArgumentOutOfRangeException(nameof(sequenceCapacity), sequenceCapacity, "The sequence capacity must be at least 1.");
+                BatchCapacity = batchCapacity;
+                SequenceCapacity = sequenceCapacity;
+                _wide = {{(shards ? "parent?._wide ?? " : "")}}global::FastRnn.Kernels.VectorPath.Use512;
+                int rows = batchCapacity * sequenceCapacity;
+                _options = {{(shards ? "parent?._options ?? " : "")}}new RunOptions(seed);
+                """);
+            EmitBufferAllocations(BufferOwner.Model, shards);
+        }
+
+        /// <summary>The capacities, options, vector width and pool, and the arenas' views.</summary>
+        private void EmitModelProperties()
+        {
             _w.Lines($$"""
                 /// <summary>Most rows a <see cref="Forward"/> call takes.</summary>
                 public int BatchCapacity { get; }
@@ -366,7 +400,7 @@ internal static partial class Emitter
                 /// by outputs only, so the results are bit-identical at any thread count: each layer's input product and ∂x
                 /// (all steps × rows at once) by columns, every weight gradient by columns of ∂W, and the forward recurrence
                 /// of an LSTM or GRU layer without recurrent masks (and its backward recurrence) by blocks of
-                /// units, with a barrier per step. The streaming <see cref="Step"/> takes a pool through its state instead
+                /// units, with a barrier per step{{(SplitsInference ? "; an inference Forward without a state by rows of the batch instead\n/// (see <see cref=\"SplitsInferenceByRows\"/>)" : "")}}. The streaming <see cref="Step"/> takes a pool through its state instead
                 /// (State.Pool, where the model allows it). Set it between calls, not during one.</summary>
                 public global::FastRnn.ComputePool? Pool
                 {
@@ -609,8 +643,7 @@ internal static partial class Emitter
                     _w.Line("_batchStatistics = _options.Training;");
                 _w.Lines($$"""
                     LoadInitialState(batch, state);
-                    if (_wide) ForwardCore<global::FastRnn.Kernels.Block512>(batch, steps);
-                    else ForwardCore<global::FastRnn.Kernels.Block256>(batch, steps);
+                    {{ForwardCall}}
                     if (state is not null)
                         StoreFinalState(batch, steps, state);
                     _batch = batch;
@@ -630,7 +663,7 @@ internal static partial class Emitter
                 {
                     if (!_hasForward)
                         throw new global::System.InvalidOperationException("Call Forward before Loss.");
-                    int rows = {{headRows}};
+                    int rows = {{headRows}};{{(_m.HasActivationPenalty ? "\n" + UnshardCall : "")}}
                     float loss = {{LossCall()}};{{(_m.HasActivationPenalty ? "\nloss += ActivationPenalties(_batch, _steps);" : "")}}{{(_m.Penalties.Count > 0 ? "\n// L1/L2 penalties (Keras semantics): part of the training loss; the optimizer adds their gradient\nif (_options.Training)\n    loss += (float)global::FastRnn.Kernels.Penalties.Value(this);" : "")}}
                     _hasLoss = true;
                     return loss;
@@ -643,6 +676,7 @@ internal static partial class Emitter
                 {
                     if (!_hasLoss)
                         throw new global::System.InvalidOperationException("Call Forward and Loss before Backward.");
+                    {{UnshardCall}}
                     if (_wide) BackwardCore<global::FastRnn.Kernels.Block512>(_batch, _steps);
                     else BackwardCore<global::FastRnn.Kernels.Block256>(_batch, _steps);
                     _hasLoss = false;

@@ -1,0 +1,149 @@
+using System.Linq;
+
+namespace FastRnn.Generators;
+
+// Inference split by rows of the batch: each of the pool's threads runs whole rows through every layer and the head in
+// buffers of its own (a shard: a model of its rows that reads the parent's arenas), with no barrier per step.
+internal static partial class Emitter
+{
+    private sealed partial class ModelEmitter
+    {
+        /// <summary>Whether an inference Forward can run on shards: the model has a head (whose outputs are all a shard
+        /// hands back; a headless model's output is its top layer's states).</summary>
+        private bool SplitsInference => _m.HasHead;
+
+        /// <summary>Forward's call of the layers and the head: on shards when <c>ShardParts</c> says so, else here.</summary>
+        private string ForwardCall => !SplitsInference
+            ? """
+                if (_wide) ForwardCore<global::FastRnn.Kernels.Block512>(batch, steps);
+                else ForwardCore<global::FastRnn.Kernels.Block256>(batch, steps);
+                """
+            : """
+                int shards = ShardParts(batch, state);
+                _sharded = shards > 1;
+                if (_sharded)
+                    ForwardByRows(shards, batch, steps);
+                else if (_wide)
+                    ForwardCore<global::FastRnn.Kernels.Block512>(batch, steps);
+                else
+                    ForwardCore<global::FastRnn.Kernels.Block256>(batch, steps);
+                """;
+
+        /// <summary>What a backward (or a loss that reads the layers' states) calls first.</summary>
+        private string UnshardCall => SplitsInference ? "Unshard(); // a Forward split by rows left the layers' buffers in its shards" : "";
+
+        private void EmitInferenceByRows()
+        {
+            if (!SplitsInference)
+                return;
+            string siteCopies = Lines([.. Buffers.Where(b => b.Owner == BufferOwner.Model && b.InShard == BufferInShard.Parents && b.Allocation is null)
+                .Select(b => $"shard.{b.Name} = {b.Name};")]);
+            string statistics = _m.HasStatistics ? "shard._batchStatistics = _batchStatistics;" : "";
+            string outputs = EveryStep
+                ? """
+                    for (int t = 0; t < steps; t++)
+                    {
+                        shard._logits.AsSpan(t * rows * HeadPadded, rows * HeadPadded).CopyTo(_logits.AsSpan((t * batch + first) * HeadPadded));
+                        shard._outputs.AsSpan(t * rows * HeadPadded, rows * HeadPadded).CopyTo(_outputs.AsSpan((t * batch + first) * HeadPadded));
+                    }
+                    """
+                : """
+                    shard._logits.AsSpan(0, rows * HeadPadded).CopyTo(_logits.AsSpan(first * HeadPadded));
+                    shard._outputs.AsSpan(0, rows * HeadPadded).CopyTo(_outputs.AsSpan(first * HeadPadded));
+                    """;
+            _w.Lines($$"""
+                // ---- Inference split by rows: each of the pool's threads runs whole rows through every layer ----
+
+                private {{_m.Name}}[]? _shards;
+                private ShardWork? _shardWork;
+                // Whether the last Forward ran on shards: its outputs are here, its layers' states in the shards.
+                private bool _sharded;
+
+                /// <summary>True (the default): an inference <see cref="Forward"/> (Options.Training false, no state) on a
+                /// pool of several threads gives each thread whole rows of the batch, groups of 4, to run through every layer
+                /// and the head in buffers of its own (shards, allocated by the first such call: the forward's buffers for
+                /// their rows), with no barrier per step: the same bits as on one thread, each row computed as there. False:
+                /// such a Forward splits each product and each step by units, as a training Forward does. A backward after
+                /// a Forward split by rows first runs that Forward again on this model's own buffers.</summary>
+                public bool SplitsInferenceByRows { get; set; } = true;
+
+                /// <summary>Shards an inference Forward of <paramref name="batch"/> rows runs on (1: not split): one group
+                /// of 4 rows each at least.</summary>
+                private int ShardParts(int batch, State? state) =>
+                    !SplitsInferenceByRows || _options.Training || state is not null || _pool is null ? 1 : global::System.Math.Min(_pool.Concurrency, batch / 4);
+
+                /// <summary>Rows [first, end) of share <paramref name="part"/> of <paramref name="parts"/>: whole groups of 4
+                /// from the batch's start, the last share taking the rows after the last group, so that every row falls in
+                /// the same 4-row register tiles as on one thread.</summary>
+                private static (int First, int End) RowShare(int batch, int part, int parts) =>
+                    (batch / 4 * part / parts * 4, part == parts - 1 ? batch : batch / 4 * (part + 1) / parts * 4);
+
+                /// <summary>The forward over <paramref name="parts"/> shards at once, each on its own thread.</summary>
+                private void ForwardByRows(int parts, int batch, int steps)
+                {
+                    if (_shards is null || _shards.Length != _pool!.Concurrency)
+                        CreateShards(_pool!.Concurrency);
+                    _shardWork!.Set(parts, batch, steps);
+                    _pool!.Together(parts, _shardWork);
+                }
+
+                /// <summary>One shard per thread, each with room for the most rows any batch up to the capacity gives a share:
+                /// its groups of 4, and the last share's rows after the last group.</summary>
+                private void CreateShards(int threads)
+                {
+                    int rows = global::System.Math.Min(BatchCapacity, (BatchCapacity / 4 + threads - 1) / threads * 4 + 3);
+                    var shards = new {{_m.Name}}[threads];
+                    for (int i = 0; i < threads; i++)
+                        shards[i] = new {{_m.Name}}(rows, SequenceCapacity, 0, this);
+                    _shards = shards;
+                    _shardWork ??= new ShardWork(this);
+                }
+
+                /// <summary>Share <paramref name="part"/> of a forward split by rows: its rows' inputs into its shard, every
+                /// layer and the head there, and their logits and outputs back here.</summary>
+                private void ForwardShard(int part, int parts, int batch, int steps)
+                {
+                    var (first, end) = RowShare(batch, part, parts);
+                    int rows = end - first;
+                    var shard = _shards![part];
+                    // the pass as this Forward began it: its mask sites, its normalization, its lengths
+                    {{siteCopies}}
+                    {{statistics}}
+                    shard._useLengths = _useLengths;
+                    if (_useLengths)
+                        _lengths.AsSpan(first, rows).CopyTo(shard._lengths);
+                    // x: its rows of every step   [steps, rows, InputSize] from [steps, batch, InputSize]
+                    for (int t = 0; t < steps; t++)
+                        _input.AsSpan((t * batch + first) * InputSize, rows * InputSize).CopyTo(shard._input.AsSpan(t * rows * InputSize));
+                    shard.LoadInitialState(rows, null);
+                    if (_wide) shard.ForwardCore<global::FastRnn.Kernels.Block512>(rows, steps);
+                    else shard.ForwardCore<global::FastRnn.Kernels.Block256>(rows, steps);
+                    // its logits and outputs, back among the batch's rows
+                    {{outputs}}
+                }
+
+                /// <summary>After a Forward split by rows, runs it again on this model's own buffers (the same bits), so that
+                /// every buffer a backward reads holds it.</summary>
+                private void Unshard()
+                {
+                    if (!_sharded)
+                        return;
+                    _sharded = false;
+                    if (_wide) ForwardCore<global::FastRnn.Kernels.Block512>(_batch, _steps);
+                    else ForwardCore<global::FastRnn.Kernels.Block256>(_batch, _steps);
+                }
+
+                /// <summary>A forward split by rows: each thread of the pool its share.</summary>
+                private sealed class ShardWork({{_m.Name}} model) : global::FastRnn.IParallelWork
+                {
+                    private int _parts, _batch, _steps;
+
+                    public void Set(int parts, int batch, int steps) => (_parts, _batch, _steps) = (parts, batch, steps);
+
+                    public void Run(int part) => model.ForwardShard(part, _parts, _batch, _steps);
+                }
+
+                """);
+        }
+    }
+}

@@ -1,0 +1,138 @@
+using System.Reflection;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using FastRnn.Kernels;
+using Xunit;
+
+namespace FastRnn.Tests;
+
+/// <summary>An inference Forward on a pool split by rows of the batch (each thread its rows through every layer and the
+/// head, in a shard of its own): the outputs are the bits one thread gives, for batches that split evenly, unevenly and
+/// with rows after the last group of 4, at 2, 3, 4 and 8 threads, on both widths; and a backward after it (which runs
+/// the forward again on the model's own buffers) gives one thread's gradients.</summary>
+public class InferenceByRowsTests
+{
+    public static TheoryData<bool> Widths() => [false, true];
+
+    private static readonly int[] s_batches = [8, 10, 13, 16];
+
+    /// <summary>Every technique (batch normalization with its running statistics, zoneout's inference κ, weight drop,
+    /// every dropout off) on tokens, a head on every step.</summary>
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void EveryTechniqueInfersTheSameBitsSplitByRows(bool wide) =>
+        AssertSplitByRowsIsSerial(() => new EveryTechniqueModel(16, 7, seed: 3), wide, lengths: false);
+
+    /// <summary>Bidirectional and projected layers, a last-step head, per-row lengths.</summary>
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void DirectionsAndLengthsInferTheSameBitsSplitByRows(bool wide) =>
+        AssertSplitByRowsIsSerial(() => new DirectionsAndProjectionModel(16, 6, seed: 4), wide, lengths: true);
+
+    /// <summary>Normalized cells (layer and recurrent batch normalization) and the classic GRU.</summary>
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void NormalizedCellsInferTheSameBitsSplitByRows(bool wide) =>
+        AssertSplitByRowsIsSerial(() => new NormalizedCellsModel(16, 6, seed: 5), wide, lengths: false);
+
+    /// <summary>Dense input and a mean-squared-error head on every step.</summary>
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void DenseInputInfersTheSameBitsSplitByRows(bool wide) =>
+        AssertSplitByRowsIsSerial(() => new SharedBatchStepModel(16, 5, seed: 6), wide, lengths: false);
+
+    /// <summary>Per model: one training pass first (so the running statistics are not their initial values), then, for
+    /// each batch, an inference forward and loss at one thread and on pools of 2, 3, 4 and 8 threads (the same model
+    /// moved between them, so its shards are made again for each), then a backward: outputs, loss and gradients hash
+    /// the same. The forward on a pool must have run on shards (checked), or the test proves nothing; and another
+    /// batch's forward before it leaves the model's own buffers stale, so the backward proves they were filled again.</summary>
+    private static void AssertSplitByRowsIsSerial(Func<ISequenceModel> create, bool wide, bool lengths)
+    {
+        ISequenceModel model;
+        using (VectorPath.Override(wide))
+            model = create();
+        int steps = model.SequenceCapacity;
+        var random = new Random(17);
+        var tokens = Enumerable.Range(0, model.BatchCapacity * steps).Select(_ => random.Next(Math.Max(1, model.Vocabulary))).ToArray();
+        var dense = Enumerable.Range(0, model.BatchCapacity * steps * model.InputWidth).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
+        var rowLengths = Enumerable.Range(0, model.BatchCapacity).Select(r => r % 3 == 0 ? steps : random.Next(1, steps + 1)).ToArray();
+        int targetRows = model.EveryStep ? model.BatchCapacity * steps : model.BatchCapacity;
+        var classTargets = Enumerable.Range(0, targetRows).Select(_ => random.Next(model.OutputWidth)).ToArray();
+        var floatTargets = Enumerable.Range(0, targetRows * model.OutputWidth).Select(_ => (float)random.NextDouble()).ToArray();
+
+        float Forward(int batch)
+        {
+            if (model.TakesTokens && lengths)
+                model.ForwardTokens(tokens.AsSpan(0, batch * steps), batch, steps, rowLengths.AsSpan(0, batch));
+            else if (model.TakesTokens)
+                model.ForwardTokens(tokens.AsSpan(0, batch * steps), batch, steps);
+            else
+                model.ForwardDense(dense.AsSpan(0, batch * steps * model.InputWidth), batch, steps);
+            int rows = model.EveryStep ? batch * steps : batch;
+            return model.ClassTargets ? model.LossClasses(classTargets.AsSpan(0, rows)) : model.LossDense(floatTargets.AsSpan(0, rows * model.OutputWidth));
+        }
+
+        model.Options.Training = true;
+        Forward(model.BatchCapacity);
+        model.Backward(); // the running statistics moved by a training forward
+        model.Options.Training = false;
+        var outputs = new float[targetRows * model.OutputWidth];
+        foreach (int batch in s_batches)
+        {
+            string Run(int threads)
+            {
+                // another batch first, on this thread: the model's own buffers then hold nothing of the forward below
+                model.Pool = null;
+                Forward(batch == 16 ? 13 : 16);
+                using var pool = threads > 1 ? new ComputePool(threads) : null;
+                model.Pool = pool;
+                float loss = Forward(batch);
+                if (pool is not null)
+                    Assert.True(RanOnShards(model), $"{threads} threads, batch {batch}: the forward did not split by rows");
+                int written = model.CopyOutputs(outputs);
+                model.ZeroGrad();
+                model.Backward();
+                model.Pool = null;
+                using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+                sha.AppendData(MemoryMarshal.AsBytes(outputs.AsSpan(0, written)));
+                sha.AppendData(BitConverter.GetBytes(loss));
+                sha.AppendData(MemoryMarshal.AsBytes(model.Gradients));
+                return Convert.ToHexStringLower(sha.GetHashAndReset());
+            }
+            string serial = Run(1);
+            foreach (int threads in new[] { 2, 3, 4, 8 })
+                Assert.True(serial == Run(threads), $"{model.GetType().Name}, batch {batch}, {threads} threads: not the bits of one thread ({(wide ? 512 : 256)}-bit)");
+        }
+    }
+
+    /// <summary>Whether the model's last Forward ran on shards: its private flag (the shards leave no public trace).</summary>
+    private static bool RanOnShards(ISequenceModel model) =>
+        (bool)model.GetType().GetField("_sharded", BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(model)!;
+
+    /// <summary>Split by rows or by units (SplitsInferenceByRows off), the same outputs; a training forward on a pool never
+    /// splits by rows; a batch of one group of 4 does not either.</summary>
+    [Fact]
+    public void TheSwitchTrainingAndSmallBatchesKeepTheUnitSplit()
+    {
+        var model = new SharedBatchStepModel(12, 4, seed: 8);
+        using var pool = new ComputePool(2);
+        model.Pool = pool;
+        var random = new Random(5);
+        var x = Enumerable.Range(0, 12 * 4 * SharedBatchStepModel.InputSize).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
+        model.Options.Training = false;
+        model.Forward(x, 12, 4);
+        Assert.True(RanOnShards(model));
+        var byRows = Enumerable.Range(0, 12).Select(r => model.Output(3, r).ToArray()).ToArray();
+        model.SplitsInferenceByRows = false;
+        model.Forward(x, 12, 4);
+        Assert.False(RanOnShards(model));
+        for (int r = 0; r < 12; r++)
+            Assert.Equal(byRows[r], model.Output(3, r).ToArray());
+        model.SplitsInferenceByRows = true;
+        model.Forward(x.AsSpan(0, 4 * 4 * SharedBatchStepModel.InputSize), 4, 4);
+        Assert.False(RanOnShards(model));
+        model.Options.Training = true;
+        model.Forward(x, 12, 4);
+        Assert.False(RanOnShards(model));
+    }
+}
