@@ -7,7 +7,8 @@ namespace FastRnn.Benchmarks;
 /// <summary>One training segment of <c>fastrnn train --task kjv-char</c> as its trainer runs it: 32 rows × 100 steps
 /// from the carried state, forward with dropout 0.2 at its three sites, cross-entropy, backward, global-norm clipping
 /// at 1 and Adam (2e-3). <c>perf/pytorch_bench.py</c> runs the same model and settings. With 2 threads the model and
-/// the optimizer share a <see cref="ComputePool"/> (the same bits as one thread).</summary>
+/// the optimizer share a <see cref="ComputePool"/> (the same bits as one thread). And one evaluation segment, as the
+/// trainer's validation runs it.</summary>
 [MemoryDiagnoser]
 public class KjvCharBenchmarks
 {
@@ -48,6 +49,17 @@ public class KjvCharBenchmarks
         _model.ZeroGrad();
         _model.Backward();
         _adam.Step();
+        return loss;
+    }
+
+    [Benchmark(Description = "kjv-char evaluation segment (inference, the state carried, B=32, T=100)")]
+    public float EvaluationSegment()
+    {
+        // as LanguageModelTrainer.Evaluate runs it: on the pool, split by rows of the batch
+        _model.Options.Training = false;
+        _model.ForwardTokens(s_tokens, Batch, Steps, _state);
+        float loss = _model.LossClasses(s_targets);
+        _model.Options.Training = true;
         return loss;
     }
 }

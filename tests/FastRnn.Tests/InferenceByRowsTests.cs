@@ -35,6 +35,14 @@ public class InferenceByRowsTests
     public void NormalizedCellsInferTheSameBitsSplitByRows(bool wide) =>
         AssertSplitByRowsIsSerial(() => new NormalizedCellsModel(16, 6, seed: 5), wide, lengths: false);
 
+    /// <summary>Two segments carried by a state (truncated-BPTT evaluation): each shard loads its rows of the state and
+    /// stores their final states back; the state after both, the outputs of both and the gradients of a backward of the
+    /// second are one thread's.</summary>
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void SegmentsCarriedByAStateInferTheSameBitsSplitByRows(bool wide) =>
+        AssertSplitByRowsIsSerial(() => new EveryTechniqueModel(16, 5, seed: 2), wide, lengths: false, segments: 2);
+
     /// <summary>Dense input and a mean-squared-error head on every step.</summary>
     [Theory]
     [MemberData(nameof(Widths))]
@@ -46,26 +54,27 @@ public class InferenceByRowsTests
     /// moved between them, so its shards are made again for each), then a backward: outputs, loss and gradients hash
     /// the same. The forward on a pool must have run on shards (checked), or the test proves nothing; and another
     /// batch's forward before it leaves the model's own buffers stale, so the backward proves they were filled again.</summary>
-    private static void AssertSplitByRowsIsSerial(Func<ISequenceModel> create, bool wide, bool lengths)
+    private static void AssertSplitByRowsIsSerial(Func<ISequenceModel> create, bool wide, bool lengths, int segments = 0)
     {
         ISequenceModel model;
         using (VectorPath.Override(wide))
             model = create();
         int steps = model.SequenceCapacity;
         var random = new Random(17);
-        var tokens = Enumerable.Range(0, model.BatchCapacity * steps).Select(_ => random.Next(Math.Max(1, model.Vocabulary))).ToArray();
+        var tokens = Enumerable.Range(0, 2 * model.BatchCapacity * steps).Select(_ => random.Next(Math.Max(1, model.Vocabulary))).ToArray();
         var dense = Enumerable.Range(0, model.BatchCapacity * steps * model.InputWidth).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
         var rowLengths = Enumerable.Range(0, model.BatchCapacity).Select(r => r % 3 == 0 ? steps : random.Next(1, steps + 1)).ToArray();
         int targetRows = model.EveryStep ? model.BatchCapacity * steps : model.BatchCapacity;
         var classTargets = Enumerable.Range(0, targetRows).Select(_ => random.Next(model.OutputWidth)).ToArray();
         var floatTargets = Enumerable.Range(0, targetRows * model.OutputWidth).Select(_ => (float)random.NextDouble()).ToArray();
 
-        float Forward(int batch)
+        // segment k of a state's sequence reads the tokens after segment k − 1's
+        float Forward(int batch, IRnnState? state = null, int segment = 0)
         {
             if (model.TakesTokens && lengths)
                 model.ForwardTokens(tokens.AsSpan(0, batch * steps), batch, steps, rowLengths.AsSpan(0, batch));
             else if (model.TakesTokens)
-                model.ForwardTokens(tokens.AsSpan(0, batch * steps), batch, steps);
+                model.ForwardTokens(tokens.AsSpan(segment * batch * steps, batch * steps), batch, steps, state);
             else
                 model.ForwardDense(dense.AsSpan(0, batch * steps * model.InputWidth), batch, steps);
             int rows = model.EveryStep ? batch * steps : batch;
@@ -86,14 +95,29 @@ public class InferenceByRowsTests
                 Forward(batch == 16 ? 13 : 16);
                 using var pool = threads > 1 ? new ComputePool(threads) : null;
                 model.Pool = pool;
-                float loss = Forward(batch);
+                using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+                var state = segments > 0 ? model.NewState(batch) : null;
+                for (int segment = 0; segment < segments - 1; segment++)
+                {
+                    sha.AppendData(BitConverter.GetBytes(Forward(batch, state, segment)));
+                    sha.AppendData(MemoryMarshal.AsBytes(outputs.AsSpan(0, model.CopyOutputs(outputs))));
+                }
+                float loss = Forward(batch, state, Math.Max(0, segments - 1));
                 if (pool is not null)
                     Assert.True(RanOnShards(model), $"{threads} threads, batch {batch}: the forward did not split by rows");
                 int written = model.CopyOutputs(outputs);
                 model.ZeroGrad();
                 model.Backward();
                 model.Pool = null;
-                using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+                for (int layer = 0; state is not null && layer < model.LayerCount; layer++)
+                {
+                    for (int r = 0; r < batch; r++)
+                    {
+                        sha.AppendData(MemoryMarshal.AsBytes(state.Hidden(layer, r)));
+                        if (layer < 2) // EveryTechniqueModel's LSTM layers; its GRUs have no cell state
+                            sha.AppendData(MemoryMarshal.AsBytes(state.Cell(layer, r)));
+                    }
+                }
                 sha.AppendData(MemoryMarshal.AsBytes(outputs.AsSpan(0, written)));
                 sha.AppendData(BitConverter.GetBytes(loss));
                 sha.AppendData(MemoryMarshal.AsBytes(model.Gradients));

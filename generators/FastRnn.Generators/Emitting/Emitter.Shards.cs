@@ -19,10 +19,10 @@ internal static partial class Emitter
                 else ForwardCore<global::FastRnn.Kernels.Block256>(batch, steps);
                 """
             : """
-                int shards = ShardParts(batch, state);
+                int shards = ShardParts(batch);
                 _sharded = shards > 1;
                 if (_sharded)
-                    ForwardByRows(shards, batch, steps);
+                    ForwardByRows(shards, batch, steps, state);
                 else if (_wide)
                     ForwardCore<global::FastRnn.Kernels.Block512>(batch, steps);
                 else
@@ -59,18 +59,19 @@ internal static partial class Emitter
                 // Whether the last Forward ran on shards: its outputs are here, its layers' states in the shards.
                 private bool _sharded;
 
-                /// <summary>True (the default): an inference <see cref="Forward"/> (Options.Training false, no state) on a
-                /// pool of several threads gives each thread whole rows of the batch, groups of 4, to run through every layer
-                /// and the head in buffers of its own (shards, allocated by the first such call: the forward's buffers for
-                /// their rows), with no barrier per step: the same bits as on one thread, each row computed as there. False:
+                /// <summary>True (the default): an inference <see cref="Forward"/> (Options.Training false) on a pool of
+                /// several threads gives each thread whole rows of the batch, groups of 4, to run through every layer and the
+                /// head in buffers of its own (shards, allocated by the first such call: the forward's buffers for their
+                /// rows), from and to their rows of a state if one is given, with no barrier per step: the same bits as on
+                /// one thread, each row computed as there. False:
                 /// such a Forward splits each product and each step by units, as a training Forward does. A backward after
                 /// a Forward split by rows first runs that Forward again on this model's own buffers.</summary>
                 public bool SplitsInferenceByRows { get; set; } = true;
 
                 /// <summary>Shards an inference Forward of <paramref name="batch"/> rows runs on (1: not split): one group
                 /// of 4 rows each at least.</summary>
-                private int ShardParts(int batch, State? state) =>
-                    !SplitsInferenceByRows || _options.Training || state is not null || _pool is null ? 1 : global::System.Math.Min(_pool.Concurrency, batch / 4);
+                private int ShardParts(int batch) =>
+                    !SplitsInferenceByRows || _options.Training || _pool is null ? 1 : global::System.Math.Min(_pool.Concurrency, batch / 4);
 
                 /// <summary>Rows [first, end) of share <paramref name="part"/> of <paramref name="parts"/>: whole groups of 4
                 /// from the batch's start, the last share taking the rows after the last group, so that every row falls in
@@ -79,12 +80,19 @@ internal static partial class Emitter
                     (batch / 4 * part / parts * 4, part == parts - 1 ? batch : batch / 4 * (part + 1) / parts * 4);
 
                 /// <summary>The forward over <paramref name="parts"/> shards at once, each on its own thread.</summary>
-                private void ForwardByRows(int parts, int batch, int steps)
+                private void ForwardByRows(int parts, int batch, int steps, State? state)
                 {
                     if (_shards is null || _shards.Length != _pool!.Concurrency)
                         CreateShards(_pool!.Concurrency);
-                    _shardWork!.Set(parts, batch, steps);
-                    _pool!.Together(parts, _shardWork);
+                    _shardWork!.Set(parts, batch, steps, state);
+                    try
+                    {
+                        _pool!.Together(parts, _shardWork);
+                    }
+                    finally
+                    {
+                        _shardWork.Set(0, 0, 0, null); // no reference to the caller's state after the call
+                    }
                 }
 
                 /// <summary>One shard per thread, each with room for the most rows any batch up to the capacity gives a share:
@@ -99,9 +107,10 @@ internal static partial class Emitter
                     _shardWork ??= new ShardWork(this);
                 }
 
-                /// <summary>Share <paramref name="part"/> of a forward split by rows: its rows' inputs into its shard, every
-                /// layer and the head there, and their logits and outputs back here.</summary>
-                private void ForwardShard(int part, int parts, int batch, int steps)
+                /// <summary>Share <paramref name="part"/> of a forward split by rows: its rows' inputs (and initial states)
+                /// into its shard, every layer and the head there, their logits and outputs back here (and their final states
+                /// into <paramref name="state"/>).</summary>
+                private void ForwardShard(int part, int parts, int batch, int steps, State? state)
                 {
                     var (first, end) = RowShare(batch, part, parts);
                     int rows = end - first;
@@ -115,15 +124,18 @@ internal static partial class Emitter
                     // x: its rows of every step   [steps, rows, InputSize] from [steps, batch, InputSize]
                     for (int t = 0; t < steps; t++)
                         _input.AsSpan((t * batch + first) * InputSize, rows * InputSize).CopyTo(shard._input.AsSpan(t * rows * InputSize));
-                    shard.LoadInitialState(rows, null);
+                    shard.LoadInitialState(rows, state, first);
                     if (_wide) shard.ForwardCore<global::FastRnn.Kernels.Block512>(rows, steps);
                     else shard.ForwardCore<global::FastRnn.Kernels.Block256>(rows, steps);
+                    if (state is not null)
+                        shard.StoreFinalState(rows, steps, state, first);
                     // its logits and outputs, back among the batch's rows
                     {{outputs}}
                 }
 
-                /// <summary>After a Forward split by rows, runs it again on this model's own buffers (the same bits), so that
-                /// every buffer a backward reads holds it.</summary>
+                /// <summary>After a Forward split by rows, runs it again on this model's own buffers (the same bits: its
+                /// initial states are still in slot 0, loaded before the shards ran), so that every buffer a backward reads
+                /// holds it.</summary>
                 private void Unshard()
                 {
                     if (!_sharded)
@@ -137,10 +149,11 @@ internal static partial class Emitter
                 private sealed class ShardWork({{_m.Name}} model) : global::FastRnn.IParallelWork
                 {
                     private int _parts, _batch, _steps;
+                    private State? _state;
 
-                    public void Set(int parts, int batch, int steps) => (_parts, _batch, _steps) = (parts, batch, steps);
+                    public void Set(int parts, int batch, int steps, State? state) => (_parts, _batch, _steps, _state) = (parts, batch, steps, state);
 
-                    public void Run(int part) => model.ForwardShard(part, _parts, _batch, _steps);
+                    public void Run(int part) => model.ForwardShard(part, _parts, _batch, _steps, _state);
                 }
 
                 """);

@@ -400,7 +400,7 @@ internal static partial class Emitter
                 /// by outputs only, so the results are bit-identical at any thread count: each layer's input product and ∂x
                 /// (all steps × rows at once) by columns, every weight gradient by columns of ∂W, and the forward recurrence
                 /// of an LSTM or GRU layer without recurrent masks (and its backward recurrence) by blocks of
-                /// units, with a barrier per step{{(SplitsInference ? "; an inference Forward without a state by rows of the batch instead\n/// (see <see cref=\"SplitsInferenceByRows\"/>)" : "")}}. The streaming <see cref="Step"/> takes a pool through its state instead
+                /// units, with a barrier per step{{(SplitsInference ? "; an inference Forward by rows of the batch instead\n/// (see <see cref=\"SplitsInferenceByRows\"/>)" : "")}}. The streaming <see cref="Step"/> takes a pool through its state instead
                 /// (State.Pool, where the model allows it). Set it between calls, not during one.</summary>
                 public global::FastRnn.ComputePool? Pool
                 {
@@ -644,7 +644,7 @@ internal static partial class Emitter
                 _w.Lines($$"""
                     LoadInitialState(batch, state);
                     {{ForwardCall}}
-                    if (state is not null)
+                    if (state is not null{{(SplitsInference ? " && !_sharded" : "")}})
                         StoreFinalState(batch, steps, state);
                     _batch = batch;
                     _steps = steps;
@@ -767,16 +767,17 @@ internal static partial class Emitter
 
                 """);
 
-            using (_w.Block("private void LoadInitialState(int batch, State? state)", "{", "}"))
+            _w.Line("/// <summary>Slot 0 of every layer's states: zeros, or rows [<paramref name=\"first\"/>, first + <paramref name=\"batch\"/>) of <paramref name=\"state\"/>.</summary>");
+            using (_w.Block("private void LoadInitialState(int batch, State? state, int first = 0)", "{", "}"))
             {
                 for (int n = 0; n < _m.Layers.Count; n++)
                 {
                     _w.Line($"if (state is null) {StateBuffer(n)}.AsSpan(0, batch * L{n}Padded).Clear();");
-                    _w.Line($"else state.Layer{n}Hidden.CopyTo({StateBuffer(n)}.AsSpan(0));");
+                    _w.Line($"else state.Layer{n}Hidden.AsSpan(first * L{n}Padded, batch * L{n}Padded).CopyTo({StateBuffer(n)}.AsSpan(0));");
                     if (_m.Layers[n].Cell == CellKind.Lstm)
                     {
                         _w.Line($"if (state is null) _l{n}Cell.AsSpan(0, batch * L{n}Padded).Clear();");
-                        _w.Line($"else state.Layer{n}Cell.CopyTo(_l{n}Cell.AsSpan(0));");
+                        _w.Line($"else state.Layer{n}Cell.AsSpan(first * L{n}Padded, batch * L{n}Padded).CopyTo(_l{n}Cell.AsSpan(0));");
                     }
                 }
             }
@@ -785,7 +786,8 @@ internal static partial class Emitter
             // lengths[r] (slot steps without lengths): what the row reaches before any padding, as PyTorch's packed
             // sequences end.
             _w.Lines("""
-                private void StoreFinalState(int batch, int steps, State state)
+                /// <summary>Each row's final states into rows [<paramref name="first"/>, first + <paramref name="batch"/>) of <paramref name="state"/>.</summary>
+                private void StoreFinalState(int batch, int steps, State state, int first = 0)
                 {
                     // each row's state after its own last real step, ready for its next segment
                     for (int r = 0; r < batch; r++)
@@ -796,9 +798,9 @@ internal static partial class Emitter
             using (_w.Indent())
                 for (int n = 0; n < _m.Layers.Count; n++)
                 {
-                    _w.Line($"{StateBuffer(n)}.AsSpan(slot * L{n}Padded, L{n}Padded).CopyTo(state.Layer{n}Hidden.AsSpan(r * L{n}Padded));");
+                    _w.Line($"{StateBuffer(n)}.AsSpan(slot * L{n}Padded, L{n}Padded).CopyTo(state.Layer{n}Hidden.AsSpan((first + r) * L{n}Padded));");
                     if (_m.Layers[n].Cell == CellKind.Lstm)
-                        _w.Line($"_l{n}Cell.AsSpan(slot * L{n}Padded, L{n}Padded).CopyTo(state.Layer{n}Cell.AsSpan(r * L{n}Padded));");
+                        _w.Line($"_l{n}Cell.AsSpan(slot * L{n}Padded, L{n}Padded).CopyTo(state.Layer{n}Cell.AsSpan((first + r) * L{n}Padded));");
                 }
             _w.Lines("""
                     }
