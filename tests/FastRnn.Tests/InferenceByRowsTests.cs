@@ -133,6 +133,44 @@ public class InferenceByRowsTests
     private static bool RanOnShards(ISequenceModel model) =>
         (bool)model.GetType().GetField("_sharded", BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(model)!;
 
+    /// <summary>A caller's backward (∂L/∂outputs given, a state's final-state gradient too) after a Forward split by rows,
+    /// from a state: the parameter gradients, ∂L/∂inputs and ∂L/∂(initial state) are one thread's.</summary>
+    [Fact]
+    public void ACallersBackwardAfterASplitForwardGivesOneThreadsGradients()
+    {
+        const int Batch = 13, Steps = 4;
+        var random = new Random(9);
+        var x = Enumerable.Range(0, Batch * Steps * SharedBatchStepModel.InputSize).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
+        var dy = Enumerable.Range(0, Batch * Steps * SharedBatchStepModel.OutputSize).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
+        float[] Run(int threads)
+        {
+            var model = new SharedBatchStepModel(16, Steps, seed: 8);
+            using var pool = threads > 1 ? new ComputePool(threads) : null;
+            model.Pool = pool;
+            model.Options.Training = false;
+            var state = model.CreateState(Batch);
+            for (int r = 0; r < Batch; r++)
+                state.Hidden(0, r).Fill(0.1f * r);
+            var finalGradient = model.CreateState(Batch);
+            for (int r = 0; r < Batch; r++)
+                finalGradient.Cell(1, r).Fill(0.01f * r);
+            model.Forward(x, Batch, Steps, state);
+            Assert.Equal(pool is not null, RanOnShards(model));
+            model.ZeroGrad();
+            model.Backward(dy, finalGradient);
+            var inputGradient = new float[x.Length];
+            model.CopyInputGradient(inputGradient);
+            var initialGradient = model.CreateState(Batch);
+            model.CopyInitialStateGradient(initialGradient);
+            var hidden = Enumerable.Range(0, Batch).SelectMany(r => initialGradient.Hidden(0, r).ToArray().Concat(initialGradient.Cell(1, r).ToArray()));
+            return [.. model.Gradients.ToArray(), .. inputGradient, .. hidden];
+        }
+        float[] serial = Run(1);
+        Assert.Contains(serial, v => v != 0f);
+        Assert.Equal(serial, Run(2));
+        Assert.Equal(serial, Run(3));
+    }
+
     /// <summary>Split by rows or by units (SplitsInferenceByRows off), the same outputs; a training forward on a pool never
     /// splits by rows; a batch of one group of 4 does not either.</summary>
     [Fact]

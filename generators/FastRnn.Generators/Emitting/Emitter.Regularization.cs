@@ -355,7 +355,7 @@ internal static partial class Emitter
                 {
                     int rows = steps * batch;
                     _activationCoefficient = {{(_m.ActivationRegularization is null ? "0f" : "_options.Training ? _options.ActivationRegularization : 0f")}};
-                    _temporalCoefficient = {{(_m.TemporalActivationRegularization is null ? "0f" : "_options.Training ? _options.TemporalActivationRegularization : 0f")}};
+                    _temporalCoefficient = {{(_m.TemporalActivationRegularization is null ? "0f" : "_options.Training ? _options.TemporalActivationRegularization : 0f")}};{{(SplitsInference ? "\nif (_activationCoefficient > 0f || _temporalCoefficient > 0f)\n    " + UnshardCall : "")}}
                     // under per-row lengths only the real steps count (and the pairs of consecutive real steps)
                     var real = {{RealSteps}};
                     int differences = global::FastRnn.Kernels.ActivationPenalty.DifferenceCount(rows, batch, real);

@@ -61,11 +61,12 @@ internal static partial class Emitter
 
                 /// <summary>True (the default): an inference <see cref="Forward"/> (Options.Training false) on a pool of
                 /// several threads gives each thread whole rows of the batch, groups of 4, to run through every layer and the
-                /// head in buffers of its own (shards, allocated by the first such call: the forward's buffers for their
-                /// rows), from and to their rows of a state if one is given, with no barrier per step: the same bits as on
-                /// one thread, each row computed as there. False:
+                /// head in buffers of its own (shards, allocated by the first such call on a pool of this many threads: the
+                /// forward's buffers for their rows), from and to their rows of a state if one is given, with no barrier per
+                /// step: the same bits as on one thread, each row computed by the same kind of register tile as there. False:
                 /// such a Forward splits each product and each step by units, as a training Forward does. A backward after
-                /// a Forward split by rows first runs that Forward again on this model's own buffers.</summary>
+                /// a Forward split by rows (or a training-mode loss with activation penalties) first runs that Forward again
+                /// on this model's own buffers, with the parameters as they are then: change none in between.</summary>
                 public bool SplitsInferenceByRows { get; set; } = true;
 
                 /// <summary>Shards an inference Forward of <paramref name="batch"/> rows runs on (1: not split): one group
@@ -74,16 +75,17 @@ internal static partial class Emitter
                     !SplitsInferenceByRows || _options.Training || _pool is null ? 1 : global::System.Math.Min(_pool.Concurrency, batch / 4);
 
                 /// <summary>Rows [first, end) of share <paramref name="part"/> of <paramref name="parts"/>: whole groups of 4
-                /// from the batch's start, the last share taking the rows after the last group, so that every row falls in
-                /// the same 4-row register tiles as on one thread.</summary>
+                /// from the batch's start, the last share taking the rows after the last group, so that every row is computed
+                /// by the same kind of register tile as on one thread (4 rows, or the tail's).</summary>
                 private static (int First, int End) RowShare(int batch, int part, int parts) =>
                     (batch / 4 * part / parts * 4, part == parts - 1 ? batch : batch / 4 * (part + 1) / parts * 4);
 
                 /// <summary>The forward over <paramref name="parts"/> shards at once, each on its own thread.</summary>
                 private void ForwardByRows(int parts, int batch, int steps, State? state)
                 {
-                    if (_shards is null || _shards.Length != _pool!.Concurrency)
-                        CreateShards(_pool!.Concurrency);
+                    int threads = _pool!.Concurrency;
+                    if (_shards is null || _shards.Length < threads || _shards[0].BatchCapacity < ShardRows(threads))
+                        CreateShards(threads);
                     _shardWork!.Set(parts, batch, steps, state);
                     try
                     {
@@ -95,13 +97,18 @@ internal static partial class Emitter
                     }
                 }
 
-                /// <summary>One shard per thread, each with room for the most rows any batch up to the capacity gives a share:
-                /// its groups of 4, and the last share's rows after the last group.</summary>
+                /// <summary>The most rows any batch up to the capacity gives a share at <paramref name="threads"/> threads: its
+                /// groups of 4, and the last share's rows after the last group.</summary>
+                private int ShardRows(int threads) => global::System.Math.Min(BatchCapacity, (BatchCapacity / 4 + threads - 1) / threads * 4 + 3);
+
+                /// <summary>A shard per thread with room for <see cref="ShardRows"/>, and at least as many and as large as the
+                /// shards before (a model moved between pools allocates only until it has seen the largest of them).</summary>
                 private void CreateShards(int threads)
                 {
-                    int rows = global::System.Math.Min(BatchCapacity, (BatchCapacity / 4 + threads - 1) / threads * 4 + 3);
-                    var shards = new {{_m.Name}}[threads];
-                    for (int i = 0; i < threads; i++)
+                    int count = global::System.Math.Max(threads, _shards?.Length ?? 0);
+                    int rows = global::System.Math.Max(ShardRows(threads), _shards?[0].BatchCapacity ?? 0);
+                    var shards = new {{_m.Name}}[count];
+                    for (int i = 0; i < count; i++)
                         shards[i] = new {{_m.Name}}(rows, SequenceCapacity, 0, this);
                     _shards = shards;
                     _shardWork ??= new ShardWork(this);

@@ -317,7 +317,7 @@ internal static partial class Emitter
                 /// <summary>Creates the model with every buffer sized for sequences of up to <paramref name="sequenceCapacity"/>
                 /// steps of up to <paramref name="batchCapacity"/> rows, and parameters drawn as PyTorch's defaults
                 /// (see <see cref="global::FastRnn.Initializers.PyTorchDefault"/>) from <paramref name="seed"/>.
-                /// {{(shards ? "Nothing is allocated after this but the shards of the first inference Forward split by rows (see\n/// <see cref=\"SplitsInferenceByRows\"/>)." : "Nothing is allocated after this.")}}</summary>
+                /// {{(shards ? "Nothing is allocated after this but the shards of an inference Forward split by rows (on the first\n/// call at each larger pool; see <see cref=\"SplitsInferenceByRows\"/>)." : "Nothing is allocated after this.")}}</summary>
                 public {{_m.Name}}(int batchCapacity, int sequenceCapacity, ulong seed = 0){{(shards ? "\n    : this(batchCapacity, sequenceCapacity, seed, null)" : "")}}
                 {
                 """);
@@ -663,7 +663,7 @@ internal static partial class Emitter
                 {
                     if (!_hasForward)
                         throw new global::System.InvalidOperationException("Call Forward before Loss.");
-                    int rows = {{headRows}};{{(_m.HasActivationPenalty ? "\n" + UnshardCall : "")}}
+                    int rows = {{headRows}};
                     float loss = {{LossCall()}};{{(_m.HasActivationPenalty ? "\nloss += ActivationPenalties(_batch, _steps);" : "")}}{{(_m.Penalties.Count > 0 ? "\n// L1/L2 penalties (Keras semantics): part of the training loss; the optimizer adds their gradient\nif (_options.Training)\n    loss += (float)global::FastRnn.Kernels.Penalties.Value(this);" : "")}}
                     _hasLoss = true;
                     return loss;
