@@ -171,6 +171,26 @@ public class InferenceByRowsTests
         Assert.Equal(serial, Run(3));
     }
 
+    /// <summary>Which models split an inference forward by rows (the generated source has the switch and the shards):
+    /// those whose recurrent matrices are at most 4 MiB, or that have a layer whose recurrence cannot split by units (a
+    /// normalized cell); not a model with an LSTM(1024) or a GRU(1024) (16 and 12 MiB of W_hh, which every shard would read
+    /// at every step), nor a headless one.</summary>
+    [Theory]
+    [InlineData("DenseInput(8), Lstm(512), Head(1)", true)]
+    [InlineData("DenseInput(8), Gru(590), Head(1)", true)]
+    [InlineData("DenseInput(8), Lstm(1024), Head(1)", false)]
+    [InlineData("DenseInput(8), Lstm(256), Lstm(1024), Head(1)", false)]
+    [InlineData("DenseInput(8), Gru(1024, Variant = GruVariant.ResetBefore), Head(1)", false)]
+    [InlineData("DenseInput(8), Lstm(1024, LayerNorm = true), Head(1)", true)]
+    [InlineData("DenseInput(8), Lstm(256)", false)]
+    public void TheRowSplitIsGeneratedWhereItPays(string layers, bool splits)
+    {
+        string loss = layers.EndsWith("Head(1)", StringComparison.Ordinal) ? ", Loss(LossKind.MeanSquaredError)" : "";
+        var result = GeneratorHarness.Run($"using FastRnn;\nnamespace Shapes;\n[RnnModel, {layers}{loss}]\npublic partial class M;");
+        Assert.Empty(result.GeneratorDiagnostics);
+        Assert.Equal(splits, result.Source("Shapes.M.FastRnn.g.cs").Contains("public bool SplitsInferenceByRows", StringComparison.Ordinal));
+    }
+
     /// <summary>Split by rows or by units (SplitsInferenceByRows off), the same outputs; a training forward on a pool never
     /// splits by rows; a batch of one group of 4 does not either.</summary>
     [Fact]

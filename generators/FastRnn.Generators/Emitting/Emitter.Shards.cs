@@ -8,9 +8,21 @@ internal static partial class Emitter
 {
     private sealed partial class ModelEmitter
     {
-        /// <summary>Whether an inference Forward can run on shards: the model has a head (whose outputs are all a shard
-        /// hands back; a headless model's output is its top layer's states).</summary>
-        private bool SplitsInference => _m.HasHead;
+        /// <summary>Whether an inference Forward runs on shards: the model has a head (whose outputs are all a shard hands
+        /// back; a headless model's output is its top layer's states) and the row split pays for it.</summary>
+        private bool SplitsInference => _m.HasHead && RowSplitPays;
+
+        /// <summary>The largest recurrent matrix that the row split still wins with, in floats (4 MiB): every shard reads
+        /// every layer's whole matrix at every step, where a thread of the unit split reads its share of the columns.
+        /// Measured here (two threads, batch 8–32): LSTM(256) and LSTM(512) 3–15% faster by rows, LSTM(1024) (16 MiB)
+        /// 12–26% slower.</summary>
+        private const int RowSplitWeightLimit = 1 << 20;
+
+        /// <summary>Whether the row split pays for this model: some layer's recurrence cannot split by units (the
+        /// classic GRU, normalized cells, a projection: by units it runs on one thread), or every layer's recurrent
+        /// matrix is within <see cref="RowSplitWeightLimit"/>.</summary>
+        private bool RowSplitPays => Enumerable.Range(0, _m.Layers.Count).Any(n => !SplitsRecurrence(n))
+            || _m.Layers.All(l => Gates(l.Cell) * l.Hidden * l.StateSize <= RowSplitWeightLimit);
 
         /// <summary>Forward's call of the layers and the head: on shards when <c>ShardParts</c> says so, else here.</summary>
         private string ForwardCall => !SplitsInference
