@@ -55,9 +55,10 @@ internal sealed record Buffer(
     /// <summary>The allocation expression, or null for a field that is not allocated.</summary>
     public string? Allocation => Length is null ? null : OnCacheLine ? $"new {AlignedType}({Length})" : $"new {ElementType}[{Length}]";
 
-    /// <summary>Whether a model with shards assigns the field in its constructor (sized by capacity, or one a shard does
-    /// not own) rather than where it is declared.</summary>
-    public bool AllocatedByConstructor => Allocation is not null && (Sizing == BufferSizing.Capacity || InShard != BufferInShard.Own);
+    /// <summary>Whether the constructor allocates the field (sized by capacity; in a model with <paramref name="shards"/>
+    /// also one a shard does not own) rather than its declaration.</summary>
+    public bool AllocatedByConstructor(bool shards) =>
+        Allocation is not null && (Sizing == BufferSizing.Capacity || (shards && InShard != BufferInShard.Own));
 
     /// <summary>The constructor's assignment: a shard (<c>parent</c> not null) takes the parent's buffer or an empty one.</summary>
     public string ModelAssignment => InShard switch

@@ -330,8 +330,7 @@ internal static partial class Emitter
             {
                 _w.Line("// " + buffer.Comment);
                 string modifiers = buffer.Mutable ? access : access + " readonly";
-                bool byConstructor = buffer.Sizing == BufferSizing.Capacity || (SplitsInference && buffer.AllocatedByConstructor);
-                string initializer = !byConstructor && buffer.Allocation is { } allocation ? " = " + allocation : "";
+                string initializer = !buffer.AllocatedByConstructor(SplitsInference) && buffer.Allocation is { } allocation ? " = " + allocation : "";
                 _w.Line($"{modifiers} {buffer.Type} {buffer.Name}{initializer};");
             }
         }
@@ -341,7 +340,7 @@ internal static partial class Emitter
         /// its parent or leaves empty; and their initial fills.</summary>
         private void EmitBufferAllocations(BufferOwner owner, bool shards = false)
         {
-            foreach (var buffer in Buffers.Where(b => b.Owner == owner && (shards ? b.AllocatedByConstructor : b.Sizing == BufferSizing.Capacity && b.Allocation is not null)))
+            foreach (var buffer in Buffers.Where(b => b.Owner == owner && b.AllocatedByConstructor(shards)))
             {
                 _w.Line(shards ? buffer.ModelAssignment : $"{buffer.Name} = {buffer.Allocation};");
                 if (buffer.Fill is { } value)

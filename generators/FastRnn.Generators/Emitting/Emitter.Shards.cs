@@ -18,28 +18,30 @@ internal static partial class Emitter
         /// 12–26% slower.</summary>
         private const int RowSplitWeightLimit = 1 << 20;
 
-        /// <summary>Whether the row split pays for this model: some layer's recurrence cannot split by units (the
-        /// classic GRU, normalized cells, a projection: by units it runs on one thread), or every layer's recurrent
-        /// matrix is within <see cref="RowSplitWeightLimit"/>.</summary>
+        /// <summary>Whether the row split pays for this model: some layer's recurrence cannot split by units (normalized
+        /// cells, a projection: without rows it runs on one thread), or every layer's recurrent matrix is within
+        /// <see cref="RowSplitWeightLimit"/>.</summary>
         private bool RowSplitPays => Enumerable.Range(0, _m.Layers.Count).Any(n => !SplitsRecurrence(n))
             || _m.Layers.All(l => Gates(l.Cell) * l.Hidden * l.StateSize <= RowSplitWeightLimit);
 
         /// <summary>Forward's call of the layers and the head: on shards when <c>ShardParts</c> says so, else here.</summary>
-        private string ForwardCall => !SplitsInference
-            ? """
-                if (_wide) ForwardCore<global::FastRnn.Kernels.Block512>(batch, steps);
-                else ForwardCore<global::FastRnn.Kernels.Block256>(batch, steps);
-                """
-            : """
-                int shards = ShardParts(batch);
-                _sharded = shards > 1;
-                if (_sharded)
-                    ForwardByRows(shards, batch, steps, state);
-                else if (_wide)
-                    ForwardCore<global::FastRnn.Kernels.Block512>(batch, steps);
-                else
-                    ForwardCore<global::FastRnn.Kernels.Block256>(batch, steps);
-                """;
+        private string ForwardCall
+        {
+            get
+            {
+                const string Here = """
+                    if (_wide) ForwardCore<global::FastRnn.Kernels.Block512>(batch, steps);
+                    else ForwardCore<global::FastRnn.Kernels.Block256>(batch, steps);
+                    """;
+                // split by rows, else here: "else if (_wide) …"
+                return !SplitsInference ? Here : Lines(
+                    "int shards = ShardParts(batch);",
+                    "_sharded = shards > 1;",
+                    "if (_sharded)",
+                    "    ForwardByRows(shards, batch, steps, state);",
+                    "else " + Here);
+            }
+        }
 
         /// <summary>What a backward (or a loss that reads the layers' states) calls first.</summary>
         private string UnshardCall => SplitsInference ? "Unshard(); // a Forward split by rows left the layers' buffers in its shards" : "";
