@@ -100,7 +100,7 @@ public class ThreadCountTests
 
     /// <summary>Iterations of a token model with a head on every step on <paramref name="pool"/>: random tokens and
     /// class targets.</summary>
-    private static string TrainEveryStep(ISequenceModel model, ComputePool? pool, int seed, int iterations)
+    internal static string TrainEveryStep(ISequenceModel model, ComputePool? pool, int seed, int iterations)
     {
         int batch = model.BatchCapacity, steps = model.SequenceCapacity;
         model.Pool = pool;
@@ -135,7 +135,7 @@ public class ThreadCountTests
 
     /// <summary>Iterations of a token model with a last-step head on <paramref name="pool"/>: random tokens, class
     /// targets and per-row lengths (the first row full).</summary>
-    private static string TrainWithLengths(ISequenceModel model, ComputePool? pool, int seed, int iterations)
+    internal static string TrainWithLengths(ISequenceModel model, ComputePool? pool, int seed, int iterations)
     {
         int batch = model.BatchCapacity, steps = model.SequenceCapacity;
         model.Pool = pool;
@@ -182,7 +182,7 @@ public class ThreadCountTests
     /// <summary>Adam iterations (global-norm clipping, on <paramref name="pool"/>), each a pass's mask counter, its forward
     /// and loss from <paramref name="forwardAndLoss"/>, then backward and the update: a hash of every iteration's outputs,
     /// loss, gradients and weights.</summary>
-    private static string HashTraining(ISequenceModel model, ComputePool? pool, int iterations, Func<int, float> forwardAndLoss)
+    internal static string HashTraining(ISequenceModel model, ComputePool? pool, int iterations, Func<int, float> forwardAndLoss)
     {
         var adam = new Adam(model, learningRate: 3e-3f) { Pool = pool };
         adam.Clipping.MaxGlobalNorm = 1f;

@@ -37,10 +37,12 @@ internal static partial class Emitter
         /// <summary>Backward, at the top of step t of layer n (a line to append after <c>int now = …;</c>): under per-row
         /// lengths, the caller's ∂L/∂(final h, c) of the rows whose last real step this is joins the carries, for the
         /// units <paramref name="units"/> (<c>"start, end"</c>).</summary>
-        private string InjectFinalGradient(int n, string units, bool cell)
+        private string InjectFinalGradient(int n, string units, bool cell, bool byRows = false)
         {
-            string Inject(string field, string carry) =>
-                $"\n    global::FastRnn.Kernels.StateGradients.Inject(_finalStateGradient.Layer{n}{field}, {carry}, L{n}Padded, {FieldWidth(n, field)}, _lengths.AsSpan(0, batch), t, {units});";
+            // a call over a range of rows (byRows) injects its rows' gradients into its rows' carries
+            string Inject(string field, string carry) => byRows
+                ? $"\n    global::FastRnn.Kernels.StateGradients.Inject(_finalStateGradient.Layer{n}{field}.AsSpan(rowStart * L{n}Padded), {carry}, L{n}Padded, {FieldWidth(n, field)}, _lengths.AsSpan(rowStart, count), t, {units});"
+                : $"\n    global::FastRnn.Kernels.StateGradients.Inject(_finalStateGradient.Layer{n}{field}, {carry}, L{n}Padded, {FieldWidth(n, field)}, _lengths.AsSpan(0, batch), t, {units});";
             return $"\nif (_useLengths && _finalStateGradient is not null)\n{{{Inject("Hidden", "dHidden")}{(cell && _m.Layers[n].Cell == CellKind.Lstm ? Inject("Cell", "dCell") : "")}\n}}";
         }
 

@@ -88,12 +88,7 @@ internal static partial class Emitter
                 private int ShardParts(int batch) =>
                     !SplitsInferenceByRows || _options.Training || _pool is null ? 1 : global::System.Math.Min(_pool.Concurrency, batch / 4);
 
-                /// <summary>Rows [first, end) of share <paramref name="part"/> of <paramref name="parts"/>: whole groups of 4
-                /// from the batch's start, the last share taking the rows after the last group, so that every row is computed
-                /// by the same kind of register tile as on one thread (4 rows, or the tail's).</summary>
-                private static (int First, int End) RowShare(int batch, int part, int parts) =>
-                    (batch / 4 * part / parts * 4, part == parts - 1 ? batch : batch / 4 * (part + 1) / parts * 4);
-
+                {{RowShareMethod}}
                 /// <summary>The forward over <paramref name="parts"/> shards at once, each on its own thread.</summary>
                 private void ForwardByRows(int parts, int batch, int steps, State? state)
                 {

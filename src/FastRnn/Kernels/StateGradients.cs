@@ -25,7 +25,7 @@ public static class StateGradients
     /// joins the carry there: at the top of step <paramref name="step"/>, adds the rows of <paramref name="source"/> whose
     /// last real step it is to <paramref name="carry"/>, units [<paramref name="unitStart"/>, <paramref name="unitEnd"/>)
     /// (one thread's share; clipped to the real units).</summary>
-    public static void Inject(float[] source, Span<float> carry, int padded, int hidden, ReadOnlySpan<int> lengths, int step,
+    public static void Inject(ReadOnlySpan<float> source, Span<float> carry, int padded, int hidden, ReadOnlySpan<int> lengths, int step,
         int unitStart, int unitEnd)
     {
         int end = Math.Min(unitEnd, hidden);
@@ -34,7 +34,7 @@ public static class StateGradients
             if (lengths[r] - 1 != step || unitStart >= end)
                 continue;
             var into = carry.Slice(r * padded + unitStart, end - unitStart);
-            System.Numerics.Tensors.TensorPrimitives.Add(into, source.AsSpan(r * padded + unitStart, end - unitStart), into);
+            System.Numerics.Tensors.TensorPrimitives.Add(into, source.Slice(r * padded + unitStart, end - unitStart), into);
         }
     }
 }

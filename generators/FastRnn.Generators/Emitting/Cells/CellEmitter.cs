@@ -63,8 +63,8 @@ internal static partial class Emitter
                 layer.RecurrentDropout is null ? hPrev : MaskedRecurrentInput ? "hPrev, hRecurrent" : "hPrev";
 
             /// <summary>The sequence forward's arguments of <c>AdvanceLayer{n}</c> after h(t): the cell's own state and
-            /// scratch for step t (each ends with a comma).</summary>
-            public abstract string ForwardState { get; }
+            /// scratch for <paramref name="count"/> rows of step t from row <c>now</c> (each ends with a comma).</summary>
+            public abstract string ForwardState(string count);
 
             /// <summary>The streaming step's state arguments of <c>AdvanceLayer{n}</c> after h(t) (batched path).</summary>
             protected abstract string StepState { get; }
@@ -208,14 +208,7 @@ internal static partial class Emitter
             /// <summary>Backward's steps run by <c>BackRecurLayer{n}</c>: on the pool's threads when they can share them.</summary>
             protected string RunBackwardShares => !E.SplitsBackwardRecurrence(n)
                 ? $"BackRecurLayer{n}<T>(batch, steps, 0, {L}Blocks, null); // the steps, on this thread"
-                : $$"""
-                // the steps: by blocks of units across the pool's threads when they can share them, else here
-                int parts = RecurrenceParts({{L}}Blocks);
-                if (parts > 1)
-                    RunRecurrence({{n}}, parts, batch, steps, backward: true);
-                else
-                    BackRecurLayer{{n}}<T>(batch, steps, 0, {{L}}Blocks, null);
-                """;
+                : E.RunRecurrenceShares(n, backward: true);
 
             /// <summary><c>BackRecurLayer{n}</c>: backward through the steps for a range of unit blocks. Each share runs
             /// <paramref name="blockBody"/> for its blocks (κ of its units drawn first under zoneout), waits for every
@@ -229,15 +222,16 @@ internal static partial class Emitter
                     /// <paramref name="blockEnd"/>): every block on one thread, or one thread's share.
                     /// {{summary}}</summary>
                     {{NoInlining}}
-                    private void BackRecurLayer{{n}}<T>(int batch, int steps, int blockStart, int blockEnd, global::FastRnn.ComputeBarrier? barrier) {{BlockConstraint}}
+                    private void BackRecurLayer{{n}}<T>(int batch, int steps, {{(ByRows ? "int rowStart, int rowEnd, " : "")}}int blockStart, int blockEnd, global::FastRnn.ComputeBarrier? barrier) {{BlockConstraint}}
                     {
                         int rows = steps * batch, width = (blockEnd - blockStart) * BlockWidth;
+                        {{(ByRows ? "int count = rowEnd - rowStart; // the rows of each step this call runs" : "")}}
                         {{locals}}
                         {{candidateMask}}
                         for (int t = steps - 1; t >= 0; t--)
                         {
-                            int now = t * batch;{{E.ZoneStep(n, "blockStart, blockEnd")}}{{E.InjectFinalGradient(n, "blockStart * BlockWidth, blockEnd * BlockWidth", cell: true)}}{{E.ProjectBackwardStep(n)}}
-                            for (int r = 0; r < batch; r++)
+                            int now = t * batch{{(ByRows ? " + rowStart" : "")}};{{E.ZoneStep(n, "blockStart, blockEnd")}}{{E.InjectFinalGradient(n, "blockStart * BlockWidth, blockEnd * BlockWidth", cell: true, ByRows)}}{{E.ProjectBackwardStep(n)}}
+                            for (int r = 0; r < {{Count}}; r++)
                             {
                                 for (int j = blockStart; j < blockEnd; j++)
                                 {
@@ -255,14 +249,26 @@ internal static partial class Emitter
 
             /// <summary>This share's units of <paramref name="target"/> += Uᵀ·(<paramref name="rows"/> of step t, every share's).</summary>
             protected string SharedProduct(string rows, string target) => Code($$"""
-                {{PrefetchShared($"{rows}.Slice(now * {L}Row, batch * {L}Row)", $"{L}Row", $"{L}Row")}}
-                {{Kernels}}.MultiplyAdd<T>({{rows}}.Slice(now * {{L}}Row, batch * {{L}}Row), {{L}}Row, batch,
+                {{PrefetchShared($"{rows}.Slice(now * {L}Row, {Count} * {L}Row)", $"{L}Row", $"{L}Row", Count)}}
+                {{Kernels}}.MultiplyAdd<T>({{rows}}.Slice(now * {{L}}Row, {{Count}} * {{L}}Row), {{L}}Row, {{Count}},
                     _l{{n}}RecurrentTransposed, {{L}}RecurrentShape.Transposed, 0, 1, {{target}}, {{L}}Padded, blockStart, blockEnd, Alternate(t));
                 """);
 
             /// <summary>Clears this share's units of <paramref name="buffer"/> in every row of a step.</summary>
-            protected string ClearShare(string buffer) => Lines("for (int r = 0; r < batch; r++)",
+            protected string ClearShare(string buffer) => Lines($"for (int r = 0; r < {Count}; r++)",
                 $"    {buffer}.Slice(r * {L}Padded + blockStart * BlockWidth, width).Clear();");
+
+            /// <summary>Whether this layer's recurrence can also be split by rows of the batch (<c>SplitsRecurrenceByRows</c>):
+            /// then <c>RecurLayer{n}</c> and <c>BackRecurLayer{n}</c> take a range of rows too and run <c>count</c> rows of
+            /// each step from row <c>now</c>.</summary>
+            protected bool ByRows => E.SplitsRecurrenceByRows(n);
+
+            /// <summary>The rows of a step a backward call runs: <c>count</c> when it takes a range of rows, else the batch.</summary>
+            protected string Count => ByRows ? "count" : "batch";
+
+            /// <summary>A carry (∂h or ∂c from step t + 1, [batch, Padded]): this call's rows of <paramref name="buffer"/>.</summary>
+            protected string Carry(string buffer) =>
+                ByRows ? $"{buffer}.AsSpan(rowStart * {L}Padded, count * {L}Padded)" : $"{buffer}.AsSpan(0, batch * {L}Padded)";
 
             /// <summary>Under recurrent dropout, this share's units of <paramref name="buffer"/> times the sequence's mask.</summary>
             protected string MaskShare(string buffer) => Lines($"if (_l{n}RecurrentMask.Active)",

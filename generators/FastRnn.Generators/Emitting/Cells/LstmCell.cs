@@ -17,8 +17,8 @@ internal static partial class Emitter
             public override string ForwardPrevious(string hPrev) => layer.RecurrentDropout is null ? hPrev : "hRecurrent";
 
             /// <inheritdoc/>
-            public override string ForwardState =>
-                $"_l{n}Cell.AsSpan(now * {L}Padded, batch * {L}Padded), _l{n}Cell.AsSpan((now + batch) * {L}Padded, batch * {L}Padded),";
+            public override string ForwardState(string count) =>
+                $"_l{n}Cell.AsSpan(now * {L}Padded, {count} * {L}Padded), _l{n}Cell.AsSpan((now + batch) * {L}Padded, {count} * {L}Padded),";
 
             /// <inheritdoc/>
             protected override string StepState => $"state.Layer{n}Cell, state.Layer{n}Cell";
@@ -144,10 +144,10 @@ internal static partial class Emitter
                     Lines($"{Span} gates = _l{n}Gates.AsSpan(0, rows * {L}Row);",
                         $"{Span} dGates = _l{n}GateGradient.AsSpan(0, rows * {L}Row);",
                         $"{Span} dAbove = _l{n}HiddenGradient.AsSpan(0, rows * {L}Padded);",
-                        $"{Span} dHidden = _hiddenCarry.AsSpan(0, batch * {L}Padded);",
+                        $"{Span} dHidden = {Carry("_hiddenCarry")};",
                         $"{Span} cells = _l{n}Cell.AsSpan(0, (rows + batch) * {L}Padded);",
                         layer.CellZoneout is null ? null! : $"{ReadOnlySpan} cellCandidates = _l{n}CellCandidate.AsSpan(0, rows * {L}Padded); // c̃(t) before zoneout",
-                        $"{Span} dCell = _cellCarry.AsSpan(0, batch * {L}Padded);"),
+                        $"{Span} dCell = {Carry("_cellCarry")};"),
                     BlockBackward(BackwardHooks()),
                     Lines(zoneHidden ? "// a = … + U·h(t−1):  ∂h(t−1) = Uᵀ·∂a, this share's units (added to κ_h⊙∂h(t), already there)"
                             : "// a = … + U·h(t−1):  ∂h(t−1) = Uᵀ·∂a, this share's units",
