@@ -5,7 +5,8 @@ namespace FastRnn.Benchmarks;
 
 /// <summary><c>dotnet run -c Release --project perf/FastRnn.Benchmarks -- phases [rounds]</c>: where the char-LM training
 /// iteration's time goes at 1 and 2 threads — its forward, loss, backward and optimizer step timed apart, in
-/// alternating rounds in one process (so a slow stretch of the machine hits both thread counts), medians per round.
+/// alternating rounds in one process (so a slow stretch of the machine hits both thread counts), medians per round; at 2
+/// threads twice, the LSTM's recurrence split by rows (the default) and by units (<c>SplitsRecurrenceByRows</c> off).
 /// The phase whose 2-thread time is furthest from half its 1-thread time is what holds the iteration back. Each round
 /// also prints how long a cache line takes to pass between the two processors right after it.</summary>
 public static class IterationPhases
@@ -14,7 +15,7 @@ public static class IterationPhases
 
     public static void Run(TextWriter output, int rounds = 5, int calls = 40, int? onlyThreads = null)
     {
-        Engine[] engines = onlyThreads is int only ? [new Engine(only)] : [new Engine(1), new Engine(2)];
+        Engine[] engines = onlyThreads is int only ? [new Engine(only)] : [new Engine(1), new Engine(2), new Engine(2, byRows: false)];
         var times = new double[engines.Length][];
         for (int e = 0; e < engines.Length; e++)
             times[e] = new double[s_names.Length];
@@ -30,8 +31,9 @@ public static class IterationPhases
             // measured after the round, says which (SchedulingGaps.LineHandOver)
             double handOver = SchedulingGaps.LineHandOver(trips: 20_000, runs: 5);
             output.WriteLine($"round {round} (line hand-over {handOver:F0} ns): " + string.Join("; ", engines.Select((engine, e) =>
-                $"{engine.Threads} thread{(engine.Threads > 1 ? "s" : "")} " + string.Join(" ", times[e].Select(t => t.ToString("F2", System.Globalization.CultureInfo.InvariantCulture))))) +
-                (engines.Length < 2 ? "" : "; 2 vs 1: " + string.Join(" ", times[1].Zip(times[0], (two, one) => (two / one).ToString("F2", System.Globalization.CultureInfo.InvariantCulture)))));
+                $"{engine.Name} " + string.Join(" ", times[e].Select(t => t.ToString("F2", System.Globalization.CultureInfo.InvariantCulture))))) +
+                string.Concat(Enumerable.Range(1, engines.Length - 1).Select(e => $"; {engines[e].Name} vs 1: " +
+                    string.Join(" ", times[e].Zip(times[0], (two, one) => (two / one).ToString("F2", System.Globalization.CultureInfo.InvariantCulture))))));
         }
         foreach (var engine in engines)
             engine.Dispose();
@@ -43,12 +45,12 @@ public static class IterationPhases
         private readonly Adam _adam;
         private readonly ComputePool? _pool;
 
-        public Engine(int threads)
+        public Engine(int threads, bool byRows = true)
         {
-            Threads = threads;
+            Name = threads == 1 ? "1 thread" : $"{threads} threads{(byRows ? "" : " by units")}";
             using (VectorPath.Override(true))
             {
-                _model = new CharLanguageModel(CharModelBatch.Batch, CharModelBatch.Steps, seed: 1);
+                _model = new CharLanguageModel(CharModelBatch.Batch, CharModelBatch.Steps, seed: 1) { SplitsRecurrenceByRows = byRows };
                 _adam = new Adam(_model, 1e-3f);
             }
             _pool = threads > 1 ? new ComputePool(threads) : null;
@@ -56,7 +58,7 @@ public static class IterationPhases
             _adam.Pool = _pool;
         }
 
-        public int Threads { get; }
+        public string Name { get; }
 
         /// <summary>Median milliseconds of each phase over <paramref name="calls"/> iterations.</summary>
         public double[] Time(int calls)

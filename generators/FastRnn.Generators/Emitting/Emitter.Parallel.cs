@@ -40,13 +40,19 @@ internal static partial class Emitter
         /// ∂a(t) crosses between cores. Rows meet nowhere in a plain LSTM's recurrence (the weight gradients, which sum
         /// over rows, are formed after it, by columns). Not under recurrent dropout, zoneout or a candidate mask (their
         /// per-row masks and buffers are written for whole steps; the GRUs' per-step scratch too), and only where every
-        /// thread reading the whole recurrent matrix at every step pays (<see cref="RowSplitWeightLimit"/>).</summary>
+        /// thread reading the whole recurrent matrix at every step pays (<see cref="RecurrenceRowSplitWeightLimit"/>).</summary>
         private bool SplitsRecurrenceByRows(int n)
         {
             var layer = _m.Layers[n];
             return SplitsBackwardRecurrence(n) && layer.Cell == CellKind.Lstm && !layer.Normalized && layer.RecurrentDropout is null
-                && !layer.HasZoneout && layer.CandidateDropout is null && Gates(layer.Cell) * layer.Hidden * layer.StateSize <= RowSplitWeightLimit;
+                && !layer.HasZoneout && layer.CandidateDropout is null && Gates(layer.Cell) * layer.Hidden * layer.StateSize <= RecurrenceRowSplitWeightLimit;
         }
+
+        /// <summary>The largest recurrent matrix whose recurrence a training pass splits by rows, in floats (2 MiB). Measured
+        /// here (two threads, a training iteration, one thread / by rows / by units alternating): LSTM(256) by rows
+        /// 0.61–0.64 of one thread at batch 16–32 against 0.65–0.70 by units; LSTM(512) level at batch 32 (0.55–0.61
+        /// both) and 5–9% slower by rows at batch 8.</summary>
+        private const int RecurrenceRowSplitWeightLimit = 1 << 19;
 
         private bool SplitsAnyRecurrenceByRows => Enumerable.Range(0, _m.Layers.Count).Any(SplitsRecurrenceByRows);
 
