@@ -161,6 +161,64 @@ public class ParallelKernelTests
         }
     }
 
+    /// <summary>The bias gradient summed on the way through the weight gradient (each column of dy as it is copied) has
+    /// the bits of <c>AccumulateRows</c> over the gates in range and leaves the others alone; the weight gradient is the
+    /// one without it; serial or on pools of 1–8 threads.</summary>
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void TheBiasGradientSummedWithTheWeightGradientIsAccumulateRowsBitForBit(bool wide)
+    {
+        var pools = new ComputePool?[] { null, new(2), new(3), new(8) };
+        try
+        {
+            int cases = 0;
+            foreach (int rows in new[] { 1, 5, 17, 130, 300 })
+                foreach (int inputs in new[] { 1, 5, 33 })
+                    foreach (int gates in new[] { 1, 3, 4 })
+                        foreach (int blocks in new[] { 1, 2, 5, 16 })
+                            foreach (var (start, end) in new[] { (0, gates), (gates - 1, gates), (0, gates - 1) })
+                            {
+                                if (start == end)
+                                    continue;
+                                var shape = new InterleavedShape(inputs, gates, blocks);
+                                int xStride = inputs + 3, dyStride = shape.RowLength + 16;
+                                float[] x = Random(rows * xStride, rows * 13 + inputs), dy = Random(rows * dyStride, blocks * 5 + gates);
+                                float[] initialW = Random(shape.Length, 9), initialB = Random(shape.RowLength, 10);
+                                var sums = (float[])initialB.Clone();
+                                if (wide) InterleavedKernels.AccumulateRows<Block512>(dy, dyStride, rows, shape.RowLength, sums);
+                                else InterleavedKernels.AccumulateRows<Block256>(dy, dyStride, rows, shape.RowLength, sums);
+                                var expectedB = (float[])initialB.Clone();
+                                for (int b = 0; b < blocks; b++)
+                                    for (int g = start; g < end; g++)
+                                        Array.Copy(sums, (b * gates + g) * 16, expectedB, (b * gates + g) * 16, 16);
+                                var expectedW = (float[])initialW.Clone();
+                                int part = InterleavedKernels.OuterScratchLength(shape);
+                                if (wide) InterleavedKernels.AccumulateOuter<Block512>(x, xStride, rows, dy, dyStride, expectedW, shape, start, end, new float[part]);
+                                else InterleavedKernels.AccumulateOuter<Block256>(x, xStride, rows, dy, dyStride, expectedW, shape, start, end, new float[part]);
+                                foreach (var pool in pools)
+                                {
+                                    var w = (float[])initialW.Clone();
+                                    var bias = (float[])initialB.Clone();
+                                    var scratch = new float[part * (pool?.Threads ?? 1)];
+                                    if (wide) InterleavedKernels.AccumulateOuter<Block512>(pool, x, xStride, rows, dy, dyStride, w, shape, start, end, scratch, bias);
+                                    else InterleavedKernels.AccumulateOuter<Block256>(pool, x, xStride, rows, dy, dyStride, w, shape, start, end, scratch, bias);
+                                    string what = $"rows {rows}, inputs {inputs}, {gates} gates × {blocks} blocks, gates [{start}, {end}), {pool?.Threads ?? 0} threads";
+                                    Assert.True(expectedB.AsSpan().SequenceEqual(bias), what + ": the bias gradient differs from AccumulateRows'");
+                                    Assert.True(expectedW.AsSpan().SequenceEqual(w), what + ": the weight gradient changed");
+                                    cases++;
+                                }
+                            }
+            Assert.True(cases > 500, $"only {cases} cases");
+            Assert.Throws<ArgumentException>(() => InterleavedKernels.AccumulateOuter<Block256>(new float[4], 4, 1, new float[32], 32,
+                new float[new InterleavedShape(4, 2, 1).Length], new InterleavedShape(4, 2, 1), 0, 2, new float[InterleavedKernels.OuterScratchLength(new InterleavedShape(4, 2, 1))], new float[16]));
+        }
+        finally
+        {
+            foreach (var pool in pools)
+                pool?.Dispose();
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Widths))]
     public void AColumnRangeOfAProductEqualsThoseColumnsOfTheWholeProduct(bool wide)

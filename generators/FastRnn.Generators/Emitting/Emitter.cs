@@ -1324,8 +1324,8 @@ internal static partial class Emitter
                     // The weights do not change during a backward pass: pack the transposes its products read, once.
                     PackTransposes();
                     // logits = b + W·h:  ∂W += ∂logitsᵀ·h;  ∂b += Σ ∂logits;  ∂h = Wᵀ·∂logits
-                    {{Kernels}}.AccumulateOuter<T>(_pool, top, {{OutputStride(Top)}}, headRows, dLogits, HeadPadded, grad.Slice(HeadWeights, HeadShape.Length), HeadShape, 0, 1, _outerScratch);
-                    {{Kernels}}.AccumulateRows<T>(_pool, dLogits, HeadPadded, headRows, HeadPadded, grad.Slice(HeadBias, HeadPadded));
+                    {{Kernels}}.AccumulateOuter<T>(_pool, top, {{OutputStride(Top)}}, headRows, dLogits, HeadPadded, grad.Slice(HeadWeights, HeadShape.Length), HeadShape, 0, 1, _outerScratch,
+                        grad.Slice(HeadBias, HeadPadded));
                     {{Span}} dTop = {{OutputGradient(Top)}}.AsSpan(0, steps * batch * {{OutputStride(Top)}});
                     dTop.Clear();{{(EveryStep ? "" : $"\n// ∂ of the rows the head read: the last step's, or each row's last real step's (scattered back below)\n{Span} dHeadRows = {HeadRowsGradient};\ndHeadRows.Clear();")}}
                     {{Kernels}}.MultiplyAdd<T>(_pool, dLogits, HeadPadded, headRows, _headTransposed, HeadShape.Transposed, 0, 1,
@@ -1465,8 +1465,7 @@ internal static partial class Emitter
                 _w.Lines($$"""
                     // a_x = b_ih + W_ih·x(t):  ∂W_ih += Σ_t ∂a(t)ᵀ·x(t);  ∂b_ih += Σ_t ∂a(t)
                     {{Kernels}}.AccumulateOuter<T>(_pool, {{InputSpan(n, "rows")}}, {{InputStride(n)}}, rows, {{dInput}}, {{L}}Row,
-                        grad.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, _outerScratch);
-                    {{Kernels}}.AccumulateRows<T>(_pool, {{dInput}}, {{L}}Row, rows, {{L}}Row, grad.Slice({{L}}InputBias, {{L}}Row));
+                        grad.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, 0, {{L}}Gates, _outerScratch, grad.Slice({{L}}InputBias, {{L}}Row));
                     """);
             int below = Below(n);
             var (belowArray, belowWidth) = below >= 0 ? (OutputGradient(below), OutputStride(below)) : ("_inputGradient", "InputPadded");

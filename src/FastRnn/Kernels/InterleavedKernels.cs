@@ -658,7 +658,7 @@ public static class InterleavedKernels
         }
     }
 
-    /// <summary>Floats of scratch <see cref="AccumulateOuter{T}(ReadOnlySpan{float}, int, int, ReadOnlySpan{float}, int, Span{float}, InterleavedShape, int, int, Span{float})"/> needs for a matrix of <paramref name="shape"/>.</summary>
+    /// <summary>Floats of scratch <see cref="AccumulateOuter{T}(ReadOnlySpan{float}, int, int, ReadOnlySpan{float}, int, Span{float}, InterleavedShape, int, int, Span{float}, Span{float})"/> needs for a matrix of <paramref name="shape"/>.</summary>
     public static int OuterScratchLength(InterleavedShape shape) => RowSlab * (shape.Inputs + OuterColumns * W);
 
     /// <summary><c>dw[b, k, g] += Σ_r x[r, k] · dy[r, (b,g)]</c> for gates in [gateStart, gateEnd): the weight
@@ -667,64 +667,70 @@ public static class InterleavedKernels
     /// <paramref name="scratch"/> (of <see cref="OuterScratchLength"/> floats) so the inner loop reads both
     /// contiguously: read in place, 128 rows of dy 4 KB apart land in the same few L1 sets and evict each other.
     /// Rows are summed in chunks of <see cref="SumChunk"/> into fresh accumulators, which keeps a long sum over
-    /// batch × time accurate where a gradient element is a small difference of large contributions.</remarks>
+    /// batch × time accurate where a gradient element is a small difference of large contributions.
+    /// With <paramref name="biasGradient"/> (a row of <c>shape.RowLength</c>), the bias's gradient is summed as well,
+    /// <c>Σ_r dy[r, (b,g)]</c> added to its columns of the gates in range, as each column of dy is copied: the same bits as
+    /// <see cref="AccumulateRows{T}(ReadOnlySpan{float}, int, int, int, Span{float})"/> (the same chunks, in the same
+    /// order), without that second pass over dy.</remarks>
     public static void AccumulateOuter<T>(
         ReadOnlySpan<float> x, int xStride, int rows,
         ReadOnlySpan<float> dy, int dyStride,
-        Span<float> dw, InterleavedShape shape, int gateStart, int gateEnd, Span<float> scratch)
+        Span<float> dw, InterleavedShape shape, int gateStart, int gateEnd, Span<float> scratch, Span<float> biasGradient = default)
         where T : struct, IBlock<T>
     {
-        CheckOuter(x, xStride, rows, dy, dyStride, dw, shape, scratch.Length);
-        AccumulateOuterColumns<T>(x, xStride, rows, dy, dyStride, dw, shape, gateStart, gateEnd, scratch, 0, shape.Blocks * (gateEnd - gateStart));
+        CheckOuter(x, xStride, rows, dy, dyStride, dw, shape, scratch.Length, biasGradient.Length);
+        AccumulateOuterColumns<T>(x, xStride, rows, dy, dyStride, dw, shape, gateStart, gateEnd, scratch, 0, shape.Blocks * (gateEnd - gateStart), biasGradient);
     }
 
-    /// <summary><see cref="AccumulateOuter{T}(ReadOnlySpan{float}, int, int, ReadOnlySpan{float}, int, Span{float}, InterleavedShape, int, int, Span{float})"/>
+    /// <summary><see cref="AccumulateOuter{T}(ReadOnlySpan{float}, int, int, ReadOnlySpan{float}, int, Span{float}, InterleavedShape, int, int, Span{float}, Span{float})"/>
     /// with the gradient's columns (block, gate) split across <paramref name="pool"/>'s threads, each summing over
     /// every row in the same order as one thread does; the cuts fall on multiples of the column tile, so the result
     /// is bit-identical at any thread count. The parts run at once and transpose each slab of inputs together (once,
     /// not once per thread), a barrier before and after they read it. Each part needs its own
     /// <see cref="OuterScratchLength"/> floats of <paramref name="scratch"/>: with less, fewer parts run. The operands
-    /// stay pinned for the call.</summary>
+    /// stay pinned for the call. Each part sums its columns of <paramref name="biasGradient"/>, when given.</summary>
     public static unsafe void AccumulateOuter<T>(ComputePool? pool,
         ReadOnlySpan<float> x, int xStride, int rows,
         ReadOnlySpan<float> dy, int dyStride,
-        Span<float> dw, InterleavedShape shape, int gateStart, int gateEnd, Span<float> scratch)
+        Span<float> dw, InterleavedShape shape, int gateStart, int gateEnd, Span<float> scratch, Span<float> biasGradient = default)
         where T : struct, IBlock<T>
     {
-        CheckOuter(x, xStride, rows, dy, dyStride, dw, shape, scratch.Length);
+        CheckOuter(x, xStride, rows, dy, dyStride, dw, shape, scratch.Length, biasGradient.Length);
         int columns = shape.Blocks * (gateEnd - gateStart), length = OuterScratchLength(shape);
         int group = typeof(T) == typeof(Block512) ? OuterColumns : Avx512F.VL.IsSupported ? 2 : 1;
         int groups = columns / group;
         int parts = pool is null ? 1 : Math.Min(Math.Min(pool.Concurrency, groups), scratch.Length / length);
         if (parts <= 1)
         {
-            AccumulateOuterColumns<T>(x, xStride, rows, dy, dyStride, dw, shape, gateStart, gateEnd, scratch, 0, columns);
+            AccumulateOuterColumns<T>(x, xStride, rows, dy, dyStride, dw, shape, gateStart, gateEnd, scratch, 0, columns, biasGradient);
             return;
         }
-        fixed (float* px = x, pdy = dy, pdw = dw, ps = scratch)
+        fixed (float* px = x, pdy = dy, pdw = dw, ps = scratch, pb = biasGradient)
         {
             var work = OuterWork<T>.ForThisThread;
             work.Set(new Pinned(px, x.Length), xStride, rows, new Pinned(pdy, dy.Length), dyStride, new Pinned(pdw, dw.Length), shape,
-                gateStart, gateEnd, new Pinned(ps, scratch.Length), length, columns, group, groups, parts);
+                gateStart, gateEnd, new Pinned(ps, scratch.Length), length, columns, group, groups, parts, new Pinned(pb, biasGradient.Length));
             pool!.Together(parts, work);
         }
     }
 
     private static void CheckOuter(ReadOnlySpan<float> x, int xStride, int rows, ReadOnlySpan<float> dy, int dyStride,
-        ReadOnlySpan<float> dw, InterleavedShape shape, int scratchLength)
+        ReadOnlySpan<float> dw, InterleavedShape shape, int scratchLength, int biasLength)
     {
         CheckOperand(x, xStride, rows, shape.Inputs, "x");
         CheckOperand(dy, dyStride, rows, shape.RowLength, "dy");
         CheckWeights(dw, shape);
         if (scratchLength < OuterScratchLength(shape))
             throw new ArgumentException($"AccumulateOuter needs {OuterScratchLength(shape)} floats of scratch for {shape}; got {scratchLength}.");
+        if (biasLength != 0 && biasLength != shape.RowLength)
+            throw new ArgumentException($"The bias gradient needs {shape.RowLength} floats (a row of {shape}); it has {biasLength}.");
     }
 
     /// <summary>The weight gradient of the columns [<paramref name="columnStart"/>, <paramref name="columnEnd"/>).</summary>
     private static void AccumulateOuterColumns<T>(
         ReadOnlySpan<float> x, int xStride, int rows,
         ReadOnlySpan<float> dy, int dyStride,
-        Span<float> dw, InterleavedShape shape, int gateStart, int gateEnd, Span<float> scratch, int columnStart, int columnEnd)
+        Span<float> dw, InterleavedShape shape, int gateStart, int gateEnd, Span<float> scratch, int columnStart, int columnEnd, Span<float> bias)
         where T : struct, IBlock<T>
     {
         int k = shape.Inputs;
@@ -733,7 +739,7 @@ public static class InterleavedKernels
         {
             int n = Math.Min(RowSlab, rows - slab);
             TransposeSlab(x.Slice(slab * xStride), xStride, 0, n, k, xT);
-            AccumulateOuterSlab<T>(xT, dy, dyStride, slab, n, dw, shape, gateStart, gateEnd, scratch.Slice(k * RowSlab), columnStart, columnEnd);
+            AccumulateOuterSlab<T>(xT, dy, dyStride, slab, n, dw, shape, gateStart, gateEnd, scratch.Slice(k * RowSlab), columnStart, columnEnd, bias);
         }
     }
 
@@ -742,7 +748,7 @@ public static class InterleavedKernels
     /// <paramref name="xT"/> holds transposed (<see cref="TransposeSlab"/>); <paramref name="columnScratch"/> takes the
     /// packed gradient columns.</summary>
     private static void AccumulateOuterSlab<T>(ReadOnlySpan<float> xT, ReadOnlySpan<float> dy, int dyStride, int slab, int n,
-        Span<float> dw, InterleavedShape shape, int gateStart, int gateEnd, Span<float> columnScratch, int columnStart, int columnEnd)
+        Span<float> dw, InterleavedShape shape, int gateStart, int gateEnd, Span<float> columnScratch, int columnStart, int columnEnd, Span<float> bias)
         where T : struct, IBlock<T>
     {
         int k = shape.Inputs, gates = shape.Gates, kStride = gates * W;
@@ -756,8 +762,8 @@ public static class InterleavedKernels
             // 256-bit blocks with AVX-512's 32 registers: two columns × four inputs (16 registers of 256 bits).
             for (; c + 2 <= columnEnd; c += 2)
             {
-                int w0 = PackColumn(dy, dyStride, slab, n, shape, gateStart, perBlock, c, column);
-                int w1 = PackColumn(dy, dyStride, slab, n, shape, gateStart, perBlock, c + 1, column.Slice(RowSlab * W));
+                int w0 = PackColumn<T>(dy, dyStride, slab, n, shape, gateStart, perBlock, bias, c, column);
+                int w1 = PackColumn<T>(dy, dyStride, slab, n, shape, gateStart, perBlock, bias, c + 1, column.Slice(RowSlab * W));
                 OuterTile2x4<T>(ref xT0, ref col0, n, k, kStride, ref Unsafe.Add(ref dw0, w0), ref Unsafe.Add(ref dw0, w1));
             }
         }
@@ -766,15 +772,15 @@ public static class InterleavedKernels
             // Three columns × four inputs: 12 accumulators share each broadcast input and each gradient vector.
             for (; c + OuterColumns <= columnEnd; c += OuterColumns)
             {
-                int w0 = PackColumn(dy, dyStride, slab, n, shape, gateStart, perBlock, c, column);
-                int w1 = PackColumn(dy, dyStride, slab, n, shape, gateStart, perBlock, c + 1, column.Slice(RowSlab * W));
-                int w2 = PackColumn(dy, dyStride, slab, n, shape, gateStart, perBlock, c + 2, column.Slice(2 * RowSlab * W));
+                int w0 = PackColumn<T>(dy, dyStride, slab, n, shape, gateStart, perBlock, bias, c, column);
+                int w1 = PackColumn<T>(dy, dyStride, slab, n, shape, gateStart, perBlock, bias, c + 1, column.Slice(RowSlab * W));
+                int w2 = PackColumn<T>(dy, dyStride, slab, n, shape, gateStart, perBlock, bias, c + 2, column.Slice(2 * RowSlab * W));
                 OuterTile3x4<T>(ref xT0, ref col0, n, k, kStride, ref Unsafe.Add(ref dw0, w0), ref Unsafe.Add(ref dw0, w1), ref Unsafe.Add(ref dw0, w2));
             }
         }
         for (; c < columnEnd; c++)
         {
-            ref float dwColumn = ref Unsafe.Add(ref dw0, PackColumn(dy, dyStride, slab, n, shape, gateStart, perBlock, c, column));
+            ref float dwColumn = ref Unsafe.Add(ref dw0, PackColumn<T>(dy, dyStride, slab, n, shape, gateStart, perBlock, bias, c, column));
             int i = 0;
             // Four inputs share each gradient vector.
             for (; i + 4 <= k; i += 4)
@@ -842,13 +848,38 @@ public static class InterleavedKernels
     /// <summary>Copies column <paramref name="c"/> (the c-th (block, gate) pair in the gate range) of a slab of
     /// <paramref name="n"/> rows of dy into <paramref name="destination"/>, 16 floats a row; returns the offset of that
     /// column in the weight matrix.</summary>
-    private static int PackColumn(ReadOnlySpan<float> dy, int dyStride, int slab, int n, InterleavedShape shape,
-        int gateStart, int perBlock, int c, Span<float> destination)
+    private static int PackColumn<T>(ReadOnlySpan<float> dy, int dyStride, int slab, int n, InterleavedShape shape,
+        int gateStart, int perBlock, Span<float> bias, int c, Span<float> destination)
+        where T : struct, IBlock<T>
     {
         int b = c / perBlock, g = gateStart + c % perBlock;
         int yColumn = (b * shape.Gates + g) * W;
-        for (int r = 0; r < n; r++)
-            dy.Slice((slab + r) * dyStride + yColumn, W).CopyTo(destination.Slice(r * W, W));
+        if (bias.IsEmpty)
+        {
+            for (int r = 0; r < n; r++)
+                dy.Slice((slab + r) * dyStride + yColumn, W).CopyTo(destination.Slice(r * W, W));
+        }
+        else
+        {
+            // the bias's gradient on the way: Σ_r dy[r, column] in AccumulateRows' chunks (a slab starts on a chunk)
+            ref float dy0 = ref Unsafe.Add(ref MemoryMarshal.GetReference(dy), slab * dyStride + yColumn);
+            ref float d0 = ref MemoryMarshal.GetReference(destination);
+            ref float sum = ref Unsafe.Add(ref MemoryMarshal.GetReference(bias), yColumn);
+            T a = T.Load(in sum);
+            for (int r0 = 0; r0 < n; r0 += SumChunk)
+            {
+                int r1 = Math.Min(n, r0 + SumChunk);
+                T chunk = T.Zero;
+                for (int r = r0; r < r1; r++)
+                {
+                    T v = T.Load(in Unsafe.Add(ref dy0, r * dyStride));
+                    T.Store(ref Unsafe.Add(ref d0, r * W), v);
+                    chunk += v;
+                }
+                a += chunk;
+            }
+            T.Store(ref sum, a);
+        }
         return (b * shape.Inputs * shape.Gates + g) * W;
     }
 
@@ -1169,17 +1200,17 @@ public static class InterleavedKernels
 #pragma warning restore IDE1006
 
         private readonly ComputeBarrier _barrier = new();
-        private Pinned _x, _dy, _dw, _scratch;
+        private Pinned _x, _dy, _dw, _scratch, _bias;
         private int _xStride, _rows, _dyStride, _gateStart, _gateEnd, _columns, _group, _groups, _parts, _scratchLength;
         private InterleavedShape _shape;
 
         public static OuterWork<T> ForThisThread => t_work ??= new OuterWork<T>();
 
         public void Set(Pinned x, int xStride, int rows, Pinned dy, int dyStride, Pinned dw, InterleavedShape shape,
-            int gateStart, int gateEnd, Pinned scratch, int scratchLength, int columns, int group, int groups, int parts)
+            int gateStart, int gateEnd, Pinned scratch, int scratchLength, int columns, int group, int groups, int parts, Pinned bias)
         {
             (_x, _xStride, _rows, _dy, _dyStride, _dw, _shape, _gateStart, _gateEnd) = (x, xStride, rows, dy, dyStride, dw, shape, gateStart, gateEnd);
-            (_scratch, _scratchLength, _columns, _group, _groups, _parts) = (scratch, scratchLength, columns, group, groups, parts);
+            (_scratch, _scratchLength, _columns, _group, _groups, _parts, _bias) = (scratch, scratchLength, columns, group, groups, parts, bias);
             _barrier.Reset(parts);
         }
 
@@ -1204,7 +1235,7 @@ public static class InterleavedKernels
                     int first = tiles * index / _parts * 16, last = Math.Min(n, tiles * (index + 1) / _parts * 16);
                     TransposeSlab(x.Slice(slab * _xStride), _xStride, first, last, k, xT);
                     _barrier.SignalAndWait();
-                    AccumulateOuterSlab<T>(xT, dy, _dyStride, slab, n, _dw.Span, _shape, _gateStart, _gateEnd, columnScratch, start, end);
+                    AccumulateOuterSlab<T>(xT, dy, _dyStride, slab, n, _dw.Span, _shape, _gateStart, _gateEnd, columnScratch, start, end, _bias.Span);
                     _barrier.SignalAndWait();
                 }
             }

@@ -150,9 +150,10 @@ internal static partial class Emitter
                         {{h.MaskCarry}}
                     }
                     // ∂U_r,z += Σ_t ∂a_r,zᵀ·h(t−1);  ∂U_n += Σ_t ∂a_nᵀ·(r⊙h(t−1));  ∂b_hh += Σ_t ∂a
-                    {{Kernels}}.AccumulateOuter<T>(_pool, {{h.RecurrentInput}}, {{L}}Padded, rows, dGates, {{L}}Row, {{h.RecurrentGradient}}, 0, 2, _outerScratch);
-                    {{Kernels}}.AccumulateOuter<T>(_pool, resetHidden, {{L}}Padded, rows, dGates, {{L}}Row, {{h.RecurrentGradient}}, 2, 3, _outerScratch);
-                    {{Kernels}}.AccumulateRows<T>(_pool, dGates, {{L}}Row, rows, {{L}}Row, grad.Slice({{L}}RecurrentBias, {{L}}Row));
+                    {{Kernels}}.AccumulateOuter<T>(_pool, {{h.RecurrentInput}}, {{L}}Padded, rows, dGates, {{L}}Row, {{h.RecurrentGradient}}, 0, 2, _outerScratch,
+                        grad.Slice({{L}}RecurrentBias, {{L}}Row));
+                    {{Kernels}}.AccumulateOuter<T>(_pool, resetHidden, {{L}}Padded, rows, dGates, {{L}}Row, {{h.RecurrentGradient}}, 2, 3, _outerScratch,
+                        grad.Slice({{L}}RecurrentBias, {{L}}Row));
                     """);
             }
         }

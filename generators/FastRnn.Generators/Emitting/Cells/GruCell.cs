@@ -162,8 +162,8 @@ internal static partial class Emitter
                         {{Span}} dRecurrent = _l{{n}}RecurrentGradient.AsSpan(0, rows * {{L}}Row);
                         {{RunBackwardShares}}
                         // ∂U += Σ_t ∂gh(t)ᵀ·h(t−1);  ∂b_hh += Σ_t ∂gh(t)
-                        {{Kernels}}.AccumulateOuter<T>(_pool, {{h.RecurrentInput}}, {{L}}Padded, rows, dRecurrent, {{L}}Row, {{h.RecurrentGradient}}, 0, {{L}}Gates, _outerScratch);
-                        {{Kernels}}.AccumulateRows<T>(_pool, dRecurrent, {{L}}Row, rows, {{L}}Row, grad.Slice({{L}}RecurrentBias, {{L}}Row));
+                        {{Kernels}}.AccumulateOuter<T>(_pool, {{h.RecurrentInput}}, {{L}}Padded, rows, dRecurrent, {{L}}Row, {{h.RecurrentGradient}}, 0, {{L}}Gates, _outerScratch,
+                            grad.Slice({{L}}RecurrentBias, {{L}}Row));
                         """);
                     return;
                 }
@@ -186,7 +186,7 @@ internal static partial class Emitter
                         {{h.MaskCarry}}
                     }
                     {{(layer.Normalized ? "// ∂U += Σ_t ∂(U·h)(t)ᵀ·h(t−1)  (∂b_hh and ∂γ_h were gathered step by step)" : "// ∂U += Σ_t ∂gh(t)ᵀ·h(t−1);  ∂b_hh += Σ_t ∂gh(t)")}}
-                    {{Kernels}}.AccumulateOuter<T>(_pool, {{h.RecurrentInput}}, {{L}}Padded, rows, dRecurrent, {{L}}Row, {{h.RecurrentGradient}}, 0, {{L}}Gates, _outerScratch);{{(layer.Normalized ? "" : $"\n{Kernels}.AccumulateRows<T>(dRecurrent, {L}Row, rows, {L}Row, grad.Slice({L}RecurrentBias, {L}Row));")}}
+                    {{Kernels}}.AccumulateOuter<T>(_pool, {{h.RecurrentInput}}, {{L}}Padded, rows, dRecurrent, {{L}}Row, {{h.RecurrentGradient}}, 0, {{L}}Gates, _outerScratch{{(layer.Normalized ? "" : $",\n    grad.Slice({L}RecurrentBias, {L}Row)")}});
                     """);
             }
 

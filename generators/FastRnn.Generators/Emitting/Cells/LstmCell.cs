@@ -114,8 +114,8 @@ internal static partial class Emitter
                     {{E.StartCarry(n, $"_cellCarry.AsSpan(0, batch * {L}Padded)", "Cell")}}
                     {{RunBackwardShares}}
                     // ∂U += Σ_t ∂a(t)ᵀ·h(t−1);  ∂b_hh += Σ_t ∂a(t)
-                    {{Kernels}}.AccumulateOuter<T>(_pool, {{h.RecurrentInput}}, {{L}}Padded, rows, dGates, {{L}}Row, {{h.RecurrentGradient}}, 0, {{L}}Gates, _outerScratch);
-                    {{Kernels}}.AccumulateRows<T>(_pool, dGates, {{L}}Row, rows, {{L}}Row, grad.Slice({{L}}RecurrentBias, {{L}}Row));
+                    {{Kernels}}.AccumulateOuter<T>(_pool, {{h.RecurrentInput}}, {{L}}Padded, rows, dGates, {{L}}Row, {{h.RecurrentGradient}}, 0, {{L}}Gates, _outerScratch,
+                        grad.Slice({{L}}RecurrentBias, {{L}}Row));
                     """);
             }
 
