@@ -6,7 +6,7 @@ namespace FastRnn.Benchmarks;
 /// <summary><c>dotnet run -c Release --project perf/FastRnn.Benchmarks -- phases [rounds]</c>: where the char-LM training
 /// iteration's time goes at 1 and 2 threads — its forward, loss, backward and optimizer step timed apart, in
 /// alternating rounds in one process (so a slow stretch of the machine hits both thread counts), medians per round; at 2
-/// threads twice, the LSTM's recurrence split by rows (the default) and by units (<c>SplitsRecurrenceByRows</c> off).
+/// threads twice, the LSTM's backward steps split by rows (the default) and by units (<c>SplitsBackwardByRows</c> off).
 /// The phase whose 2-thread time is furthest from half its 1-thread time is what holds the iteration back. Each round
 /// also prints how long a cache line takes to pass between the two processors right after it.</summary>
 public static class IterationPhases
@@ -50,7 +50,7 @@ public static class IterationPhases
             Name = threads == 1 ? "1 thread" : $"{threads} threads{(byRows ? "" : " by units")}";
             using (VectorPath.Override(true))
             {
-                _model = new CharLanguageModel(CharModelBatch.Batch, CharModelBatch.Steps, seed: 1) { SplitsRecurrenceByRows = byRows };
+                _model = new CharLanguageModel(CharModelBatch.Batch, CharModelBatch.Steps, seed: 1) { SplitsBackwardByRows = byRows };
                 _adam = new Adam(_model, 1e-3f);
             }
             _pool = threads > 1 ? new ComputePool(threads) : null;

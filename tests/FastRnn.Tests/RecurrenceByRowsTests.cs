@@ -5,18 +5,18 @@ using Xunit;
 
 namespace FastRnn.Tests;
 
-// Plain LSTM layers, whose recurrence a pool splits by rows of the batch: two layers with dropout on their inputs and the
-// head's (drawn outside the recurrence) and weight drop (the pass's dropped matrix, the same for every row).
+// Plain LSTM layers, whose backward steps a pool splits by rows of the batch: two layers with dropout on their inputs and
+// the head's (drawn outside the recurrence) and weight drop (the pass's dropped matrix, the same for every row).
 [RnnModel, TokenInput(40, 16, EmbeddingDropout = 0.1), Lstm(64, Layers = 2, Dropout = 0.2, WeightDrop = 0.2),
  Head(40, Activation.Softmax, Dropout = 0.1), Loss(LossKind.SoftmaxCrossEntropy)]
 public sealed partial class RowRecurrenceModel;
 
-// A bidirectional plain LSTM (both directions by rows) under a GRU (by units), a last-step head, per-row lengths.
+// A bidirectional plain LSTM (both directions' backward steps by rows) under a GRU (by units), a last-step head, per-row lengths.
 [RnnModel, TokenInput(30, 8), Lstm(48, Bidirectional = true), Gru(32), Head(30, Activation.Softmax, Readout = Readout.LastStep),
  Loss(LossKind.SoftmaxCrossEntropy)]
 public sealed partial class RowRecurrenceDirectionsModel;
 
-/// <summary>A recurrence split by rows (each thread every unit of its rows, from a multiple of 4) trains to the same bits
+/// <summary>Backward steps split by rows (each thread every unit of its rows, from a multiple of 4) train to the same bits
 /// as one thread and as the split by units, at any thread count, on both widths; a final-state gradient under per-row
 /// lengths joins each share's rows; the generator gives the split only to the layers it suits.</summary>
 public class RecurrenceByRowsTests
@@ -37,7 +37,7 @@ public class RecurrenceByRowsTests
                 using var pool = threads > 1 ? new ComputePool(threads) : null;
                 RowRecurrenceModel model;
                 using (VectorPath.Override(wide))
-                    model = new RowRecurrenceModel(batch, 9, seed: 7) { SplitsRecurrenceByRows = byRows };
+                    model = new RowRecurrenceModel(batch, 9, seed: 7) { SplitsBackwardByRows = byRows };
                 return ThreadCountTests.TrainEveryStep(model, pool, seed: 11, iterations: 8);
             }
             AssertTheSame(Run, batch, wide);
@@ -55,7 +55,7 @@ public class RecurrenceByRowsTests
                 using var pool = threads > 1 ? new ComputePool(threads) : null;
                 RowRecurrenceDirectionsModel model;
                 using (VectorPath.Override(wide))
-                    model = new RowRecurrenceDirectionsModel(batch, 7, seed: 5) { SplitsRecurrenceByRows = byRows };
+                    model = new RowRecurrenceDirectionsModel(batch, 7, seed: 5) { SplitsBackwardByRows = byRows };
                 return ThreadCountTests.TrainWithLengths(model, pool, seed: 13, iterations: 6);
             }
             AssertTheSame(Run, batch, wide);
@@ -75,7 +75,7 @@ public class RecurrenceByRowsTests
             using var pool = threads > 1 ? new ComputePool(threads) : null;
             RowRecurrenceDirectionsModel model;
             using (VectorPath.Override(wide))
-                model = new RowRecurrenceDirectionsModel(Batch, Steps, seed: 5) { SplitsRecurrenceByRows = byRows };
+                model = new RowRecurrenceDirectionsModel(Batch, Steps, seed: 5) { SplitsBackwardByRows = byRows };
             model.Pool = pool;
             var random = new Random(4);
             int[] tokens = Enumerable.Range(0, Batch * Steps).Select(_ => random.Next(RowRecurrenceDirectionsModel.Vocabulary)).ToArray();
@@ -108,7 +108,7 @@ public class RecurrenceByRowsTests
         Assert.True(serial == run(2, false), $"batch {batch}, 2 threads by units: not bit-identical to 1 thread ({(wide ? 512 : 256)}-bit)");
     }
 
-    /// <summary>Plain LSTM layers within 2 MiB of recurrent weights get the split by rows; a layer with recurrent dropout,
+    /// <summary>Plain LSTM layers within 2 MiB of recurrent weights get the backward split by rows; a layer with recurrent dropout,
     /// zoneout, a candidate mask, a projection or normalization, a GRU and larger LSTMs do not.</summary>
     [Theory]
     [InlineData("DenseInput(8), Lstm(64), Head(1)", true)]
@@ -123,7 +123,7 @@ public class RecurrenceByRowsTests
     [InlineData("DenseInput(8), Lstm(64, Projection = 32), Head(1)", false)]
     [InlineData("DenseInput(8), Lstm(64, LayerNorm = true), Head(1)", false)]
     [InlineData("DenseInput(8), Gru(64), Head(1)", false)]
-    public void TheRowSplitOfTheRecurrenceIsGeneratedWhereItSuits(string layers, bool splits)
+    public void TheRowSplitOfTheBackwardStepsIsGeneratedWhereItSuits(string layers, bool splits)
     {
         string loss = layers.EndsWith("Head(1)", StringComparison.Ordinal) ? ", Loss(LossKind.MeanSquaredError)"
             : layers.Contains("Softmax", StringComparison.Ordinal) ? ", Loss(LossKind.SoftmaxCrossEntropy)" : "";

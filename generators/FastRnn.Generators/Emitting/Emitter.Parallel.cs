@@ -35,58 +35,54 @@ internal static partial class Emitter
 
         private bool SplitsAnyRecurrence => Enumerable.Range(0, _m.Layers.Count).Any(SplitsRecurrence);
 
-        /// <summary>Whether layer n's recurrence, forward and backward, can be split by rows of the batch as well: each
-        /// thread runs every unit of its rows through every step, so no step waits for another thread and no h(t) or
-        /// ∂a(t) crosses between cores. Rows meet nowhere in a plain LSTM's recurrence (the weight gradients, which sum
-        /// over rows, are formed after it, by columns). Not under recurrent dropout, zoneout or a candidate mask (their
-        /// per-row masks and buffers are written for whole steps; the GRUs' per-step scratch too), and only where every
-        /// thread reading the whole recurrent matrix at every step pays (<see cref="RecurrenceRowSplitWeightLimit"/>).</summary>
-        private bool SplitsRecurrenceByRows(int n)
+        /// <summary>Whether layer n's backward steps can be split by rows of the batch instead of by units: each thread
+        /// runs every unit of its rows through every step, so no step waits for another thread and no ∂a(t) crosses
+        /// between cores. Rows meet nowhere in a plain LSTM's backward steps (the weight gradients, which sum over rows,
+        /// are formed after them, by columns). Not under recurrent dropout, zoneout or a candidate mask (their per-row
+        /// masks and buffers are written for whole steps; the GRUs' per-step scratch too), and only where every thread
+        /// reading the whole recurrent matrix at every step pays (<see cref="RecurrenceRowSplitWeightLimit"/>). The forward
+        /// steps keep the split by units: measured faster (LSTM(256), batch 32 × 64, two threads: 0.55–0.59 of one thread
+        /// by units against 0.61–0.68 by rows).</summary>
+        private bool SplitsBackwardByRows(int n)
         {
             var layer = _m.Layers[n];
             return SplitsBackwardRecurrence(n) && layer.Cell == CellKind.Lstm && !layer.Normalized && layer.RecurrentDropout is null
                 && !layer.HasZoneout && layer.CandidateDropout is null && Gates(layer.Cell) * layer.Hidden * layer.StateSize <= RecurrenceRowSplitWeightLimit;
         }
 
-        /// <summary>The largest recurrent matrix whose recurrence a training pass splits by rows, in floats (2 MiB). Measured
-        /// here (two threads, a training iteration, one thread / by rows / by units alternating): LSTM(256) by rows
-        /// 0.61–0.64 of one thread at batch 16–32 against 0.65–0.70 by units; LSTM(512) level at batch 32 (0.55–0.61
-        /// both) and 5–9% slower by rows at batch 8.</summary>
+        /// <summary>The largest recurrent matrix whose backward steps a pass splits by rows, in floats (2 MiB). Measured here
+        /// (two threads, a training iteration with both directions of the recurrence by rows, one thread / by rows / by
+        /// units alternating): LSTM(256) by rows 0.61–0.64 of one thread at batch 16–32 against 0.65–0.70 by units;
+        /// LSTM(512) level at batch 32 (0.55–0.61 both) and 5–9% slower by rows at batch 8.</summary>
         private const int RecurrenceRowSplitWeightLimit = 1 << 19;
 
-        private bool SplitsAnyRecurrenceByRows => Enumerable.Range(0, _m.Layers.Count).Any(SplitsRecurrenceByRows);
+        private bool SplitsAnyBackwardByRows => Enumerable.Range(0, _m.Layers.Count).Any(SplitsBackwardByRows);
 
-        /// <summary>How <c>ForwardLayer{n}</c> or <c>BackwardLayer{n}</c> runs layer n's recurrence: by rows across the
-        /// pool's threads where the layer can and the batch has two groups of 4 rows, else by blocks of units, else on
-        /// this thread.</summary>
-        private string RunRecurrenceShares(int n, bool backward)
-        {
-            string method = backward ? "BackRecurLayer" : "RecurLayer";
-            string flag = backward ? ", backward: true" : "";
-            string what = backward ? "the steps" : "the recurrence";
-            if (!SplitsRecurrenceByRows(n))
-                return Code($$"""
-                    // {{what}}: by blocks of units across the pool's threads when they can share {{(backward ? "them" : "it")}}, else here
-                    int parts = RecurrenceParts(L{{n}}Blocks);
-                    if (parts > 1)
-                        RunRecurrence({{n}}, parts, batch, steps{{flag}});
-                    else
-                        {{method}}{{n}}<T>(batch, steps, 0, L{{n}}Blocks, null);
-                    """);
-            return Code($$"""
-                // {{what}}: by rows of the batch across the pool's threads (no step waits for another thread), or by
-                // blocks of units when the batch has fewer than two groups of 4 rows, else here
+        /// <summary>How <c>BackwardLayer{n}</c> runs layer n's steps (a layer whose backward steps the pool can share): by
+        /// rows across the pool's threads where the layer can and the batch has two groups of 4 rows, else by blocks of
+        /// units, else on this thread.</summary>
+        private string BackwardSharesCall(int n) => !SplitsBackwardByRows(n)
+            ? Code($$"""
+                // the steps: by blocks of units across the pool's threads when they can share them, else here
+                int parts = RecurrenceParts(L{{n}}Blocks);
+                if (parts > 1)
+                    RunRecurrence({{n}}, parts, batch, steps, backward: true);
+                else
+                    BackRecurLayer{{n}}<T>(batch, steps, 0, L{{n}}Blocks, null);
+                """)
+            : Code($$"""
+                // the steps: by rows of the batch across the pool's threads (no step waits for another thread), or by blocks
+                // of units when the batch has fewer than two groups of 4 rows, else here
                 int parts = RecurrenceRowParts(batch);
                 if (parts > 1)
-                    RunRecurrence({{n}}, parts, batch, steps{{flag}}, byRows: true);
+                    RunRecurrence({{n}}, parts, batch, steps, backward: true, byRows: true);
                 else if ((parts = RecurrenceParts(L{{n}}Blocks)) > 1)
-                    RunRecurrence({{n}}, parts, batch, steps{{flag}});
+                    RunRecurrence({{n}}, parts, batch, steps, backward: true);
                 else
-                    {{method}}{{n}}<T>(batch, steps, 0, batch, 0, L{{n}}Blocks, null);
+                    BackRecurLayer{{n}}<T>(batch, steps, 0, batch, 0, L{{n}}Blocks, null);
                 """);
-        }
 
-        /// <summary>The generated <c>RowShare</c>: a thread's rows of the batch, for shards and for a recurrence split by rows.</summary>
+        /// <summary>The generated <c>RowShare</c>: a thread's rows of the batch, for shards and for backward steps split by rows.</summary>
         private const string RowShareMethod = """
             /// <summary>Rows [first, end) of share <paramref name="part"/> of <paramref name="parts"/>: whole groups of 4
             /// from the batch's start, the last share taking the rows after the last group, so that every row is computed
@@ -109,15 +105,15 @@ internal static partial class Emitter
                 /// block each (a product's columns compute the same bits in any range, so a share may be any blocks).</summary>
                 private int RecurrenceParts(int blocks) => _pool is null ? 1 : global::System.Math.Min(_pool.Concurrency, blocks);
 
-                {{(SplitsAnyRecurrenceByRows ? RowPartsMethods : "")}}/// <summary>Runs layer <paramref name="layer"/>'s recurrence (forward or backward) on <paramref name="parts"/> threads at once{{(SplitsAnyRecurrenceByRows ? ",\n/// each a share of the unit blocks or, <paramref name=\"byRows\"/>, of the batch's rows" : "")}}.</summary>
-                private void RunRecurrence(int layer, int parts, int batch, int steps, bool backward = false{{(SplitsAnyRecurrenceByRows ? ", bool byRows = false" : "")}})
+                {{(SplitsAnyBackwardByRows ? RowPartsMethods : "")}}/// <summary>Runs layer <paramref name="layer"/>'s recurrence (forward or backward) on <paramref name="parts"/> threads at once{{(SplitsAnyBackwardByRows ? ",\n/// each a share of the unit blocks or, <paramref name=\"byRows\"/> (backward), of the batch's rows" : "")}}.</summary>
+                private void RunRecurrence(int layer, int parts, int batch, int steps, bool backward = false{{(SplitsAnyBackwardByRows ? ", bool byRows = false" : "")}})
                 {
-                    _recurrence!.Set(layer, parts, batch, steps, backward{{(SplitsAnyRecurrenceByRows ? ", byRows" : "")}});
+                    _recurrence!.Set(layer, parts, batch, steps, backward{{(SplitsAnyBackwardByRows ? ", byRows" : "")}});
                     _pool!.Together(parts, _recurrence);
                 }
 
                 /// <summary>Share <paramref name="part"/> of <paramref name="parts"/> of layer <paramref name="layer"/>'s recurrence.</summary>
-                private void RecurrencePart(int layer, int part, int parts, int batch, int steps, bool backward, {{(SplitsAnyRecurrenceByRows ? "bool byRows, " : "")}}global::FastRnn.ComputeBarrier barrier)
+                private void RecurrencePart(int layer, int part, int parts, int batch, int steps, bool backward, {{(SplitsAnyBackwardByRows ? "bool byRows, " : "")}}global::FastRnn.ComputeBarrier barrier)
                 {
                     switch (layer)
                     {
@@ -128,17 +124,15 @@ internal static partial class Emitter
                 {
                     if (!SplitsRecurrence(n))
                         continue;
-                    if (SplitsRecurrenceByRows(n))
+                    if (SplitsBackwardByRows(n))
                     {
                         _w.Lines($$"""
                             case {{n}} when byRows:
                             {
-                                // every unit of this share's rows, no barrier: rows do not meet in the recurrence
+                                // the backward steps of every unit of this share's rows, no barrier: rows do not meet in them
                                 var (first, end) = RowShare(batch, part, parts);
-                                if (backward && _wide) BackRecurLayer{{n}}<global::FastRnn.Kernels.Block512>(batch, steps, first, end, 0, L{{n}}Blocks, null);
-                                else if (backward) BackRecurLayer{{n}}<global::FastRnn.Kernels.Block256>(batch, steps, first, end, 0, L{{n}}Blocks, null);
-                                else if (_wide) RecurLayer{{n}}<global::FastRnn.Kernels.Block512>(batch, steps, first, end, 0, L{{n}}Blocks, null);
-                                else RecurLayer{{n}}<global::FastRnn.Kernels.Block256>(batch, steps, first, end, 0, L{{n}}Blocks, null);
+                                if (_wide) BackRecurLayer{{n}}<global::FastRnn.Kernels.Block512>(batch, steps, first, end, 0, L{{n}}Blocks, null);
+                                else BackRecurLayer{{n}}<global::FastRnn.Kernels.Block256>(batch, steps, first, end, 0, L{{n}}Blocks, null);
                                 break;
                             }
                             case {{n}}:
@@ -146,8 +140,8 @@ internal static partial class Emitter
                                 var (start, end) = Share(L{{n}}Blocks, part, parts);
                                 if (backward && _wide) BackRecurLayer{{n}}<global::FastRnn.Kernels.Block512>(batch, steps, 0, batch, start, end, barrier);
                                 else if (backward) BackRecurLayer{{n}}<global::FastRnn.Kernels.Block256>(batch, steps, 0, batch, start, end, barrier);
-                                else if (_wide) RecurLayer{{n}}<global::FastRnn.Kernels.Block512>(batch, steps, 0, batch, start, end, barrier);
-                                else RecurLayer{{n}}<global::FastRnn.Kernels.Block256>(batch, steps, 0, batch, start, end, barrier);
+                                else if (_wide) RecurLayer{{n}}<global::FastRnn.Kernels.Block512>(batch, steps, start, end, barrier);
+                                else RecurLayer{{n}}<global::FastRnn.Kernels.Block256>(batch, steps, start, end, barrier);
                                 break;
                             }
                             """);
@@ -179,11 +173,11 @@ internal static partial class Emitter
                 {
                     private readonly global::FastRnn.ComputeBarrier _barrier = new();
                     private int _layer, _parts, _batch, _steps;
-                    private bool _backward{{(SplitsAnyRecurrenceByRows ? ", _byRows" : "")}};
+                    private bool _backward{{(SplitsAnyBackwardByRows ? ", _byRows" : "")}};
 
-                    public void Set(int layer, int parts, int batch, int steps, bool backward{{(SplitsAnyRecurrenceByRows ? ", bool byRows" : "")}})
+                    public void Set(int layer, int parts, int batch, int steps, bool backward{{(SplitsAnyBackwardByRows ? ", bool byRows" : "")}})
                     {
-                        (_layer, _parts, _batch, _steps, _backward{{(SplitsAnyRecurrenceByRows ? ", _byRows" : "")}}) = (layer, parts, batch, steps, backward{{(SplitsAnyRecurrenceByRows ? ", byRows" : "")}});
+                        (_layer, _parts, _batch, _steps, _backward{{(SplitsAnyBackwardByRows ? ", _byRows" : "")}}) = (layer, parts, batch, steps, backward{{(SplitsAnyBackwardByRows ? ", byRows" : "")}});
                         _barrier.Reset(parts);
                     }
 
@@ -191,7 +185,7 @@ internal static partial class Emitter
                     {
                         try
                         {
-                            model.RecurrencePart(_layer, part, _parts, _batch, _steps, _backward, {{(SplitsAnyRecurrenceByRows ? "_byRows, " : "")}}_barrier);
+                            model.RecurrencePart(_layer, part, _parts, _batch, _steps, _backward, {{(SplitsAnyBackwardByRows ? "_byRows, " : "")}}_barrier);
                         }
                         catch
                         {
@@ -204,19 +198,19 @@ internal static partial class Emitter
                 """);
         }
 
-        /// <summary>The switch and the share count of a recurrence split by rows (and <c>RowShare</c>, unless the shards
+        /// <summary>The switch and the share count of backward steps split by rows (and <c>RowShare</c>, unless the shards
         /// brought it).</summary>
         private string RowPartsMethods => $$"""
-            /// <summary>Whether a recurrence on the pool is split by rows of the batch where the layer allows it (the default): each
-            /// thread runs every unit of its rows (whole groups of 4, so each row is computed by the same kind of register
-            /// tile as on one thread: the same bits), and no step waits for another thread. False: by blocks of units, a
-            /// barrier per step.</summary>
-            public bool SplitsRecurrenceByRows { get; set; } = true;
+            /// <summary>Whether the backward steps of a plain LSTM layer on the pool are split by rows of the batch (the
+            /// default): each thread runs every unit of its rows (whole groups of 4, so each row is computed by the same kind
+            /// of register tile as on one thread: the same bits), and no step waits for another thread. False: by blocks
+            /// of units, two barriers per step. The forward steps are split by units either way.</summary>
+            public bool SplitsBackwardByRows { get; set; } = true;
 
-            /// <summary>Threads a recurrence of <paramref name="batch"/> rows is split across by rows (1: not by rows): a
-            /// group of 4 rows each at least.</summary>
+            /// <summary>Threads backward steps of <paramref name="batch"/> rows are split across by rows (1: not by rows):
+            /// a group of 4 rows each at least.</summary>
             private int RecurrenceRowParts(int batch) =>
-                !SplitsRecurrenceByRows || _pool is null ? 1 : global::System.Math.Min(_pool.Concurrency, batch / 4);
+                !SplitsBackwardByRows || _pool is null ? 1 : global::System.Math.Min(_pool.Concurrency, batch / 4);
 
             """ + "\n" + (SplitsInference ? "" : RowShareMethod + "\n");
 

@@ -920,10 +920,7 @@ internal static partial class Emitter
                     {{Kernels}}.Affine<T>(_pool, {{InputSpan(n, "rows")}}, {{InputStride(n)}}, rows,
                         p.Slice({{L}}InputWeights, {{L}}InputShape.Length), {{L}}InputShape, p.Slice({{L}}InputBias, {{L}}Row), gates, {{L}}Row);{{(Reverse(n) ? "\n// the reverse direction: its step s of row r is the sequence's step length − 1 − s\n" + ReverseSteps("gates", L + "Row") : "")}}
                     """;
-            // Split by rows, a call runs `count` rows of each step from row `now`; else the whole batch.
-            bool byRows = SplitsRecurrenceByRows(n);
-            string count = byRows ? "count" : "batch";
-            string hPrev = $"{StateBuffer(n)}.AsSpan(now * {L}Padded, {count} * {L}Padded)";
+            string hPrev = $"{StateBuffer(n)}.AsSpan(now * {L}Padded, batch * {L}Padded)";
             var cellEmitter = Cell(n);
             // A normalized layer's recurrent product runs here, before AdvanceLayer: the batch-1 streaming step makes it
             // with its own fused kernel and then shares AdvanceLayer.
@@ -933,17 +930,16 @@ internal static partial class Emitter
             bool split = SplitsRecurrence(n);
             string weights = _m.Layers[n].WeightDrop is null ? "" : $"{ReadOnlySpan} recurrentWeights = {RecurrentWeights(n)};";
             string advance = Code($$"""
-                AdvanceLayer{{n}}<T>(p,{{(_m.Layers[n].WeightDrop is null || norm ? "" : $" recurrentWeights,")}}{{(norm ? $" inputNormalized.Slice(now * {L}Row, batch * {L}Row)," : "")}} gates.Slice(now * {{L}}Row, {{count}} * {{L}}Row),
-                    {{cellEmitter.ForwardPrevious(hPrev)}}, _l{{n}}Hidden.AsSpan((now + batch) * {{L}}Padded, {{count}} * {{L}}Padded),
-                    {{cellEmitter.ForwardState(count)}}
-                    {{ZoneArguments(n, split ? "blockStart, blockEnd" : $"0, {L}Blocks")}}{{CandidateArgument(n)}}{{count}}{{(norm ? "" : ", Alternate(t)")}}{{cellEmitter.AdvanceBlocks(split)}});
+                AdvanceLayer{{n}}<T>(p,{{(_m.Layers[n].WeightDrop is null || norm ? "" : $" recurrentWeights,")}}{{(norm ? $" inputNormalized.Slice(now * {L}Row, batch * {L}Row)," : "")}} gates.Slice(now * {{L}}Row, batch * {{L}}Row),
+                    {{cellEmitter.ForwardPrevious(hPrev)}}, _l{{n}}Hidden.AsSpan((now + batch) * {{L}}Padded, batch * {{L}}Padded),
+                    {{cellEmitter.ForwardState}}
+                    {{ZoneArguments(n, split ? "blockStart, blockEnd" : $"0, {L}Blocks")}}{{CandidateArgument(n)}}batch{{(norm ? "" : ", Alternate(t)")}}{{cellEmitter.AdvanceBlocks(split)}});
                 """);
             // The steps, each from the slot of h(t−1) to that of h(t): before and after AdvanceLayer, what the layer adds.
             string StepLoop(string before, string after) => Code($$"""
                 for (int t = 0; t < steps; t++)
                 {
-                    {{(byRows ? "int now = t * batch + rowStart; // this call's first row of step t; slot t of the hidden states holds h(t−1)"
-                        : "int now = t * batch; // first row of step t; slot t of the hidden states holds h(t−1)")}}
+                    int now = t * batch; // first row of step t; slot t of the hidden states holds h(t−1)
                     {{before}}
                     {{advance}}
                     {{after}}
@@ -1004,22 +1000,26 @@ internal static partial class Emitter
             _w.Lines($$"""
                     {{InputPart}}
                     {{CandidateMaskFill(n)}}
-                    {{RunRecurrenceShares(n, backward: false)}}
+                    // the recurrence: by blocks of units across the pool's threads when they can share it, else here
+                    int parts = RecurrenceParts({{L}}Blocks);
+                    if (parts > 1)
+                        RunRecurrence({{n}}, parts, batch, steps);
+                    else
+                        RecurLayer{{n}}<T>(batch, steps, 0, {{L}}Blocks, null);
                 }
 
-                /// <summary>Layer {{n}}'s recurrence for the unit blocks [<paramref name="blockStart"/>, <paramref name="blockEnd"/>){{(byRows ? " of\n/// the rows [<paramref name=\"rowStart\"/>, <paramref name=\"rowEnd\"/>) of every step" : "")}}:
+                /// <summary>Layer {{n}}'s recurrence for the unit blocks [<paramref name="blockStart"/>, <paramref name="blockEnd"/>):
                 /// every block on one thread, or one thread's share, waiting at <paramref name="barrier"/> after each step
-                /// for the other shares of h(t){{(byRows ? ";\n/// or one thread's share of the rows, every block, waiting for no one (rows do not meet in a recurrence)" : "")}}.</summary>
+                /// for the other shares of h(t).</summary>
                 {{NoInlining}}
-                private void RecurLayer{{n}}<T>(int batch, int steps, {{(byRows ? "int rowStart, int rowEnd, " : "")}}int blockStart, int blockEnd, global::FastRnn.ComputeBarrier? barrier) {{BlockConstraint}}
+                private void RecurLayer{{n}}<T>(int batch, int steps, int blockStart, int blockEnd, global::FastRnn.ComputeBarrier? barrier) {{BlockConstraint}}
                 {
                     {{ReadOnlySpan}} p = _parameters;
                     {{Span}} gates = _l{{n}}Gates.AsSpan(0, steps * batch * {{L}}Row);
-                    {{(byRows ? "int count = rowEnd - rowStart; // the rows of each step this call runs" : "")}}
                     {{weights}}
                     {{stream}}
                     {{maskFirst}}
-                    {{StepLoop(Lines(recurrentInputs, PrefetchShared(recurrentDropout ? "hRecurrent" : hPrev, $"{L}Padded", $"{L}Hidden", count)).TrimStart('\n'), Lines(maskNext, publish, "barrier?.SignalAndWait();").TrimStart('\n'))}}
+                    {{StepLoop(Lines(recurrentInputs, PrefetchShared(recurrentDropout ? "hRecurrent" : hPrev, $"{L}Padded", $"{L}Hidden")).TrimStart('\n'), Lines(maskNext, publish, "barrier?.SignalAndWait();").TrimStart('\n'))}}
                 }
 
                 """);

@@ -63,8 +63,8 @@ internal static partial class Emitter
                 layer.RecurrentDropout is null ? hPrev : MaskedRecurrentInput ? "hPrev, hRecurrent" : "hPrev";
 
             /// <summary>The sequence forward's arguments of <c>AdvanceLayer{n}</c> after h(t): the cell's own state and
-            /// scratch for <paramref name="count"/> rows of step t from row <c>now</c> (each ends with a comma).</summary>
-            public abstract string ForwardState(string count);
+            /// scratch for step t (each ends with a comma).</summary>
+            public abstract string ForwardState { get; }
 
             /// <summary>The streaming step's state arguments of <c>AdvanceLayer{n}</c> after h(t) (batched path).</summary>
             protected abstract string StepState { get; }
@@ -208,7 +208,7 @@ internal static partial class Emitter
             /// <summary>Backward's steps run by <c>BackRecurLayer{n}</c>: on the pool's threads when they can share them.</summary>
             protected string RunBackwardShares => !E.SplitsBackwardRecurrence(n)
                 ? $"BackRecurLayer{n}<T>(batch, steps, 0, {L}Blocks, null); // the steps, on this thread"
-                : E.RunRecurrenceShares(n, backward: true);
+                : E.BackwardSharesCall(n);
 
             /// <summary><c>BackRecurLayer{n}</c>: backward through the steps for a range of unit blocks. Each share runs
             /// <paramref name="blockBody"/> for its blocks (κ of its units drawn first under zoneout), waits for every
@@ -258,10 +258,10 @@ internal static partial class Emitter
             protected string ClearShare(string buffer) => Lines($"for (int r = 0; r < {Count}; r++)",
                 $"    {buffer}.Slice(r * {L}Padded + blockStart * BlockWidth, width).Clear();");
 
-            /// <summary>Whether this layer's recurrence can also be split by rows of the batch (<c>SplitsRecurrenceByRows</c>):
-            /// then <c>RecurLayer{n}</c> and <c>BackRecurLayer{n}</c> take a range of rows too and run <c>count</c> rows of
-            /// each step from row <c>now</c>.</summary>
-            protected bool ByRows => E.SplitsRecurrenceByRows(n);
+            /// <summary>Whether this layer's backward steps can also be split by rows of the batch (<c>SplitsBackwardByRows</c>):
+            /// then <c>BackRecurLayer{n}</c> takes a range of rows too and runs <c>count</c> rows of each step from row
+            /// <c>now</c>.</summary>
+            protected bool ByRows => E.SplitsBackwardByRows(n);
 
             /// <summary>The rows of a step a backward call runs: <c>count</c> when it takes a range of rows, else the batch.</summary>
             protected string Count => ByRows ? "count" : "batch";

@@ -9,7 +9,7 @@ internal static partial class Emitter
         private sealed class ClassicGruCell(ModelEmitter emitter, int layerIndex) : CellEmitter(emitter, layerIndex)
         {
             /// <inheritdoc/>
-            public override string ForwardState(string count) => $"_l{n}Recurrent.AsSpan(0, {count} * {L}Row), _l{n}Aux.AsSpan(now * {L}Padded, {count} * {L}Padded),";
+            public override string ForwardState => $"_l{n}Recurrent.AsSpan(0, batch * {L}Row), _l{n}Aux.AsSpan(now * {L}Padded, batch * {L}Padded),";
 
             /// <inheritdoc/>
             protected override string StepState => $"state.Layer{n}Recurrent, state.Layer{n}Aux";

@@ -10,9 +10,9 @@ internal static partial class Emitter
         private sealed class GruCell(ModelEmitter emitter, int layerIndex) : CellEmitter(emitter, layerIndex)
         {
             /// <inheritdoc/>
-            public override string ForwardState(string count) => layer.Normalized
-                ? $"recurrentNormalized, _l{n}Aux.AsSpan(now * {L}Padded, {count} * {L}Padded),"
-                : $"_l{n}Recurrent.AsSpan(0, {count} * {L}Row), _l{n}Aux.AsSpan(now * {L}Padded, {count} * {L}Padded),";
+            public override string ForwardState => layer.Normalized
+                ? $"recurrentNormalized, _l{n}Aux.AsSpan(now * {L}Padded, batch * {L}Padded),"
+                : $"_l{n}Recurrent.AsSpan(0, batch * {L}Row), _l{n}Aux.AsSpan(now * {L}Padded, batch * {L}Padded),";
 
             /// <inheritdoc/>
             protected override string StepState => $"state.Layer{n}Recurrent, state.Layer{n}Aux";

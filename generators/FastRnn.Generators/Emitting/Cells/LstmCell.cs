@@ -17,8 +17,8 @@ internal static partial class Emitter
             public override string ForwardPrevious(string hPrev) => layer.RecurrentDropout is null ? hPrev : "hRecurrent";
 
             /// <inheritdoc/>
-            public override string ForwardState(string count) =>
-                $"_l{n}Cell.AsSpan(now * {L}Padded, {count} * {L}Padded), _l{n}Cell.AsSpan((now + batch) * {L}Padded, {count} * {L}Padded),";
+            public override string ForwardState =>
+                $"_l{n}Cell.AsSpan(now * {L}Padded, batch * {L}Padded), _l{n}Cell.AsSpan((now + batch) * {L}Padded, batch * {L}Padded),";
 
             /// <inheritdoc/>
             protected override string StepState => $"state.Layer{n}Cell, state.Layer{n}Cell";

@@ -13,8 +13,8 @@ internal static partial class Emitter
             protected override bool ReadsHiddenOutsideProducts => false;
 
             /// <inheritdoc/>
-            public override string ForwardState(string count) =>
-                $"_l{n}Cell.AsSpan(now * {L}Padded, {count} * {L}Padded), _l{n}Cell.AsSpan((now + batch) * {L}Padded, {count} * {L}Padded),\nrecurrentNormalized, " +
+            public override string ForwardState =>
+                $"_l{n}Cell.AsSpan(now * {L}Padded, batch * {L}Padded), _l{n}Cell.AsSpan((now + batch) * {L}Padded, batch * {L}Padded),\nrecurrentNormalized, " +
                 E.CellNormalizationArguments(n, $"_l{n}CellNormalized.AsSpan(now * {L}Padded, batch * {L}Padded)", $"_l{n}CellRstd.AsSpan(now, batch)", "_batchStatistics", "_normMean", $"_l{n}CellRstd.AsSpan(t * {L}Padded, {L}Padded)", "t");
 
             /// <inheritdoc/>
