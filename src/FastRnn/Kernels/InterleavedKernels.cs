@@ -699,7 +699,12 @@ public static class InterleavedKernels
         int columns = shape.Blocks * (gateEnd - gateStart), length = OuterScratchLength(shape);
         int group = typeof(T) == typeof(Block512) ? OuterColumns : Avx512F.VL.IsSupported ? 2 : 1;
         int groups = columns / group;
-        int parts = pool is null ? 1 : Math.Min(Math.Min(pool.Concurrency, groups), scratch.Length / length);
+        int threads = pool is null ? 1 : Math.Min(pool.Concurrency, scratch.Length / length);
+        // Few columns (a head of a few classes) for the threads: split the inputs instead, in groups of 4 (the tiles'),
+        // each part transposing and summing its own inputs of every column, with no barrier; else the columns.
+        int inputGroups = shape.Inputs / 4;
+        bool byInputs = groups < 2 * threads && inputGroups >= 2;
+        int parts = byInputs ? Math.Min(threads, inputGroups) : Math.Min(threads, groups);
         if (parts <= 1)
         {
             AccumulateOuterColumns<T>(x, xStride, rows, dy, dyStride, dw, shape, gateStart, gateEnd, scratch, 0, columns, biasGradient);
@@ -709,7 +714,7 @@ public static class InterleavedKernels
         {
             var work = OuterWork<T>.ForThisThread;
             work.Set(new Pinned(px, x.Length), xStride, rows, new Pinned(pdy, dy.Length), dyStride, new Pinned(pdw, dw.Length), shape,
-                gateStart, gateEnd, new Pinned(ps, scratch.Length), length, columns, group, groups, parts, new Pinned(pb, biasGradient.Length));
+                gateStart, gateEnd, new Pinned(ps, scratch.Length), length, columns, group, groups, parts, new Pinned(pb, biasGradient.Length), byInputs);
             pool!.Together(parts, work);
         }
     }
@@ -739,7 +744,7 @@ public static class InterleavedKernels
         {
             int n = Math.Min(RowSlab, rows - slab);
             TransposeSlab(x.Slice(slab * xStride), xStride, 0, n, k, xT);
-            AccumulateOuterSlab<T>(xT, dy, dyStride, slab, n, dw, shape, gateStart, gateEnd, scratch.Slice(k * RowSlab), columnStart, columnEnd, bias);
+            AccumulateOuterSlab<T>(xT, dy, dyStride, slab, n, dw, shape, gateStart, gateEnd, scratch.Slice(k * RowSlab), columnStart, columnEnd, bias, 0, k);
         }
     }
 
@@ -748,14 +753,16 @@ public static class InterleavedKernels
     /// <paramref name="xT"/> holds transposed (<see cref="TransposeSlab"/>); <paramref name="columnScratch"/> takes the
     /// packed gradient columns.</summary>
     private static void AccumulateOuterSlab<T>(ReadOnlySpan<float> xT, ReadOnlySpan<float> dy, int dyStride, int slab, int n,
-        Span<float> dw, InterleavedShape shape, int gateStart, int gateEnd, Span<float> columnScratch, int columnStart, int columnEnd, Span<float> bias)
+        Span<float> dw, InterleavedShape shape, int gateStart, int gateEnd, Span<float> columnScratch, int columnStart, int columnEnd, Span<float> bias,
+        int inputStart, int inputCount)
         where T : struct, IBlock<T>
     {
-        int k = shape.Inputs, gates = shape.Gates, kStride = gates * W;
+        // inputs [inputStart, inputStart + inputCount) of each column: xT holds those inputs' rows from its start
+        int k = inputCount, gates = shape.Gates, kStride = gates * W;
         Span<float> column = columnScratch.Slice(0, RowSlab * OuterColumns * W);
         ref float xT0 = ref MemoryMarshal.GetReference(xT);
         ref float col0 = ref MemoryMarshal.GetReference(column);
-        ref float dw0 = ref MemoryMarshal.GetReference(dw);
+        ref float dw0 = ref Unsafe.Add(ref MemoryMarshal.GetReference(dw), inputStart * kStride);
         int perBlock = gateEnd - gateStart, c = columnStart;
         if (typeof(T) != typeof(Block512) && Avx512F.VL.IsSupported)
         {
@@ -1202,15 +1209,16 @@ public static class InterleavedKernels
         private readonly ComputeBarrier _barrier = new();
         private Pinned _x, _dy, _dw, _scratch, _bias;
         private int _xStride, _rows, _dyStride, _gateStart, _gateEnd, _columns, _group, _groups, _parts, _scratchLength;
+        private bool _byInputs;
         private InterleavedShape _shape;
 
         public static OuterWork<T> ForThisThread => t_work ??= new OuterWork<T>();
 
         public void Set(Pinned x, int xStride, int rows, Pinned dy, int dyStride, Pinned dw, InterleavedShape shape,
-            int gateStart, int gateEnd, Pinned scratch, int scratchLength, int columns, int group, int groups, int parts, Pinned bias)
+            int gateStart, int gateEnd, Pinned scratch, int scratchLength, int columns, int group, int groups, int parts, Pinned bias, bool byInputs)
         {
             (_x, _xStride, _rows, _dy, _dyStride, _dw, _shape, _gateStart, _gateEnd) = (x, xStride, rows, dy, dyStride, dw, shape, gateStart, gateEnd);
-            (_scratch, _scratchLength, _columns, _group, _groups, _parts, _bias) = (scratch, scratchLength, columns, group, groups, parts, bias);
+            (_scratch, _scratchLength, _columns, _group, _groups, _parts, _bias, _byInputs) = (scratch, scratchLength, columns, group, groups, parts, bias, byInputs);
             _barrier.Reset(parts);
         }
 
@@ -1220,6 +1228,11 @@ public static class InterleavedKernels
         /// however many threads read it.</summary>
         public void Run(int index)
         {
+            if (_byInputs)
+            {
+                RunInputs(index);
+                return;
+            }
             try
             {
                 int start = (int)((long)_groups * index / _parts) * _group;
@@ -1235,7 +1248,7 @@ public static class InterleavedKernels
                     int first = tiles * index / _parts * 16, last = Math.Min(n, tiles * (index + 1) / _parts * 16);
                     TransposeSlab(x.Slice(slab * _xStride), _xStride, first, last, k, xT);
                     _barrier.SignalAndWait();
-                    AccumulateOuterSlab<T>(xT, dy, _dyStride, slab, n, _dw.Span, _shape, _gateStart, _gateEnd, columnScratch, start, end, _bias.Span);
+                    AccumulateOuterSlab<T>(xT, dy, _dyStride, slab, n, _dw.Span, _shape, _gateStart, _gateEnd, columnScratch, start, end, _bias.Span, 0, k);
                     _barrier.SignalAndWait();
                 }
             }
@@ -1243,6 +1256,26 @@ public static class InterleavedKernels
             {
                 _barrier.Break();
                 throw;
+            }
+        }
+
+        /// <summary>Part <paramref name="index"/> of a split by inputs: inputs [i0, i1) (whole groups of 4 but the last
+        /// part's, which also takes the inputs after the last group: the tiles of one thread) of every column, over every
+        /// slab, in scratch of its own: it transposes its inputs of the slab and copies every column of dy; the first
+        /// part sums the bias. Nothing is shared, so there is no barrier.</summary>
+        private void RunInputs(int index)
+        {
+            int k = _shape.Inputs, groups = k / 4;
+            int i0 = groups * index / _parts * 4, i1 = index == _parts - 1 ? k : groups * (index + 1) / _parts * 4;
+            Span<float> scratch = _scratch.Span.Slice(index * _scratchLength, _scratchLength);
+            Span<float> xT = scratch.Slice(0, (i1 - i0) * RowSlab), columnScratch = scratch.Slice(k * RowSlab);
+            ReadOnlySpan<float> x = _x.Span, dy = _dy.Span;
+            Span<float> bias = index == 0 ? _bias.Span : default;
+            for (int slab = 0; slab < _rows; slab += RowSlab)
+            {
+                int n = Math.Min(RowSlab, _rows - slab);
+                TransposeSlab(x.Slice(slab * _xStride + i0), _xStride, 0, n, i1 - i0, xT);
+                AccumulateOuterSlab<T>(xT, dy, _dyStride, slab, n, _dw.Span, _shape, _gateStart, _gateEnd, columnScratch, 0, _columns, bias, i0, i1 - i0);
             }
         }
     }
