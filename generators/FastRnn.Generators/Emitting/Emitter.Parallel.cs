@@ -51,8 +51,8 @@ internal static partial class Emitter
         }
 
         /// <summary>The largest recurrent matrix whose backward steps a pass splits by rows, in floats (2 MiB). Measured here
-        /// (two threads, a training iteration with both directions of the recurrence by rows, one thread / by rows / by
-        /// units alternating): LSTM(256) by rows 0.61–0.64 of one thread at batch 16–32 against 0.65–0.70 by units;
+        /// (two threads, a training iteration with its forward steps by rows too, one thread / by rows / by units
+        /// alternating): LSTM(256) by rows 0.61–0.64 of one thread at batch 16–32 against 0.65–0.70 by units;
         /// LSTM(512) level at batch 32 (0.55–0.61 both) and 5–9% slower by rows at batch 8.</summary>
         private const int RecurrenceRowSplitWeightLimit = 1 << 19;
 
@@ -200,7 +200,7 @@ internal static partial class Emitter
 
         /// <summary>The switch and the share count of backward steps split by rows (and <c>RowShare</c>, unless the shards
         /// brought it).</summary>
-        private string RowPartsMethods => $$"""
+        private string RowPartsMethods => """
             /// <summary>Whether the backward steps of a plain LSTM layer on the pool are split by rows of the batch (the
             /// default): each thread runs every unit of its rows (whole groups of 4, so each row is computed by the same kind
             /// of register tile as on one thread: the same bits), and no step waits for another thread. False: by blocks
