@@ -28,38 +28,30 @@ public class RecurrenceByRowsTests
 
     [Theory]
     [MemberData(nameof(Widths))]
-    public void TrainingSplitByRowsIsBitIdenticalAtAnyThreadCount(bool wide)
-    {
-        foreach (int batch in s_batches)
-        {
-            string Run(int threads, bool byRows = true)
-            {
-                using var pool = threads > 1 ? new ComputePool(threads) : null;
-                RowRecurrenceModel model;
-                using (VectorPath.Override(wide))
-                    model = new RowRecurrenceModel(batch, 9, seed: 7) { SplitsBackwardByRows = byRows };
-                return ThreadCountTests.TrainEveryStep(model, pool, seed: 11, iterations: 8);
-            }
-            AssertTheSame(Run, batch, wide);
-        }
-    }
+    public void TrainingSplitByRowsIsBitIdenticalAtAnyThreadCount(bool wide) =>
+        AssertEveryBatch(wide, (batch, byRows) => new RowRecurrenceModel(batch, 9, seed: 7) { SplitsBackwardByRows = byRows },
+            (model, pool) => ThreadCountTests.TrainEveryStep(model, pool, seed: 11, iterations: 8));
 
     [Theory]
     [MemberData(nameof(Widths))]
-    public void BidirectionalLayersWithLengthsSplitByRowsAreBitIdentical(bool wide)
+    public void BidirectionalLayersWithLengthsSplitByRowsAreBitIdentical(bool wide) =>
+        AssertEveryBatch(wide, (batch, byRows) => new RowRecurrenceDirectionsModel(batch, 7, seed: 5) { SplitsBackwardByRows = byRows },
+            (model, pool) => ThreadCountTests.TrainWithLengths(model, pool, seed: 13, iterations: 6));
+
+    /// <summary>For every batch of <see cref="s_batches"/>: a model made by <paramref name="create"/> (batch, split by
+    /// rows or not) on <paramref name="wide"/> vectors and trained by <paramref name="train"/> hashes the same at every
+    /// thread count, by rows and by units (<see cref="AssertTheSame"/>).</summary>
+    private static void AssertEveryBatch(bool wide, Func<int, bool, ISequenceModel> create, Func<ISequenceModel, ComputePool?, string> train)
     {
         foreach (int batch in s_batches)
-        {
-            string Run(int threads, bool byRows = true)
+            AssertTheSame((threads, byRows) =>
             {
                 using var pool = threads > 1 ? new ComputePool(threads) : null;
-                RowRecurrenceDirectionsModel model;
+                ISequenceModel model;
                 using (VectorPath.Override(wide))
-                    model = new RowRecurrenceDirectionsModel(batch, 7, seed: 5) { SplitsBackwardByRows = byRows };
-                return ThreadCountTests.TrainWithLengths(model, pool, seed: 13, iterations: 6);
-            }
-            AssertTheSame(Run, batch, wide);
-        }
+                    model = create(batch, byRows);
+                return train(model, pool);
+            }, batch, wide);
     }
 
     /// <summary>The caller's final-state gradient under per-row lengths joins each row's carries at its own last real

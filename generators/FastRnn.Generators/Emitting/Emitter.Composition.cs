@@ -40,9 +40,9 @@ internal static partial class Emitter
         private string InjectFinalGradient(int n, string units, bool cell, bool byRows = false)
         {
             // a call over a range of rows (byRows) injects its rows' gradients into its rows' carries
-            string Inject(string field, string carry) => byRows
-                ? $"\n    global::FastRnn.Kernels.StateGradients.Inject(_finalStateGradient.Layer{n}{field}.AsSpan(rowStart * L{n}Padded), {carry}, L{n}Padded, {FieldWidth(n, field)}, _lengths.AsSpan(rowStart, count), t, {units});"
-                : $"\n    global::FastRnn.Kernels.StateGradients.Inject(_finalStateGradient.Layer{n}{field}, {carry}, L{n}Padded, {FieldWidth(n, field)}, _lengths.AsSpan(0, batch), t, {units});";
+            string rows = byRows ? $".AsSpan(rowStart * L{n}Padded)" : "", lengths = byRows ? "_lengths.AsSpan(rowStart, count)" : "_lengths.AsSpan(0, batch)";
+            string Inject(string field, string carry) =>
+                $"\n    global::FastRnn.Kernels.StateGradients.Inject(_finalStateGradient.Layer{n}{field}{rows}, {carry}, L{n}Padded, {FieldWidth(n, field)}, {lengths}, t, {units});";
             return $"\nif (_useLengths && _finalStateGradient is not null)\n{{{Inject("Hidden", "dHidden")}{(cell && _m.Layers[n].Cell == CellKind.Lstm ? Inject("Cell", "dCell") : "")}\n}}";
         }
 

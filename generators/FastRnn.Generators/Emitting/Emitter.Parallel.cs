@@ -125,7 +125,6 @@ internal static partial class Emitter
                     if (!SplitsRecurrence(n))
                         continue;
                     if (SplitsBackwardByRows(n))
-                    {
                         _w.Lines($$"""
                             case {{n}} when byRows:
                             {
@@ -135,23 +134,14 @@ internal static partial class Emitter
                                 else BackRecurLayer{{n}}<global::FastRnn.Kernels.Block256>(batch, steps, first, end, 0, L{{n}}Blocks, null);
                                 break;
                             }
-                            case {{n}}:
-                            {
-                                var (start, end) = Share(L{{n}}Blocks, part, parts);
-                                if (backward && _wide) BackRecurLayer{{n}}<global::FastRnn.Kernels.Block512>(batch, steps, 0, batch, start, end, barrier);
-                                else if (backward) BackRecurLayer{{n}}<global::FastRnn.Kernels.Block256>(batch, steps, 0, batch, start, end, barrier);
-                                else if (_wide) RecurLayer{{n}}<global::FastRnn.Kernels.Block512>(batch, steps, start, end, barrier);
-                                else RecurLayer{{n}}<global::FastRnn.Kernels.Block256>(batch, steps, start, end, barrier);
-                                break;
-                            }
                             """);
-                        continue;
-                    }
+                    // a backward that can split by rows takes the rows too: here all of them
+                    string rows = SplitsBackwardByRows(n) ? "0, batch, " : "";
                     _w.Lines($$"""
                         case {{n}}:
                         {
                             var (start, end) = Share(L{{n}}Blocks, part, parts);
-                            {{(SplitsBackwardRecurrence(n) ? $"if (backward && _wide) BackRecurLayer{n}<global::FastRnn.Kernels.Block512>(batch, steps, start, end, barrier);\nelse if (backward) BackRecurLayer{n}<global::FastRnn.Kernels.Block256>(batch, steps, start, end, barrier);\nelse " : "")}}if (_wide) RecurLayer{{n}}<global::FastRnn.Kernels.Block512>(batch, steps, start, end, barrier);
+                            {{(SplitsBackwardRecurrence(n) ? $"if (backward && _wide) BackRecurLayer{n}<global::FastRnn.Kernels.Block512>(batch, steps, {rows}start, end, barrier);\nelse if (backward) BackRecurLayer{n}<global::FastRnn.Kernels.Block256>(batch, steps, {rows}start, end, barrier);\nelse " : "")}}if (_wide) RecurLayer{{n}}<global::FastRnn.Kernels.Block512>(batch, steps, start, end, barrier);
                             else RecurLayer{{n}}<global::FastRnn.Kernels.Block256>(batch, steps, start, end, barrier);
                             break;
                         }
