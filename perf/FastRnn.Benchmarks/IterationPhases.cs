@@ -7,15 +7,18 @@ namespace FastRnn.Benchmarks;
 /// iteration's time goes at 1 and 2 threads — its forward, loss, backward and optimizer step timed apart, in
 /// alternating rounds in one process (so a slow stretch of the machine hits both thread counts), medians per round; at 2
 /// threads twice, the LSTM's backward steps split by rows (the default) and by units (<c>SplitsBackwardByRows</c> off).
-/// The phase whose 2-thread time is furthest from half its 1-thread time is what holds the iteration back. Each round
-/// also prints how long a cache line takes to pass between the two processors right after it.</summary>
+/// The phase whose 2-thread time is furthest from half its 1-thread time is what holds the iteration back. Last, the
+/// machine's limit for two threads: two independent models of half the batch (rows 0–15 and 16–31), each with its own
+/// optimizer, iterating at the same time on two threads of their own, nothing shared — the slower thread's medians, as a
+/// split that shared no data at all would wait for it. Each round also prints how long a cache line takes to pass
+/// between the two processors right after it.</summary>
 public static class IterationPhases
 {
     private static readonly string[] s_names = ["forward", "loss", "backward", "update", "iteration"];
 
     public static void Run(TextWriter output, int rounds = 5, int calls = 40, int? onlyThreads = null)
     {
-        Engine[] engines = onlyThreads is int only ? [new Engine(only)] : [new Engine(1), new Engine(2), new Engine(2, byRows: false)];
+        ITimed[] engines = onlyThreads is int only ? [new Engine(only)] : [new Engine(1), new Engine(2), new Engine(2, byRows: false), new Halves()];
         var times = new double[engines.Length][];
         for (int e = 0; e < engines.Length; e++)
             times[e] = new double[s_names.Length];
@@ -39,28 +42,42 @@ public static class IterationPhases
             engine.Dispose();
     }
 
-    private sealed class Engine : IDisposable
+    private interface ITimed : IDisposable
+    {
+        string Name { get; }
+
+        /// <summary>Median milliseconds of each phase over <paramref name="calls"/> iterations.</summary>
+        double[] Time(int calls);
+    }
+
+    private sealed class Engine : ITimed
     {
         private readonly ISequenceModel _model;
         private readonly Adam _adam;
         private readonly ComputePool? _pool;
+        private readonly int _batch;
+        private readonly int[] _tokens, _targets;
 
-        public Engine(int threads, bool byRows = true)
+        public Engine(int threads, bool byRows = true, int firstRow = 0, int batch = CharModelBatch.Batch)
         {
             Name = threads == 1 ? "1 thread" : $"{threads} threads{(byRows ? "" : " by units")}";
             using (VectorPath.Override(true))
             {
-                _model = new CharLanguageModel(CharModelBatch.Batch, CharModelBatch.Steps, seed: 1) { SplitsBackwardByRows = byRows };
+                _model = new CharLanguageModel(batch, CharModelBatch.Steps, seed: 1) { SplitsBackwardByRows = byRows };
                 _adam = new Adam(_model, 1e-3f);
             }
             _pool = threads > 1 ? new ComputePool(threads) : null;
             _model.Pool = _pool;
             _adam.Pool = _pool;
+            // the benchmark batch's rows [firstRow, firstRow + batch) of every step
+            int rows = batch * CharModelBatch.Steps;
+            _batch = batch;
+            _tokens = Enumerable.Range(0, rows).Select(i => CharModelBatch.Tokens[i / batch * CharModelBatch.Batch + firstRow + i % batch]).ToArray();
+            _targets = Enumerable.Range(0, rows).Select(i => CharModelBatch.Targets[i / batch * CharModelBatch.Batch + firstRow + i % batch]).ToArray();
         }
 
         public string Name { get; }
 
-        /// <summary>Median milliseconds of each phase over <paramref name="calls"/> iterations.</summary>
         public double[] Time(int calls)
         {
             var samples = new double[s_names.Length][];
@@ -69,9 +86,9 @@ public static class IterationPhases
             for (int call = 0; call < calls; call++)
             {
                 long t0 = Stopwatch.GetTimestamp();
-                _model.ForwardTokens(CharModelBatch.Tokens, CharModelBatch.Batch, CharModelBatch.Steps);
+                _model.ForwardTokens(_tokens, _batch, CharModelBatch.Steps);
                 long t1 = Stopwatch.GetTimestamp();
-                _model.LossClasses(CharModelBatch.Targets);
+                _model.LossClasses(_targets);
                 long t2 = Stopwatch.GetTimestamp();
                 _model.ZeroGrad();
                 _model.Backward();
@@ -93,5 +110,31 @@ public static class IterationPhases
         }
 
         public void Dispose() => _pool?.Dispose();
+    }
+
+    /// <summary>Two models of half the batch iterating at once on two threads of their own: the slower one's medians.</summary>
+    private sealed class Halves : ITimed
+    {
+        private const int Half = CharModelBatch.Batch / 2;
+        private readonly Engine[] _halves = [new Engine(1, firstRow: 0, batch: Half), new Engine(1, firstRow: Half, batch: Half)];
+
+        public string Name => "2 independent halves";
+
+        public double[] Time(int calls)
+        {
+            var times = new double[2][];
+            var threads = Enumerable.Range(0, 2).Select(h => new Thread(() => times[h] = _halves[h].Time(calls))).ToArray();
+            foreach (var thread in threads)
+                thread.Start();
+            foreach (var thread in threads)
+                thread.Join();
+            return times[0].Zip(times[1], Math.Max).ToArray();
+        }
+
+        public void Dispose()
+        {
+            foreach (var half in _halves)
+                half.Dispose();
+        }
     }
 }

@@ -15,6 +15,25 @@ public class ParallelKernelTests
         return Enumerable.Range(0, length).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
     }
 
+    /// <summary>The serial product at one width or the other.</summary>
+    private static void SerialMultiplyAdd(bool wide, ReadOnlySpan<float> x, int xStride, int rows, ReadOnlySpan<float> w,
+        InterleavedShape shape, int gateStart, int gateEnd, Span<float> y, int yStride)
+    {
+        if (wide)
+            InterleavedKernels.MultiplyAdd<Block512>(x, xStride, rows, w, shape, gateStart, gateEnd, y, yStride);
+        else
+            InterleavedKernels.MultiplyAdd<Block256>(x, xStride, rows, w, shape, gateStart, gateEnd, y, yStride);
+    }
+
+    /// <summary>Runs <paramref name="run"/> on a copy of <paramref name="initial"/> and asserts it leaves exactly
+    /// <paramref name="expected"/>.</summary>
+    private static void AssertWrites(float[] expected, float[] initial, Action<float[]> run, string what)
+    {
+        var actual = (float[])initial.Clone();
+        run(actual);
+        Assert.True(expected.AsSpan().SequenceEqual(actual), $"{what}: not bit-identical");
+    }
+
     [Theory]
     [MemberData(nameof(Widths))]
     public void MultiplyAddOnAPoolEqualsTheSerialProduct(bool wide)
@@ -36,10 +55,7 @@ public class ParallelKernelTests
                                 var w = new ArraySegment<float>(Random(16 + shape.Length, blocks * 7 + gates), 16, shape.Length);
                                 float[] initial = Random(rows * yStride, 5);
                                 var serial = (float[])initial.Clone();
-                                if (wide)
-                                    InterleavedKernels.MultiplyAdd<Block512>(x, xStride, rows, w, shape, start, end, serial, yStride);
-                                else
-                                    InterleavedKernels.MultiplyAdd<Block256>(x, xStride, rows, w, shape, start, end, serial, yStride);
+                                SerialMultiplyAdd(wide, x, xStride, rows, w, shape, start, end, serial, yStride);
                                 foreach (var pool in pools)
                                 {
                                     var parallel = (float[])initial.Clone();
@@ -84,19 +100,16 @@ public class ParallelKernelTests
                             float[] initial = Random(rows * yStride, 5);
                             var expected = (float[])initial.Clone();
                             InterleavedKernels.BroadcastRows(bias, expected, yStride, rows);
-                            if (wide)
-                                InterleavedKernels.MultiplyAdd<Block512>(x, xStride, rows, w, shape, 0, gates, expected, yStride);
-                            else
-                                InterleavedKernels.MultiplyAdd<Block256>(x, xStride, rows, w, shape, 0, gates, expected, yStride);
+                            SerialMultiplyAdd(wide, x, xStride, rows, w, shape, 0, gates, expected, yStride);
                             foreach (var pool in pools)
                             {
-                                var actual = (float[])initial.Clone();
-                                if (wide)
-                                    InterleavedKernels.Affine<Block512>(pool, x, xStride, rows, w, shape, bias, actual, yStride);
-                                else
-                                    InterleavedKernels.Affine<Block256>(pool, x, xStride, rows, w, shape, bias, actual, yStride);
-                                Assert.True(expected.AsSpan().SequenceEqual(actual),
-                                    $"rows {rows}, inputs {inputs}, {gates} gates × {blocks} blocks, {pool?.Threads ?? 0} threads: not bit-identical");
+                                AssertWrites(expected, initial, actual =>
+                                {
+                                    if (wide)
+                                        InterleavedKernels.Affine<Block512>(pool, x, xStride, rows, w, shape, bias, actual, yStride);
+                                    else
+                                        InterleavedKernels.Affine<Block256>(pool, x, xStride, rows, w, shape, bias, actual, yStride);
+                                }, $"rows {rows}, inputs {inputs}, {gates} gates × {blocks} blocks, {pool?.Threads ?? 0} threads");
                                 cases++;
                             }
                         }
@@ -105,6 +118,59 @@ public class ParallelKernelTests
             var error = Assert.Throws<ArgumentException>(() => InterleavedKernels.Affine<Block256>(null, new float[4], 4, 1,
                 new float[wrong.Length], wrong, new float[wrong.RowLength - 16], new float[wrong.RowLength], wrong.RowLength));
             Assert.Contains($"needs {wrong.RowLength} floats", error.Message);
+        }
+        finally
+        {
+            foreach (var pool in pools)
+                pool?.Dispose();
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void MultiplyIsTheProductIntoAClearedRowBitForBitSplitByColumnsOrByEachStepsRows(bool wide)
+    {
+        // Multiply stores its first chunk of inputs instead of adding it to y: the same bits as clearing each row and
+        // adding the product, serial, by columns or, given the rows per step, by each step's groups of 4 rows (a batch
+        // that is no multiple of 4 falls back to the split by columns); the padding after each row is left alone
+        var pools = new ComputePool?[] { null }.Concat(new[] { 1, 2, 3, 4, 8 }.Select(t => new ComputePool(t))).ToArray();
+        try
+        {
+            int cases = 0;
+            foreach (int batch in new[] { 1, 3, 4, 8, 10, 12, 16, 32 })
+                foreach (int steps in new[] { 1, 2, 5 })
+                    foreach (int inputs in new[] { 1, 33, 96 })
+                        foreach (var (gates, blocks) in new[] { (1, 1), (1, 4), (4, 3), (1, 16) })
+                        {
+                            int rows = batch * steps;
+                            var shape = new InterleavedShape(inputs, gates, blocks);
+                            int xStride = inputs + 3, yStride = shape.RowLength + 16;
+                            var x = new ArraySegment<float>(Random(7 + rows * xStride, rows * 31 + inputs), 7, rows * xStride);
+                            var w = new ArraySegment<float>(Random(16 + shape.Length, blocks * 7 + gates), 16, shape.Length);
+                            float[] initial = Random(rows * yStride, 5);
+                            initial[0] = float.NaN; // overwritten, never read
+                            var expected = (float[])initial.Clone();
+                            for (int r = 0; r < rows; r++)
+                                expected.AsSpan(r * yStride, shape.RowLength).Clear();
+                            SerialMultiplyAdd(wide, x, xStride, rows, w, shape, 0, gates, expected, yStride);
+                            foreach (var pool in pools)
+                                foreach (int rowsPerStep in new[] { 0, batch })
+                                {
+                                    AssertWrites(expected, initial, actual =>
+                                    {
+                                        if (wide)
+                                            InterleavedKernels.Multiply<Block512>(pool, x, xStride, rows, w, shape, actual, yStride, rowsPerStep);
+                                        else
+                                            InterleavedKernels.Multiply<Block256>(pool, x, xStride, rows, w, shape, actual, yStride, rowsPerStep);
+                                    }, $"{steps} steps × {batch} rows (per step {rowsPerStep}), inputs {inputs}, {gates} gates × {blocks} blocks, {pool?.Threads ?? 0} threads");
+                                    cases++;
+                                }
+                        }
+            Assert.True(cases > 3000, $"only {cases} cases");
+            var shape2 = new InterleavedShape(4, 1, 1);
+            var error = Assert.Throws<ArgumentOutOfRangeException>(() => InterleavedKernels.Multiply<Block256>(pools[2], new float[12], 4, 3,
+                new float[shape2.Length], shape2, new float[3 * shape2.RowLength], shape2.RowLength, rowsPerStep: 2));
+            Assert.Contains("not whole steps of 2 rows", error.Message);
         }
         finally
         {

@@ -1326,10 +1326,11 @@ internal static partial class Emitter
                     // logits = b + W·h:  ∂W += ∂logitsᵀ·h;  ∂b += Σ ∂logits;  ∂h = Wᵀ·∂logits
                     {{Kernels}}.AccumulateOuter<T>(_pool, top, {{OutputStride(Top)}}, headRows, dLogits, HeadPadded, grad.Slice(HeadWeights, HeadShape.Length), HeadShape, 0, 1, _outerScratch,
                         grad.Slice(HeadBias, HeadPadded));
-                    {{Span}} dTop = {{OutputGradient(Top)}}.AsSpan(0, steps * batch * {{OutputStride(Top)}});
-                    dTop.Clear();{{(EveryStep ? "" : $"\n// ∂ of the rows the head read: the last step's, or each row's last real step's (scattered back below)\n{Span} dHeadRows = {HeadRowsGradient};\ndHeadRows.Clear();")}}
-                    {{Kernels}}.MultiplyAdd<T>(_pool, dLogits, HeadPadded, headRows, _headTransposed, HeadShape.Transposed, 0, 1,
-                        {{(EveryStep ? "dTop" : "dHeadRows")}}, {{OutputStride(Top)}});
+                    {{Span}} dTop = {{OutputGradient(Top)}}.AsSpan(0, steps * batch * {{OutputStride(Top)}});{{(EveryStep ? "" : $"\ndTop.Clear();\n// ∂ of the rows the head read: the last step's, or each row's last real step's (scattered back below)\n{Span} dHeadRows = {HeadRowsGradient};")}}
+                    // (on the pool by each step's rows where the batch splits in groups of 4: the rows each thread's share of a
+                    // recurrence split by rows reads next)
+                    {{Kernels}}.Multiply<T>(_pool, dLogits, HeadPadded, headRows, _headTransposed, HeadShape.Transposed,
+                        {{(EveryStep ? "dTop" : "dHeadRows")}}, {{OutputStride(Top)}}, batch);
                 """);
             if (_m.ActivationRegularization is not null)
                 _w.Lines($$"""
@@ -1475,10 +1476,11 @@ internal static partial class Emitter
             // of a bidirectional layer read one input: the reverse direction (whose backward runs first) starts ∂x, the
             // forward one adds to it and takes the sum through the input's dropout and normalization.
             _w.Lines($$"""
-                // ∂x(t) {{(ForwardDirection(n) ? "+" : "")}}= W_ihᵀ·∂a(t), for the {{(below >= 0 ? "layer below" : "embedding")}} (on the model's pool, by columns of ∂x)
-                {{Span}} dBelow = {{belowArray}}.AsSpan(0, rows * {{belowWidth}});{{(ForwardDirection(n) ? "" : "\ndBelow.Clear();")}}
-                {{Kernels}}.MultiplyAdd<T>(_pool, _l{{n}}GateGradient.AsSpan(0, rows * {{L}}Row), {{L}}Row, rows,
-                    _l{{n}}InputTransposed, {{L}}InputShape.Transposed, 0, 1, dBelow, {{belowWidth}});
+                // ∂x(t) {{(ForwardDirection(n) ? "+" : "")}}= W_ihᵀ·∂a(t), for the {{(below >= 0 ? "layer below" : "embedding")}} ({{(ForwardDirection(n) ? "on the model's pool, by columns of ∂x" : "on the model's pool by each step's rows where the batch\n// splits in groups of 4: each thread reads the ∂a its share of steps split by rows wrote")}})
+                {{Span}} dBelow = {{belowArray}}.AsSpan(0, rows * {{belowWidth}});
+                {{(ForwardDirection(n)
+                    ? $"{Kernels}.MultiplyAdd<T>(_pool, _l{n}GateGradient.AsSpan(0, rows * {L}Row), {L}Row, rows,\n    _l{n}InputTransposed, {L}InputShape.Transposed, 0, 1, dBelow, {belowWidth});"
+                    : $"{Kernels}.Multiply<T>(_pool, _l{n}GateGradient.AsSpan(0, rows * {L}Row), {L}Row, rows,\n    _l{n}InputTransposed, {L}InputShape.Transposed, dBelow, {belowWidth}, batch);")}}
                 """);
             if (Reverse(n))
                 return;

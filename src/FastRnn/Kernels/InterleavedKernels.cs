@@ -80,15 +80,67 @@ public static class InterleavedKernels
         Product<T>(pool, x, xStride, rows, w, shape, 0, shape.Gates, bias, y, yStride, false);
     }
 
+    /// <summary><c>y[r, c] = Σ_k x[r, k] · w[k, c]</c> for every column c = (block, gate) of the row, overwriting y:
+    /// the same bits as clearing y and calling <see cref="MultiplyAdd{T}(ComputePool?, ReadOnlySpan{float}, int, int, ReadOnlySpan{float}, InterleavedShape, int, int, Span{float}, int, bool)"/>
+    /// over every gate, without the pass that clears y (the first chunk of inputs stores its sums). Split on
+    /// <paramref name="pool"/> as that product splits, or, given <paramref name="rowsPerStep"/> (the rows are a sequence's
+    /// steps of that many rows each, a multiple of 4 with two groups of 4 or more), by the rows of every step: share p
+    /// takes the same whole groups of 4 rows of each step, on the pool's thread p (<see cref="ComputePool.Together"/>),
+    /// so it reads and writes only the rows a recurrence split by rows gave that thread's core. Every row is in a tile
+    /// of 4 rows either way: the same bits at any thread count.</summary>
+    public static void Multiply<T>(ComputePool? pool,
+        ReadOnlySpan<float> x, int xStride, int rows,
+        ReadOnlySpan<float> w, InterleavedShape shape,
+        Span<float> y, int yStride, int rowsPerStep = 0)
+        where T : struct, IBlock<T>
+    {
+        CheckProduct(x, xStride, rows, w, shape, 0, shape.Gates, y, yStride);
+        if (rowsPerStep < 0 || (rowsPerStep > 0 && rows % rowsPerStep != 0))
+            throw new ArgumentOutOfRangeException(nameof(rowsPerStep), rowsPerStep, $"The {rows} rows are not whole steps of {rowsPerStep} rows.");
+        if (shape.Inputs == 0)
+        {
+            BroadcastRows(Zeros(shape.RowLength), y, yStride, rows);
+            return;
+        }
+        Product<T>(pool, x, xStride, rows, w, shape, 0, shape.Gates, Zeros(shape.RowLength), y, yStride, false, rowsPerStep);
+    }
+
+    // A row of zeros as long as the longest asked for: the "bias" of Multiply, whose first chunk stores 0 + Σ (exactly Σ).
+    // Grown on first use of a longer row, never written.
+    private static float[] s_zeros = new float[256];
+
+    private static ReadOnlySpan<float> Zeros(int length)
+    {
+        var zeros = Volatile.Read(ref s_zeros);
+        if (zeros.Length < length)
+        {
+            zeros = new float[Math.Max(length, 2 * zeros.Length)];
+            Volatile.Write(ref s_zeros, zeros);
+        }
+        return zeros.AsSpan(0, length);
+    }
+
     /// <summary>The product on the pool (see the parallel <c>MultiplyAdd</c>), added to y or, with a bias, to the bias
-    /// and stored in y.</summary>
+    /// and stored in y; with <paramref name="rowsPerStep"/>, by the rows of every step where they split in groups of 4
+    /// (see <see cref="Multiply{T}"/>).</summary>
     private static unsafe void Product<T>(ComputePool? pool,
         ReadOnlySpan<float> x, int xStride, int rows,
         ReadOnlySpan<float> w, InterleavedShape shape, int gateStart, int gateEnd, ReadOnlySpan<float> bias,
-        Span<float> y, int yStride, bool descending)
+        Span<float> y, int yStride, bool descending, int rowsPerStep = 0)
         where T : struct, IBlock<T>
     {
         int columns = shape.Blocks * (gateEnd - gateStart);
+        if (pool is not null && rowsPerStep % 4 == 0 && Math.Min(pool.Concurrency, rowsPerStep / 4) is var shares && shares > 1)
+        {
+            fixed (float* px = x, pw = w, pb = bias, py = y)
+            {
+                var work = ProductWork<T>.ForThisThread;
+                work.Set(new Pinned(px, x.Length), xStride, rows, new Pinned(pw, w.Length), shape, gateStart, gateEnd,
+                    new Pinned(pb, bias.Length), new Pinned(py, y.Length), yStride, columns, 0, 0, shares, rowsPerStep: rowsPerStep);
+                pool.Together(shares, work);
+            }
+            return;
+        }
         int tile = Tile<T>();
         int tiles = columns / tile;
         int parts = pool is null ? 1 : Math.Min(pool.Threads, tiles);
@@ -1165,21 +1217,31 @@ public static class InterleavedKernels
 #pragma warning restore IDE1006
 
         private Pinned _x, _w, _bias, _y;
-        private int _xStride, _rows, _gateStart, _gateEnd, _yStride, _columns, _tile, _tiles, _parts;
+        private int _xStride, _rows, _gateStart, _gateEnd, _yStride, _columns, _tile, _tiles, _parts, _rowsPerStep;
         private bool _bySlabs;
         private InterleavedShape _shape;
 
         public static ProductWork<T> ForThisThread => t_work ??= new ProductWork<T>();
 
         public void Set(Pinned x, int xStride, int rows, Pinned w, InterleavedShape shape, int gateStart,
-            int gateEnd, Pinned bias, Pinned y, int yStride, int columns, int tile, int tiles, int parts, bool bySlabs = false)
+            int gateEnd, Pinned bias, Pinned y, int yStride, int columns, int tile, int tiles, int parts, bool bySlabs = false, int rowsPerStep = 0)
         {
             (_x, _xStride, _rows, _w, _shape, _gateStart, _gateEnd, _bias, _y, _yStride) = (x, xStride, rows, w, shape, gateStart, gateEnd, bias, y, yStride);
-            (_columns, _tile, _tiles, _parts, _bySlabs) = (columns, tile, tiles, parts, bySlabs);
+            (_columns, _tile, _tiles, _parts, _bySlabs, _rowsPerStep) = (columns, tile, tiles, parts, bySlabs, rowsPerStep);
         }
 
         public void Run(int index)
         {
+            if (_rowsPerStep > 0)
+            {
+                // the groups of 4 rows [i·groups/parts, (i+1)·groups/parts) of every step, all columns
+                int groups = _rowsPerStep / 4;
+                int first = groups * index / _parts * 4, count = groups * (index + 1) / _parts * 4 - first;
+                for (int step = 0; step < _rows; step += _rowsPerStep)
+                    MultiplyAddColumns<T>(_x.Span.Slice((step + first) * _xStride), _xStride, count, _w.Span, _shape, _gateStart, _gateEnd,
+                        _y.Span.Slice((step + first) * _yStride), _yStride, 0, _columns, bias: _bias.Span);
+                return;
+            }
             if (_bySlabs)
             {
                 int slabs = (_rows + RowSlabOfTiles - 1) / RowSlabOfTiles;
