@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every FastRnn benchmark and the peers in one go and keeps the reports: ONNX Runtime inside the benchmark
 # project (PeerBenchmarks, at 1 and 2 threads, on PyTorch's own LSTM/GRU exported here first), PyTorch after it.
-# Usage: bash perf/run.sh [--job short|default]       Results: BenchmarkDotNet.Artifacts/results/, perf/pytorch.txt
+# and TorchSharp's training iteration last (perf/torchsharp.sh, alternating rounds with FastRnn's).
+# Usage: bash perf/run.sh [--job short|default]       Results: BenchmarkDotNet.Artifacts/results/, perf/pytorch.txt,
+# perf/torchsharp.txt
 # PyTorch needs: apt-get install python3-torch libopenblas0-openmp. OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE, when this
 # workplace sets them, pin OpenBLAS to its AVX2 (Haswell) kernels; the peer runs both ways and both are reported.
 set -euo pipefail
@@ -17,3 +19,4 @@ dotnet run -c Release --project perf/FastRnn.Benchmarks -- --filter '*' --job "$
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_NUM_THREADS=$threads /usr/bin/python3 perf/pytorch_bench.py "$threads"
   done
 } | tee perf/pytorch.txt
+bash perf/torchsharp.sh | tee perf/torchsharp.txt
