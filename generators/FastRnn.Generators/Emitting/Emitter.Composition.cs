@@ -143,14 +143,16 @@ internal static partial class Emitter
                         throw new global::System.ArgumentException($"CopyInputGradient writes {rows * InputSize} values ({_steps} steps × {_batch} rows × {InputSize} inputs); got room for {destination.Length}.", nameof(destination));
                     // W_ih as the backward found it (packed transposed there), whatever an optimizer did since
                     {{Span}} dBelow = _inputGradient.AsSpan(0, rows * InputPadded);
-                    dBelow.Clear();
                 """);
-            // a bidirectional first layer: both directions read the input, the reverse one's share first (as backward adds them)
+            // a bidirectional first layer: both directions read the input, the reverse one's share first, stored, then the
+            // forward one's added (as backward does)
             int last = ForwardDirection(0) ? 1 : 0;
             using (_w.Indent())
                 for (int n = last; n >= 0; n--)
                     foreach (string block in new[] { "512", "256" })
-                        _w.Line($"{(block == "512" ? "if (_wide)" : "else")} {Kernels}.MultiplyAdd<global::FastRnn.Kernels.Block{block}>(_pool, _l{n}GateGradient.AsSpan(0, rows * L{n}Row), L{n}Row, rows, _l{n}InputTransposed, L{n}InputShape.Transposed, 0, 1, dBelow, InputPadded);");
+                        _w.Line($"{(block == "512" ? "if (_wide)" : "else")} {Kernels}." + (n == last
+                            ? $"Multiply<global::FastRnn.Kernels.Block{block}>(_pool, _l{n}GateGradient.AsSpan(0, rows * L{n}Row), L{n}Row, rows, _l{n}InputTransposed, L{n}InputShape.Transposed, dBelow, InputPadded, batch);"
+                            : $"MultiplyAdd<global::FastRnn.Kernels.Block{block}>(_pool, _l{n}GateGradient.AsSpan(0, rows * L{n}Row), L{n}Row, rows, _l{n}InputTransposed, L{n}InputShape.Transposed, 0, 1, dBelow, InputPadded);"));
             using (_w.Indent())
                 EmitInputDropoutBackward(0, "dBelow", "InputPadded");
             _w.Lines("""
