@@ -80,6 +80,34 @@ public class KernelTests
         }
     }
 
+    /// <summary>The packed transpose holds w's element (unit, gate, input) at (input, unit of the gate's row) exactly,
+    /// for the gates in range, and zero everywhere else (other gates, padded inputs): with whole tiles of 16 inputs (the
+    /// 16 × 16 transpose in registers, where AVX-512 is there) and partial ones, over a destination that held values.</summary>
+    [Fact]
+    public void PackedTransposeIsTheTransposeElementForElement()
+    {
+        foreach (int inputs in new[] { 1, 5, 16, 17, 33, 64, 70 })
+            foreach (int gates in new[] { 1, 3, 4 })
+                foreach (int blocks in new[] { 1, 2, 3 })
+                    for (int start = 0; start < gates; start++)
+                        for (int end = start + 1; end <= gates; end++)
+                        {
+                            var shape = new InterleavedShape(inputs, gates, blocks);
+                            var t = shape.Transposed;
+                            var w = Random(shape.Length, inputs * 7 + gates);
+                            var transposed = Random(t.Length, 3);
+                            InterleavedKernels.PackTransposed(w, shape, start, end, transposed);
+                            var expected = new float[t.Length];
+                            for (int b = 0; b < blocks; b++)
+                                for (int g = start; g < end; g++)
+                                    for (int u = 0; u < 16; u++)
+                                        for (int k = 0; k < inputs; k++)
+                                            expected[t.IndexOf(k, 0, (b * gates + g) * 16 + u)] = w[shape.IndexOf(b * 16 + u, g, k)];
+                            Assert.True(expected.AsSpan().SequenceEqual(transposed),
+                                $"inputs {inputs}, {gates} gates × {blocks} blocks, gates [{start}, {end}): not the transpose");
+                        }
+    }
+
     [Theory]
     [MemberData(nameof(Widths))]
     public void PackedTransposeGivesTheBackwardProduct(bool wide)

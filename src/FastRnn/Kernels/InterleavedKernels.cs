@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
 namespace FastRnn.Kernels;
@@ -1083,20 +1084,72 @@ public static class InterleavedKernels
 
     /// <summary>The transposed copy of blocks [<paramref name="blockStart"/>, <paramref name="blockEnd"/>) (the
     /// destination already cleared).</summary>
+    /// <remarks>The copy goes by tiles of 16 inputs × the 16 units of one (block, gate): in <paramref name="w"/> the tile
+    /// is 16 rows of 16 units (one per input, <c>gates × 16</c> floats apart), in the transpose 16 rows of 16 inputs (one
+    /// per unit, contiguous), so a tile is a 16 × 16 transpose, in registers where AVX-512 is there.</remarks>
     private static void PackTransposedBlocks(ReadOnlySpan<float> w, InterleavedShape shape, int gateStart, int gateEnd, Span<float> transposed,
         int blockStart, int blockEnd)
     {
         var t = shape.Transposed;
-        int k = shape.Inputs, gates = shape.Gates;
+        int k = shape.Inputs, gates = shape.Gates, rowStride = gates * W;
         for (int b = blockStart; b < blockEnd; b++)
             for (int g = gateStart; g < gateEnd; g++)
-                for (int u = 0; u < W; u++)
+            {
+                int j = (b * gates + g) * W; // the tile's first unit's position in an output row
+                for (int first = 0; first < k; first += W)
                 {
-                    int j = (b * gates + g) * W + u; // position in an output row
-                    int source = (b * k * gates + g) * W + u;
-                    for (int input = 0; input < k; input++)
-                        transposed[(input / W * t.Inputs + j) * W + input % W] = w[source + input * gates * W];
+                    int n = Math.Min(W, k - first); // inputs in this tile; the transpose's padding inputs stay zero
+                    ReadOnlySpan<float> source = w.Slice(((b * k + first) * gates + g) * W, (n - 1) * rowStride + W);
+                    Span<float> target = transposed.Slice((first / W * t.Inputs + j) * W, W * W);
+                    if (Avx512F.IsSupported && n == W)
+                    {
+                        TransposeTile(source, rowStride, target);
+                        continue;
+                    }
+                    for (int i = 0; i < n; i++)
+                        for (int u = 0; u < W; u++)
+                            target[u * W + i] = source[i * rowStride + u];
                 }
+            }
+    }
+
+    /// <summary><c>target[u·16 + i] = source[i·<paramref name="rowStride"/> + u]</c> for i, u in [0, 16): a 16 × 16
+    /// transpose in registers. Unpacking pairs of rows, then shuffling within 128-bit lanes, leaves rows 4q…4q+3 of
+    /// column 4L+m in lane L of vector 4q+m; two rounds of 128-bit lane shuffles gather each column's four lanes.</summary>
+    private static void TransposeTile(ReadOnlySpan<float> source, int rowStride, Span<float> target)
+    {
+        ref float s = ref MemoryMarshal.GetReference(source);
+        Span<Vector512<float>> r = stackalloc Vector512<float>[W], q = stackalloc Vector512<float>[W];
+        for (int i = 0; i < W; i++)
+            r[i] = Vector512.LoadUnsafe(ref s, (nuint)(i * rowStride));
+        // q[2p], q[2p+1]: rows 2p and 2p+1 interleaved, the low and the high pair of each lane
+        for (int p = 0; p < W; p += 2)
+        {
+            q[p] = Avx512F.UnpackLow(r[p], r[p + 1]);
+            q[p + 1] = Avx512F.UnpackHigh(r[p], r[p + 1]);
+        }
+        // r[4g+m], lane L: column 4L+m of rows 4g…4g+3
+        for (int g = 0; g < W; g += 4)
+        {
+            r[g] = Avx512F.Shuffle(q[g], q[g + 2], 0x44);
+            r[g + 1] = Avx512F.Shuffle(q[g], q[g + 2], 0xEE);
+            r[g + 2] = Avx512F.Shuffle(q[g + 1], q[g + 3], 0x44);
+            r[g + 3] = Avx512F.Shuffle(q[g + 1], q[g + 3], 0xEE);
+        }
+        // q[m] (m < 4): columns m and m+8 of rows 0–7, q[m+4]: columns m+4 and m+12; q[m+8], q[m+12]: the same of rows 8–15
+        for (int m = 0; m < 4; m++)
+        {
+            q[m] = Avx512F.Shuffle4x128(r[m], r[m + 4], 0x88);
+            q[m + 4] = Avx512F.Shuffle4x128(r[m], r[m + 4], 0xDD);
+            q[m + 8] = Avx512F.Shuffle4x128(r[m + 8], r[m + 12], 0x88);
+            q[m + 12] = Avx512F.Shuffle4x128(r[m + 8], r[m + 12], 0xDD);
+        }
+        ref float d = ref MemoryMarshal.GetReference(target);
+        for (int c = 0; c < 8; c++)
+        {
+            Avx512F.Shuffle4x128(q[c], q[c + 8], 0x88).StoreUnsafe(ref d, (nuint)(c * W));
+            Avx512F.Shuffle4x128(q[c], q[c + 8], 0xDD).StoreUnsafe(ref d, (nuint)((c + 8) * W));
+        }
     }
 
     /// <summary><c>sum[c] += Σ_r dy[r, c]</c> over a row of <paramref name="width"/> floats (a multiple of 16):
