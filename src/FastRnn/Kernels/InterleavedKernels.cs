@@ -1067,7 +1067,9 @@ public static class InterleavedKernels
             throw new ArgumentException($"The transpose of {shape} needs {t.Length} floats; the span has {transposed.Length}.");
         if ((uint)gateStart > (uint)gateEnd || gateEnd > shape.Gates)
             throw new ArgumentOutOfRangeException(nameof(gateStart), $"Gate range [{gateStart}, {gateEnd}) is outside the matrix's {shape.Gates} gates.");
-        transposed.Slice(0, t.Length).Clear();
+        // the tiles write every place of the gates in range, padded inputs as zeros: only the other gates' need clearing
+        if (gateEnd - gateStart < shape.Gates)
+            transposed.Slice(0, t.Length).Clear();
         int parts = PartsFor(pool, shape.Blocks, shape.Length);
         if (parts <= 1)
         {
@@ -1082,8 +1084,8 @@ public static class InterleavedKernels
         }
     }
 
-    /// <summary>The transposed copy of blocks [<paramref name="blockStart"/>, <paramref name="blockEnd"/>) (the
-    /// destination already cleared).</summary>
+    /// <summary>The transposed copy of blocks [<paramref name="blockStart"/>, <paramref name="blockEnd"/>): every place
+    /// of the gates in range, the padded inputs of a last partial tile as zeros.</summary>
     /// <remarks>The copy goes by tiles of 16 inputs × the 16 units of one (block, gate): in <paramref name="w"/> the tile
     /// is 16 rows of 16 units (one per input, <c>gates × 16</c> floats apart), in the transpose 16 rows of 16 inputs (one
     /// per unit, contiguous), so a tile is a 16 × 16 transpose, in registers where AVX-512 is there.</remarks>
@@ -1106,9 +1108,9 @@ public static class InterleavedKernels
                         TransposeTile(source, rowStride, target);
                         continue;
                     }
-                    for (int i = 0; i < n; i++)
-                        for (int u = 0; u < W; u++)
-                            target[u * W + i] = source[i * rowStride + u];
+                    for (int u = 0; u < W; u++)
+                        for (int i = 0; i < W; i++)
+                            target[u * W + i] = i < n ? source[i * rowStride + u] : 0f;
                 }
             }
     }
@@ -1116,6 +1118,7 @@ public static class InterleavedKernels
     /// <summary><c>target[u·16 + i] = source[i·<paramref name="rowStride"/> + u]</c> for i, u in [0, 16): a 16 × 16
     /// transpose in registers. Unpacking pairs of rows, then shuffling within 128-bit lanes, leaves rows 4q…4q+3 of
     /// column 4L+m in lane L of vector 4q+m; two rounds of 128-bit lane shuffles gather each column's four lanes.</summary>
+    [SkipLocalsInit] // the two stacks of vectors are written before they are read
     private static void TransposeTile(ReadOnlySpan<float> source, int rowStride, Span<float> target)
     {
         ref float s = ref MemoryMarshal.GetReference(source);
